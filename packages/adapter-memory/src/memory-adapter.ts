@@ -1,0 +1,39 @@
+import { type AdapterFactory, type Capabilities, parseUrlOptions } from '@anymq/core/spi'
+import { brokerNamed } from './memory-broker.js'
+import { MemoryTransport } from './memory-transport.js'
+
+/** What the embedded broker does: everything, so it can be the reference the others are compared with. */
+export const capabilities: Capabilities = {
+  delay: { maxMs: 2_147_483_647 },
+  ordering: 'key',
+  priority: true,
+  dedupe: { windowMs: 300_000 },
+  persistence: false,
+  replay: true,
+  nativeDeadLetter: false,
+  maxMessageBytes: 1_048_576,
+  leaseExpiry: true,
+  leaseExtension: true,
+  topicFilters: { subject: true, headers: true },
+}
+
+const urlOptions = {
+  maxMessageBytes: { type: 'integer', min: 1, max: 512 * 1_048_576, description: 'size limit to emulate a broker (262144 for SQS)' },
+  topicRetention: { type: 'integer', min: 0, max: 10_000_000, description: "messages kept per topic for startFrom: 'earliest'" },
+} as const
+
+/**
+ * `memory://` (the process-wide broker) or `memory://<name>` (a separate one). URL options:
+ * `?maxMessageBytes=262144` to emulate a smaller broker, `?topicRetention=10000`.
+ */
+export const adapter: AdapterFactory = {
+  name: 'memory',
+  schemes: ['memory'],
+  capabilities,
+  async connect(url) {
+    const options = parseUrlOptions(url, urlOptions, 'memory')
+    const name = `${url.host}${url.pathname === '/' ? '' : url.pathname}`
+    const broker = brokerNamed(name, options.topicRetention ?? 10_000)
+    return new MemoryTransport(broker, { ...capabilities, maxMessageBytes: options.maxMessageBytes ?? capabilities.maxMessageBytes })
+  },
+}

@@ -1,0 +1,243 @@
+import type { Delivery, IncomingMessage } from '@anymq/core/spi'
+import { Deque } from './deque.js'
+import type { TimerSet } from './timer-set.js'
+
+/** A message as the memory broker stores it: bytes and strings, never the sender's objects. */
+export interface StoredMessage {
+  message: IncomingMessage
+  priority: number
+}
+
+export interface MemoryConsumer {
+  prefetch: number
+  leaseMs: number | undefined
+  deliver(delivery: Delivery): void
+  inflight: number
+}
+
+interface Lease {
+  stored: StoredMessage
+  consumer: MemoryConsumer
+  timer: NodeJS.Timeout | undefined
+}
+
+const priorityLevels = 10
+const dedupeWindowMs = 5 * 60_000
+
+/**
+ * One queue (or one topic subscription): ready messages by priority, delayed ones on timers, and
+ * leased ones per consumer. A key with a message out on lease is not handed out again until that one
+ * is settled, so per-key order holds across consumers as on Kafka partitions or SQS FIFO groups.
+ */
+export class MemoryQueue {
+  private readonly levels: Deque<StoredMessage>[] = []
+  private readonly leases = new Map<number, Lease>()
+  private readonly busyKeys = new Map<string, number>()
+  private readonly dedupe = new Map<string, number>()
+  private consumers: MemoryConsumer[] = []
+  private nextConsumer = 0
+  private nextToken = 1
+  private dispatching = false
+  private dispatchAgain = false
+  private delayed = 0
+
+  constructor(
+    readonly name: string,
+    private readonly timers: TimerSet,
+  ) {}
+
+  get depth(): number {
+    let count = this.delayed
+    for (const level of this.levels) count += level?.length ?? 0
+    return count + this.leases.size
+  }
+
+  /** Stores a message; `false` when it repeats a `dedupeId` seen within the window (dropped, as SQS does). */
+  enqueue(stored: StoredMessage, delayMs: number, dedupeId?: string): boolean {
+    if (dedupeId !== undefined) {
+      const now = Date.now()
+      const seenUntil = this.dedupe.get(dedupeId)
+      if (seenUntil !== undefined && seenUntil > now) return false
+      this.dedupe.set(dedupeId, now + dedupeWindowMs)
+      if (this.dedupe.size > 10_000) for (const [id, until] of this.dedupe) if (until <= now) this.dedupe.delete(id)
+    }
+    if (delayMs > 0) {
+      this.delayed++
+      this.timers.add(() => {
+        this.delayed--
+        this.makeReady(stored, false)
+      }, delayMs)
+    } else this.makeReady(stored, false)
+    return true
+  }
+
+  addConsumer(consumer: MemoryConsumer): void {
+    this.consumers.push(consumer)
+    this.dispatch()
+  }
+
+  /**
+   * Detaches a consumer. What it still holds goes back: at once after a graceful close or a crash
+   * without leases (as RabbitMQ does on channel close), or when its lease expires (as SQS does).
+   */
+  removeConsumer(consumer: MemoryConsumer, crashed: boolean): void {
+    this.consumers = this.consumers.filter((candidate) => candidate !== consumer)
+    const held = [...this.leases.entries()].filter(([, lease]) => lease.consumer === consumer)
+    for (const [token, lease] of held.reverse()) {
+      if (crashed && lease.timer !== undefined) continue
+      this.endLease(token, lease)
+      this.makeReady(redelivery(lease.stored), true)
+    }
+    this.dispatch()
+  }
+
+  peek(limit: number): IncomingMessage[] {
+    const result: IncomingMessage[] = []
+    for (let level = priorityLevels - 1; level >= 0 && result.length < limit; level--) {
+      for (const stored of this.levels[level] ?? []) {
+        if (result.length >= limit) break
+        result.push(copyMessage(stored.message))
+      }
+    }
+    return result
+  }
+
+  /** Takes up to `limit` ready messages out for good (for moving them elsewhere). */
+  take(limit: number): StoredMessage[] {
+    const taken: StoredMessage[] = []
+    for (let level = priorityLevels - 1; level >= 0; level--) {
+      const deque = this.levels[level]
+      while (deque && deque.length > 0 && taken.length < limit) taken.push(deque.shift() as StoredMessage)
+    }
+    return taken
+  }
+
+  /** Puts back messages taken by {@link take} that could not be moved, in their order, at the front. */
+  putBack(stored: StoredMessage[]): void {
+    for (const item of [...stored].reverse()) this.makeReady(item, true)
+  }
+
+  private makeReady(stored: StoredMessage, front: boolean): void {
+    const level = Math.min(priorityLevels - 1, Math.max(0, stored.priority))
+    let deque = this.levels[level]
+    if (!deque) {
+      deque = new Deque<StoredMessage>()
+      this.levels[level] = deque
+    }
+    if (front) deque.unshift(stored)
+    else deque.push(stored)
+    this.dispatch()
+  }
+
+  private dispatch(): void {
+    if (this.dispatching) {
+      this.dispatchAgain = true
+      return
+    }
+    this.dispatching = true
+    try {
+      do {
+        this.dispatchAgain = false
+        while (this.consumers.length > 0) {
+          const consumer = this.pickConsumer()
+          if (!consumer) break
+          const stored = this.takeDeliverable()
+          if (!stored) break
+          this.lease(consumer, stored)
+        }
+      } while (this.dispatchAgain)
+    } finally {
+      this.dispatching = false
+    }
+  }
+
+  private pickConsumer(): MemoryConsumer | undefined {
+    for (let i = 0; i < this.consumers.length; i++) {
+      const index = (this.nextConsumer + i) % this.consumers.length
+      const consumer = this.consumers[index] as MemoryConsumer
+      if (consumer.inflight < consumer.prefetch) {
+        this.nextConsumer = index + 1
+        return consumer
+      }
+    }
+    return undefined
+  }
+
+  private takeDeliverable(): StoredMessage | undefined {
+    for (let level = priorityLevels - 1; level >= 0; level--) {
+      const deque = this.levels[level]
+      if (!deque || deque.length === 0) continue
+      for (let index = 0; index < deque.length; index++) {
+        const key = (deque.at(index) as StoredMessage).message.key
+        if (key === undefined || !this.busyKeys.has(key)) return deque.removeAt(index)
+      }
+    }
+    return undefined
+  }
+
+  private lease(consumer: MemoryConsumer, stored: StoredMessage): void {
+    const token = this.nextToken++
+    const key = stored.message.key
+    if (key !== undefined) this.busyKeys.set(key, token)
+    const lease: Lease = { stored, consumer, timer: undefined }
+    if (consumer.leaseMs !== undefined) lease.timer = this.timers.add(() => this.expire(token), consumer.leaseMs)
+    this.leases.set(token, lease)
+    consumer.inflight++
+    consumer.deliver(this.delivery(token, stored))
+  }
+
+  private expire(token: number): void {
+    const lease = this.leases.get(token)
+    if (!lease) return
+    lease.timer = undefined
+    this.endLease(token, lease)
+    this.makeReady(redelivery(lease.stored), true)
+  }
+
+  private endLease(token: number, lease: Lease): void {
+    this.leases.delete(token)
+    this.timers.clear(lease.timer)
+    lease.consumer.inflight--
+    const key = lease.stored.message.key
+    if (key !== undefined && this.busyKeys.get(key) === token) this.busyKeys.delete(key)
+  }
+
+  /** Settles a lease once; a late settle after the lease expired or was released does nothing. */
+  private settle(token: number, then: (stored: StoredMessage) => void): void {
+    const lease = this.leases.get(token)
+    if (!lease) return
+    this.endLease(token, lease)
+    then(lease.stored)
+    this.dispatch()
+  }
+
+  private delivery(token: number, stored: StoredMessage): Delivery {
+    return {
+      message: copyMessage(stored.message),
+      raw: { queue: this.name, token },
+      ack: async () => this.settle(token, () => {}),
+      retry: async ({ delayMs, headers }) =>
+        this.settle(token, (settled) => {
+          const next = redelivery(settled)
+          Object.assign(next.message.headers, headers)
+          this.enqueue(next, delayMs)
+        }),
+      release: async () => this.settle(token, (settled) => this.makeReady(settled, true)),
+      extendLease: async (ms) => {
+        const lease = this.leases.get(token)
+        if (!lease) return
+        this.timers.clear(lease.timer)
+        lease.timer = this.timers.add(() => this.expire(token), ms)
+      },
+    }
+  }
+}
+
+function redelivery(stored: StoredMessage): StoredMessage {
+  return { priority: stored.priority, message: { ...copyMessage(stored.message), attempt: stored.message.attempt + 1 } }
+}
+
+/** A deep copy: handlers may mutate what they get without touching what is stored. */
+export function copyMessage(message: IncomingMessage): IncomingMessage {
+  return { ...message, body: new Uint8Array(message.body), headers: { ...message.headers } }
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto'
+import {
+  type Capabilities,
+  ClosedError,
+  type Delivery,
+  type Destination,
+  type Inbox,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type QueueSpec,
+  type Source,
+  type Transport,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+} from '@anymq/core/spi'
+import type { MemoryBroker } from './memory-broker.js'
+import type { MemoryConsumer, MemoryQueue, StoredMessage } from './memory-queue.js'
+
+interface Attached {
+  queue: MemoryQueue
+  consumer: MemoryConsumer
+  detach: (crashed: boolean) => void
+}
+
+/** One connection to an in-process broker. */
+export class MemoryTransport implements Transport {
+  private readonly attached = new Set<Attached>()
+  private closed = false
+
+  constructor(
+    private readonly broker: MemoryBroker,
+    readonly capabilities: Capabilities,
+  ) {
+    broker.opened()
+  }
+
+  async publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
+    this.assertOpen()
+    for (const message of messages) {
+      const stored = toStored(message)
+      switch (destination.kind) {
+        case 'queue':
+          this.broker.queue(destination.queue.name).enqueue(stored, message.delayMs, message.dedupeId)
+          break
+        case 'topic':
+          this.broker.publishToTopic(destination.topic, stored)
+          break
+        case 'subscription':
+          this.broker.subscription(destination.subscription).queue.enqueue(stored, message.delayMs)
+          break
+        case 'inbox':
+          this.broker.queue(inboxQueueName(destination.address)).enqueue(stored, 0)
+          break
+      }
+    }
+  }
+
+  async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {
+    this.assertOpen()
+    if (source.kind === 'queue') return this.attach(this.broker.queue(source.queue.name), options, deliver, () => {})
+    const { queue, remove } = this.broker.subscription(source.subscription)
+    return this.attach(queue, options, deliver, remove)
+  }
+
+  async openInbox(options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<Inbox> {
+    this.assertOpen()
+    const address = `inbox-${randomUUID()}`
+    const name = inboxQueueName(address)
+    const consumer = await this.attach(this.broker.queue(name), options, deliver, () => this.broker.deleteQueue(name))
+    return { address, close: () => consumer.close() }
+  }
+
+  async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
+    this.assertOpen()
+    return this.broker.queue(queue.name).peek(limit)
+  }
+
+  async move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number> {
+    this.assertOpen()
+    const source = this.broker.queue(from.name)
+    let moved = 0
+    while (moved < limit) {
+      const batch = source.take(Math.min(100, limit - moved))
+      if (batch.length === 0) break
+      for (let index = 0; index < batch.length; index++) {
+        try {
+          await this.publish(to, [prepare((batch[index] as StoredMessage).message)])
+        } catch (error) {
+          source.putBack(batch.slice(index))
+          throw error
+        }
+        moved++
+      }
+    }
+    return moved
+  }
+
+  async close(): Promise<void> {
+    this.shutdown(false)
+  }
+
+  async terminate(): Promise<void> {
+    this.shutdown(true)
+  }
+
+  private shutdown(crashed: boolean): void {
+    if (this.closed) return
+    this.closed = true
+    for (const attached of [...this.attached]) attached.detach(crashed)
+    this.broker.closed()
+  }
+
+  private attach(queue: MemoryQueue, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void, onClose: () => void): TransportConsumer {
+    let stopped = false
+    const consumer: MemoryConsumer = {
+      prefetch: options.prefetch,
+      leaseMs: options.leaseMs,
+      inflight: 0,
+      deliver: (delivery) => {
+        if (stopped) void delivery.release()
+        else deliver(delivery)
+      },
+    }
+    let detached = false
+    const attached: Attached = {
+      queue,
+      consumer,
+      detach: (crashed) => {
+        if (detached) return
+        detached = true
+        stopped = true
+        this.attached.delete(attached)
+        queue.removeConsumer(consumer, crashed)
+        onClose()
+      },
+    }
+    this.attached.add(attached)
+    queue.addConsumer(consumer)
+    return {
+      stop: async () => {
+        stopped = true
+        consumer.prefetch = 0
+      },
+      close: async () => attached.detach(false),
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError('the memory connection', { adapter: 'memory' })
+  }
+}
+
+function inboxQueueName(address: string): string {
+  return `~${address}`
+}
+
+function toStored(message: OutgoingMessage): StoredMessage {
+  return {
+    priority: message.priority ?? 0,
+    message: {
+      id: message.id,
+      body: new Uint8Array(message.body),
+      contentType: message.contentType,
+      headers: { ...message.headers },
+      key: message.key,
+      correlationId: message.correlationId,
+      replyTo: message.replyTo,
+      timestamp: message.timestamp,
+      subject: message.subject,
+      attempt: message.attempt,
+    },
+  }
+}

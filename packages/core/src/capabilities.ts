@@ -1,0 +1,88 @@
+/**
+ * What an adapter's broker can do. One object per adapter drives three things: the conformance
+ * cases that must pass, the capability table in the README, and the {@link UnsupportedFeatureError}
+ * a user gets when asking for something the broker cannot do.
+ */
+export interface Capabilities {
+  /** Delayed delivery (`send(body, { delayMs })`), and the longest delay the adapter accepts. */
+  delay: false | { maxMs: number }
+  /**
+   * `key`: messages with the same key are delivered in order, one at a time, even across
+   * consumer instances. `queue`: one queue is FIFO but keys are not isolated across instances.
+   * `none`: no order is promised. Inside one process anymq always runs one key at a time.
+   */
+  ordering: 'key' | 'queue' | 'none'
+  /** `send(body, { priority })` with 0 (lowest) to 9. */
+  priority: boolean
+  /** `send(body, { dedupeId })` drops a repeat of the same id within a window. */
+  dedupe: false | { windowMs: number }
+  /** Accepted messages survive a broker restart. */
+  persistence: boolean
+  /** A new named subscription can start from the oldest retained message (`startFrom: 'earliest'`). */
+  replay: boolean
+  /** The broker itself moves poison messages to a dead-letter queue (anymq also records the failure). */
+  nativeDeadLetter: boolean
+  /** Largest message (body plus headers) the broker accepts, in bytes. */
+  maxMessageBytes: number
+  /** A message held by a consumer past `leaseMs` without being settled is redelivered. */
+  leaseExpiry: boolean
+  /** `message.extendLease(ms)` pushes the lease out while a handler runs long. */
+  leaseExtension: boolean
+  /** Topic subscriptions can filter: by subject pattern (`orders.*.created`) and/or by header equality. */
+  topicFilters: { subject: boolean; headers: boolean }
+}
+
+/** Names of the capability flags, for tables and messages. */
+export const capabilityNames = [
+  'delay',
+  'ordering',
+  'priority',
+  'dedupe',
+  'persistence',
+  'replay',
+  'nativeDeadLetter',
+  'maxMessageBytes',
+  'leaseExpiry',
+  'leaseExtension',
+  'topicFilters',
+] as const satisfies readonly (keyof Capabilities)[]
+
+/** Renders one capability value as a short table cell. */
+export function describeCapability(capabilities: Capabilities, name: keyof Capabilities): string {
+  const value = capabilities[name]
+  switch (name) {
+    case 'delay': {
+      const delay = capabilities.delay
+      return delay === false ? 'no' : `up to ${formatDuration(delay.maxMs)}`
+    }
+    case 'dedupe': {
+      const dedupe = capabilities.dedupe
+      return dedupe === false ? 'no' : `yes (${formatDuration(dedupe.windowMs)} window)`
+    }
+    case 'maxMessageBytes':
+      return formatBytes(capabilities.maxMessageBytes)
+    case 'topicFilters': {
+      const filters = capabilities.topicFilters
+      const kinds = [filters.subject ? 'subject' : '', filters.headers ? 'headers' : ''].filter(Boolean)
+      return kinds.length === 0 ? 'no' : kinds.join(' + ')
+    }
+    default:
+      return typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value)
+  }
+}
+
+function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return 'unlimited'
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} d`
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`
+  if (ms % 1000 === 0) return `${ms / 1000} s`
+  return `${ms} ms`
+}
+
+function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return 'unlimited'
+  if (bytes % 1_048_576 === 0) return `${bytes / 1_048_576} MiB`
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`
+  return `${bytes} B`
+}

@@ -1,0 +1,77 @@
+import { SerializationError } from './errors.js'
+
+/** Turns bodies into bytes and back. Must be pure: the same body always gives the same bytes. */
+export interface Codec<T = unknown> {
+  /** MIME type carried with each message, so other clients know how to read it. */
+  readonly contentType: string
+  encode(body: T): Uint8Array
+  decode(bytes: Uint8Array): T
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/** JSON in UTF-8, the default. `undefined`, functions, symbols, BigInt and cycles are refused. */
+export const jsonCodec: Codec<unknown> = {
+  contentType: 'application/json',
+  encode(body) {
+    if (body === undefined) throw new SerializationError('the json codec cannot encode undefined; send null or an object')
+    let text: string | undefined
+    try {
+      text = JSON.stringify(body)
+    } catch (error) {
+      throw new SerializationError(`the json codec cannot encode this body: ${(error as Error).message}`, { cause: error })
+    }
+    if (text === undefined) throw new SerializationError(`the json codec cannot encode a ${typeof body}`)
+    return encoder.encode(text)
+  },
+  decode(bytes) {
+    try {
+      return JSON.parse(decoder.decode(bytes))
+    } catch (error) {
+      throw new SerializationError(`body is not valid UTF-8 JSON: ${(error as Error).message}`, { cause: error })
+    }
+  },
+}
+
+/** Bytes as they are: `Uint8Array` in, `Uint8Array` out (Node Buffers are accepted on send). */
+export const rawCodec: Codec<Uint8Array> = {
+  contentType: 'application/octet-stream',
+  encode(body) {
+    if (!(body instanceof Uint8Array)) throw new SerializationError(`the raw codec takes a Uint8Array or Buffer, got ${describe(body)}`)
+    return new Uint8Array(body)
+  },
+  decode(bytes) {
+    return bytes
+  },
+}
+
+/** UTF-8 text. */
+export const textCodec: Codec<string> = {
+  contentType: 'text/plain; charset=utf-8',
+  encode(body) {
+    if (typeof body !== 'string') throw new SerializationError(`the text codec takes a string, got ${describe(body)}`)
+    return encoder.encode(body)
+  },
+  decode(bytes) {
+    try {
+      return decoder.decode(bytes)
+    } catch (error) {
+      throw new SerializationError('body is not valid UTF-8 text', { cause: error })
+    }
+  },
+}
+
+export type CodecOption = 'json' | 'raw' | 'text' | Codec<any>
+
+export const builtInCodecs = { json: jsonCodec, raw: rawCodec, text: textCodec } as const
+
+export function resolveCodec(option: CodecOption | undefined): Codec<unknown> {
+  if (option === undefined) return jsonCodec
+  if (typeof option === 'string') return builtInCodecs[option] as Codec<unknown>
+  return option as Codec<unknown>
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`
+}

@@ -1,0 +1,115 @@
+import { resolveAdapter } from './adapter-registry.js'
+import type { Capabilities } from './capabilities.js'
+import { ConfigError } from './errors.js'
+import { consoleLogger, type Logger, redactingLogger } from './logger.js'
+import { ofType, validateOptions } from './options-validation.js'
+import { Queue, type QueueOptions } from './queue.js'
+import { redactUrl, registerSecret } from './redact.js'
+import { Requester, type RequestReplyOptions } from './requester.js'
+import { Responder } from './responder.js'
+import { Runtime } from './runtime.js'
+import type { AdapterFactory, Transport } from './spi/transport.js'
+import { Topic, type TopicOptions } from './topic.js'
+
+export interface ConnectOptions {
+  /** Use this adapter instead of resolving one from the URL scheme. */
+  adapter?: AdapterFactory
+  /** Where anymq logs; every line is redacted. Default: warnings and errors to stderr. */
+  logger?: Logger
+  /** Adapter-specific connection options (TLS, SASL, credentials…); see the adapter's README. */
+  broker?: Record<string, unknown>
+}
+
+const transports = new WeakMap<Anymq, Transport>()
+
+/**
+ * A connection to one broker. Create queues, topics and request/reply endpoints from it; `close()`
+ * drains every consumer and flushes every accepted publish before disconnecting.
+ */
+export class Anymq {
+  /** The adapter's name: `memory`, `rabbitmq`, `kafka`, `aws`, `redis`. */
+  readonly adapter: string
+  /** What this broker can do; see {@link Capabilities}. */
+  readonly capabilities: Capabilities
+  /** The connection URL with its password and secrets replaced by `***`. */
+  readonly url: string
+  private readonly runtime: Runtime
+  private closing: Promise<void> | undefined
+
+  constructor(transport: Transport, factory: AdapterFactory, capabilities: Capabilities, logger: Logger, url: string) {
+    this.adapter = factory.name
+    this.capabilities = capabilities
+    this.url = url
+    this.runtime = new Runtime(transport, factory.name, capabilities, logger)
+    transports.set(this, transport)
+  }
+
+  queue<T = unknown>(name: string, options?: QueueOptions<T>): Queue<T> {
+    this.runtime.assertOpen()
+    return new Queue<T>(this.runtime, name, options)
+  }
+
+  topic<T = unknown>(name: string, options?: TopicOptions<T>): Topic<T> {
+    this.runtime.assertOpen()
+    return new Topic<T>(this.runtime, name, options)
+  }
+
+  requester<Request = unknown, Response = unknown>(name: string, options?: RequestReplyOptions<Request, Response>): Requester<Request, Response> {
+    this.runtime.assertOpen()
+    return new Requester<Request, Response>(this.runtime, name, options)
+  }
+
+  responder<Request = unknown, Response = unknown>(name: string, options?: RequestReplyOptions<Request, Response>): Responder<Request, Response> {
+    this.runtime.assertOpen()
+    return new Responder<Request, Response>(this.runtime, name, options)
+  }
+
+  get closed(): boolean {
+    return this.runtime.closed
+  }
+
+  /**
+   * Closes every subscription (running handlers finish and settle), every requester, waits for every
+   * accepted publish, then disconnects. Idempotent: later calls return the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.runtime.closeAll()
+      await this.runtime.transport.close()
+    })()
+    return this.closing
+  }
+}
+
+/** The adapter-level transport behind a connection: for conformance hooks and adapter tests, not for applications. */
+export function transportOf(mq: Anymq): Transport {
+  const transport = transports.get(mq)
+  if (!transport) throw new ConfigError('not an anymq connection')
+  return transport
+}
+
+/**
+ * Connects to the broker named by the URL: `memory://`, `amqp://`, `kafka://`, `sqs://`, `redis://`.
+ * Resolves once the broker answered. Rejects with `ConfigError` (bad URL or option, missing adapter
+ * package) or `ConnectionError`; neither ever contains the password.
+ */
+export async function connect(url: string | URL = 'memory://', options: ConnectOptions = {}): Promise<Anymq> {
+  validateOptions(options, { adapter: ofType('object', 'an adapter factory'), logger: ofType('object', 'a logger'), broker: ofType('object') }, 'connect options')
+  let parsed: URL
+  try {
+    parsed = new URL(String(url))
+  } catch {
+    throw new ConfigError([{ field: 'url', message: `${JSON.stringify(redactUrl(String(url)))} is not a URL; expected e.g. memory://, amqp://user:pass@host:5672, kafka://host:9092, sqs://us-east-1, redis://host:6379` }])
+  }
+  registerSecret(parsed.password)
+  for (const [name, value] of parsed.searchParams) if (/secret|token|password|key/i.test(name)) registerSecret(value)
+  const scheme = parsed.protocol.replace(/:$/, '')
+  const factory = options.adapter ?? (await resolveAdapter(scheme))
+  if (!factory.schemes.includes(scheme)) {
+    throw new ConfigError([{ field: 'url', message: `the ${factory.name} adapter serves ${factory.schemes.map((name) => `${name}://`).join(', ')}, not ${scheme}://` }], { adapter: factory.name })
+  }
+  const logger = redactingLogger(options.logger ?? consoleLogger, factory.name)
+  const transport = await factory.connect(parsed, { logger, options: options.broker ?? {}, capabilities: factory.capabilities })
+  const capabilities = transport.capabilities ?? factory.capabilities
+  return new Anymq(transport, factory, capabilities, logger, redactUrl(parsed))
+}

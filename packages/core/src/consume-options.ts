@@ -1,0 +1,37 @@
+import type { Handler } from './consumer-engine.js'
+import { ConfigError, UnsupportedFeatureError } from './errors.js'
+import { abortSignal, integer, ofType, oneOf, type OptionCheck, validateOptions } from './options-validation.js'
+import type { Runtime } from './runtime.js'
+import type { ConsumeOptions } from './subscription.js'
+
+export const consumeOptionChecks: Record<keyof ConsumeOptions, OptionCheck> = {
+  concurrency: integer(1, 10_000),
+  prefetch: integer(1, 100_000),
+  ack: oneOf('auto', 'manual'),
+  leaseMs: integer(1),
+  signal: abortSignal(),
+  onError: ofType('function'),
+}
+
+/** Validates consume options and fills defaults; every problem reported at once. */
+export function resolveConsumeOptions(
+  runtime: Runtime,
+  handler: Handler<never>,
+  options: ConsumeOptions,
+  where: string,
+  extraChecks: Record<string, OptionCheck> = {},
+): { concurrency: number; prefetch: number; ack: 'auto' | 'manual'; leaseMs: number | undefined; onError: (error: Error) => void } {
+  if (typeof handler !== 'function') throw new ConfigError([{ field: `${where} handler`, message: 'expected a function (message) => …' }], { adapter: runtime.adapter })
+  validateOptions(options, { ...consumeOptionChecks, ...extraChecks }, `${where} options`, runtime.adapter)
+  if (options.leaseMs !== undefined && !runtime.capabilities.leaseExpiry) {
+    throw new UnsupportedFeatureError(runtime.adapter, 'leaseMs (lease expiry)', 'the broker redelivers unsettled messages when the consumer disconnects; omit leaseMs')
+  }
+  const concurrency = options.concurrency ?? 1
+  return {
+    concurrency,
+    prefetch: Math.max(concurrency, options.prefetch ?? concurrency),
+    ack: options.ack ?? 'auto',
+    leaseMs: options.leaseMs,
+    onError: options.onError ?? ((error) => runtime.logger.error(`${where}: ${error.message}`, { error })),
+  }
+}

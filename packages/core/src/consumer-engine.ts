@@ -1,0 +1,212 @@
+import type { Capabilities } from './capabilities.js'
+import type { Codec } from './codec.js'
+import { AnymqError, SerializationError, UnsupportedFeatureError, Unrecoverable, ValidationError } from './errors.js'
+import { KeySequencer } from './key-sequencer.js'
+import type { Logger } from './logger.js'
+import type { Message } from './message.js'
+import type { RetryPolicy } from './retry-policy.js'
+import { type StandardSchemaV1, validateBody } from './schema.js'
+import { toOutgoing } from './spi/republish-retry.js'
+import type { Delivery, IncomingMessage, QueueSpec, Source, Transport, TransportConsumer } from './spi/transport.js'
+import { userHeaders, wireHeaders } from './spi/wire-headers.js'
+
+export type Handler<T> = (message: Message<T>) => unknown
+
+export interface EngineSettings<T> {
+  transport: Transport
+  adapter: string
+  capabilities: Capabilities
+  logger: Logger
+  source: Source
+  /** Written into dead letters so redrive knows where they came from. */
+  sourceLabel: string
+  codec: Codec<unknown>
+  schema: StandardSchemaV1<unknown, T> | undefined
+  retry: RetryPolicy
+  deadLetter: string | false
+  concurrency: number
+  prefetch: number
+  ack: 'auto' | 'manual'
+  leaseMs: number | undefined
+  handler: Handler<T>
+  onError: (error: Error) => void
+}
+
+const maxErrorText = 1024
+const incoming = Symbol('anymq.incoming')
+
+/** The wire message behind a received message, reserved headers included. Internal. */
+export function incomingOf(message: Message<unknown>): IncomingMessage | undefined {
+  return (message as unknown as Record<symbol, IncomingMessage | undefined>)[incoming]
+}
+
+/**
+ * Runs one consumer: decodes and validates each delivery, runs the handler under per-key ordering and
+ * the concurrency limit, and settles it — ack on success, retry with backoff on failure, dead-letter
+ * when attempts run out or the message can never succeed. Lives once here for every adapter.
+ */
+export class ConsumerEngine<T> {
+  private readonly sequencer: KeySequencer
+  private consumer: TransportConsumer | undefined
+  private closing: Promise<void> | undefined
+  private stopped = false
+  readonly counts = { received: 0, acked: 0, retried: 0, deadLettered: 0 }
+
+  constructor(private readonly settings: EngineSettings<T>) {
+    this.sequencer = new KeySequencer(settings.concurrency)
+  }
+
+  async start(): Promise<void> {
+    const { transport, source, prefetch, leaseMs, onError } = this.settings
+    this.consumer = await transport.consume(source, { prefetch, leaseMs, onError }, (delivery) => this.accept(delivery))
+    if (this.stopped) await this.consumer.close()
+  }
+
+  /** Stop fetching, let running handlers finish and settle, give back what never started, detach. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopped = true
+    const consumer = this.consumer
+    if (consumer) await consumer.stop().catch((error: Error) => this.settings.onError(error))
+    this.sequencer.abandonQueued()
+    await this.sequencer.whenIdle()
+    if (consumer) await consumer.close().catch((error: Error) => this.settings.onError(error))
+  }
+
+  private accept(delivery: Delivery): void {
+    if (this.stopped) {
+      void delivery.release().catch(() => {})
+      return
+    }
+    this.counts.received++
+    this.sequencer.submit(
+      delivery.message.key,
+      () => this.process(delivery),
+      () => void delivery.release().catch(() => {}),
+    )
+  }
+
+  private async process(delivery: Delivery): Promise<void> {
+    const { settings } = this
+    let body: T
+    try {
+      const decoded = settings.codec.decode(delivery.message.body)
+      body = settings.schema ? await validateBody(settings.schema, decoded, `message ${delivery.message.id} from ${settings.sourceLabel}`, settings.adapter) : (decoded as T)
+    } catch (error) {
+      await this.deadLetter(delivery, error as Error)
+      return
+    }
+    let settled = false
+    const settleOnce = async (action: () => Promise<void>): Promise<void> => {
+      if (settled) return
+      settled = true
+      await action()
+    }
+    const message: Message<T> & { [incoming]: IncomingMessage } = {
+      id: delivery.message.id,
+      body,
+      headers: userHeaders(delivery.message.headers),
+      key: delivery.message.key,
+      attempt: delivery.message.attempt,
+      timestamp: new Date(delivery.message.timestamp),
+      correlationId: delivery.message.correlationId,
+      replyTo: delivery.message.replyTo,
+      subject: delivery.message.subject,
+      raw: delivery.raw,
+      ack: () => settleOnce(() => this.ack(delivery)),
+      nack: (options) =>
+        settleOnce(() => this.fail(delivery, new Error(options?.reason ?? 'nacked by the handler'), options?.delayMs)),
+      [incoming]: delivery.message,
+      extendLease: async (ms: number) => {
+        if (!settings.capabilities.leaseExtension) {
+          throw new UnsupportedFeatureError(settings.adapter, 'extendLease()', 'raise leaseMs when consuming, or split the work into smaller messages')
+        }
+        await delivery.extendLease(ms)
+      },
+    }
+    try {
+      await settings.handler(message)
+      if (settings.ack === 'auto') await settleOnce(() => this.ack(delivery))
+    } catch (error) {
+      await settleOnce(() => this.fail(delivery, toError(error)))
+    }
+  }
+
+  private async ack(delivery: Delivery): Promise<void> {
+    try {
+      await delivery.ack()
+      this.counts.acked++
+    } catch (error) {
+      this.settings.onError(toError(error))
+    }
+  }
+
+  private async fail(delivery: Delivery, error: Error, explicitDelayMs?: number): Promise<void> {
+    const { retry } = this.settings
+    const attempt = delivery.message.attempt
+    if (error instanceof Unrecoverable || error instanceof ValidationError || error instanceof SerializationError || attempt >= retry.maxAttempts) {
+      await this.deadLetter(delivery, error)
+      return
+    }
+    const delayMs = explicitDelayMs ?? retry.delayAfter(attempt)
+    try {
+      await delivery.retry({ delayMs, headers: failureHeaders(delivery, error) })
+      this.counts.retried++
+    } catch (retryError) {
+      this.settings.onError(toError(retryError))
+    }
+  }
+
+  private async deadLetter(delivery: Delivery, error: Error): Promise<void> {
+    const { settings } = this
+    const target = settings.deadLetter
+    if (target === false) {
+      settings.logger.error(`message ${delivery.message.id} from ${settings.sourceLabel} failed and has no dead-letter queue; dropped`, { error })
+      await this.ack(delivery)
+      return
+    }
+    const headers = {
+      ...failureHeaders(delivery, error),
+      [wireHeaders.attempts]: String(delivery.message.attempt),
+      [wireHeaders.source]: settings.sourceLabel,
+    }
+    const copy = toOutgoing(delivery.message)
+    copy.headers = { ...delivery.message.headers, ...headers }
+    delete copy.headers[wireHeaders.attempt]
+    copy.attempt = 1
+    try {
+      await settings.transport.publish({ kind: 'queue', queue: deadLetterSpec(target) }, [copy])
+    } catch (publishError) {
+      // Never ack what the dead-letter queue did not take: hand it back to be delivered again.
+      settings.onError(toError(publishError))
+      await delivery.release().catch(() => {})
+      return
+    }
+    this.counts.deadLettered++
+    await this.ack(delivery)
+  }
+}
+
+/** How a dead-letter queue is provisioned: plain, no retries of its own, no further dead-lettering. */
+export function deadLetterSpec(name: string): QueueSpec {
+  return { name, ordered: false, deadLetter: false, maxAttempts: 1, broker: {} }
+}
+
+function failureHeaders(delivery: Delivery, error: Error): Record<string, string> {
+  const now = String(Date.now())
+  const name = error instanceof AnymqError ? error.code : error.name
+  return {
+    [wireHeaders.errorName]: name,
+    [wireHeaders.errorMessage]: error.message.length > maxErrorText ? `${error.message.slice(0, maxErrorText)}…` : error.message,
+    [wireHeaders.firstFailureAt]: delivery.message.headers[wireHeaders.firstFailureAt] ?? now,
+    [wireHeaders.lastFailureAt]: now,
+  }
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value))
+}

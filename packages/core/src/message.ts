@@ -1,0 +1,44 @@
+/**
+ * A received message. `body` is decoded and validated. In the default (auto) mode returning from the
+ * handler acks and throwing applies the retry policy; `ack()` and `nack()` settle explicitly and are
+ * idempotent: the first settlement wins, later calls do nothing.
+ */
+export interface Message<T> {
+  readonly id: string
+  readonly body: T
+  /** The sender's headers (anymq's reserved `x-anymq-*` headers are not shown). */
+  readonly headers: Readonly<Record<string, string>>
+  readonly key: string | undefined
+  /** 1 on the first delivery. */
+  readonly attempt: number
+  /** When the message was first sent. */
+  readonly timestamp: Date
+  readonly correlationId: string | undefined
+  readonly replyTo: string | undefined
+  readonly subject: string | undefined
+  /** The broker client's own message object: an escape hatch, its shape depends on the adapter. */
+  readonly raw: unknown
+  /** Acknowledge: the message is done. */
+  ack(): Promise<void>
+  /** Redeliver after `delayMs` as a failed attempt (dead-lettered when attempts are used up). */
+  nack(options?: { delayMs?: number; reason?: string }): Promise<void>
+  /** Keep the message leased for `ms` more; only on adapters with `leaseExtension`. */
+  extendLease(ms: number): Promise<void>
+}
+
+/** A dead-lettered message with the failure anymq recorded. */
+export interface DeadLetter<T> {
+  readonly id: string
+  /** Decoded body, or `undefined` when it cannot be decoded (see `rawBody`). */
+  readonly body: T | undefined
+  readonly rawBody: Uint8Array
+  readonly headers: Readonly<Record<string, string>>
+  readonly key: string | undefined
+  readonly error: { name: string; message: string }
+  readonly attempts: number
+  readonly firstFailureAt: Date | undefined
+  readonly lastFailureAt: Date | undefined
+  /** The queue (or `topic/subscription`) it was dead-lettered from. */
+  readonly source: string | undefined
+  readonly timestamp: Date
+}

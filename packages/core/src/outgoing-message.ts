@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto'
+import type { Capabilities } from './capabilities.js'
+import type { Codec } from './codec.js'
+import { ConfigError, MessageTooLargeError, UnsupportedFeatureError } from './errors.js'
+import { type StandardSchemaV1, validateBody } from './schema.js'
+import { messageSize } from './spi/message-size.js'
+import type { OutgoingMessage } from './spi/transport.js'
+import { isReservedHeader } from './spi/wire-headers.js'
+
+/** Options of one message sent to a queue. */
+export interface SendOptions {
+  /** Ordering key: messages of one key are processed one at a time, in order. */
+  key?: string
+  headers?: Record<string, string>
+  /** Deliver no sooner than this many milliseconds from now (adapter's `delay` capability). */
+  delayMs?: number
+  /** Message id; a random UUID when absent. */
+  id?: string
+  correlationId?: string
+  replyTo?: string
+  /** 0 (lowest) to 9; adapter's `priority` capability. */
+  priority?: number
+  /** Drops a repeat of this id within the broker's window; adapter's `dedupe` capability. */
+  dedupeId?: string
+  signal?: AbortSignal
+}
+
+/** Options of one message published to a topic. */
+export interface PublishOptions {
+  key?: string
+  headers?: Record<string, string>
+  /** Subject for subscriptions that filter by pattern, e.g. `orders.eu.created`. */
+  subject?: string
+  id?: string
+  correlationId?: string
+  signal?: AbortSignal
+}
+
+export interface OutgoingContext {
+  adapter: string
+  capabilities: Capabilities
+  codec: Codec<unknown>
+  schema: StandardSchemaV1 | undefined
+  /** For error messages: `queue 'orders'`. */
+  where: string
+}
+
+/**
+ * Validates, encodes and checks one body against the adapter's limits, before anything reaches the
+ * broker: a bad body fails the caller's call, never a later delivery.
+ */
+export async function prepareOutgoing(
+  body: unknown,
+  options: SendOptions & PublishOptions,
+  context: OutgoingContext,
+  extra: { replyTo?: string; headers?: Record<string, string> } = {},
+): Promise<OutgoingMessage> {
+  const { adapter, capabilities } = context
+  const value = context.schema ? await validateBody(context.schema, body, `message for ${context.where}`, adapter) : body
+  const delayMs = options.delayMs ?? 0
+  if (delayMs > 0) {
+    if (capabilities.delay === false) throw new UnsupportedFeatureError(adapter, 'delayed delivery (delayMs)', 'schedule the send in your application, or use an adapter with delay support')
+    if (delayMs > capabilities.delay.maxMs) {
+      throw new UnsupportedFeatureError(adapter, `a delay of ${delayMs} ms`, `the longest delay it accepts is ${capabilities.delay.maxMs} ms; store far-future work in a database and send it when due`)
+    }
+  }
+  if (options.priority !== undefined && !capabilities.priority) {
+    throw new UnsupportedFeatureError(adapter, 'message priority', 'use a separate queue for urgent messages')
+  }
+  if (options.dedupeId !== undefined && capabilities.dedupe === false) {
+    throw new UnsupportedFeatureError(adapter, 'broker-side deduplication (dedupeId)', 'make the handler idempotent (the outbox package has an inbox for that)')
+  }
+  const headers: Record<string, string> = {}
+  for (const [name, headerValue] of Object.entries(options.headers ?? {})) {
+    if (isReservedHeader(name)) throw new ConfigError([{ field: `headers.${name}`, message: "names starting with 'x-anymq-' are reserved for anymq" }], { adapter })
+    headers[name] = headerValue
+  }
+  Object.assign(headers, extra.headers)
+  const message: OutgoingMessage = {
+    id: options.id ?? randomUUID(),
+    body: context.codec.encode(value),
+    contentType: context.codec.contentType,
+    headers,
+    key: options.key,
+    correlationId: options.correlationId,
+    replyTo: extra.replyTo ?? options.replyTo,
+    timestamp: Date.now(),
+    subject: options.subject,
+    delayMs,
+    priority: options.priority,
+    dedupeId: options.dedupeId,
+    attempt: 1,
+  }
+  const size = messageSize(message)
+  if (size > capabilities.maxMessageBytes) throw new MessageTooLargeError(size, capabilities.maxMessageBytes, { adapter })
+  return message
+}

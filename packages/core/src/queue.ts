@@ -1,0 +1,176 @@
+import { type CodecOption, resolveCodec } from './codec.js'
+import type { Handler } from './consumer-engine.js'
+import { resolveConsumeOptions } from './consume-options.js'
+import { DeadLetters } from './dead-letters.js'
+import type { Message } from './message.js'
+import { abortSignal, either, integer, objectOf, ofType, oneOf, type OptionCheck, stringRecord, validateOptions } from './options-validation.js'
+import { type OutgoingContext, prepareOutgoing, type SendOptions } from './outgoing-message.js'
+import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
+import type { Runtime } from './runtime.js'
+import type { StandardSchemaV1 } from './schema.js'
+import type { QueueSpec } from './spi/transport.js'
+import { type ConsumeOptions, startSubscription, type Subscription } from './subscription.js'
+import { MessageIterator } from './message-iterator.js'
+
+/** Options of `mq.queue(name, options)`. */
+export interface QueueOptions<T> {
+  /** Any Standard Schema (zod, valibot, arktype): checked on send (nothing sent) and on receive (dead-lettered). */
+  schema?: StandardSchemaV1<unknown, T>
+  /** `json` (default), `text`, `raw` bytes, or your own codec. */
+  codec?: CodecOption
+  /** Retry policy, or `false` to dead-letter on the first failure. Default: 5 attempts, exponential from 200 ms. */
+  retry?: RetryPolicyOptions | false
+  /** Dead-letter queue name, or `false` to drop failed messages (logged). Default: `<name>.dlq`. */
+  deadLetter?: string | false
+  /** Keep per-key order across consumer instances (FIFO queue, single active consumer…). Default false. */
+  ordered?: boolean
+  /** Adapter-specific provisioning (e.g. `{ queueType: 'quorum' }` on RabbitMQ); see the adapter's README. */
+  broker?: Record<string, unknown>
+}
+
+export const retryChecks: OptionCheck = either(
+  oneOf(false),
+  objectOf({
+    maxAttempts: integer(1, 1000),
+    backoff: either(
+      objectOf({ type: oneOf('exponential'), initialMs: integer(0), maxMs: integer(0), multiplier: integer(1, 100), jitter: ofType('boolean') }),
+      objectOf({ type: oneOf('fixed'), delayMs: integer(0), jitter: ofType('boolean') }),
+    ),
+  }),
+)
+
+const queueOptionChecks: Record<keyof QueueOptions<unknown>, OptionCheck> = {
+  schema: ofType('object', 'a Standard Schema (zod, valibot, arktype…)'),
+  codec: either(oneOf('json', 'text', 'raw'), ofType('object', "'json', 'text', 'raw' or a codec object")),
+  retry: retryChecks,
+  deadLetter: either(oneOf(false), ofType('string', 'a queue name or false')),
+  ordered: ofType('boolean'),
+  broker: ofType('object'),
+}
+
+export const sendOptionChecks: Record<keyof SendOptions, OptionCheck> = {
+  key: ofType('string'),
+  headers: stringRecord(),
+  delayMs: integer(0),
+  id: ofType('string'),
+  correlationId: ofType('string'),
+  replyTo: ofType('string'),
+  priority: integer(0, 9),
+  dedupeId: ofType('string'),
+  signal: abortSignal(),
+}
+
+/**
+ * A point-to-point queue: each message goes to exactly one of the competing consumers, at least once.
+ * Handles are cheap; the broker-side queue is provisioned on first use.
+ */
+export class Queue<T = unknown> {
+  readonly name: string
+  private readonly spec: QueueSpec
+  private readonly outgoing: OutgoingContext
+
+  constructor(
+    private readonly runtime: Runtime,
+    name: string,
+    private readonly options: QueueOptions<T> = {},
+  ) {
+    validateOptions(options, queueOptionChecks, `queue('${name}') options`, runtime.adapter)
+    validateName(runtime, name, 'queue')
+    this.name = name
+    const retry = createRetryPolicy(options.retry)
+    this.spec = {
+      name,
+      ordered: options.ordered ?? false,
+      deadLetter: options.deadLetter ?? `${name}.dlq`,
+      maxAttempts: retry.maxAttempts,
+      broker: options.broker ?? {},
+    }
+    this.outgoing = {
+      adapter: runtime.adapter,
+      capabilities: runtime.capabilities,
+      codec: resolveCodec(options.codec),
+      schema: options.schema,
+      where: `queue '${name}'`,
+    }
+  }
+
+  /** Sends one message. Resolves once the broker has it; rejects with a typed error, having sent nothing. */
+  async send(body: T, options: SendOptions = {}): Promise<{ id: string }> {
+    this.runtime.assertOpen()
+    validateOptions(options, sendOptionChecks, 'send options', this.runtime.adapter)
+    const message = await prepareOutgoing(body, options, this.outgoing)
+    await this.runtime.publish({ kind: 'queue', queue: this.spec }, [message], options.signal)
+    return { id: message.id }
+  }
+
+  /**
+   * Sends many messages in as few broker round trips as the adapter allows. Every body is validated
+   * and encoded first: one bad body rejects the whole batch before anything is sent.
+   */
+  async sendBatch(bodies: readonly T[], options: SendOptions | ((body: T, index: number) => SendOptions) = {}): Promise<{ ids: string[] }> {
+    this.runtime.assertOpen()
+    const messages = await Promise.all(
+      bodies.map((body, index) => {
+        const each = typeof options === 'function' ? options(body, index) : options
+        validateOptions(each, sendOptionChecks, `sendBatch options [${index}]`, this.runtime.adapter)
+        return prepareOutgoing(body, each, this.outgoing)
+      }),
+    )
+    if (messages.length > 0) await this.runtime.publish({ kind: 'queue', queue: this.spec }, messages)
+    return { ids: messages.map((message) => message.id) }
+  }
+
+  /** Starts a consumer. See {@link Subscription.close} for how it stops. */
+  consume(handler: Handler<T>, options: ConsumeOptions = {}): Subscription {
+    this.runtime.assertOpen()
+    const resolved = resolveConsumeOptions(this.runtime, handler as Handler<never>, options, `queue('${this.name}').consume`)
+    return startSubscription<T>(
+      this.runtime,
+      {
+        transport: this.runtime.transport,
+        adapter: this.runtime.adapter,
+        capabilities: this.runtime.capabilities,
+        logger: this.runtime.logger,
+        source: { kind: 'queue', queue: this.spec },
+        sourceLabel: this.name,
+        codec: this.outgoing.codec,
+        schema: this.options.schema,
+        retry: createRetryPolicy(this.options.retry),
+        deadLetter: this.spec.deadLetter,
+        handler,
+        ...resolved,
+      },
+      options.signal,
+    )
+  }
+
+  /**
+   * The async-iterator form: `for await (const message of queue.messages()) { … }`. A message is
+   * acked when the loop asks for the next one; leaving the loop (break or throw) hands the current
+   * one back for redelivery.
+   */
+  messages(options: { signal?: AbortSignal; leaseMs?: number } = {}): AsyncIterableIterator<Message<T>> {
+    validateOptions(options, { signal: abortSignal(), leaseMs: integer(1) }, 'messages options', this.runtime.adapter)
+    const iterator = new MessageIterator<T>()
+    const subscription = this.consume(iterator.handler, { ack: 'manual', concurrency: 1, ...options })
+    return iterator.attach(subscription)
+  }
+
+  /** Inspect and redrive the dead letters of this queue. */
+  deadLetters(): DeadLetters<T> {
+    if (this.spec.deadLetter === false) return new DeadLetters<T>(this.runtime, undefined, { kind: 'queue', queue: this.spec }, this.outgoing.codec)
+    return new DeadLetters<T>(this.runtime, this.spec.deadLetter, { kind: 'queue', queue: this.spec }, this.outgoing.codec)
+  }
+}
+
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/
+
+export function validateName(runtime: Runtime, name: unknown, what: string): void {
+  const check: OptionCheck = (value, field, problems) => {
+    if (typeof value !== 'string' || !namePattern.test(value)) {
+      problems.push({ field, message: `${JSON.stringify(value)} is not a valid name: use 1 to 200 letters, digits, '.', '_' or '-', starting with a letter or digit` })
+    }
+  }
+  validateOptions({ name }, { name: check }, what, runtime.adapter)
+}
+

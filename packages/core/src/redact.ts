@@ -1,0 +1,50 @@
+const secretParameter = /^(password|passwd|pass|pwd|secret|token|access[-_]?token|secret[-_]?access[-_]?key|session[-_]?token|api[-_]?key|auth|authorization|sasl[-_]?password|credentials?)$/i
+
+/** Returns the URL with its password and secret-looking query parameters replaced by `***`. */
+export function redactUrl(url: string | URL): string {
+  let parsed: URL
+  try {
+    parsed = new URL(String(url))
+  } catch {
+    return redactText(String(url))
+  }
+  if (parsed.password) parsed.password = '***'
+  for (const name of [...parsed.searchParams.keys()]) {
+    if (secretParameter.test(name)) parsed.searchParams.set(name, '***')
+  }
+  return parsed.toString().replaceAll('%2A%2A%2A', '***')
+}
+
+const registeredSecrets = new Set<string>()
+
+/**
+ * Registers a secret (a password from a URL, a token from config) so that every anymq error and
+ * log line has it replaced by `***`, even when a broker client echoes it back in its own error text.
+ */
+export function registerSecret(secret: string | undefined): void {
+  if (secret && secret.length >= 3) {
+    registeredSecrets.add(secret)
+    const decoded = safeDecode(secret)
+    if (decoded !== secret) registeredSecrets.add(decoded)
+  }
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}
+
+const credentialsInUrl = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]+)@/gi
+const secretAssignment = /\b(password|passwd|pwd|secret|token|secretAccessKey|sessionToken|apiKey|auth)(["']?\s*[:=]\s*["']?)([^\s"',;&}]+)/gi
+
+/** Removes URL passwords, `password=…`-style assignments and registered secrets from free text. */
+export function redactText(text: string): string {
+  let result = text.replace(credentialsInUrl, '$1***@').replace(secretAssignment, '$1$2***')
+  for (const secret of registeredSecrets) {
+    if (result.includes(secret)) result = result.split(secret).join('***')
+  }
+  return result
+}

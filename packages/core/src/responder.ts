@@ -1,0 +1,80 @@
+import { resolveCodec } from './codec.js'
+import type { Message } from './message.js'
+import { createRetryPolicy } from './retry-policy.js'
+import { resolveConsumeOptions } from './consume-options.js'
+import { incomingOf } from './consumer-engine.js'
+import { AnymqError } from './errors.js'
+import { validateOptions } from './options-validation.js'
+import { type OutgoingContext, prepareOutgoing } from './outgoing-message.js'
+import { validateName } from './queue.js'
+import { requestQueueSpec, requestReplyOptionChecks, type RequestReplyOptions } from './requester.js'
+import type { Runtime } from './runtime.js'
+import { type ConsumeOptions, startSubscription, type Subscription } from './subscription.js'
+import { wireHeaders } from './spi/wire-headers.js'
+
+/** Serves requests of one name; responders sharing a name compete for requests. */
+export class Responder<Request = unknown, Response = unknown> {
+  readonly name: string
+  private readonly outgoing: OutgoingContext
+
+  constructor(
+    private readonly runtime: Runtime,
+    name: string,
+    private readonly options: RequestReplyOptions<Request, Response> = {},
+  ) {
+    validateOptions(options, requestReplyOptionChecks, `responder('${name}') options`, runtime.adapter)
+    validateName(runtime, name, 'responder')
+    this.name = name
+    this.outgoing = { adapter: runtime.adapter, capabilities: runtime.capabilities, codec: resolveCodec(options.codec), schema: options.responseSchema, where: `replies of '${name}'` }
+  }
+
+  /**
+   * Starts answering. The handler's return value is the reply; if it throws, the requester gets a
+   * `RemoteError` with its message. Requests whose requester has already given up are skipped.
+   */
+  serve(handler: (request: Request, message: Message<Request>) => Response | Promise<Response>, options: Omit<ConsumeOptions, 'ack'> = {}): Subscription {
+    this.runtime.assertOpen()
+    const resolved = resolveConsumeOptions(this.runtime, handler as never, options, `responder('${this.name}').serve`)
+    const spec = requestQueueSpec(this.name, this.options.broker ?? {})
+    return startSubscription<Request>(
+      this.runtime,
+      {
+        transport: this.runtime.transport,
+        adapter: this.runtime.adapter,
+        capabilities: this.runtime.capabilities,
+        logger: this.runtime.logger,
+        source: { kind: 'queue', queue: spec },
+        sourceLabel: this.name,
+        codec: this.outgoing.codec,
+        schema: this.options.requestSchema,
+        retry: createRetryPolicy(false),
+        deadLetter: false,
+        handler: (message) => this.answer(message, handler),
+        ...resolved,
+      },
+      options.signal,
+    )
+  }
+
+  private async answer(message: Message<Request>, handler: (request: Request, message: Message<Request>) => Response | Promise<Response>): Promise<void> {
+    const expiresAt = Number(incomingOf(message)?.headers[wireHeaders.expiresAt])
+    if (Number.isFinite(expiresAt) && Date.now() > expiresAt) return
+    const replyTo = message.replyTo
+    let reply
+    try {
+      const response = await handler(message.body, message)
+      if (replyTo === undefined) return
+      reply = await prepareOutgoing(response, { correlationId: message.correlationId }, this.outgoing)
+    } catch (error) {
+      if (replyTo === undefined) throw error
+      const failure = error instanceof Error ? error : new Error(String(error))
+      reply = await prepareOutgoing(null, { correlationId: message.correlationId }, { ...this.outgoing, schema: undefined, codec: resolveCodec('json') }, {
+        headers: {
+          [wireHeaders.replyError]: failure instanceof AnymqError ? failure.code : failure.name,
+          [wireHeaders.errorMessage]: failure.message.slice(0, 1024),
+        },
+      })
+    }
+    await this.runtime.publish({ kind: 'inbox', address: replyTo }, [reply])
+  }
+}

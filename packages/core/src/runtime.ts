@@ -1,0 +1,51 @@
+import type { Capabilities } from './capabilities.js'
+import { ClosedError } from './errors.js'
+import type { Logger } from './logger.js'
+import type { Destination, OutgoingMessage, Transport } from './spi/transport.js'
+
+export interface Closeable {
+  close(): Promise<void>
+}
+
+/** What queues, topics and request/reply share from their connection. Internal. */
+export class Runtime {
+  private readonly pending = new Set<Promise<unknown>>()
+  private readonly closeables = new Set<Closeable>()
+  closed = false
+
+  constructor(
+    readonly transport: Transport,
+    readonly adapter: string,
+    readonly capabilities: Capabilities,
+    readonly logger: Logger,
+  ) {}
+
+  assertOpen(what = 'the connection'): void {
+    if (this.closed) throw new ClosedError(what, { adapter: this.adapter })
+  }
+
+  /** Publishes and keeps the promise so that `close()` can wait for every accepted publish. */
+  publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
+    this.assertOpen()
+    const promise = this.transport.publish(destination, messages, signal)
+    this.pending.add(promise)
+    const forget = () => this.pending.delete(promise)
+    promise.then(forget, forget)
+    return promise
+  }
+
+  track<T extends Closeable>(closeable: T): T {
+    this.closeables.add(closeable)
+    return closeable
+  }
+
+  untrack(closeable: Closeable): void {
+    this.closeables.delete(closeable)
+  }
+
+  async closeAll(): Promise<void> {
+    this.closed = true
+    await Promise.allSettled([...this.closeables].map((closeable) => closeable.close()))
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending])
+  }
+}

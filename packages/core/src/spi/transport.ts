@@ -1,0 +1,168 @@
+import type { Capabilities } from '../capabilities.js'
+import type { Logger } from '../logger.js'
+
+/**
+ * The adapter contract. Users never call it; `@anymq/core` does. An adapter implements a few
+ * low-level operations and core builds queues, topics, retries, dead letters, ordering and
+ * request/reply on top of them, once for every broker.
+ */
+export interface AdapterFactory {
+  /** Short name used in errors and tables: `memory`, `rabbitmq`, `kafka`, `aws`, `redis`. */
+  readonly name: string
+  /** URL schemes it serves, without the colon: `['amqp', 'amqps']`. */
+  readonly schemes: readonly string[]
+  readonly capabilities: Capabilities
+  /**
+   * Opens a connection. Resolves once the broker answered; rejects with `ConnectionError`, or with
+   * `ConfigError` naming every bad URL parameter or option at once.
+   */
+  connect(url: URL, context: AdapterContext): Promise<Transport>
+}
+
+export interface AdapterContext {
+  logger: Logger
+  /** Adapter-specific options given to `connect(url, { broker: { … } })`. The adapter validates them. */
+  options: Readonly<Record<string, unknown>>
+  /** The capabilities in force for this connection (an adapter may narrow them by URL options). */
+  capabilities: Capabilities
+}
+
+/** How a queue should look when the adapter provisions it. */
+export interface QueueSpec {
+  name: string
+  /** Keep per-key order across consumer instances (FIFO queue, single active consumer, partition key…). */
+  ordered: boolean
+  /** Where core dead-letters; adapters with native dead-lettering may wire the broker to it. */
+  deadLetter: string | false
+  /** Attempts before dead-lettering; adapters with native redrive may use it as a backstop. */
+  maxAttempts: number
+  /** Adapter-specific settings from `queue(name, { broker: { … } })`, unvalidated by core. */
+  broker: Readonly<Record<string, unknown>>
+}
+
+export interface TopicFilter {
+  /** Subject pattern: `*` matches one dot-separated word, `#` zero or more (AMQP topic syntax). */
+  subject?: string
+  /** Every listed header must be present with exactly this value. */
+  headers?: Readonly<Record<string, string>>
+}
+
+export interface SubscriptionSpec {
+  topic: string
+  /** Subscription name (a consumer group); `undefined` = ephemeral, removed when it closes. */
+  name: string | undefined
+  filter: TopicFilter | undefined
+  /** Where a new subscription begins. Only `latest` unless the adapter declares `replay`. */
+  startFrom: 'latest' | 'earliest'
+  deadLetter: string | false
+  maxAttempts: number
+  broker: Readonly<Record<string, unknown>>
+}
+
+export type Destination =
+  | { kind: 'queue'; queue: QueueSpec }
+  | { kind: 'topic'; topic: string }
+  /** Straight into one subscription of a topic, bypassing the others (used by redrive). */
+  | { kind: 'subscription'; subscription: SubscriptionSpec }
+  /** A reply inbox opened by {@link Transport.openInbox}; `address` is its `replyTo`. */
+  | { kind: 'inbox'; address: string }
+
+export type Source = { kind: 'queue'; queue: QueueSpec } | { kind: 'subscription'; subscription: SubscriptionSpec }
+
+/** A message as it travels: bytes and string headers, nothing shared with the sender's objects. */
+export interface OutgoingMessage {
+  id: string
+  body: Uint8Array
+  contentType: string
+  /** User headers plus anymq's reserved `x-anymq-*` headers; always strings. */
+  headers: Record<string, string>
+  key: string | undefined
+  correlationId: string | undefined
+  replyTo: string | undefined
+  /** Milliseconds since the epoch when the message was first sent. */
+  timestamp: number
+  /** Topic subject used by subject filters. */
+  subject: string | undefined
+  /** Not before this many milliseconds from now. 0 = now. */
+  delayMs: number
+  priority: number | undefined
+  dedupeId: string | undefined
+  /** 1 for a new message; higher when an adapter republishes a retry. */
+  attempt: number
+}
+
+export interface IncomingMessage {
+  id: string
+  body: Uint8Array
+  contentType: string
+  headers: Record<string, string>
+  key: string | undefined
+  correlationId: string | undefined
+  replyTo: string | undefined
+  timestamp: number
+  subject: string | undefined
+  /** Which delivery this is, 1 on the first. Adapters read it from a header or the broker's receive count. */
+  attempt: number
+}
+
+export interface TransportConsumeOptions {
+  /** At most this many deliveries may be unsettled at once; the adapter stops fetching beyond it. */
+  prefetch: number
+  /** Lease (visibility timeout) for unsettled deliveries; only when the adapter declares `leaseExpiry`. */
+  leaseMs: number | undefined
+  /** Reports errors that do not belong to one delivery (a lost connection the adapter retries). */
+  onError(error: Error): void
+}
+
+/** One delivered message, settled exactly once by core with one of the methods. */
+export interface Delivery {
+  message: IncomingMessage
+  /** The native message (amqplib Message, kafkajs KafkaMessage, SQS Message, stream entry…). */
+  raw: unknown
+  /** Done; never deliver it again. */
+  ack(): Promise<void>
+  /**
+   * Deliver again after `delayMs` with `attempt + 1` and these headers (failure bookkeeping),
+   * without blocking the messages behind it. See `republishRetry` for the generic way.
+   */
+  retry(options: { delayMs: number; headers: Record<string, string> }): Promise<void>
+  /** Give it back untouched so another consumer can take it soon (used on close for unstarted work). */
+  release(): Promise<void>
+  /** Push the lease out by `ms` from now. Only when the adapter declares `leaseExtension`. */
+  extendLease(ms: number): Promise<void>
+}
+
+export interface TransportConsumer {
+  /** Stop fetching; deliveries already handed over may still be settled. */
+  stop(): Promise<void>
+  /** Detach; anything unsettled goes back to the broker. Idempotent. */
+  close(): Promise<void>
+}
+
+export interface Inbox {
+  /** Goes into `replyTo` of requests; replies are published to `{ kind: 'inbox', address }`. */
+  address: string
+  close(): Promise<void>
+}
+
+export interface Transport {
+  /** Capabilities of this connection when URL options narrow the factory's (e.g. a smaller size limit). */
+  readonly capabilities?: Capabilities
+  /** Resolves only when the broker has every message (confirms, acks=all, SendMessage reply, XADD reply). */
+  publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void>
+  /** Resolves once the consumer is attached and will see messages published from now on. */
+  consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer>
+  /** A private, temporary destination for replies, removed on close. */
+  openInbox(options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<Inbox>
+  /** Up to `limit` messages of a queue without taking them. */
+  peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]>
+  /**
+   * Moves up to `limit` messages from queue `from` to `to`, each passed through `prepare` first;
+   * each is removed from `from` only after `to` has it. Resolves with the number moved.
+   */
+  move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number>
+  /** Settles nothing more, flushes accepted publishes, closes connections. Idempotent. */
+  close(): Promise<void>
+  /** Drops the connection at once without settling anything, as a crashed process would. */
+  terminate(): Promise<void>
+}

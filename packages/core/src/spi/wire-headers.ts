@@ -1,0 +1,37 @@
+/**
+ * Reserved headers anymq writes beside the user's. Every adapter carries them as ordinary broker
+ * headers, so tools and clients other than anymq can read them. Users never see them in
+ * `message.headers`.
+ */
+export const wireHeaders = {
+  prefix: 'x-anymq-',
+  /** Delivery attempt for adapters that retry by republishing. */
+  attempt: 'x-anymq-attempt',
+  /** Last failure: error name and message. */
+  errorName: 'x-anymq-error-name',
+  errorMessage: 'x-anymq-error',
+  /** Epoch milliseconds of the first and the last failed attempt. */
+  firstFailureAt: 'x-anymq-first-failure-at',
+  lastFailureAt: 'x-anymq-last-failure-at',
+  /** Attempts made before the message was dead-lettered. */
+  attempts: 'x-anymq-attempts',
+  /** The queue or `topic/subscription` a dead letter came from, so redrive knows where to return it. */
+  source: 'x-anymq-source',
+  /** Epoch milliseconds after which a request's requester no longer waits; responders skip it. */
+  expiresAt: 'x-anymq-expires-at',
+  /** Set on a reply when the responder's handler threw. */
+  replyError: 'x-anymq-reply-error',
+} as const
+
+export function isReservedHeader(name: string): boolean {
+  return name.startsWith(wireHeaders.prefix)
+}
+
+/** The user's headers only, without anymq's reserved ones. */
+export function userHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const result: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (!isReservedHeader(name)) result[name] = value
+  }
+  return result
+}

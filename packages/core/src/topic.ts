@@ -1,0 +1,161 @@
+import { type CodecOption, resolveCodec } from './codec.js'
+import type { Handler } from './consumer-engine.js'
+import { resolveConsumeOptions } from './consume-options.js'
+import { DeadLetters } from './dead-letters.js'
+import { ConfigError, UnsupportedFeatureError } from './errors.js'
+import { abortSignal, either, objectOf, ofType, oneOf, type OptionCheck, stringRecord, validateOptions } from './options-validation.js'
+import { type OutgoingContext, type PublishOptions, prepareOutgoing } from './outgoing-message.js'
+import { retryChecks, validateName } from './queue.js'
+import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
+import type { Runtime } from './runtime.js'
+import type { StandardSchemaV1 } from './schema.js'
+import type { SubscriptionSpec, TopicFilter } from './spi/transport.js'
+import { type ConsumeOptions, startSubscription, type Subscription } from './subscription.js'
+
+/** Options of `mq.topic(name, options)`. */
+export interface TopicOptions<T> {
+  schema?: StandardSchemaV1<unknown, T>
+  codec?: CodecOption
+  /** Default retry policy of this topic's subscriptions. */
+  retry?: RetryPolicyOptions | false
+  broker?: Record<string, unknown>
+}
+
+/** Options of `topic.subscribe()`. */
+export interface SubscribeOptions extends ConsumeOptions {
+  /** Receive only matching messages (adapter's `topicFilters` capability). */
+  filter?: TopicFilter
+  /** Where a new named subscription begins: `latest` (default) or `earliest` (adapter's `replay`). */
+  startFrom?: 'latest' | 'earliest'
+  retry?: RetryPolicyOptions | false
+  /** Dead-letter queue; default `<topic>.<subscription>.dlq` for named subscriptions, none for ephemeral ones. */
+  deadLetter?: string | false
+  broker?: Record<string, unknown>
+}
+
+const topicOptionChecks: Record<keyof TopicOptions<unknown>, OptionCheck> = {
+  schema: ofType('object', 'a Standard Schema (zod, valibot, arktype…)'),
+  codec: either(oneOf('json', 'text', 'raw'), ofType('object', "'json', 'text', 'raw' or a codec object")),
+  retry: retryChecks,
+  broker: ofType('object'),
+}
+
+const publishOptionChecks: Record<keyof PublishOptions, OptionCheck> = {
+  key: ofType('string'),
+  headers: stringRecord(),
+  subject: ofType('string'),
+  id: ofType('string'),
+  correlationId: ofType('string'),
+  signal: abortSignal(),
+}
+
+const subscribeOnlyChecks: Record<string, OptionCheck> = {
+  filter: objectOf({ subject: ofType('string'), headers: stringRecord() }),
+  startFrom: oneOf('latest', 'earliest'),
+  retry: retryChecks,
+  deadLetter: either(oneOf(false), ofType('string', 'a queue name or false')),
+  broker: ofType('object'),
+}
+
+/**
+ * Publish/subscribe. Every named subscription receives every message published after it was first
+ * created; consumers sharing a subscription name compete (a consumer group). A subscription without a
+ * name is ephemeral: private to this consumer, and gone when it closes.
+ */
+export class Topic<T = unknown> {
+  readonly name: string
+  private readonly outgoing: OutgoingContext
+
+  constructor(
+    private readonly runtime: Runtime,
+    name: string,
+    private readonly options: TopicOptions<T> = {},
+  ) {
+    validateOptions(options, topicOptionChecks, `topic('${name}') options`, runtime.adapter)
+    validateName(runtime, name, 'topic')
+    this.name = name
+    this.outgoing = { adapter: runtime.adapter, capabilities: runtime.capabilities, codec: resolveCodec(options.codec), schema: options.schema, where: `topic '${name}'` }
+  }
+
+  /** Publishes one message to every subscription. Resolves once the broker has it. */
+  async publish(body: T, options: PublishOptions = {}): Promise<{ id: string }> {
+    this.runtime.assertOpen()
+    validateOptions(options, publishOptionChecks, 'publish options', this.runtime.adapter)
+    const message = await prepareOutgoing(body, options, this.outgoing)
+    await this.runtime.publish({ kind: 'topic', topic: this.name }, [message], options.signal)
+    return { id: message.id }
+  }
+
+  /** Publishes many messages in as few round trips as the adapter allows; all validated before any is sent. */
+  async publishBatch(bodies: readonly T[], options: PublishOptions | ((body: T, index: number) => PublishOptions) = {}): Promise<{ ids: string[] }> {
+    this.runtime.assertOpen()
+    const messages = await Promise.all(
+      bodies.map((body, index) => {
+        const each = typeof options === 'function' ? options(body, index) : options
+        validateOptions(each, publishOptionChecks, `publishBatch options [${index}]`, this.runtime.adapter)
+        return prepareOutgoing(body, each, this.outgoing)
+      }),
+    )
+    if (messages.length > 0) await this.runtime.publish({ kind: 'topic', topic: this.name }, messages)
+    return { ids: messages.map((message) => message.id) }
+  }
+
+  /** Subscribes under `name` (a consumer group), or ephemerally when `name` is `undefined`. */
+  subscribe(name: string | undefined, handler: Handler<T>, options: SubscribeOptions = {}): Subscription {
+    this.runtime.assertOpen()
+    if (name !== undefined) validateName(this.runtime, name, 'subscription')
+    const where = `topic('${this.name}').subscribe('${name ?? '(ephemeral)'}')`
+    const resolved = resolveConsumeOptions(this.runtime, handler as Handler<never>, options, where, subscribeOnlyChecks)
+    const spec = this.spec(name, options)
+    return startSubscription<T>(
+      this.runtime,
+      {
+        transport: this.runtime.transport,
+        adapter: this.runtime.adapter,
+        capabilities: this.runtime.capabilities,
+        logger: this.runtime.logger,
+        source: { kind: 'subscription', subscription: spec },
+        sourceLabel: `${this.name}/${name ?? '(ephemeral)'}`,
+        codec: this.outgoing.codec,
+        schema: this.options.schema,
+        retry: createRetryPolicy(options.retry ?? this.options.retry),
+        deadLetter: spec.deadLetter,
+        handler,
+        ...resolved,
+      },
+      options.signal,
+    )
+  }
+
+  /** Dead letters of one named subscription. */
+  deadLetters(subscription: string, options: Pick<SubscribeOptions, 'deadLetter'> = {}): DeadLetters<T> {
+    validateName(this.runtime, subscription, 'subscription')
+    const spec = this.spec(subscription, options)
+    return new DeadLetters<T>(this.runtime, spec.deadLetter === false ? undefined : spec.deadLetter, { kind: 'subscription', subscription: spec }, this.outgoing.codec)
+  }
+
+  private spec(name: string | undefined, options: SubscribeOptions): SubscriptionSpec {
+    const { capabilities, adapter } = this.runtime
+    const filter = options.filter
+    if (filter?.subject !== undefined && !capabilities.topicFilters.subject) {
+      throw new UnsupportedFeatureError(adapter, 'subject filters', 'filter in the handler, or publish to separate topics')
+    }
+    if (filter?.headers !== undefined && !capabilities.topicFilters.headers) {
+      throw new UnsupportedFeatureError(adapter, 'header filters', 'filter in the handler, or publish to separate topics')
+    }
+    if (options.startFrom === 'earliest') {
+      if (!capabilities.replay) throw new UnsupportedFeatureError(adapter, "startFrom: 'earliest' (replay)", 'the broker keeps no history for new subscriptions; use Kafka or Redis for replay')
+      if (name === undefined) throw new ConfigError([{ field: 'startFrom', message: "'earliest' needs a named subscription" }], { adapter })
+    }
+    const retry = createRetryPolicy(options.retry ?? this.options.retry)
+    return {
+      topic: this.name,
+      name,
+      filter,
+      startFrom: options.startFrom ?? 'latest',
+      deadLetter: options.deadLetter ?? (name === undefined ? false : `${this.name}.${name}.dlq`),
+      maxAttempts: retry.maxAttempts,
+      broker: { ...this.options.broker, ...options.broker },
+    }
+  }
+}
