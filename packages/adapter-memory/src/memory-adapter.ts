@@ -18,8 +18,18 @@ export const capabilities: Capabilities = {
 }
 
 const urlOptions = {
-  maxMessageBytes: { type: 'integer', min: 1, max: 512 * 1_048_576, description: 'size limit to emulate a broker (262144 for SQS)' },
-  topicRetention: { type: 'integer', min: 0, max: 10_000_000, description: "messages kept per topic for startFrom: 'earliest'" },
+  maxMessageBytes: {
+    type: 'integer',
+    min: 1,
+    max: 512 * 1_048_576,
+    description: 'size limit to emulate a broker (262144 for SQS)',
+  },
+  topicRetention: {
+    type: 'integer',
+    min: 0,
+    max: 10_000_000,
+    description: "messages kept per topic for startFrom: 'earliest'",
+  },
 } as const
 
 /**
@@ -34,6 +44,9 @@ export const adapter: AdapterFactory = {
     const options = parseUrlOptions(url, urlOptions, 'memory')
     const name = `${url.host}${url.pathname === '/' ? '' : url.pathname}`
     const broker = brokerNamed(name, options.topicRetention ?? 10_000)
-    return new MemoryTransport(broker, { ...capabilities, maxMessageBytes: options.maxMessageBytes ?? capabilities.maxMessageBytes })
+    return new MemoryTransport(broker, {
+      ...capabilities,
+      maxMessageBytes: options.maxMessageBytes ?? capabilities.maxMessageBytes,
+    })
   },
 }

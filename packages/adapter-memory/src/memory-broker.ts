@@ -60,12 +60,18 @@ export class MemoryBroker {
   }
 
   /** The queue behind a subscription, created on first use (from the earliest retained message if asked). */
-  subscription(spec: SubscriptionSpec): { queue: MemoryQueue; remove: () => void } {
+  subscription(spec: SubscriptionSpec): {
+    queue: MemoryQueue
+    remove: () => void
+  } {
     const topic = this.topic(spec.topic)
     const name = spec.name ?? `~ephemeral-${randomUUID()}`
     let subscription = topic.subscriptions.get(name)
     if (!subscription) {
-      subscription = { queue: new MemoryQueue(`${spec.topic}/${name}`, this.timers), filter: spec.filter }
+      subscription = {
+        queue: new MemoryQueue(`${spec.topic}/${name}`, this.timers),
+        filter: spec.filter,
+      }
       topic.subscriptions.set(name, subscription)
       if (spec.startFrom === 'earliest') {
         for (const stored of topic.log) {
@@ -74,7 +80,10 @@ export class MemoryBroker {
       }
     }
     const queue = subscription.queue
-    return { queue, remove: () => (spec.name === undefined ? topic.subscriptions.delete(name) : undefined) }
+    return {
+      queue,
+      remove: () => (spec.name === undefined ? topic.subscriptions.delete(name) : undefined),
+    }
   }
 
   private topic(name: string): MemoryTopic {
@@ -88,7 +97,14 @@ export class MemoryBroker {
 }
 
 function cloneStored(stored: StoredMessage): StoredMessage {
-  return { priority: stored.priority, message: { ...stored.message, body: new Uint8Array(stored.message.body), headers: { ...stored.message.headers } } }
+  return {
+    priority: stored.priority,
+    message: {
+      ...stored.message,
+      body: new Uint8Array(stored.message.body),
+      headers: { ...stored.message.headers },
+    },
+  }
 }
 
 const brokers = new Map<string, MemoryBroker>()

@@ -183,7 +183,7 @@ export class MemoryQueue {
     if (consumer.leaseMs !== undefined) lease.timer = this.timers.add(() => this.expire(token), consumer.leaseMs)
     this.leases.set(token, lease)
     consumer.inflight++
-    consumer.deliver(this.delivery(token, stored))
+    consumer.deliver(this.delivery(token, stored, consumer))
   }
 
   private expire(token: number): void {
@@ -197,7 +197,6 @@ export class MemoryQueue {
   private endLease(token: number, lease: Lease): void {
     this.leases.delete(token)
     this.timers.clear(lease.timer)
-    lease.consumer.inflight--
     const key = lease.stored.message.key
     if (key !== undefined && this.busyKeys.get(key) === token) this.busyKeys.delete(key)
   }
@@ -205,24 +204,37 @@ export class MemoryQueue {
   /** Settles a lease once; a late settle after the lease expired or was released does nothing. */
   private settle(token: number, then: (stored: StoredMessage) => void): void {
     const lease = this.leases.get(token)
-    if (!lease) return
-    this.endLease(token, lease)
-    then(lease.stored)
+    if (lease) {
+      this.endLease(token, lease)
+      then(lease.stored)
+    }
     this.dispatch()
   }
 
-  private delivery(token: number, stored: StoredMessage): Delivery {
+  /**
+   * The consumer's capacity is freed when it settles the delivery, not when the lease ends: a
+   * consumer stuck in a handler past its lease must not be handed the same message again.
+   */
+  private delivery(token: number, stored: StoredMessage, consumer: MemoryConsumer): Delivery {
+    let handedBack = false
+    const settle = (then: (settled: StoredMessage) => void) => {
+      if (!handedBack) {
+        handedBack = true
+        consumer.inflight--
+      }
+      this.settle(token, then)
+    }
     return {
       message: copyMessage(stored.message),
       raw: { queue: this.name, token },
-      ack: async () => this.settle(token, () => {}),
+      ack: async () => settle(() => {}),
       retry: async ({ delayMs, headers }) =>
-        this.settle(token, (settled) => {
+        settle((settled) => {
           const next = redelivery(settled)
           Object.assign(next.message.headers, headers)
           this.enqueue(next, delayMs)
         }),
-      release: async () => this.settle(token, (settled) => this.makeReady(settled, true)),
+      release: async () => settle((settled) => this.makeReady(settled, true)),
       extendLease: async (ms) => {
         const lease = this.leases.get(token)
         if (!lease) return
@@ -234,10 +246,20 @@ export class MemoryQueue {
 }
 
 function redelivery(stored: StoredMessage): StoredMessage {
-  return { priority: stored.priority, message: { ...copyMessage(stored.message), attempt: stored.message.attempt + 1 } }
+  return {
+    priority: stored.priority,
+    message: {
+      ...copyMessage(stored.message),
+      attempt: stored.message.attempt + 1,
+    },
+  }
 }
 
 /** A deep copy: handlers may mutate what they get without touching what is stored. */
 export function copyMessage(message: IncomingMessage): IncomingMessage {
-  return { ...message, body: new Uint8Array(message.body), headers: { ...message.headers } }
+  return {
+    ...message,
+    body: new Uint8Array(message.body),
+    headers: { ...message.headers },
+  }
 }

@@ -33,7 +33,12 @@ export async function resolveAdapter(scheme: string): Promise<AdapterFactory> {
   const packageName = knownSchemes[scheme]
   if (!packageName) {
     throw new ConfigError([
-      { field: 'url', message: `unknown scheme '${scheme}:'; known schemes: ${Object.keys(knownSchemes).map((name) => `${name}://`).join(', ')} (or pass { adapter } to connect())` },
+      {
+        field: 'url',
+        message: `unknown scheme '${scheme}:'; known schemes: ${Object.keys(knownSchemes)
+          .map((name) => `${name}://`)
+          .join(', ')} (or pass { adapter } to connect())`,
+      },
     ])
   }
   const loaded = (await importAdapter(packageName)) as { adapter?: AdapterFactory } | undefined
@@ -41,7 +46,12 @@ export async function resolveAdapter(scheme: string): Promise<AdapterFactory> {
   const factory = registered.get(scheme)
   if (!factory) {
     throw new ConfigError(
-      [{ field: 'url', message: `the scheme '${scheme}:' needs the package ${packageName}, which is not installed: run \`npm install ${packageName}\` (or pnpm add / yarn add), or import it before connect()` }],
+      [
+        {
+          field: 'url',
+          message: `the scheme '${scheme}:' needs the package ${packageName}, which is not installed: run \`npm install ${packageName}\` (or pnpm add / yarn add), or import it before connect()`,
+        },
+      ],
       { code: 'ERR_ADAPTER_NOT_INSTALLED' },
     )
   }

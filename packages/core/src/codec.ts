@@ -57,14 +57,20 @@ export const textCodec: Codec<string> = {
     try {
       return decoder.decode(bytes)
     } catch (error) {
-      throw new SerializationError('body is not valid UTF-8 text', { cause: error })
+      throw new SerializationError('body is not valid UTF-8 text', {
+        cause: error,
+      })
     }
   },
 }
 
 export type CodecOption = 'json' | 'raw' | 'text' | Codec<any>
 
-export const builtInCodecs = { json: jsonCodec, raw: rawCodec, text: textCodec } as const
+export const builtInCodecs = {
+  json: jsonCodec,
+  raw: rawCodec,
+  text: textCodec,
+} as const
 
 export function resolveCodec(option: CodecOption | undefined): Codec<unknown> {
   if (option === undefined) return jsonCodec

@@ -94,22 +94,47 @@ export function transportOf(mq: Anymq): Transport {
  * package) or `ConnectionError`; neither ever contains the password.
  */
 export async function connect(url: string | URL = 'memory://', options: ConnectOptions = {}): Promise<Anymq> {
-  validateOptions(options, { adapter: ofType('object', 'an adapter factory'), logger: ofType('object', 'a logger'), broker: ofType('object') }, 'connect options')
+  validateOptions(
+    options,
+    {
+      adapter: ofType('object', 'an adapter factory'),
+      logger: ofType('object', 'a logger'),
+      broker: ofType('object'),
+    },
+    'connect options',
+  )
   let parsed: URL
   try {
     parsed = new URL(String(url))
   } catch {
-    throw new ConfigError([{ field: 'url', message: `${JSON.stringify(redactUrl(String(url)))} is not a URL; expected e.g. memory://, amqp://user:pass@host:5672, kafka://host:9092, sqs://us-east-1, redis://host:6379` }])
+    throw new ConfigError([
+      {
+        field: 'url',
+        message: `${JSON.stringify(redactUrl(String(url)))} is not a URL; expected e.g. memory://, amqp://user:pass@host:5672, kafka://host:9092, sqs://us-east-1, redis://host:6379`,
+      },
+    ])
   }
   registerSecret(parsed.password)
   for (const [name, value] of parsed.searchParams) if (/secret|token|password|key/i.test(name)) registerSecret(value)
   const scheme = parsed.protocol.replace(/:$/, '')
   const factory = options.adapter ?? (await resolveAdapter(scheme))
   if (!factory.schemes.includes(scheme)) {
-    throw new ConfigError([{ field: 'url', message: `the ${factory.name} adapter serves ${factory.schemes.map((name) => `${name}://`).join(', ')}, not ${scheme}://` }], { adapter: factory.name })
+    throw new ConfigError(
+      [
+        {
+          field: 'url',
+          message: `the ${factory.name} adapter serves ${factory.schemes.map((name) => `${name}://`).join(', ')}, not ${scheme}://`,
+        },
+      ],
+      { adapter: factory.name },
+    )
   }
   const logger = redactingLogger(options.logger ?? consoleLogger, factory.name)
-  const transport = await factory.connect(parsed, { logger, options: options.broker ?? {}, capabilities: factory.capabilities })
+  const transport = await factory.connect(parsed, {
+    logger,
+    options: options.broker ?? {},
+    capabilities: factory.capabilities,
+  })
   const capabilities = transport.capabilities ?? factory.capabilities
   return new Anymq(transport, factory, capabilities, logger, redactUrl(parsed))
 }

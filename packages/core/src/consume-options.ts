@@ -20,11 +20,30 @@ export function resolveConsumeOptions(
   options: ConsumeOptions,
   where: string,
   extraChecks: Record<string, OptionCheck> = {},
-): { concurrency: number; prefetch: number; ack: 'auto' | 'manual'; leaseMs: number | undefined; onError: (error: Error) => void } {
-  if (typeof handler !== 'function') throw new ConfigError([{ field: `${where} handler`, message: 'expected a function (message) => …' }], { adapter: runtime.adapter })
+): {
+  concurrency: number
+  prefetch: number
+  ack: 'auto' | 'manual'
+  leaseMs: number | undefined
+  onError: (error: Error) => void
+} {
+  if (typeof handler !== 'function')
+    throw new ConfigError(
+      [
+        {
+          field: `${where} handler`,
+          message: 'expected a function (message) => …',
+        },
+      ],
+      { adapter: runtime.adapter },
+    )
   validateOptions(options, { ...consumeOptionChecks, ...extraChecks }, `${where} options`, runtime.adapter)
   if (options.leaseMs !== undefined && !runtime.capabilities.leaseExpiry) {
-    throw new UnsupportedFeatureError(runtime.adapter, 'leaseMs (lease expiry)', 'the broker redelivers unsettled messages when the consumer disconnects; omit leaseMs')
+    throw new UnsupportedFeatureError(
+      runtime.adapter,
+      'leaseMs (lease expiry)',
+      'the broker redelivers unsettled messages when the consumer disconnects; omit leaseMs',
+    )
   }
   const concurrency = options.concurrency ?? 1
   return {

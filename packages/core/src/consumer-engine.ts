@@ -95,7 +95,9 @@ export class ConsumerEngine<T> {
     let body: T
     try {
       const decoded = settings.codec.decode(delivery.message.body)
-      body = settings.schema ? await validateBody(settings.schema, decoded, `message ${delivery.message.id} from ${settings.sourceLabel}`, settings.adapter) : (decoded as T)
+      body = settings.schema
+        ? await validateBody(settings.schema, decoded, `message ${delivery.message.id} from ${settings.sourceLabel}`, settings.adapter)
+        : (decoded as T)
     } catch (error) {
       await this.deadLetter(delivery, error as Error)
       return
@@ -118,8 +120,7 @@ export class ConsumerEngine<T> {
       subject: delivery.message.subject,
       raw: delivery.raw,
       ack: () => settleOnce(() => this.ack(delivery)),
-      nack: (options) =>
-        settleOnce(() => this.fail(delivery, new Error(options?.reason ?? 'nacked by the handler'), options?.delayMs)),
+      nack: (options) => settleOnce(() => this.fail(delivery, new Error(options?.reason ?? 'nacked by the handler'), options?.delayMs)),
       [incoming]: delivery.message,
       extendLease: async (ms: number) => {
         if (!settings.capabilities.leaseExtension) {
@@ -154,7 +155,10 @@ export class ConsumerEngine<T> {
     }
     const delayMs = explicitDelayMs ?? retry.delayAfter(attempt)
     try {
-      await delivery.retry({ delayMs, headers: failureHeaders(delivery, error) })
+      await delivery.retry({
+        delayMs,
+        headers: failureHeaders(delivery, error),
+      })
       this.counts.retried++
     } catch (retryError) {
       this.settings.onError(toError(retryError))
@@ -193,7 +197,13 @@ export class ConsumerEngine<T> {
 
 /** How a dead-letter queue is provisioned: plain, no retries of its own, no further dead-lettering. */
 export function deadLetterSpec(name: string): QueueSpec {
-  return { name, ordered: false, deadLetter: false, maxAttempts: 1, broker: {} }
+  return {
+    name,
+    ordered: false,
+    deadLetter: false,
+    maxAttempts: 1,
+    broker: {},
+  }
 }
 
 function failureHeaders(delivery: Delivery, error: Error): Record<string, string> {

@@ -44,7 +44,16 @@ export class DeadLetters<T> {
   }
 
   private require(): string {
-    if (this.queueName === undefined) throw new ConfigError([{ field: 'deadLetter', message: 'this queue was created with deadLetter: false, so it has no dead letters' }], { adapter: this.runtime.adapter })
+    if (this.queueName === undefined)
+      throw new ConfigError(
+        [
+          {
+            field: 'deadLetter',
+            message: 'this queue was created with deadLetter: false, so it has no dead letters',
+          },
+        ],
+        { adapter: this.runtime.adapter },
+      )
     return this.queueName
   }
 
@@ -63,7 +72,10 @@ export class DeadLetters<T> {
       rawBody: message.body,
       headers: userHeaders(headers),
       key: message.key,
-      error: { name: headers[wireHeaders.errorName] ?? 'Error', message: headers[wireHeaders.errorMessage] ?? '' },
+      error: {
+        name: headers[wireHeaders.errorName] ?? 'Error',
+        message: headers[wireHeaders.errorMessage] ?? '',
+      },
       attempts: Number(headers[wireHeaders.attempts] ?? message.attempt),
       firstFailureAt: time(wireHeaders.firstFailureAt),
       lastFailureAt: time(wireHeaders.lastFailureAt),

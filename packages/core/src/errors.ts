@@ -62,7 +62,12 @@ function redactCause(cause: unknown): unknown {
 /** A bad URL, option or value. Names the field, what was given and what is allowed. Never retryable. */
 export class ConfigError extends AnymqError {
   readonly problems: readonly ConfigProblem[]
-  constructor(problems: ConfigProblem[] | string, options: AnymqErrorOptions & { code?: 'ERR_CONFIG' | 'ERR_ADAPTER_NOT_INSTALLED' } = {}) {
+  constructor(
+    problems: ConfigProblem[] | string,
+    options: AnymqErrorOptions & {
+      code?: 'ERR_CONFIG' | 'ERR_ADAPTER_NOT_INSTALLED'
+    } = {},
+  ) {
     const list = typeof problems === 'string' ? [{ field: '', message: problems }] : problems
     const text = list.map((problem) => (problem.field ? `${problem.field}: ${problem.message}` : problem.message)).join('; ')
     super(options.code ?? 'ERR_CONFIG', text, { ...options, retryable: false })
@@ -85,8 +90,16 @@ export class ConnectionError extends AnymqError {
 
 /** The broker did not take a message (nack, unroutable, rejected). The message was not sent. */
 export class PublishError extends AnymqError {
-  constructor(message: string, options: AnymqErrorOptions & { code?: 'ERR_PUBLISH' | 'ERR_MESSAGE_TOO_LARGE' } = {}) {
-    super(options.code ?? 'ERR_PUBLISH', message, { retryable: true, ...options })
+  constructor(
+    message: string,
+    options: AnymqErrorOptions & {
+      code?: 'ERR_PUBLISH' | 'ERR_MESSAGE_TOO_LARGE'
+    } = {},
+  ) {
+    super(options.code ?? 'ERR_PUBLISH', message, {
+      retryable: true,
+      ...options,
+    })
   }
 }
 
@@ -169,7 +182,10 @@ export class ClosedError extends AnymqError {
 /** The caller's AbortSignal fired. */
 export class AbortedError extends AnymqError {
   constructor(what: string, options: AnymqErrorOptions = {}) {
-    super('ERR_ABORTED', `${what} was aborted`, { ...options, retryable: false })
+    super('ERR_ABORTED', `${what} was aborted`, {
+      ...options,
+      retryable: false,
+    })
   }
 }
 

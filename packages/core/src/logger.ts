@@ -20,7 +20,12 @@ export const consoleLogger: Logger = {
   },
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+}
 
 /** Wraps a logger so that every message and string context value is redacted. */
 export function redactingLogger(logger: Logger, adapter: string): Logger {
@@ -30,7 +35,12 @@ export function redactingLogger(logger: Logger, adapter: string): Logger {
       const text = redactText(message.startsWith('[anymq]') ? message : `[anymq] [${adapter}] ${message}`)
       logger[level](text, context ? redactContext(context) : undefined)
     }
-  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') }
+  return {
+    debug: wrap('debug'),
+    info: wrap('info'),
+    warn: wrap('warn'),
+    error: wrap('error'),
+  }
 }
 
 function redactContext(context: Record<string, unknown>): Record<string, unknown> {

@@ -53,7 +53,10 @@ export class MessageIterator<T> {
     if (!current) return
     this.current = undefined
     if (how === 'ack') await current.message.ack()
-    else await current.message.nack({ reason: 'left the for-await loop before finishing this message' })
+    else
+      await current.message.nack({
+        reason: 'left the for-await loop before finishing this message',
+      })
     current.done()
   }
 

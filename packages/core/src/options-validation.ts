@@ -14,13 +14,19 @@ export function objectOf(shape: Record<string, OptionCheck>): OptionCheck {
   return (value, field, problems) => {
     if (value === undefined) return
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problems.push({ field, message: `expected an object, got ${JSON.stringify(value)}` })
+      problems.push({
+        field,
+        message: `expected an object, got ${JSON.stringify(value)}`,
+      })
       return
     }
     for (const [key, item] of Object.entries(value)) {
       const check = shape[key]
       if (!check) {
-        problems.push({ field: `${field}.${key}`, message: `unknown option; allowed: ${Object.keys(shape).join(', ')}` })
+        problems.push({
+          field: `${field}.${key}`,
+          message: `unknown option; allowed: ${Object.keys(shape).join(', ')}`,
+        })
         continue
       }
       check(item, `${field}.${key}`, problems)
@@ -32,7 +38,10 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): OptionCheck
   return (value, field, problems) => {
     if (value === undefined) return
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      problems.push({ field, message: `expected an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}, got ${JSON.stringify(value)}` })
+      problems.push({
+        field,
+        message: `expected an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}, got ${JSON.stringify(value)}`,
+      })
     }
   }
 }
@@ -40,14 +49,22 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): OptionCheck
 export function oneOf(...allowed: readonly unknown[]): OptionCheck {
   return (value, field, problems) => {
     if (value === undefined) return
-    if (!allowed.includes(value)) problems.push({ field, message: `expected one of ${allowed.map((item) => JSON.stringify(item)).join(', ')}, got ${JSON.stringify(value)}` })
+    if (!allowed.includes(value))
+      problems.push({
+        field,
+        message: `expected one of ${allowed.map((item) => JSON.stringify(item)).join(', ')}, got ${JSON.stringify(value)}`,
+      })
   }
 }
 
 export function ofType(type: 'string' | 'boolean' | 'function' | 'object', description = `a ${type}`): OptionCheck {
   return (value, field, problems) => {
     if (value === undefined) return
-    if (typeof value !== type || value === null) problems.push({ field, message: `expected ${description}, got ${typeof value}` })
+    if (typeof value !== type || value === null)
+      problems.push({
+        field,
+        message: `expected ${description}, got ${typeof value}`,
+      })
   }
 }
 
@@ -70,7 +87,11 @@ export function stringRecord(): OptionCheck {
       return
     }
     for (const [key, item] of Object.entries(value)) {
-      if (typeof item !== 'string') problems.push({ field: `${field}.${key}`, message: `header values are strings, got ${typeof item}` })
+      if (typeof item !== 'string')
+        problems.push({
+          field: `${field}.${key}`,
+          message: `header values are strings, got ${typeof item}`,
+        })
     }
   }
 }

@@ -59,9 +59,14 @@ export async function prepareOutgoing(
   const value = context.schema ? await validateBody(context.schema, body, `message for ${context.where}`, adapter) : body
   const delayMs = options.delayMs ?? 0
   if (delayMs > 0) {
-    if (capabilities.delay === false) throw new UnsupportedFeatureError(adapter, 'delayed delivery (delayMs)', 'schedule the send in your application, or use an adapter with delay support')
+    if (capabilities.delay === false)
+      throw new UnsupportedFeatureError(adapter, 'delayed delivery (delayMs)', 'schedule the send in your application, or use an adapter with delay support')
     if (delayMs > capabilities.delay.maxMs) {
-      throw new UnsupportedFeatureError(adapter, `a delay of ${delayMs} ms`, `the longest delay it accepts is ${capabilities.delay.maxMs} ms; store far-future work in a database and send it when due`)
+      throw new UnsupportedFeatureError(
+        adapter,
+        `a delay of ${delayMs} ms`,
+        `the longest delay it accepts is ${capabilities.delay.maxMs} ms; store far-future work in a database and send it when due`,
+      )
     }
   }
   if (options.priority !== undefined && !capabilities.priority) {
@@ -72,7 +77,16 @@ export async function prepareOutgoing(
   }
   const headers: Record<string, string> = {}
   for (const [name, headerValue] of Object.entries(options.headers ?? {})) {
-    if (isReservedHeader(name)) throw new ConfigError([{ field: `headers.${name}`, message: "names starting with 'x-anymq-' are reserved for anymq" }], { adapter })
+    if (isReservedHeader(name))
+      throw new ConfigError(
+        [
+          {
+            field: `headers.${name}`,
+            message: "names starting with 'x-anymq-' are reserved for anymq",
+          },
+        ],
+        { adapter },
+      )
     headers[name] = headerValue
   }
   Object.assign(headers, extra.headers)
@@ -92,6 +106,9 @@ export async function prepareOutgoing(
     attempt: 1,
   }
   const size = messageSize(message)
-  if (size > capabilities.maxMessageBytes) throw new MessageTooLargeError(size, capabilities.maxMessageBytes, { adapter })
+  if (size > capabilities.maxMessageBytes)
+    throw new MessageTooLargeError(size, capabilities.maxMessageBytes, {
+      adapter,
+    })
   return message
 }

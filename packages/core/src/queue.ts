@@ -33,8 +33,18 @@ export const retryChecks: OptionCheck = either(
   objectOf({
     maxAttempts: integer(1, 1000),
     backoff: either(
-      objectOf({ type: oneOf('exponential'), initialMs: integer(0), maxMs: integer(0), multiplier: integer(1, 100), jitter: ofType('boolean') }),
-      objectOf({ type: oneOf('fixed'), delayMs: integer(0), jitter: ofType('boolean') }),
+      objectOf({
+        type: oneOf('exponential'),
+        initialMs: integer(0),
+        maxMs: integer(0),
+        multiplier: integer(1, 100),
+        jitter: ofType('boolean'),
+      }),
+      objectOf({
+        type: oneOf('fixed'),
+        delayMs: integer(0),
+        jitter: ofType('boolean'),
+      }),
     ),
   }),
 )
@@ -95,29 +105,31 @@ export class Queue<T = unknown> {
   }
 
   /** Sends one message. Resolves once the broker has it; rejects with a typed error, having sent nothing. */
-  async send(body: T, options: SendOptions = {}): Promise<{ id: string }> {
-    this.runtime.assertOpen()
-    validateOptions(options, sendOptionChecks, 'send options', this.runtime.adapter)
-    const message = await prepareOutgoing(body, options, this.outgoing)
-    await this.runtime.publish({ kind: 'queue', queue: this.spec }, [message], options.signal)
-    return { id: message.id }
+  send(body: T, options: SendOptions = {}): Promise<{ id: string }> {
+    return this.runtime.accept('the connection', async () => {
+      validateOptions(options, sendOptionChecks, 'send options', this.runtime.adapter)
+      const message = await prepareOutgoing(body, options, this.outgoing)
+      await this.runtime.publish({ kind: 'queue', queue: this.spec }, [message], options.signal)
+      return { id: message.id }
+    })
   }
 
   /**
    * Sends many messages in as few broker round trips as the adapter allows. Every body is validated
    * and encoded first: one bad body rejects the whole batch before anything is sent.
    */
-  async sendBatch(bodies: readonly T[], options: SendOptions | ((body: T, index: number) => SendOptions) = {}): Promise<{ ids: string[] }> {
-    this.runtime.assertOpen()
-    const messages = await Promise.all(
-      bodies.map((body, index) => {
-        const each = typeof options === 'function' ? options(body, index) : options
-        validateOptions(each, sendOptionChecks, `sendBatch options [${index}]`, this.runtime.adapter)
-        return prepareOutgoing(body, each, this.outgoing)
-      }),
-    )
-    if (messages.length > 0) await this.runtime.publish({ kind: 'queue', queue: this.spec }, messages)
-    return { ids: messages.map((message) => message.id) }
+  sendBatch(bodies: readonly T[], options: SendOptions | ((body: T, index: number) => SendOptions) = {}): Promise<{ ids: string[] }> {
+    return this.runtime.accept('the connection', async () => {
+      const messages = await Promise.all(
+        bodies.map((body, index) => {
+          const each = typeof options === 'function' ? options(body, index) : options
+          validateOptions(each, sendOptionChecks, `sendBatch options [${index}]`, this.runtime.adapter)
+          return prepareOutgoing(body, each, this.outgoing)
+        }),
+      )
+      if (messages.length > 0) await this.runtime.publish({ kind: 'queue', queue: this.spec }, messages)
+      return { ids: messages.map((message) => message.id) }
+    })
   }
 
   /** Starts a consumer. See {@link Subscription.close} for how it stops. */
@@ -152,7 +164,11 @@ export class Queue<T = unknown> {
   messages(options: { signal?: AbortSignal; leaseMs?: number } = {}): AsyncIterableIterator<Message<T>> {
     validateOptions(options, { signal: abortSignal(), leaseMs: integer(1) }, 'messages options', this.runtime.adapter)
     const iterator = new MessageIterator<T>()
-    const subscription = this.consume(iterator.handler, { ack: 'manual', concurrency: 1, ...options })
+    const subscription = this.consume(iterator.handler, {
+      ack: 'manual',
+      concurrency: 1,
+      ...options,
+    })
     return iterator.attach(subscription)
   }
 
@@ -168,9 +184,11 @@ const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/
 export function validateName(runtime: Runtime, name: unknown, what: string): void {
   const check: OptionCheck = (value, field, problems) => {
     if (typeof value !== 'string' || !namePattern.test(value)) {
-      problems.push({ field, message: `${JSON.stringify(value)} is not a valid name: use 1 to 200 letters, digits, '.', '_' or '-', starting with a letter or digit` })
+      problems.push({
+        field,
+        message: `${JSON.stringify(value)} is not a valid name: use 1 to 200 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      })
     }
   }
   validateOptions({ name }, { name: check }, what, runtime.adapter)
 }
-

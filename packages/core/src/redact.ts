@@ -1,4 +1,5 @@
-const secretParameter = /^(password|passwd|pass|pwd|secret|token|access[-_]?token|secret[-_]?access[-_]?key|session[-_]?token|api[-_]?key|auth|authorization|sasl[-_]?password|credentials?)$/i
+const secretParameter =
+  /^(password|passwd|pass|pwd|secret|token|access[-_]?token|secret[-_]?access[-_]?key|session[-_]?token|api[-_]?key|auth|authorization|sasl[-_]?password|credentials?)$/i
 
 /** Returns the URL with its password and secret-looking query parameters replaced by `***`. */
 export function redactUrl(url: string | URL): string {

@@ -69,35 +69,53 @@ export class Requester<Request = unknown, Response = unknown> {
     validateName(runtime, name, 'requester')
     this.name = name
     this.responseCodec = resolveCodec(options.codec)
-    this.outgoing = { adapter: runtime.adapter, capabilities: runtime.capabilities, codec: this.responseCodec, schema: options.requestSchema, where: `requests to '${name}'` }
+    this.outgoing = {
+      adapter: runtime.adapter,
+      capabilities: runtime.capabilities,
+      codec: this.responseCodec,
+      schema: options.requestSchema,
+      where: `requests to '${name}'`,
+    }
     runtime.track(this)
   }
 
   /** Sends one request and resolves with the reply; `RequestTimeoutError`, `RemoteError` or `AbortedError` otherwise. */
   async request(body: Request, options: RequestOptions = {}): Promise<Response> {
-    if (this.closed) throw new ClosedError(`requester '${this.name}'`, { adapter: this.runtime.adapter })
+    if (this.closed)
+      throw new ClosedError(`requester '${this.name}'`, {
+        adapter: this.runtime.adapter,
+      })
     this.runtime.assertOpen()
     validateOptions(options, requestOptionChecks, 'request options', this.runtime.adapter)
     const timeoutMs = options.timeoutMs ?? 30_000
     const signal = options.signal
-    if (signal?.aborted) throw new AbortedError(`request to '${this.name}'`, { adapter: this.runtime.adapter })
+    if (signal?.aborted)
+      throw new AbortedError(`request to '${this.name}'`, {
+        adapter: this.runtime.adapter,
+      })
     const inbox = await this.openInbox()
     const correlationId = randomUUID()
-    const message = await prepareOutgoing(
-      body,
-      { key: options.key, headers: options.headers, correlationId },
-      this.outgoing,
-      { replyTo: inbox.address, headers: { [wireHeaders.expiresAt]: String(Date.now() + timeoutMs) } },
-    )
+    const message = await prepareOutgoing(body, { key: options.key, headers: options.headers, correlationId }, this.outgoing, {
+      replyTo: inbox.address,
+      headers: { [wireHeaders.expiresAt]: String(Date.now() + timeoutMs) },
+    })
     const reply = new Promise<Delivery>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId)
-        reject(new RequestTimeoutError(this.name, timeoutMs, { adapter: this.runtime.adapter }))
+        reject(
+          new RequestTimeoutError(this.name, timeoutMs, {
+            adapter: this.runtime.adapter,
+          }),
+        )
       }, timeoutMs)
       const onAbort = () => {
         clearTimeout(timer)
         this.pending.delete(correlationId)
-        reject(new AbortedError(`request to '${this.name}'`, { adapter: this.runtime.adapter }))
+        reject(
+          new AbortedError(`request to '${this.name}'`, {
+            adapter: this.runtime.adapter,
+          }),
+        )
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.pending.set(correlationId, {
@@ -111,7 +129,14 @@ export class Requester<Request = unknown, Response = unknown> {
     })
     reply.catch(() => {})
     try {
-      await this.runtime.publish({ kind: 'queue', queue: requestQueueSpec(this.name, this.options.broker ?? {}) }, [message], signal)
+      await this.runtime.publish(
+        {
+          kind: 'queue',
+          queue: requestQueueSpec(this.name, this.options.broker ?? {}),
+        },
+        [message],
+        signal,
+      )
     } catch (error) {
       this.pending.delete(correlationId)
       throw error
@@ -140,7 +165,11 @@ export class Requester<Request = unknown, Response = unknown> {
   private openInbox(): Promise<Inbox> {
     if (!this.inbox) {
       this.inbox = this.runtime.transport.openInbox(
-        { prefetch: 1000, leaseMs: undefined, onError: (error) => this.runtime.logger.error(`requester('${this.name}') inbox: ${error.message}`, { error }) },
+        {
+          prefetch: 1000,
+          leaseMs: undefined,
+          onError: (error) => this.runtime.logger.error(`requester('${this.name}') inbox: ${error.message}`, { error }),
+        },
         (delivery) => {
           void delivery.ack().catch(() => {})
           const correlationId = delivery.message.correlationId

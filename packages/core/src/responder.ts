@@ -25,7 +25,13 @@ export class Responder<Request = unknown, Response = unknown> {
     validateOptions(options, requestReplyOptionChecks, `responder('${name}') options`, runtime.adapter)
     validateName(runtime, name, 'responder')
     this.name = name
-    this.outgoing = { adapter: runtime.adapter, capabilities: runtime.capabilities, codec: resolveCodec(options.codec), schema: options.responseSchema, where: `replies of '${name}'` }
+    this.outgoing = {
+      adapter: runtime.adapter,
+      capabilities: runtime.capabilities,
+      codec: resolveCodec(options.codec),
+      schema: options.responseSchema,
+      where: `replies of '${name}'`,
+    }
   }
 
   /**
@@ -68,12 +74,17 @@ export class Responder<Request = unknown, Response = unknown> {
     } catch (error) {
       if (replyTo === undefined) throw error
       const failure = error instanceof Error ? error : new Error(String(error))
-      reply = await prepareOutgoing(null, { correlationId: message.correlationId }, { ...this.outgoing, schema: undefined, codec: resolveCodec('json') }, {
-        headers: {
-          [wireHeaders.replyError]: failure instanceof AnymqError ? failure.code : failure.name,
-          [wireHeaders.errorMessage]: failure.message.slice(0, 1024),
+      reply = await prepareOutgoing(
+        null,
+        { correlationId: message.correlationId },
+        { ...this.outgoing, schema: undefined, codec: resolveCodec('json') },
+        {
+          headers: {
+            [wireHeaders.replyError]: failure instanceof AnymqError ? failure.code : failure.name,
+            [wireHeaders.errorMessage]: failure.message.slice(0, 1024),
+          },
         },
-      })
+      )
     }
     await this.runtime.publish({ kind: 'inbox', address: replyTo }, [reply])
   }

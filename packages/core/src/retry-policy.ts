@@ -6,7 +6,13 @@ export interface RetryPolicyOptions {
 }
 
 export type BackoffOptions =
-  | { type: 'exponential'; initialMs?: number; maxMs?: number; multiplier?: number; jitter?: boolean }
+  | {
+      type: 'exponential'
+      initialMs?: number
+      maxMs?: number
+      multiplier?: number
+      jitter?: boolean
+    }
   | { type: 'fixed'; delayMs: number; jitter?: boolean }
 
 export interface RetryPolicy {
@@ -17,7 +23,13 @@ export interface RetryPolicy {
 
 export const defaultRetry = {
   maxAttempts: 5,
-  backoff: { type: 'exponential', initialMs: 200, maxMs: 30_000, multiplier: 2, jitter: true },
+  backoff: {
+    type: 'exponential',
+    initialMs: 200,
+    maxMs: 30_000,
+    multiplier: 2,
+    jitter: true,
+  },
 } as const satisfies RetryPolicyOptions
 
 /**

@@ -24,10 +24,17 @@ export class Runtime {
     if (this.closed) throw new ClosedError(what, { adapter: this.adapter })
   }
 
-  /** Publishes and keeps the promise so that `close()` can wait for every accepted publish. */
   publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
-    this.assertOpen()
-    const promise = this.transport.publish(destination, messages, signal)
+    return this.transport.publish(destination, messages, signal)
+  }
+
+  /**
+   * Runs a send that the caller started while the connection was open, and keeps it so that
+   * `close()` waits for it: a send accepted before close is never cut off by it.
+   */
+  accept<T>(what: string, work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new ClosedError(what, { adapter: this.adapter }))
+    const promise = work()
     this.pending.add(promise)
     const forget = () => this.pending.delete(promise)
     promise.then(forget, forget)

@@ -23,7 +23,12 @@ export interface Subscription {
   /** Resolves once the consumer is attached and sees every message published from then on. */
   readonly ready: Promise<void>
   /** Messages received, acked, retried and dead-lettered so far by this subscription. */
-  readonly counts: Readonly<{ received: number; acked: number; retried: number; deadLettered: number }>
+  readonly counts: Readonly<{
+    received: number
+    acked: number
+    retried: number
+    deadLettered: number
+  }>
   /**
    * Stops fetching, lets handlers already running finish and settle their messages, hands back what
    * was fetched but not started, and detaches. Idempotent; resolves when all of that is done.
@@ -48,6 +53,8 @@ export function startSubscription<T>(runtime: Runtime, settings: EngineSettings<
     settings.onError(error)
   })
   ;(subscription as { ready: Promise<void> }).ready = ready
-  signal?.addEventListener('abort', () => void subscription.close(), { once: true })
+  signal?.addEventListener('abort', () => void subscription.close(), {
+    once: true,
+  })
   return subscription
 }

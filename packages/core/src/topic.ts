@@ -74,30 +74,38 @@ export class Topic<T = unknown> {
     validateOptions(options, topicOptionChecks, `topic('${name}') options`, runtime.adapter)
     validateName(runtime, name, 'topic')
     this.name = name
-    this.outgoing = { adapter: runtime.adapter, capabilities: runtime.capabilities, codec: resolveCodec(options.codec), schema: options.schema, where: `topic '${name}'` }
+    this.outgoing = {
+      adapter: runtime.adapter,
+      capabilities: runtime.capabilities,
+      codec: resolveCodec(options.codec),
+      schema: options.schema,
+      where: `topic '${name}'`,
+    }
   }
 
   /** Publishes one message to every subscription. Resolves once the broker has it. */
-  async publish(body: T, options: PublishOptions = {}): Promise<{ id: string }> {
-    this.runtime.assertOpen()
-    validateOptions(options, publishOptionChecks, 'publish options', this.runtime.adapter)
-    const message = await prepareOutgoing(body, options, this.outgoing)
-    await this.runtime.publish({ kind: 'topic', topic: this.name }, [message], options.signal)
-    return { id: message.id }
+  publish(body: T, options: PublishOptions = {}): Promise<{ id: string }> {
+    return this.runtime.accept('the connection', async () => {
+      validateOptions(options, publishOptionChecks, 'publish options', this.runtime.adapter)
+      const message = await prepareOutgoing(body, options, this.outgoing)
+      await this.runtime.publish({ kind: 'topic', topic: this.name }, [message], options.signal)
+      return { id: message.id }
+    })
   }
 
   /** Publishes many messages in as few round trips as the adapter allows; all validated before any is sent. */
-  async publishBatch(bodies: readonly T[], options: PublishOptions | ((body: T, index: number) => PublishOptions) = {}): Promise<{ ids: string[] }> {
-    this.runtime.assertOpen()
-    const messages = await Promise.all(
-      bodies.map((body, index) => {
-        const each = typeof options === 'function' ? options(body, index) : options
-        validateOptions(each, publishOptionChecks, `publishBatch options [${index}]`, this.runtime.adapter)
-        return prepareOutgoing(body, each, this.outgoing)
-      }),
-    )
-    if (messages.length > 0) await this.runtime.publish({ kind: 'topic', topic: this.name }, messages)
-    return { ids: messages.map((message) => message.id) }
+  publishBatch(bodies: readonly T[], options: PublishOptions | ((body: T, index: number) => PublishOptions) = {}): Promise<{ ids: string[] }> {
+    return this.runtime.accept('the connection', async () => {
+      const messages = await Promise.all(
+        bodies.map((body, index) => {
+          const each = typeof options === 'function' ? options(body, index) : options
+          validateOptions(each, publishOptionChecks, `publishBatch options [${index}]`, this.runtime.adapter)
+          return prepareOutgoing(body, each, this.outgoing)
+        }),
+      )
+      if (messages.length > 0) await this.runtime.publish({ kind: 'topic', topic: this.name }, messages)
+      return { ids: messages.map((message) => message.id) }
+    })
   }
 
   /** Subscribes under `name` (a consumer group), or ephemerally when `name` is `undefined`. */
@@ -131,7 +139,12 @@ export class Topic<T = unknown> {
   deadLetters(subscription: string, options: Pick<SubscribeOptions, 'deadLetter'> = {}): DeadLetters<T> {
     validateName(this.runtime, subscription, 'subscription')
     const spec = this.spec(subscription, options)
-    return new DeadLetters<T>(this.runtime, spec.deadLetter === false ? undefined : spec.deadLetter, { kind: 'subscription', subscription: spec }, this.outgoing.codec)
+    return new DeadLetters<T>(
+      this.runtime,
+      spec.deadLetter === false ? undefined : spec.deadLetter,
+      { kind: 'subscription', subscription: spec },
+      this.outgoing.codec,
+    )
   }
 
   private spec(name: string | undefined, options: SubscribeOptions): SubscriptionSpec {
@@ -144,8 +157,22 @@ export class Topic<T = unknown> {
       throw new UnsupportedFeatureError(adapter, 'header filters', 'filter in the handler, or publish to separate topics')
     }
     if (options.startFrom === 'earliest') {
-      if (!capabilities.replay) throw new UnsupportedFeatureError(adapter, "startFrom: 'earliest' (replay)", 'the broker keeps no history for new subscriptions; use Kafka or Redis for replay')
-      if (name === undefined) throw new ConfigError([{ field: 'startFrom', message: "'earliest' needs a named subscription" }], { adapter })
+      if (!capabilities.replay)
+        throw new UnsupportedFeatureError(
+          adapter,
+          "startFrom: 'earliest' (replay)",
+          'the broker keeps no history for new subscriptions; use Kafka or Redis for replay',
+        )
+      if (name === undefined)
+        throw new ConfigError(
+          [
+            {
+              field: 'startFrom',
+              message: "'earliest' needs a named subscription",
+            },
+          ],
+          { adapter },
+        )
     }
     const retry = createRetryPolicy(options.retry ?? this.options.retry)
     return {

@@ -15,7 +15,12 @@ export type {
   TransportConsumer,
 } from './transport.js'
 export { wireHeaders, isReservedHeader, userHeaders } from './wire-headers.js'
-export { retryCopy, toOutgoing, attemptFromHeaders, describeDestination } from './republish-retry.js'
+export {
+  retryCopy,
+  toOutgoing,
+  attemptFromHeaders,
+  describeDestination,
+} from './republish-retry.js'
 export { subjectMatches, filterMatches } from './topic-filter.js'
 export { messageSize } from './message-size.js'
 export { parseUrlOptions, type UrlOptionSpec } from './url-options.js'

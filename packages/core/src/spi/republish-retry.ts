@@ -10,7 +10,11 @@ export function retryCopy(message: IncomingMessage, options: { delayMs: number; 
   const attempt = message.attempt + 1
   return {
     ...toOutgoing(message),
-    headers: { ...message.headers, ...options.headers, [wireHeaders.attempt]: String(attempt) },
+    headers: {
+      ...message.headers,
+      ...options.headers,
+      [wireHeaders.attempt]: String(attempt),
+    },
     delayMs: options.delayMs,
     attempt,
   }

@@ -16,29 +16,45 @@ export function parseUrlOptions<Spec extends Record<string, UrlOptionSpec>>(
   url: URL,
   spec: Spec,
   adapter: string,
-): { [Name in keyof Spec]?: Spec[Name]['type'] extends 'integer' ? number : Spec[Name]['type'] extends 'boolean' ? boolean : string } {
+): {
+  [Name in keyof Spec]?: Spec[Name]['type'] extends 'integer' ? number : Spec[Name]['type'] extends 'boolean' ? boolean : string
+} {
   const problems: ConfigProblem[] = []
   const result: Record<string, string | number | boolean> = {}
   for (const [name, raw] of url.searchParams) {
     const option = spec[name]
     if (!option) {
-      problems.push({ field: `url ?${name}`, message: `unknown parameter; allowed: ${Object.keys(spec).join(', ') || '(none)'}` })
+      problems.push({
+        field: `url ?${name}`,
+        message: `unknown parameter; allowed: ${Object.keys(spec).join(', ') || '(none)'}`,
+      })
       continue
     }
     switch (option.type) {
       case 'integer': {
         const value = Number(raw)
         if (!Number.isInteger(value) || (option.min !== undefined && value < option.min) || (option.max !== undefined && value > option.max)) {
-          problems.push({ field: `url ?${name}`, message: `'${raw}' is not an integer in ${option.min ?? '-∞'}..${option.max ?? '∞'}` })
+          problems.push({
+            field: `url ?${name}`,
+            message: `'${raw}' is not an integer in ${option.min ?? '-∞'}..${option.max ?? '∞'}`,
+          })
         } else result[name] = value
         break
       }
       case 'boolean':
-        if (raw !== 'true' && raw !== 'false') problems.push({ field: `url ?${name}`, message: `'${raw}' is not true or false` })
+        if (raw !== 'true' && raw !== 'false')
+          problems.push({
+            field: `url ?${name}`,
+            message: `'${raw}' is not true or false`,
+          })
         else result[name] = raw === 'true'
         break
       case 'enum':
-        if (!option.values?.includes(raw)) problems.push({ field: `url ?${name}`, message: `'${raw}' is not one of ${option.values?.join(', ')}` })
+        if (!option.values?.includes(raw))
+          problems.push({
+            field: `url ?${name}`,
+            message: `'${raw}' is not one of ${option.values?.join(', ')}`,
+          })
         else result[name] = raw
         break
       default:

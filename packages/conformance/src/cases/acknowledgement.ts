@@ -1,0 +1,205 @@
+import { type Message, transportOf, UnsupportedFeatureError } from '@anymq/core'
+import { describe, expect, it } from 'vitest'
+import { Collector, deferred, type Harness, uniqueName } from '../harness.js'
+
+export function acknowledgementCases(h: Harness): void {
+  describe('acknowledgement', () => {
+    it('redelivers a nacked message with attempt 2', async () => {
+      const mq = await h.connect()
+      const queue = mq.queue<string>(uniqueName('nack'), {
+        ...h.target.queueOptions,
+        retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 0 } },
+      })
+      const seen = new Collector<string>()
+      await queue.consume(
+        async (message) => {
+          seen.add(message)
+          if (message.attempt === 1) await message.nack()
+          else await message.ack()
+        },
+        { ack: 'manual' },
+      ).ready
+      await queue.send('again')
+      await seen.waitForCount(2, h.ms(15_000))
+      expect(seen.items.map((message) => [message.body, message.attempt])).toEqual([
+        ['again', 1],
+        ['again', 2],
+      ])
+    })
+
+    it('redelivers after nack({ delayMs }) no sooner than the delay', async () => {
+      const mq = await h.connect()
+      const queue = mq.queue<string>(uniqueName('nack-delay'), {
+        ...h.target.queueOptions,
+        retry: { maxAttempts: 3 },
+      })
+      const seen = new Collector<string>()
+      const times: number[] = []
+      await queue.consume(
+        async (message) => {
+          times.push(Date.now())
+          seen.add(message)
+          if (message.attempt === 1) await message.nack({ delayMs: 1000 })
+          else await message.ack()
+        },
+        { ack: 'manual' },
+      ).ready
+      await queue.send('later')
+      await seen.waitForCount(2, h.ms(15_000))
+      expect((times[1] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(950)
+    })
+
+    it('does not redeliver a message acked in manual mode', async () => {
+      const mq = await h.connect()
+      const name = uniqueName('manual-ack')
+      const queue = mq.queue<string>(name, h.target.queueOptions)
+      const seen = new Collector<string>()
+      const sub = queue.consume(
+        async (message) => {
+          await message.ack()
+          seen.add(message)
+        },
+        { ack: 'manual' },
+      )
+      await sub.ready
+      await queue.send('once')
+      await seen.waitForCount(1, h.ms(10_000))
+      await sub.close()
+      await queue.send('marker')
+      const after = new Collector<string>()
+      await queue.consume(after.handler).ready
+      await after.waitForCount(1, h.ms(10_000))
+      expect(after.bodies).toEqual(['marker'])
+    })
+
+    it('redelivers to another consumer what a consumer that died held unacked', async () => {
+      const name = uniqueName('crash')
+      const leaseMs = h.capabilities.leaseExpiry ? h.ms(1500) : undefined
+      const doomed = await h.connect()
+      const holding = deferred()
+      await doomed.queue<string>(name, h.target.queueOptions).consume(
+        async () => {
+          holding.resolve()
+          await new Promise(() => {})
+        },
+        leaseMs === undefined ? {} : { leaseMs },
+      ).ready
+      await doomed.queue<string>(name, h.target.queueOptions).send('survivor')
+      await holding.promise
+      h.forget(doomed)
+      await transportOf(doomed).terminate()
+      const rescuer = await h.connect()
+      const seen = new Collector<string>()
+      await rescuer.queue<string>(name, h.target.queueOptions).consume(seen.handler, leaseMs === undefined ? {} : { leaseMs }).ready
+      await seen.waitForCount(1, h.ms(45_000))
+      expect(seen.bodies).toEqual(['survivor'])
+      expect(seen.items[0]?.attempt).toBeGreaterThanOrEqual(1)
+    })
+
+    if (h.capabilities.leaseExpiry) {
+      it('redelivers a message held past its lease to another consumer', async () => {
+        const mq = await h.connect()
+        const name = uniqueName('lease')
+        const stuck = deferred()
+        const seen = new Collector<string>()
+        const hung = new Promise<void>(() => {})
+        await mq.queue<string>(name, h.target.queueOptions).consume(
+          async (message: Message<string>) => {
+            seen.add(message)
+            stuck.resolve()
+            await hung
+          },
+          { leaseMs: h.ms(1000), ack: 'manual' },
+        ).ready
+        await mq.queue<string>(name, h.target.queueOptions).send('held')
+        await stuck.promise
+        const other = await h.connect()
+        const rescued = new Collector<string>()
+        await other.queue<string>(name, h.target.queueOptions).consume(rescued.handler, { leaseMs: h.ms(5000) }).ready
+        await rescued.waitForCount(1, h.ms(30_000))
+        expect(rescued.items[0]?.body).toBe('held')
+        expect(rescued.items[0]?.attempt).toBe(2)
+        h.forget(mq)
+        await transportOf(mq).terminate()
+      })
+    } else {
+      it('refuses leaseMs with UnsupportedFeatureError', async () => {
+        const mq = await h.connect()
+        expect(() => mq.queue(uniqueName('lease')).consume(() => {}, { leaseMs: 1000 })).toThrow(UnsupportedFeatureError)
+      })
+    }
+
+    if (h.capabilities.leaseExtension) {
+      it('keeps a message whose lease the handler extends', async () => {
+        const mq = await h.connect()
+        const name = uniqueName('extend')
+        const seen = new Collector<string>()
+        const leaseMs = h.ms(1000)
+        await mq.queue<string>(name, h.target.queueOptions).consume(
+          async (message) => {
+            seen.add(message)
+            for (let round = 0; round < 3; round++) {
+              await message.extendLease(leaseMs * 2)
+              await new Promise((resolve) => setTimeout(resolve, leaseMs * 0.8))
+            }
+          },
+          { leaseMs, concurrency: 2 },
+        ).ready
+        await mq.queue<string>(name, h.target.queueOptions).send('long job')
+        await seen.waitForCount(1, h.ms(10_000))
+        await new Promise((resolve) => setTimeout(resolve, leaseMs * 3))
+        expect(seen.items).toHaveLength(1)
+      })
+    } else {
+      it('refuses extendLease() with UnsupportedFeatureError', async () => {
+        const mq = await h.connect()
+        const queue = mq.queue<string>(uniqueName('extend'), h.target.queueOptions)
+        const result = deferred<unknown>()
+        await queue.consume(async (message) => {
+          result.resolve(await message.extendLease(1000).catch((error: unknown) => error))
+        }).ready
+        await queue.send('x')
+        expect(await result.promise).toBeInstanceOf(UnsupportedFeatureError)
+      })
+    }
+
+    if (h.capabilities.priority) {
+      it('delivers higher-priority messages first', async () => {
+        const mq = await h.connect()
+        const queue = mq.queue<string>(uniqueName('priority'), h.target.queueOptions)
+        await queue.sendBatch(['low-1', 'low-2', 'low-3'], { priority: 1 })
+        await queue.send('high', { priority: 8 })
+        const seen = new Collector<string>()
+        await queue.consume(seen.handler).ready
+        await seen.waitForCount(4, h.ms(10_000))
+        expect(seen.bodies[0]).toBe('high')
+      })
+    } else {
+      it('refuses message priority with UnsupportedFeatureError', async () => {
+        const mq = await h.connect()
+        await expect(mq.queue(uniqueName('priority'), h.target.queueOptions).send('x', { priority: 5 })).rejects.toBeInstanceOf(UnsupportedFeatureError)
+      })
+    }
+
+    if (h.capabilities.dedupe !== false) {
+      it('drops a repeated dedupeId within the window', async () => {
+        const mq = await h.connect()
+        const queue = mq.queue<string>(uniqueName('dedupe'), h.target.queueOptions)
+        const seen = new Collector<string>()
+        await queue.consume(seen.handler).ready
+        await queue.send('first', { dedupeId: 'same' })
+        await queue.send('repeat', { dedupeId: 'same' })
+        await queue.send('other', { dedupeId: 'different' })
+        await seen.waitForCount(2, h.ms(10_000))
+        await queue.send('marker')
+        await seen.waitForCount(3, h.ms(10_000))
+        expect(seen.bodies.sort()).toEqual(['first', 'marker', 'other'])
+      })
+    } else {
+      it('refuses dedupeId with UnsupportedFeatureError', async () => {
+        const mq = await h.connect()
+        await expect(mq.queue(uniqueName('dedupe'), h.target.queueOptions).send('x', { dedupeId: 'a' })).rejects.toBeInstanceOf(UnsupportedFeatureError)
+      })
+    }
+  })
+}

@@ -1,0 +1,39 @@
+import { describe } from 'vitest'
+import { acknowledgementCases } from './cases/acknowledgement.js'
+import { delayCases } from './cases/delay.js'
+import { lifecycleCases } from './cases/lifecycle.js'
+import { orderingCases } from './cases/ordering.js'
+import { queueCases } from './cases/queue.js'
+import { recoveryCases } from './cases/recovery.js'
+import { requestReplyCases } from './cases/request-reply.js'
+import { retryCases } from './cases/retry.js'
+import { roundTripCases } from './cases/round-trip.js'
+import { topicCases } from './cases/topic.js'
+import { type ConformanceGroup, type ConformanceTarget, Harness } from './harness.js'
+
+const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
+  'round-trip': roundTripCases,
+  queue: queueCases,
+  topic: topicCases,
+  acknowledgement: acknowledgementCases,
+  retry: retryCases,
+  'request-reply': requestReplyCases,
+  ordering: orderingCases,
+  delay: delayCases,
+  lifecycle: lifecycleCases,
+  recovery: recoveryCases,
+}
+
+/**
+ * Registers the shared conformance suite for one adapter configuration. Every case makes its own
+ * uniquely named queues and topics. A feature the target's capabilities declare must work; one they
+ * do not declare must be refused with `UnsupportedFeatureError`.
+ */
+export function describeConformance(target: ConformanceTarget): void {
+  describe(`anymq conformance: ${target.name}`, () => {
+    const harness = new Harness(target)
+    for (const [name, register] of Object.entries(groups) as [ConformanceGroup, (harness: Harness) => void][]) {
+      if (!target.groups || target.groups.includes(name)) register(harness)
+    }
+  })
+}

@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto'
+import type { Anymq, Capabilities, Message } from '@anymq/core'
+import { afterEach } from 'vitest'
+
+/** What an adapter hands to the suite. */
+export interface ConformanceTarget {
+  /** Shown in every case name, e.g. `rabbitmq (quorum queues)`. */
+  name: string
+  /** Opens a new connection to the real broker; called several times per case. */
+  connect: () => Promise<Anymq>
+  /** The adapter's declared capabilities: what must work, and what must throw `UnsupportedFeatureError`. */
+  capabilities: Capabilities
+  hooks?: ConformanceHooks
+  /** Multiplies every wait, for slow brokers (group rebalances, long polls). Default 1. */
+  timeScale?: number
+  /** Extra options for every queue the suite makes (e.g. `{ broker: { queueType: 'quorum' } }`). */
+  queueOptions?: { broker?: Record<string, unknown>; ordered?: boolean }
+  /** Size of the stress case; default 50 publishers × 100 messages, 50 consumers. */
+  stress?: {
+    publishers: number
+    messagesPerPublisher: number
+    consumers: number
+  }
+  /** Only these groups run (default: all). */
+  groups?: readonly ConformanceGroup[]
+}
+
+export interface ConformanceHooks {
+  /** Stops and starts the broker, keeping its data; resolves when it accepts connections again. */
+  restartBroker?: () => Promise<void>
+}
+
+export type ConformanceGroup =
+  | 'round-trip'
+  | 'queue'
+  | 'topic'
+  | 'acknowledgement'
+  | 'retry'
+  | 'request-reply'
+  | 'ordering'
+  | 'delay'
+  | 'lifecycle'
+  | 'recovery'
+
+/** Shared per-suite state: open connections are closed after each case, even when it fails. */
+export class Harness {
+  private readonly open = new Set<Anymq>()
+
+  constructor(readonly target: ConformanceTarget) {
+    afterEach(async () => {
+      const connections = [...this.open]
+      this.open.clear()
+      await Promise.allSettled(connections.map((mq) => withTimeout(mq.close(), this.ms(10_000), 'closing a connection after the case')))
+    })
+  }
+
+  get capabilities(): Capabilities {
+    return this.target.capabilities
+  }
+
+  /** `ms` scaled for the broker under test. */
+  ms(ms: number): number {
+    return Math.round(ms * (this.target.timeScale ?? 1))
+  }
+
+  async connect(): Promise<Anymq> {
+    const mq = await this.target.connect()
+    this.open.add(mq)
+    return mq
+  }
+
+  forget(mq: Anymq): void {
+    this.open.delete(mq)
+  }
+}
+
+/** A name no other case, run or leftover uses. */
+export function uniqueName(prefix: string): string {
+  return `conf-${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
+}
+
+/** Collects what a handler saw and resolves when a condition holds: no fixed sleeps. */
+export class Collector<T> {
+  readonly items: Message<T>[] = []
+  private waiters: Array<{ check: () => boolean; resolve: () => void }> = []
+
+  readonly handler = (message: Message<T>): void => {
+    this.add(message)
+  }
+
+  private readonly distinctBodies = new Set<string>()
+
+  add(message: Message<T>): void {
+    this.items.push(message)
+    this.distinctBodies.add(typeof message.body === 'object' ? JSON.stringify(message.body) : String(message.body))
+    this.notify()
+  }
+
+  /** How many different bodies arrived (redeliveries counted once). */
+  get distinct(): number {
+    return this.distinctBodies.size
+  }
+
+  /** Resolves once `count` different bodies arrived. */
+  waitForDistinct(count: number, timeoutMs: number): Promise<void> {
+    return this.waitFor(
+      () => this.distinct >= count,
+      timeoutMs,
+      () => `expected ${count} distinct messages, got ${this.distinct} (${this.items.length} deliveries)`,
+    )
+  }
+
+  get bodies(): T[] {
+    return this.items.map((message) => message.body)
+  }
+
+  notify(): void {
+    this.waiters = this.waiters.filter((waiter) => {
+      if (!waiter.check()) return true
+      waiter.resolve()
+      return false
+    })
+  }
+
+  /** Resolves once `count` messages arrived; rejects after `timeoutMs` saying how many did. */
+  waitForCount(count: number, timeoutMs: number): Promise<void> {
+    return this.waitFor(
+      () => this.items.length >= count,
+      timeoutMs,
+      () => `expected ${count} messages, got ${this.items.length}`,
+    )
+  }
+
+  waitFor(check: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+    if (check()) return Promise.resolve()
+    return withTimeout(new Promise<void>((resolve) => this.waiters.push({ check, resolve })), timeoutMs, describe)
+  }
+}
+
+export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string | (() => string)): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${typeof what === 'string' ? what : what()}`)), timeoutMs)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** A promise with its resolve function, for handlers that wait on the test. */
+export function deferred<T = void>(): {
+  promise: Promise<T>
+  resolve: (value: T) => void
+} {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((done) => {
+    resolve = done
+  })
+  return { promise, resolve }
+}
+
+/**
+ * Reads a broker URL from the environment. Under CI (`CI=true`) a missing URL throws, so a suite can
+ * never pass with its broker silently absent.
+ */
+export function brokerUrl(variable: string): string | undefined {
+  const value = process.env[variable]
+  if (value) return value
+  if (process.env.CI === 'true' || process.env.ANYMQ_REQUIRE_BROKERS === 'true') {
+    throw new Error(`${variable} is not set, and CI requires every broker: run scripts/brokers.sh up and export the lines of scripts/brokers.sh env`)
+  }
+  return undefined
+}
