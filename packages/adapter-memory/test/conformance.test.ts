@@ -1,5 +1,5 @@
-import { connect } from '@anymq/core'
 import { describeConformance } from '@anymq/conformance'
+import { connect } from '@anymq/core'
 import { adapter, capabilities } from '../src/index.js'
 
 describeConformance({

@@ -1,13 +1,13 @@
+export { waitUntil } from './cases/retry.js'
+export { orderSchema } from './cases/round-trip.js'
 export { describeConformance } from './describe-conformance.js'
 export {
   brokerUrl,
   Collector,
-  deferred,
-  uniqueName,
-  withTimeout,
   type ConformanceGroup,
   type ConformanceHooks,
   type ConformanceTarget,
+  deferred,
+  uniqueName,
+  withTimeout,
 } from './harness.js'
-export { waitUntil } from './cases/retry.js'
-export { orderSchema } from './cases/round-trip.js'

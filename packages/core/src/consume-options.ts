@@ -1,6 +1,6 @@
 import type { Handler } from './consumer-engine.js'
 import { ConfigError, UnsupportedFeatureError } from './errors.js'
-import { abortSignal, integer, ofType, oneOf, type OptionCheck, validateOptions } from './options-validation.js'
+import { abortSignal, integer, type OptionCheck, ofType, oneOf, validateOptions } from './options-validation.js'
 import type { Runtime } from './runtime.js'
 import type { ConsumeOptions } from './subscription.js'
 

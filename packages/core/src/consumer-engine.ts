@@ -1,6 +1,6 @@
 import type { Capabilities } from './capabilities.js'
 import type { Codec } from './codec.js'
-import { AnymqError, SerializationError, UnsupportedFeatureError, Unrecoverable, ValidationError } from './errors.js'
+import { AnymqError, SerializationError, Unrecoverable, UnsupportedFeatureError, ValidationError } from './errors.js'
 import { KeySequencer } from './key-sequencer.js'
 import type { Logger } from './logger.js'
 import type { Message } from './message.js'

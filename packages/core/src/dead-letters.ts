@@ -1,11 +1,11 @@
 import type { Codec } from './codec.js'
+import { deadLetterSpec } from './consumer-engine.js'
 import { ConfigError } from './errors.js'
 import type { DeadLetter } from './message.js'
 import type { Runtime } from './runtime.js'
-import { deadLetterSpec } from './consumer-engine.js'
+import { toOutgoing } from './spi/republish-retry.js'
 import type { Destination, IncomingMessage } from './spi/transport.js'
 import { isReservedHeader, userHeaders, wireHeaders } from './spi/wire-headers.js'
-import { toOutgoing } from './spi/republish-retry.js'
 
 /** The dead-letter queue of one queue or subscription: look at what failed, and send it back. */
 export class DeadLetters<T> {

@@ -1,16 +1,16 @@
 import { type CodecOption, resolveCodec } from './codec.js'
-import type { Handler } from './consumer-engine.js'
 import { resolveConsumeOptions } from './consume-options.js'
+import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
 import type { Message } from './message.js'
-import { abortSignal, either, integer, objectOf, ofType, oneOf, type OptionCheck, stringRecord, validateOptions } from './options-validation.js'
+import { MessageIterator } from './message-iterator.js'
+import { abortSignal, either, integer, type OptionCheck, objectOf, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
 import { type OutgoingContext, prepareOutgoing, type SendOptions } from './outgoing-message.js'
 import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
 import type { QueueSpec } from './spi/transport.js'
-import { type ConsumeOptions, startSubscription, type Subscription } from './subscription.js'
-import { MessageIterator } from './message-iterator.js'
+import { type ConsumeOptions, type Subscription, startSubscription } from './subscription.js'
 
 /** Options of `mq.queue(name, options)`. */
 export interface QueueOptions<T> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { type CodecOption, resolveCodec } from './codec.js'
 import { AbortedError, ClosedError, RemoteError, RequestTimeoutError } from './errors.js'
-import { abortSignal, either, integer, ofType, oneOf, type OptionCheck, stringRecord, validateOptions } from './options-validation.js'
+import { abortSignal, either, integer, type OptionCheck, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
 import { type OutgoingContext, prepareOutgoing } from './outgoing-message.js'
 import { validateName } from './queue.js'
 import type { Runtime } from './runtime.js'

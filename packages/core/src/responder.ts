@@ -1,16 +1,17 @@
 import { resolveCodec } from './codec.js'
-import type { Message } from './message.js'
-import { createRetryPolicy } from './retry-policy.js'
 import { resolveConsumeOptions } from './consume-options.js'
 import { incomingOf } from './consumer-engine.js'
 import { AnymqError } from './errors.js'
+import type { Message } from './message.js'
 import { validateOptions } from './options-validation.js'
 import { type OutgoingContext, prepareOutgoing } from './outgoing-message.js'
 import { validateName } from './queue.js'
-import { requestQueueSpec, requestReplyOptionChecks, type RequestReplyOptions } from './requester.js'
+import { type RequestReplyOptions, requestQueueSpec, requestReplyOptionChecks } from './requester.js'
+import { createRetryPolicy } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
-import { type ConsumeOptions, startSubscription, type Subscription } from './subscription.js'
+import type { OutgoingMessage } from './spi/transport.js'
 import { wireHeaders } from './spi/wire-headers.js'
+import { type ConsumeOptions, type Subscription, startSubscription } from './subscription.js'
 
 /** Serves requests of one name; responders sharing a name compete for requests. */
 export class Responder<Request = unknown, Response = unknown> {
@@ -66,7 +67,7 @@ export class Responder<Request = unknown, Response = unknown> {
     const expiresAt = Number(incomingOf(message)?.headers[wireHeaders.expiresAt])
     if (Number.isFinite(expiresAt) && Date.now() > expiresAt) return
     const replyTo = message.replyTo
-    let reply
+    let reply: OutgoingMessage
     try {
       const response = await handler(message.body, message)
       if (replyTo === undefined) return

@@ -1,5 +1,5 @@
-import { AbortedError } from './errors.js'
 import { ConsumerEngine, type EngineSettings } from './consumer-engine.js'
+import { AbortedError } from './errors.js'
 import type { Runtime } from './runtime.js'
 
 /** Options for `queue.consume()` and `topic.subscribe()`. */

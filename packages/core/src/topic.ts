@@ -1,16 +1,16 @@
 import { type CodecOption, resolveCodec } from './codec.js'
-import type { Handler } from './consumer-engine.js'
 import { resolveConsumeOptions } from './consume-options.js'
+import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
 import { ConfigError, UnsupportedFeatureError } from './errors.js'
-import { abortSignal, either, objectOf, ofType, oneOf, type OptionCheck, stringRecord, validateOptions } from './options-validation.js'
+import { abortSignal, either, type OptionCheck, objectOf, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
 import { type OutgoingContext, type PublishOptions, prepareOutgoing } from './outgoing-message.js'
 import { retryChecks, validateName } from './queue.js'
 import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
 import type { SubscriptionSpec, TopicFilter } from './spi/transport.js'
-import { type ConsumeOptions, startSubscription, type Subscription } from './subscription.js'
+import { type ConsumeOptions, type Subscription, startSubscription } from './subscription.js'
 
 /** Options of `mq.topic(name, options)`. */
 export interface TopicOptions<T> {

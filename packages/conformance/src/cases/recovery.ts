@@ -28,7 +28,6 @@ export function recoveryCases(h: Harness): void {
       await queue.sendBatch(Array.from({ length: 100 }, (_, index) => index))
       await seen.waitForCount(100, h.ms(30_000))
       await restart()
-      let retriedSends = 0
       for (let index = 100; index < 200; index++) {
         for (let tries = 0; ; tries++) {
           try {
@@ -37,7 +36,6 @@ export function recoveryCases(h: Harness): void {
           } catch (error) {
             // A send during reconnection may fail with a retryable error; a user retries it.
             if (!(AnymqError.isInstance(error) && error.isRetryable) || tries > 50) throw error
-            retriedSends++
             await new Promise((resolve) => setTimeout(resolve, 200))
           }
         }

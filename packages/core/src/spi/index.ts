@@ -1,10 +1,22 @@
+export type { Capabilities } from '../capabilities.js'
+export * from '../errors.js'
+export type { Logger } from '../logger.js'
+export { redactText, redactUrl, registerSecret } from '../redact.js'
+export { messageSize } from './message-size.js'
+export {
+  attemptFromHeaders,
+  describeDestination,
+  retryCopy,
+  toOutgoing,
+} from './republish-retry.js'
+export { filterMatches, subjectMatches } from './topic-filter.js'
 export type {
   AdapterContext,
   AdapterFactory,
   Delivery,
   Destination,
-  IncomingMessage,
   Inbox,
+  IncomingMessage,
   OutgoingMessage,
   QueueSpec,
   Source,
@@ -14,17 +26,5 @@ export type {
   TransportConsumeOptions,
   TransportConsumer,
 } from './transport.js'
-export { wireHeaders, isReservedHeader, userHeaders } from './wire-headers.js'
-export {
-  retryCopy,
-  toOutgoing,
-  attemptFromHeaders,
-  describeDestination,
-} from './republish-retry.js'
-export { subjectMatches, filterMatches } from './topic-filter.js'
-export { messageSize } from './message-size.js'
 export { parseUrlOptions, type UrlOptionSpec } from './url-options.js'
-export type { Capabilities } from '../capabilities.js'
-export type { Logger } from '../logger.js'
-export * from '../errors.js'
-export { redactUrl, redactText, registerSecret } from '../redact.js'
+export { isReservedHeader, userHeaders, wireHeaders } from './wire-headers.js'

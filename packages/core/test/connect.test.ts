@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest'
+import { adapter as memory } from '../../adapter-memory/src/index.js'
+import { orderSchema } from '../../conformance/src/index.js'
+import { AnymqError, ConfigError, connect, type Logger, RequestTimeoutError, ValidationError } from '../src/index.js'
+
+describe('connect', () => {
+  it('rejects an unknown scheme with a ConfigError listing the known ones', async () => {
+    const error = await connect('nosuch://x').catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).code).toBe('ERR_CONFIG')
+    expect((error as Error).message).toMatch(/^\[anymq\] \[core\] url: unknown scheme 'nosuch:'; known schemes: memory:\/\/, amqp:\/\//)
+  })
+
+  it('names the package to install when an adapter is missing', async () => {
+    // @anymq/kafka is not a dependency of core, and nothing registers the scheme in this test.
+    const error = await connect('kafka://127.0.0.1:1').catch((caught: unknown) => caught)
+    if ((error as AnymqError).code === 'ERR_ADAPTER_NOT_INSTALLED') {
+      expect((error as Error).message).toContain('npm install @anymq/kafka')
+    } else {
+      // When the workspace has the kafka adapter linked, the scheme resolves and the connection fails instead.
+      expect(AnymqError.isInstance(error)).toBe(true)
+    }
+  })
+
+  it('rejects something that is not a URL, without echoing its password', async () => {
+    const error = await connect('amqp://user:hunter2@host:notaport').catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).not.toContain('hunter2')
+  })
+
+  it('rejects unknown connect options and unknown URL parameters, every problem at once', async () => {
+    await expect(connect('memory://', { adapter: memory, retries: 3 } as never)).rejects.toThrow(
+      /connect options.retries: unknown option; allowed: adapter, logger, broker/,
+    )
+    const error = await connect('memory://?maxMessageBytes=abc&colour=red', { adapter: memory }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).problems.map((problem) => problem.field)).toEqual(['url ?maxMessageBytes', 'url ?colour'])
+    expect((error as Error).message).toContain('allowed: maxMessageBytes, topicRetention')
+  })
+
+  it('resolves memory:// without an explicit adapter', async () => {
+    const mq = await connect()
+    expect(mq.adapter).toBe('memory')
+    expect(mq.url).toBe('memory://')
+    await mq.close()
+  })
+
+  it('redacts the password in the URL it reports', async () => {
+    const mq = await connect('memory://user:s3cret-pass@redaction-test', { adapter: memory })
+    expect(mq.url).toBe('memory://user:***@redaction-test')
+    await mq.close()
+  })
+})
+
+describe('typed errors at the call', () => {
+  it('refuses a payload failing its schema with ValidationError naming the fields', async () => {
+    const mq = await connect('memory://typed-errors', { adapter: memory })
+    const queue = mq.queue('orders', { schema: orderSchema })
+    const error = await queue.send({ orderId: 1 } as never).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ValidationError)
+    expect((error as Error).message).toBe(
+      "[anymq] [memory] message for queue 'orders' failed its schema: orderId: expected a string; amount: expected a number",
+    )
+    await mq.close()
+  })
+
+  it('rejects a request nobody answers with RequestTimeoutError after timeoutMs', async () => {
+    const mq = await connect('memory://typed-errors', { adapter: memory })
+    const started = Date.now()
+    const error = await mq
+      .requester('nobody-home')
+      .request({}, { timeoutMs: 100 })
+      .catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(RequestTimeoutError)
+    expect((error as RequestTimeoutError).isRetryable).toBe(true)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(95)
+    await mq.close()
+  })
+
+  it('writes no secret into log lines', async () => {
+    const lines: string[] = []
+    const capture = (line: string, context?: Record<string, unknown>) => lines.push(line + JSON.stringify(context ?? {}))
+    const logger: Logger = { debug: capture, info: capture, warn: capture, error: capture }
+    const mq = await connect('memory://user:pa55word-xyz@logs', { adapter: memory, logger })
+    const queue = mq.queue<string>('no-dlq', { retry: false, deadLetter: false })
+    await queue.consume(() => {
+      throw new Error('handler saw amqp://admin:pa55word-xyz@rabbit and password=pa55word-xyz')
+    }).ready
+    await queue.send('x')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await mq.close()
+    expect(lines.length).toBeGreaterThan(0)
+    expect(lines.join('\n')).not.toContain('pa55word-xyz')
+  })
+})

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { KeySequencer } from '../src/key-sequencer.js'
+
+function gate() {
+  let open!: () => void
+  const promise = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { promise, open }
+}
+
+describe('key sequencer', () => {
+  it('runs one key at a time in order and different keys in parallel, within the concurrency limit', async () => {
+    const sequencer = new KeySequencer(2)
+    const log: string[] = []
+    const gates = new Map<string, ReturnType<typeof gate>>()
+    const task = (name: string) => async () => {
+      log.push(`start ${name}`)
+      const waiting = gate()
+      gates.set(name, waiting)
+      await waiting.promise
+      log.push(`end ${name}`)
+    }
+    sequencer.submit('a', task('a1'), () => {})
+    sequencer.submit('a', task('a2'), () => {})
+    sequencer.submit('b', task('b1'), () => {})
+    sequencer.submit(undefined, task('x1'), () => {})
+    expect(log).toEqual(['start a1', 'start b1'])
+    gates.get('a1')?.open()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(log).toEqual(['start a1', 'start b1', 'end a1', 'start x1'])
+    gates.get('b1')?.open()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(log.slice(4)).toEqual(['end b1', 'start a2'])
+    gates.get('x1')?.open()
+    gates.get('a2')?.open()
+    await sequencer.whenIdle()
+    expect(sequencer.running).toBe(0)
+  })
+
+  it('abandons queued tasks on request and forgets their keys', async () => {
+    const sequencer = new KeySequencer(1)
+    const abandoned: string[] = []
+    const blocker = gate()
+    sequencer.submit(
+      'a',
+      () => blocker.promise,
+      () => abandoned.push('a1'),
+    )
+    sequencer.submit(
+      'a',
+      async () => {},
+      () => abandoned.push('a2'),
+    )
+    sequencer.submit(
+      'b',
+      async () => {},
+      () => abandoned.push('b1'),
+    )
+    sequencer.abandonQueued()
+    expect(abandoned).toEqual(['b1', 'a2'])
+    blocker.open()
+    await sequencer.whenIdle()
+    let ran = false
+    sequencer.submit(
+      'b',
+      async () => {
+        ran = true
+      },
+      () => {},
+    )
+    await sequencer.whenIdle()
+    expect(ran).toBe(true)
+  })
+})
