@@ -4,7 +4,7 @@ import { MemoryTransport } from './memory-transport.js'
 
 /** What the embedded broker does: everything, so it can be the reference the others are compared with. */
 export const capabilities: Capabilities = {
-  delay: { maxMs: 2_147_483_647 },
+  delay: { maxMs: 24 * 86_400_000 },
   ordering: 'key',
   priority: true,
   dedupe: { windowMs: 300_000 },
