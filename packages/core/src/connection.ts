@@ -104,8 +104,9 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
     'connect options',
   )
   let parsed: URL
+  let hosts: string[]
   try {
-    parsed = new URL(String(url))
+    ;({ parsed, hosts } = parseConnectionUrl(String(url)))
   } catch {
     throw new ConfigError([
       {
@@ -132,9 +133,31 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
   const logger = redactingLogger(options.logger ?? consoleLogger, factory.name)
   const transport = await factory.connect(parsed, {
     logger,
+    hosts,
     options: options.broker ?? {},
     capabilities: factory.capabilities,
   })
   const capabilities = transport.capabilities ?? factory.capabilities
-  return new Anymq(transport, factory, capabilities, logger, redactUrl(parsed))
+  const shown = hosts.length > 1 ? redactUrl(parsed).replace(parsed.host, hosts.join(',')) : redactUrl(parsed)
+  return new Anymq(transport, factory, capabilities, logger, shown)
+}
+
+const multiHost = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*@)?([^@/?#]*,[^@/?#]*)([/?#].*)?$/i
+
+/**
+ * Parses a connection URL, also in the multi-host form `scheme://[user:pass@]a:1,b:2[/path][?query]`
+ * (Kafka bootstrap lists, clusters): the URL gets the first host, `hosts` lists every one.
+ */
+function parseConnectionUrl(text: string): { parsed: URL; hosts: string[] } {
+  const match = multiHost.exec(text)
+  if (!match) {
+    const parsed = new URL(text)
+    return { parsed, hosts: parsed.host ? [parsed.host] : [] }
+  }
+  const [, scheme = '', userinfo = '', authority = '', rest = ''] = match
+  const hosts = authority.split(',')
+  if (hosts.some((host) => host === '')) throw new TypeError('empty host in a multi-host URL')
+  const parsed = new URL(`${scheme}${userinfo}${hosts[0]}${rest}`)
+  for (const host of hosts) new URL(`${scheme}${host}`)
+  return { parsed, hosts }
 }

@@ -22,6 +22,25 @@ describe('connect', () => {
     }
   })
 
+  it('hands a multi-host URL (a:1,b:2) to the adapter with the first host and every host listed', async () => {
+    const seen: Array<{ url: string; hosts: readonly string[] | undefined }> = []
+    const multi = {
+      ...memory,
+      schemes: ['multi'],
+      connect: (url: URL, context: Parameters<typeof memory.connect>[1]) => {
+        seen.push({ url: url.href, hosts: context.hosts })
+        return memory.connect(new URL('memory://multi-host'), context)
+      },
+    }
+    const mq = await connect('multi://user:s3cret@a:9092,b:9093/path?x=1', { adapter: multi })
+    expect(seen).toEqual([{ url: 'multi://user:s3cret@a:9092/path?x=1', hosts: ['a:9092', 'b:9093'] }])
+    expect(mq.url).toBe('multi://user:***@a:9092,b:9093/path?x=1')
+    await mq.close()
+    await connect('multi://a:1', { adapter: multi }).then((single) => single.close())
+    expect(seen[1]?.hosts).toEqual(['a:1'])
+    await expect(connect('multi://a:1,,b:2', { adapter: multi })).rejects.toBeInstanceOf(ConfigError)
+  })
+
   it('rejects something that is not a URL, without echoing its password', async () => {
     const error = await connect('amqp://user:hunter2@host:notaport').catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(ConfigError)

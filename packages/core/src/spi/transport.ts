@@ -21,6 +21,11 @@ export interface AdapterFactory {
 
 export interface AdapterContext {
   logger: Logger
+  /**
+   * Every `host:port` of the URL's authority. A multi-host URL (`kafka://a:9092,b:9092`) is not a
+   * WHATWG URL, so core hands the adapter the URL with the first host and lists them all here.
+   */
+  hosts?: readonly string[]
   /** Adapter-specific options given to `connect(url, { broker: { … } })`. The adapter validates them. */
   options: Readonly<Record<string, unknown>>
   /** The capabilities in force for this connection (an adapter may narrow them by URL options). */
