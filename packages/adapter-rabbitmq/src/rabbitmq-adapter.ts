@@ -1,0 +1,42 @@
+import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
+import { resolveConfig } from './rabbitmq-config.js'
+import { RabbitConnection } from './rabbitmq-connection.js'
+import { adapterName } from './rabbitmq-errors.js'
+import { maxDelayMs } from './rabbitmq-topology.js'
+import { RabbitTransport } from './rabbitmq-transport.js'
+
+/**
+ * What RabbitMQ does through this adapter. No leases: a message stays with its consumer until it is
+ * settled or the consumer's channel closes. No priority: `x-max-priority` must be fixed when a queue
+ * is created, so it cannot be honoured per message without surprising users. No replay or dedupe:
+ * classic and quorum queues keep neither history nor message ids.
+ */
+export const capabilities: Capabilities = {
+  delay: { maxMs: maxDelayMs },
+  ordering: 'key',
+  priority: false,
+  dedupe: false,
+  persistence: true,
+  replay: false,
+  nativeDeadLetter: false,
+  maxMessageBytes: 134_217_728,
+  leaseExpiry: false,
+  leaseExtension: false,
+  topicFilters: { subject: true, headers: true },
+}
+
+/**
+ * `amqp://user:pass@host:5672/vhost` or `amqps://…`. URL options: `?heartbeat=10`, `?frameMax=`,
+ * `?channelMax=`, `?locale=`, `?maxMessageBytes=`, `?queueType=classic|quorum`, `?provision=true|false`.
+ * Connection options (`connect(url, { broker })`): see {@link RabbitmqBrokerOptions}.
+ */
+export const adapter: AdapterFactory = {
+  name: adapterName,
+  schemes: ['amqp', 'amqps'],
+  capabilities,
+  async connect(url, context) {
+    const config = resolveConfig(url, context.options, context.capabilities)
+    const connection = await RabbitConnection.open(config, context.logger)
+    return new RabbitTransport(connection, config, context.logger)
+  },
+}

@@ -1,0 +1,150 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import { type Capabilities, ConfigError, type ConfigProblem, parseUrlOptions } from '@anymq/core/spi'
+import type { Options } from 'amqplib'
+import { adapterName } from './rabbitmq-errors.js'
+
+export type QueueType = 'classic' | 'quorum'
+
+/** Options of `connect('amqp://…', { broker: { … } })`. */
+export interface RabbitmqBrokerOptions {
+  /** Queue type of durable queues and named subscriptions unless a queue says otherwise. Default `classic`. */
+  queueType?: QueueType
+  /** Declare queues, exchanges and bindings on first use. `false` for topology managed elsewhere. Default `true`. */
+  provision?: boolean
+  /** TLS options for `amqps://` (ca, cert, key, passphrase, rejectUnauthorized, servername…), passed to Node's `tls.connect`. */
+  tls?: TlsOptions
+  /** Shown as the connection name in the management UI. Default `anymq`. */
+  connectionName?: string
+  /** Longest wait for the first connection, in ms. Default 10 000. */
+  connectTimeoutMs?: number
+  /** How long a publish waits for a lost connection to come back before failing with a retryable `ConnectionError`. Default 10 000. */
+  reconnectWaitMs?: number
+  /** First and longest pause between reconnection attempts, in ms. Defaults 100 and 5 000. */
+  reconnectInitialDelayMs?: number
+  reconnectMaxDelayMs?: number
+}
+
+/** Options of `queue(name, { broker: { … } })` and `subscribe(name, handler, { broker: { … } })`. */
+export interface RabbitmqQueueOptions {
+  /** `classic` or `quorum`; default: the connection's `queueType`. */
+  queueType?: QueueType
+}
+
+export interface RabbitmqConfig {
+  connect: Options.Connect
+  socket: TlsOptions & { timeout?: number; clientProperties?: Record<string, unknown> }
+  queueType: QueueType
+  provision: boolean
+  connectTimeoutMs: number
+  reconnectWaitMs: number
+  reconnectInitialDelayMs: number
+  reconnectMaxDelayMs: number
+  capabilities: Capabilities
+}
+
+const urlOptions = {
+  heartbeat: { type: 'integer', min: 0, max: 65_535, description: 'heartbeat interval in seconds (0 disables); default 10' },
+  frameMax: { type: 'integer', min: 0, max: 4_294_967_295, description: 'largest frame to negotiate, in bytes' },
+  channelMax: { type: 'integer', min: 0, max: 65_535, description: 'most channels to negotiate' },
+  locale: { type: 'string', description: 'AMQP locale' },
+  maxMessageBytes: {
+    type: 'integer',
+    min: 1,
+    max: 536_870_912,
+    description: "the broker's max_message_size when it is lower than the default 128 MiB",
+  },
+  queueType: { type: 'enum', values: ['classic', 'quorum'], description: 'default queue type' },
+  provision: { type: 'boolean', description: 'declare topology on first use' },
+} as const
+
+const brokerOptionNames: Record<keyof RabbitmqBrokerOptions, true> = {
+  queueType: true,
+  provision: true,
+  tls: true,
+  connectionName: true,
+  connectTimeoutMs: true,
+  reconnectWaitMs: true,
+  reconnectInitialDelayMs: true,
+  reconnectMaxDelayMs: true,
+}
+
+/** Reads the URL and the `broker` options; every problem is reported at once in one `ConfigError`. */
+export function resolveConfig(url: URL, options: Readonly<Record<string, unknown>>, capabilities: Capabilities): RabbitmqConfig {
+  const problems: ConfigProblem[] = []
+  let fromUrl: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
+  try {
+    fromUrl = parseUrlOptions(url, urlOptions, adapterName)
+  } catch (error) {
+    if (error instanceof ConfigError) problems.push(...error.problems)
+    else throw error
+  }
+  for (const name of Object.keys(options)) {
+    if (!(name in brokerOptionNames))
+      problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${Object.keys(brokerOptionNames).join(', ')}` })
+  }
+  const queueType = options.queueType ?? fromUrl.queueType ?? 'classic'
+  if (queueType !== 'classic' && queueType !== 'quorum')
+    problems.push({ field: 'broker.queueType', message: `${JSON.stringify(queueType)} is not one of classic, quorum` })
+  const provision = options.provision ?? fromUrl.provision ?? true
+  if (typeof provision !== 'boolean') problems.push({ field: 'broker.provision', message: 'expected true or false' })
+  const tls = options.tls
+  if (tls !== undefined && (typeof tls !== 'object' || tls === null)) problems.push({ field: 'broker.tls', message: 'expected an object of Node TLS options' })
+  const connectionName = options.connectionName ?? 'anymq'
+  if (typeof connectionName !== 'string') problems.push({ field: 'broker.connectionName', message: 'expected a string' })
+  const milliseconds = (name: keyof RabbitmqBrokerOptions, fallback: number, min: number): number => {
+    const value = options[name] ?? fallback
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2_147_483_647) {
+      problems.push({ field: `broker.${name}`, message: `expected an integer number of milliseconds from ${min}` })
+      return fallback
+    }
+    return value
+  }
+  const connectTimeoutMs = milliseconds('connectTimeoutMs', 10_000, 1)
+  const reconnectWaitMs = milliseconds('reconnectWaitMs', 10_000, 0)
+  const reconnectInitialDelayMs = milliseconds('reconnectInitialDelayMs', 100, 1)
+  const reconnectMaxDelayMs = milliseconds('reconnectMaxDelayMs', 5_000, 1)
+  if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') problems.push({ field: 'url', message: 'expected amqp:// or amqps://' })
+  if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
+
+  const secure = url.protocol === 'amqps:'
+  const connect: Options.Connect = {
+    protocol: secure ? 'amqps' : 'amqp',
+    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
+    port: url.port ? Number(url.port) : secure ? 5671 : 5672,
+    username: url.username ? decodeURIComponent(url.username) : 'guest',
+    password: url.password ? decodeURIComponent(url.password) : 'guest',
+    vhost: url.pathname === '' || url.pathname === '/' ? '/' : decodeURIComponent(url.pathname.slice(1)),
+    heartbeat: fromUrl.heartbeat ?? 10,
+    ...(fromUrl.frameMax === undefined ? {} : { frameMax: fromUrl.frameMax }),
+    ...(fromUrl.channelMax === undefined ? {} : { channelMax: fromUrl.channelMax }),
+    ...(fromUrl.locale === undefined ? {} : { locale: fromUrl.locale }),
+  }
+  return {
+    connect,
+    socket: {
+      ...(tls as TlsOptions | undefined),
+      timeout: connectTimeoutMs,
+      clientProperties: { connection_name: connectionName, product: 'anymq' },
+    },
+    queueType: queueType as QueueType,
+    provision: provision as boolean,
+    connectTimeoutMs,
+    reconnectWaitMs,
+    reconnectInitialDelayMs,
+    reconnectMaxDelayMs,
+    capabilities: { ...capabilities, maxMessageBytes: fromUrl.maxMessageBytes ?? capabilities.maxMessageBytes },
+  }
+}
+
+/** Reads `broker: { queueType }` of one queue or subscription. */
+export function queueTypeOf(broker: Readonly<Record<string, unknown>>, fallback: QueueType, where: string): QueueType {
+  const problems: ConfigProblem[] = []
+  for (const name of Object.keys(broker)) {
+    if (name !== 'queueType') problems.push({ field: `${where}.broker.${name}`, message: 'unknown option; allowed: queueType' })
+  }
+  const value = broker.queueType ?? fallback
+  if (value !== 'classic' && value !== 'quorum')
+    problems.push({ field: `${where}.broker.queueType`, message: `${JSON.stringify(value)} is not one of classic, quorum` })
+  if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
+  return value as QueueType
+}

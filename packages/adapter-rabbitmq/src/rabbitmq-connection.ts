@@ -1,0 +1,192 @@
+import { AbortedError, ClosedError, type Logger } from '@anymq/core/spi'
+import { type ChannelModel, connect } from 'amqplib'
+import type { RabbitmqConfig } from './rabbitmq-config.js'
+import { adapterName, connectionError } from './rabbitmq-errors.js'
+
+/** Something that lives on a connection and must be rebuilt when a lost connection comes back. */
+export interface Recoverable {
+  /** Called once a new connection is open; rebuild channels, topology and consumers on it. */
+  recover(model: ChannelModel): Promise<void>
+}
+
+interface Waiter {
+  resolve(model: ChannelModel): void
+  reject(error: Error): void
+}
+
+/**
+ * One AMQP connection that comes back by itself. Every 'error' and 'close' event of amqplib is
+ * handled here; when the connection drops, it reconnects with exponential backoff and jitter and asks
+ * everything registered with {@link register} to rebuild itself on the new connection.
+ */
+export class RabbitConnection {
+  private model: ChannelModel | undefined
+  private state: 'open' | 'reconnecting' | 'closed' = 'reconnecting'
+  private waiters: Waiter[] = []
+  private readonly recoverables = new Set<Recoverable>()
+  private reconnectTimer: NodeJS.Timeout | undefined
+  /** Increases with every new connection; what was built on an older one is stale. */
+  epoch = 0
+
+  private constructor(
+    private readonly config: RabbitmqConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens the first connection; rejects with `ConnectionError` (never retried: the caller sees at once that the broker is not there). */
+  static async open(config: RabbitmqConfig, logger: Logger): Promise<RabbitConnection> {
+    const connection = new RabbitConnection(config, logger)
+    const model = await connection.dial()
+    connection.attach(model)
+    return connection
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed'
+  }
+
+  /** The open connection, if there is one right now. */
+  get current(): ChannelModel | undefined {
+    return this.state === 'open' ? this.model : undefined
+  }
+
+  register(recoverable: Recoverable): () => void {
+    this.recoverables.add(recoverable)
+    return () => this.recoverables.delete(recoverable)
+  }
+
+  /**
+   * The open connection; while reconnecting, waits up to `reconnectWaitMs` for it, then rejects with a
+   * retryable `ConnectionError`. Rejects with `ClosedError` once closed.
+   */
+  ready(signal?: AbortSignal): Promise<ChannelModel> {
+    if (this.state === 'open' && this.model) return Promise.resolve(this.model)
+    if (this.state === 'closed') return Promise.reject(new ClosedError('the rabbitmq connection', { adapter: adapterName }))
+    if (signal?.aborted) return Promise.reject(new AbortedError('the publish', { adapter: adapterName }))
+    return new Promise<ChannelModel>((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        this.waiters = this.waiters.filter((candidate) => candidate !== waiter)
+      }
+      const waiter: Waiter = {
+        resolve: (model) => {
+          finish()
+          resolve(model)
+        },
+        reject: (error) => {
+          finish()
+          reject(error)
+        },
+      }
+      const timer = setTimeout(
+        () => waiter.reject(connectionError(`the connection to the broker is lost and did not come back within ${this.config.reconnectWaitMs} ms`)),
+        this.config.reconnectWaitMs,
+      )
+      const onAbort = () => waiter.reject(new AbortedError('the publish', { adapter: adapterName }))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.waiters.push(waiter)
+    })
+  }
+
+  /** Closes gracefully: the broker requeues what consumers still hold. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return
+    this.shutdown()
+    const model = this.model
+    this.model = undefined
+    if (model) await withTimeout(model.close(), 5_000).catch(() => {})
+  }
+
+  /** Drops the socket without the AMQP close handshake, as a crashed process would. */
+  terminate(): void {
+    if (this.state === 'closed') return
+    this.shutdown()
+    const model = this.model
+    this.model = undefined
+    const stream = (model?.connection as unknown as { stream?: { destroy(): void } } | undefined)?.stream
+    stream?.destroy()
+  }
+
+  private shutdown(): void {
+    this.state = 'closed'
+    clearTimeout(this.reconnectTimer)
+    const error = new ClosedError('the rabbitmq connection', { adapter: adapterName })
+    for (const waiter of [...this.waiters]) waiter.reject(error)
+  }
+
+  private async dial(): Promise<ChannelModel> {
+    const pending = connect(this.config.connect, this.config.socket)
+    try {
+      return await withTimeout(pending, this.config.connectTimeoutMs)
+    } catch (error) {
+      // A connection that opens after the timeout must not linger.
+      pending.then(
+        (late) => late.close().catch(() => {}),
+        () => {},
+      )
+      const where = `${this.config.connect.protocol}://${this.config.connect.hostname}:${this.config.connect.port}`
+      throw connectionError(`cannot connect to ${where}: ${error instanceof Error ? error.message : String(error)}`, error)
+    }
+  }
+
+  private attach(model: ChannelModel): void {
+    this.model = model
+    this.state = 'open'
+    this.epoch++
+    // Without an 'error' listener an emitted error would crash the process; 'close' follows it.
+    model.on('error', (error: Error) => this.logger.warn(`rabbitmq connection error: ${error.message}`))
+    model.on('handler-error', (error: Error) => this.logger.error(`rabbitmq: a connection event handler threw: ${error.message}`))
+    model.on('blocked', (reason: string) => this.logger.warn(`rabbitmq broker blocked publishing: ${reason}`))
+    model.on('unblocked', () => this.logger.info('rabbitmq broker unblocked publishing'))
+    model.on('close', (error?: Error) => {
+      if (this.model !== model || this.state === 'closed') return
+      this.model = undefined
+      this.state = 'reconnecting'
+      this.logger.warn(`rabbitmq connection lost${error ? `: ${error.message}` : ''}; reconnecting`)
+      this.scheduleReconnect(1)
+    })
+    for (const waiter of [...this.waiters]) waiter.resolve(model)
+  }
+
+  private scheduleReconnect(attempt: number): void {
+    if (this.state === 'closed') return
+    const base = Math.min(this.config.reconnectMaxDelayMs, this.config.reconnectInitialDelayMs * 2 ** (attempt - 1))
+    const delayMs = Math.round(base * (0.8 + Math.random() * 0.4))
+    this.reconnectTimer = setTimeout(() => void this.reconnect(attempt), delayMs)
+  }
+
+  private async reconnect(attempt: number): Promise<void> {
+    if (this.state === 'closed') return
+    let model: ChannelModel
+    try {
+      model = await this.dial()
+    } catch (error) {
+      this.logger.debug(`rabbitmq reconnect attempt ${attempt} failed: ${(error as Error).message}`)
+      this.scheduleReconnect(attempt + 1)
+      return
+    }
+    // close() may have run while dialling.
+    if (this.closed) {
+      await model.close().catch(() => {})
+      return
+    }
+    this.attach(model)
+    this.logger.info(`rabbitmq reconnected after ${attempt} attempt(s)`)
+    await Promise.all(
+      [...this.recoverables].map((recoverable) =>
+        recoverable.recover(model).catch((error: Error) => this.logger.error(`rabbitmq: recovery after reconnect failed: ${error.message}`)),
+      ),
+    )
+  }
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}

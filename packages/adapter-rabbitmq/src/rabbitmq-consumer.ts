@@ -1,0 +1,226 @@
+import {
+  type Delivery,
+  type Logger,
+  type OutgoingMessage,
+  retryCopy,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+  UnsupportedFeatureError,
+} from '@anymq/core/spi'
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib'
+import type { RabbitConnection, Recoverable } from './rabbitmq-connection.js'
+import { adapterName, connectionError } from './rabbitmq-errors.js'
+import { toIncoming } from './rabbitmq-message.js'
+
+export interface ConsumerSource {
+  /** Declares what the source needs and returns the queue to consume; run on every (re)start. */
+  prepare(): Promise<string>
+  /** Publishes a retry copy back to the source (through a delay queue when it has a delay). */
+  republish(message: OutgoingMessage): Promise<void>
+  /** For errors and logs. */
+  describe: string
+  /** Runs once after the consumer closed (e.g. deletes a reply inbox). */
+  cleanup?: () => Promise<void>
+}
+
+/** Pause before a message whose retry could not be published is handed back to the queue. */
+const releaseAfterFailedRetryMs = 1_000
+
+interface Attached {
+  model: ChannelModel
+  channel: Channel
+  consumerTag: string
+  closed: boolean
+}
+
+/**
+ * One consumer on a channel of its own, with `prefetch` unacked deliveries at most. When its channel
+ * or connection is lost, the broker requeues what it held (settling those deliveries later does
+ * nothing) and the consumer attaches again by itself: on the new connection, or after a pause when
+ * only the channel was closed (a consumer timeout, a deleted queue).
+ */
+export class RabbitConsumer implements TransportConsumer, Recoverable {
+  private state: 'running' | 'stopped' | 'closed' = 'running'
+  private attached: Attached | undefined
+  private attaching: Promise<void> | undefined
+  private restartTimer: NodeJS.Timeout | undefined
+  private restartAttempt = 0
+  private unregister: () => void = () => {}
+
+  constructor(
+    private readonly connection: RabbitConnection,
+    private readonly logger: Logger,
+    private readonly source: ConsumerSource,
+    private readonly options: TransportConsumeOptions,
+    private readonly deliver: (delivery: Delivery) => void,
+  ) {}
+
+  /** Attaches for the first time; rejects (and leaves nothing behind) when that fails. */
+  async start(): Promise<void> {
+    this.unregister = this.connection.register(this)
+    try {
+      await this.attach(await this.connection.ready())
+    } catch (error) {
+      this.state = 'closed'
+      this.unregister()
+      throw error
+    }
+  }
+
+  async recover(model: ChannelModel): Promise<void> {
+    if (this.state !== 'running') return
+    clearTimeout(this.restartTimer)
+    try {
+      await this.attach(model)
+      this.restartAttempt = 0
+    } catch (error) {
+      this.options.onError(error as Error)
+      this.scheduleRestart()
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return
+    this.state = 'stopped'
+    clearTimeout(this.restartTimer)
+    await this.attaching?.catch(() => {})
+    const attached = this.attached
+    if (attached && !attached.closed) await attached.channel.cancel(attached.consumerTag).catch(() => {})
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    clearTimeout(this.restartTimer)
+    this.unregister()
+    await this.attaching?.catch(() => {})
+    const attached = this.attached
+    this.attached = undefined
+    // Closing the channel hands everything still unacked back to the broker.
+    if (attached && !attached.closed) await attached.channel.close().catch(() => {})
+    await this.source.cleanup?.().catch((error: Error) => this.logger.debug(`rabbitmq: cleaning up ${this.source.describe}: ${error.message}`))
+  }
+
+  private attach(model: ChannelModel): Promise<void> {
+    const attaching = (async () => {
+      await this.attaching?.catch(() => {})
+      if (this.attached && !this.attached.closed && this.attached.model === model) return
+      const queue = await this.source.prepare()
+      let channel: Channel
+      try {
+        channel = await model.createChannel()
+      } catch (error) {
+        throw connectionError(`cannot open a channel to consume ${this.source.describe}: ${(error as Error).message}`, error)
+      }
+      const attached: Attached = { model, channel, consumerTag: '', closed: false }
+      channel.on('error', (error: Error) => this.logger.warn(`rabbitmq consumer of ${this.source.describe}: ${error.message}`))
+      channel.on('handler-error', (error: Error) => this.logger.error(`rabbitmq: a consumer handler threw: ${error.message}`))
+      channel.on('close', () => this.channelClosed(attached))
+      try {
+        await channel.prefetch(this.options.prefetch)
+        const { consumerTag } = await channel.consume(queue, (raw) => this.receive(attached, raw), { noAck: false })
+        attached.consumerTag = consumerTag
+      } catch (error) {
+        await channel.close().catch(() => {})
+        throw connectionError(`cannot consume ${this.source.describe}: ${(error as Error).message}`, error)
+      }
+      this.attached = attached
+      if (this.state === 'stopped') await channel.cancel(attached.consumerTag).catch(() => {})
+      if (this.state === 'closed') await channel.close().catch(() => {})
+    })()
+    this.attaching = attaching
+    return attaching
+  }
+
+  private channelClosed(attached: Attached): void {
+    attached.closed = true
+    if (this.attached !== attached) return
+    this.attached = undefined
+    if (this.state !== 'running') return
+    // With the connection still up, only this channel failed: attach again after a pause. Otherwise the
+    // connection's recovery calls recover() once it is back.
+    if (this.connection.current === attached.model) this.scheduleRestart()
+  }
+
+  private scheduleRestart(): void {
+    if (this.state !== 'running') return
+    clearTimeout(this.restartTimer)
+    this.restartAttempt++
+    const delayMs = Math.min(30_000, 500 * 2 ** (this.restartAttempt - 1))
+    this.restartTimer = setTimeout(() => {
+      const model = this.connection.current
+      if (model) void this.recover(model)
+    }, delayMs)
+  }
+
+  private receive(attached: Attached, raw: ConsumeMessage | null): void {
+    if (raw === null) {
+      // The broker cancelled the consumer (its queue was deleted, or a quorum leader moved).
+      this.options.onError(connectionError(`the broker cancelled the consumer of ${this.source.describe}; attaching again`))
+      void attached.channel.close().catch(() => {})
+      return
+    }
+    if (this.state !== 'running') {
+      settle(attached, (channel) => channel.nack(raw, false, true))
+      return
+    }
+    let delivery: Delivery
+    try {
+      delivery = this.delivery(attached, raw)
+    } catch (error) {
+      settle(attached, (channel) => channel.nack(raw, false, true))
+      this.options.onError(error as Error)
+      return
+    }
+    try {
+      this.deliver(delivery)
+    } catch (error) {
+      this.options.onError(error as Error)
+    }
+  }
+
+  private delivery(attached: Attached, raw: ConsumeMessage): Delivery {
+    const message = toIncoming(raw)
+    let settled = false
+    const once = (action: (channel: Channel) => void): void => {
+      if (settled) return
+      settled = true
+      settle(attached, action)
+    }
+    return {
+      message,
+      raw,
+      ack: async () => once((channel) => channel.ack(raw)),
+      retry: async ({ delayMs, headers }) => {
+        if (settled) return
+        // Published (and confirmed) before the ack: if either fails, the message comes back instead.
+        try {
+          await this.source.republish(retryCopy(message, { delayMs, headers }))
+        } catch (error) {
+          // Core only reports a failed retry; hand the message back after a pause so it is not held forever.
+          setTimeout(() => once((channel) => channel.nack(raw, false, true)), releaseAfterFailedRetryMs).unref()
+          throw error
+        }
+        once((channel) => channel.ack(raw))
+      },
+      release: async () => once((channel) => channel.nack(raw, false, true)),
+      extendLease: async () => {
+        throw new UnsupportedFeatureError(
+          adapterName,
+          'extendLease()',
+          'RabbitMQ has no lease; a message stays with its consumer until settled or disconnected',
+        )
+      },
+    }
+  }
+}
+
+/** Acks or nacks on the channel that delivered; on a closed channel the broker has already requeued it. */
+function settle(attached: Attached, action: (channel: Channel) => void): void {
+  if (attached.closed) return
+  try {
+    action(attached.channel)
+  } catch {
+    // The channel closed in between: the broker requeues the message.
+  }
+}

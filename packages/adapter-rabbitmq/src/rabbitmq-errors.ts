@@ -1,0 +1,86 @@
+import { AnymqError, ConfigError, ConnectionError, PublishError } from '@anymq/core/spi'
+
+export const adapterName = 'rabbitmq'
+
+/** AMQP reply codes that say something about the call rather than the connection. */
+const replyCodes = {
+  contentTooLarge: 311,
+  noRoute: 312,
+  accessRefused: 403,
+  notFound: 404,
+  resourceLocked: 405,
+  preconditionFailed: 406,
+} as const
+
+/** The AMQP reply code an amqplib error carries (channel or connection close), if any. */
+export function replyCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return typeof code === 'number' ? code : undefined
+}
+
+export function isNotFound(error: unknown): boolean {
+  return replyCode(error) === replyCodes.notFound
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * Wraps an error raised while declaring topology: a mismatch with an existing queue or exchange, or a
+ * permission problem, is a configuration problem that retrying will not fix; anything else is the
+ * connection's.
+ */
+export function topologyError(what: string, error: unknown): AnymqError {
+  if (AnymqError.isInstance(error)) return error
+  const code = replyCode(error)
+  if (code === replyCodes.preconditionFailed) {
+    return new ConfigError(
+      [
+        {
+          field: what,
+          message: `exists on the broker with different settings (${messageOf(error)}); delete it, or use the settings it was created with (queueType, ordered)`,
+        },
+      ],
+      { adapter: adapterName, cause: error },
+    )
+  }
+  if (code === replyCodes.accessRefused) {
+    return new ConfigError([{ field: what, message: `access refused by the broker (${messageOf(error)}); check the user's permissions on this vhost` }], {
+      adapter: adapterName,
+      cause: error,
+    })
+  }
+  if (code === replyCodes.resourceLocked) {
+    return new ConfigError([{ field: what, message: `is exclusive to another connection (${messageOf(error)})` }], { adapter: adapterName, cause: error })
+  }
+  if (code === replyCodes.notFound) {
+    return new ConfigError([{ field: what, message: `does not exist on the broker and provision is false (${messageOf(error)})` }], {
+      adapter: adapterName,
+      cause: error,
+    })
+  }
+  return connectionError(`declaring ${what} failed: ${messageOf(error)}`, error)
+}
+
+/** A lost or unusable connection or channel: retryable. */
+export function connectionError(message: string, cause?: unknown): ConnectionError {
+  return new ConnectionError(message, { adapter: adapterName, cause })
+}
+
+/** The broker did not take a message. */
+export function publishError(message: string, cause?: unknown, retryable = true): PublishError {
+  return new PublishError(message, { adapter: adapterName, cause, retryable })
+}
+
+/** Wraps anything that escaped from amqplib during a publish. */
+export function wrapPublishError(where: string, error: unknown): AnymqError {
+  if (AnymqError.isInstance(error)) return error
+  if (error instanceof RangeError) return publishError(`${where}: the message cannot be encoded (${error.message})`, error, false)
+  const code = replyCode(error)
+  if (code === replyCodes.contentTooLarge) return publishError(`${where}: the broker refused the message as too large`, error, false)
+  if (code === replyCodes.notFound || code === replyCodes.accessRefused || code === replyCodes.preconditionFailed) {
+    return topologyError(where, error)
+  }
+  return connectionError(`${where}: the connection or channel was lost before the broker confirmed the message; it may or may not be stored`, error)
+}

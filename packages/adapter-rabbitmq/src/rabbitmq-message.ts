@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto'
+import { attemptFromHeaders, type IncomingMessage, type OutgoingMessage } from '@anymq/core/spi'
+import type { Message, Options } from 'amqplib'
+
+/**
+ * Reserved headers this adapter adds beside core's `x-anymq-*` ones, for what AMQP 0-9-1 has no
+ * property for. They are mapped back to message fields on receive, so users never see them.
+ */
+export const rabbitmqHeaders = {
+  /** The ordering key. */
+  key: 'x-anymq-key',
+  /** The topic subject (also the routing key of a topic publish). */
+  subject: 'x-anymq-subject',
+  /** Epoch milliseconds; the AMQP `timestamp` property holds only seconds. */
+  timestamp: 'x-anymq-timestamp',
+} as const
+
+/** Headers RabbitMQ adds when it dead-letters (our delay queues); not the user's business. */
+const brokerHeaders = /^x-(death|first-death-|last-death-|delivery-count$)/
+
+/** AMQP properties of an outgoing message. */
+export function publishOptions(message: OutgoingMessage, options: { persistent: boolean; mandatory: boolean }): Options.Publish {
+  const headers: Record<string, string> = { ...message.headers }
+  if (message.key !== undefined) headers[rabbitmqHeaders.key] = message.key
+  if (message.subject !== undefined) headers[rabbitmqHeaders.subject] = message.subject
+  headers[rabbitmqHeaders.timestamp] = String(message.timestamp)
+  return {
+    messageId: message.id,
+    contentType: message.contentType,
+    headers,
+    correlationId: message.correlationId,
+    replyTo: message.replyTo,
+    timestamp: Math.floor(message.timestamp / 1000),
+    persistent: options.persistent,
+    mandatory: options.mandatory,
+  }
+}
+
+/**
+ * A received message as core sees it. Works for messages from any AMQP client: a missing message id
+ * gets a random one, header values other than strings are turned into strings, and the attempt is
+ * the `x-anymq-attempt` header plus the broker's own redelivery count.
+ */
+export function toIncoming(raw: Message): IncomingMessage {
+  const properties = raw.properties
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(properties.headers ?? {})) {
+    if (brokerHeaders.test(name)) continue
+    const text = headerText(value)
+    if (text !== undefined) headers[name] = text
+  }
+  const key = headers[rabbitmqHeaders.key]
+  const subject = headers[rabbitmqHeaders.subject]
+  const milliseconds = Number(headers[rabbitmqHeaders.timestamp])
+  delete headers[rabbitmqHeaders.key]
+  delete headers[rabbitmqHeaders.subject]
+  delete headers[rabbitmqHeaders.timestamp]
+  const seconds = typeof properties.timestamp === 'number' ? properties.timestamp : undefined
+  const timestamp = Number.isFinite(milliseconds) && milliseconds > 0 ? milliseconds : seconds !== undefined ? seconds * 1000 : Date.now()
+  const deliveryCount = properties.headers?.['x-delivery-count']
+  const redeliveries = typeof deliveryCount === 'number' ? deliveryCount : raw.fields.redelivered ? 1 : 0
+  return {
+    id: typeof properties.messageId === 'string' && properties.messageId !== '' ? properties.messageId : randomUUID(),
+    body: new Uint8Array(raw.content.buffer, raw.content.byteOffset, raw.content.byteLength),
+    contentType: typeof properties.contentType === 'string' ? properties.contentType : 'application/octet-stream',
+    headers,
+    key,
+    correlationId: stringOrUndefined(properties.correlationId),
+    replyTo: stringOrUndefined(properties.replyTo),
+    timestamp,
+    subject,
+    attempt: attemptFromHeaders(headers) + redeliveries,
+  }
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined
+  return typeof value === 'string' ? value : String(value)
+}
+
+function headerText(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return value
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value)
+    case 'object':
+      if (value === null) return undefined
+      if (Buffer.isBuffer(value)) return value.toString('utf8')
+      // Typed values from other clients: { '!': 'timestamp', value: 1700000000 }.
+      if ('value' in value && (typeof value.value === 'number' || typeof value.value === 'string')) return String(value.value)
+      return undefined
+    default:
+      return undefined
+  }
+}

@@ -1,0 +1,164 @@
+import type { Logger } from '@anymq/core/spi'
+import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib'
+import type { RabbitConnection } from './rabbitmq-connection.js'
+import { connectionError, publishError, wrapPublishError } from './rabbitmq-errors.js'
+
+/** One message ready for the wire. */
+export interface Outbound {
+  exchange: string
+  routingKey: string
+  content: Buffer
+  options: Options.Publish
+  /** For errors: `queue 'orders'`. */
+  where: string
+}
+
+interface Pending {
+  message: Outbound
+  returned: string | undefined
+}
+
+interface PublishChannel {
+  model: ChannelModel
+  channel: ConfirmChannel
+  /** Mandatory publishes waiting for their confirm, by routing key and message id, oldest first. */
+  mandatory: Map<string, Pending[]>
+  closed: Promise<void>
+  isClosed: boolean
+  /** Why the broker closed the channel (e.g. 404 for an exchange that does not exist). */
+  closeError: Error | undefined
+}
+
+/**
+ * Publishes on one confirm channel per connection. Confirms are pipelined: a batch is written in one
+ * go (pausing only when the socket buffer is full) and the call resolves when the broker confirmed
+ * every message. A message returned as unroutable (mandatory) or nacked rejects with `PublishError`;
+ * a channel or connection lost before its confirm rejects with a retryable `ConnectionError` (amqplib
+ * settles every outstanding confirm on close), so nothing is ever left hanging.
+ */
+export class RabbitPublisher {
+  private current: Promise<PublishChannel> | undefined
+
+  constructor(
+    private readonly connection: RabbitConnection,
+    private readonly logger: Logger,
+  ) {}
+
+  async publish(messages: readonly Outbound[], signal?: AbortSignal): Promise<void> {
+    const target = await this.channel(signal)
+    const confirms: Promise<void>[] = []
+    for (const message of messages) {
+      if (target.isClosed) {
+        confirms.push(Promise.reject(connectionError(`${message.where}: the channel closed before the message was sent`)))
+        break
+      }
+      let written: boolean
+      const pending: Pending = { message, returned: undefined }
+      const key = message.options.mandatory ? returnKey(message.routingKey, message.options.messageId) : undefined
+      if (key !== undefined) {
+        const list = target.mandatory.get(key)
+        if (list) list.push(pending)
+        else target.mandatory.set(key, [pending])
+      }
+      const confirmed = new Promise<void>((resolve, reject) => {
+        try {
+          written = target.channel.publish(message.exchange, message.routingKey, message.content, message.options, (error: unknown) => {
+            if (key !== undefined) removePending(target.mandatory, key, pending)
+            if (error) {
+              reject(
+                isNack(error)
+                  ? publishError(`${message.where}: the broker refused the message (nack)`, error)
+                  : wrapPublishError(message.where, target.closeError ?? error),
+              )
+            } else if (pending.returned !== undefined) reject(publishError(`${message.where}: the broker could not route the message (${pending.returned})`))
+            else resolve()
+          })
+        } catch (error) {
+          if (key !== undefined) removePending(target.mandatory, key, pending)
+          written = true
+          reject(wrapPublishError(message.where, error))
+        }
+      })
+      confirms.push(confirmed)
+      if (!written!) await Promise.race([new Promise((resolve) => target.channel.once('drain', resolve)), target.closed])
+    }
+    const results = await Promise.allSettled(confirms)
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+    if (failed) throw failed.reason
+  }
+
+  /** Waits for every publish written so far to be confirmed. */
+  async flush(): Promise<void> {
+    const current = await this.current?.catch(() => undefined)
+    if (current && !current.isClosed) await current.channel.waitForConfirms().catch(() => {})
+  }
+
+  private async channel(signal?: AbortSignal): Promise<PublishChannel> {
+    const model = await this.connection.ready(signal)
+    const existing = await this.current?.catch(() => undefined)
+    if (existing && existing.model === model && !existing.isClosed) return existing
+    if (this.current && existing === undefined) {
+      // Another caller is opening it right now, or it failed; open anew in the latter case.
+      const again = await this.current.catch(() => undefined)
+      if (again && again.model === model && !again.isClosed) return again
+    }
+    const opening = this.open(model)
+    this.current = opening
+    opening.catch(() => {
+      if (this.current === opening) this.current = undefined
+    })
+    try {
+      return await opening
+    } catch (error) {
+      throw connectionError(`cannot open a publishing channel: ${(error as Error).message}`, error)
+    }
+  }
+
+  private async open(model: ChannelModel): Promise<PublishChannel> {
+    const channel = await model.createConfirmChannel()
+    let markClosed!: () => void
+    const state: PublishChannel = {
+      model,
+      channel,
+      mandatory: new Map(),
+      closed: new Promise<void>((resolve) => {
+        markClosed = resolve
+      }),
+      isClosed: false,
+      closeError: undefined,
+    }
+    channel.on('error', (error: Error) => {
+      state.closeError = error
+      this.logger.warn(`rabbitmq publishing channel: ${error.message}`)
+    })
+    channel.on('handler-error', (error: Error) => this.logger.error(`rabbitmq: a publishing channel handler threw: ${error.message}`))
+    channel.on('close', () => {
+      state.isClosed = true
+      markClosed()
+    })
+    // The broker sends basic.return before the basic.ack of the same message.
+    channel.on('return', (returned: Message) => {
+      const key = returnKey(returned.fields.routingKey, returned.properties.messageId)
+      const pending = state.mandatory.get(key)?.find((candidate) => candidate.returned === undefined)
+      const reason = (returned.fields as { replyText?: string }).replyText ?? 'NO_ROUTE'
+      if (pending) pending.returned = `${reason}: no queue named '${returned.fields.routingKey}'`
+    })
+    return state
+  }
+}
+
+function returnKey(routingKey: string, messageId: unknown): string {
+  return `${routingKey}\u0000${String(messageId)}`
+}
+
+function removePending(map: Map<string, Pending[]>, key: string, pending: Pending): void {
+  const list = map.get(key)
+  if (!list) return
+  const index = list.indexOf(pending)
+  if (index >= 0) list.splice(index, 1)
+  if (list.length === 0) map.delete(key)
+}
+
+function isNack(error: unknown): boolean {
+  return error instanceof Error && /nack/i.test(error.message)
+}

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger, QueueSpec, SubscriptionSpec } from '@anymq/core/spi'
+import type { Channel, ChannelModel } from 'amqplib'
+import { type QueueType, queueTypeOf, type RabbitmqConfig } from './rabbitmq-config.js'
+import type { RabbitConnection } from './rabbitmq-connection.js'
+import { connectionError, isNotFound, topologyError } from './rabbitmq-errors.js'
+
+/**
+ * Names never chosen by users: anymq names allow only letters, digits, '.', '_' and '-', so a '~'
+ * keeps the adapter's own queues and exchanges apart from every queue and topic a user can make.
+ */
+export const names = {
+  subscriptionQueue: (topic: string, subscription: string) => `${topic}.${subscription}`,
+  ephemeralQueue: (topic: string) => `${topic}~${randomUUID()}`,
+  filterExchange: (queue: string) => `${queue}~filter`,
+  inbox: () => `anymq~inbox.${randomUUID()}`,
+  delay: (bucketMs: number) => `anymq~delay.${bucketMs}`,
+}
+
+/** Longest delay accepted; delay queues use RabbitMQ's per-queue TTL, which must fit with its x-expires in 32 bits. */
+export const maxDelayMs = 7 * 24 * 3_600_000
+
+/**
+ * The delay queue a delay goes to: rounded up to 3 significant bits (8 buckets per doubling, at most
+ * 12.5% later than asked, never sooner), so a few dozen queues serve every delay a program uses.
+ */
+export function delayBucket(delayMs: number): number {
+  const ms = Math.max(1, Math.min(Math.ceil(delayMs), maxDelayMs))
+  if (ms <= 16) return ms
+  const step = 2 ** (Math.floor(Math.log2(ms)) - 3)
+  return Math.ceil(ms / step) * step
+}
+
+/** A delay queue is deleted after being unused this long; kept well above its TTL so no message is inside when it goes. */
+export function delayQueueExpiresMs(bucketMs: number): number {
+  return bucketMs * 2 + 120_000
+}
+
+/** How often a delay queue in use is declared again, renewing its x-expires lease (publishing does not). */
+const delayRefreshMs = 60_000
+
+/**
+ * Declares queues, exchanges and bindings, once per connection, on a channel of its own (a failed
+ * declaration closes its channel; the next one opens a new one).
+ */
+export class RabbitTopology {
+  private channel: { model: ChannelModel; channel: Promise<Channel> } | undefined
+  private declared = new Map<string, { epoch: number; at: number; done: Promise<void> }>()
+
+  constructor(
+    private readonly connection: RabbitConnection,
+    private readonly config: RabbitmqConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Forgets every declaration, so they are made again (after the broker answered "no route" for one). */
+  forget(key: string): void {
+    this.declared.delete(key)
+  }
+
+  queueArguments(spec: QueueSpec): { durable: true; arguments: Record<string, unknown> } {
+    const type = queueTypeOf(spec.broker, this.config.queueType, `queue('${spec.name}')`)
+    return { durable: true, arguments: durableArguments(type, spec.ordered) }
+  }
+
+  /** A durable queue (`provision: false`: checks it exists). */
+  async queue(spec: QueueSpec): Promise<string> {
+    const options = this.queueArguments(spec)
+    await this.once(`queue:${spec.name}`, `queue '${spec.name}'`, async (channel) => {
+      if (this.config.provision) await channel.assertQueue(spec.name, options)
+      else await this.check(`queue '${spec.name}'`, (isolated) => isolated.checkQueue(spec.name))
+    })
+    return spec.name
+  }
+
+  /** The topic exchange behind a topic. */
+  async topic(topic: string): Promise<string> {
+    await this.once(`topic:${topic}`, `topic exchange '${topic}'`, async (channel) => {
+      if (this.config.provision) await channel.assertExchange(topic, 'topic', { durable: true })
+      else await this.check(`topic exchange '${topic}'`, (isolated) => isolated.checkExchange(topic))
+    })
+    return topic
+  }
+
+  /**
+   * A named subscription: durable queue `<topic>.<name>` bound to the topic exchange with the subject
+   * pattern (`#` when none); a header filter adds a headers exchange between the two.
+   */
+  async subscription(spec: SubscriptionSpec & { name: string }): Promise<string> {
+    const queue = names.subscriptionQueue(spec.topic, spec.name)
+    const type = queueTypeOf(spec.broker, this.config.queueType, `subscribe('${spec.name}')`)
+    await this.topic(spec.topic)
+    await this.once(`subscription:${queue}`, `subscription queue '${queue}'`, async (channel) => {
+      if (!this.config.provision) {
+        await this.check(`subscription queue '${queue}'`, (isolated) => isolated.checkQueue(queue))
+        return
+      }
+      await channel.assertQueue(queue, { durable: true, arguments: durableArguments(type, false) })
+      await this.bind(channel, spec, queue, true)
+    })
+    return queue
+  }
+
+  /** A private queue for one ephemeral subscriber: exclusive, deleted with its consumer or connection. */
+  async ephemeral(spec: SubscriptionSpec, queue: string): Promise<void> {
+    await this.topic(spec.topic)
+    await this.run(`ephemeral queue '${queue}'`, async (channel) => {
+      await channel.assertQueue(queue, { exclusive: true, autoDelete: true, durable: false })
+      await this.bind(channel, spec, queue, false)
+    })
+  }
+
+  /** A reply inbox: exclusive to this connection, removed when it closes. */
+  async inbox(queue: string): Promise<void> {
+    await this.run(`reply inbox '${queue}'`, async (channel) => {
+      await channel.assertQueue(queue, { exclusive: true, autoDelete: false, durable: false })
+    })
+  }
+
+  async deleteQueue(queue: string): Promise<void> {
+    await this.run(`queue '${queue}'`, async (channel) => {
+      await channel.deleteQueue(queue)
+    })
+  }
+
+  /**
+   * The exchange to publish a delayed message to: a fanout exchange feeding a queue whose TTL is the
+   * bucket and whose dead-letter exchange is the default one, so an expired message goes to the queue
+   * named by its routing key. Declared even when `provision` is false: it is anymq's own machinery.
+   */
+  async delay(delayMs: number): Promise<string> {
+    const bucket = delayBucket(delayMs)
+    const name = names.delay(bucket)
+    const key = `delay:${name}`
+    const known = this.declared.get(key)
+    if (known && known.epoch === this.connection.epoch && Date.now() - known.at > delayRefreshMs) this.declared.delete(key)
+    await this.once(key, `delay queue '${name}'`, async (channel) => {
+      await channel.assertExchange(name, 'fanout', { durable: true, autoDelete: true })
+      await channel.assertQueue(name, {
+        durable: true,
+        arguments: { 'x-message-ttl': bucket, 'x-dead-letter-exchange': '', 'x-expires': delayQueueExpiresMs(bucket) },
+      })
+      await channel.bindQueue(name, name, '')
+    })
+    return name
+  }
+
+  /** Whether a queue exists (for peek and move on a dead-letter queue nothing was sent to yet). */
+  async exists(queue: string): Promise<boolean> {
+    try {
+      await this.check(`queue '${queue}'`, (channel) => channel.checkQueue(queue))
+      return true
+    } catch (error) {
+      if (isNotFound((error as { cause?: unknown }).cause)) return false
+      throw error
+    }
+  }
+
+  /**
+   * A passive check on a channel of its own: the broker closes the channel when the answer is "not
+   * found", which must not cut off declarations running on the shared one.
+   */
+  private async check(what: string, probe: (channel: Channel) => Promise<unknown>): Promise<void> {
+    const model = await this.connection.ready()
+    let channel: Channel
+    try {
+      channel = await model.createChannel()
+    } catch (error) {
+      throw connectionError(`cannot open a channel to check ${what}: ${(error as Error).message}`, error)
+    }
+    let closed = false
+    channel.on('error', () => {})
+    channel.on('close', () => {
+      closed = true
+    })
+    try {
+      await probe(channel)
+    } catch (error) {
+      throw topologyError(what, error)
+    } finally {
+      if (!closed) await channel.close().catch(() => {})
+    }
+  }
+
+  private async bind(channel: Channel, spec: SubscriptionSpec, queue: string, durable: boolean): Promise<void> {
+    const pattern = spec.filter?.subject ?? '#'
+    const headers = spec.filter?.headers
+    if (!headers || Object.keys(headers).length === 0) {
+      await channel.bindQueue(queue, spec.topic, pattern)
+      return
+    }
+    // 'all-with-x' (RabbitMQ 3.10+): every listed header must match, including names starting with 'x-'.
+    const exchange = names.filterExchange(queue)
+    await channel.assertExchange(exchange, 'headers', { durable, autoDelete: true })
+    await channel.bindQueue(queue, exchange, '', { 'x-match': 'all-with-x', ...headers })
+    await channel.bindExchange(exchange, spec.topic, pattern)
+  }
+
+  private once(key: string, what: string, declare: (channel: Channel) => Promise<void>): Promise<void> {
+    const epoch = this.connection.epoch
+    const known = this.declared.get(key)
+    if (known && known.epoch === epoch) return known.done
+    const done = this.run(what, declare)
+    this.declared.set(key, { epoch, at: Date.now(), done })
+    done.catch(() => {
+      if (this.declared.get(key)?.done === done) this.declared.delete(key)
+    })
+    return done
+  }
+
+  /** Runs declarations on the topology channel, wrapping every failure in an anymq error. */
+  async run<T>(what: string, declare: (channel: Channel) => Promise<T>): Promise<T> {
+    let channel: Channel
+    try {
+      channel = await this.openChannel()
+    } catch (error) {
+      throw connectionError(`cannot open a channel to declare ${what}: ${(error as Error).message}`, error)
+    }
+    try {
+      return await declare(channel)
+    } catch (error) {
+      throw topologyError(what, error)
+    }
+  }
+
+  private async openChannel(): Promise<Channel> {
+    const model = await this.connection.ready()
+    if (this.channel?.model === model) return this.channel.channel
+    const opening = model.createChannel().then((channel) => {
+      channel.on('error', (error: Error) => this.logger.debug(`rabbitmq topology channel: ${error.message}`))
+      channel.on('close', () => {
+        if (this.channel?.channel === opening) this.channel = undefined
+      })
+      return channel
+    })
+    this.channel = { model, channel: opening }
+    opening.catch(() => {
+      if (this.channel?.channel === opening) this.channel = undefined
+    })
+    return opening
+  }
+}
+
+function durableArguments(type: QueueType, ordered: boolean): Record<string, unknown> {
+  const args: Record<string, unknown> = {}
+  // Classic is the broker's default; leaving the argument out keeps queues made by other clients compatible.
+  if (type === 'quorum') args['x-queue-type'] = 'quorum'
+  if (ordered) args['x-single-active-consumer'] = true
+  return args
+}

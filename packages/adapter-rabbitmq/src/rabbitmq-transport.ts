@@ -1,0 +1,278 @@
+import {
+  AbortedError,
+  AnymqError,
+  type Capabilities,
+  ClosedError,
+  ConfigError,
+  type Delivery,
+  type Destination,
+  describeDestination,
+  type Inbox,
+  type IncomingMessage,
+  type Logger,
+  type OutgoingMessage,
+  type QueueSpec,
+  type Source,
+  type Transport,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+} from '@anymq/core/spi'
+import type { Channel, GetMessage } from 'amqplib'
+import type { RabbitmqConfig } from './rabbitmq-config.js'
+import type { RabbitConnection } from './rabbitmq-connection.js'
+import { type ConsumerSource, RabbitConsumer } from './rabbitmq-consumer.js'
+import { adapterName, connectionError } from './rabbitmq-errors.js'
+import { publishOptions, toIncoming } from './rabbitmq-message.js'
+import { type Outbound, RabbitPublisher } from './rabbitmq-publisher.js'
+import { names, RabbitTopology } from './rabbitmq-topology.js'
+
+/** Messages fetched per round trip when moving dead letters. */
+const moveBatch = 100
+
+/** One connection to RabbitMQ: a publisher, a topology declarer and any number of consumers. */
+export class RabbitTransport implements Transport {
+  private readonly publisher: RabbitPublisher
+  private readonly topology: RabbitTopology
+  private readonly consumers = new Set<RabbitConsumer>()
+  private closed = false
+
+  constructor(
+    private readonly connection: RabbitConnection,
+    private readonly config: RabbitmqConfig,
+    private readonly logger: Logger,
+  ) {
+    this.publisher = new RabbitPublisher(connection, logger)
+    this.topology = new RabbitTopology(connection, config, logger)
+  }
+
+  get capabilities(): Capabilities {
+    return this.config.capabilities
+  }
+
+  async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
+    this.assertOpen()
+    if (signal?.aborted) throw new AbortedError('the publish', { adapter: adapterName })
+    if (messages.length === 0) return
+    const where = describeDestination(destination)
+    let outbound: Outbound[]
+    switch (destination.kind) {
+      case 'queue': {
+        const queue = await this.topology.queue(destination.queue)
+        outbound = await this.toQueue(queue, messages, where)
+        break
+      }
+      case 'subscription': {
+        const spec = destination.subscription
+        if (spec.name === undefined) throw new ConfigError('an ephemeral subscription cannot be published to directly', { adapter: adapterName })
+        const queue = await this.topology.subscription({ ...spec, name: spec.name })
+        outbound = await this.toQueue(queue, messages, where)
+        break
+      }
+      case 'topic': {
+        const exchange = await this.topology.topic(destination.topic)
+        // Not mandatory: a topic nobody subscribed to drops what is published, as on every broker.
+        outbound = messages.map((message) => ({
+          exchange,
+          routingKey: message.subject ?? '',
+          content: toBuffer(message.body),
+          options: publishOptions(message, { persistent: true, mandatory: false }),
+          where,
+        }))
+        break
+      }
+      case 'inbox':
+        // Not mandatory: a requester that gave up and left takes its inbox with it; the reply is dropped.
+        outbound = messages.map((message) => ({
+          exchange: '',
+          routingKey: destination.address,
+          content: toBuffer(message.body),
+          options: publishOptions(message, { persistent: false, mandatory: false }),
+          where,
+        }))
+        break
+    }
+    try {
+      await this.publisher.publish(outbound, signal)
+    } catch (error) {
+      // The next publish declares again: a queue deleted behind our back comes back.
+      if (destination.kind === 'queue') this.topology.forget(`queue:${destination.queue.name}`)
+      if (destination.kind === 'topic') this.topology.forget(`topic:${destination.topic}`)
+      throw error
+    }
+  }
+
+  async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {
+    this.assertOpen()
+    let consumerSource: ConsumerSource
+    if (source.kind === 'queue') {
+      const spec = source.queue
+      this.topology.queueArguments(spec)
+      consumerSource = {
+        describe: `queue '${spec.name}'`,
+        prepare: () => this.topology.queue(spec),
+        republish: (message) => this.publish({ kind: 'queue', queue: spec }, [message]),
+      }
+    } else {
+      const spec = source.subscription
+      const name = spec.name
+      if (name !== undefined) {
+        consumerSource = {
+          describe: `subscription '${name}' of topic '${spec.topic}'`,
+          prepare: () => this.topology.subscription({ ...spec, name }),
+          republish: (message) => this.publish({ kind: 'subscription', subscription: spec }, [message]),
+        }
+      } else {
+        // The same name on every reconnection, so retries published to it still arrive.
+        const queue = names.ephemeralQueue(spec.topic)
+        consumerSource = {
+          describe: `ephemeral subscription of topic '${spec.topic}'`,
+          prepare: async () => {
+            await this.topology.ephemeral(spec, queue)
+            return queue
+          },
+          republish: async (message) => this.publisher.publish(await this.toQueue(queue, [message], `ephemeral queue '${queue}'`)),
+        }
+      }
+    }
+    return this.startConsumer(consumerSource, options, deliver)
+  }
+
+  async openInbox(options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<Inbox> {
+    this.assertOpen()
+    const address = names.inbox()
+    const consumer = await this.startConsumer(
+      {
+        describe: `reply inbox '${address}'`,
+        prepare: async () => {
+          await this.topology.inbox(address)
+          return address
+        },
+        republish: async () => {},
+        cleanup: async () => {
+          if (!this.closed) await this.topology.deleteQueue(address)
+        },
+      },
+      options,
+      deliver,
+    )
+    return { address, close: () => consumer.close() }
+  }
+
+  async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
+    this.assertOpen()
+    if (limit <= 0 || !(await this.topology.exists(queue.name))) return []
+    return this.withChannel(`peeking at queue '${queue.name}'`, async (channel) => {
+      const taken: GetMessage[] = []
+      try {
+        while (taken.length < limit) {
+          const message = await channel.get(queue.name, { noAck: false })
+          if (message === false) break
+          taken.push(message)
+        }
+      } finally {
+        // One nack for all of them puts them back where they were, in their order.
+        const last = taken.at(-1)
+        if (last) channel.nack(last, true, true)
+      }
+      return taken.map(toIncoming)
+    })
+  }
+
+  async move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number> {
+    this.assertOpen()
+    if (limit <= 0 || !(await this.topology.exists(from.name))) return 0
+    return this.withChannel(`moving messages from queue '${from.name}'`, async (channel) => {
+      let moved = 0
+      while (moved < limit) {
+        const batch: GetMessage[] = []
+        while (batch.length < Math.min(moveBatch, limit - moved)) {
+          const message = await channel.get(from.name, { noAck: false })
+          if (message === false) break
+          batch.push(message)
+        }
+        const last = batch.at(-1)
+        if (!last) break
+        try {
+          await this.publish(
+            to,
+            batch.map((message) => prepare(toIncoming(message))),
+          )
+        } catch (error) {
+          channel.nack(last, true, true)
+          throw error
+        }
+        // Removed from the source only now that the destination confirmed every one of them.
+        channel.ack(last, true)
+        moved += batch.length
+      }
+      return moved
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.publisher.flush()
+    await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
+    await this.connection.close()
+  }
+
+  async terminate(): Promise<void> {
+    this.closed = true
+    this.connection.terminate()
+  }
+
+  private async startConsumer(source: ConsumerSource, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<RabbitConsumer> {
+    const consumer = new RabbitConsumer(this.connection, this.logger, source, options, deliver)
+    await consumer.start()
+    this.consumers.add(consumer)
+    const close = consumer.close.bind(consumer)
+    consumer.close = async () => {
+      this.consumers.delete(consumer)
+      await close()
+    }
+    return consumer
+  }
+
+  /** Messages for one queue: straight through the default exchange, or through a delay queue. */
+  private async toQueue(queue: string, messages: readonly OutgoingMessage[], where: string): Promise<Outbound[]> {
+    const outbound: Outbound[] = []
+    for (const message of messages) {
+      const exchange = message.delayMs > 0 ? await this.topology.delay(message.delayMs) : ''
+      outbound.push({
+        exchange,
+        routingKey: queue,
+        content: toBuffer(message.body),
+        options: publishOptions(message, { persistent: true, mandatory: true }),
+        where,
+      })
+    }
+    return outbound
+  }
+
+  private async withChannel<T>(what: string, work: (channel: Channel) => Promise<T>): Promise<T> {
+    const model = await this.connection.ready()
+    let channel: Channel
+    try {
+      channel = await model.createChannel()
+    } catch (error) {
+      throw connectionError(`${what}: cannot open a channel: ${(error as Error).message}`, error)
+    }
+    channel.on('error', (error: Error) => this.logger.debug(`rabbitmq: ${what}: ${error.message}`))
+    try {
+      return await work(channel)
+    } catch (error) {
+      throw AnymqError.isInstance(error) ? error : connectionError(`${what}: ${(error as Error).message}`, error)
+    } finally {
+      await channel.close().catch(() => {})
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed || this.connection.closed) throw new ClosedError('the rabbitmq connection', { adapter: adapterName })
+  }
+}
+
+function toBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+}
