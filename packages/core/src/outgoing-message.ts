@@ -55,8 +55,22 @@ export async function prepareOutgoing(
   context: OutgoingContext,
   extra: { replyTo?: string; headers?: Record<string, string> } = {},
 ): Promise<OutgoingMessage> {
+  const value = context.schema ? await validateBody(context.schema, body, `message for ${context.where}`, context.adapter) : body
+  return encodeOutgoing(value, options, context, extra)
+}
+
+/**
+ * The synchronous part of {@link prepareOutgoing}: checks options against the capabilities, encodes
+ * an already validated body and checks its size. For callers that must stay synchronous (a SQLite
+ * transaction); validate first with `validateBodySync`.
+ */
+export function encodeOutgoing(
+  value: unknown,
+  options: SendOptions & PublishOptions,
+  context: OutgoingContext,
+  extra: { replyTo?: string; headers?: Record<string, string> } = {},
+): OutgoingMessage {
   const { adapter, capabilities } = context
-  const value = context.schema ? await validateBody(context.schema, body, `message for ${context.where}`, adapter) : body
   const delayMs = options.delayMs ?? 0
   if (delayMs > 0) {
     if (capabilities.delay === false)

@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import { ValidationError } from './errors.js'
+import { ConfigError, ValidationError } from './errors.js'
 
 export type { StandardSchemaV1 }
 
@@ -10,6 +10,23 @@ export type { StandardSchemaV1 }
 export async function validateBody<T>(schema: StandardSchemaV1<unknown, T>, value: unknown, where: string, adapter: string): Promise<T> {
   let result = schema['~standard'].validate(value)
   if (result instanceof Promise) result = await result
+  return validationOutcome(result, where, adapter)
+}
+
+/**
+ * {@link validateBody} for callers that cannot wait (a synchronous database transaction). Throws
+ * `ConfigError` when the schema validates asynchronously.
+ */
+export function validateBodySync<T>(schema: StandardSchemaV1<unknown, T>, value: unknown, where: string, adapter: string): T {
+  const result = schema['~standard'].validate(value)
+  if (result instanceof Promise) {
+    result.catch(() => {})
+    throw new ConfigError([{ field: 'schema', message: `the schema of ${where} validates asynchronously; use the asynchronous call instead` }], { adapter })
+  }
+  return validationOutcome(result, where, adapter)
+}
+
+function validationOutcome<T>(result: StandardSchemaV1.Result<T>, where: string, adapter: string): T {
   if (result.issues) {
     throw new ValidationError(
       where,

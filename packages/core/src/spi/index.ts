@@ -27,4 +27,7 @@ export type {
   TransportConsumer,
 } from './transport.js'
 export { parseUrlOptions, type UrlOptionSpec } from './url-options.js'
+export { prepareOutgoing, encodeOutgoing, type OutgoingContext } from '../outgoing-message.js'
+export { validateBody, validateBodySync } from '../schema.js'
+export { resolveCodec } from '../codec.js'
 export { isReservedHeader, userHeaders, wireHeaders } from './wire-headers.js'
