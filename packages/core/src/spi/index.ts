@@ -1,7 +1,10 @@
 export type { Capabilities } from '../capabilities.js'
+export { resolveCodec } from '../codec.js'
 export * from '../errors.js'
 export type { Logger } from '../logger.js'
+export { encodeOutgoing, type OutgoingContext, prepareOutgoing } from '../outgoing-message.js'
 export { redactText, redactUrl, registerSecret } from '../redact.js'
+export { validateBody, validateBodySync } from '../schema.js'
 export { messageSize } from './message-size.js'
 export {
   attemptFromHeaders,
@@ -27,7 +30,4 @@ export type {
   TransportConsumer,
 } from './transport.js'
 export { parseUrlOptions, type UrlOptionSpec } from './url-options.js'
-export { prepareOutgoing, encodeOutgoing, type OutgoingContext } from '../outgoing-message.js'
-export { validateBody, validateBodySync } from '../schema.js'
-export { resolveCodec } from '../codec.js'
 export { isReservedHeader, userHeaders, wireHeaders } from './wire-headers.js'
