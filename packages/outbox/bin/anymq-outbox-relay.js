@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { main } from '../dist/relay-process.js'
+
+await main()

@@ -1,0 +1,66 @@
+import type { PostgresPool, PostgresQueryable } from './database-types.js'
+import { BaseInbox, type InboxOutcome } from './inbox.js'
+import { checkOptions, isName, isObject, isString } from './options-check.js'
+import { resolveTableNames } from './table-names.js'
+
+export interface PostgresInboxOptions {
+  /** A `pg` Pool; each message gets a connection and a transaction of its own. */
+  pool: PostgresPool
+  /** Scopes the recorded ids, e.g. the subscription name. */
+  consumer: string
+  /** Default `anymq_inbox` (created by the outbox migration). */
+  table?: string
+}
+
+/**
+ * The inbox on PostgreSQL. Per message: BEGIN, insert (consumer, id) — a duplicate finds the row
+ * (or waits for a concurrent delivery of the same id to commit) and is skipped — run the handler
+ * with the same client, COMMIT.
+ */
+export class PostgresInbox extends BaseInbox<PostgresQueryable> {
+  private readonly pool: PostgresPool
+  private readonly table: string
+
+  constructor(options: PostgresInboxOptions) {
+    checkOptions(options, { pool: isObject, consumer: isName, table: isString }, 'postgres inbox options')
+    super(options.consumer)
+    this.pool = options.pool
+    this.table = resolveTableNames({ inbox: options.table ?? 'anymq_inbox' }, 'postgres inbox').inbox
+  }
+
+  protected async run<R>(messageId: string, work: (client: PostgresQueryable) => R | Promise<R>): Promise<InboxOutcome<R>> {
+    const client = await this.pool.connect()
+    let broken: Error | undefined
+    try {
+      await client.query('BEGIN')
+      const inserted = await client.query(`INSERT INTO ${this.table} (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [this.consumer, messageId])
+      if (inserted.rowCount === 0) {
+        await client.query('ROLLBACK')
+        return { duplicate: true }
+      }
+      const result = await work(client)
+      await client.query('COMMIT')
+      return { duplicate: false, result }
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError
+      })
+      throw error
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  async cleanup(olderThanMs: number): Promise<number> {
+    const result = await this.pool.query(`DELETE FROM ${this.table} WHERE consumer = $1 AND processed_at < now() - $2 * interval '1 millisecond'`, [
+      this.consumer,
+      olderThanMs,
+    ])
+    return result.rowCount ?? 0
+  }
+}
+
+/** An inbox on PostgreSQL; see {@link PostgresInbox}. */
+export function postgresInbox(options: PostgresInboxOptions): PostgresInbox {
+  return new PostgresInbox(options)
+}
