@@ -1,0 +1,41 @@
+import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
+import { defaults, readSettings } from './redis-config.js'
+import { openClient } from './redis-connection.js'
+import { RedisTransport } from './redis-transport.js'
+
+/**
+ * What the Redis adapter does. Streams keep entries until acknowledged (persistence as configured on
+ * the server: AOF with `appendfsync always` loses nothing acknowledged). Delays and retries wait in a
+ * sorted set; leases are the idle time of pending entries; subscription filters are evaluated by the
+ * consumer (non-matching entries are acknowledged for that subscription only).
+ */
+export const capabilities: Capabilities = {
+  delay: { maxMs: 2_147_483_647 },
+  ordering: 'queue',
+  priority: false,
+  dedupe: false,
+  persistence: true,
+  replay: true,
+  nativeDeadLetter: false,
+  maxMessageBytes: defaults.maxMessageBytes,
+  leaseExpiry: true,
+  leaseExtension: true,
+  topicFilters: { subject: true, headers: true },
+}
+
+/**
+ * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). URL options: `?prefix=anymq`,
+ * `?blockMs=1000`, `?leaseMs=30000`, `?topicRetentionMs=3600000`, `?delayPollMs=200`,
+ * `?maxMessageBytes=1048576`, `?connectTimeoutMs=10000`. Broker options: `{ tls, connectionName,
+ * username, password }`.
+ */
+export const adapter: AdapterFactory = {
+  name: 'redis',
+  schemes: ['redis', 'rediss'],
+  capabilities,
+  async connect(url, context) {
+    const settings = readSettings(url, context.options)
+    const commands = await openClient(settings, 'commands', context.logger)
+    return new RedisTransport(commands, settings, { ...context.capabilities, maxMessageBytes: settings.maxMessageBytes }, context.logger)
+  },
+}

@@ -1,0 +1,173 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import { ConfigError, type ConfigProblem, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+import type { RedisOptions } from 'ioredis'
+
+/** Everything a Redis connection needs, read once from the URL and `connect(url, { broker })`. */
+export interface RedisSettings {
+  host: string
+  port: number
+  username: string | undefined
+  password: string | undefined
+  db: number
+  tls: TlsOptions | undefined
+  /** First part of every key anymq writes: `<prefix>:q:<queue>`, `<prefix>:t:<topic>`… */
+  prefix: string
+  /** How long one blocking XREADGROUP / XREAD waits before it returns empty, in ms. */
+  blockMs: number
+  /** Lease of consumers that were given no `leaseMs`: entries of a consumer silent this long are reclaimed. */
+  defaultLeaseMs: number
+  /** How long a topic keeps entries every subscription has acknowledged, for `startFrom: 'earliest'`. */
+  topicRetentionMs: number
+  /** How often delayed messages and retries are moved into their stream when due, in ms. */
+  delayPollMs: number
+  maxMessageBytes: number
+  connectTimeoutMs: number
+  connectionName: string | undefined
+}
+
+export const urlOptions = {
+  prefix: { type: 'string', description: 'key prefix (default anymq)' },
+  blockMs: {
+    type: 'integer',
+    min: 10,
+    max: 10_000,
+    description: 'longest wait of one blocking read in ms (default 1000)',
+  },
+  leaseMs: {
+    type: 'integer',
+    min: 100,
+    max: 86_400_000,
+    description: 'lease of consumers given no leaseMs (default 30000)',
+  },
+  topicRetentionMs: {
+    type: 'integer',
+    min: 0,
+    max: 30 * 86_400_000,
+    description: 'how long topics keep acknowledged entries for replay (default 3600000)',
+  },
+  delayPollMs: {
+    type: 'integer',
+    min: 10,
+    max: 60_000,
+    description: 'how often due delayed messages are moved (default 200)',
+  },
+  maxMessageBytes: {
+    type: 'integer',
+    min: 1,
+    max: 512 * 1_048_576,
+    description: 'largest message accepted, body plus headers (default 1048576)',
+  },
+  connectTimeoutMs: {
+    type: 'integer',
+    min: 100,
+    max: 600_000,
+    description: 'time allowed to connect (default 10000)',
+  },
+} as const
+
+export const defaults = {
+  prefix: 'anymq',
+  blockMs: 1000,
+  defaultLeaseMs: 30_000,
+  topicRetentionMs: 3_600_000,
+  delayPollMs: 200,
+  maxMessageBytes: 1_048_576,
+  connectTimeoutMs: 10_000,
+} as const
+
+/** Options of `connect(url, { broker: { … } })` for Redis. */
+export interface RedisBrokerOptions {
+  /** TLS settings for `rediss://` (CA, client certificate…), passed to `tls.connect`. */
+  tls?: TlsOptions
+  /** Shown in `CLIENT LIST`; anymq appends `:commands`, `:consumer` or `:inbox`. */
+  connectionName?: string
+  /** Password when it should not be in the URL. */
+  password?: string
+  /** ACL user name when it should not be in the URL. */
+  username?: string
+}
+
+const brokerOptionNames = ['tls', 'connectionName', 'password', 'username'] as const
+
+/** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
+export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>): RedisSettings {
+  const problems: ConfigProblem[] = []
+  let options: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
+  try {
+    options = parseUrlOptions(url, urlOptions, 'redis')
+  } catch (error) {
+    if (error instanceof ConfigError) problems.push(...error.problems)
+    else throw error
+  }
+  for (const name of Object.keys(broker)) {
+    if (!(brokerOptionNames as readonly string[]).includes(name)) {
+      problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${brokerOptionNames.join(', ')}` })
+    }
+  }
+  if (broker.tls !== undefined && (typeof broker.tls !== 'object' || broker.tls === null)) {
+    problems.push({ field: 'broker.tls', message: 'expected an object of tls.connect options' })
+  }
+  for (const name of ['connectionName', 'password', 'username'] as const) {
+    if (broker[name] !== undefined && typeof broker[name] !== 'string') problems.push({ field: `broker.${name}`, message: 'expected a string' })
+  }
+  const path = url.pathname.replace(/^\//, '')
+  const db = path === '' ? 0 : Number(path)
+  if (!Number.isInteger(db) || db < 0 || db > 10_000) problems.push({ field: 'url path', message: `'/${path}' is not a database number` })
+  const port = url.port === '' ? 6379 : Number(url.port)
+  if (url.hostname === '') problems.push({ field: 'url host', message: 'missing; expected e.g. redis://127.0.0.1:6379' })
+  const prefix = options.prefix ?? defaults.prefix
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(prefix)) problems.push({ field: 'url ?prefix', message: `'${prefix}' must be 1 to 64 letters, digits, '.', '_' or '-'` })
+  if (problems.length > 0) throw new ConfigError(problems, { adapter: 'redis' })
+
+  const password = (broker.password as string | undefined) ?? (url.password === '' ? undefined : decodeURIComponent(url.password))
+  registerSecret(password)
+  const username = (broker.username as string | undefined) ?? (url.username === '' ? undefined : decodeURIComponent(url.username))
+  const secure = url.protocol === 'rediss:'
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port,
+    username,
+    password,
+    db,
+    tls: secure ? { ...((broker.tls as TlsOptions | undefined) ?? {}) } : undefined,
+    prefix,
+    blockMs: options.blockMs ?? defaults.blockMs,
+    defaultLeaseMs: options.leaseMs ?? defaults.defaultLeaseMs,
+    topicRetentionMs: options.topicRetentionMs ?? defaults.topicRetentionMs,
+    delayPollMs: options.delayPollMs ?? defaults.delayPollMs,
+    maxMessageBytes: options.maxMessageBytes ?? defaults.maxMessageBytes,
+    connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
+    connectionName: broker.connectionName as string | undefined,
+  }
+}
+
+export type ConnectionRole = 'commands' | 'consumer' | 'inbox'
+
+/**
+ * ioredis options for one role. The command connection queues commands while reconnecting (a send
+ * during a Redis restart waits instead of failing at once) and pipelines automatically. Blocking
+ * connections never resend an interrupted read (a stale blocking read after a reconnect can hang:
+ * ioredis #1285, #1888) and bound every blocking command on the client side too (`blockingTimeout`).
+ */
+export function clientOptions(settings: RedisSettings, role: ConnectionRole): RedisOptions {
+  const blocking = role !== 'commands'
+  return {
+    host: settings.host,
+    port: settings.port,
+    username: settings.username,
+    password: settings.password,
+    db: settings.db,
+    tls: settings.tls,
+    protocol: 2,
+    lazyConnect: true,
+    connectTimeout: settings.connectTimeoutMs,
+    connectionName: settings.connectionName === undefined ? undefined : `${settings.connectionName}:${role}`,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    maxRetriesPerRequest: blocking ? 0 : 10,
+    enableOfflineQueue: !blocking,
+    autoResendUnfulfilledCommands: !blocking,
+    enableAutoPipelining: !blocking,
+    blockingTimeout: blocking ? settings.blockMs + 5000 : undefined,
+    blockingTimeoutGrace: 1000,
+  }
+}

@@ -1,0 +1,423 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import {
+  type Delivery,
+  filterMatches,
+  type IncomingMessage,
+  retryCopy,
+  type TopicFilter,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+} from '@anymq/core/spi'
+import type { RedisSettings } from './redis-config.js'
+import { closeClient, openClient, whenReady } from './redis-connection.js'
+import { connectionError } from './redis-errors.js'
+import type { ScriptedRedis } from './redis-scripts.js'
+import { delayedMember, type RawEntry, type RedisEntry, readEntry } from './redis-wire.js'
+
+/** One stream read through one consumer group: a queue, or one subscription of a topic. */
+export interface ConsumerSource {
+  stream: string
+  group: string
+  /** Delay set of this source's retries. */
+  delayed: string
+  /** Where the group starts when this consumer creates it: `0` (everything) or `$` (from now). */
+  startAt: '0' | '$'
+  /** Delete acknowledged entries (queues: nobody else reads them); topics keep them for the other groups. */
+  deleteAcked: boolean
+  /** Entries addressed to another group (`group` field) are skipped; set on topic subscriptions. */
+  addressed: boolean
+  filter: TopicFilter | undefined
+  /** Ephemeral subscriber: the group is destroyed on close. */
+  ephemeral: boolean
+  /** What to call it in errors. */
+  label: string
+}
+
+export interface ConsumerContext {
+  settings: RedisSettings
+  commands: ScriptedRedis
+  logger: import('@anymq/core/spi').Logger
+  /** Keeps the delay mover of this source running while the consumer lives; returns its release. */
+  retainMover(delayed: string, stream: string): () => void
+}
+
+interface InFlight {
+  entry: RedisEntry
+  /** Keep the entry's lease fresh until then (epoch ms); 0 = let it lapse by itself. */
+  holdUntil: number
+  settled: boolean
+}
+
+const reclaimBatch = 100
+
+/**
+ * A consumer of one consumer group. Reads with a blocking XREADGROUP on a connection of its own (a
+ * blocking read stalls every other command on its connection), at most `prefetch` entries unsettled;
+ * settles on the shared command connection. Entries held too long by anyone (a crashed consumer, or
+ * entries released on close) are reclaimed with XPENDING IDLE + XCLAIM in one script.
+ *
+ * Leases: with `leaseMs`, an entry unsettled for that long goes to another consumer, unless the
+ * handler extends it. Without `leaseMs`, the consumer keeps its entries' leases fresh while it lives,
+ * so a slow handler is never interrupted, and a crashed consumer's entries are reclaimed after the
+ * default lease (30 s).
+ */
+export class RedisConsumer implements TransportConsumer {
+  readonly name = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
+  private blocking: ScriptedRedis | undefined
+  private blockingId: number | undefined
+  private readonly inflight = new Map<number, InFlight>()
+  private nextToken = 1
+  private readonly pendingWork = new Set<Promise<unknown>>()
+  private stopped = false
+  private closed = false
+  private loop: Promise<void> | undefined
+  private wakeLoop: (() => void) | undefined
+  private readonly stopSignal: { promise: Promise<void>; resolve: () => void }
+  private leaseTimer: NodeJS.Timeout | undefined
+  private releaseMover: (() => void) | undefined
+  private nextReclaimAt = 0
+  /** The last reclaim filled the capacity it had: there may be more to take as soon as capacity frees. */
+  private moreToReclaim = false
+  private readonly leaseMs: number
+  private readonly holdWhileAlive: boolean
+  private readonly ackQueue: Array<{ entryId: string; done: (error?: Error) => void }> = []
+  private ackScheduled = false
+  private readonly prefetch: number
+  /** Errors reported since the last successful read: each different one is reported once per outage. */
+  private readonly reported = new Set<string>()
+
+  constructor(
+    private readonly context: ConsumerContext,
+    private readonly source: ConsumerSource,
+    private readonly options: TransportConsumeOptions,
+    private readonly deliver: (delivery: Delivery) => void,
+  ) {
+    this.leaseMs = options.leaseMs ?? context.settings.defaultLeaseMs
+    this.holdWhileAlive = options.leaseMs === undefined
+    this.prefetch = Math.max(1, options.prefetch)
+    let resolve!: () => void
+    this.stopSignal = { promise: new Promise<void>((done) => (resolve = done)), resolve }
+  }
+
+  /** Creates the group when missing, opens the blocking connection and starts reading. */
+  async start(): Promise<void> {
+    await this.ensureGroup()
+    this.blocking = await openClient(this.context.settings, 'consumer', this.context.logger, (error) => this.reportOutage(error))
+    this.blockingId = await this.fetchClientId()
+    this.blocking.on('ready', () => {
+      void this.fetchClientId().then((id) => {
+        this.blockingId = id
+      })
+    })
+    this.releaseMover = this.context.retainMover(this.source.delayed, this.source.stream)
+    this.loop = this.readLoop()
+    this.scheduleTouch()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true
+      this.stopSignal.resolve()
+      this.wakeLoop?.()
+      clearTimeout(this.leaseTimer)
+      this.leaseTimer = undefined
+      // Wakes the blocking read at once instead of waiting out BLOCK (needs the CLIENT permission).
+      if (this.blockingId !== undefined && this.blocking?.status === 'ready') {
+        await this.context.commands.client('UNBLOCK', this.blockingId).catch(() => {})
+      }
+    }
+    await this.loop
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    await this.stop()
+    this.closed = true
+    while (this.pendingWork.size > 0) await Promise.allSettled([...this.pendingWork])
+    await this.flushAcks()
+    const unsettled = [...this.inflight.values()].filter((held) => !held.settled)
+    for (const held of unsettled) held.settled = true
+    this.inflight.clear()
+    const commands = this.context.commands
+    try {
+      if (this.source.ephemeral) {
+        await commands.xgroup('DESTROY', this.source.stream, this.source.group)
+        await commands.del(this.source.delayed)
+      } else {
+        if (unsettled.length > 0) await this.releaseEntries(unsettled.map((held) => held.entry))
+        await commands.anymqRemoveConsumer(this.source.stream, this.source.group, this.name)
+      }
+    } catch (error) {
+      this.options.onError(connectionError(`detaching from ${this.source.label}`, error))
+    } finally {
+      this.releaseMover?.()
+      if (this.blocking) await closeClient(this.blocking)
+    }
+  }
+
+  /** Drops the connection as a crashed process would: nothing is settled or released. */
+  kill(): void {
+    this.stopped = true
+    this.closed = true
+    this.stopSignal.resolve()
+    this.wakeLoop?.()
+    clearTimeout(this.leaseTimer)
+    this.releaseMover?.()
+    this.blocking?.disconnect()
+  }
+
+  private async ensureGroup(): Promise<void> {
+    const commands = this.context.commands
+    try {
+      if (this.source.ephemeral) {
+        // The consumer is created with the group so that the reaper of abandoned ephemeral groups sees it alive.
+        await commands
+          .multi()
+          .xgroup('CREATE', this.source.stream, this.source.group, '$', 'MKSTREAM')
+          .xgroup('CREATECONSUMER', this.source.stream, this.source.group, this.name)
+          .exec()
+      } else {
+        await commands.xgroup('CREATE', this.source.stream, this.source.group, this.source.startAt, 'MKSTREAM')
+      }
+    } catch (error) {
+      if (!String((error as Error).message).includes('BUSYGROUP')) throw connectionError(`creating the consumer group of ${this.source.label}`, error)
+    }
+  }
+
+  private async fetchClientId(): Promise<number | undefined> {
+    try {
+      return Number(await this.blocking?.client('ID'))
+    } catch {
+      return undefined
+    }
+  }
+
+  private get capacity(): number {
+    return this.prefetch - this.inflight.size
+  }
+
+  private async readLoop(): Promise<void> {
+    const { settings } = this.context
+    let failures = 0
+    while (!this.stopped) {
+      const blocking = this.blocking as ScriptedRedis
+      if (this.capacity <= 0) {
+        await new Promise<void>((resolve) => {
+          this.wakeLoop = resolve
+        })
+        this.wakeLoop = undefined
+        continue
+      }
+      if (blocking.status !== 'ready') {
+        await whenReady(blocking, 1000, this.stopSignal.promise)
+        continue
+      }
+      if (this.moreToReclaim || Date.now() >= this.nextReclaimAt) {
+        try {
+          await this.reclaim()
+        } catch (error) {
+          this.reportOutage(connectionError(`reclaiming entries of ${this.source.label}`, error))
+          this.nextReclaimAt = Date.now() + 1000
+        }
+        continue
+      }
+      let reply: Array<[Buffer, RawEntry[]]> | null
+      try {
+        reply = (await blocking.xreadgroupBuffer(
+          'GROUP',
+          this.source.group,
+          this.name,
+          'COUNT',
+          this.capacity,
+          'BLOCK',
+          settings.blockMs,
+          'STREAMS',
+          this.source.stream,
+          '>',
+        )) as Array<[Buffer, RawEntry[]]> | null
+        failures = 0
+        this.reported.clear()
+      } catch (error) {
+        if (this.stopped) break
+        if (String((error as Error).message).includes('NOGROUP')) {
+          // The stream or group was deleted behind our back (FLUSHDB, DEL, a reaped ephemeral group): recreate it.
+          await this.ensureGroup().catch((groupError: unknown) => this.reportOutage(connectionError(`recreating ${this.source.label}`, groupError)))
+          continue
+        }
+        this.reportOutage(connectionError(`reading ${this.source.label}`, error))
+        failures++
+        await this.sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)))
+        continue
+      }
+      for (const [, entries] of reply ?? []) {
+        for (const raw of entries) this.accept(raw, 1)
+      }
+    }
+  }
+
+  private accept(raw: RawEntry, deliveryCount: number): void {
+    const { message, entry } = readEntry(this.source.stream, raw, deliveryCount)
+    if (!this.wanted(message, entry)) {
+      void this.ack(entry.entryId).catch((error: unknown) => this.options.onError(connectionError(`skipping an entry of ${this.source.label}`, error)))
+      return
+    }
+    if (this.stopped) {
+      this.track(this.releaseEntries([entry]))
+      return
+    }
+    const token = this.nextToken++
+    const held: InFlight = { entry, holdUntil: 0, settled: false }
+    this.inflight.set(token, held)
+    this.deliver(this.delivery(token, held, message))
+  }
+
+  /** Filters are emulated: an entry the subscription does not want is acknowledged for its group only. */
+  private wanted(message: IncomingMessage, entry: RedisEntry): boolean {
+    if (this.source.addressed && entry.group !== undefined && entry.group !== this.source.group) return false
+    return filterMatches(this.source.filter, message.subject, message.headers)
+  }
+
+  private delivery(token: number, held: InFlight, message: IncomingMessage): Delivery {
+    const { commands } = this.context
+    const { source } = this
+    const entry = held.entry
+    const settle = (action: () => Promise<unknown>): Promise<void> => {
+      if (held.settled) return Promise.resolve()
+      held.settled = true
+      this.inflight.delete(token)
+      this.wakeLoop?.()
+      const work = action().then(
+        () => undefined,
+        (error: unknown) => {
+          throw connectionError(`settling entry ${entry.entryId} of ${source.label}`, error)
+        },
+      )
+      this.track(work)
+      return work
+    }
+    return {
+      message,
+      raw: entry,
+      ack: () => settle(() => this.ack(entry.entryId)),
+      retry: ({ delayMs, headers }) =>
+        settle(() => {
+          const copy = retryCopy(message, { delayMs, headers })
+          const member = delayedMember(copy, source.addressed ? source.group : undefined)
+          return commands.anymqRepublish(
+            source.stream,
+            source.delayed,
+            source.stream,
+            source.group,
+            entry.entryId,
+            delayMs,
+            member,
+            source.deleteAcked ? '1' : '0',
+          )
+        }),
+      release: () => settle(() => this.releaseEntries([entry])),
+      extendLease: async (ms) => {
+        if (held.settled) return
+        held.holdUntil = Math.max(held.holdUntil, Date.now() + ms)
+        await this.touch([entry.entryId])
+      },
+    }
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.catch(() => {})
+    this.pendingWork.add(tracked)
+    void tracked.finally(() => this.pendingWork.delete(tracked))
+  }
+
+  /** Acks are batched: every ack asked for in one turn of the event loop goes in one XACK (and XDEL). */
+  private ack(entryId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.ackQueue.push({ entryId, done: (error) => (error ? reject(error) : resolve()) })
+      if (!this.ackScheduled) {
+        this.ackScheduled = true
+        setImmediate(() => void this.flushAcks())
+      }
+    })
+  }
+
+  private async flushAcks(): Promise<void> {
+    this.ackScheduled = false
+    const batch = this.ackQueue.splice(0)
+    if (batch.length === 0) return
+    const ids = batch.map((item) => item.entryId)
+    const { commands } = this.context
+    try {
+      await Promise.all([
+        commands.xack(this.source.stream, this.source.group, ...ids),
+        this.source.deleteAcked ? commands.xdel(this.source.stream, ...ids) : undefined,
+      ])
+      for (const item of batch) item.done()
+    } catch (error) {
+      for (const item of batch) item.done(error as Error)
+    }
+  }
+
+  private async releaseEntries(entries: RedisEntry[]): Promise<void> {
+    if (entries.length === 0 || this.source.ephemeral) return
+    const args: Array<string | number> = []
+    for (const entry of entries) args.push(entry.entryId, entry.deliveryCount)
+    await this.context.commands.anymqRelease(this.source.stream, this.source.group, this.name, ...args)
+  }
+
+  private async touch(entryIds: string[]): Promise<void> {
+    if (entryIds.length === 0) return
+    await this.context.commands.anymqTouch(this.source.stream, this.source.group, this.name, ...entryIds)
+  }
+
+  /**
+   * Claims entries idle longer than this consumer's lease (or released by a consumer that closed),
+   * within its free capacity. Runs from the read loop, at least every half lease (at most every second).
+   */
+  private async reclaim(): Promise<void> {
+    const wanted = Math.min(reclaimBatch, this.capacity)
+    this.nextReclaimAt = Date.now() + Math.max(100, Math.min(1000, Math.floor(this.leaseMs / 2)))
+    this.moreToReclaim = false
+    if (this.stopped || wanted <= 0) return
+    const claimed = await this.context.commands.anymqReclaimBuffer(this.source.stream, this.source.group, this.name, this.leaseMs, wanted)
+    this.moreToReclaim = claimed.length >= wanted
+    for (const [entryId, pairs, deliveries] of claimed) this.accept([entryId, pairs], Number(deliveries))
+  }
+
+  /**
+   * Keeps the leases of held entries fresh, every third of a lease: all of them while this consumer
+   * lives when it was given no `leaseMs`, else only those whose lease the handler extended.
+   */
+  private scheduleTouch(): void {
+    if (this.stopped) return
+    this.leaseTimer = setTimeout(
+      () => {
+        const now = Date.now()
+        const ids = new Set<string>()
+        for (const held of this.inflight.values()) {
+          if (!held.settled && (this.holdWhileAlive || held.holdUntil > now)) ids.add(held.entry.entryId)
+        }
+        void this.touch([...ids])
+          .catch((error: unknown) => this.reportOutage(connectionError(`renewing leases of ${this.source.label}`, error)))
+          .finally(() => this.scheduleTouch())
+      },
+      Math.max(50, Math.min(10_000, Math.floor(this.leaseMs / 3))),
+    )
+  }
+
+  private reportOutage(error: Error): void {
+    if (this.stopped || this.reported.has(error.message)) return
+    this.reported.add(error.message)
+    this.options.onError(error)
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      void this.stopSignal.promise.then(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+}

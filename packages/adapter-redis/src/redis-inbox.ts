@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto'
+import type { Delivery, Inbox, Logger, TransportConsumeOptions } from '@anymq/core/spi'
+import type { RedisSettings } from './redis-config.js'
+import { closeClient, openClient, whenReady } from './redis-connection.js'
+import { connectionError } from './redis-errors.js'
+import type { RedisKeys } from './redis-keys.js'
+import type { ScriptedRedis } from './redis-scripts.js'
+import { type RawEntry, readEntry } from './redis-wire.js'
+
+/** An inbox key expires this long after its last use, so a requester that crashed leaves nothing behind. */
+export const inboxTtlMs = 10 * 60_000
+
+/**
+ * A requester's private reply stream, read with plain blocking XREAD (no consumer group: only this
+ * process reads it) on a connection of its own. Read replies are deleted; the key is deleted on close
+ * and expires by itself when abandoned.
+ */
+export class RedisInbox implements Inbox {
+  readonly address = randomUUID()
+  private readonly key: string
+  private blocking: ScriptedRedis | undefined
+  private blockingId: number | undefined
+  private stopped = false
+  private loop: Promise<void> | undefined
+  private readonly stopSignal: { promise: Promise<void>; resolve: () => void }
+  private lastId = '0-0'
+  private lastRefresh = 0
+  /** Errors reported since the last successful read: each different one is reported once per outage. */
+  private readonly reported = new Set<string>()
+
+  constructor(
+    private readonly settings: RedisSettings,
+    keys: RedisKeys,
+    private readonly commands: ScriptedRedis,
+    private readonly logger: Logger,
+    private readonly options: TransportConsumeOptions,
+    private readonly deliver: (delivery: Delivery) => void,
+    private readonly onClosed: () => void,
+  ) {
+    this.key = keys.inbox(this.address)
+    let resolve!: () => void
+    this.stopSignal = { promise: new Promise<void>((done) => (resolve = done)), resolve }
+  }
+
+  async start(): Promise<void> {
+    this.blocking = await openClient(this.settings, 'inbox', this.logger, (error) => this.reportOutage(error))
+    this.blockingId = Number(await this.blocking.client('ID'))
+    this.blocking.on('ready', () => {
+      void this.blocking
+        ?.client('ID')
+        .then((id: unknown) => {
+          this.blockingId = Number(id)
+        })
+        .catch(() => {})
+    })
+    this.loop = this.readLoop()
+  }
+
+  async close(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.stopSignal.resolve()
+    if (this.blockingId !== undefined && this.blocking?.status === 'ready') {
+      await this.commands.client('UNBLOCK', this.blockingId).catch(() => {})
+    }
+    await this.loop
+    await this.commands.del(this.key).catch((error: unknown) => this.options.onError(connectionError('deleting a reply inbox', error)))
+    if (this.blocking) await closeClient(this.blocking)
+    this.onClosed()
+  }
+
+  kill(): void {
+    this.stopped = true
+    this.stopSignal.resolve()
+    this.blocking?.disconnect()
+  }
+
+  private async readLoop(): Promise<void> {
+    let failures = 0
+    while (!this.stopped) {
+      const blocking = this.blocking as ScriptedRedis
+      if (blocking.status !== 'ready') {
+        await whenReady(blocking, 1000, this.stopSignal.promise)
+        continue
+      }
+      if (Date.now() - this.lastRefresh > inboxTtlMs / 10) {
+        this.lastRefresh = Date.now()
+        void this.commands.pexpire(this.key, inboxTtlMs).catch(() => {})
+      }
+      let reply: Array<[Buffer, RawEntry[]]> | null
+      try {
+        reply = (await blocking.xreadBuffer('COUNT', 1000, 'BLOCK', this.settings.blockMs, 'STREAMS', this.key, this.lastId)) as Array<
+          [Buffer, RawEntry[]]
+        > | null
+        failures = 0
+        this.reported.clear()
+      } catch (error) {
+        if (this.stopped) break
+        this.reportOutage(connectionError('reading a reply inbox', error))
+        failures++
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(failures, 6))))
+        continue
+      }
+      const read: string[] = []
+      for (const [, entries] of reply ?? []) {
+        for (const raw of entries) {
+          const { message, entry } = readEntry(this.key, raw, 1)
+          this.lastId = entry.entryId
+          read.push(entry.entryId)
+          const remove = async () => {}
+          this.deliver({ message, raw: entry, ack: remove, retry: remove, release: remove, extendLease: remove })
+        }
+      }
+      // A reply is read once: delete what was read so the inbox stays small.
+      if (read.length > 0) void this.commands.xdel(this.key, ...read).catch(() => {})
+    }
+  }
+
+  private reportOutage(error: Error): void {
+    if (this.stopped || this.reported.has(error.message)) return
+    this.reported.add(error.message)
+    this.options.onError(error)
+  }
+}

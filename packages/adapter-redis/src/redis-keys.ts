@@ -1,0 +1,45 @@
+/**
+ * The Redis keys behind queues, topics, subscriptions and reply inboxes. Names are validated by core
+ * (letters, digits, `.`, `_`, `-`), so `:` separates the parts unambiguously.
+ *
+ * | key | type | holds |
+ * | --- | --- | --- |
+ * | `<prefix>:q:<queue>` | stream | the queue; consumer group `anymq` |
+ * | `<prefix>:q:<queue>:delayed` | sorted set | delayed sends and retries, scored by due time |
+ * | `<prefix>:t:<topic>` | stream | the topic; one consumer group per subscription |
+ * | `<prefix>:t:<topic>:s:<subscription>` | stream | retries and redrives of one subscription only; group `<subscription>` |
+ * | `<prefix>:t:<topic>:s:<subscription>:delayed` | sorted set | that subscription's retries waiting for their backoff |
+ * | `<prefix>:i:<address>` | stream | a requester's reply inbox, deleted on close, expiring when abandoned |
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Consumer group of every queue stream. */
+  static readonly queueGroup = 'anymq'
+  /** Consumer groups of ephemeral subscribers start with this; they are removed on close (or reaped when abandoned). */
+  static readonly ephemeralGroupPrefix = 'anymq-ephemeral-'
+
+  queue(name: string): string {
+    return `${this.prefix}:q:${name}`
+  }
+
+  queueDelayed(name: string): string {
+    return `${this.queue(name)}:delayed`
+  }
+
+  topic(name: string): string {
+    return `${this.prefix}:t:${name}`
+  }
+
+  subscription(topic: string, group: string): string {
+    return `${this.topic(topic)}:s:${group}`
+  }
+
+  subscriptionDelayed(topic: string, group: string): string {
+    return `${this.subscription(topic, group)}:delayed`
+  }
+
+  inbox(address: string): string {
+    return `${this.prefix}:i:${address}`
+  }
+}

@@ -1,0 +1,264 @@
+import type { Redis } from 'ioredis'
+
+/**
+ * Lua scripts: each runs atomically in Redis, so a crash of this process between two of its steps
+ * cannot lose or duplicate a message. ioredis loads them with EVALSHA and falls back to EVAL after a
+ * Redis restart emptied the script cache.
+ */
+
+/** Splits a member written by `delayedMember()`: length-prefixed parts; the first is a unique token. */
+const parseMember = `
+local function parts(member)
+  local out = {}
+  local position = 1
+  local size = #member
+  while position <= size do
+    local colon = string.find(member, ':', position, true)
+    local length = tonumber(string.sub(member, position, colon - 1))
+    out[#out + 1] = string.sub(member, colon + 1, colon + length)
+    position = colon + length + 1
+  end
+  table.remove(out, 1)
+  return out
+end
+`
+
+/** Milliseconds since the epoch by the Redis server's clock, so that clients with skewed clocks agree on due times. */
+const serverNow = `
+local function now()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+`
+
+const streamIds = `
+local function split(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1)), string.sub(id, 1, dash - 1)
+end
+local function before(a, b)
+  local am, as = split(a)
+  local bm, bs = split(b)
+  return am < bm or (am == bm and as < bs)
+end
+local function fields(list)
+  local map = {}
+  for index = 1, #list, 2 do map[list[index]] = list[index + 1] end
+  return map
+end
+`
+
+export const scripts = {
+  /**
+   * Moves due members of a delay set into their stream, oldest first. Returns the number moved and the
+   * due time of the next member (-1 when none is left).
+   * KEYS: delay set, stream. ARGV: limit.
+   */
+  anymqMoveDue: {
+    numberOfKeys: 2,
+    lua: `${parseMember}${serverNow}
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now(), 'LIMIT', 0, tonumber(ARGV[1]))
+for _, member in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', unpack(parts(member)))
+  redis.call('ZREM', KEYS[1], member)
+end
+local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if next[2] then return {#due, next[2]} end
+return {#due, '-1'}
+`,
+  },
+
+  /**
+   * Stores a delayed message in its delay set, due `delay` ms from now by the server's clock.
+   * KEYS: delay set. ARGV: delay ms, member.
+   */
+  anymqSchedule: {
+    numberOfKeys: 1,
+    lua: `${serverNow}
+return redis.call('ZADD', KEYS[1], now() + tonumber(ARGV[1]), ARGV[2])
+`,
+  },
+
+  /**
+   * Settles an entry by republishing a copy: into the stream at once when there is no delay, else into
+   * the delay set; then acks the original (and deletes it from a stream no other group reads).
+   * KEYS: source stream, delay set, target stream. ARGV: group, entry id, delay ms, member, delete ('1'/'0').
+   */
+  anymqRepublish: {
+    numberOfKeys: 3,
+    lua: `${parseMember}${serverNow}
+if tonumber(ARGV[3]) <= 0 then
+  redis.call('XADD', KEYS[3], '*', unpack(parts(ARGV[4])))
+else
+  redis.call('ZADD', KEYS[2], now() + tonumber(ARGV[3]), ARGV[4])
+end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[5] == '1' then redis.call('XDEL', KEYS[1], ARGV[2]) end
+return 1
+`,
+  },
+
+  /**
+   * Claims entries of the group idle for at least `min idle` ms (a crashed or stalled consumer, or one
+   * that released them) for this consumer, with their new delivery counts. Entries deleted meanwhile
+   * are dropped from the pending list.
+   * KEYS: stream. ARGV: group, consumer, min idle ms, count. Returns {{id, fields, deliveries}, …}.
+   */
+  anymqReclaim: {
+    numberOfKeys: 1,
+    lua: `
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), '-', '+', tonumber(ARGV[4]))
+if #pending == 0 then return {} end
+local ids = {}
+local deliveries = {}
+for index, item in ipairs(pending) do
+  ids[index] = item[1]
+  deliveries[item[1]] = item[4]
+end
+local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), unpack(ids))
+local result = {}
+local seen = {}
+for _, entry in ipairs(claimed) do
+  if entry and entry[1] then
+    seen[entry[1]] = true
+    result[#result + 1] = {entry[1], entry[2], deliveries[entry[1]] + 1}
+  end
+end
+for _, id in ipairs(ids) do
+  if not seen[id] then
+    local still = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+    if still[1] and still[1][2] == ARGV[2] then redis.call('XACK', KEYS[1], ARGV[1], id) end
+  end
+end
+return result
+`,
+  },
+
+  /**
+   * Resets the idle time of entries this consumer still holds (a lease extension), without counting a
+   * delivery. Entries another consumer took over meanwhile are left alone.
+   * KEYS: stream. ARGV: group, consumer, ids…. Returns the ids still held.
+   */
+  anymqTouch: {
+    numberOfKeys: 1,
+    lua: `
+local held = {}
+for index = 3, #ARGV do
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[index], ARGV[index], 1)
+  if pending[1] and pending[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[index], 'JUSTID')
+    held[#held + 1] = ARGV[index]
+  end
+end
+return held
+`,
+  },
+
+  /**
+   * Gives entries back: makes them look idle since 1970 so that the next reclaim by any consumer takes
+   * them at once, and restores their delivery count so that the attempt does not grow.
+   * KEYS: stream. ARGV: group, consumer, then id, delivery count pairs.
+   */
+  anymqRelease: {
+    numberOfKeys: 1,
+    lua: `
+local released = 0
+for index = 3, #ARGV, 2 do
+  local id = ARGV[index]
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  if pending[1] and pending[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'TIME', 1, 'RETRYCOUNT', math.max(0, tonumber(ARGV[index + 1]) - 1), 'JUSTID')
+    released = released + 1
+  end
+end
+return released
+`,
+  },
+
+  /**
+   * Trims a topic stream below the oldest entry any subscription still needs (pending, or not yet
+   * delivered), and never above the retention cutoff. Ephemeral groups whose consumers have all been
+   * silent longer than the limit (a crashed process) are destroyed first, with their delay set.
+   * KEYS: topic stream. ARGV: retention cutoff id, ephemeral group prefix, ephemeral idle limit ms.
+   */
+  anymqTrimTopic: {
+    numberOfKeys: 1,
+    lua: `${streamIds}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local cutoff = ARGV[1]
+for _, raw in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local group = fields(raw)
+  local alive = true
+  if string.sub(group['name'], 1, #ARGV[2]) == ARGV[2] then
+    alive = false
+    for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], group['name'])) do
+      if tonumber(fields(consumer)['idle']) < tonumber(ARGV[3]) then alive = true end
+    end
+    if not alive then
+      redis.call('XGROUP', 'DESTROY', KEYS[1], group['name'])
+      redis.call('DEL', KEYS[1] .. ':s:' .. group['name'] .. ':delayed')
+    end
+  end
+  if alive then
+    local needed
+    if tonumber(group['pending']) > 0 then
+      needed = redis.call('XPENDING', KEYS[1], group['name'])[2]
+    else
+      local _, sequence, milliseconds = split(group['last-delivered-id'])
+      needed = milliseconds .. '-' .. string.format('%.0f', sequence + 1)
+    end
+    if before(needed, cutoff) then cutoff = needed end
+  end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', '~', cutoff)
+`,
+  },
+
+  /**
+   * Removes a consumer from its group when it holds nothing (entries it still holds would become
+   * unclaimable if it were deleted).
+   * KEYS: stream. ARGV: group, consumer.
+   */
+  anymqRemoveConsumer: {
+    numberOfKeys: 1,
+    lua: `
+local ok, pending = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if not ok then return 0 end
+if #pending == 0 then return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
+`,
+  },
+} as const
+
+type ScriptReply = unknown
+
+/** The scripts as ioredis commands (`…Buffer` variants return binary-safe replies). */
+export interface ScriptCommands {
+  anymqMoveDue(delayed: string, stream: string, limit: number): Promise<[number, string]>
+  anymqSchedule(delayed: string, delayMs: number, member: Buffer): Promise<ScriptReply>
+  anymqRepublish(
+    source: string,
+    delayed: string,
+    target: string,
+    group: string,
+    entryId: string,
+    delayMs: number,
+    member: Buffer,
+    remove: '1' | '0',
+  ): Promise<ScriptReply>
+  anymqReclaimBuffer(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<Array<[Buffer, Buffer[], number]>>
+  anymqTouch(stream: string, group: string, consumer: string, ...ids: string[]): Promise<string[]>
+  anymqRelease(stream: string, group: string, consumer: string, ...idsAndCounts: Array<string | number>): Promise<number>
+  anymqTrimTopic(stream: string, cutoff: string, ephemeralPrefix: string, ephemeralIdleMs: number): Promise<number>
+  anymqRemoveConsumer(stream: string, group: string, consumer: string): Promise<number>
+}
+
+export type ScriptedRedis = Redis & ScriptCommands
+
+/** Registers every script on a client. */
+export function withScripts(client: Redis): ScriptedRedis {
+  for (const [name, script] of Object.entries(scripts)) {
+    client.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
+  }
+  return client as ScriptedRedis
+}

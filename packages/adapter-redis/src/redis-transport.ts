@@ -1,0 +1,285 @@
+import { randomUUID } from 'node:crypto'
+import {
+  AbortedError,
+  type Capabilities,
+  ClosedError,
+  type Delivery,
+  type Destination,
+  describeDestination,
+  type Inbox,
+  type IncomingMessage,
+  type Logger,
+  type OutgoingMessage,
+  type QueueSpec,
+  type Source,
+  type Transport,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+  UnsupportedFeatureError,
+} from '@anymq/core/spi'
+import type { RedisSettings } from './redis-config.js'
+import { closeClient } from './redis-connection.js'
+import { type ConsumerSource, RedisConsumer } from './redis-consumer.js'
+import { connectionError } from './redis-errors.js'
+import { RedisInbox } from './redis-inbox.js'
+import { RedisKeys } from './redis-keys.js'
+import { RedisPublisher } from './redis-publisher.js'
+import type { ScriptedRedis } from './redis-scripts.js'
+import { type RawEntry, readEntry } from './redis-wire.js'
+
+/** How often topic streams are trimmed (and abandoned ephemeral groups reaped). */
+const trimIntervalMs = 5000
+/** An ephemeral group whose consumers have all been silent this long belongs to a crashed process. */
+const ephemeralIdleLimitMs = 10 * 60_000
+/** Due messages moved per script call; the mover calls again at once while it moves full batches. */
+const moveBatch = 200
+
+interface Mover {
+  stream: string
+  references: number
+  timer: NodeJS.Timeout | undefined
+  running: boolean
+}
+
+/** One connection to Redis: a command connection shared by publishing and settling, plus one per consumer. */
+export class RedisTransport implements Transport {
+  private readonly keys: RedisKeys
+  private readonly publisher: RedisPublisher
+  private readonly consumers = new Set<RedisConsumer>()
+  private readonly inboxes = new Set<RedisInbox>()
+  private readonly movers = new Map<string, Mover>()
+  private readonly topics = new Set<string>()
+  private trimTimer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(
+    private readonly commands: ScriptedRedis,
+    private readonly settings: RedisSettings,
+    readonly capabilities: Capabilities,
+    private readonly logger: Logger,
+  ) {
+    this.keys = new RedisKeys(settings.prefix)
+    this.publisher = new RedisPublisher(commands, this.keys, (stream) => this.noteTopic(stream))
+  }
+
+  async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
+    this.assertOpen()
+    if (signal?.aborted) throw new AbortedError(`publishing to ${describeDestination(destination)}`, { adapter: 'redis' })
+    if (destination.kind === 'queue') this.assertUnordered(destination.queue)
+    await this.publisher.publish(destination, messages)
+  }
+
+  async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {
+    this.assertOpen()
+    const consumer = new RedisConsumer(
+      {
+        settings: this.settings,
+        commands: this.commands,
+        logger: this.logger,
+        retainMover: (delayed, stream) => this.retainMover(delayed, stream),
+      },
+      this.consumerSource(source),
+      options,
+      deliver,
+    )
+    this.consumers.add(consumer)
+    try {
+      await consumer.start()
+    } catch (error) {
+      this.consumers.delete(consumer)
+      consumer.kill()
+      throw error
+    }
+    if (source.kind === 'subscription') this.noteTopic(this.keys.topic(source.subscription.topic))
+    return {
+      stop: () => consumer.stop(),
+      close: async () => {
+        await consumer.close()
+        this.consumers.delete(consumer)
+      },
+    }
+  }
+
+  async openInbox(options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<Inbox> {
+    this.assertOpen()
+    const inbox = new RedisInbox(this.settings, this.keys, this.commands, this.logger, options, deliver, () => this.inboxes.delete(inbox))
+    this.inboxes.add(inbox)
+    try {
+      await inbox.start()
+    } catch (error) {
+      this.inboxes.delete(inbox)
+      inbox.kill()
+      throw error
+    }
+    return inbox
+  }
+
+  async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
+    this.assertOpen()
+    const stream = this.keys.queue(queue.name)
+    try {
+      const entries = (await this.commands.xrangeBuffer(stream, '-', '+', 'COUNT', Math.max(1, Math.min(limit, 10_000)))) as RawEntry[]
+      return entries.map((raw) => readEntry(stream, raw, 1).message)
+    } catch (error) {
+      throw connectionError(`peeking at queue '${queue.name}'`, error)
+    }
+  }
+
+  /**
+   * Moves entries in batches: each batch is one MULTI/EXEC that writes the copies and deletes the
+   * originals (XACK + XDEL), so an entry is never lost nor left in both places.
+   */
+  async move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number> {
+    this.assertOpen()
+    const stream = this.keys.queue(from.name)
+    let moved = 0
+    let start = '-'
+    while (moved < limit) {
+      let entries: RawEntry[]
+      try {
+        entries = (await this.commands.xrangeBuffer(stream, start, '+', 'COUNT', Math.min(100, limit - moved))) as RawEntry[]
+      } catch (error) {
+        throw connectionError(`reading queue '${from.name}'`, error)
+      }
+      if (entries.length === 0) break
+      const writes = []
+      const ids: string[] = []
+      for (const raw of entries) {
+        const { message, entry } = readEntry(stream, raw, 1)
+        writes.push(...this.publisher.writesFor(to, prepare(message)))
+        ids.push(entry.entryId)
+      }
+      writes.push((writer: ScriptedRedis) => writer.xack(stream, RedisKeys.queueGroup, ...ids))
+      writes.push((writer: ScriptedRedis) => writer.xdel(stream, ...ids))
+      await this.publisher.apply(writes, describeDestination(to), ids.length)
+      moved += ids.length
+      start = `(${ids[ids.length - 1]}`
+    }
+    if (to.kind === 'topic' || to.kind === 'subscription') this.noteTopic(this.keys.topic(to.kind === 'topic' ? to.topic : to.subscription.topic))
+    return moved
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearTimeout(this.trimTimer)
+    await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
+    await Promise.allSettled([...this.inboxes].map((inbox) => inbox.close()))
+    this.consumers.clear()
+    for (const mover of this.movers.values()) clearTimeout(mover.timer)
+    this.movers.clear()
+    await closeClient(this.commands)
+  }
+
+  async terminate(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearTimeout(this.trimTimer)
+    for (const consumer of this.consumers) consumer.kill()
+    for (const inbox of this.inboxes) inbox.kill()
+    for (const mover of this.movers.values()) clearTimeout(mover.timer)
+    this.movers.clear()
+    this.commands.disconnect()
+  }
+
+  private consumerSource(source: Source): ConsumerSource {
+    if (source.kind === 'queue') {
+      this.assertUnordered(source.queue)
+      const name = source.queue.name
+      return {
+        stream: this.keys.queue(name),
+        group: RedisKeys.queueGroup,
+        delayed: this.keys.queueDelayed(name),
+        startAt: '0',
+        deleteAcked: true,
+        addressed: false,
+        filter: undefined,
+        ephemeral: false,
+        label: `queue '${name}'`,
+      }
+    }
+    const { topic, name, filter, startFrom } = source.subscription
+    const group = name ?? `${RedisKeys.ephemeralGroupPrefix}${randomUUID()}`
+    return {
+      stream: this.keys.topic(topic),
+      group,
+      delayed: this.keys.subscriptionDelayed(topic, group),
+      startAt: startFrom === 'earliest' ? '0' : '$',
+      deleteAcked: false,
+      addressed: true,
+      filter,
+      ephemeral: name === undefined,
+      label: `subscription '${name ?? '(ephemeral)'}' of topic '${topic}'`,
+    }
+  }
+
+  /** One delay mover per delay set per connection, however many consumers of it run here. */
+  private retainMover(delayed: string, stream: string): () => void {
+    let mover = this.movers.get(delayed)
+    if (!mover) {
+      mover = { stream, references: 0, timer: undefined, running: false }
+      this.movers.set(delayed, mover)
+      this.scheduleMove(delayed, mover, 0)
+    }
+    mover.references++
+    const held = mover
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      held.references--
+      if (held.references === 0) {
+        clearTimeout(held.timer)
+        this.movers.delete(delayed)
+      }
+    }
+  }
+
+  private scheduleMove(delayed: string, mover: Mover, inMs: number): void {
+    mover.timer = setTimeout(() => {
+      void this.commands
+        .anymqMoveDue(delayed, mover.stream, moveBatch)
+        .then((reply: [number, string]) => Number(reply[0]))
+        .catch((error: unknown) => {
+          this.logger.debug(connectionError('moving due delayed messages', error).message)
+          return 0
+        })
+        .then((moved: number) => {
+          if (this.movers.get(delayed) === mover) this.scheduleMove(delayed, mover, moved >= moveBatch ? 0 : this.settings.delayPollMs)
+        })
+    }, inMs)
+  }
+
+  private noteTopic(stream: string): void {
+    if (this.closed || this.topics.has(stream)) return
+    this.topics.add(stream)
+    if (this.trimTimer === undefined) this.scheduleTrim()
+  }
+
+  private scheduleTrim(): void {
+    this.trimTimer = setTimeout(() => {
+      const cutoff = `${Math.max(0, Date.now() - this.settings.topicRetentionMs)}-0`
+      void Promise.allSettled(
+        [...this.topics].map((stream) => this.commands.anymqTrimTopic(stream, cutoff, RedisKeys.ephemeralGroupPrefix, ephemeralIdleLimitMs)),
+      ).then((results) => {
+        for (const result of results) if (result.status === 'rejected') this.logger.debug(connectionError('trimming a topic', result.reason).message)
+        if (!this.closed) this.scheduleTrim()
+      })
+    }, trimIntervalMs)
+    this.trimTimer.unref()
+  }
+
+  private assertUnordered(queue: QueueSpec): void {
+    if (queue.ordered) {
+      throw new UnsupportedFeatureError(
+        'redis',
+        `ordered: true (per-key order across consumer instances) for queue '${queue.name}'`,
+        'run one consumer instance per ordered queue (it keeps per-key order within the process), or use an adapter with ordering: key',
+      )
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError('the redis connection', { adapter: 'redis' })
+  }
+}

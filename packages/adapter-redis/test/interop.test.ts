@@ -1,0 +1,111 @@
+import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
+import { connect } from '@anymq/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { adapter } from '../src/index.js'
+import { redisCli } from './broker.js'
+
+const url = brokerUrl('ANYMQ_REDIS_URL')
+
+describe.skipIf(!url)('redis interop with redis-cli (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', () => {
+  const redisUrl = url as string
+  const open: Array<{ close(): Promise<void> }> = []
+  afterEach(async () => {
+    await Promise.allSettled(open.splice(0).map((connection) => connection.close()))
+  })
+
+  it('consumes an entry that redis-cli XADDed to a queue stream', async () => {
+    const mq = await connect(redisUrl, { adapter })
+    open.push(mq)
+    const name = uniqueName('cli-in')
+    const seen = new Collector<{ sku: string; quantity: number }>()
+    await mq.queue<{ sku: string; quantity: number }>(name).consume(seen.handler).ready
+    const [entryId] = await redisCli(
+      redisUrl,
+      'XADD',
+      `anymq:q:${name}`,
+      '*',
+      'body',
+      '{"sku":"A-1","quantity":3}',
+      'content-type',
+      'application/json',
+      'key',
+      'customer-9',
+      'correlation-id',
+      'corr-9',
+      'h:tenant',
+      'acme',
+      'region',
+      'eu',
+    )
+    await seen.waitForCount(1, 10_000)
+    const message = seen.items[0]
+    expect(message?.body).toEqual({ sku: 'A-1', quantity: 3 })
+    expect(message?.id).toBe(entryId)
+    expect(message?.key).toBe('customer-9')
+    expect(message?.correlationId).toBe('corr-9')
+    expect(message?.headers).toEqual({ tenant: 'acme', region: 'eu' })
+    expect(message?.attempt).toBe(1)
+    expect(message?.timestamp.getTime()).toBe(Number(entryId?.split('-')[0]))
+  })
+
+  it('delivers an entry that redis-cli XADDed to a topic stream to every subscription', async () => {
+    const mq = await connect(redisUrl, { adapter })
+    open.push(mq)
+    const topic = mq.topic<string>(uniqueName('cli-topic'), { codec: 'text' })
+    const [first, second] = [new Collector<string>(), new Collector<string>()]
+    await Promise.all([topic.subscribe('first', first.handler).ready, topic.subscribe('second', second.handler).ready])
+    await redisCli(redisUrl, 'XADD', `anymq:t:${topic.name}`, '*', 'body', 'plain text from redis-cli', 'subject', 'orders.eu.created')
+    await Promise.all([first.waitForCount(1, 10_000), second.waitForCount(1, 10_000)])
+    expect([first.bodies, second.bodies]).toEqual([['plain text from redis-cli'], ['plain text from redis-cli']])
+    expect(first.items[0]?.subject).toBe('orders.eu.created')
+  })
+
+  it('writes entries that redis-cli XRANGE reads with every field intact', async () => {
+    const mq = await connect(redisUrl, { adapter })
+    open.push(mq)
+    const name = uniqueName('cli-out')
+    const before = Date.now()
+    await mq
+      .queue<{ order: number }>(name)
+      .send({ order: 42 }, { id: 'order-42', key: 'customer-1', correlationId: 'corr-42', replyTo: 'replies', headers: { tenant: 'acme', 'trace-id': 't-1' } })
+    const lines = await redisCli(redisUrl, 'XRANGE', `anymq:q:${name}`, '-', '+')
+    expect(lines[0]).toMatch(/^\d+-\d+$/)
+    const fields: Record<string, string> = {}
+    for (let index = 1; index + 1 < lines.length; index += 2) fields[lines[index] as string] = lines[index + 1] as string
+    expect(fields).toMatchObject({
+      id: 'order-42',
+      body: '{"order":42}',
+      'content-type': 'application/json',
+      key: 'customer-1',
+      'correlation-id': 'corr-42',
+      'reply-to': 'replies',
+      'h:tenant': 'acme',
+      'h:trace-id': 't-1',
+    })
+    expect(Number(fields.timestamp)).toBeGreaterThanOrEqual(before)
+    expect(Number(fields.timestamp)).toBeLessThanOrEqual(Date.now())
+    await redisCli(redisUrl, 'DEL', `anymq:q:${name}`)
+  })
+
+  it('keeps a delayed message in a sorted set that redis-cli can inspect, and delivers it when due', async () => {
+    const mq = await connect(redisUrl, { adapter })
+    open.push(mq)
+    const queue = mq.queue<string>(uniqueName('cli-delayed'), { codec: 'text' })
+    await queue.send('later', { delayMs: 60_000 })
+    expect(await redisCli(redisUrl, 'ZCARD', `anymq:q:${queue.name}:delayed`)).toEqual(['1'])
+    expect(await redisCli(redisUrl, 'XLEN', `anymq:q:${queue.name}`)).toEqual(['0'])
+    // Make it due now, as an operator would, and let a consumer's mover deliver it.
+    await redisCli(
+      redisUrl,
+      'EVAL',
+      "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do redis.call('ZADD', KEYS[1], 0, m) end",
+      '1',
+      `anymq:q:${queue.name}:delayed`,
+    )
+    const seen = new Collector<string>()
+    await queue.consume(seen.handler).ready
+    await seen.waitForCount(1, 10_000)
+    expect(seen.bodies).toEqual(['later'])
+    expect(await redisCli(redisUrl, 'ZCARD', `anymq:q:${queue.name}:delayed`)).toEqual(['0'])
+  })
+})
