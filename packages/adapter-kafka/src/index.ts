@@ -1,0 +1,7 @@
+import { registerAdapter } from '@anymq/core'
+import { adapter } from './kafka-adapter.js'
+
+registerAdapter(adapter)
+
+export { adapter, capabilities } from './kafka-adapter.js'
+export type { KafkaSasl, KafkaSettings } from './kafka-config.js'

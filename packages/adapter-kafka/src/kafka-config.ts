@@ -1,0 +1,145 @@
+import type { ConnectionOptions } from 'node:tls'
+import { ConfigError, type ConfigProblem, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+
+/** SASL credentials; the password is registered as a secret and never appears in errors or logs. */
+export interface KafkaSasl {
+  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'
+  username: string
+  password: string
+}
+
+/** Everything the Kafka adapter reads from the URL and `connect(url, { broker })`, defaults filled in. */
+export interface KafkaSettings {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[]
+  /** Client id sent to the brokers (quotas, logs). Default `anymq`. */
+  clientId: string
+  /** TLS: `true`, or Node `tls.connect` options (ca, cert, key…). Default off. */
+  ssl: boolean | ConnectionOptions
+  sasl: KafkaSasl | undefined
+  /** Partitions of topics anymq creates. Default 3. */
+  partitions: number
+  /** Replication factor of topics anymq creates; -1 = the broker's `default.replication.factor`. Default -1. */
+  replicationFactor: number
+  /** Consumer session timeout: how soon a crashed consumer's partitions move. Broker minimum 6000. Default 10000. */
+  sessionTimeoutMs: number
+  /** Consumer heartbeat interval. Default 1000. */
+  heartbeatIntervalMs: number
+  /** How long the group waits for members to rejoin during a rebalance. Default 10000. */
+  rebalanceTimeoutMs: number
+  /** Longest a fetch waits for data; bounds how fast a consumer notices a rebalance or stops. Default 100. */
+  maxWaitTimeMs: number
+  /** Largest message (body plus headers) accepted; keep below the broker's `message.max.bytes`. Default 1000000. */
+  maxMessageBytes: number
+  /** TCP connect timeout. Default 3000. */
+  connectionTimeoutMs: number
+  /** Request timeout. Default 30000. */
+  requestTimeoutMs: number
+}
+
+const urlOptions = {
+  clientId: { type: 'string', description: 'client id sent to the brokers' },
+  ssl: { type: 'boolean', description: 'TLS to the brokers' },
+  saslMechanism: { type: 'enum', values: ['plain', 'scram-sha-256', 'scram-sha-512'], description: 'SASL mechanism for the URL user and password' },
+  partitions: { type: 'integer', min: 1, max: 10_000 },
+  replicationFactor: { type: 'integer', min: -1, max: 100 },
+  sessionTimeoutMs: { type: 'integer', min: 1000, max: 3_600_000 },
+  heartbeatIntervalMs: { type: 'integer', min: 100, max: 600_000 },
+  rebalanceTimeoutMs: { type: 'integer', min: 1000, max: 3_600_000 },
+  maxWaitTimeMs: { type: 'integer', min: 0, max: 60_000 },
+  maxMessageBytes: { type: 'integer', min: 1, max: 1_073_741_824 },
+  connectionTimeoutMs: { type: 'integer', min: 1, max: 600_000 },
+  requestTimeoutMs: { type: 'integer', min: 1, max: 3_600_000 },
+} as const
+
+const numericBrokerOptions = [
+  'partitions',
+  'replicationFactor',
+  'sessionTimeoutMs',
+  'heartbeatIntervalMs',
+  'rebalanceTimeoutMs',
+  'maxWaitTimeMs',
+  'maxMessageBytes',
+  'connectionTimeoutMs',
+  'requestTimeoutMs',
+] as const
+
+const brokerOptionNames = ['clientId', 'ssl', 'sasl', ...numericBrokerOptions]
+
+export const defaultSettings = {
+  clientId: 'anymq',
+  partitions: 3,
+  replicationFactor: -1,
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  rebalanceTimeoutMs: 10_000,
+  maxWaitTimeMs: 100,
+  maxMessageBytes: 1_000_000,
+  connectionTimeoutMs: 3_000,
+  requestTimeoutMs: 30_000,
+} as const
+
+/**
+ * Reads `kafka://[user:password@]host:9092[,host2:9092][?option=value…]` and the `broker` options of
+ * `connect()`. Broker options win over URL options. Every problem is reported at once.
+ */
+export function resolveSettings(url: URL, hosts: readonly string[] | undefined, options: Readonly<Record<string, unknown>>): KafkaSettings {
+  const fromUrl = parseUrlOptions(url, urlOptions, 'kafka')
+  const problems: ConfigProblem[] = []
+  const brokers = (hosts && hosts.length > 0 ? [...hosts] : [url.host]).filter(Boolean)
+  if (brokers.length === 0) problems.push({ field: 'url', message: 'no broker: expected kafka://host:9092[,host2:9092]' })
+  for (const [index, broker] of brokers.entries()) {
+    if (!/:\d+$/.test(broker)) brokers[index] = `${broker}:9092`
+  }
+  for (const name of Object.keys(options)) {
+    if (!brokerOptionNames.includes(name)) problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${brokerOptionNames.join(', ')}` })
+  }
+  const numbers: Record<string, number> = {}
+  for (const name of numericBrokerOptions) {
+    const value = options[name] ?? fromUrl[name]
+    if (value === undefined) continue
+    const spec = urlOptions[name]
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min || value > spec.max) {
+      problems.push({ field: `broker.${name}`, message: `${JSON.stringify(value)} is not an integer in ${spec.min}..${spec.max}` })
+    } else numbers[name] = value
+  }
+  if (options.clientId !== undefined && typeof options.clientId !== 'string') problems.push({ field: 'broker.clientId', message: 'expected a string' })
+  const ssl = options.ssl ?? fromUrl.ssl ?? false
+  if (typeof ssl !== 'boolean' && (typeof ssl !== 'object' || ssl === null)) {
+    problems.push({ field: 'broker.ssl', message: 'expected true, false or tls.connect options' })
+  }
+  const sasl = readSasl(url, fromUrl.saslMechanism as KafkaSasl['mechanism'] | undefined, options.sasl, problems)
+  const merged = { ...defaultSettings, ...numbers }
+  if (merged.heartbeatIntervalMs >= merged.sessionTimeoutMs) {
+    problems.push({ field: 'broker.heartbeatIntervalMs', message: `must be lower than sessionTimeoutMs (${merged.sessionTimeoutMs})` })
+  }
+  if (problems.length > 0) throw new ConfigError(problems, { adapter: 'kafka' })
+  return {
+    ...merged,
+    brokers,
+    clientId: (options.clientId as string | undefined) ?? fromUrl.clientId ?? defaultSettings.clientId,
+    ssl: ssl as boolean | ConnectionOptions,
+    sasl,
+  }
+}
+
+function readSasl(url: URL, mechanism: KafkaSasl['mechanism'] | undefined, option: unknown, problems: ConfigProblem[]): KafkaSasl | undefined {
+  if (option !== undefined) {
+    const sasl = option as Partial<KafkaSasl> | null
+    const mechanisms = ['plain', 'scram-sha-256', 'scram-sha-512']
+    if (typeof sasl !== 'object' || sasl === null) {
+      problems.push({ field: 'broker.sasl', message: "expected { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password }" })
+      return undefined
+    }
+    if (!mechanisms.includes(String(sasl.mechanism)))
+      problems.push({ field: 'broker.sasl.mechanism', message: `'${String(sasl.mechanism)}' is not one of ${mechanisms.join(', ')}` })
+    if (typeof sasl.username !== 'string') problems.push({ field: 'broker.sasl.username', message: 'expected a string' })
+    if (typeof sasl.password !== 'string') problems.push({ field: 'broker.sasl.password', message: 'expected a string' })
+    registerSecret(sasl.password)
+    return sasl as KafkaSasl
+  }
+  if (!url.username && !url.password) return undefined
+  const password = decodeURIComponent(url.password)
+  registerSecret(password)
+  return { mechanism: mechanism ?? 'plain', username: decodeURIComponent(url.username), password }
+}

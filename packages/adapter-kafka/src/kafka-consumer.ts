@@ -1,0 +1,432 @@
+import {
+  type Delivery,
+  filterMatches,
+  type IncomingMessage,
+  type Logger,
+  type OutgoingMessage,
+  retryCopy,
+  type TopicFilter,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+  UnsupportedFeatureError,
+} from '@anymq/core/spi'
+import type { DriverBatch, DriverConsumer, KafkaDriver, TopicPartitionOffset } from './kafka-driver.js'
+import { wrapError } from './kafka-errors.js'
+import { dueAtOf, fromRecord } from './kafka-wire.js'
+
+/** What one anymq consumer reads and how. */
+export interface ConsumerPlan {
+  groupId: string
+  /** The queue's or topic's own Kafka topic. */
+  mainTopic: string
+  /**
+   * The group's redelivery topic: retries are republished there with a due time and read back by
+   * this group only. `undefined` (ephemeral subscriptions, reply inboxes): retries wait in memory.
+   */
+  retryTopic: string | undefined
+  /** Start from the earliest offset where the group has none (queues, replay); else the plan pinned offsets. */
+  fromBeginning: boolean
+  filter: TopicFilter | undefined
+  /** Commit offsets (durable groups); ephemeral groups and inboxes never need them. */
+  commits: boolean
+  /** After leaving the group on close (delete an ephemeral group or an inbox topic). */
+  cleanup?: () => Promise<void>
+}
+
+export interface ConsumerContext {
+  driver: KafkaDriver
+  logger: Logger
+  /** Publishes a retry copy to a redelivery topic, due at `dueAt`. */
+  republish(topic: string, message: OutgoingMessage, dueAt: number): Promise<void>
+}
+
+/** Records of a redelivery topic held in memory until due, per consumer; beyond it the partition pauses. */
+const holdLimit = 1_000
+const commitDelayMs = 50
+const releaseDelayMs = 500
+
+/**
+ * Offsets of one partition handed out and not yet settled. The commit point is the lowest unsettled
+ * offset (or the next one when all are settled): never past a message still in flight.
+ */
+class PartitionTracker {
+  next: number
+  /** What the broker confirmed for the current generation; `undefined` after a rejoin. */
+  committed: number | undefined
+  private readonly pending = new Map<number, boolean>()
+  private readonly order: number[] = []
+  private head = 0
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    first: number,
+  ) {
+    this.next = first
+  }
+
+  track(offset: number): void {
+    this.pending.set(offset, false)
+    this.order.push(offset)
+    this.next = offset + 1
+  }
+
+  /** An offset that needs no settling (filtered out). */
+  skip(offset: number): void {
+    this.next = offset + 1
+  }
+
+  settle(offset: number): void {
+    if (!this.pending.has(offset)) return
+    this.pending.set(offset, true)
+    while (this.head < this.order.length && this.pending.get(this.order[this.head] as number) === true) {
+      this.pending.delete(this.order[this.head] as number)
+      this.head++
+    }
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order.splice(0, this.head)
+      this.head = 0
+    }
+  }
+
+  get commitPoint(): number {
+    return this.head < this.order.length ? (this.order[this.head] as number) : this.next
+  }
+}
+
+interface Item {
+  message: IncomingMessage
+  raw: unknown
+  tracker: PartitionTracker | undefined
+  offset: number
+}
+
+/**
+ * One anymq consumer = one member of a Kafka consumer group. Fetched records are handed to core in
+ * partition order up to `prefetch` unsettled; fetching waits beyond it. Offsets are committed when
+ * they and every earlier one of the partition are settled. Retries go to the group's redelivery
+ * topic (the partition is never blocked); records read back from it wait in memory until due.
+ */
+export class KafkaConsumer implements TransportConsumer {
+  private readonly member: DriverConsumer
+  private readonly trackers = new Map<string, PartitionTracker>()
+  private assigned = new Set<string>()
+  private readonly readyItems: Item[] = []
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private resumeHeld: Array<() => void> = []
+  private capacityWaiters: Array<() => void> = []
+  private inflight = 0
+  private held = 0
+  private stopping = false
+  private closed = false
+  private closing: Promise<void> | undefined
+  private commitTimer: NodeJS.Timeout | undefined
+  private committing: Promise<void> | undefined
+  private commitAgain = false
+
+  constructor(
+    private readonly context: ConsumerContext,
+    private readonly plan: ConsumerPlan,
+    private readonly options: TransportConsumeOptions,
+    private readonly deliver: (delivery: Delivery) => void,
+  ) {
+    this.member = context.driver.consumer({
+      groupId: plan.groupId,
+      topics: plan.retryTopic ? [plan.mainTopic, plan.retryTopic] : [plan.mainTopic],
+      fromBeginning: plan.fromBeginning,
+      onBatch: (batch) => this.onBatch(batch),
+      onAssigned: (assignment) => this.onAssigned(assignment),
+      onCommitted: (offsets) => this.onCommitted(offsets),
+      onCrash: (error, restarting) => {
+        if (this.closed) return
+        options.onError(wrapError(error, `consumer of group '${plan.groupId}'${restarting ? ' (reconnecting)' : ''}`))
+      },
+    })
+  }
+
+  /** Resolves once the member joined the group and got its partitions. */
+  async start(): Promise<void> {
+    try {
+      await this.member.start()
+    } catch (error) {
+      this.closed = true
+      throw error
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    this.member.pauseAll()
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers.clear()
+    // Held and ready records stay unsettled: their offsets are not committed, another member reads them.
+    this.readyItems.length = 0
+    this.wakeCapacity()
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.stop()
+    if (!this.closed && this.plan.commits) {
+      clearTimeout(this.commitTimer)
+      this.commitTimer = undefined
+      await Promise.race([this.commitNow(), sleep(5_000)])
+    }
+    this.closed = true
+    await this.member.stop().catch((error: unknown) => this.context.logger.debug(`leaving group '${this.plan.groupId}': ${String(error)}`))
+    await this.plan.cleanup?.().catch((error: unknown) => this.context.logger.debug(`cleaning up after group '${this.plan.groupId}': ${String(error)}`))
+  }
+
+  /** The connection was dropped as in a crash: settle nothing, commit nothing. */
+  abandon(): void {
+    this.closed = true
+    void this.stop()
+    clearTimeout(this.commitTimer)
+  }
+
+  private async onBatch(batch: DriverBatch): Promise<void> {
+    const key = partitionKey(batch.topic, batch.partition)
+    const fromRetryTopic = batch.topic === this.plan.retryTopic
+    for (const record of batch.records) {
+      if (this.stopping || !batch.isRunning()) return
+      let tracker = this.trackers.get(key)
+      if (!tracker) {
+        tracker = new PartitionTracker(batch.topic, batch.partition, record.offset)
+        this.trackers.set(key, tracker)
+      }
+      if (record.offset < tracker.next) {
+        // Already handed out (refetched after a rejoin while still in flight here).
+        batch.resolve(record.offset)
+        continue
+      }
+      const message = fromRecord(record)
+      if (!fromRetryTopic && !filterMatches(this.plan.filter, message.subject, message.headers)) {
+        tracker.skip(record.offset)
+        batch.resolve(record.offset)
+        this.scheduleCommit()
+        continue
+      }
+      if (fromRetryTopic) {
+        const wait = dueAtOf(record) - Date.now()
+        if (wait > 0) {
+          if (this.held >= holdLimit) {
+            this.resumeHeld.push(batch.pause())
+            return
+          }
+          tracker.track(record.offset)
+          batch.resolve(record.offset)
+          this.hold({ message, raw: record.raw, tracker, offset: record.offset }, wait)
+          continue
+        }
+      }
+      if (!(await this.waitForCapacity(batch))) return
+      tracker.track(record.offset)
+      batch.resolve(record.offset)
+      this.handOut({ message, raw: record.raw, tracker, offset: record.offset })
+    }
+  }
+
+  private async waitForCapacity(batch: DriverBatch): Promise<boolean> {
+    while (this.inflight + this.readyItems.length >= this.options.prefetch) {
+      if (this.stopping || !batch.isRunning()) return false
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1_000)
+        this.capacityWaiters.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+      try {
+        await batch.heartbeat()
+      } catch {
+        // The group is rebalancing: leave the rest of the batch unresolved, it is fetched again.
+        return false
+      }
+    }
+    return !this.stopping && batch.isRunning()
+  }
+
+  private wakeCapacity(): void {
+    const waiters = this.capacityWaiters
+    this.capacityWaiters = []
+    for (const wake of waiters) wake()
+  }
+
+  private hold(item: Item, waitMs: number): void {
+    this.held++
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      this.held--
+      this.readyItems.push(item)
+      this.drain()
+      if (this.held < holdLimit / 2 && this.resumeHeld.length > 0) {
+        const resumes = this.resumeHeld
+        this.resumeHeld = []
+        for (const resume of resumes) resume()
+      }
+    }, waitMs)
+    this.timers.add(timer)
+  }
+
+  private later(action: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      action()
+    }, ms)
+    this.timers.add(timer)
+  }
+
+  private drain(): void {
+    while (!this.stopping && this.readyItems.length > 0 && this.inflight < this.options.prefetch) this.handOut(this.readyItems.shift() as Item)
+    this.wakeCapacity()
+  }
+
+  private handOut(item: Item): void {
+    this.inflight++
+    this.deliver(this.delivery(item))
+  }
+
+  private delivery(item: Item): Delivery {
+    let done = false
+    const finish = (settled: boolean): boolean => {
+      if (done) return false
+      done = true
+      this.inflight--
+      if (settled && item.tracker) {
+        item.tracker.settle(item.offset)
+        this.scheduleCommit()
+      }
+      this.drain()
+      return true
+    }
+    const giveBack = () => {
+      if (!finish(false) || this.stopping) return
+      this.later(() => {
+        this.readyItems.unshift(item)
+        this.drain()
+      }, releaseDelayMs)
+    }
+    return {
+      message: item.message,
+      raw: item.raw,
+      ack: async () => {
+        finish(true)
+      },
+      retry: async ({ delayMs, headers }) => {
+        if (done) return
+        const copy = retryCopy(item.message, { delayMs, headers })
+        const retryTopic = this.plan.retryTopic
+        if (retryTopic === undefined) {
+          finish(true)
+          if (this.stopping) return
+          // Nothing durable behind an ephemeral group or an inbox: the retry waits in memory.
+          this.later(() => {
+            this.readyItems.push({ message: asIncoming(copy), raw: item.raw, tracker: undefined, offset: -1 })
+            this.drain()
+          }, delayMs)
+          return
+        }
+        try {
+          await this.context.republish(retryTopic, copy, Date.now() + delayMs)
+        } catch (error) {
+          // Not republished: keep the offset uncommitted and deliver the message again here.
+          giveBack()
+          throw error
+        }
+        finish(true)
+      },
+      release: async () => giveBack(),
+      extendLease: async () => {
+        throw new UnsupportedFeatureError('kafka', 'extendLease()', 'Kafka has no per-message lease; a consumer keeps its partitions while it heartbeats')
+      },
+    }
+  }
+
+  private onAssigned(assignment: ReadonlyMap<string, readonly number[]>): void {
+    const assigned = new Set<string>()
+    for (const [topic, partitions] of assignment) for (const partition of partitions) assigned.add(partitionKey(topic, partition))
+    this.assigned = assigned
+    for (const [key, tracker] of this.trackers) {
+      // A partition that moved to another member: what is still in flight here is no longer ours to commit.
+      if (!assigned.has(key)) this.trackers.delete(key)
+      else tracker.committed = undefined
+    }
+    this.scheduleCommit()
+  }
+
+  private onCommitted(offsets: readonly TopicPartitionOffset[]): void {
+    for (const { topic, partition, offset } of offsets) {
+      const tracker = this.trackers.get(partitionKey(topic, partition))
+      if (tracker && (tracker.committed === undefined || offset > tracker.committed)) tracker.committed = offset
+    }
+  }
+
+  private scheduleCommit(delayMs = commitDelayMs): void {
+    if (!this.plan.commits || this.closed || this.commitTimer) return
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined
+      void this.commitNow()
+    }, delayMs)
+  }
+
+  private commitNow(): Promise<void> {
+    if (this.committing) {
+      this.commitAgain = true
+      return this.committing
+    }
+    this.committing = (async () => {
+      do {
+        this.commitAgain = false
+        const offsets: TopicPartitionOffset[] = []
+        for (const [key, tracker] of this.trackers) {
+          if (!this.assigned.has(key)) continue
+          const point = tracker.commitPoint
+          if (tracker.committed === undefined || point > tracker.committed) offsets.push({ topic: tracker.topic, partition: tracker.partition, offset: point })
+        }
+        if (offsets.length === 0) return
+        try {
+          await this.member.commit(offsets)
+        } catch (error) {
+          this.context.logger.debug(`commit of group '${this.plan.groupId}' failed, trying again: ${String(error)}`)
+          this.scheduleCommit(500)
+          return
+        }
+        // The driver may skip a commit while it rejoins; the confirmation then never comes: try again.
+        if (offsets.some(({ topic, partition, offset }) => (this.trackers.get(partitionKey(topic, partition))?.committed ?? -1) < offset)) {
+          this.scheduleCommit(1_000)
+        }
+      } while (this.commitAgain && !this.closed)
+    })().finally(() => {
+      this.committing = undefined
+    })
+    return this.committing
+  }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
+}
+
+function asIncoming(message: OutgoingMessage): IncomingMessage {
+  return {
+    id: message.id,
+    body: message.body,
+    contentType: message.contentType,
+    headers: message.headers,
+    key: message.key,
+    correlationId: message.correlationId,
+    replyTo: message.replyTo,
+    timestamp: message.timestamp,
+    subject: message.subject,
+    attempt: message.attempt,
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}

@@ -1,0 +1,107 @@
+/**
+ * The seam between the adapter's semantics and a Kafka client library. Everything kafkajs-specific
+ * lives in `kafkajs-driver.ts`; a second driver (e.g. a librdkafka binding) implements these
+ * interfaces and nothing else changes. Offsets are plain numbers (safe up to 2^53).
+ */
+
+/** A record as read from a partition, headers decoded as UTF-8. */
+export interface DriverRecord {
+  topic: string
+  partition: number
+  offset: number
+  key: string | undefined
+  value: Uint8Array
+  headers: Record<string, string>
+  /** Record timestamp (CreateTime), epoch milliseconds. */
+  timestamp: number
+  /** The client's native record, handed to users as `message.raw`. */
+  raw: unknown
+}
+
+export interface DriverOutgoingRecord {
+  key: string | undefined
+  value: Uint8Array
+  headers: Record<string, string>
+  timestamp: number
+}
+
+export interface TopicPartitionOffset {
+  topic: string
+  partition: number
+  offset: number
+}
+
+export interface PartitionRange {
+  partition: number
+  /** First offset still stored. */
+  low: number
+  /** Offset the next record will get (high watermark). */
+  high: number
+}
+
+/** One fetched batch of one partition, handed to the consumer's `onBatch`. */
+export interface DriverBatch {
+  topic: string
+  partition: number
+  records: DriverRecord[]
+  /** Marks `offset` as processed for fetching: the next fetch starts after it. Not a commit. */
+  resolve(offset: number): void
+  /** Keeps the group session alive while waiting; rejects when the group is rebalancing. */
+  heartbeat(): Promise<void>
+  /** False once the consumer is stopping or restarting: stop handling this batch. */
+  isRunning(): boolean
+  /** Stops fetching this partition; returns the function that resumes it. */
+  pause(): () => void
+}
+
+export interface DriverConsumerOptions {
+  groupId: string
+  topics: string[]
+  /** Where a partition without a committed offset starts: earliest (true) or latest (false). */
+  fromBeginning: boolean
+  /** Handles a batch; resolving lets the driver fetch further. Must not throw. */
+  onBatch(batch: DriverBatch): Promise<void>
+  /** After every (re)join: the partitions this member now owns, by topic. */
+  onAssigned(assignment: ReadonlyMap<string, readonly number[]>): void
+  /** After the broker accepted a commit. */
+  onCommitted(offsets: readonly TopicPartitionOffset[]): void
+  /** The client failed; `restarting` says whether it reconnects by itself. */
+  onCrash(error: Error, restarting: boolean): void
+}
+
+export interface DriverConsumer {
+  /** Connects, joins the group; resolves after the first assignment. */
+  start(): Promise<void>
+  /** Commits `offset` = the next offset to read, per partition. Best effort: a stale member's commit fails. */
+  commit(offsets: readonly TopicPartitionOffset[]): Promise<void>
+  pauseAll(): void
+  /** Leaves the group and disconnects. Idempotent. */
+  stop(): Promise<void>
+}
+
+export interface TopicSpec {
+  name: string
+  partitions: number
+  replicationFactor: number
+}
+
+export interface KafkaDriver {
+  /** Connects the admin client (and so checks that a broker answers). */
+  connect(): Promise<void>
+  /** Produces with acks=all; resolves when every record was acknowledged. */
+  send(batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void>
+  /** Creates the topics that do not exist yet; waits for their leaders. */
+  createTopics(topics: readonly TopicSpec[]): Promise<void>
+  deleteTopics(topics: readonly string[]): Promise<void>
+  topicRanges(topic: string): Promise<PartitionRange[]>
+  /** Committed offsets of a group on a topic; partitions without one are absent. */
+  groupOffsets(groupId: string, topic: string): Promise<Map<number, number>>
+  /** Commits offsets for an empty group (no member joined). Rejects when the group has members. */
+  setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyArray<{ partition: number; offset: number }>): Promise<void>
+  deleteGroups(groupIds: readonly string[]): Promise<void>
+  consumer(options: DriverConsumerOptions): DriverConsumer
+  /** Disconnects everything gracefully. */
+  close(): Promise<void>
+  /** Drops every connection at once: no leave-group, no commit (as a crashed process). */
+  terminate(): Promise<void>
+}

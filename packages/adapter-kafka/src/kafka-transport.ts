@@ -1,0 +1,377 @@
+import { randomUUID } from 'node:crypto'
+import {
+  AbortedError,
+  type Capabilities,
+  ClosedError,
+  ConfigError,
+  type Delivery,
+  type Destination,
+  type Inbox,
+  type IncomingMessage,
+  type Logger,
+  type OutgoingMessage,
+  type QueueSpec,
+  type Source,
+  type Transport,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+} from '@anymq/core/spi'
+import type { KafkaSettings } from './kafka-config.js'
+import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from './kafka-consumer.js'
+import type { DriverOutgoingRecord, DriverRecord, KafkaDriver, PartitionRange } from './kafka-driver.js'
+import { retryTransient, wrapError } from './kafka-errors.js'
+import { KafkaPublisher } from './kafka-publisher.js'
+import { fromRecord, naming, toRecord } from './kafka-wire.js'
+
+const adapter = 'kafka'
+/** How long peek and move wait for the partitions of a dead-letter topic before answering with what they read. */
+const backlogReadTimeoutMs = 15_000
+
+interface BacklogRange {
+  partition: number
+  from: number
+  to: number
+}
+
+/** One connection to a Kafka cluster: see the package README for how anymq concepts map onto Kafka. */
+export class KafkaTransport implements Transport {
+  private readonly publisher: KafkaPublisher
+  private readonly topics = new Map<string, Promise<void>>()
+  private readonly consumers = new Set<KafkaConsumer>()
+  private readonly context: ConsumerContext
+  private closing: Promise<void> | undefined
+
+  constructor(
+    private readonly driver: KafkaDriver,
+    private readonly settings: KafkaSettings,
+    private readonly logger: Logger,
+    readonly capabilities: Capabilities,
+  ) {
+    this.publisher = new KafkaPublisher(driver)
+    this.context = {
+      driver,
+      logger,
+      republish: async (topic, message, dueAt) => {
+        this.assertOpen()
+        await this.ensureTopics([topic])
+        await this.publisher.publish([{ topic, record: toRecord(message, dueAt) }])
+      },
+    }
+  }
+
+  async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
+    this.assertOpen()
+    if (signal?.aborted) throw new AbortedError('publish', { adapter })
+    const records: Array<{ topic: string; record: DriverOutgoingRecord }> = []
+    const now = Date.now()
+    switch (destination.kind) {
+      case 'queue': {
+        const name = destination.queue.name
+        for (const message of messages) {
+          // A delayed send waits in the queue group's redelivery topic, like a retry.
+          if (message.delayMs > 0) records.push({ topic: naming.queueRetryTopic(name), record: toRecord(message, now + message.delayMs) })
+          else records.push({ topic: name, record: toRecord(message) })
+        }
+        break
+      }
+      case 'topic':
+        for (const message of messages) records.push({ topic: destination.topic, record: toRecord(message) })
+        break
+      case 'subscription': {
+        const { topic, name } = destination.subscription
+        if (name === undefined) throw new ConfigError('an ephemeral subscription cannot be published to directly', { adapter })
+        // Straight into one subscription: its group's redelivery topic, due now; the other groups never read it.
+        const retryTopic = naming.subscriptionRetryTopic(topic, name)
+        for (const message of messages) records.push({ topic: retryTopic, record: toRecord(message, now + message.delayMs) })
+        break
+      }
+      case 'inbox':
+        for (const message of messages) records.push({ topic: destination.address, record: toRecord(message) })
+        break
+    }
+    if (destination.kind !== 'inbox') await this.ensureTopics([...new Set(records.map((record) => record.topic))])
+    await this.publisher.publish(records)
+  }
+
+  async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {
+    this.assertOpen()
+    const plan = await this.planFor(source)
+    const consumer = await this.startConsumer(plan, options, deliver)
+    return {
+      stop: () => consumer.stop(),
+      close: async () => {
+        await consumer.close()
+        this.consumers.delete(consumer)
+      },
+    }
+  }
+
+  /** Joins the group; a member that failed on a just-created topic is replaced by a fresh one. */
+  private async startConsumer(plan: ConsumerPlan, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<KafkaConsumer> {
+    try {
+      return await retryTransient(async () => {
+        this.assertOpen()
+        const consumer = new KafkaConsumer(this.context, plan, options, deliver)
+        this.consumers.add(consumer)
+        try {
+          await consumer.start()
+          return consumer
+        } catch (error) {
+          this.consumers.delete(consumer)
+          throw error
+        }
+      })
+    } catch (error) {
+      await plan.cleanup?.().catch(() => {})
+      throw wrapError(error, `joining consumer group '${plan.groupId}'`)
+    }
+  }
+
+  private async planFor(source: Source): Promise<ConsumerPlan> {
+    if (source.kind === 'queue') {
+      const name = source.queue.name
+      const retryTopic = naming.queueRetryTopic(name)
+      await this.ensureTopics([name, retryTopic])
+      // A new queue group starts at the earliest offset: nothing sent before the first consumer is missed.
+      return { groupId: naming.queueGroup(name), mainTopic: name, retryTopic, fromBeginning: true, filter: undefined, commits: true }
+    }
+    const { topic, name, filter, startFrom } = source.subscription
+    if (name === undefined) {
+      await this.ensureTopics([topic])
+      const groupId = naming.ephemeralGroup(topic, randomUUID())
+      await this.pinToEnd(groupId, topic)
+      return {
+        groupId,
+        mainTopic: topic,
+        retryTopic: undefined,
+        fromBeginning: false,
+        filter,
+        commits: false,
+        cleanup: () => this.driver.deleteGroups([groupId]),
+      }
+    }
+    const groupId = naming.subscriptionGroup(topic, name)
+    const retryTopic = naming.subscriptionRetryTopic(topic, name)
+    await this.ensureTopics([topic, retryTopic])
+    // A new named subscription receives what is published from its creation on, also while no
+    // consumer is attached: its offsets are pinned to the end once, when the group has none.
+    if (startFrom === 'latest') await this.pinToEnd(groupId, topic)
+    return { groupId, mainTopic: topic, retryTopic, fromBeginning: true, filter, commits: true }
+  }
+
+  /** Commits the current end of every partition the group has no offset for yet. */
+  private async pinToEnd(groupId: string, topic: string): Promise<void> {
+    try {
+      const [committed, ranges] = await retryTransient(() => Promise.all([this.driver.groupOffsets(groupId, topic), this.driver.topicRanges(topic)]))
+      const missing = ranges.filter((range) => !committed.has(range.partition))
+      if (missing.length === 0) return
+      try {
+        await retryTransient(() =>
+          this.driver.setGroupOffsets(
+            groupId,
+            topic,
+            missing.map((range) => ({ partition: range.partition, offset: range.high })),
+          ),
+        )
+      } catch (error) {
+        // A member of the group joined meanwhile (it pinned them, or the group reads from the earliest).
+        this.logger.debug(`pinning offsets of group '${groupId}' on '${topic}': ${String(error)}`)
+      }
+    } catch (error) {
+      throw wrapError(error, `positioning consumer group '${groupId}' on topic '${topic}'`)
+    }
+  }
+
+  async openInbox(options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<Inbox> {
+    this.assertOpen()
+    const unique = randomUUID()
+    const topic = naming.inboxTopic(unique)
+    const groupId = naming.inboxGroup(unique)
+    await this.createTopics([{ name: topic, partitions: 1 }])
+    // A topic of its own with a group of one member: a reply can only ever reach this requester.
+    const plan: ConsumerPlan = {
+      groupId,
+      mainTopic: topic,
+      retryTopic: undefined,
+      fromBeginning: true,
+      filter: undefined,
+      commits: false,
+      cleanup: async () => {
+        await this.driver.deleteTopics([topic])
+        await this.driver.deleteGroups([groupId])
+      },
+    }
+    const consumer = await this.startConsumer(plan, options, deliver)
+    return {
+      address: topic,
+      close: async () => {
+        await consumer.close()
+        this.consumers.delete(consumer)
+      },
+    }
+  }
+
+  async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
+    this.assertOpen()
+    const topic = queue.name
+    const backlog = await this.backlog(topic, naming.queueGroup(topic))
+    if (backlog.length === 0 || limit <= 0) return []
+    // Read without committing: a throwaway group positioned where the queue's group stands.
+    const groupId = naming.peekGroup(randomUUID())
+    try {
+      await retryTransient(() =>
+        this.driver.setGroupOffsets(
+          groupId,
+          topic,
+          backlog.map((range) => ({ partition: range.partition, offset: range.from })),
+        ),
+      )
+      const records: DriverRecord[] = []
+      await this.readBacklog(groupId, topic, backlog, async (batch) => {
+        records.push(...batch.slice(0, limit - records.length))
+        return records.length >= limit
+      })
+      return records
+        .sort((a, b) => a.timestamp - b.timestamp || a.partition - b.partition || a.offset - b.offset)
+        .slice(0, limit)
+        .map((record) => fromRecord(record))
+    } catch (error) {
+      throw wrapError(error, `peeking at '${topic}'`)
+    } finally {
+      await this.driver.deleteGroups([groupId]).catch(() => {})
+    }
+  }
+
+  async move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number> {
+    this.assertOpen()
+    const topic = from.name
+    const groupId = naming.queueGroup(topic)
+    const backlog = await this.backlog(topic, groupId)
+    if (backlog.length === 0 || limit <= 0) return 0
+    let moved = 0
+    await this.readBacklog(groupId, topic, backlog, async (batch, commit) => {
+      const taken = batch.slice(0, limit - moved)
+      if (taken.length === 0) return true
+      // Each record leaves the dead-letter topic (its offset is committed) only after its destination has it.
+      await this.publish(
+        to,
+        taken.map((record) => prepare(fromRecord(record))),
+      )
+      const last = taken[taken.length - 1] as DriverRecord
+      await commit(last.offset + 1)
+      moved += taken.length
+      return moved >= limit
+    })
+    return moved
+  }
+
+  /** Partitions of `topic` with records the group has not committed past. */
+  private async backlog(topic: string, groupId: string): Promise<BacklogRange[]> {
+    await this.ensureTopics([topic])
+    try {
+      const [ranges, committed] = await retryTransient(() => Promise.all([this.driver.topicRanges(topic), this.driver.groupOffsets(groupId, topic)]))
+      return ranges
+        .map((range: PartitionRange) => ({
+          partition: range.partition,
+          from: Math.max(committed.get(range.partition) ?? range.low, range.low),
+          to: range.high,
+        }))
+        .filter((range) => range.from < range.to)
+    } catch (error) {
+      throw wrapError(error, `reading the offsets of '${topic}'`)
+    }
+  }
+
+  /**
+   * Reads the given ranges as a member of `groupId`, one batch per call of `handle` (records inside
+   * the ranges only), until every range is read or `handle` says it has enough.
+   */
+  private async readBacklog(
+    groupId: string,
+    topic: string,
+    ranges: BacklogRange[],
+    handle: (records: DriverRecord[], commit: (offset: number) => Promise<void>) => Promise<boolean>,
+  ): Promise<void> {
+    const remaining = new Map(ranges.map((range) => [range.partition, range]))
+    let finish!: (error?: unknown) => void
+    const finished = new Promise<void>((resolve, reject) => {
+      finish = (error) => (error === undefined ? resolve() : reject(error))
+    })
+    let enough = false
+    const member = this.driver.consumer({
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      onAssigned: () => {},
+      onCommitted: () => {},
+      onCrash: (error) => finish(error),
+      onBatch: async (batch) => {
+        const range = remaining.get(batch.partition)
+        if (enough || !range) return
+        const records = batch.records.filter((record) => record.offset >= range.from && record.offset < range.to)
+        try {
+          if (records.length > 0) {
+            enough = await handle(records, (offset) => member.commit([{ topic, partition: batch.partition, offset }]))
+            for (const record of records) batch.resolve(record.offset)
+          }
+          const last = batch.records[batch.records.length - 1]
+          if (last && last.offset >= range.to - 1) remaining.delete(batch.partition)
+          if (enough || remaining.size === 0) finish()
+        } catch (error) {
+          enough = true
+          finish(error)
+        }
+      },
+    })
+    const timer = setTimeout(() => finish(), backlogReadTimeoutMs)
+    try {
+      await member.start()
+      await finished
+    } finally {
+      clearTimeout(timer)
+      await member.stop().catch(() => {})
+    }
+  }
+
+  /** Creates topics on first use, once per connection. */
+  private ensureTopics(names: readonly string[]): Promise<void> {
+    const missing = names.filter((name) => !this.topics.has(name))
+    if (missing.length > 0) {
+      const creating = this.createTopics(missing.map((name) => ({ name, partitions: this.settings.partitions })))
+      for (const name of missing) {
+        this.topics.set(name, creating)
+        creating.catch(() => this.topics.delete(name))
+      }
+    }
+    return Promise.all(names.map((name) => this.topics.get(name))).then(() => undefined)
+  }
+
+  private async createTopics(topics: Array<{ name: string; partitions: number }>): Promise<void> {
+    try {
+      await retryTransient(() => this.driver.createTopics(topics.map((topic) => ({ ...topic, replicationFactor: this.settings.replicationFactor }))))
+    } catch (error) {
+      throw wrapError(error, `creating topic(s) ${topics.map((topic) => `'${topic.name}'`).join(', ')}`)
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
+      await this.publisher.flush()
+      await this.driver.close()
+    })()
+    return this.closing
+  }
+
+  async terminate(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const consumer of this.consumers) consumer.abandon()
+      await this.driver.terminate()
+    })()
+    return this.closing
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new ClosedError('the kafka connection', { adapter })
+  }
+}

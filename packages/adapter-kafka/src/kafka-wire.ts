@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto'
+import { attemptFromHeaders, type IncomingMessage, type OutgoingMessage, wireHeaders } from '@anymq/core/spi'
+import type { DriverOutgoingRecord, DriverRecord } from './kafka-driver.js'
+
+/**
+ * How an anymq message sits in a Kafka record. Body = record value, key = record key, timestamp =
+ * record timestamp; the rest travel as headers any client can read (UTF-8 strings). User headers keep
+ * their names; anymq's own start with `x-anymq-`.
+ */
+export const kafkaHeaders = {
+  id: 'x-anymq-id',
+  contentType: 'x-anymq-content-type',
+  correlationId: 'x-anymq-correlation-id',
+  replyTo: 'x-anymq-reply-to',
+  subject: 'x-anymq-subject',
+  /** On records of a redelivery topic: epoch milliseconds before which the record is not delivered. */
+  dueAt: 'x-anymq-due-at',
+} as const
+
+const transportHeaderNames = new Set<string>(Object.values(kafkaHeaders))
+
+export function toRecord(message: OutgoingMessage, dueAt?: number): DriverOutgoingRecord {
+  const headers: Record<string, string> = { ...message.headers }
+  if (message.attempt > 1) headers[wireHeaders.attempt] = String(message.attempt)
+  else delete headers[wireHeaders.attempt]
+  headers[kafkaHeaders.id] = message.id
+  headers[kafkaHeaders.contentType] = message.contentType
+  if (message.correlationId !== undefined) headers[kafkaHeaders.correlationId] = message.correlationId
+  if (message.replyTo !== undefined) headers[kafkaHeaders.replyTo] = message.replyTo
+  if (message.subject !== undefined) headers[kafkaHeaders.subject] = message.subject
+  if (dueAt !== undefined) headers[kafkaHeaders.dueAt] = String(dueAt)
+  return { key: message.key, value: message.body, headers, timestamp: message.timestamp }
+}
+
+/** A record as anymq sees it; records from other clients get `topic-partition-offset` as id. */
+export function fromRecord(record: DriverRecord): IncomingMessage {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(record.headers)) if (!transportHeaderNames.has(name)) headers[name] = value
+  return {
+    id: record.headers[kafkaHeaders.id] ?? `${record.topic}-${record.partition}-${record.offset}`,
+    body: record.value,
+    contentType: record.headers[kafkaHeaders.contentType] ?? 'application/octet-stream',
+    headers,
+    key: record.key,
+    correlationId: record.headers[kafkaHeaders.correlationId],
+    replyTo: record.headers[kafkaHeaders.replyTo],
+    timestamp: Number.isFinite(record.timestamp) && record.timestamp > 0 ? record.timestamp : Date.now(),
+    subject: record.headers[kafkaHeaders.subject],
+    attempt: attemptFromHeaders(record.headers),
+  }
+}
+
+export function dueAtOf(record: DriverRecord): number {
+  const due = Number(record.headers[kafkaHeaders.dueAt])
+  return Number.isFinite(due) ? due : 0
+}
+
+/**
+ * Names of what anymq creates. Queue and topic names map to Kafka topics of the same name; a group's
+ * redelivery topic (retries, delayed sends, redrive into one subscription) follows core's dead-letter
+ * naming: `<queue>.retry`, `<topic>.<subscription>.retry`. Group ids use `:`, which no anymq name
+ * contains, so they never collide.
+ */
+export const naming = {
+  queueGroup: (queue: string) => `anymq:queue:${queue}`,
+  queueRetryTopic: (queue: string) => topicName(`${queue}.retry`),
+  subscriptionGroup: (topic: string, subscription: string) => `anymq:subscription:${topic}:${subscription}`,
+  subscriptionRetryTopic: (topic: string, subscription: string) => topicName(`${topic}.${subscription}.retry`),
+  ephemeralGroup: (topic: string, unique: string) => `anymq:ephemeral:${topic}:${unique}`,
+  inboxTopic: (unique: string) => `anymq.inbox.${unique}`,
+  inboxGroup: (unique: string) => `anymq:inbox:${unique}`,
+  peekGroup: (unique: string) => `anymq:peek:${unique}`,
+}
+
+const maxTopicLength = 249
+
+/** Kafka topic names are at most 249 characters: longer ones keep a prefix and a hash. */
+export function topicName(name: string): string {
+  if (name.length <= maxTopicLength) return name
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 16)
+  return `${name.slice(0, maxTopicLength - 17)}.${hash}`
+}

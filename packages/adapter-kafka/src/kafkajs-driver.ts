@@ -1,0 +1,388 @@
+import net from 'node:net'
+import tls from 'node:tls'
+import type { Logger } from '@anymq/core/spi'
+import kafkajs, { type Admin, type Consumer, type IHeaders, type ISocketFactory, type KafkaMessage, type Producer } from 'kafkajs'
+import type { KafkaSettings } from './kafka-config.js'
+import type {
+  DriverConsumer,
+  DriverConsumerOptions,
+  DriverOutgoingRecord,
+  DriverRecord,
+  KafkaDriver,
+  PartitionRange,
+  TopicPartitionOffset,
+  TopicSpec,
+} from './kafka-driver.js'
+
+const { Kafka, logLevel, Partitioners } = kafkajs
+
+/** The part of kafkajs's internal Cluster used for plain offset commits. */
+interface InternalCluster {
+  connect(): Promise<void>
+  disconnect(): Promise<void>
+  findGroupCoordinator(request: { groupId: string }): Promise<{
+    offsetCommit(request: {
+      groupId: string
+      groupGenerationId: number
+      memberId: string
+      topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>
+    }): Promise<unknown>
+  }>
+}
+
+/**
+ * The kafkajs implementation of the driver seam. One Kafka client per connection: one admin client,
+ * one idempotent producer (acks=all), one kafkajs consumer per anymq consumer (a group member).
+ * Every socket goes through our socket factory so that `terminate()` can drop them all at once.
+ */
+export class KafkajsDriver implements KafkaDriver {
+  private readonly kafka: InstanceType<typeof Kafka>
+  private readonly admin: Admin
+  private producer: Producer | undefined
+  private producerConnecting: Promise<Producer> | undefined
+  private internalCluster: Promise<InternalCluster | undefined> | undefined
+  private readonly consumers = new Set<KafkajsConsumer>()
+  private readonly sockets = new Set<net.Socket>()
+  private dead = false
+  /** While closing, client noise (connection errors of members leaving) is logged at debug level. */
+  quiet = false
+
+  constructor(
+    private readonly settings: KafkaSettings,
+    private readonly logger: Logger,
+  ) {
+    const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+      if (this.dead) {
+        const socket = new net.Socket()
+        setImmediate(() => socket.destroy(new Error('connection terminated')))
+        return socket
+      }
+      const socket = ssl
+        ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+        : net.connect({ host, port }, onConnect)
+      socket.setKeepAlive(true, 60_000)
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+      return socket
+    }
+    this.kafka = new Kafka({
+      clientId: settings.clientId,
+      brokers: settings.brokers,
+      ssl: settings.ssl,
+      sasl: settings.sasl as never,
+      connectionTimeout: settings.connectionTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      socketFactory,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => {
+        const { message, ...extra } = entry.log
+        const text = `kafkajs ${entry.namespace}: ${message}`
+        const context = pickContext(extra)
+        // kafkajs logs every failure it retries or hands to us as ERROR; we wrap and report those
+        // ourselves, so its own lines are warnings at most, and debug while closing or terminating.
+        // Protocol-level errors ("Response CreateTopics … already exists", "group is rebalancing") are
+        // retried by kafkajs or handed to us, so they are debug lines.
+        if (this.quiet || this.dead || entry.namespace === 'Connection' || isBenign(message)) this.logger.debug(text, context)
+        else if (entry.level === logLevel.ERROR) this.logger.warn(text, context)
+        else this.logger.debug(text, context)
+      },
+    })
+    this.admin = this.kafka.admin({ retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 } })
+  }
+
+  async connect(): Promise<void> {
+    await this.admin.connect()
+  }
+
+  async send(batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void> {
+    const producer = await this.connectedProducer()
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: batches.map(({ topic, records }) => ({
+        topic,
+        messages: records.map((record) => ({
+          key: record.key ?? null,
+          value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
+          headers: record.headers,
+          timestamp: String(record.timestamp),
+        })),
+      })),
+    })
+  }
+
+  private connectedProducer(): Promise<Producer> {
+    if (!this.producerConnecting) {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // Java's murmur2 partitioner: a key lands on the same partition as with the Java client.
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Bounded, so a send fails with a retryable error during a long outage instead of hanging.
+        retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+      })
+      this.producerConnecting = producer.connect().then(
+        () => {
+          this.producer = producer
+          return producer
+        },
+        (error: unknown) => {
+          this.producerConnecting = undefined
+          throw error
+        },
+      )
+    }
+    return this.producerConnecting
+  }
+
+  async createTopics(topics: readonly TopicSpec[]): Promise<void> {
+    const created = await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({ topic: topic.name, numPartitions: topic.partitions, replicationFactor: topic.replicationFactor })),
+    })
+    // Some existed already, perhaps still being created by another client: wait for their leaders.
+    if (!created) await this.waitForLeaders(topics.map((topic) => topic.name))
+  }
+
+  private async waitForLeaders(topics: string[]): Promise<void> {
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      try {
+        const metadata = await this.admin.fetchTopicMetadata({ topics })
+        if (metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0))) return
+      } catch (error) {
+        if (Date.now() > deadline) throw error
+      }
+      if (Date.now() > deadline) return
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    await this.admin.deleteTopics({ topics: [...topics], timeout: 5_000 })
+  }
+
+  async topicRanges(topic: string): Promise<PartitionRange[]> {
+    const offsets = await this.admin.fetchTopicOffsets(topic)
+    return offsets.map((entry) => ({ partition: entry.partition, low: Number(entry.low), high: Number(entry.high) })).sort((a, b) => a.partition - b.partition)
+  }
+
+  async groupOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
+    const result = new Map<number, number>()
+    const [entry] = await this.admin.fetchOffsets({ groupId, topics: [topic] })
+    for (const partition of entry?.partitions ?? []) {
+      const offset = Number(partition.offset)
+      if (offset >= 0) result.set(partition.partition, offset)
+    }
+    return result
+  }
+
+  async setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyArray<{ partition: number; offset: number }>): Promise<void> {
+    const partitions = offsets.map(({ partition, offset }) => ({ partition, offset: String(offset) }))
+    const cluster = await this.offsetCluster()
+    if (!cluster) {
+      // kafkajs's own way: joins the group with a throwaway member and waits out a fetch (about 5 s).
+      await this.admin.setOffsets({ groupId, topic, partitions })
+      return
+    }
+    // As the Java AdminClient does: an OffsetCommit outside any generation, which the broker accepts
+    // only while the group has no member.
+    const coordinator = await cluster.findGroupCoordinator({ groupId })
+    await coordinator.offsetCommit({ groupId, groupGenerationId: -1, memberId: '', topics: [{ topic, partitions }] })
+  }
+
+  /**
+   * kafkajs has no public call for a plain OffsetCommit; its client-side cluster (behind a private
+   * symbol) has one. Confined here; without it, setGroupOffsets falls back to admin.setOffsets.
+   */
+  private offsetCluster(): Promise<InternalCluster | undefined> {
+    this.internalCluster ??= (async () => {
+      const create = Object.getOwnPropertySymbols(this.kafka).find((symbol) => symbol.description === 'private:Kafka:createCluster')
+      const factory = create === undefined ? undefined : (this.kafka as unknown as Record<symbol, unknown>)[create]
+      if (typeof factory !== 'function') return undefined
+      const cluster = factory({ allowAutoTopicCreation: false }) as InternalCluster
+      await cluster.connect()
+      return cluster
+    })().catch((error: unknown) => {
+      this.internalCluster = undefined
+      throw error
+    })
+    return this.internalCluster
+  }
+
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    await this.admin.deleteGroups([...groupIds])
+  }
+
+  consumer(options: DriverConsumerOptions): DriverConsumer {
+    const consumer = new KafkajsConsumer(this.kafka, this.settings, options, () => this.consumers.delete(consumer))
+    this.consumers.add(consumer)
+    return consumer
+  }
+
+  async close(): Promise<void> {
+    this.quiet = true
+    await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()))
+    const producer = this.producer ?? (await this.producerConnecting?.catch(() => undefined))
+    const cluster = await this.internalCluster?.catch(() => undefined)
+    await Promise.allSettled([producer?.disconnect(), this.admin.disconnect(), cluster?.disconnect()])
+  }
+
+  async terminate(): Promise<void> {
+    this.dead = true
+    for (const socket of this.sockets) socket.destroy()
+    this.sockets.clear()
+    // Stop the clients' loops; with every socket refused they cannot leave the group or commit.
+    const stopping = [...this.consumers].map((consumer) => consumer.stop())
+    const cluster = this.internalCluster?.then((internal) => internal?.disconnect()).catch(() => {})
+    stopping.push(this.producer?.disconnect() ?? Promise.resolve(), this.admin.disconnect(), cluster ?? Promise.resolve())
+    await Promise.race([Promise.allSettled(stopping), new Promise((resolve) => setTimeout(resolve, 2_000).unref())])
+  }
+}
+
+class KafkajsConsumer implements DriverConsumer {
+  private readonly consumer: Consumer
+  private stopping: Promise<void> | undefined
+  private joined: (() => void) | undefined
+  private failedToStart: ((error: Error) => void) | undefined
+
+  constructor(
+    kafka: InstanceType<typeof Kafka>,
+    settings: KafkaSettings,
+    private readonly options: DriverConsumerOptions,
+    private readonly forget: () => void,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: settings.sessionTimeoutMs,
+      heartbeatInterval: settings.heartbeatIntervalMs,
+      rebalanceTimeout: settings.rebalanceTimeoutMs,
+      maxWaitTimeInMs: settings.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      retry: {
+        retries: 10,
+        initialRetryTime: 100,
+        maxRetryTime: 2_000,
+        // Restart after any failure (broker restart, lost coordinator) until stopped.
+        restartOnFailure: async () => true,
+      },
+    })
+    const { GROUP_JOIN, COMMIT_OFFSETS, CRASH } = this.consumer.events
+    this.consumer.on(GROUP_JOIN, (event) => {
+      const assignment = new Map<string, number[]>()
+      for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) assignment.set(topic, partitions)
+      options.onAssigned(assignment)
+      this.joined?.()
+    })
+    this.consumer.on(COMMIT_OFFSETS, (event) => {
+      const offsets: TopicPartitionOffset[] = []
+      for (const topic of event.payload.topics) {
+        for (const partition of topic.partitions) offsets.push({ topic: topic.topic, partition: Number(partition.partition), offset: Number(partition.offset) })
+      }
+      options.onCommitted(offsets)
+    })
+    this.consumer.on(CRASH, (event) => {
+      if (this.stopping) return
+      const error = event.payload.error
+      this.failedToStart?.(error)
+      options.onCrash(error, event.payload.restart)
+      if (!event.payload.restart) setTimeout(() => void this.run().catch(() => {}), 1_000).unref()
+    })
+  }
+
+  async start(): Promise<void> {
+    const joined = new Promise<void>((resolve, reject) => {
+      this.joined = resolve
+      this.failedToStart = reject
+    })
+    try {
+      await this.consumer.connect()
+      await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning })
+      await this.run()
+      await joined
+    } catch (error) {
+      await this.stop()
+      throw error
+    } finally {
+      this.failedToStart = undefined
+    }
+  }
+
+  private async run(): Promise<void> {
+    if (this.stopping) return
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async (payload) => {
+        const { batch } = payload
+        await this.options.onBatch({
+          topic: batch.topic,
+          partition: batch.partition,
+          records: batch.messages.map((message) => toRecord(batch.topic, batch.partition, message)),
+          resolve: (offset) => payload.resolveOffset(String(offset)),
+          heartbeat: () => payload.heartbeat(),
+          isRunning: () => payload.isRunning() && !payload.isStale() && !this.stopping,
+          pause: () => payload.pause(),
+        })
+      },
+    })
+  }
+
+  async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (this.stopping || offsets.length === 0) return
+    await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) })))
+  }
+
+  pauseAll(): void {
+    try {
+      this.consumer.pause(this.options.topics.map((topic) => ({ topic })))
+    } catch {
+      // Not running (restarting after a crash): nothing is fetched anyway.
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.consumer.disconnect().finally(this.forget)
+    return this.stopping
+  }
+}
+
+function toRecord(topic: string, partition: number, message: KafkaMessage): DriverRecord {
+  const value = message.value ?? Buffer.alloc(0)
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    key: message.key === null || message.key === undefined ? undefined : message.key.toString('utf8'),
+    value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+    headers: decodeHeaders(message.headers),
+    timestamp: Number(message.timestamp),
+    raw: message,
+  }
+}
+
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value
+    if (first === undefined) continue
+    result[name] = typeof first === 'string' ? first : first.toString('utf8')
+  }
+  return result
+}
+
+const benign = [/The group is rebalancing/, /Limiting retries for the idempotent producer/, /switched default partitioner/]
+
+function isBenign(message: string): boolean {
+  return benign.some((pattern) => pattern.test(message))
+}
+
+function pickContext(extra: Record<string, unknown>): Record<string, unknown> | undefined {
+  const context: Record<string, unknown> = {}
+  for (const name of ['broker', 'groupId', 'topic', 'error', 'retryCount', 'retryTime']) {
+    if (extra[name] !== undefined) context[name] = extra[name]
+  }
+  return Object.keys(context).length > 0 ? context : undefined
+}

@@ -1,0 +1,25 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { connect } from '@anymq/core'
+import { brokerUrl, describeConformance } from '@anymq/conformance'
+import { describe } from 'vitest'
+import { adapter, capabilities } from '../src/index.js'
+
+const url = brokerUrl('ANYMQ_KAFKA_URL')
+
+async function restart(): Promise<void> {
+  const script = process.env.ANYMQ_BROKERS_SCRIPT ?? new URL('../../../scripts/brokers.sh', import.meta.url).pathname
+  await promisify(execFile)(script, ['restart', 'kafka'], { timeout: 240_000 })
+}
+
+describe.skipIf(!url)('kafka (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)', () => {
+  describeConformance({
+    name: 'kafka',
+    capabilities,
+    connect: () => connect(url!, { adapter }),
+    hooks: { restartBroker: restart },
+    timeScale: 2,
+    // Every consumer is a group member; 50 joining one group in one process means dozens of rebalance rounds.
+    stress: { publishers: 50, messagesPerPublisher: 100, consumers: 8 },
+  })
+})
