@@ -11,7 +11,7 @@ import { RedisTransport } from './redis-transport.js'
  */
 export const capabilities: Capabilities = {
   delay: { maxMs: 2_147_483_647 },
-  ordering: 'queue',
+  ordering: 'key',
   priority: false,
   dedupe: false,
   persistence: true,

@@ -30,6 +30,11 @@ export interface ConsumerSource {
   filter: TopicFilter | undefined
   /** Ephemeral subscriber: the group is destroyed on close. */
   ephemeral: boolean
+  /**
+   * Ordered queues: the lock only one consumer at a time may hold (single active consumer). The others
+   * wait; a new holder first claims every entry the previous one left pending, oldest first.
+   */
+  activeLock: string | undefined
   /** What to call it in errors. */
   label: string
 }
@@ -84,6 +89,10 @@ export class RedisConsumer implements TransportConsumer {
   private readonly ackQueue: Array<{ entryId: string; done: (error?: Error) => void }> = []
   private ackScheduled = false
   private readonly prefetch: number
+  /** Holds the single-active-consumer lock (always true when the source has none). */
+  private active: boolean
+  /** While taking over an ordered queue: where the claim of the previous holder's entries goes on. */
+  private takeoverCursor: string | undefined
   /** Errors reported since the last successful read: each different one is reported once per outage. */
   private readonly reported = new Set<string>()
 
@@ -96,6 +105,7 @@ export class RedisConsumer implements TransportConsumer {
     this.leaseMs = options.leaseMs ?? context.settings.defaultLeaseMs
     this.holdWhileAlive = options.leaseMs === undefined
     this.prefetch = Math.max(1, options.prefetch)
+    this.active = source.activeLock === undefined
     let resolve!: () => void
     this.stopSignal = { promise: new Promise<void>((done) => (resolve = done)), resolve }
   }
@@ -146,6 +156,7 @@ export class RedisConsumer implements TransportConsumer {
         await commands.del(this.source.delayed)
       } else {
         if (unsettled.length > 0) await this.releaseEntries(unsettled.map((held) => held.entry))
+        if (this.source.activeLock !== undefined && this.active) await commands.anymqDropLock(this.source.activeLock, this.name)
         await commands.anymqRemoveConsumer(this.source.stream, this.source.group, this.name)
       }
     } catch (error) {
@@ -211,6 +222,19 @@ export class RedisConsumer implements TransportConsumer {
       }
       if (blocking.status !== 'ready') {
         await whenReady(blocking, 1000, this.stopSignal.promise)
+        continue
+      }
+      if (!this.active) {
+        await this.tryToBecomeActive()
+        continue
+      }
+      if (this.takeoverCursor !== undefined) {
+        try {
+          await this.takeOver(this.takeoverCursor)
+        } catch (error) {
+          this.reportOutage(connectionError(`taking over ${this.source.label}`, error))
+          await this.sleep(1000)
+        }
         continue
       }
       if (this.moreToReclaim || Date.now() >= this.nextReclaimAt) {
@@ -379,9 +403,37 @@ export class RedisConsumer implements TransportConsumer {
     this.nextReclaimAt = Date.now() + Math.max(100, Math.min(1000, Math.floor(this.leaseMs / 2)))
     this.moreToReclaim = false
     if (this.stopped || wanted <= 0) return
-    const claimed = await this.context.commands.anymqReclaimBuffer(this.source.stream, this.source.group, this.name, this.leaseMs, wanted)
+    const [, claimed] = await this.context.commands.anymqReclaimBuffer(this.source.stream, this.source.group, this.name, this.leaseMs, wanted, '-', '0')
     this.moreToReclaim = claimed.length >= wanted
     for (const [entryId, pairs, deliveries] of claimed) this.accept([entryId, pairs], Number(deliveries))
+  }
+
+  /** Ordered queues: waits for the single-active-consumer lock; on getting it, takes over what the last holder left. */
+  private async tryToBecomeActive(): Promise<void> {
+    let state = 0
+    try {
+      state = await this.context.commands.anymqHoldLock(this.source.activeLock as string, this.name, this.leaseMs)
+    } catch (error) {
+      this.reportOutage(connectionError(`waiting to become the active consumer of ${this.source.label}`, error))
+    }
+    if (state === 0) {
+      await this.sleep(Math.max(100, Math.min(1000, Math.floor(this.leaseMs / 3))))
+      return
+    }
+    this.active = true
+    this.takeoverCursor = '-'
+  }
+
+  /**
+   * Claims, oldest first, every entry other consumers hold or released, whatever its idle time, before
+   * reading new entries: the previous active consumer is gone (it lost the lock), and its entries come
+   * first in key order. This one time it may go past `prefetch`.
+   */
+  private async takeOver(cursor: string): Promise<void> {
+    const [next, claimed] = await this.context.commands.anymqReclaimBuffer(this.source.stream, this.source.group, this.name, 0, reclaimBatch, cursor, '1')
+    for (const [entryId, pairs, deliveries] of claimed) this.accept([entryId, pairs], Number(deliveries))
+    const nextCursor = next.toString()
+    this.takeoverCursor = nextCursor === '' ? undefined : nextCursor
   }
 
   /**
@@ -397,12 +449,19 @@ export class RedisConsumer implements TransportConsumer {
         for (const held of this.inflight.values()) {
           if (!held.settled && (this.holdWhileAlive || held.holdUntil > now)) ids.add(held.entry.entryId)
         }
-        void this.touch([...ids])
+        void Promise.all([this.touch([...ids]), this.renewLock()])
           .catch((error: unknown) => this.reportOutage(connectionError(`renewing leases of ${this.source.label}`, error)))
           .finally(() => this.scheduleTouch())
       },
       Math.max(50, Math.min(10_000, Math.floor(this.leaseMs / 3))),
     )
+  }
+
+  /** Keeps the single-active-consumer lock; when another consumer got it meanwhile, stops reading. */
+  private async renewLock(): Promise<void> {
+    if (this.source.activeLock === undefined || !this.active) return
+    const state = await this.context.commands.anymqHoldLock(this.source.activeLock, this.name, this.leaseMs)
+    if (state === 0) this.active = false
   }
 
   private reportOutage(error: Error): void {

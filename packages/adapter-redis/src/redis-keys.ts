@@ -6,6 +6,7 @@
  * | --- | --- | --- |
  * | `<prefix>:q:<queue>` | stream | the queue; consumer group `anymq` |
  * | `<prefix>:q:<queue>:delayed` | sorted set | delayed sends and retries, scored by due time |
+ * | `<prefix>:q:<queue>:active` | string | ordered queues: the one consumer allowed to read (a lock with a lease) |
  * | `<prefix>:t:<topic>` | stream | the topic; one consumer group per subscription |
  * | `<prefix>:t:<topic>:s:<subscription>` | stream | retries and redrives of one subscription only; group `<subscription>` |
  * | `<prefix>:t:<topic>:s:<subscription>:delayed` | sorted set | that subscription's retries waiting for their backoff |
@@ -25,6 +26,10 @@ export class RedisKeys {
 
   queueDelayed(name: string): string {
     return `${this.queue(name)}:delayed`
+  }
+
+  queueActive(name: string): string {
+    return `${this.queue(name)}:active`
   }
 
   topic(name: string): string {

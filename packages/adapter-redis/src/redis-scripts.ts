@@ -100,21 +100,28 @@ return 1
 
   /**
    * Claims entries of the group idle for at least `min idle` ms (a crashed or stalled consumer, or one
-   * that released them) for this consumer, with their new delivery counts. Entries deleted meanwhile
-   * are dropped from the pending list.
-   * KEYS: stream. ARGV: group, consumer, min idle ms, count. Returns {{id, fields, deliveries}, …}.
+   * that released them) for this consumer, oldest first, with their new delivery counts. Entries
+   * deleted meanwhile are dropped from the pending list. With `exclude own`, entries this consumer
+   * holds already are skipped (a takeover claims everything else).
+   * KEYS: stream. ARGV: group, consumer, min idle ms, count, start id (exclusive after the first call: '(id'), exclude own ('1'/'0').
+   * Returns {cursor, {{id, fields, deliveries}, …}}: cursor is the last id looked at, '' when there is nothing after it.
    */
   anymqReclaim: {
     numberOfKeys: 1,
     lua: `
-local pending = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), '-', '+', tonumber(ARGV[4]))
-if #pending == 0 then return {} end
+local count = tonumber(ARGV[4])
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), ARGV[5], '+', count)
+local cursor = ''
+if #pending == count then cursor = '(' .. pending[#pending][1] end
 local ids = {}
 local deliveries = {}
-for index, item in ipairs(pending) do
-  ids[index] = item[1]
-  deliveries[item[1]] = item[4]
+for _, item in ipairs(pending) do
+  if ARGV[6] ~= '1' or item[2] ~= ARGV[2] then
+    ids[#ids + 1] = item[1]
+    deliveries[item[1]] = item[4]
+  end
 end
+if #ids == 0 then return {cursor, {}} end
 local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), unpack(ids))
 local result = {}
 local seen = {}
@@ -130,7 +137,32 @@ for _, id in ipairs(ids) do
     if still[1] and still[1][2] == ARGV[2] then redis.call('XACK', KEYS[1], ARGV[1], id) end
   end
 end
-return result
+return {cursor, result}
+`,
+  },
+
+  /**
+   * Takes or renews the single-active-consumer lock of an ordered queue for `ttl` ms.
+   * KEYS: lock. ARGV: consumer, ttl ms. Returns 1 when renewed, 2 when newly taken, 0 when another consumer holds it.
+   */
+  anymqHoldLock: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+  return 1
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then return 2 end
+return 0
+`,
+  },
+
+  /** Gives up the lock if this consumer holds it. KEYS: lock. ARGV: consumer. */
+  anymqDropLock: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `,
   },
 
@@ -246,7 +278,17 @@ export interface ScriptCommands {
     member: Buffer,
     remove: '1' | '0',
   ): Promise<ScriptReply>
-  anymqReclaimBuffer(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<Array<[Buffer, Buffer[], number]>>
+  anymqReclaimBuffer(
+    stream: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+    count: number,
+    start: string,
+    excludeOwn: '1' | '0',
+  ): Promise<[Buffer, Array<[Buffer, Buffer[], number]>]>
+  anymqHoldLock(lock: string, consumer: string, ttlMs: number): Promise<number>
+  anymqDropLock(lock: string, consumer: string): Promise<number>
   anymqTouch(stream: string, group: string, consumer: string, ...ids: string[]): Promise<string[]>
   anymqRelease(stream: string, group: string, consumer: string, ...idsAndCounts: Array<string | number>): Promise<number>
   anymqTrimTopic(stream: string, cutoff: string, ephemeralPrefix: string, ephemeralIdleMs: number): Promise<number>

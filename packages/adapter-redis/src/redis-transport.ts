@@ -15,7 +15,6 @@ import {
   type Transport,
   type TransportConsumeOptions,
   type TransportConsumer,
-  UnsupportedFeatureError,
 } from '@anymq/core/spi'
 import type { RedisSettings } from './redis-config.js'
 import { closeClient } from './redis-connection.js'
@@ -65,7 +64,6 @@ export class RedisTransport implements Transport {
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
     this.assertOpen()
     if (signal?.aborted) throw new AbortedError(`publishing to ${describeDestination(destination)}`, { adapter: 'redis' })
-    if (destination.kind === 'queue') this.assertUnordered(destination.queue)
     await this.publisher.publish(destination, messages)
   }
 
@@ -184,7 +182,6 @@ export class RedisTransport implements Transport {
 
   private consumerSource(source: Source): ConsumerSource {
     if (source.kind === 'queue') {
-      this.assertUnordered(source.queue)
       const name = source.queue.name
       return {
         stream: this.keys.queue(name),
@@ -195,6 +192,7 @@ export class RedisTransport implements Transport {
         addressed: false,
         filter: undefined,
         ephemeral: false,
+        activeLock: source.queue.ordered ? this.keys.queueActive(name) : undefined,
         label: `queue '${name}'`,
       }
     }
@@ -209,6 +207,7 @@ export class RedisTransport implements Transport {
       addressed: true,
       filter,
       ephemeral: name === undefined,
+      activeLock: undefined,
       label: `subscription '${name ?? '(ephemeral)'}' of topic '${topic}'`,
     }
   }
@@ -267,16 +266,6 @@ export class RedisTransport implements Transport {
       })
     }, trimIntervalMs)
     this.trimTimer.unref()
-  }
-
-  private assertUnordered(queue: QueueSpec): void {
-    if (queue.ordered) {
-      throw new UnsupportedFeatureError(
-        'redis',
-        `ordered: true (per-key order across consumer instances) for queue '${queue.name}'`,
-        'run one consumer instance per ordered queue (it keeps per-key order within the process), or use an adapter with ordering: key',
-      )
-    }
   }
 
   private assertOpen(): void {
