@@ -38,13 +38,13 @@ export interface SqliteDatabase {
 
 /** An `ioredis` pipeline from `redis.multi()`. */
 export interface RedisMulti {
-  set(key: string, value: string, ...arguments_: (string | number)[]): RedisMulti
+  set(key: string, value: string, millisecondsToken: 'PX', milliseconds: number): unknown
   exec(): Promise<[Error | null, unknown][] | null>
 }
 
 /** An `ioredis` client. */
 export interface RedisClient {
-  set(key: string, value: string, ...arguments_: (string | number)[]): Promise<unknown>
+  set(key: string, value: string, millisecondsToken: 'PX', milliseconds: number, nx: 'NX'): Promise<unknown>
   get(key: string): Promise<string | null>
   eval(script: string, keyCount: number, ...arguments_: (string | number)[]): Promise<unknown>
   multi(): RedisMulti

@@ -33,7 +33,7 @@ export class InboxBusyError extends Error {
  * atomically with the "processed" mark. Effects outside Redis (an HTTP call) are not in that
  * transaction: a crash between them and the mark runs the handler again after the lease.
  */
-export class RedisInbox extends BaseInbox<RedisMulti> {
+export class RedisInbox<Multi extends RedisMulti = RedisMulti> extends BaseInbox<Multi> {
   private readonly redis: RedisClient
   private readonly prefix: string
   private readonly ttlMs: number
@@ -48,7 +48,7 @@ export class RedisInbox extends BaseInbox<RedisMulti> {
     this.leaseMs = options.leaseMs ?? 60_000
   }
 
-  protected async run<R>(messageId: string, work: (multi: RedisMulti) => R | Promise<R>): Promise<InboxOutcome<R>> {
+  protected async run<R>(messageId: string, work: (multi: Multi) => R | Promise<R>): Promise<InboxOutcome<R>> {
     const key = `${this.prefix}${this.consumer}:${messageId}`
     const token = `processing:${randomUUID()}`
     const taken = await this.redis.set(key, token, 'PX', this.leaseMs, 'NX')
@@ -59,7 +59,7 @@ export class RedisInbox extends BaseInbox<RedisMulti> {
       return this.run(messageId, work)
     }
     try {
-      const multi = this.redis.multi()
+      const multi = this.redis.multi() as Multi
       const result = await work(multi)
       multi.set(key, 'done', 'PX', this.ttlMs)
       const replies = await multi.exec()
@@ -78,7 +78,10 @@ export class RedisInbox extends BaseInbox<RedisMulti> {
   }
 }
 
-/** An inbox on Redis; see {@link RedisInbox}. */
-export function redisInbox(options: RedisInboxOptions): RedisInbox {
-  return new RedisInbox(options)
+/**
+ * An inbox on Redis; see {@link RedisInbox}. Name your client's transaction type to get its full
+ * command set in the handler: `redisInbox<ChainableCommander>({ redis, consumer })` with ioredis.
+ */
+export function redisInbox<Multi extends RedisMulti = RedisMulti>(options: RedisInboxOptions): RedisInbox<Multi> {
+  return new RedisInbox<Multi>(options)
 }

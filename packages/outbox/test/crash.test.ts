@@ -41,7 +41,9 @@ for (const store of stores) {
       } else {
         const db = openSqlite(fixture.databaseUrl.replace(/^sqlite:/, ''))
         inbox = sqliteInbox({ database: db, consumer: 'ledger', table: fixture.tables.inbox })
-        closeInbox = async () => db.close()
+        closeInbox = async () => {
+          db.close()
+        }
       }
     })
 

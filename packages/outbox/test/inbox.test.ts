@@ -1,6 +1,6 @@
 import { connect, type Message } from '@anymq/core'
 import { adapter as memoryAdapter } from '@anymq/memory'
-import Redis from 'ioredis'
+import { type ChainableCommander, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Inbox, postgresInbox, redisInbox, sqliteInbox } from '../src/index.js'
 import { postgresFixture, redisUrl, type StoreFixture, sqliteFixture, stores, uniqueName, waitUntil } from './fixtures.js'
@@ -148,11 +148,11 @@ describe.skipIf(!redisUrl)('inbox on redis', () => {
 
   it('applies a message once, with the handler’s Redis writes atomic with the mark', async () => {
     const prefix = `${uniqueName('inbox')}:`
-    const inbox = redisInbox({ redis, consumer: 'counter', prefix, ttlMs: 60_000 })
+    const inbox = redisInbox<ChainableCommander>({ redis, consumer: 'counter', prefix, ttlMs: 60_000 })
     const counter = `${prefix}counter`
     const handler = inbox.handle<{ amount: number }>((message, multi) => {
       multi.set(`${prefix}last`, message.id)
-      ;(multi as unknown as { incrby(key: string, amount: number): unknown }).incrby(counter, message.body.amount)
+      multi.incrby(counter, message.body.amount)
     })
     await handler(fakeMessage('r-1', { amount: 2 }))
     await handler(fakeMessage('r-1', { amount: 2 }))
