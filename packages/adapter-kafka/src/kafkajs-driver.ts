@@ -83,7 +83,8 @@ export class KafkajsDriver implements KafkaDriver {
         // ourselves, so its own lines are warnings at most, and debug while closing or terminating.
         // Protocol-level errors ("Response CreateTopics … already exists", "group is rebalancing") are
         // retried by kafkajs or handed to us, so they are debug lines.
-        if (this.quiet || this.dead || entry.namespace === 'Connection' || isBenign(message)) this.logger.debug(text, context)
+        if (this.quiet || this.dead || entry.namespace === 'Connection' || entry.namespace === 'BrokerPool' || isBenign(message))
+          this.logger.debug(text, context)
         else if (entry.level === logLevel.ERROR) this.logger.warn(text, context)
         else this.logger.debug(text, context)
       },
@@ -373,7 +374,15 @@ function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
   return result
 }
 
-const benign = [/The group is rebalancing/, /Limiting retries for the idempotent producer/, /switched default partitioner/]
+// Rebalances, and crashes/reconnects that the consumer reports itself through onError.
+const benign = [
+  /The group is rebalancing/,
+  /Limiting retries for the idempotent producer/,
+  /switched default partitioner/,
+  /^Crash: /,
+  /Restarting the consumer/,
+  /Failed to connect to seed broker/,
+]
 
 function isBenign(message: string): boolean {
   return benign.some((pattern) => pattern.test(message))
