@@ -1,0 +1,174 @@
+import { execFileSync } from 'node:child_process'
+import { cpus, loadavg, totalmem } from 'node:os'
+import { newRunId, ProgressBar } from '@anymq/cli'
+import { type BenchClient, NotRunnable } from './bench-client.js'
+import { anymqWarnings } from './clients/anymq-client.js'
+import { type Cell, cellsFor, type Mode } from './matrix.js'
+import type { BrokerReport } from './report.js'
+import type { CellResult } from './results.js'
+import { allTargets, workspaceRoot } from './targets.js'
+import type { Measurement } from './workloads.js'
+
+export interface HarnessOptions {
+  mode: Mode
+  brokers: string[] | undefined
+  /** Cell id prefixes to run (`e2e-c16`, `request-reply`…); all when undefined. */
+  workloads: string[] | undefined
+  /** Runs per side per cell, alternating anymq and raw (A B A B). */
+  reps: number
+}
+
+export interface RunRecord {
+  date: string
+  mode: Mode
+  reps: number
+  machine: { cpus: number; model: string; memoryBytes: number; node: string; platform: string }
+  commit: string | undefined
+  loadBefore: number[]
+  loadAfter: number[]
+  durationSeconds: number
+  brokers: BrokerReport[]
+  warnings: string[]
+}
+
+const gc = (globalThis as { gc?: () => void }).gc
+
+function rssAfterCollection(): number {
+  gc?.()
+  gc?.()
+  return process.memoryUsage().rss
+}
+
+function deadlineFor(broker: string, cell: Cell): number {
+  const perMessage = { memory: 0.2, rabbitmq: 3, kafka: 3, redis: 3, sqs: 50 }[broker] ?? 5
+  return Math.max(60_000, cell.messages * perMessage * (cell.bytes >= 65_536 ? 4 : 1))
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: workspaceRoot, encoding: 'utf8' }).trim()
+  } catch {
+    return undefined
+  }
+}
+
+async function open(make: () => Promise<BenchClient>): Promise<BenchClient | string> {
+  try {
+    return await make()
+  } catch (error) {
+    return error instanceof NotRunnable ? error.message : `cannot connect: ${(error as Error).message.split('\n')[0]}`
+  }
+}
+
+/**
+ * Runs every selected broker: for each cell, `reps` runs per side alternating anymq and raw, each on a
+ * fresh queue deleted afterwards. A broker or side that cannot run is reported as "not run: <why>".
+ */
+export async function runHarness(options: HarnessOptions, progress = new ProgressBar()): Promise<RunRecord> {
+  const started = Date.now()
+  const loadBefore = loadavg()
+  const runId = newRunId()
+  const targets = allTargets().filter((target) => !options.brokers || options.brokers.includes(target.name))
+  const plan = targets.map((target) => ({
+    target,
+    cells: cellsFor(target.name, options.mode).filter((cell) => !options.workloads || options.workloads.some((prefix) => cell.id.startsWith(prefix))),
+  }))
+  const totalRuns = plan.reduce((sum, { cells }) => sum + cells.reduce((count, cell) => count + 2 * (cell.reps ?? options.reps), 0), 0)
+  let runsDone = 0
+  let queueNumber = 0
+  const reports: BrokerReport[] = []
+  for (const { target, cells } of plan) {
+    const report: BrokerReport = { broker: target.name, cells: [] }
+    reports.push(report)
+    const skip = (reason: string) => {
+      report.notRun = reason
+      runsDone += cells.reduce((count, cell) => count + 2 * (cell.reps ?? options.reps), 0)
+    }
+    if (target.urlVariable && !target.url) {
+      skip(`${target.urlVariable} is not set (run scripts/brokers.sh up and eval "$(scripts/brokers.sh env)")`)
+      continue
+    }
+    const raw = await open(() => target.raw())
+    const anymq = await open(() => target.anymq())
+    if (typeof raw === 'string' || typeof anymq === 'string') {
+      const reasons = [typeof anymq === 'string' ? `anymq side: ${anymq}` : '', typeof raw === 'string' ? `raw side: ${raw}` : ''].filter(Boolean)
+      skip(reasons.join('; '))
+      if (typeof raw !== 'string') await raw.close().catch(() => {})
+      if (typeof anymq !== 'string') await anymq.close().catch(() => {})
+      continue
+    }
+    report.anymqDescription = anymq.description
+    report.rawDescription = raw.description
+    const marker = `anymqbench-${runId}`
+    try {
+      await target.cleanup('anymqbench-').catch(() => {})
+      for (const cell of cells) {
+        const result: CellResult = {
+          broker: target.name,
+          id: cell.id,
+          group: cell.group,
+          label: cell.label,
+          bytes: cell.bytes,
+          messages: cell.messages,
+          measures: cell.measures,
+          anymq: [],
+          raw: [],
+        }
+        report.cells.push(result)
+        const reps = cell.reps ?? options.reps
+        for (let rep = 0; rep < reps && !result.error; rep++) {
+          for (const client of [anymq, raw]) {
+            const queue = `${marker}-q${String(queueNumber++).padStart(4, '0')}`
+            const label = `${target.name} · ${cell.label} · ${cell.bytes >= 1024 ? `${cell.bytes / 1024} KB` : `${cell.bytes} B`} · ${client.side} #${rep + 1}`
+            progress.update(runsDone, totalRuns, label, true)
+            let measurement: Measurement
+            try {
+              measurement = await cell.run({
+                client,
+                queue,
+                run: `${runId}-${queueNumber}`,
+                bytes: cell.bytes,
+                deadlineMs: deadlineFor(target.name, cell),
+                onProgress: (done) => progress.update(runsDone + done / cell.messages, totalRuns, `${label} ${done}/${cell.messages}`),
+              })
+            } catch (error) {
+              result.error = `${client.side}: ${(error as Error).message.split('\n')[0]}`
+              break
+            } finally {
+              await target.cleanup(queue).catch(() => {})
+            }
+            if (cell.rss) measurement.rssBytes = rssAfterCollection()
+            result[client.side].push(measurement)
+            runsDone++
+          }
+        }
+        if (result.error) runsDone += 2 * reps - result.anymq.length - result.raw.length
+      }
+    } finally {
+      progress.clear()
+      await anymq.close().catch(() => {})
+      await raw.close().catch(() => {})
+      await target.cleanup(marker).catch(() => {})
+    }
+  }
+  progress.clear()
+  const cpu = cpus()
+  return {
+    date: new Date(started).toISOString(),
+    mode: options.mode,
+    reps: options.reps,
+    machine: {
+      cpus: cpu.length,
+      model: cpu[0]?.model ?? 'unknown',
+      memoryBytes: totalmem(),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+    },
+    commit: gitCommit(),
+    loadBefore,
+    loadAfter: loadavg(),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    brokers: reports,
+    warnings: [...new Set(anymqWarnings)].slice(0, 50),
+  }
+}

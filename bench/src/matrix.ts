@@ -1,0 +1,141 @@
+import { consume, endToEnd, type Measurement, publishBatch, publishSingle, publishWindow, type RunContext, requestReply } from './workloads.js'
+
+export type Mode = 'quick' | 'default' | 'full'
+
+/** One cell of the matrix: a workload at one body size, run on both sides. */
+export interface Cell {
+  id: string
+  /** `publish`, `consume`, `end-to-end`, `latency`, `request-reply`, `scaling`. */
+  group: string
+  label: string
+  bytes: number
+  messages: number
+  /** Throughput cells compare msg/s; latency cells compare percentiles. */
+  measures: 'throughput' | 'latency'
+  /** Record RSS after the run (scaling). */
+  rss?: boolean
+  /** Runs per side; scaling at 1M runs once per side. */
+  reps?: number
+  run(context: RunContext): Promise<Measurement>
+}
+
+/** Messages per broker for the basic 1 KB throughput cells (the default mode); the others scale from it. */
+const baseMessages: Record<string, number> = { memory: 100_000, rabbitmq: 10_000, kafka: 10_000, redis: 10_000, sqs: 1_000 }
+/** Fixed rate for the latency cell: moderate for each broker (moto serves SQS from one Python process). */
+const latencyRate: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 1_000, redis: 1_000, sqs: 100 }
+const requests: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 500, redis: 1_000, sqs: 200 }
+const scaling: Record<string, number[]> = {
+  memory: [10_000, 100_000, 1_000_000],
+  rabbitmq: [10_000, 100_000, 1_000_000],
+  kafka: [10_000, 100_000, 1_000_000],
+  redis: [10_000, 100_000, 1_000_000],
+  sqs: [10_000],
+}
+
+const KB = 1024
+const sizeLabel = (bytes: number) => (bytes >= KB ? `${bytes / KB} KB` : `${bytes} B`)
+
+/** The cells to run for one broker in one mode, in order. */
+export function cellsFor(broker: string, mode: Mode): Cell[] {
+  const scale = mode === 'quick' ? 0.25 : 1
+  const base = Math.round((baseMessages[broker] ?? 10_000) * scale)
+  const forSize = (bytes: number) => (bytes >= 64 * KB ? Math.max(200, Math.round(base / 10)) : base)
+  const cells: Cell[] = []
+  const add = (cell: Omit<Cell, 'measures'> & { measures?: Cell['measures'] }) => cells.push({ measures: 'throughput', ...cell })
+  const throughput = (bytes: number, which: string[]) => {
+    const messages = forSize(bytes)
+    const size = sizeLabel(bytes)
+    if (which.includes('publish-await'))
+      add({
+        id: `publish-await-${bytes}`,
+        group: 'publish',
+        label: 'publish, await each send',
+        bytes,
+        messages: Math.max(100, Math.round(messages / 5)),
+        run: (context) => publishSingle(context, Math.max(100, Math.round(messages / 5)), 1),
+      })
+    if (which.includes('publish-pipelined'))
+      add({
+        id: `publish-pipelined-${bytes}`,
+        group: 'publish',
+        label: `publish, one send per message, ${publishWindow} in flight`,
+        bytes,
+        messages,
+        run: (context) => publishSingle(context, messages, publishWindow),
+      })
+    if (which.includes('publish-batch'))
+      add({
+        id: `publish-batch-${bytes}`,
+        group: 'publish',
+        label: 'publish, sendBatch of 100',
+        bytes,
+        messages,
+        run: (context) => publishBatch(context, messages, 100),
+      })
+    for (const concurrency of [1, 16]) {
+      if (which.includes(`consume-c${concurrency}`))
+        add({
+          id: `consume-c${concurrency}-${bytes}`,
+          group: 'consume',
+          label: `consume (pre-filled), concurrency ${concurrency}`,
+          bytes,
+          messages,
+          run: (context) => consume(context, messages, concurrency),
+        })
+    }
+    for (const concurrency of [1, 16]) {
+      if (which.includes(`e2e-c${concurrency}`))
+        add({
+          id: `e2e-c${concurrency}-${bytes}`,
+          group: 'end-to-end',
+          label: `end-to-end, concurrency ${concurrency}`,
+          bytes,
+          messages,
+          run: (context) => endToEnd(context, messages, concurrency),
+        })
+    }
+    void size
+  }
+  const all = ['publish-await', 'publish-pipelined', 'publish-batch', 'consume-c1', 'consume-c16', 'e2e-c1', 'e2e-c16']
+  if (mode === 'quick') throughput(KB, ['publish-await', 'publish-batch', 'e2e-c16'])
+  else if (mode === 'default') {
+    throughput(KB, all)
+    throughput(100, ['publish-batch', 'e2e-c16'])
+    throughput(64 * KB, ['publish-batch', 'e2e-c16'])
+  } else for (const bytes of [100, KB, 64 * KB]) throughput(bytes, all)
+  const rate = latencyRate[broker] ?? 1000
+  const latencyMessages = Math.round(rate * (mode === 'quick' ? 1 : 3))
+  add({
+    id: 'latency-1024',
+    group: 'latency',
+    label: `end-to-end latency at ${rate} msg/s, concurrency 16`,
+    bytes: KB,
+    messages: latencyMessages,
+    measures: 'latency',
+    run: (context) => endToEnd(context, latencyMessages, 16, { rate, recordLatency: true, window: 256 }),
+  })
+  const requestCount = Math.round((requests[broker] ?? 500) * scale)
+  add({
+    id: 'request-reply-1024',
+    group: 'request-reply',
+    label: 'request/reply round trip, sequential',
+    bytes: KB,
+    messages: requestCount,
+    measures: 'latency',
+    run: (context) => requestReply(context, requestCount),
+  })
+  const steps = mode === 'full' ? (scaling[broker] ?? []) : mode === 'default' && broker === 'memory' ? (scaling.memory ?? []) : []
+  for (const messages of steps) {
+    add({
+      id: `scaling-${messages}`,
+      group: 'scaling',
+      label: `scaling: end-to-end, concurrency 16, ${messages >= 1_000_000 ? `${messages / 1_000_000}M` : `${messages / 1000}k`} messages`,
+      bytes: KB,
+      messages,
+      rss: true,
+      reps: messages >= 1_000_000 || (broker !== 'memory' && messages >= 100_000) ? 1 : undefined,
+      run: (context) => endToEnd(context, messages, 16),
+    })
+  }
+  return cells
+}

@@ -1,0 +1,66 @@
+import { median } from '@anymq/cli'
+import type { Cell } from './matrix.js'
+import type { Measurement } from './workloads.js'
+
+/** Both sides of one cell, every repetition, and the medians the report shows. */
+export interface CellResult {
+  broker: string
+  id: string
+  group: string
+  label: string
+  bytes: number
+  messages: number
+  measures: Cell['measures']
+  anymq: Measurement[]
+  raw: Measurement[]
+  /** Set when a side failed; the cell is reported with the reason. */
+  error?: string
+}
+
+export interface Summary {
+  anymqRate: number
+  rawRate: number
+  /** anymq ÷ raw throughput (higher is better for anymq), or anymq ÷ raw p99 latency (lower is better). */
+  ratio: number
+  anymqCpuMicros: number
+  rawCpuMicros: number
+  anymqLatency?: { p50: number; p95: number; p99: number }
+  rawLatency?: { p50: number; p95: number; p99: number }
+  anymqRss?: number
+  rawRss?: number
+  complete: boolean
+}
+
+const latencyMedian = (runs: Measurement[]) => {
+  const withLatency = runs.filter((run) => run.latency)
+  if (withLatency.length === 0) return undefined
+  return {
+    p50: median(withLatency.map((run) => run.latency?.p50 ?? Number.NaN)),
+    p95: median(withLatency.map((run) => run.latency?.p95 ?? Number.NaN)),
+    p99: median(withLatency.map((run) => run.latency?.p99 ?? Number.NaN)),
+  }
+}
+
+const cpuMicros = (runs: Measurement[]) => median(runs.map((run) => (run.cpuMs * 1000) / Math.max(1, run.completed)))
+
+/** Medians over the repetitions of each side, and the anymq/raw ratio. */
+export function summarize(cell: CellResult): Summary {
+  const anymqRate = median(cell.anymq.map((run) => run.rate))
+  const rawRate = median(cell.raw.map((run) => run.rate))
+  const anymqLatency = latencyMedian(cell.anymq)
+  const rawLatency = latencyMedian(cell.raw)
+  const ratio = cell.measures === 'latency' ? (anymqLatency?.p99 ?? Number.NaN) / (rawLatency?.p99 ?? Number.NaN) : anymqRate / rawRate
+  const rss = (runs: Measurement[]) => (runs.some((run) => run.rssBytes !== undefined) ? median(runs.map((run) => run.rssBytes ?? Number.NaN)) : undefined)
+  return {
+    anymqRate,
+    rawRate,
+    ratio,
+    anymqCpuMicros: cpuMicros(cell.anymq),
+    rawCpuMicros: cpuMicros(cell.raw),
+    anymqLatency,
+    rawLatency,
+    anymqRss: rss(cell.anymq),
+    rawRss: rss(cell.raw),
+    complete: !cell.error && [...cell.anymq, ...cell.raw].every((run) => !run.timedOut && run.completed === run.messages),
+  }
+}

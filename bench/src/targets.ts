@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { AdapterFactory } from '@anymq/core/spi'
+import { type BenchClient, type BrokerTarget, NotRunnable } from './bench-client.js'
+import { anymqClient } from './clients/anymq-client.js'
+import { kafkaCleanup, kafkaRawClient } from './clients/kafka-raw-client.js'
+import { plainMemoryClient } from './clients/plain-memory-client.js'
+import { rabbitmqCleanup, rabbitmqRawClient } from './clients/rabbitmq-raw-client.js'
+import { redisCleanup, redisRawClient } from './clients/redis-raw-client.js'
+import { sqsCleanup, sqsRawClient } from './clients/sqs-raw-client.js'
+
+/** The workspace root (bench/src or bench/dist → ../..). */
+export const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/**
+ * Loads an adapter package of the workspace by folder. The harness runs on compiled JavaScript (what
+ * users run), so it takes `dist/index.js`, built by the harness before the run; under tsx with the
+ * `@anymq/source` condition it takes `src/index.ts`. A folder or build that is missing is a reason
+ * not to run, never a silent omission.
+ */
+export async function loadAdapter(folder: string): Promise<AdapterFactory> {
+  const packageDirectory = join(workspaceRoot, 'packages', folder)
+  if (!existsSync(join(packageDirectory, 'package.json'))) throw new NotRunnable(`packages/${folder} does not exist yet`)
+  const fromSource = import.meta.url.endsWith('.ts')
+  const entry = join(packageDirectory, fromSource ? 'src/index.ts' : 'dist/index.js')
+  if (!existsSync(entry))
+    throw new NotRunnable(
+      `packages/${folder}/${fromSource ? 'src/index.ts' : 'dist/index.js'} is missing (${fromSource ? 'no source yet' : 'the build failed'})`,
+    )
+  let loaded: { adapter?: AdapterFactory }
+  try {
+    loaded = (await import(pathToFileURL(entry).href)) as { adapter?: AdapterFactory }
+  } catch (error) {
+    throw new NotRunnable(`packages/${folder} does not load: ${(error as Error).message.split('\n')[0]}`)
+  }
+  if (!loaded.adapter) throw new NotRunnable(`packages/${folder} exports no adapter`)
+  return loaded.adapter
+}
+
+function requireUrl(variable: string): string {
+  const url = process.env[variable]
+  if (!url) throw new NotRunnable(`${variable} is not set (run scripts/brokers.sh up and eval "$(scripts/brokers.sh env)")`)
+  return url
+}
+
+let memoryBrokers = 0
+
+function brokerTarget(
+  name: string,
+  urlVariable: string,
+  folder: string,
+  raw: (url: string) => Promise<BenchClient>,
+  cleanup: (url: string, marker: string) => Promise<void>,
+): BrokerTarget {
+  const url = process.env[urlVariable]
+  return {
+    name,
+    urlVariable,
+    url,
+    raw: () => raw(requireUrl(urlVariable)),
+    async anymq() {
+      const adapter = await loadAdapter(folder)
+      return anymqClient(requireUrl(urlVariable), adapter, `anymq (@anymq/core + packages/${folder}), default queue options`)
+    },
+    cleanup: (marker) => cleanup(requireUrl(urlVariable), marker),
+  }
+}
+
+/** Every broker the harness knows, in report order. */
+export function allTargets(): BrokerTarget[] {
+  return [
+    {
+      name: 'memory',
+      urlVariable: undefined,
+      url: 'memory://',
+      raw: async () => plainMemoryClient(),
+      async anymq() {
+        const adapter = await loadAdapter('adapter-memory')
+        // A broker of its own per client, so queues of earlier runs are not kept alive by this one.
+        return anymqClient(`memory://bench-${memoryBrokers++}`, adapter, 'anymq (@anymq/core + @anymq/memory), default queue options')
+      },
+      cleanup: async () => {},
+    },
+    brokerTarget('rabbitmq', 'ANYMQ_RABBITMQ_URL', 'adapter-rabbitmq', rabbitmqRawClient, rabbitmqCleanup),
+    brokerTarget('kafka', 'ANYMQ_KAFKA_URL', 'adapter-kafka', kafkaRawClient, kafkaCleanup),
+    brokerTarget('sqs', 'ANYMQ_SQS_URL', 'adapter-aws', sqsRawClient, sqsCleanup),
+    brokerTarget('redis', 'ANYMQ_REDIS_URL', 'adapter-redis', redisRawClient, redisCleanup),
+  ]
+}

@@ -1,0 +1,51 @@
+import { AnymqError } from '@anymq/core'
+import { benchCommand, benchUsage } from './bench-command.js'
+import { type CliIo, line, UsageError } from './cli-io.js'
+import { consumeCommand, consumeUsage, deadLetterCommand, deadLetterUsage, doctorCommand, doctorUsage, sendCommand, sendUsage } from './message-commands.js'
+
+export const usage = `usage: anymq <command> …
+
+${benchUsage}
+
+${sendUsage}
+
+${consumeUsage}
+
+${deadLetterUsage}
+
+${doctorUsage}
+
+URLs: memory://, amqp://user:pass@host:5672, kafka://host:9092, sqs://us-east-1?endpoint=…, redis://host:6379
+(the adapter package for the scheme must be installed: @anymq/rabbitmq, @anymq/kafka, @anymq/aws, @anymq/redis).`
+
+const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+  bench: benchCommand,
+  send: sendCommand,
+  consume: consumeCommand,
+  dlq: deadLetterCommand,
+  doctor: doctorCommand,
+}
+
+/** Runs `anymq <argv…>` and resolves with the exit code: 0 done, 1 failed, 2 bad usage. */
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [name, ...args] = argv
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    line(name === undefined ? io.stderr : io.stdout, usage)
+    return name === undefined ? 2 : 0
+  }
+  const command = commands[name]
+  if (!command) {
+    line(io.stderr, `anymq: unknown command ${JSON.stringify(name)}\n\n${usage}`)
+    return 2
+  }
+  try {
+    return await command(args, io)
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      line(io.stderr, `anymq ${name}: ${(error as Error).message}\n\n${usage}`)
+      return 2
+    }
+    line(io.stderr, `anymq ${name}: ${AnymqError.isInstance(error) ? error.message : String((error as Error)?.stack ?? error)}`)
+    return 1
+  }
+}

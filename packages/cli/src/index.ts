@@ -1,0 +1,7 @@
+export { type BenchBody, bodyFactory, newRunId, preciseNow, SequenceTracker } from './bench-body.js'
+export type { CliIo } from './cli-io.js'
+export { main, usage } from './cli-main.js'
+export { type EndToEndOptions, type EndToEndResult, runEndToEnd } from './end-to-end.js'
+export { LatencyRecorder } from './latency-recorder.js'
+export { ProgressBar, type ProgressStream } from './progress-bar.js'
+export { formatBytes, formatCount, formatMilliseconds, median, parseBytes, parseCount, percentileOfSorted } from './statistics.js'

@@ -1,0 +1,144 @@
+import { parseArgs } from 'node:util'
+import { capabilityNames, describeCapability } from '@anymq/core'
+import { type CliIo, line, UsageError } from './cli-io.js'
+import { connectUrl } from './connect-url.js'
+import { parseCount } from './statistics.js'
+
+export const sendUsage = `anymq send <url> <queue> <json> [--key <key>] [--header name=value]... [--count <n>]
+  Sends a JSON body (or text that is not JSON, as a JSON string) and prints its id.`
+
+export const consumeUsage = `anymq consume <url> <queue> [--count <n>] [--timeout <s>]
+  Prints received messages as JSON lines and acks them; stops after --count messages (default 1) or
+  --timeout seconds without one (default 10).`
+
+export const deadLetterUsage = `anymq dlq peek <url> <queue> [--limit <n>]      dead letters of a queue, without taking them
+anymq dlq redrive <url> <queue> [--limit <n>]   move them back to the queue as fresh messages`
+
+export const doctorUsage = `anymq doctor <url>
+  Connects, prints the adapter, the URL with its secrets redacted, and the broker's capabilities.`
+
+function parseJsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+function count(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  const parsed = parseCount(value)
+  if (parsed === undefined || parsed < 1) throw new UsageError(`--${name} takes a whole number ≥ 1, got ${JSON.stringify(value)}`)
+  return parsed
+}
+
+export async function sendCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { key: { type: 'string' }, header: { type: 'string', multiple: true }, count: { type: 'string' } },
+  })
+  const [url, queueName, body] = positionals
+  if (url === undefined || queueName === undefined || body === undefined || positionals.length > 3)
+    throw new UsageError('anymq send takes <url> <queue> <json>')
+  const headers: Record<string, string> = {}
+  for (const header of values.header ?? []) {
+    const split = header.indexOf('=')
+    if (split <= 0) throw new UsageError(`--header takes name=value, got ${JSON.stringify(header)}`)
+    headers[header.slice(0, split)] = header.slice(split + 1)
+  }
+  const times = count(values.count, 1, 'count')
+  const mq = await connectUrl(url, io)
+  try {
+    const queue = mq.queue(queueName)
+    for (let index = 0; index < times; index++) {
+      const { id } = await queue.send(parseJsonOrText(body), { key: values.key, headers })
+      line(io.stdout, id)
+    }
+  } finally {
+    await mq.close()
+  }
+  return 0
+}
+
+export async function consumeCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { count: { type: 'string' }, timeout: { type: 'string' } } })
+  const [url, queueName] = positionals
+  if (url === undefined || queueName === undefined || positionals.length > 2) throw new UsageError('anymq consume takes <url> <queue>')
+  const wanted = count(values.count, 1, 'count')
+  const idleMs = count(values.timeout, 10, 'timeout') * 1000
+  const mq = await connectUrl(url, io)
+  let received = 0
+  try {
+    await new Promise<void>((resolve) => {
+      let idle = setTimeout(resolve, idleMs)
+      const subscription = mq.queue(queueName).consume(
+        (message) => {
+          if (received >= wanted) throw new Error('enough messages taken; handing this one back')
+          received++
+          line(
+            io.stdout,
+            JSON.stringify({
+              id: message.id,
+              key: message.key,
+              attempt: message.attempt,
+              timestamp: message.timestamp.toISOString(),
+              headers: message.headers,
+              body: message.body,
+            }),
+          )
+          clearTimeout(idle)
+          if (received >= wanted) resolve()
+          else idle = setTimeout(resolve, idleMs)
+        },
+        { concurrency: 1 },
+      )
+      subscription.ready.catch(() => resolve())
+    })
+  } finally {
+    await mq.close()
+  }
+  if (received < wanted) io.stderr.write(`received ${received} of ${wanted} messages before ${idleMs / 1000} s passed without one\n`)
+  return received > 0 ? 0 : 1
+}
+
+export async function deadLetterCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { limit: { type: 'string' } } })
+  const [action, url, queueName] = positionals
+  if ((action !== 'peek' && action !== 'redrive') || url === undefined || queueName === undefined || positionals.length > 3) {
+    throw new UsageError('anymq dlq takes peek|redrive <url> <queue>')
+  }
+  const mq = await connectUrl(url, io)
+  try {
+    const deadLetters = mq.queue(queueName).deadLetters()
+    if (action === 'peek') {
+      for (const letter of await deadLetters.peek(count(values.limit, 10, 'limit'))) {
+        const { rawBody: _bytes, ...shown } = letter
+        line(io.stdout, JSON.stringify(shown))
+      }
+    } else {
+      const moved = await deadLetters.redrive(values.limit === undefined ? {} : { limit: count(values.limit, 1, 'limit') })
+      line(io.stdout, `moved ${moved} dead letters from ${deadLetters.name} back to ${queueName}`)
+    }
+  } finally {
+    await mq.close()
+  }
+  return 0
+}
+
+export async function doctorCommand(args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} })
+  const [url] = positionals
+  if (url === undefined || positionals.length > 1) throw new UsageError('anymq doctor takes one broker URL')
+  const started = performance.now()
+  const mq = await connectUrl(url, io)
+  try {
+    line(io.stdout, `connected to ${mq.url} with the ${mq.adapter} adapter in ${(performance.now() - started).toFixed(0)} ms`)
+    line(io.stdout)
+    const width = Math.max(...capabilityNames.map((name) => name.length))
+    for (const name of capabilityNames) line(io.stdout, `  ${name.padEnd(width)}  ${describeCapability(mq.capabilities, name)}`)
+  } finally {
+    await mq.close()
+  }
+  return 0
+}
