@@ -28,6 +28,7 @@ export class PostgresOutboxStore implements OutboxStore<PostgresQueryable> {
   private readonly listen: boolean
   private listener: Promise<PostgresPoolClient | undefined> | undefined
   private readonly waiters = new Set<() => void>()
+  private listening: PostgresPoolClient | undefined
 
   constructor(options: PostgresOutboxStoreOptions) {
     if (typeof options?.pool?.connect !== 'function' || typeof options.pool.query !== 'function')
@@ -174,11 +175,15 @@ export class PostgresOutboxStore implements OutboxStore<PostgresQueryable> {
       }
       client.on('notification', wake)
       client.on('error', () => {
-        // The LISTEN connection broke: fall back to polling until the next wait re-listens.
+        // The LISTEN connection broke: poll until the next wait listens again.
         client.removeListener('notification', wake)
-        this.listener = undefined
-        client.release(true)
+        if (this.listening === client) {
+          this.listening = undefined
+          this.listener = undefined
+          client.release(true)
+        }
       })
+      this.listening = client
       await client.query(`LISTEN ${this.tables.outbox}`)
       return client
     })().catch(() => {
@@ -229,7 +234,8 @@ export class PostgresOutboxStore implements OutboxStore<PostgresQueryable> {
     const listener = this.listener
     this.listener = undefined
     const client = await listener
-    if (client) {
+    if (client && this.listening === client) {
+      this.listening = undefined
       await client.query(`UNLISTEN ${this.tables.outbox}`).catch(() => {})
       client.release()
     }

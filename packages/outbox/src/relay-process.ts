@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { type Anymq, ConfigError, connect, redactUrl } from '@anymq/core'
+import { registerSecret } from '@anymq/core/spi'
 import type { PostgresPool, SqliteDatabase } from './database-types.js'
 import type { Outbox } from './outbox.js'
 import { postgresOutbox, sqliteOutbox } from './outbox.js'
@@ -66,6 +67,9 @@ export async function startRelayProcess(argv: readonly string[], environment: No
     else numbers[name] = value
   }
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'outbox' })
+  try {
+    registerSecret(decodeURIComponent(new URL(database!).password))
+  } catch {}
   for (const name of (values.adapter as string[] | undefined) ?? []) await import(name)
 
   const tables = {
@@ -106,7 +110,7 @@ export async function startRelayProcess(argv: readonly string[], environment: No
   if (numbers['publish-timeout-ms'] !== undefined) options.publishTimeoutMs = numbers['publish-timeout-ms']
   if (numbers['retention-ms'] !== undefined) options.retentionMs = numbers['retention-ms']
   const relay = outbox.startRelay(options)
-  console.log(`anymq-outbox-relay: relaying ${outbox.store.dialect} ${outbox.store.tables.outbox} to ${redactUrl(broker!)}`)
+  console.log(`anymq-outbox-relay: relaying ${outbox.store.dialect} table ${outbox.store.tables.outbox} to ${redactUrl(broker!)}`)
   let stopping: Promise<void> | undefined
   return {
     stop: () => {

@@ -32,7 +32,8 @@ export function resolveTableNames(names: Partial<TableNames> | undefined, where:
         message: `${JSON.stringify(value)} is not a plain lowercase SQL identifier (letters, digits, '_', at most 48); set the schema with search_path instead`,
       })
   }
-  if (new Set(Object.values(resolved)).size !== 3) problems.push({ field: `${where}.tables`, message: 'the three table names must differ' })
+  if (new Set([resolved.outbox, resolved.deadLetters, resolved.inbox]).size !== 3)
+    problems.push({ field: `${where}.tables`, message: 'the three table names must differ' })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'outbox' })
   return resolved
 }
