@@ -1,4 +1,4 @@
-import { AbortedError, ClosedError, type Logger } from '@anymq/core/spi'
+import { AbortedError, ClosedError, ConnectionError, type Logger } from '@anymq/core/spi'
 import { type ChannelModel, connect } from 'amqplib'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
 import { adapterName, connectionError } from './rabbitmq-errors.js'
@@ -139,6 +139,12 @@ export class RabbitConnection {
     model.on('handler-error', (error: Error) => this.logger.error(`rabbitmq: a connection event handler threw: ${error.message}`))
     model.on('blocked', (reason: string) => this.logger.warn(`rabbitmq broker blocked publishing: ${reason}`))
     model.on('unblocked', () => this.logger.info('rabbitmq broker unblocked publishing'))
+    // A socket closed without 'end' or 'error' (destroyed locally) would leave amqplib unaware until
+    // heartbeats time out, with confirms outstanding; tell it at once. A no-op after a normal close.
+    const internals = model.connection as unknown as { stream?: NodeJS.EventEmitter; onSocketError?: (error: Error) => void }
+    internals.stream?.once('close', () => {
+      if (typeof internals.onSocketError === 'function') internals.onSocketError.call(internals, new Error('socket closed'))
+    })
     model.on('close', (error?: Error) => {
       if (this.model !== model || this.state === 'closed') return
       this.model = undefined
@@ -178,6 +184,22 @@ export class RabbitConnection {
         recoverable.recover(model).catch((error: Error) => this.logger.error(`rabbitmq: recovery after reconnect failed: ${error.message}`)),
       ),
     )
+  }
+}
+
+/**
+ * Runs an idempotent operation (attaching a consumer, peeking), and runs it again when a connection
+ * lost midway made it fail, for as long as a publish would wait for the connection to come back.
+ */
+export async function retryWhileReconnecting<T>(connection: RabbitConnection, waitMs: number, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + waitMs
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work()
+    } catch (error) {
+      if (!(error instanceof ConnectionError) || connection.closed || Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * 2 ** attempt)))
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import {
   UnsupportedFeatureError,
 } from '@anymq/core/spi'
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib'
-import type { RabbitConnection, Recoverable } from './rabbitmq-connection.js'
+import { type RabbitConnection, type Recoverable, retryWhileReconnecting } from './rabbitmq-connection.js'
 import { adapterName, connectionError } from './rabbitmq-errors.js'
 import { toIncoming } from './rabbitmq-message.js'
 
@@ -53,13 +53,14 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
     private readonly source: ConsumerSource,
     private readonly options: TransportConsumeOptions,
     private readonly deliver: (delivery: Delivery) => void,
+    private readonly reconnectWaitMs: number,
   ) {}
 
   /** Attaches for the first time; rejects (and leaves nothing behind) when that fails. */
   async start(): Promise<void> {
     this.unregister = this.connection.register(this)
     try {
-      await this.attach(await this.connection.ready())
+      await retryWhileReconnecting(this.connection, this.reconnectWaitMs, async () => this.attach(await this.connection.ready()))
     } catch (error) {
       this.state = 'closed'
       this.unregister()
@@ -137,6 +138,9 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
     if (this.attached !== attached) return
     this.attached = undefined
     if (this.state !== 'running') return
+    this.options.onError(
+      connectionError(`lost the channel consuming ${this.source.describe}; unacked messages go back to the queue and the consumer attaches again by itself`),
+    )
     // With the connection still up, only this channel failed: attach again after a pause. Otherwise the
     // connection's recovery calls recover() once it is back.
     if (this.connection.current === attached.model) this.scheduleRestart()

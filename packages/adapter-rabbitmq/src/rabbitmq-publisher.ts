@@ -94,23 +94,25 @@ export class RabbitPublisher {
   }
 
   private async channel(signal?: AbortSignal): Promise<PublishChannel> {
-    const model = await this.connection.ready(signal)
-    const existing = await this.current?.catch(() => undefined)
-    if (existing && existing.model === model && !existing.isClosed) return existing
-    if (this.current && existing === undefined) {
-      // Another caller is opening it right now, or it failed; open anew in the latter case.
-      const again = await this.current.catch(() => undefined)
-      if (again && again.model === model && !again.isClosed) return again
-    }
-    const opening = this.open(model)
-    this.current = opening
-    opening.catch(() => {
-      if (this.current === opening) this.current = undefined
-    })
-    try {
-      return await opening
-    } catch (error) {
-      throw connectionError(`cannot open a publishing channel: ${(error as Error).message}`, error)
+    for (;;) {
+      const model = await this.connection.ready(signal)
+      const current = this.current
+      if (current) {
+        const state = await current.catch(() => undefined)
+        if (state && state.model === model && !state.isClosed) return state
+        // Someone else replaced it while we waited: look again.
+        if (this.current !== current) continue
+      }
+      const opening = this.open(model)
+      this.current = opening
+      opening.catch(() => {
+        if (this.current === opening) this.current = undefined
+      })
+      try {
+        return await opening
+      } catch (error) {
+        throw connectionError(`cannot open a publishing channel: ${(error as Error).message}`, error)
+      }
     }
   }
 

@@ -53,9 +53,18 @@ export class RabbitTopology {
     private readonly logger: Logger,
   ) {}
 
-  /** Forgets every declaration, so they are made again (after the broker answered "no route" for one). */
-  forget(key: string): void {
-    this.declared.delete(key)
+  /** Forgets a queue's declaration, so the next publish makes it again (after the broker answered "no route"). */
+  forgetQueue(spec: QueueSpec): void {
+    this.declared.delete(this.queueKey(spec))
+  }
+
+  forgetTopic(topic: string): void {
+    this.declared.delete(`topic:${topic}`)
+  }
+
+  /** The declaration's arguments are part of its key: two handles that disagree both reach the broker, which refuses the second. */
+  private queueKey(spec: QueueSpec): string {
+    return `queue:${spec.name}:${JSON.stringify(this.queueArguments(spec).arguments)}`
   }
 
   queueArguments(spec: QueueSpec): { durable: true; arguments: Record<string, unknown> } {
@@ -66,7 +75,7 @@ export class RabbitTopology {
   /** A durable queue (`provision: false`: checks it exists). */
   async queue(spec: QueueSpec): Promise<string> {
     const options = this.queueArguments(spec)
-    await this.once(`queue:${spec.name}`, `queue '${spec.name}'`, async (channel) => {
+    await this.once(this.queueKey(spec), `queue '${spec.name}'`, async (channel) => {
       if (this.config.provision) await channel.assertQueue(spec.name, options)
       else await this.check(`queue '${spec.name}'`, (isolated) => isolated.checkQueue(spec.name))
     })
@@ -90,7 +99,7 @@ export class RabbitTopology {
     const queue = names.subscriptionQueue(spec.topic, spec.name)
     const type = queueTypeOf(spec.broker, this.config.queueType, `subscribe('${spec.name}')`)
     await this.topic(spec.topic)
-    await this.once(`subscription:${queue}`, `subscription queue '${queue}'`, async (channel) => {
+    await this.once(`subscription:${queue}:${type}:${JSON.stringify(spec.filter ?? {})}`, `subscription queue '${queue}'`, async (channel) => {
       if (!this.config.provision) {
         await this.check(`subscription queue '${queue}'`, (isolated) => isolated.checkQueue(queue))
         return

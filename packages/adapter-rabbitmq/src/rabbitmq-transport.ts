@@ -19,7 +19,7 @@ import {
 } from '@anymq/core/spi'
 import type { Channel, GetMessage } from 'amqplib'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
-import type { RabbitConnection } from './rabbitmq-connection.js'
+import { type RabbitConnection, retryWhileReconnecting } from './rabbitmq-connection.js'
 import { type ConsumerSource, RabbitConsumer } from './rabbitmq-consumer.js'
 import { adapterName, connectionError } from './rabbitmq-errors.js'
 import { publishOptions, toIncoming } from './rabbitmq-message.js'
@@ -95,8 +95,8 @@ export class RabbitTransport implements Transport {
       await this.publisher.publish(outbound, signal)
     } catch (error) {
       // The next publish declares again: a queue deleted behind our back comes back.
-      if (destination.kind === 'queue') this.topology.forget(`queue:${destination.queue.name}`)
-      if (destination.kind === 'topic') this.topology.forget(`topic:${destination.topic}`)
+      if (destination.kind === 'queue') this.topology.forgetQueue(destination.queue)
+      if (destination.kind === 'topic') this.topology.forgetTopic(destination.topic)
       throw error
     }
   }
@@ -160,7 +160,12 @@ export class RabbitTransport implements Transport {
 
   async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
     this.assertOpen()
-    if (limit <= 0 || !(await this.topology.exists(queue.name))) return []
+    if (limit <= 0) return []
+    return retryWhileReconnecting(this.connection, this.config.reconnectWaitMs, () => this.peekOnce(queue, limit))
+  }
+
+  private async peekOnce(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
+    if (!(await this.topology.exists(queue.name))) return []
     return this.withChannel(`peeking at queue '${queue.name}'`, async (channel) => {
       const taken: GetMessage[] = []
       try {
@@ -223,7 +228,7 @@ export class RabbitTransport implements Transport {
   }
 
   private async startConsumer(source: ConsumerSource, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<RabbitConsumer> {
-    const consumer = new RabbitConsumer(this.connection, this.logger, source, options, deliver)
+    const consumer = new RabbitConsumer(this.connection, this.logger, source, options, deliver, this.config.reconnectWaitMs)
     await consumer.start()
     this.consumers.add(consumer)
     const close = consumer.close.bind(consumer)

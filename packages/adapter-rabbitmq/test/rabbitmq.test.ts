@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto'
+import { brokerUrl, Collector } from '@anymq/conformance'
+import { type Anymq, AnymqError, ConfigError, ConnectionError, connect, PublishError, silentLogger, transportOf } from '@anymq/core'
+import amqplib from 'amqplib'
+import { afterEach, describe, expect, it } from 'vitest'
+import { adapter } from '../src/index.js'
+import { delayBucket } from '../src/rabbitmq-topology.js'
+
+const url = brokerUrl('ANYMQ_RABBITMQ_URL')
+const open: Anymq[] = []
+
+afterEach(async () => {
+  await Promise.allSettled(open.splice(0).map((mq) => mq.close()))
+})
+
+async function connectTest(broker: Record<string, unknown> = {}): Promise<Anymq> {
+  const mq = await connect(url!, { adapter, broker, logger: silentLogger })
+  open.push(mq)
+  return mq
+}
+
+function uniqueName(prefix: string): string {
+  return `rmq-${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
+}
+
+/** Drops the socket under a live connection, as a network failure would (no AMQP close handshake). */
+function cutNetwork(mq: Anymq, reason?: Error): void {
+  const connection = (transportOf(mq) as unknown as { connection: { current?: { connection: { stream: { destroy(error?: Error): void } } } } }).connection
+  connection.current?.connection.stream.destroy(reason)
+}
+
+describe('delay buckets', () => {
+  it('never delivers sooner than asked and at most 12.5% later', () => {
+    for (const ms of [1, 7, 16, 17, 50, 99, 300, 1000, 1500, 4097, 65_537, 3_600_001, 604_800_000]) {
+      const bucket = delayBucket(ms)
+      expect(bucket).toBeGreaterThanOrEqual(ms)
+      expect(bucket).toBeLessThanOrEqual(Math.ceil(ms * 1.125))
+    }
+  })
+
+  it('keeps the number of delay queues small', () => {
+    const buckets = new Set<number>()
+    for (let ms = 1; ms <= 604_800_000; ms = Math.ceil(ms * 1.01)) buckets.add(delayBucket(ms))
+    expect(buckets.size).toBeLessThan(260)
+  })
+})
+
+describe.skipIf(!url)('rabbitmq adapter specifics', () => {
+  it('reports every bad URL parameter and broker option at once, without the password', async () => {
+    const bad = new URL(url!)
+    bad.password = 'hunter2-secret'
+    bad.searchParams.set('heartbeat', 'often')
+    bad.searchParams.set('color', 'blue')
+    const error = await connect(bad.toString(), { adapter, broker: { queueType: 'stream', typo: 1 } }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConfigError)
+    const fields = (error as ConfigError).problems.map((problem) => problem.field).sort()
+    expect(fields).toEqual(['broker.queueType', 'broker.typo', 'url ?color', 'url ?heartbeat'])
+    expect((error as Error).message).not.toContain('hunter2-secret')
+  })
+
+  it('fails to connect with a ConnectionError that does not contain the password', async () => {
+    const wrong = new URL(url!)
+    wrong.password = 'not-the-password-42'
+    const error = await connect(wrong.toString(), { adapter, logger: silentLogger }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConnectionError)
+    expect(String((error as Error).message)).not.toContain('not-the-password-42')
+    expect(String((error as Error).stack)).not.toContain('not-the-password-42')
+  })
+
+  it('with provision: false, refuses a queue that does not exist with a ConfigError', async () => {
+    const mq = await connectTest({ provision: false })
+    const error = await mq
+      .queue(uniqueName('missing'))
+      .send('x')
+      .catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toMatch(/does not exist/)
+  })
+
+  it('names the queue when it exists with another queue type', async () => {
+    const name = uniqueName('mismatch')
+    const mq = await connectTest()
+    await mq.queue(name).send('x')
+    const error = await mq
+      .queue(name, { broker: { queueType: 'quorum' } })
+      .send('y')
+      .catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toContain(name)
+    expect((error as Error).message).toContain('x-queue-type')
+    // The failed declaration did not break the connection for the others.
+    await mq.queue(name).send('z')
+  })
+
+  it('rejects a send to a queue deleted behind its back with PublishError, and declares it again on the next send', async () => {
+    const name = uniqueName('deleted')
+    const mq = await connectTest()
+    const queue = mq.queue<string>(name)
+    await queue.send('first')
+    const plain = await amqplib.connect(url!)
+    plain.on('error', () => {})
+    try {
+      const channel = await plain.createChannel()
+      await channel.deleteQueue(name)
+    } finally {
+      await plain.close()
+    }
+    const error = await queue.send('lost').catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(PublishError)
+    expect((error as PublishError).isRetryable).toBe(true)
+    expect((error as Error).message).toMatch(/could not route/)
+    await queue.send('again')
+    const seen = new Collector<string>()
+    await queue.consume(seen.handler).ready
+    await seen.waitForCount(1, 10_000)
+    expect(seen.bodies).toEqual(['again'])
+  })
+
+  it('settles publishes in flight when the network drops, reconnects, and resumes its consumer', async () => {
+    const name = uniqueName('netcut')
+    const [producer, consumer] = [await connectTest(), await connectTest()]
+    const seen = new Collector<number>()
+    const errors: Error[] = []
+    await consumer.queue<number>(name).consume(seen.handler, { concurrency: 4, onError: (error) => errors.push(error) }).ready
+    const queue = producer.queue<number>(name)
+    await queue.send(0)
+    const inFlight = queue.sendBatch(Array.from({ length: 2000 }, (_, index) => index + 1))
+    // One socket fails with an error (a reset), the other is just gone (closed without a word).
+    cutNetwork(producer)
+    cutNetwork(consumer, Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
+    // Never left hanging: either confirmed before the cut, or rejected with a retryable error.
+    const outcome = await inFlight.then(
+      () => 'confirmed',
+      (error: unknown) => error,
+    )
+    if (outcome !== 'confirmed') {
+      expect(AnymqError.isInstance(outcome) && outcome.isRetryable).toBe(true)
+      await queue.sendBatch(Array.from({ length: 2000 }, (_, index) => index + 1))
+    }
+    await queue.send(2001)
+    await seen.waitForDistinct(2002, 30_000)
+    expect(errors.length).toBeGreaterThan(0)
+    expect(errors.every((error) => AnymqError.isInstance(error) && error.isRetryable)).toBe(true)
+    expect(seen.distinct).toBe(2002)
+  })
+
+  it('delivers a message whose retry goes through a delay queue to the same ephemeral subscriber', async () => {
+    const mq = await connectTest()
+    const topic = mq.topic<string>(uniqueName('eph-retry'), { retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 200, jitter: false } } })
+    const attempts: number[] = []
+    const done = new Collector<string>()
+    await topic.subscribe(undefined, (message) => {
+      attempts.push(message.attempt)
+      if (message.attempt === 1) throw new Error('once')
+      done.add(message)
+    }).ready
+    await topic.publish('hello')
+    await done.waitForCount(1, 10_000)
+    expect(attempts).toEqual([1, 2])
+  })
+})
