@@ -88,8 +88,11 @@ export interface TopicSpec {
 export interface KafkaDriver {
   /** Connects the admin client (and so checks that a broker answers). */
   connect(): Promise<void>
-  /** Produces with acks=all; resolves when every record was acknowledged. */
-  send(batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void>
+  /**
+   * Produces with acks=all; resolves when every record was acknowledged. `forget`: topics the client
+   * should not keep tracking afterwards (reply inboxes, deleted whenever their requester closes).
+   */
+  send(batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>, options?: { forget?: readonly string[] }): Promise<void>
   /** Creates the topics that do not exist yet; waits for their leaders. */
   createTopics(topics: readonly TopicSpec[]): Promise<void>
   deleteTopics(topics: readonly string[]): Promise<void>

@@ -3,6 +3,7 @@ import { wrapError } from './kafka-errors.js'
 
 interface Waiting {
   topic: string
+  forget: boolean
   record: DriverOutgoingRecord
   size: number
   call: PublishCall
@@ -31,11 +32,13 @@ export class KafkaPublisher {
 
   constructor(private readonly driver: KafkaDriver) {}
 
-  publish(records: ReadonlyArray<{ topic: string; record: DriverOutgoingRecord }>): Promise<void> {
+  /** `forget`: the topics are short-lived (reply inboxes); the client must not keep tracking them. */
+  publish(records: ReadonlyArray<{ topic: string; record: DriverOutgoingRecord }>, options: { forget?: boolean } = {}): Promise<void> {
     if (records.length === 0) return Promise.resolve()
+    const forget = options.forget ?? false
     return new Promise<void>((resolve, reject) => {
       const call: PublishCall = { remaining: records.length, failed: false, resolve, reject }
-      for (const { topic, record } of records) this.waiting.push({ topic, record, size: recordSize(record), call })
+      for (const { topic, record } of records) this.waiting.push({ topic, forget, record, size: recordSize(record), call })
       this.sending ??= this.drain()
     })
   }
@@ -50,13 +53,18 @@ export class KafkaPublisher {
       while (this.waiting.length > 0) {
         const request = this.take()
         const byTopic = new Map<string, DriverOutgoingRecord[]>()
+        const forget = new Set<string>()
         for (const item of request) {
+          if (item.forget) forget.add(item.topic)
           const list = byTopic.get(item.topic)
           if (list) list.push(item.record)
           else byTopic.set(item.topic, [item.record])
         }
         try {
-          await this.driver.send([...byTopic].map(([topic, records]) => ({ topic, records })))
+          await this.driver.send(
+            [...byTopic].map(([topic, records]) => ({ topic, records })),
+            { forget: [...forget] },
+          )
           for (const item of request) {
             if (--item.call.remaining === 0 && !item.call.failed) item.call.resolve()
           }

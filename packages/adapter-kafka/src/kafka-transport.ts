@@ -90,7 +90,7 @@ export class KafkaTransport implements Transport {
         break
     }
     if (destination.kind !== 'inbox') await this.ensureTopics([...new Set(records.map((record) => record.topic))])
-    await this.publisher.publish(records)
+    await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
   }
 
   async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {

@@ -18,6 +18,8 @@ const { Kafka, logLevel, Partitioners } = kafkajs
 
 /** The part of kafkajs's internal Cluster used for plain offset commits. */
 interface InternalCluster {
+  /** Topics whose metadata the client refreshes (kafkajs never shrinks it by itself). */
+  targetTopics?: Set<string>
   connect(): Promise<void>
   disconnect(): Promise<void>
   findGroupCoordinator(request: { groupId: string }): Promise<{
@@ -41,6 +43,7 @@ export class KafkajsDriver implements KafkaDriver {
   private producer: Producer | undefined
   private producerConnecting: Promise<Producer> | undefined
   private internalCluster: Promise<InternalCluster | undefined> | undefined
+  private producerCluster: InternalCluster | undefined
   private readonly consumers = new Set<KafkajsConsumer>()
   private readonly sockets = new Set<net.Socket>()
   private dead = false
@@ -96,8 +99,36 @@ export class KafkajsDriver implements KafkaDriver {
     await this.admin.connect()
   }
 
-  async send(batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void> {
+  async send(batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>, options: { forget?: readonly string[] } = {}): Promise<void> {
     const producer = await this.connectedProducer()
+    try {
+      await this.sendWith(producer, batches)
+    } catch (error) {
+      // kafkajs refreshes metadata for every topic it ever produced to and fails all sends once one of
+      // them was deleted (kafkajs issue #1622): forget the deleted ones and try once more.
+      if (!(await this.forgetDeletedTopics())) throw error
+      await this.sendWith(producer, batches)
+    } finally {
+      // Reply inboxes come and go: never keep them in the metadata the producer refreshes.
+      for (const topic of options.forget ?? []) this.producerCluster?.targetTopics?.delete(topic)
+    }
+  }
+
+  private async forgetDeletedTopics(): Promise<boolean> {
+    const tracked = this.producerCluster?.targetTopics
+    if (!tracked || tracked.size === 0) return false
+    const existing = new Set(await this.admin.listTopics())
+    let forgot = false
+    for (const topic of [...tracked]) {
+      if (!existing.has(topic)) {
+        tracked.delete(topic)
+        forgot = true
+      }
+    }
+    return forgot
+  }
+
+  private async sendWith(producer: Producer, batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void> {
     await producer.sendBatch({
       acks: -1,
       topicMessages: batches.map(({ topic, records }) => ({
@@ -114,15 +145,21 @@ export class KafkajsDriver implements KafkaDriver {
 
   private connectedProducer(): Promise<Producer> {
     if (!this.producerConnecting) {
-      const producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        // Java's murmur2 partitioner: a key lands on the same partition as with the Java client.
-        createPartitioner: Partitioners.DefaultPartitioner,
-        // Bounded, so a send fails with a retryable error during a long outage instead of hanging.
-        retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
-      })
+      const producer = this.withClusterCapture(
+        (cluster) => {
+          this.producerCluster = cluster
+        },
+        () =>
+          this.kafka.producer({
+            idempotent: true,
+            maxInFlightRequests: 1,
+            allowAutoTopicCreation: false,
+            // Java's murmur2 partitioner: a key lands on the same partition as with the Java client.
+            createPartitioner: Partitioners.DefaultPartitioner,
+            // Bounded, so a send fails with a retryable error during a long outage instead of hanging.
+            retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+          }),
+      )
       this.producerConnecting = producer.connect().then(
         () => {
           this.producer = producer
@@ -193,16 +230,40 @@ export class KafkajsDriver implements KafkaDriver {
     await coordinator.offsetCommit({ groupId, groupGenerationId: -1, memberId: '', topics: [{ topic, partitions }] })
   }
 
+  /** The kafkajs factory of client clusters (a private symbol of the Kafka object), if this kafkajs has one. */
+  private clusterFactory(): ((options: Record<string, unknown>) => InternalCluster) | undefined {
+    const create = Object.getOwnPropertySymbols(this.kafka).find((symbol) => symbol.description === 'private:Kafka:createCluster')
+    const factory = create === undefined ? undefined : (this.kafka as unknown as Record<symbol, unknown>)[create]
+    return typeof factory === 'function' ? (factory as (options: Record<string, unknown>) => InternalCluster) : undefined
+  }
+
+  /** Runs `create` (a kafkajs client constructor) and hands over the cluster it made. */
+  private withClusterCapture<T>(capture: (cluster: InternalCluster) => void, create: () => T): T {
+    const symbol = Object.getOwnPropertySymbols(this.kafka).find((candidate) => candidate.description === 'private:Kafka:createCluster')
+    const factory = this.clusterFactory()
+    if (symbol === undefined || factory === undefined) return create()
+    const target = this.kafka as unknown as Record<symbol, unknown>
+    target[symbol] = (options: Record<string, unknown>) => {
+      const cluster = factory(options)
+      capture(cluster)
+      return cluster
+    }
+    try {
+      return create()
+    } finally {
+      target[symbol] = factory
+    }
+  }
+
   /**
    * kafkajs has no public call for a plain OffsetCommit; its client-side cluster (behind a private
    * symbol) has one. Confined here; without it, setGroupOffsets falls back to admin.setOffsets.
    */
   private offsetCluster(): Promise<InternalCluster | undefined> {
     this.internalCluster ??= (async () => {
-      const create = Object.getOwnPropertySymbols(this.kafka).find((symbol) => symbol.description === 'private:Kafka:createCluster')
-      const factory = create === undefined ? undefined : (this.kafka as unknown as Record<symbol, unknown>)[create]
-      if (typeof factory !== 'function') return undefined
-      const cluster = factory({ allowAutoTopicCreation: false }) as InternalCluster
+      const factory = this.clusterFactory()
+      if (factory === undefined) return undefined
+      const cluster = factory({ allowAutoTopicCreation: false })
       await cluster.connect()
       return cluster
     })().catch((error: unknown) => {
