@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { connect } from '@anymq/core'
 import { brokerUrl, describeConformance } from '@anymq/conformance'
+import { connect } from '@anymq/core'
 import { describe } from 'vitest'
 import { adapter, capabilities } from '../src/index.js'
 

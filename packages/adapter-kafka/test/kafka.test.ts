@@ -1,5 +1,5 @@
-import { type Anymq, connect, transportOf } from '@anymq/core'
 import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
+import { type Anymq, connect, transportOf } from '@anymq/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 
