@@ -42,19 +42,43 @@ export async function openClient(settings: RedisSettings, role: ConnectionRole, 
   return client
 }
 
-/** Resolves when the client is ready (again), or after `timeoutMs`, or when `cancelled` resolves. */
-export function whenReady(client: Redis, timeoutMs: number, cancelled: Promise<void>): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve()
+/** Resolves when the client is ready (again), after `timeoutMs`, or when `signal` aborts, whichever is first. */
+export function whenReady(client: Redis, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  if (client.status === 'ready' || signal.aborted) return Promise.resolve()
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer)
       client.off('ready', done)
+      signal.removeEventListener('abort', done)
       resolve()
     }
     const timer = setTimeout(done, timeoutMs)
     client.on('ready', done)
-    void cancelled.then(done)
+    signal.addEventListener('abort', done, { once: true })
   })
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+/**
+ * A blocking read that came back empty long after its BLOCK ran out was ended by ioredis' own
+ * `blockingTimeout`, not by Redis: the socket is likely dead without having closed (a silent network
+ * failure). Reconnecting gets a fresh one instead of reading on it forever.
+ */
+export function reconnectIfStalled(client: Redis, startedAt: number, blockMs: number): void {
+  if (Date.now() - startedAt > blockMs + 2000 && client.status === 'ready') client.disconnect(true)
 }
 
 /** Closes a connection politely (QUIT), or drops it when Redis does not answer soon. */

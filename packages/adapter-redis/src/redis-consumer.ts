@@ -10,7 +10,7 @@ import {
   type TransportConsumer,
 } from '@anymq/core/spi'
 import type { RedisSettings } from './redis-config.js'
-import { closeClient, openClient, whenReady } from './redis-connection.js'
+import { closeClient, openClient, pause, reconnectIfStalled, whenReady } from './redis-connection.js'
 import { connectionError } from './redis-errors.js'
 import type { ScriptedRedis } from './redis-scripts.js'
 import { delayedMember, type RawEntry, type RedisEntry, readEntry } from './redis-wire.js'
@@ -78,7 +78,8 @@ export class RedisConsumer implements TransportConsumer {
   private closed = false
   private loop: Promise<void> | undefined
   private wakeLoop: (() => void) | undefined
-  private readonly stopSignal: { promise: Promise<void>; resolve: () => void }
+  /** Aborted on stop: wakes every wait at once. */
+  private readonly stopping = new AbortController()
   private leaseTimer: NodeJS.Timeout | undefined
   private releaseMover: (() => void) | undefined
   private nextReclaimAt = 0
@@ -106,8 +107,6 @@ export class RedisConsumer implements TransportConsumer {
     this.holdWhileAlive = options.leaseMs === undefined
     this.prefetch = Math.max(1, options.prefetch)
     this.active = source.activeLock === undefined
-    let resolve!: () => void
-    this.stopSignal = { promise: new Promise<void>((done) => (resolve = done)), resolve }
   }
 
   /** Creates the group when missing, opens the blocking connection and starts reading. */
@@ -128,7 +127,7 @@ export class RedisConsumer implements TransportConsumer {
   async stop(): Promise<void> {
     if (!this.stopped) {
       this.stopped = true
-      this.stopSignal.resolve()
+      this.stopping.abort()
       this.wakeLoop?.()
       clearTimeout(this.leaseTimer)
       this.leaseTimer = undefined
@@ -171,7 +170,7 @@ export class RedisConsumer implements TransportConsumer {
   kill(): void {
     this.stopped = true
     this.closed = true
-    this.stopSignal.resolve()
+    this.stopping.abort()
     this.wakeLoop?.()
     clearTimeout(this.leaseTimer)
     this.releaseMover?.()
@@ -213,7 +212,8 @@ export class RedisConsumer implements TransportConsumer {
     let failures = 0
     while (!this.stopped) {
       const blocking = this.blocking as ScriptedRedis
-      if (this.capacity <= 0) {
+      // Refill in batches: wait until half the prefetch is free (or nothing is held) instead of reading one entry per settle.
+      if (this.capacity <= 0 || (this.inflight.size > 0 && this.capacity < Math.ceil(this.prefetch / 2))) {
         await new Promise<void>((resolve) => {
           this.wakeLoop = resolve
         })
@@ -221,7 +221,7 @@ export class RedisConsumer implements TransportConsumer {
         continue
       }
       if (blocking.status !== 'ready') {
-        await whenReady(blocking, 1000, this.stopSignal.promise)
+        await whenReady(blocking, 1000, this.stopping.signal)
         continue
       }
       if (!this.active) {
@@ -247,6 +247,7 @@ export class RedisConsumer implements TransportConsumer {
         continue
       }
       let reply: Array<[Buffer, RawEntry[]]> | null
+      const startedAt = Date.now()
       try {
         reply = (await blocking.xreadgroupBuffer(
           'GROUP',
@@ -262,6 +263,7 @@ export class RedisConsumer implements TransportConsumer {
         )) as Array<[Buffer, RawEntry[]]> | null
         failures = 0
         this.reported.clear()
+        if (reply === null && !this.stopped) reconnectIfStalled(blocking, startedAt, settings.blockMs)
       } catch (error) {
         if (this.stopped) break
         if (String((error as Error).message).includes('NOGROUP')) {
@@ -471,12 +473,6 @@ export class RedisConsumer implements TransportConsumer {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      void this.stopSignal.promise.then(() => {
-        clearTimeout(timer)
-        resolve()
-      })
-    })
+    return pause(ms, this.stopping.signal)
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Delivery, Inbox, Logger, TransportConsumeOptions } from '@anymq/core/spi'
 import type { RedisSettings } from './redis-config.js'
-import { closeClient, openClient, whenReady } from './redis-connection.js'
+import { closeClient, openClient, pause, reconnectIfStalled, whenReady } from './redis-connection.js'
 import { connectionError } from './redis-errors.js'
 import type { RedisKeys } from './redis-keys.js'
 import type { ScriptedRedis } from './redis-scripts.js'
@@ -22,7 +22,8 @@ export class RedisInbox implements Inbox {
   private blockingId: number | undefined
   private stopped = false
   private loop: Promise<void> | undefined
-  private readonly stopSignal: { promise: Promise<void>; resolve: () => void }
+  /** Aborted on stop: wakes every wait at once. */
+  private readonly stopping = new AbortController()
   private lastId = '0-0'
   private lastRefresh = 0
   /** Errors reported since the last successful read: each different one is reported once per outage. */
@@ -38,8 +39,6 @@ export class RedisInbox implements Inbox {
     private readonly onClosed: () => void,
   ) {
     this.key = keys.inbox(this.address)
-    let resolve!: () => void
-    this.stopSignal = { promise: new Promise<void>((done) => (resolve = done)), resolve }
   }
 
   async start(): Promise<void> {
@@ -59,7 +58,7 @@ export class RedisInbox implements Inbox {
   async close(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    this.stopSignal.resolve()
+    this.stopping.abort()
     if (this.blockingId !== undefined && this.blocking?.status === 'ready') {
       await this.commands.client('UNBLOCK', this.blockingId).catch(() => {})
     }
@@ -71,7 +70,7 @@ export class RedisInbox implements Inbox {
 
   kill(): void {
     this.stopped = true
-    this.stopSignal.resolve()
+    this.stopping.abort()
     this.blocking?.disconnect()
   }
 
@@ -80,7 +79,7 @@ export class RedisInbox implements Inbox {
     while (!this.stopped) {
       const blocking = this.blocking as ScriptedRedis
       if (blocking.status !== 'ready') {
-        await whenReady(blocking, 1000, this.stopSignal.promise)
+        await whenReady(blocking, 1000, this.stopping.signal)
         continue
       }
       if (Date.now() - this.lastRefresh > inboxTtlMs / 10) {
@@ -88,17 +87,19 @@ export class RedisInbox implements Inbox {
         void this.commands.pexpire(this.key, inboxTtlMs).catch(() => {})
       }
       let reply: Array<[Buffer, RawEntry[]]> | null
+      const startedAt = Date.now()
       try {
         reply = (await blocking.xreadBuffer('COUNT', 1000, 'BLOCK', this.settings.blockMs, 'STREAMS', this.key, this.lastId)) as Array<
           [Buffer, RawEntry[]]
         > | null
         failures = 0
         this.reported.clear()
+        if (reply === null && !this.stopped) reconnectIfStalled(blocking, startedAt, this.settings.blockMs)
       } catch (error) {
         if (this.stopped) break
         this.reportOutage(connectionError('reading a reply inbox', error))
         failures++
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(failures, 6))))
+        await pause(Math.min(2000, 50 * 2 ** Math.min(failures, 6)), this.stopping.signal)
         continue
       }
       const read: string[] = []
