@@ -49,7 +49,9 @@ export class RabbitPublisher {
     const confirms: Promise<void>[] = []
     for (const message of messages) {
       if (target.isClosed) {
-        confirms.push(Promise.reject(connectionError(`${message.where}: the channel closed before the message was sent`)))
+        const lost = Promise.reject(connectionError(`${message.where}: the channel closed before the message was sent`))
+        lost.catch(() => {})
+        confirms.push(lost)
         break
       }
       let written: boolean
@@ -79,6 +81,8 @@ export class RabbitPublisher {
           reject(wrapPublishError(message.where, error))
         }
       })
+      // Marked handled at once: a confirm may fail while later messages are still being written.
+      confirmed.catch(() => {})
       confirms.push(confirmed)
       if (!written!) await Promise.race([new Promise((resolve) => target.channel.once('drain', resolve)), target.closed])
     }
