@@ -1,0 +1,916 @@
+#!/usr/bin/env bash
+# scripts/brokers.sh — real message brokers on 127.0.0.1, without Docker.
+#
+# Installs (idempotently) and runs, as ordinary processes on loopback:
+#   rabbitmq  RabbitMQ (Debian package rabbitmq-server)              amqp://127.0.0.1:5672
+#   kafka     Apache Kafka, KRaft single node (jars from Maven Central) 127.0.0.1:9092
+#   sqs       moto server (PyPI, moto[sqs,sns] + flask) for SQS + SNS http://127.0.0.1:4566
+#   redis     Redis (Debian package redis-server), AOF fsync=always   127.0.0.1:6379
+#   postgres  PostgreSQL (Debian package postgresql), own cluster     127.0.0.1:5432
+#
+# Usage: scripts/brokers.sh up|down|status|restart|env|logs [broker...]   (see `help`)
+#
+# Data, logs and pid files: ${ANYMQ_BROKERS_DIR:-<repo>/.brokers}   (gitignored)
+# Downloads (Kafka jars, Python venv): ${ANYMQ_CACHE_DIR:-$HOME/.cache/anymq}  (outside git)
+set -euo pipefail
+
+SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+SCRIPT_DIR="$(dirname "$SCRIPT_PATH")"
+REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+BROKERS_DIR="${ANYMQ_BROKERS_DIR:-$REPO_DIR/.brokers}"
+CACHE_DIR="${ANYMQ_CACHE_DIR:-$HOME/.cache/anymq}"
+
+ALL_BROKERS=(rabbitmq kafka sqs redis postgres)
+
+# Ports. The defaults are the ones docker-compose.yml publishes, so `env` fits both paths; the
+# ANYMQ_*_PORT overrides exist to run a second, isolated set beside the first (`env` follows).
+RABBITMQ_PORT="${ANYMQ_RABBITMQ_PORT:-5672}"
+RABBITMQ_MGMT_PORT="${ANYMQ_RABBITMQ_MGMT_PORT:-15672}"
+KAFKA_PORT="${ANYMQ_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${ANYMQ_KAFKA_CONTROLLER_PORT:-9093}"
+MOTO_PORT="${ANYMQ_SQS_PORT:-4566}"
+REDIS_PORT="${ANYMQ_REDIS_PORT:-6379}"
+POSTGRES_PORT="${ANYMQ_POSTGRES_PORT:-5432}"
+
+# Versions. Kafka's is the one in scripts/kafka/pom.xml.
+KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$SCRIPT_DIR/kafka/pom.xml")"
+# moto's server mode (what `moto[server]` adds: flask + flask-cors) with only the SQS and SNS
+# extras: `moto[server]` pulls the dependencies of every AWS service moto mocks, ~2.5x slower to
+# install. awscli is for checking by hand: `$ANYMQ_AWS_CLI --endpoint-url ... sqs list-queues`.
+PY_REQUIREMENTS=("moto[sqs,sns]==5.2.5" "flask==3.1.3" "flask-cors==6.0.5" "awscli==1.46.3")
+
+READY_TIMEOUT="${ANYMQ_BROKERS_TIMEOUT:-120}" # seconds to wait for one broker to become ready
+
+INSTALL_LOG="$BROKERS_DIR/install.log"
+APT_UPDATED=""
+
+# ----------------------------------------------------------------------------------------------
+# small helpers
+# ----------------------------------------------------------------------------------------------
+say() { printf '%s\n' "brokers: $*" >&2; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# Last error message set by a failing step; printed by fail_broker. FAIL_LOGS=install|none
+# says which log tail is worth printing (default: the broker's own logs).
+FAIL_REASON=""
+FAIL_LOGS=""
+fail() {
+  FAIL_REASON="$*"
+  return 1
+}
+
+# Print a loud failure report for one broker: reason + tail of its log(s).
+fail_broker() { # broker
+  local b="$1" f files
+  case "$FAIL_LOGS" in
+  install) files="$INSTALL_LOG" ;;
+  none) files="" ;;
+  *) files="$("${b}_logfiles")" ;;
+  esac
+  {
+    echo "=================================================================="
+    echo "brokers: $b FAILED: ${FAIL_REASON:-unknown error}"
+    for f in $files; do
+      [ -s "$f" ] || continue
+      echo "---- last 40 lines of $f ----"
+      tail -n 40 "$f"
+    done
+    echo "=================================================================="
+  } >&2
+}
+
+# Is something accepting TCP connections on 127.0.0.1:PORT?
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+port_owner() { # port -> "process name (pid)" or empty
+  ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\("[^"]*",pid=[0-9]*\).*/\1/p' | head -1
+}
+
+# Is the process in PIDFILE alive AND still the one we started? Its command line must contain
+# MARKER: after a reboot or a new session a stale pid file may name some unrelated process.
+pid_alive() { # pidfile marker
+  local pid
+  [ -s "$1" ] || return 1
+  pid="$(head -n 1 "$1" 2>/dev/null)" || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
+}
+
+# Send SIGTERM to the process in PIDFILE, wait up to SECS for it to exit, then SIGKILL.
+stop_pidfile() { # pidfile marker secs
+  local pidfile="$1" marker="$2" secs="${3:-30}" pid i
+  pid_alive "$pidfile" "$marker" || { rm -f "$pidfile"; return 0; }
+  pid="$(head -n 1 "$pidfile")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < secs * 4; i++)); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; return 0; }
+    sleep 0.25
+  done
+  say "pid $pid did not stop within ${secs}s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  sleep 0.5
+  rm -f "$pidfile"
+}
+
+# Start a command in the background, detached from this shell's session, writing its pid.
+spawn() { # pidfile logfile cmd...
+  local pidfile="$1" logfile="$2"
+  shift 2
+  # setsid: the broker outlives this script and is not hit by signals sent to our process group.
+  # The inner shell writes its own pid, then exec's the command, so the pid stays the broker's.
+  nohup setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null &
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [ -s "$pidfile" ] && return 0
+    sleep 0.05
+  done
+  fail "could not start: $*"
+}
+
+# Poll CHECK (a function name + args) until it succeeds, ALIVE (a function, or "") says the
+# broker's process is gone, or the timeout.
+wait_ready() { # alive what check...
+  local alive="$1" what="$2"
+  shift 2
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if [ -n "$alive" ] && ! "$alive"; then
+      fail "$what: process exited during start-up"
+      return 1
+    fi
+    sleep 0.5
+  done
+  fail "$what: not ready after ${READY_TIMEOUT}s"
+}
+
+# ----------------------------------------------------------------------------------------------
+# installation (Debian packages, Kafka jars, Python venv)
+# ----------------------------------------------------------------------------------------------
+apt_missing() { # pkg... -> prints those not installed
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+  done
+}
+
+apt_install() { # pkg...
+  local missing sudo=""
+  missing=$(apt_missing "$@")
+  [ -n "$missing" ] || return 0
+  is_root || sudo="sudo"
+  # shellcheck disable=SC2086
+  say "installing Debian packages: $(echo $missing | tr '\n' ' ')"
+  if [ -z "$APT_UPDATED" ]; then
+    $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq >>"$INSTALL_LOG" 2>&1 || fail "apt-get update failed" || return 1
+    APT_UPDATED=1
+  fi
+  # The packages' own service start is refused by policy-rc.d in containers (harmless). On a
+  # machine with systemd it starts the system's instance on the same port: stop that one.
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing \
+    >>"$INSTALL_LOG" 2>&1 || fail "apt-get install $missing failed"
+}
+
+# Debian packages the given brokers need (only those whose commands are missing).
+debian_packages_for() { # broker...
+  local b pkgs=()
+  for b in "$@"; do
+    case "$b" in
+    rabbitmq) pkgs+=(rabbitmq-server) ;;
+    redis) pkgs+=(redis-server redis-tools) ;;
+    postgres) pkgs+=(postgresql) ;;
+    kafka)
+      pkgs+=(kcat)
+      command -v java >/dev/null || pkgs+=(default-jre-headless)
+      [ -f "$(kafka_libs)/.complete" ] || command -v mvn >/dev/null || pkgs+=(maven)
+      ;;
+    sqs)
+      command -v curl >/dev/null || pkgs+=(curl)
+      if [ ! -x "$CACHE_DIR/venv/bin/python" ]; then
+        command -v python3 >/dev/null || pkgs+=(python3)
+        python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || pkgs+=(python3-venv)
+      fi
+      ;;
+    esac
+  done
+  echo "${pkgs[@]}"
+}
+
+# ----------------------------------------------------------------------------------------------
+# RabbitMQ
+# ----------------------------------------------------------------------------------------------
+RMQ_DIR="$BROKERS_DIR/rabbitmq"
+RMQ_NODE="anymq${ANYMQ_RABBITMQ_PORT:+-$RABBITMQ_PORT}@localhost" # one Erlang node name per port
+RMQ_BIN=/usr/lib/rabbitmq/bin # run the scripts directly (the /usr/sbin wrappers `su rabbitmq`)
+
+rabbitmq_logfiles() { ls "$RMQ_DIR"/log/*.log "$RMQ_DIR/startup.log" 2>/dev/null || true; }
+
+# Everything a rabbitmq command needs, isolated from the system's node and config.
+rabbitmq_run() { # cmd args...
+  local cmd="$1"
+  shift
+  env HOME="$RMQ_DIR/home" \
+    RABBITMQ_NODENAME="$RMQ_NODE" \
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+    RABBITMQ_NODE_PORT="$RABBITMQ_PORT" \
+    RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia" \
+    RABBITMQ_LOG_BASE="$RMQ_DIR/log" \
+    RABBITMQ_PID_FILE="$RMQ_DIR/rabbitmq.pid" \
+    RABBITMQ_CONFIG_FILE="$RMQ_DIR/rabbitmq.conf" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$RMQ_DIR/advanced.config" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins" \
+    RABBITMQ_CONF_ENV_FILE="$RMQ_DIR/rabbitmq-env.conf" \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+    RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+    ERL_EPMD_ADDRESS=127.0.0.1 \
+    "$RMQ_BIN/$cmd" "$@"
+}
+
+rabbitmq_ours() { pid_alive "$RMQ_DIR/rabbitmq.pid" "$RMQ_DIR/home"; }
+
+# Protocol-level check: send the AMQP 0-9-1 header, expect a Connection.Start method frame.
+rabbitmq_ready() {
+  local first
+  first=$(timeout 3 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
+    printf "AMQP\x00\x00\x09\x01" >&3
+    head -c 1 <&3 | od -An -tx1' "$RABBITMQ_PORT" 2>/dev/null) || return 1
+  [ "$(echo "$first" | tr -d ' ')" = "01" ]
+}
+
+rabbitmq_start() {
+  mkdir -p "$RMQ_DIR/home" "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
+  cat >"$RMQ_DIR/rabbitmq.conf" <<EOF
+# generated by scripts/brokers.sh
+listeners.tcp.1 = 127.0.0.1:$RABBITMQ_PORT
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $RABBITMQ_MGMT_PORT
+EOF
+  # The management plugin (HTTP API/UI on 127.0.0.1:15672) is opt-in: it makes every stop
+  # about 5 s slower, which the conformance suite's restartBroker hook would pay each time.
+  if [ "${ANYMQ_RABBITMQ_MANAGEMENT:-0}" = 1 ]; then
+    echo '[rabbitmq_management].' >"$RMQ_DIR/enabled_plugins"
+  else
+    echo '[].' >"$RMQ_DIR/enabled_plugins"
+  fi
+  echo '# generated by scripts/brokers.sh: keeps /etc/rabbitmq/rabbitmq-env.conf out' >"$RMQ_DIR/rabbitmq-env.conf"
+  rm -f "$RMQ_DIR/rabbitmq.pid"
+  echo "==== $(date -Is) starting rabbitmq-server -detached ====" >>"$RMQ_DIR/startup.log"
+  (cd "$RMQ_DIR" && rabbitmq_run rabbitmq-server -detached) >>"$RMQ_DIR/startup.log" 2>&1 ||
+    fail "rabbitmq-server -detached failed" || return 1
+  # `rabbitmqctl wait <pidfile>` is `await_startup` that also copes with a node not yet
+  # registered: it waits for the pid file, then for the rabbit application to be running.
+  rabbitmq_run rabbitmqctl -q wait --timeout "$READY_TIMEOUT" "$RMQ_DIR/rabbitmq.pid" >>"$RMQ_DIR/startup.log" 2>&1 ||
+    fail "rabbitmqctl wait (await startup of node $RMQ_NODE) failed" || return 1
+  wait_ready rabbitmq_ours "AMQP handshake on 127.0.0.1:$RABBITMQ_PORT" rabbitmq_ready
+}
+
+# SIGTERM makes the Erlang VM run the same orderly shutdown as `rabbitmqctl stop` (queues and
+# message stores are closed cleanly), without the ~2 s start-up of the CLI tool.
+rabbitmq_stop() { stop_pidfile "$RMQ_DIR/rabbitmq.pid" "$RMQ_DIR/home" 60; }
+
+rabbitmq_pids() { if rabbitmq_ours; then cat "$RMQ_DIR/rabbitmq.pid"; fi; }
+
+# epmd (Erlang port mapper) is started by the first Erlang node; stop it if no node is left.
+epmd_cleanup() {
+  command -v epmd >/dev/null || return 0
+  local names
+  names=$(ERL_EPMD_ADDRESS=127.0.0.1 epmd -names 2>/dev/null) || return 0
+  if ! echo "$names" | grep -q '^name '; then
+    ERL_EPMD_ADDRESS=127.0.0.1 epmd -kill >/dev/null 2>&1 || true
+  fi
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Kafka (KRaft, single node: broker + controller in one JVM)
+# ----------------------------------------------------------------------------------------------
+KAFKA_DIR="$BROKERS_DIR/kafka"
+KAFKA_PROBE_TOPIC="anymq-brokers-probe"
+
+kafka_libs() { echo "$CACHE_DIR/kafka-$KAFKA_VERSION/libs"; }
+kafka_logfiles() { echo "$KAFKA_DIR/kafka.log"; }
+kafka_ours() { pid_alive "$KAFKA_DIR/kafka.pid" "$KAFKA_DIR/server.properties"; }
+kafka_pids() { if kafka_ours; then cat "$KAFKA_DIR/kafka.pid"; fi; }
+
+kafka_install() {
+  local libs tmp
+  libs="$(kafka_libs)"
+  [ -f "$libs/.complete" ] && return 0
+  say "kafka: fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $libs"
+  tmp="$libs.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  mvn -q -B -f "$SCRIPT_DIR/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$tmp" >>"$INSTALL_LOG" 2>&1 ||
+    { rm -rf "$tmp"; fail "mvn dependency:copy-dependencies failed (scripts/kafka/pom.xml)"; return 1; }
+  [ -f "$tmp/kafka_2.13-$KAFKA_VERSION.jar" ] || { rm -rf "$tmp"; fail "kafka_2.13-$KAFKA_VERSION.jar missing after mvn"; return 1; }
+  touch "$tmp/.complete"
+  rm -rf "$libs"
+  mv "$tmp" "$libs"
+}
+
+kafka_write_config() {
+  mkdir -p "$KAFKA_DIR/data"
+  cat >"$KAFKA_DIR/server.properties" <<EOF
+# generated by scripts/brokers.sh — single-node KRaft, loopback only
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KAFKA_DIR/data
+num.partitions=1
+default.replication.factor=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+min.insync.replicas=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+delete.topic.enable=true
+EOF
+  cat >"$KAFKA_DIR/log4j.properties" <<'EOF'
+# generated by scripts/brokers.sh
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaConfig=WARN
+log4j.logger.org.apache.kafka.common.config.AbstractConfig=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.log.LogCleaner=WARN
+EOF
+}
+
+# java + options for the broker and its tools (512 MB heap is plenty for tests).
+kafka_java_cmd() {
+  KAFKA_JAVA=(java -Xmx512m -Xms256m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
+    "-Dlog4j.configuration=file:$KAFKA_DIR/log4j.properties" -cp "$(kafka_libs)/*")
+}
+kafka_java() { # main-class args...
+  kafka_java_cmd
+  "${KAFKA_JAVA[@]}" "$@"
+}
+
+kafka_format() {
+  [ -f "$KAFKA_DIR/data/meta.properties" ] && return 0
+  local cid
+  if [ ! -s "$KAFKA_DIR/cluster.id" ]; then
+    cid=$(kafka_java kafka.tools.StorageTool random-uuid 2>>"$KAFKA_DIR/kafka.log" | tail -1)
+    [ -n "$cid" ] || fail "kafka StorageTool random-uuid failed" || return 1
+    echo "$cid" >"$KAFKA_DIR/cluster.id"
+  fi
+  kafka_java kafka.tools.StorageTool format -t "$(cat "$KAFKA_DIR/cluster.id")" \
+    -c "$KAFKA_DIR/server.properties" >>"$KAFKA_DIR/kafka.log" 2>&1 ||
+    fail "kafka StorageTool format failed"
+}
+
+# Metadata request answered by broker 1 on our listener.
+kafka_ready() {
+  kcat -b "127.0.0.1:$KAFKA_PORT" -m 5 -L 2>/dev/null | grep -q "broker 1 at 127.0.0.1:$KAFKA_PORT"
+}
+
+# Real round trip: produce one message, read it back, and read through a consumer group.
+kafka_probe() {
+  local token got
+  token="probe-$(date +%s%N)-$$"
+  printf '%s\n' "$token" | kcat -b "127.0.0.1:$KAFKA_PORT" -P -t "$KAFKA_PROBE_TOPIC" -m 15 \
+    -X message.timeout.ms=10000 2>/dev/null || return 1
+  got=$(timeout 20 kcat -b "127.0.0.1:$KAFKA_PORT" -C -t "$KAFKA_PROBE_TOPIC" -o -1 -c 1 -e -q -m 10 2>/dev/null) || return 1
+  [ "$got" = "$token" ] || return 1
+  # consumer group: join, get the partition assigned, fetch one message, commit.
+  got=$(timeout 30 kcat -b "127.0.0.1:$KAFKA_PORT" -G anymq-brokers-probe -X auto.offset.reset=earliest \
+    -c 1 -q "$KAFKA_PROBE_TOPIC" 2>/dev/null) || return 1
+  [ -n "$got" ]
+}
+
+kafka_start() {
+  kafka_write_config
+  kafka_format || return 1
+  rm -f "$KAFKA_DIR/kafka.pid"
+  echo "==== $(date -Is) starting Apache Kafka $KAFKA_VERSION ====" >>"$KAFKA_DIR/kafka.log"
+  kafka_java_cmd
+  spawn "$KAFKA_DIR/kafka.pid" "$KAFKA_DIR/kafka.log" \
+    "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_DIR/server.properties" || return 1
+  wait_ready kafka_ours "kcat -L (metadata) on 127.0.0.1:$KAFKA_PORT" kafka_ready || return 1
+  wait_ready kafka_ours "kcat produce+consume+consumer group on '$KAFKA_PROBE_TOPIC'" kafka_probe
+}
+
+kafka_stop() {
+  # SIGTERM = controlled shutdown; logs are flushed, the data dir is kept.
+  stop_pidfile "$KAFKA_DIR/kafka.pid" "$KAFKA_DIR/server.properties" 60
+}
+
+# ----------------------------------------------------------------------------------------------
+# SQS + SNS (moto server). State is in memory: a restart starts empty.
+# ----------------------------------------------------------------------------------------------
+MOTO_DIR="$BROKERS_DIR/moto"
+VENV_DIR="$CACHE_DIR/venv"
+
+sqs_logfiles() { echo "$MOTO_DIR/moto.log"; }
+MOTO_MARKER="moto_server -H 127.0.0.1 -p $MOTO_PORT"
+sqs_ours() { pid_alive "$MOTO_DIR/moto.pid" "$MOTO_MARKER"; }
+sqs_pids() { if sqs_ours; then cat "$MOTO_DIR/moto.pid"; fi; }
+
+sqs_install() {
+  local want
+  want="${PY_REQUIREMENTS[*]}"
+  if [ -x "$VENV_DIR/bin/moto_server" ] && [ "$(cat "$VENV_DIR/.anymq-requirements" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  say "sqs: installing $want into $VENV_DIR (PyPI)"
+  mkdir -p "$CACHE_DIR"
+  rm -rf "$VENV_DIR" # a new venv each time the pins change: nothing stale stays behind
+  python3 -m venv "$VENV_DIR" >>"$INSTALL_LOG" 2>&1 || fail "python3 -m venv $VENV_DIR failed" || return 1
+  # --no-compile: byte-compiling botocore's thousands of files is most of the install time;
+  # Python compiles what it imports on first use instead.
+  "$VENV_DIR/bin/pip" install -q --no-compile --disable-pip-version-check "${PY_REQUIREMENTS[@]}" >>"$INSTALL_LOG" 2>&1 ||
+    fail "pip install ${PY_REQUIREMENTS[*]} failed" || return 1
+  echo "$want" >"$VENV_DIR/.anymq-requirements"
+}
+
+# A signed-looking header is how moto routes a request to a service; the signature is not checked.
+moto_call() { # service target-or-empty data
+  local svc="$1" target="$2" data="$3"
+  local auth="AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/$svc/aws4_request, SignedHeaders=host, Signature=0"
+  if [ -n "$target" ]; then
+    curl -fsS -m 5 -H "Authorization: $auth" -H 'Content-Type: application/x-amz-json-1.0' \
+      -H "X-Amz-Target: $target" -d "$data" "http://127.0.0.1:$MOTO_PORT/"
+  else
+    curl -fsS -m 5 -H "Authorization: $auth" -d "$data" "http://127.0.0.1:$MOTO_PORT/"
+  fi
+}
+
+# SQS ListQueues (JSON protocol) and SNS ListTopics (query protocol) both answer.
+sqs_ready() {
+  moto_call sqs AmazonSQS.ListQueues '{}' | grep -q '^{' &&
+    moto_call sns "" 'Action=ListTopics&Version=2010-03-31' | grep -q '<ListTopicsResponse'
+}
+
+sqs_start() {
+  mkdir -p "$MOTO_DIR"
+  rm -f "$MOTO_DIR/moto.pid"
+  echo "==== $(date -Is) starting moto server ====" >>"$MOTO_DIR/moto.log"
+  spawn "$MOTO_DIR/moto.pid" "$MOTO_DIR/moto.log" \
+    "$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
+  wait_ready sqs_ours "SQS ListQueues / SNS ListTopics on http://127.0.0.1:$MOTO_PORT" sqs_ready
+}
+
+sqs_stop() { stop_pidfile "$MOTO_DIR/moto.pid" "$MOTO_MARKER" 15; }
+
+# ----------------------------------------------------------------------------------------------
+# Redis (append-only file, fsync on every write: nothing acknowledged is lost on restart)
+# ----------------------------------------------------------------------------------------------
+REDIS_DIR="$BROKERS_DIR/redis"
+
+redis_logfiles() { echo "$REDIS_DIR/redis.log"; }
+REDIS_MARKER="redis-server 127.0.0.1:$REDIS_PORT" # the process title redis sets
+redis_ours() { pid_alive "$REDIS_DIR/redis.pid" "$REDIS_MARKER"; }
+redis_pids() { if redis_ours; then cat "$REDIS_DIR/redis.pid"; fi; }
+
+redis_ready() {
+  [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]
+}
+
+redis_start() {
+  mkdir -p "$REDIS_DIR/data"
+  rm -f "$REDIS_DIR/redis.pid"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
+    --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
+    --dir "$REDIS_DIR/data" --appendonly yes --appendfsync always --save "" \
+    >>"$REDIS_DIR/redis.log" 2>&1 || fail "redis-server failed to start" || return 1
+  local i
+  for ((i = 0; i < 40; i++)); do
+    [ -s "$REDIS_DIR/redis.pid" ] && break
+    sleep 0.1
+  done
+  wait_ready redis_ours "redis-cli PING on 127.0.0.1:$REDIS_PORT" redis_ready
+}
+
+# SIGTERM makes redis fsync the AOF and exit cleanly.
+redis_stop() { stop_pidfile "$REDIS_DIR/redis.pid" "$REDIS_MARKER" 30; }
+
+# ----------------------------------------------------------------------------------------------
+# PostgreSQL: a cluster of the project's own (not the system's `main` cluster)
+# ----------------------------------------------------------------------------------------------
+PG_BIN=""
+PG_DIR="$BROKERS_DIR/postgres"
+
+pg_find_bin() {
+  [ -n "$PG_BIN" ] && return 0
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$d" ] && [ -x "$d/initdb" ] || fail "PostgreSQL server binaries not found under /usr/lib/postgresql" || return 1
+  PG_BIN="$d"
+}
+
+# postgres refuses to run as root: as root, run it as the `postgres` user.
+pg_as() { # cmd args...
+  if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+# The data dir must be reachable by the postgres user and the socket path short (<108 bytes);
+# if the checkout is somewhere else (e.g. under /root), keep the cluster in /var/tmp instead.
+pg_choose_dir() {
+  local alt
+  alt="/var/tmp/anymq-postgres-$(printf '%s' "$BROKERS_DIR" | md5sum | cut -c1-10)"
+  if [ -d "$alt/data" ]; then
+    PG_DIR="$alt"
+    return 0
+  fi
+  if [ -d "$PG_DIR/data" ]; then return 0; fi
+  mkdir -p "$PG_DIR"
+  if is_root; then chown postgres: "$PG_DIR"; fi
+  if [ ${#PG_DIR} -gt 80 ] || ! pg_as test -w "$PG_DIR" 2>/dev/null; then
+    rmdir "$PG_DIR" 2>/dev/null || true
+    PG_DIR="$alt"
+    mkdir -p "$PG_DIR"
+    if is_root; then chown postgres: "$PG_DIR"; fi
+    mkdir -p "$BROKERS_DIR"
+    echo "$PG_DIR" >"$BROKERS_DIR/postgres.location"
+  fi
+}
+# Where a previous run put it (for status/down without initialising anything).
+if [ -s "$BROKERS_DIR/postgres.location" ]; then PG_DIR="$(cat "$BROKERS_DIR/postgres.location")"; fi
+
+postgres_logfiles() { echo "$PG_DIR/postgres.log"; }
+postgres_ours() { pid_alive "$PG_DIR/data/postmaster.pid" "$PG_DIR/data"; }
+postgres_pids() {
+  postgres_ours || return 0
+  local pm
+  pm=$(head -1 "$PG_DIR/data/postmaster.pid")
+  echo "$pm"
+  pgrep -P "$pm" 2>/dev/null || true
+}
+
+postgres_ready() {
+  pg_isready -q -h 127.0.0.1 -p "$POSTGRES_PORT" -d anymq -U anymq || return 1
+  [ "$(PGPASSWORD=anymq PGCONNECT_TIMEOUT=3 psql -X -h 127.0.0.1 -p "$POSTGRES_PORT" -U anymq -d anymq -Atqc 'select 1' 2>/dev/null)" = "1" ]
+}
+
+pg_admin() { # sql
+  pg_as "$PG_BIN/psql" -X -v ON_ERROR_STOP=1 -h "$PG_DIR/run" -p "$POSTGRES_PORT" -U postgres -d postgres -Atqc "$1"
+}
+
+postgres_init() {
+  [ -f "$PG_DIR/data/PG_VERSION" ] && return 0
+  say "postgres: initdb $PG_DIR/data"
+  rm -rf "$PG_DIR/data"
+  pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -E UTF8 --locale=C.UTF-8 \
+    --auth-local=trust --auth-host=scram-sha-256 >>"$PG_DIR/postgres.log" 2>&1 ||
+    fail "initdb failed" || return 1
+  cat >>"$PG_DIR/data/postgresql.conf" <<EOF
+
+# added by scripts/brokers.sh
+listen_addresses = '127.0.0.1'
+port = $POSTGRES_PORT
+unix_socket_directories = '$PG_DIR/run'
+max_connections = 200
+EOF
+}
+
+postgres_start() {
+  pg_find_bin || return 1
+  pg_choose_dir
+  mkdir -p "$PG_DIR/run"
+  touch "$PG_DIR/postgres.log"
+  if is_root; then chown postgres: "$PG_DIR" "$PG_DIR/run" "$PG_DIR/postgres.log"; fi
+  postgres_init || return 1
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t "$READY_TIMEOUT" start \
+    >>"$PG_DIR/postgres.log" 2>&1 || fail "pg_ctl start failed" || return 1
+  # role + database, idempotently
+  if [ "$(pg_admin "select 1 from pg_roles where rolname = 'anymq'")" != "1" ]; then
+    pg_admin "create role anymq login password 'anymq'" >>"$PG_DIR/postgres.log" 2>&1 || fail "create role anymq failed" || return 1
+  fi
+  if [ "$(pg_admin "select 1 from pg_database where datname = 'anymq'")" != "1" ]; then
+    pg_admin "create database anymq owner anymq" >>"$PG_DIR/postgres.log" 2>&1 || fail "create database anymq failed" || return 1
+  fi
+  wait_ready "" "pg_isready + select 1 as anymq on 127.0.0.1:$POSTGRES_PORT" postgres_ready
+}
+
+postgres_stop() {
+  postgres_ours || return 0
+  pg_find_bin || return 1
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >>"$PG_DIR/postgres.log" 2>&1 ||
+    fail "pg_ctl stop failed"
+}
+
+# ----------------------------------------------------------------------------------------------
+# generic per-broker operations
+# ----------------------------------------------------------------------------------------------
+broker_port() {
+  case "$1" in
+  rabbitmq) echo "$RABBITMQ_PORT" ;; kafka) echo "$KAFKA_PORT" ;; sqs) echo "$MOTO_PORT" ;;
+  redis) echo "$REDIS_PORT" ;; postgres) echo "$POSTGRES_PORT" ;;
+  esac
+}
+
+broker_url() {
+  case "$1" in
+  rabbitmq) echo "amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT" ;;
+  kafka) echo "kafka://127.0.0.1:$KAFKA_PORT" ;;
+  sqs) echo "sqs://us-east-1?endpoint=http://127.0.0.1:$MOTO_PORT" ;;
+  redis) echo "redis://127.0.0.1:$REDIS_PORT" ;;
+  postgres) echo "postgres://anymq:anymq@127.0.0.1:$POSTGRES_PORT/anymq" ;;
+  esac
+}
+
+# Make sure what `b` needs is installed (Debian packages are installed in one go by cmd_up).
+# The cache is shared by every checkout on the machine: installs into it take a lock of their own.
+broker_install() {
+  case "$1" in
+  kafka | sqs) ;;
+  *) return 0 ;;
+  esac
+  local rc=0
+  mkdir -p "$CACHE_DIR"
+  exec 8>"$CACHE_DIR/.install-$1.lock"
+  flock -w 900 8 || { exec 8>&-; fail "another install into $CACHE_DIR is taking too long"; return 1; }
+  case "$1" in
+  kafka) kafka_install || rc=1 ;;
+  sqs) sqs_install || rc=1 ;;
+  esac
+  exec 8>&-
+  return $rc
+}
+
+# Start one broker unless it is already running. Prints one line with the time it took.
+broker_up() { # broker
+  local b="$1" t0 port owner
+  t0=$(now)
+  FAIL_REASON="" FAIL_LOGS=""
+  if "${b}_ours" && "${b}_ready" 2>/dev/null; then
+    echo "$b: already running ($(broker_url "$b")) — checked in $(since "$t0")"
+    return 0
+  fi
+  port=$(broker_port "$b")
+  if ! "${b}_ours" && port_open "$port"; then
+    if "${b}_ready" 2>/dev/null; then
+      owner=$(port_owner "$port")
+      say "WARNING: $b on 127.0.0.1:$port is answering but was not started from $BROKERS_DIR (${owner:-unknown process}); using it as it is"
+      echo "$b: already running, not ours ($(broker_url "$b"))"
+      return 0
+    fi
+    fail "port 127.0.0.1:$port is taken by ${owner:-$(port_owner "$port")}, which does not answer as $b (stop it, e.g. the system's service)"
+    FAIL_LOGS=none
+    return 1
+  fi
+  # A stale or half-started instance of ours: stop it before starting again.
+  if "${b}_ours"; then "${b}_stop" || true; fi
+  broker_install "$b" || { FAIL_LOGS=install; return 1; }
+  "${b}_start" || return 1
+  echo "$b: started and ready in $(since "$t0") ($(broker_url "$b"))"
+}
+
+broker_down() { # broker
+  local b="$1" t0
+  t0=$(now)
+  FAIL_REASON=""
+  if ! "${b}_ours"; then
+    echo "$b: not running (of ours)"
+    return 0
+  fi
+  "${b}_stop" || { [ -n "$FAIL_REASON" ] || fail "could not stop"; return 1; }
+  if "${b}_ours"; then fail "still running after stop"; return 1; fi
+  echo "$b: stopped in $(since "$t0")"
+}
+
+normalize_brokers() { # names... -> canonical names (all if none)
+  local n out=()
+  [ $# -gt 0 ] || set -- "${ALL_BROKERS[@]}"
+  for n in "$@"; do
+    case "$n" in
+    rabbitmq | rabbit | amqp) out+=(rabbitmq) ;;
+    kafka) out+=(kafka) ;;
+    sqs | sns | moto) out+=(sqs) ;;
+    redis) out+=(redis) ;;
+    postgres | postgresql | pg) out+=(postgres) ;;
+    all) out+=("${ALL_BROKERS[@]}") ;;
+    *)
+      say "unknown broker '$n' (known: ${ALL_BROKERS[*]})"
+      exit 2
+      ;;
+    esac
+  done
+  # de-duplicate, keep order
+  printf '%s\n' "${out[@]}" | awk '!seen[$0]++'
+}
+
+take_lock() {
+  mkdir -p "$BROKERS_DIR"
+  exec 9>"$BROKERS_DIR/.lock"
+  if ! flock -n 9; then
+    say "waiting for another brokers.sh (up/down/restart) in $BROKERS_DIR to finish"
+    flock -w 900 9 || { say "another brokers.sh is still busy in $BROKERS_DIR after 900s"; exit 1; }
+  fi
+}
+
+# ----------------------------------------------------------------------------------------------
+# commands
+# ----------------------------------------------------------------------------------------------
+cmd_up() {
+  local brokers=() b t0 failed=() pkgs
+  local list
+  list=$(normalize_brokers "$@") || exit 2
+  mapfile -t brokers <<<"$list"
+  take_lock
+  t0=$(now)
+  : >>"$INSTALL_LOG"
+  pkgs=$(debian_packages_for "${brokers[@]}")
+  if [ -n "$pkgs" ]; then
+    local t1
+    t1=$(now)
+    # shellcheck disable=SC2086
+    if [ -n "$(apt_missing $pkgs)" ]; then
+      # shellcheck disable=SC2086
+      apt_install $pkgs || {
+        echo "brokers: Debian package install FAILED: $FAIL_REASON" >&2
+        tail -n 40 "$INSTALL_LOG" >&2
+        exit 1
+      }
+      echo "debian packages: installed in $(since "$t1")"
+    fi
+  fi
+  # The brokers start in parallel (installs included); each one's report is printed in order
+  # once it is done. ANYMQ_BROKERS_PARALLEL=0 starts them one after the other.
+  # 9>&-: the brokers must not inherit the lock's file descriptor (they would hold the lock).
+  local out i pids=()
+  out=$(mktemp -d)
+  for i in "${!brokers[@]}"; do
+    b="${brokers[$i]}"
+    if [ "${ANYMQ_BROKERS_PARALLEL:-1}" = 0 ]; then
+      (broker_up "$b" || { fail_broker "$b"; exit 1; }) 9>&- || failed+=("$b")
+    else
+      (broker_up "$b" || { fail_broker "$b"; exit 1; }) >"$out/$b.log" 2>&1 9>&- &
+      pids[i]=$!
+    fi
+  done
+  for i in "${!pids[@]}"; do
+    b="${brokers[$i]}"
+    if ! wait "${pids[$i]}"; then failed+=("$b"); fi
+    cat "$out/$b.log"
+  done
+  rm -rf "$out"
+  echo "up: total $(since "$t0")"
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "brokers: FAILED: ${failed[*]}" >&2
+    exit 1
+  fi
+}
+
+cmd_down() {
+  local brokers=() b failed=() pids left=""
+  local list
+  list=$(normalize_brokers "$@") || exit 2
+  mapfile -t brokers <<<"$list"
+  take_lock
+  for b in "${brokers[@]}"; do
+    if ! broker_down "$b" 9>&-; then
+      fail_broker "$b"
+      failed+=("$b")
+    fi
+  done
+  [[ " ${brokers[*]} " == *" rabbitmq "* ]] && epmd_cleanup
+  for b in "${brokers[@]}"; do
+    pids=$("${b}_pids" | tr '\n' ' ')
+    [ -z "${pids// /}" ] || left+=" $b(pids $pids)"
+  done
+  if [ -n "$left" ]; then
+    echo "brokers: still running after down:$left" >&2
+    exit 1
+  fi
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "brokers: FAILED to stop: ${failed[*]}" >&2
+    exit 1
+  fi
+}
+
+# Stop and start again, keeping the data; returns once the broker is ready again.
+cmd_restart() {
+  local brokers=() b t0 failed=()
+  [ $# -gt 0 ] || { say "usage: brokers.sh restart <broker...>"; exit 2; }
+  local list
+  list=$(normalize_brokers "$@") || exit 2
+  mapfile -t brokers <<<"$list"
+  take_lock
+  for b in "${brokers[@]}"; do
+    t0=$(now)
+    FAIL_REASON="" FAIL_LOGS=""
+    if ! "${b}_ours" && port_open "$(broker_port "$b")"; then
+      fail "the $b on port $(broker_port "$b") was not started from $BROKERS_DIR: cannot restart it"
+      FAIL_LOGS=none
+      fail_broker "$b"
+      failed+=("$b")
+      continue
+    fi
+    if [ "$b" = sqs ]; then say "note: moto keeps its state in memory; after a restart SQS/SNS start empty"; fi
+    if { { "${b}_stop" || fail "could not stop $b"; } && broker_up "$b" >/dev/null; } 9>&-; then
+      echo "$b: restarted in $(since "$t0")"
+    else
+      fail_broker "$b"
+      failed+=("$b")
+    fi
+  done
+  if [ ${#failed[@]} -gt 0 ]; then exit 1; fi
+}
+
+cmd_status() {
+  local brokers=() b bad=0 pids how
+  local list
+  list=$(normalize_brokers "$@") || exit 2
+  mapfile -t brokers <<<"$list"
+  for b in "${brokers[@]}"; do
+    pids=$("${b}_pids" | head -1)
+    if "${b}_ready" 2>/dev/null; then
+      how="pid ${pids:-?}"
+      [ -n "$pids" ] || how="not started from $BROKERS_DIR"
+      printf '%-9s healthy   %-52s %s\n' "$b" "$(broker_url "$b")" "$how"
+    else
+      printf '%-9s DOWN      %-52s %s\n' "$b" "$(broker_url "$b")" "${pids:+process $pids alive but not answering}"
+      bad=1
+    fi
+  done
+  return $bad
+}
+
+# Default: `export NAME='value'` lines, so `eval "$(scripts/brokers.sh env)"` exports them.
+# --plain: `NAME=value` lines (dotenv files, $GITHUB_ENV, `set -a; . file`).
+cmd_env() {
+  local prefix="export " q="'"
+  case "${1:-}" in
+  --plain | -p) prefix="" q="" ;;
+  --export | -e | "") ;;
+  *)
+    say "usage: brokers.sh env [--plain]"
+    exit 2
+    ;;
+  esac
+  local b name
+  for b in "${ALL_BROKERS[@]}"; do
+    name="ANYMQ_$(echo "$b" | tr '[:lower:]' '[:upper:]')_URL"
+    echo "$prefix$name=$q$(broker_url "$b")$q"
+  done
+  echo "${prefix}ANYMQ_BROKERS_SCRIPT=$q$SCRIPT_PATH$q"
+  echo "${prefix}ANYMQ_AWS_CLI=$q$VENV_DIR/bin/aws$q"
+  echo "${prefix}AWS_ACCESS_KEY_ID=${q}test$q"
+  echo "${prefix}AWS_SECRET_ACCESS_KEY=${q}test$q"
+  echo "${prefix}AWS_REGION=${q}us-east-1$q"
+  echo "${prefix}AWS_DEFAULT_REGION=${q}us-east-1$q"
+}
+
+cmd_logs() {
+  local brokers=() b f
+  local list
+  list=$(normalize_brokers "$@") || exit 2
+  mapfile -t brokers <<<"$list"
+  for b in "${brokers[@]}"; do
+    for f in $("${b}_logfiles"); do
+      [ -f "$f" ] && { echo "---- $f"; tail -n 30 "$f"; }
+    done
+  done
+}
+
+usage() {
+  cat <<EOF
+usage: scripts/brokers.sh <command> [broker...]
+
+brokers: ${ALL_BROKERS[*]}   (default: all; aliases: sns/moto=sqs, pg=postgres)
+
+  up [broker...]       install what is missing, start, wait until really ready (idempotent)
+  down [broker...]     stop them (data is kept in \$ANYMQ_BROKERS_DIR)
+  restart <broker...>  stop and start again keeping the data (moto: state is in memory, lost)
+  status [broker...]   one line per broker; exit 1 if any is not healthy
+  env [--plain]        \`export NAME='value'\` lines for eval (--plain: NAME=value, dotenv style)
+  logs [broker...]     tail of each broker's log
+
+data dir:  $BROKERS_DIR   (ANYMQ_BROKERS_DIR)
+cache dir: $CACHE_DIR   (ANYMQ_CACHE_DIR: Kafka jars, Python venv with moto + awscli)
+EOF
+}
+
+main() {
+  local cmd="${1:-help}"
+  [ $# -gt 0 ] && shift
+  case "$cmd" in
+  up | start) cmd_up "$@" ;;
+  down | stop) cmd_down "$@" ;;
+  restart) cmd_restart "$@" ;;
+  status) cmd_status "$@" ;;
+  env) cmd_env "$@" ;;
+  logs) cmd_logs "$@" ;;
+  help | -h | --help) usage ;;
+  *)
+    usage >&2
+    exit 2
+    ;;
+  esac
+}
+
+main "$@"
