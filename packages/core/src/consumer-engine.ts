@@ -161,7 +161,9 @@ export class ConsumerEngine<T> {
       })
       this.counts.retried++
     } catch (retryError) {
+      // The retry copy was not taken: hand the original back so it is not held until the connection closes.
       this.settings.onError(toError(retryError))
+      await delivery.release().catch(() => {})
     }
   }
 
