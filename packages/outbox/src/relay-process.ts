@@ -18,7 +18,7 @@ Usage: anymq-outbox-relay --database <url> --broker <url> [options]
   --dead-letter-table <n>   default anymq_outbox_dead_letters
   --batch-size <n>          rows per round (200)
   --concurrency <n>         rounds at once (1)
-  --poll-interval-ms <n>    longest idle wait (postgres 1000, sqlite 50)
+  --poll-interval-ms <n>    longest idle wait (postgres 1000, sqlite 20)
   --max-attempts <n>        failed publishes before a row is dead-lettered (10)
   --publish-timeout-ms <n>  (30000)
   --retention-ms <n>        keep sent rows this long; 0 deletes at once (3600000)

@@ -72,8 +72,9 @@ export class SqliteOutboxStore implements OutboxStore<SqliteDatabase> {
     }
     const now = Date.now()
     for (const record of records) insert.run(...recordValues(record), now)
-    // A relay in this process need not wait for its next poll; one in another process polls.
-    queueMicrotask(() => this.wake())
+    // A relay in this process need not wait for its next poll once the transaction commits (a
+    // synchronous db.transaction() has by then); one in another process polls.
+    setImmediate(() => this.wake())
   }
 
   async claim(limit: number): Promise<OutboxClaim> {
@@ -82,6 +83,11 @@ export class SqliteOutboxStore implements OutboxStore<SqliteDatabase> {
     const table = this.tables.outbox
     const now = Date.now()
     let rows: Record<string, unknown>[] = []
+    // Polling is a plain read; the write lock is taken only when there is something to claim.
+    const due = database
+      .prepare(`SELECT 1 FROM ${table} WHERE sent_at IS NULL AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) LIMIT 1`)
+      .get(now, now)
+    if (due === undefined) return { rows: [], settle: async () => {} }
     database.exec('BEGIN IMMEDIATE')
     try {
       rows = database
