@@ -1,0 +1,53 @@
+import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
+import { parseConfig } from './aws-config.js'
+import { adapterName } from './aws-errors.js'
+import { AwsTransport } from './aws-transport.js'
+
+/**
+ * What SQS and SNS do, as anymq uses them. Declared for the default connection (`queueType=standard`);
+ * `?queueType=fifo` makes every queue FIFO and trades delay for deduplication (see {@link fifoCapabilities}).
+ */
+export const capabilities: Capabilities = {
+  // DelaySeconds: whole seconds, up to 15 minutes (standard queues; FIFO queues have no per-message delay).
+  delay: { maxMs: 900_000 },
+  // `ordered: true` queues are FIFO queues with the key as MessageGroupId: one key in order, across consumers.
+  ordering: 'key',
+  priority: false,
+  // Only FIFO queues deduplicate; on a standard connection a dedupeId is refused rather than ignored.
+  dedupe: false,
+  persistence: true,
+  // A new subscription's queue only gets what is published after it exists.
+  replay: false,
+  // A redrive policy (maxReceiveCount = maxAttempts + 10) backs up anymq's own dead-lettering.
+  nativeDeadLetter: true,
+  // SNS publishes are limited to 256 KiB (SQS alone accepts 1 MiB since 2025); body plus attributes.
+  maxMessageBytes: 262_144,
+  leaseExpiry: true,
+  leaseExtension: true,
+  topicFilters: { subject: false, headers: true },
+}
+
+/** Capabilities of a `?queueType=fifo` connection: every queue FIFO, deduplicated for 5 minutes, no delay. */
+export const fifoCapabilities: Capabilities = {
+  ...capabilities,
+  delay: false,
+  dedupe: { windowMs: 300_000 },
+}
+
+/**
+ * `sqs://<region>` (AWS) or `sqs://<region>?endpoint=http://127.0.0.1:4566` (moto, LocalStack…).
+ * Credentials come from the AWS provider chain (environment, shared config and SSO, IAM role), never
+ * from the URL. See the README for every URL option.
+ */
+export const adapter: AdapterFactory = {
+  name: adapterName,
+  schemes: ['sqs'],
+  capabilities,
+  async connect(url, context) {
+    const config = parseConfig(url, context.options)
+    const base = config.queueType === 'fifo' ? fifoCapabilities : capabilities
+    const transport = new AwsTransport(config, { ...base, maxMessageBytes: config.maxMessageBytes }, context.logger)
+    await transport.open()
+    return transport
+  },
+}

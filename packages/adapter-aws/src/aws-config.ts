@@ -1,0 +1,89 @@
+import { ConfigError, type ConfigProblem, parseUrlOptions } from '@anymq/core/spi'
+import { adapterName } from './aws-errors.js'
+
+/** Connection settings of `sqs://<region>?…`, every one validated up front. */
+export interface AwsConfig {
+  /** AWS region; from the URL host, else from AWS_REGION / the shared config. */
+  region: string | undefined
+  /** Custom endpoint for SQS and SNS (moto, LocalStack, ElasticMQ…); `undefined` = AWS. */
+  endpoint: string | undefined
+  /** Long-poll wait of ReceiveMessage, 0..20 s. Default 20. */
+  waitTimeSeconds: number
+  /** Visibility timeout (lease) when `consume()` sets no `leaseMs`, kept alive by a heartbeat. Default 30 s. */
+  visibilityTimeoutSeconds: number
+  /** Concurrent ReceiveMessage calls per consumer of a standard queue (FIFO: up to 10). Default 1. */
+  pollers: number
+  /** Largest message accepted, at most SNS's 256 KiB. */
+  maxMessageBytes: number
+  /** `standard` (default): queues are standard queues, ordered ones FIFO. `fifo`: every queue is FIFO. */
+  queueType: 'standard' | 'fifo'
+  /** Explicit credentials or provider (`connect(url, { broker: { credentials } })`); default: the AWS provider chain. */
+  credentials: unknown
+}
+
+export const snsMaxMessageBytes = 262_144
+
+export const urlOptions = {
+  endpoint: { type: 'string', description: 'custom endpoint for SQS and SNS, e.g. http://127.0.0.1:4566 (moto, LocalStack)' },
+  waitTimeSeconds: { type: 'integer', min: 0, max: 20, description: 'long-poll wait of ReceiveMessage (default 20)' },
+  visibilityTimeout: { type: 'integer', min: 1, max: 43_200, description: 'default lease in seconds, renewed while a handler runs (default 30)' },
+  pollers: { type: 'integer', min: 1, max: 10, description: 'concurrent receives per consumer of a standard queue (default 1: keeps best-effort order)' },
+  maxMessageBytes: { type: 'integer', min: 1024, max: snsMaxMessageBytes, description: 'lower the size limit (default 262144)' },
+  queueType: { type: 'enum', values: ['standard', 'fifo'], description: 'fifo: every queue is an SQS FIFO queue (dedupe, no delay)' },
+} as const
+
+const regionPattern = /^[a-z]{2}(-[a-z]+)+-\d+$/
+
+export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>): AwsConfig {
+  const problems: ConfigProblem[] = []
+  let parsed: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
+  try {
+    parsed = parseUrlOptions(url, urlOptions, adapterName)
+  } catch (error) {
+    if (error instanceof ConfigError) problems.push(...error.problems)
+    else throw error
+  }
+  if (url.username || url.password) {
+    problems.push({
+      field: 'url',
+      message:
+        'credentials do not belong in the URL (it is logged and shown); use the AWS provider chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an IAM role) or connect(url, { broker: { credentials } })',
+    })
+  }
+  const region = url.hostname || undefined
+  if (region !== undefined && !regionPattern.test(region)) {
+    problems.push({ field: 'url host', message: `'${region}' is not an AWS region; expected e.g. sqs://us-east-1` })
+  }
+  if (url.pathname && url.pathname !== '/' && url.pathname !== '') {
+    problems.push({ field: 'url path', message: `'${url.pathname}' is not allowed; the URL is sqs://<region>?options` })
+  }
+  if (parsed.endpoint !== undefined) {
+    let endpoint: URL | undefined
+    try {
+      endpoint = new URL(parsed.endpoint)
+    } catch {
+      endpoint = undefined
+    }
+    if (!endpoint || (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:')) {
+      problems.push({ field: 'url ?endpoint', message: `'${parsed.endpoint}' is not an http:// or https:// URL` })
+    }
+  }
+  for (const name of Object.keys(options)) {
+    if (name !== 'credentials') problems.push({ field: `broker.${name}`, message: 'unknown option; allowed: credentials' })
+  }
+  const credentials = options.credentials
+  if (credentials !== undefined && typeof credentials !== 'function' && (typeof credentials !== 'object' || credentials === null)) {
+    problems.push({ field: 'broker.credentials', message: 'expected { accessKeyId, secretAccessKey, sessionToken? } or a credential provider function' })
+  }
+  if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
+  return {
+    region,
+    endpoint: parsed.endpoint,
+    waitTimeSeconds: parsed.waitTimeSeconds ?? 20,
+    visibilityTimeoutSeconds: parsed.visibilityTimeout ?? 30,
+    pollers: parsed.pollers ?? 1,
+    maxMessageBytes: parsed.maxMessageBytes ?? snsMaxMessageBytes,
+    queueType: (parsed.queueType as 'standard' | 'fifo' | undefined) ?? 'standard',
+    credentials,
+  }
+}

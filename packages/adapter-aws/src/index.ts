@@ -1,0 +1,7 @@
+import { registerAdapter } from '@anymq/core'
+import { adapter } from './aws-adapter.js'
+
+registerAdapter(adapter)
+
+export { adapter, capabilities, fifoCapabilities } from './aws-adapter.js'
+export type { AwsConfig } from './aws-config.js'

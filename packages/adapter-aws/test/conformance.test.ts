@@ -1,0 +1,27 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { brokerUrl, describeConformance } from '@anymq/conformance'
+import { connect } from '@anymq/core'
+import { describe } from 'vitest'
+import { adapter, capabilities } from '../src/index.js'
+
+const url = brokerUrl('ANYMQ_SQS_URL')
+
+export async function restart(broker: string): Promise<void> {
+  const script = process.env.ANYMQ_BROKERS_SCRIPT
+  if (!script) throw new Error('ANYMQ_BROKERS_SCRIPT is not set: export the lines of scripts/brokers.sh env')
+  await promisify(execFile)(script, ['restart', broker], { timeout: 180_000 })
+}
+
+describe.skipIf(!url)('aws (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)', () => {
+  describeConformance({
+    name: 'aws (standard queues)',
+    capabilities,
+    connect: () => connect(url as string, { adapter }),
+    timeScale: 2,
+    // moto answers ~25-50 requests/s on this machine: 10 000 messages would take minutes (see README).
+    stress: { publishers: 10, messagesPerPublisher: 20, consumers: 10 },
+    volume: 500,
+    groups: ['round-trip', 'queue', 'topic', 'acknowledgement', 'retry', 'request-reply', 'ordering', 'delay', 'lifecycle'],
+  })
+})
