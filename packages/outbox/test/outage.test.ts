@@ -45,6 +45,7 @@ describe.skipIf(!rabbitmqUrl || !PrivateRabbitmq.available())('broker outage of 
       const seen: Message<Step>[] = []
       return { fixture, queue, seen, committed: 0, committedWhileDown: 0 }
     })
+    const relayErrors = new Set<string>()
     for (const run of runs) {
       const subscription = consumerMq.queue<Step>(run.queue).consume((message) => {
         run.seen.push(message)
@@ -52,8 +53,8 @@ describe.skipIf(!rabbitmqUrl || !PrivateRabbitmq.available())('broker outage of 
       await subscription.ready
       relays.push(
         run.fixture
-          .relayOutbox({ leaseMs: 10_000 })
-          .startRelay({ mq: relayMq, publishTimeoutMs: 3000, outageBackoff: { initialMs: 100, maxMs: 1000 }, onError: () => {} }),
+          .relayOutbox()
+          .startRelay({ mq: relayMq, outageBackoff: { initialMs: 100, maxMs: 1000 }, onError: (error) => relayErrors.add(error.message.slice(0, 160)) }),
       )
     }
 
@@ -101,7 +102,7 @@ describe.skipIf(!rabbitmqUrl || !PrivateRabbitmq.available())('broker outage of 
       }
       expect(await run.fixture.outbox.deadLetters().list()).toEqual([])
       console.log(
-        `[outage test, ${run.fixture.name}] broker down ${(downForMs / 1000).toFixed(1)} s; ${run.committedWhileDown} commits while down; ${run.committed} messages, ${run.seen.length} deliveries`,
+        `[outage test, ${run.fixture.name}] relay errors: ${[...relayErrors].join(' | ')}; broker down ${(downForMs / 1000).toFixed(1)} s; ${run.committedWhileDown} commits while down; ${run.committed} messages, ${run.seen.length} deliveries`,
       )
     }
   }, 240_000)
