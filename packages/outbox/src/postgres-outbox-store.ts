@@ -80,8 +80,12 @@ export class PostgresOutboxStore implements OutboxStore<PostgresQueryable> {
       const table = this.tables.outbox
       const { rows } = await client.query(
         `WITH locked AS (
-           SELECT position, key FROM ${table}
+           SELECT position, key FROM ${table} c
            WHERE sent_at IS NULL AND next_attempt_at <= now()
+             AND (key IS NULL OR NOT EXISTS (
+               SELECT 1 FROM ${table} w
+               WHERE w.key = c.key AND w.sent_at IS NULL AND w.position < c.position AND w.next_attempt_at > now()
+             ))
            ORDER BY position
            LIMIT $1
            FOR UPDATE SKIP LOCKED

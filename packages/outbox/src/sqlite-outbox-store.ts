@@ -92,21 +92,17 @@ export class SqliteOutboxStore implements OutboxStore<SqliteDatabase> {
     try {
       rows = database
         .prepare(
-          `WITH candidates AS (
-             SELECT position, key FROM ${table}
-             WHERE sent_at IS NULL AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
-             ORDER BY position LIMIT ?
-           )
-           SELECT o.position, ${recordColumns.map((column) => `o.${column}`).join(', ')}, o.attempts, o.created_at
-           FROM ${table} o JOIN candidates c ON o.position = c.position
-           WHERE c.key IS NULL OR NOT EXISTS (
-             SELECT 1 FROM ${table} e
-             WHERE e.key = c.key AND e.sent_at IS NULL AND e.position < c.position
-               AND e.position NOT IN (SELECT position FROM candidates)
-           )
-           ORDER BY o.position`,
+          `SELECT o.position, ${recordColumns.map((column) => `o.${column}`).join(', ')}, o.attempts, o.created_at
+           FROM ${table} o
+           WHERE o.sent_at IS NULL AND o.next_attempt_at <= @now AND (o.claimed_until IS NULL OR o.claimed_until <= @now)
+             AND (o.key IS NULL OR NOT EXISTS (
+               SELECT 1 FROM ${table} e
+               WHERE e.key = o.key AND e.sent_at IS NULL AND e.position < o.position
+                 AND (e.next_attempt_at > @now OR (e.claimed_until IS NOT NULL AND e.claimed_until > @now))
+             ))
+           ORDER BY o.position LIMIT @limit`,
         )
-        .all(now, now, limit) as Record<string, unknown>[]
+        .all({ now, limit }) as Record<string, unknown>[]
       if (rows.length > 0) {
         database
           .prepare(`UPDATE ${table} SET claimed_by = ?, claimed_until = ? WHERE position IN (SELECT value FROM json_each(?))`)

@@ -197,6 +197,39 @@ for (const store of stores) {
         }
       })
 
+      it('holds back only the key of a row waiting for its retry, however many rows queue behind it', async () => {
+        const flaky = flakyMemoryAdapter()
+        const flakyMq = await connect(broker, { adapter: flaky })
+        try {
+          const queue = uniqueName('blocked')
+          const seen = collect<{ key: string; sequence: number }>(queue)
+          await fixture.commit(async (tx) => {
+            await fixture.outbox.add(tx, queue, { key: 'a', sequence: -1 }, { key: 'a', headers: { refuse: 'yes' } })
+            await fixture.outbox.addBatch(
+              tx,
+              queue,
+              Array.from({ length: 120 }, (_, sequence) => ({ key: 'a', sequence })),
+              { key: 'a' },
+            )
+            await fixture.outbox.addBatch(
+              tx,
+              queue,
+              Array.from({ length: 60 }, (_, sequence) => ({ key: 'b', sequence })),
+              { key: 'b' },
+            )
+          })
+          relays.push(fixture.relayOutbox().startRelay({ mq: flakyMq, batchSize: 20, retryBackoff: { initialMs: 600_000 }, onError: () => {} }))
+          await waitUntil(() => seen.messages.length >= 60, 30_000, "key b's 60 messages")
+          expect(seen.messages.map((message) => message.body.key)).toEqual(Array.from({ length: 60 }, () => 'b'))
+          expect(seen.messages.map((message) => message.body.sequence)).toEqual(Array.from({ length: 60 }, (_, sequence) => sequence))
+          await waitUntil(async () => (await fixture.outbox.pendingCount()) === 121, 20_000, 'key b marked sent, key a still pending')
+          expect(seen.messages.length).toBe(60)
+        } finally {
+          await Promise.all(relays.map((relay) => relay.stop()))
+          await flakyMq.close()
+        }
+      })
+
       it('dead-letters at once a row the relay broker can never take (larger than its limit)', async () => {
         const small = await connect(`${broker}?maxMessageBytes=1024`, { adapter: memoryAdapter })
         try {
