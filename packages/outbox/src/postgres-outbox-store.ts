@@ -55,6 +55,18 @@ export class PostgresOutboxStore implements OutboxStore<PostgresQueryable> {
   }
 
   async insert(tx: PostgresQueryable, records: readonly OutboxRecord[]): Promise<void> {
+    if (typeof tx !== 'object' || tx === null || typeof tx.query !== 'function' || 'idleCount' in tx) {
+      // A Pool would run the insert on any connection, outside the caller's transaction.
+      throw new ConfigError(
+        [
+          {
+            field: 'tx',
+            message: 'pass the pg client that runs your transaction (after BEGIN), not the pool: the row must commit or roll back with your writes',
+          },
+        ],
+        { adapter: 'outbox' },
+      )
+    }
     if (records.length === 0) return
     const width = recordColumns.length
     const values: unknown[] = []

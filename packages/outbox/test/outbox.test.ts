@@ -71,6 +71,12 @@ for (const store of stores) {
           }),
         ).rejects.toBeInstanceOf(ValidationError)
         expect(await fixture.count(fixture.tables.outbox)).toBe(0)
+        // Outside a transaction there is nothing to roll back with: refused.
+        const outside =
+          store.name === 'postgres'
+            ? (fixture.outbox.store as unknown as { pool: unknown }).pool
+            : (fixture.outbox.store as unknown as { database: unknown }).database
+        await expect(fixture.outbox.add(outside, queue, { a: 1 })).rejects.toThrow(/transaction/)
         // With the broker named, its limits apply instead of the portable ones: memory takes 1 MiB and delays.
         const roomy = new Outbox({ store: fixture.outbox.store, broker: mq })
         await fixture.commit(async (tx) => {
