@@ -57,15 +57,16 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
   if (url.pathname && url.pathname !== '/' && url.pathname !== '') {
     problems.push({ field: 'url path', message: `'${url.pathname}' is not allowed; the URL is sqs://<region>?options` })
   }
-  if (parsed.endpoint !== undefined) {
+  const endpointText = url.searchParams.get('endpoint')
+  if (endpointText !== null) {
     let endpoint: URL | undefined
     try {
-      endpoint = new URL(parsed.endpoint)
+      endpoint = new URL(endpointText)
     } catch {
       endpoint = undefined
     }
     if (!endpoint || (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:')) {
-      problems.push({ field: 'url ?endpoint', message: `'${parsed.endpoint}' is not an http:// or https:// URL` })
+      problems.push({ field: 'url ?endpoint', message: `'${endpointText}' is not an http:// or https:// URL` })
     }
   }
   for (const name of Object.keys(options)) {

@@ -1,7 +1,7 @@
-import type { Delivery, TransportConsumeOptions, TransportConsumer } from '@anymq/core/spi'
+import { ConnectionError, type Delivery, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
 import { ReceiveMessageCommand, type SQSClient, type Message as SqsMessage } from '@aws-sdk/client-sqs'
 import type { Batcher } from './aws-batcher.js'
-import { isQueueMissing, wrapError } from './aws-errors.js'
+import { adapterName, isQueueMissing, wrapError } from './aws-errors.js'
 import type { QueueRef } from './aws-topology.js'
 import { decodeMessage } from './aws-wire-format.js'
 
@@ -24,8 +24,8 @@ export interface ConsumerContext {
   /** Called once on close (not on terminate): removes temporary queues. */
   onClose: () => Promise<void>
   /**
-   * Concurrent ReceiveMessage calls of one consumer (each takes up to 10 messages). 1 keeps a standard
-   * queue's best-effort order; more raise throughput. FIFO queues keep per-group order either way.
+   * Concurrent ReceiveMessage calls of one consumer (each takes up to 10 messages), at most
+   * `prefetch / 10`. 1 keeps a standard queue's best-effort order; more raise throughput.
    */
   pollers: number
 }
@@ -154,18 +154,32 @@ export class SqsConsumer implements TransportConsumer {
   private async receive(count: number): Promise<SqsMessage[]> {
     this.url ??= await this.context.provision(false)
     // The watchdog: a receive that hangs past its wait is abandoned and retried, never waited on forever.
-    const watchdog = AbortSignal.timeout((this.context.waitTimeSeconds + 15) * 1000)
-    const result = await this.context.pollClient.send(
-      new ReceiveMessageCommand({
-        QueueUrl: this.url,
-        MaxNumberOfMessages: count,
-        WaitTimeSeconds: this.context.waitTimeSeconds,
-        VisibilityTimeout: this.visibilitySeconds,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp', 'SentTimestamp', 'MessageGroupId'],
-      }),
-      { abortSignal: AbortSignal.any([this.abort.signal, watchdog]) },
-    )
+    const limitSeconds = this.context.waitTimeSeconds + 15
+    const watchdog = AbortSignal.timeout(limitSeconds * 1000)
+    const result = await this.context.pollClient
+      .send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.url,
+          MaxNumberOfMessages: count,
+          WaitTimeSeconds: this.context.waitTimeSeconds,
+          VisibilityTimeout: this.visibilitySeconds,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp', 'SentTimestamp', 'MessageGroupId'],
+        }),
+        { abortSignal: AbortSignal.any([this.abort.signal, watchdog]) },
+      )
+      .catch((error: unknown) => {
+        if (watchdog.aborted && !this.abort.signal.aborted) {
+          throw new ConnectionError(
+            `ReceiveMessage on queue '${this.ref.name}' got no answer within ${limitSeconds} s (wait ${this.context.waitTimeSeconds} s); polling again`,
+            {
+              adapter: adapterName,
+              cause: error,
+            },
+          )
+        }
+        throw error
+      })
     return result.Messages ?? []
   }
 

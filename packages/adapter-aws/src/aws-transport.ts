@@ -347,7 +347,9 @@ export class AwsTransport implements Transport {
         deletes: this.deletes,
         visibility: this.visibility,
         provision,
-        pollers: ref.fifo ? 10 : this.config.pollers,
+        // Ordered FIFO queues keep per-key order with concurrent receives (SQS locks a group while
+        // any of its messages is in flight); elsewhere one poller keeps the best-effort order.
+        pollers: ref.fifo && ref.ordered ? 10 : this.config.pollers,
         onClose: async () => {
           this.consumers.delete(consumer)
           await removeQueue?.().catch((error: Error) => options.onError(error))

@@ -1,0 +1,219 @@
+import { createServer, request, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
+import { type Anymq, ConfigError, connect, PublishError, UnsupportedFeatureError } from '@anymq/core'
+import type { OutgoingMessage } from '@anymq/core/spi'
+import { DeleteQueueCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { queueName, subscriptionQueueName, topicName } from '../src/aws-names.js'
+import { decodeMessage, encodeMessage } from '../src/aws-wire-format.js'
+import { adapter } from '../src/index.js'
+
+const url = brokerUrl('ANYMQ_SQS_URL')
+
+function outgoing(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
+  return {
+    id: 'm-1',
+    body: new TextEncoder().encode('{"a":1}'),
+    contentType: 'application/json',
+    headers: {},
+    key: undefined,
+    correlationId: undefined,
+    replyTo: undefined,
+    timestamp: 1_700_000_000_000,
+    subject: undefined,
+    delayMs: 0,
+    priority: undefined,
+    dedupeId: undefined,
+    attempt: 1,
+    ...overrides,
+  }
+}
+
+const encodeOptions = { fifo: false, ordered: false, maxBytes: 262_144, adapter: 'aws' }
+
+describe('aws names', () => {
+  it('keeps valid names and maps the others deterministically, without collisions', () => {
+    expect(queueName('orders', false)).toBe('orders')
+    expect(queueName('orders', true)).toBe('orders.fifo')
+    expect(queueName('orders.dlq', false)).toMatch(/^orders_dlq-[0-9a-f]{10}$/)
+    expect(queueName('orders.dlq', false)).toBe(queueName('orders.dlq', false))
+    expect(queueName('a.b', false)).not.toBe(queueName('a_b', false))
+    expect(queueName('a.b', false)).not.toBe(queueName('a-b', false))
+    const long = 'x'.repeat(200)
+    expect(queueName(long, false).length).toBeLessThanOrEqual(80)
+    expect(queueName(long, true).length).toBeLessThanOrEqual(80)
+    expect(queueName(long, true).endsWith('.fifo')).toBe(true)
+    expect(queueName(long, false)).not.toBe(queueName(`${long.slice(1)}y`, false))
+    expect(subscriptionQueueName('orders', 'billing')).toMatch(/^orders_billing-[0-9a-f]{10}$/)
+    expect(subscriptionQueueName('orders', 'billing')).not.toBe(queueName('orders_billing', false))
+    expect(subscriptionQueueName('a.b', 'c')).not.toBe(subscriptionQueueName('a', 'b.c'))
+    expect(topicName('order-events')).toBe('order-events')
+    expect(topicName('order.events')).toMatch(/^order_events-[0-9a-f]{10}$/)
+  })
+})
+
+describe('aws wire format', () => {
+  it('carries headers as attributes, anymq fields in one JSON attribute, and decodes them back', () => {
+    const wire = encodeMessage(
+      outgoing({ key: 'k', correlationId: 'c', headers: { tenant: 'acme', 'bad name': 'x', empty: '', 'x-anymq-attempt': '2' } }),
+      encodeOptions,
+    )
+    expect(wire.body).toBe('{"a":1}')
+    expect(Object.keys(wire.attributes).sort()).toEqual(['anymq', 'tenant'])
+    const decoded = decodeMessage({ Body: wire.body, MessageAttributes: wire.attributes, Attributes: { ApproximateReceiveCount: '3' } })
+    expect(decoded).toMatchObject({ id: 'm-1', key: 'k', correlationId: 'c', attempt: 3, timestamp: 1_700_000_000_000, contentType: 'application/json' })
+    expect(decoded.headers).toEqual({ tenant: 'acme', 'bad name': 'x', empty: '', 'x-anymq-attempt': '2' })
+  })
+
+  it('sends bodies SQS cannot carry as text in a binary attribute', () => {
+    for (const body of [new Uint8Array([0, 255, 1]), new Uint8Array(0), new TextEncoder().encode('nul \u0000 inside')]) {
+      const wire = encodeMessage(outgoing({ body }), encodeOptions)
+      expect(wire.body).toContain('anymq.body')
+      expect(Buffer.from(decodeMessage({ Body: wire.body, MessageAttributes: wire.attributes }).body).equals(Buffer.from(body))).toBe(true)
+    }
+  })
+
+  it('refuses more headers than SQS attributes allow, before sending', () => {
+    const headers = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, index) => [`h${index}`, 'v']))
+    expect(() => encodeMessage(outgoing({ headers: headers(9) }), encodeOptions)).not.toThrow()
+    expect(() => encodeMessage(outgoing({ headers: headers(10) }), encodeOptions)).toThrow(PublishError)
+    expect(() => encodeMessage(outgoing({ headers: headers(10) }), encodeOptions)).toThrow(
+      /SQS allows 10 attributes per message and anymq uses 1: send at most 9 headers/,
+    )
+    expect(() => encodeMessage(outgoing({ headers: headers(9), body: new Uint8Array([0]) }), encodeOptions)).toThrow(/anymq uses 2/)
+  })
+
+  it('maps keys and dedupe ids onto FIFO group and deduplication ids SQS accepts', () => {
+    const ordered = encodeMessage(outgoing({ key: 'customer 7 ✓', dedupeId: 'same' }), { ...encodeOptions, fifo: true, ordered: true })
+    expect(ordered.groupId).toMatch(/^h-[0-9a-f]{64}$/)
+    expect(ordered.deduplicationId).toBe('same')
+    const unordered = encodeMessage(outgoing({ key: 'k' }), { ...encodeOptions, fifo: true, ordered: false })
+    expect(unordered.groupId).toBe('m-1')
+    expect(unordered.deduplicationId).toMatch(/^[0-9a-f-]{36}$/)
+  })
+})
+
+describe('aws configuration', () => {
+  it('reports every bad URL option at once, and refuses credentials in the URL', async () => {
+    const error = await connect('sqs://key:secretvalue@Not_A_Region/path?waitTimeSeconds=99&bogus=1&endpoint=ftp://x', { adapter }).catch(
+      (caught: unknown) => caught,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    const fields = (error as ConfigError).problems.map((problem) => problem.field).sort()
+    expect(fields).toEqual(['url', 'url ?bogus', 'url ?endpoint', 'url ?waitTimeSeconds', 'url host', 'url path'])
+    expect((error as Error).message).not.toContain('secretvalue')
+  })
+
+  it('refuses unknown broker options', async () => {
+    await expect(connect('sqs://us-east-1', { adapter, broker: { accessKey: 'x' } })).rejects.toThrow(/broker.accessKey: unknown option; allowed: credentials/)
+  })
+})
+
+describe.skipIf(!url)('aws adapter against the broker (ANYMQ_SQS_URL)', () => {
+  const open: Anymq[] = []
+  const servers: Server[] = []
+  afterEach(async () => {
+    await Promise.allSettled(open.splice(0).map((mq) => mq.close()))
+    for (const server of servers.splice(0)) server.close()
+  })
+  async function connectTo(target: string): Promise<Anymq> {
+    const mq = await connect(target, { adapter })
+    open.push(mq)
+    return mq
+  }
+
+  it('deduplicates by dedupeId on a FIFO connection', async () => {
+    const mq = await connectTo(`${url}&queueType=fifo&waitTimeSeconds=2`)
+    const queue = mq.queue<string>(uniqueName('dedupe'))
+    await queue.send('first', { dedupeId: 'same' })
+    await queue.send('repeat', { dedupeId: 'same' })
+    await queue.send('other', { dedupeId: 'different' })
+    const seen = new Collector<string>()
+    await queue.consume(seen.handler).ready
+    await seen.waitForCount(2, 20_000)
+    await queue.send('marker')
+    await seen.waitForCount(3, 20_000)
+    expect(seen.bodies.sort()).toEqual(['first', 'marker', 'other'])
+  })
+
+  it('redelivers a nacked message of an ordered (FIFO) queue before the next one of its key', async () => {
+    const mq = await connectTo(`${url}&waitTimeSeconds=2`)
+    const queue = mq.queue<string>(uniqueName('fifo-nack'), { ordered: true, retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 0 } } })
+    await queue.sendBatch(['a', 'b'], { key: 'k' })
+    const seen: string[] = []
+    const done = new Collector<string>()
+    await queue.consume(
+      async (message) => {
+        seen.push(`${message.body}#${message.attempt}`)
+        if (message.body === 'a' && message.attempt === 1) await message.nack()
+        else {
+          await message.ack()
+          done.add(message)
+        }
+      },
+      { ack: 'manual' },
+    ).ready
+    await done.waitForCount(2, 30_000)
+    expect(seen).toEqual(['a#1', 'a#2', 'b#1'])
+  })
+
+  it('refuses delayMs on an ordered (FIFO) queue and dedupeId on a standard connection', async () => {
+    const mq = await connectTo(url as string)
+    await expect(mq.queue(uniqueName('fifo-delay'), { ordered: true }).send('x', { delayMs: 1000 })).rejects.toBeInstanceOf(UnsupportedFeatureError)
+    await expect(mq.queue(uniqueName('std-dedupe')).send('x', { dedupeId: 'a' })).rejects.toBeInstanceOf(UnsupportedFeatureError)
+  })
+
+  it('resumes consuming and sending after the queue was deleted behind its back (as a moto restart does)', async () => {
+    const mq = await connectTo(`${url}&waitTimeSeconds=1`)
+    const name = uniqueName('deleted')
+    const queue = mq.queue<number>(name)
+    const seen = new Collector<number>()
+    const errors: Error[] = []
+    await queue.consume(seen.handler, { onError: (error) => errors.push(error) }).ready
+    await queue.send(1)
+    await seen.waitForCount(1, 20_000)
+    const endpoint = new URL(url as string).searchParams.get('endpoint') ?? undefined
+    const sqs = new SQSClient({ region: new URL(url as string).hostname, ...(endpoint ? { endpoint } : {}) })
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }))
+    await sqs.send(new DeleteQueueCommand({ QueueUrl }))
+    sqs.destroy()
+    await expect.poll(() => errors.length, { timeout: 20_000 }).toBeGreaterThan(0)
+    await queue.send(2)
+    await seen.waitForCount(2, 30_000)
+    expect(seen.bodies).toEqual([1, 2])
+    expect(errors[0]?.message).toMatch(/receiving from queue/)
+  })
+
+  it('reports a long poll that hangs and keeps consuming once the endpoint answers again', async () => {
+    const target = new URL(new URL(url as string).searchParams.get('endpoint') ?? 'http://127.0.0.1:4566')
+    let hang = true
+    const server = createServer((incoming, outgoingResponse) => {
+      if (hang && incoming.headers['x-amz-target'] === 'AmazonSQS.ReceiveMessage') return // never answered
+      const forward = request(
+        { host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+        (answer) => {
+          outgoingResponse.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(outgoingResponse)
+        },
+      )
+      forward.on('error', () => outgoingResponse.destroy())
+      incoming.pipe(forward)
+    })
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as AddressInfo).port
+    const mq = await connectTo(`sqs://${new URL(url as string).hostname}?endpoint=http://127.0.0.1:${port}&waitTimeSeconds=1`)
+    const queue = mq.queue<string>(uniqueName('hung'))
+    const seen = new Collector<string>()
+    const errors: Error[] = []
+    await queue.consume(seen.handler, { onError: (error) => errors.push(error) }).ready
+    await queue.send('after the hang')
+    // The poll client's request timeout is waitTimeSeconds + 10 s: the hung receive is reported.
+    await expect.poll(() => errors.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0)
+    expect(errors[0]?.name).toBe('ConnectionError')
+    hang = false
+    await seen.waitForCount(1, 30_000)
+    expect(seen.bodies).toEqual(['after the hang'])
+  })
+})
