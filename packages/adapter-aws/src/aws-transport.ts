@@ -258,6 +258,8 @@ export class AwsTransport implements Transport {
         return this.topology.queueUrl(ref)
       },
       () => this.topology.removeTemporary(ref, undefined),
+      // Replies have no order to keep: several receives at once.
+      4,
     )
     return { address: ref.name, close: () => consumer.close() }
   }
@@ -337,6 +339,7 @@ export class AwsTransport implements Transport {
     deliver: (delivery: Delivery) => void,
     provision: (force: boolean) => Promise<string>,
     removeQueue?: () => Promise<void>,
+    pollers?: number,
   ): Promise<SqsConsumer> {
     const consumer: SqsConsumer = new SqsConsumer(
       ref,
@@ -349,7 +352,7 @@ export class AwsTransport implements Transport {
         provision,
         // Ordered FIFO queues keep per-key order with concurrent receives (SQS locks a group while
         // any of its messages is in flight); elsewhere one poller keeps the best-effort order.
-        pollers: ref.fifo && ref.ordered ? 10 : this.config.pollers,
+        pollers: pollers ?? (ref.fifo && ref.ordered ? 10 : this.config.pollers),
         onClose: async () => {
           this.consumers.delete(consumer)
           await removeQueue?.().catch((error: Error) => options.onError(error))

@@ -17,25 +17,26 @@ describe.skipIf(!url)('aws (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)'
   describeConformance({
     name: 'aws (standard queues)',
     capabilities,
-    connect: () => connect(url as string, { adapter }),
+    // 2 s long polls: moto's FIFO long poll does not see a message group unlocked while it waits
+    // (AWS does), so an ordered queue's consumer would sit out the whole wait (see README).
+    connect: () => connect(`${url}&waitTimeSeconds=2`, { adapter }),
     timeScale: 2,
     // moto answers ~25-50 requests/s on this machine: 10 000 messages would take minutes (see README).
     stress: { publishers: 10, messagesPerPublisher: 20, consumers: 10 },
     volume: 500,
     groups: ['round-trip', 'queue', 'topic', 'acknowledgement', 'retry', 'request-reply', 'ordering', 'delay', 'lifecycle'],
   })
-  // Every queue a FIFO queue: dedupe instead of delay. Left out: the topic group (subscription
-  // queues are standard queues on both connections, so it would repeat the run above) and the
-  // acknowledgement group, whose dedupe case moto fails (it dedupes only against messages still in
-  // the queue; AWS remembers ids for 5 minutes): test/aws-adapter.test.ts covers FIFO dedupe and
-  // nack. A 5 s long poll works around moto's FIFO long poll not seeing a group unlocked while it waits.
+  // Every queue a FIFO queue: dedupe instead of delay. The groups whose behaviour depends on the
+  // queue type run again. Left out, to keep the file within CI's time: topic (subscription queues
+  // are standard queues on both connections), queue and request-reply (the same send, receive and
+  // settle paths as above), and acknowledgement, whose dedupe case moto fails (it dedupes only against
+  // messages still in the queue; AWS remembers ids for 5 minutes): test/aws-adapter.test.ts covers
+  // FIFO dedupe and nack instead.
   describeConformance({
     name: 'aws (every queue FIFO)',
     capabilities: fifoCapabilities,
-    connect: () => connect(`${url}&queueType=fifo&waitTimeSeconds=5`, { adapter }),
+    connect: () => connect(`${url}&queueType=fifo&waitTimeSeconds=2`, { adapter }),
     timeScale: 2,
-    stress: { publishers: 10, messagesPerPublisher: 20, consumers: 10 },
-    volume: 200,
-    groups: ['round-trip', 'queue', 'retry', 'request-reply', 'ordering', 'delay', 'lifecycle'],
+    groups: ['round-trip', 'retry', 'ordering', 'delay', 'lifecycle'],
   })
 })
