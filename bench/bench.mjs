@@ -4,7 +4,7 @@
 // `__name` helper that would tax anymq's TypeScript but not the raw clients' JavaScript.
 //   node --expose-gc bench/bench.mjs [memory] [--no-build] [harness options]
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
@@ -31,9 +31,20 @@ if (!process.env.ANYMQ_BROKERS_SCRIPT && existsSync(brokersScript)) {
   }
 }
 
+/** Newest modification time of the files under a folder (0 when it does not exist). */
+function newest(path) {
+  if (!existsSync(path)) return 0
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))))
+}
+
 async function build(folder) {
   const project = join(root, folder, 'tsconfig.build.json')
   if (!existsSync(project)) return `${folder}: no tsconfig.build.json`
+  const output = join(root, folder, 'dist', folder === 'bench' ? 'run.js' : 'index.js')
+  // Up to date: tsc rewrites every output file, so the entry's time is the build's time.
+  if (existsSync(output) && statSync(output).mtimeMs > Math.max(newest(join(root, folder, 'src')), newest(project))) return undefined
   try {
     await run(tsc, ['-p', project], { cwd: join(root, folder) })
   } catch (error) {

@@ -44,6 +44,11 @@ export interface BrokerTarget {
   anymq(): Promise<BenchClient>
   /** Deletes every queue, topic, stream or group whose name contains `marker`. Best effort. */
   cleanup(marker: string): Promise<void>
+  /**
+   * Whether to delete each run's queue right after the run (default) or only at the end of the broker's
+   * section: kafkajs producers fail every later send once a topic they wrote to is deleted (kafkajs #1622).
+   */
+  cleanupAfterEachRun?: boolean
 }
 
 /** A side that cannot run, with the reason printed as "not run: <reason>". */

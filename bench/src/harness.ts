@@ -16,6 +16,8 @@ export interface HarnessOptions {
   workloads: string[] | undefined
   /** Runs per side per cell, alternating anymq and raw (A B A B). */
   reps: number
+  /** Called after each broker with the reports so far (the caller saves them, so a stopped run keeps them). */
+  onBrokerDone?: (reports: BrokerReport[]) => void
 }
 
 export interface RunRecord {
@@ -64,7 +66,7 @@ async function open(make: () => Promise<BenchClient>): Promise<BenchClient | str
  * Runs every selected broker: for each cell, `reps` runs per side alternating anymq and raw, each on a
  * fresh queue deleted afterwards. A broker or side that cannot run is reported as "not run: <why>".
  */
-export async function runHarness(options: HarnessOptions, progress = new ProgressBar()): Promise<RunRecord> {
+export async function runHarness(options: HarnessOptions, progress = new ProgressBar(process.stderr, { plainLines: true })): Promise<RunRecord> {
   const started = Date.now()
   const loadBefore = loadavg()
   const runId = newRunId()
@@ -122,20 +124,29 @@ export async function runHarness(options: HarnessOptions, progress = new Progres
             const label = `${target.name} · ${cell.label} · ${cell.bytes >= 1024 ? `${cell.bytes / 1024} KB` : `${cell.bytes} B`} · ${client.side} #${rep + 1}`
             progress.update(runsDone, totalRuns, label, true)
             let measurement: Measurement
+            const deadlineMs = deadlineFor(target.name, cell)
+            let hung: NodeJS.Timeout | undefined
             try {
-              measurement = await cell.run({
-                client,
-                queue,
-                run: `${runId}-${queueNumber}`,
-                bytes: cell.bytes,
-                deadlineMs: deadlineFor(target.name, cell),
-                onProgress: (done) => progress.update(runsDone + done / cell.messages, totalRuns, `${label} ${done}/${cell.messages}`),
-              })
+              // The workload stops itself at its deadline; this only guards against a close that never returns.
+              measurement = await Promise.race([
+                cell.run({
+                  client,
+                  queue,
+                  run: `${runId}-${queueNumber}`,
+                  bytes: cell.bytes,
+                  deadlineMs,
+                  onProgress: (done) => progress.update(runsDone + done / cell.messages, totalRuns, `${label} ${done}/${cell.messages}`),
+                }),
+                new Promise<never>((_, reject) => {
+                  hung = setTimeout(() => reject(new Error(`still running ${(deadlineMs + 60_000) / 1000} s after it started; abandoned`)), deadlineMs + 60_000)
+                }),
+              ])
             } catch (error) {
               result.error = `${client.side}: ${(error as Error).message.split('\n')[0]}`
               break
             } finally {
-              await target.cleanup(queue).catch(() => {})
+              clearTimeout(hung)
+              if (target.cleanupAfterEachRun !== false) await target.cleanup(queue).catch(() => {})
             }
             if (cell.rss) measurement.rssBytes = rssAfterCollection()
             result[client.side].push(measurement)
@@ -150,6 +161,7 @@ export async function runHarness(options: HarnessOptions, progress = new Progres
       await raw.close().catch(() => {})
       await target.cleanup(marker).catch(() => {})
     }
+    options.onBrokerDone?.(reports)
   }
   progress.clear()
   const cpu = cpus()

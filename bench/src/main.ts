@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { throughputChart } from './chart.js'
@@ -32,9 +32,13 @@ export async function main(argv: string[]): Promise<number> {
   const mode: Mode = values.full ? 'full' : values.quick ? 'quick' : 'default'
   const reps = values.reps ? Number(values.reps) : mode === 'full' ? 3 : mode === 'quick' ? 1 : 2
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps takes a whole number ≥ 1, got ${values.reps}`)
+  const directory = values.out ?? join(workspaceRoot, 'bench', 'results')
+  mkdirSync(directory, { recursive: true })
+  const startedAt = new Date().toISOString().replaceAll(':', '-').slice(0, 19)
   const record = await runHarness({
     mode,
     reps,
+    onBrokerDone: (brokers) => writeFileSync(join(directory, `${startedAt}.partial.json`), `${JSON.stringify({ mode, reps, brokers }, null, 2)}\n`),
     brokers: values.brokers?.split(',').map((name) => name.trim()),
     workloads: values.workloads?.split(',').map((name) => name.trim()),
   })
@@ -43,8 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   console.log(terminalReport(record.brokers))
   console.log(`\n${subtitle}\nanymq/raw: throughput ratio (≥ 1 is anymq faster), or p99 latency ratio for latency rows (≤ 1 is anymq faster).`)
   if (record.warnings.length > 0) console.log(`\nanymq logged:\n  ${record.warnings.join('\n  ')}`)
-  const directory = values.out ?? join(workspaceRoot, 'bench', 'results')
-  mkdirSync(directory, { recursive: true })
+  rmSync(join(directory, `${startedAt}.partial.json`), { force: true })
   const stamp = record.date.replaceAll(':', '-').slice(0, 19)
   writeFileSync(join(directory, `${stamp}.json`), `${JSON.stringify(record, null, 2)}\n`)
   const markdown = `${markdownReport(record.brokers)}\n${subtitle}\n`

@@ -20,16 +20,17 @@ export interface Cell {
 }
 
 /** Messages per broker for the basic 1 KB throughput cells (the default mode); the others scale from it. */
-const baseMessages: Record<string, number> = { memory: 100_000, rabbitmq: 10_000, kafka: 10_000, redis: 10_000, sqs: 1_000 }
+const baseMessages: Record<string, number> = { memory: 50_000, rabbitmq: 5_000, kafka: 5_000, redis: 5_000, sqs: 200 }
 /** Fixed rate for the latency cell: moderate for each broker (moto serves SQS from one Python process). */
-const latencyRate: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 1_000, redis: 1_000, sqs: 100 }
-const requests: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 500, redis: 1_000, sqs: 200 }
+const latencyRate: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 1_000, redis: 1_000, sqs: 20 }
+const requests: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 500, redis: 1_000, sqs: 50 }
 const scaling: Record<string, number[]> = {
   memory: [10_000, 100_000, 1_000_000],
   rabbitmq: [10_000, 100_000, 1_000_000],
   kafka: [10_000, 100_000, 1_000_000],
   redis: [10_000, 100_000, 1_000_000],
-  sqs: [10_000],
+  sqs: [1_000, 10_000],
+  // moto answers one request at a time; 100k would take most of an hour
 }
 
 const KB = 1024
@@ -39,7 +40,7 @@ const sizeLabel = (bytes: number) => (bytes >= KB ? `${bytes / KB} KB` : `${byte
 export function cellsFor(broker: string, mode: Mode): Cell[] {
   const scale = mode === 'quick' ? 0.25 : 1
   const base = Math.round((baseMessages[broker] ?? 10_000) * scale)
-  const forSize = (bytes: number) => (bytes >= 64 * KB ? Math.max(200, Math.round(base / 10)) : base)
+  const forSize = (bytes: number) => (bytes >= 64 * KB ? Math.max(50, Math.round(base / 10)) : base)
   const cells: Cell[] = []
   const add = (cell: Omit<Cell, 'measures'> & { measures?: Cell['measures'] }) => cells.push({ measures: 'throughput', ...cell })
   const throughput = (bytes: number, which: string[]) => {
@@ -51,8 +52,8 @@ export function cellsFor(broker: string, mode: Mode): Cell[] {
         group: 'publish',
         label: 'publish, await each send',
         bytes,
-        messages: Math.max(100, Math.round(messages / 5)),
-        run: (context) => publishSingle(context, Math.max(100, Math.round(messages / 5)), 1),
+        messages: Math.max(50, Math.round(messages / 5)),
+        run: (context) => publishSingle(context, Math.max(50, Math.round(messages / 5)), 1),
       })
     if (which.includes('publish-pipelined'))
       add({

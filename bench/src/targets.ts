@@ -52,6 +52,7 @@ function brokerTarget(
   folder: string,
   raw: (url: string) => Promise<BenchClient>,
   cleanup: (url: string, marker: string) => Promise<void>,
+  cleanupAfterEachRun = true,
 ): BrokerTarget {
   const url = process.env[urlVariable]
   return {
@@ -64,6 +65,7 @@ function brokerTarget(
       return anymqClient(requireUrl(urlVariable), adapter, `anymq (@anymq/core + packages/${folder}), default queue options`)
     },
     cleanup: (marker) => cleanup(requireUrl(urlVariable), marker),
+    cleanupAfterEachRun,
   }
 }
 
@@ -83,7 +85,7 @@ export function allTargets(): BrokerTarget[] {
       cleanup: async () => {},
     },
     brokerTarget('rabbitmq', 'ANYMQ_RABBITMQ_URL', 'adapter-rabbitmq', rabbitmqRawClient, rabbitmqCleanup),
-    brokerTarget('kafka', 'ANYMQ_KAFKA_URL', 'adapter-kafka', kafkaRawClient, kafkaCleanup),
+    brokerTarget('kafka', 'ANYMQ_KAFKA_URL', 'adapter-kafka', kafkaRawClient, kafkaCleanup, false),
     brokerTarget('sqs', 'ANYMQ_SQS_URL', 'adapter-aws', sqsRawClient, sqsCleanup),
     brokerTarget('redis', 'ANYMQ_REDIS_URL', 'adapter-redis', redisRawClient, redisCleanup),
   ]

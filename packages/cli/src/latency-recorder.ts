@@ -76,7 +76,8 @@ export class LatencyRecorder {
     const buckets = this.buckets()
     const largest = Math.max(1, ...buckets.map((bucket) => bucket.count))
     const lines: string[] = []
-    let previous = 0
+    const first = buckets[0]?.upTo ?? 0
+    let previous = Number.isFinite(first) && first > 1 / 16 ? first / 2 : 0
     for (const bucket of buckets) {
       const label = Number.isFinite(bucket.upTo)
         ? `${formatMilliseconds(previous)}–${formatMilliseconds(bucket.upTo)} ms`

@@ -16,14 +16,20 @@ export class ProgressBar {
 
   constructor(
     private readonly stream: ProgressStream = process.stderr,
-    private readonly options: { intervalMs?: number; force?: boolean } = {},
+    private readonly options: { intervalMs?: number; force?: boolean; plainLines?: boolean } = {},
   ) {
     this.enabled = options.force ?? stream.isTTY === true
   }
 
-  /** Redraws the bar for `done` of `total` with a label, throttled. */
+  /**
+   * Redraws the bar for `done` of `total` with a label, throttled (`force` draws at once). Off a TTY,
+   * with `plainLines`, each forced update prints one plain line instead, so logs still show progress.
+   */
   update(done: number, total: number, label = '', force = false): void {
-    if (!this.enabled) return
+    if (!this.enabled) {
+      if (force && this.options.plainLines) this.stream.write(`[${Math.floor(done)}/${total}] ${label}\n`)
+      return
+    }
     const now = Date.now()
     if (!force && now - this.lastDraw < (this.options.intervalMs ?? 100)) return
     this.lastDraw = now
