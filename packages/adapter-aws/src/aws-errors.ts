@@ -74,6 +74,9 @@ export function wrapError(error: unknown, what: string, kind: 'connection' | 'pu
       { adapter: adapterName, cause: error },
     )
   }
+  if (/Region is missing/i.test(detail)) {
+    return new ConfigError(`${what} failed: no AWS region: put it in the URL (sqs://eu-west-1) or set AWS_REGION`, { adapter: adapterName, cause: error })
+  }
   const retryable = isRetryable(error)
   if (kind === 'publish') return new PublishError(`${what} failed: ${detail}`, { adapter: adapterName, cause: error, retryable })
   return new ConnectionError(`${what} failed: ${detail}`, { adapter: adapterName, cause: error, retryable })
