@@ -5,11 +5,11 @@ import { DeadLetters } from './dead-letters.js'
 import type { Message } from './message.js'
 import { MessageIterator } from './message-iterator.js'
 import { abortSignal, either, integer, type OptionCheck, objectOf, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
-import { type OutgoingContext, prepareOutgoing, type SendOptions } from './outgoing-message.js'
+import { encodeOutgoing, type OutgoingContext, prepareOutgoing, type SendOptions } from './outgoing-message.js'
 import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
-import type { QueueSpec } from './spi/transport.js'
+import type { OutgoingMessage, QueueSpec } from './spi/transport.js'
 import { type ConsumeOptions, type Subscription, startSubscription } from './subscription.js'
 
 /** Options of `mq.queue(name, options)`. */
@@ -108,7 +108,7 @@ export class Queue<T = unknown> {
   send(body: T, options: SendOptions = {}): Promise<{ id: string }> {
     return this.runtime.accept('the connection', async () => {
       validateOptions(options, sendOptionChecks, 'send options', this.runtime.adapter)
-      const message = await prepareOutgoing(body, options, this.outgoing)
+      const message = this.outgoing.schema ? await prepareOutgoing(body, options, this.outgoing) : encodeOutgoing(body, options, this.outgoing)
       await this.runtime.publish({ kind: 'queue', queue: this.spec }, [message], options.signal)
       return { id: message.id }
     })
@@ -120,13 +120,14 @@ export class Queue<T = unknown> {
    */
   sendBatch(bodies: readonly T[], options: SendOptions | ((body: T, index: number) => SendOptions) = {}): Promise<{ ids: string[] }> {
     return this.runtime.accept('the connection', async () => {
-      const messages = await Promise.all(
-        bodies.map((body, index) => {
-          const each = typeof options === 'function' ? options(body, index) : options
-          validateOptions(each, sendOptionChecks, `sendBatch options [${index}]`, this.runtime.adapter)
-          return prepareOutgoing(body, each, this.outgoing)
-        }),
-      )
+      // Without a schema nothing is asynchronous: encode in place instead of a promise per message.
+      const prepare = this.outgoing.schema ? prepareOutgoing : encodeOutgoing
+      const prepared = bodies.map((body, index) => {
+        const each = typeof options === 'function' ? options(body, index) : options
+        validateOptions(each, sendOptionChecks, `sendBatch options [${index}]`, this.runtime.adapter)
+        return prepare(body, each, this.outgoing)
+      })
+      const messages = this.outgoing.schema ? await Promise.all(prepared) : (prepared as OutgoingMessage[])
       if (messages.length > 0) await this.runtime.publish({ kind: 'queue', queue: this.spec }, messages)
       return { ids: messages.map((message) => message.id) }
     })

@@ -4,12 +4,12 @@ import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
 import { ConfigError, UnsupportedFeatureError } from './errors.js'
 import { abortSignal, either, type OptionCheck, objectOf, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
-import { type OutgoingContext, type PublishOptions, prepareOutgoing } from './outgoing-message.js'
+import { encodeOutgoing, type OutgoingContext, type PublishOptions, prepareOutgoing } from './outgoing-message.js'
 import { retryChecks, validateName } from './queue.js'
 import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
-import type { SubscriptionSpec, TopicFilter } from './spi/transport.js'
+import type { OutgoingMessage, SubscriptionSpec, TopicFilter } from './spi/transport.js'
 import { type ConsumeOptions, type Subscription, startSubscription } from './subscription.js'
 
 /** Options of `mq.topic(name, options)`. */
@@ -87,7 +87,7 @@ export class Topic<T = unknown> {
   publish(body: T, options: PublishOptions = {}): Promise<{ id: string }> {
     return this.runtime.accept('the connection', async () => {
       validateOptions(options, publishOptionChecks, 'publish options', this.runtime.adapter)
-      const message = await prepareOutgoing(body, options, this.outgoing)
+      const message = this.outgoing.schema ? await prepareOutgoing(body, options, this.outgoing) : encodeOutgoing(body, options, this.outgoing)
       await this.runtime.publish({ kind: 'topic', topic: this.name }, [message], options.signal)
       return { id: message.id }
     })
@@ -96,13 +96,14 @@ export class Topic<T = unknown> {
   /** Publishes many messages in as few round trips as the adapter allows; all validated before any is sent. */
   publishBatch(bodies: readonly T[], options: PublishOptions | ((body: T, index: number) => PublishOptions) = {}): Promise<{ ids: string[] }> {
     return this.runtime.accept('the connection', async () => {
-      const messages = await Promise.all(
-        bodies.map((body, index) => {
-          const each = typeof options === 'function' ? options(body, index) : options
-          validateOptions(each, publishOptionChecks, `publishBatch options [${index}]`, this.runtime.adapter)
-          return prepareOutgoing(body, each, this.outgoing)
-        }),
-      )
+      // Without a schema nothing is asynchronous: encode in place instead of a promise per message.
+      const prepare = this.outgoing.schema ? prepareOutgoing : encodeOutgoing
+      const prepared = bodies.map((body, index) => {
+        const each = typeof options === 'function' ? options(body, index) : options
+        validateOptions(each, publishOptionChecks, `publishBatch options [${index}]`, this.runtime.adapter)
+        return prepare(body, each, this.outgoing)
+      })
+      const messages = this.outgoing.schema ? await Promise.all(prepared) : (prepared as OutgoingMessage[])
       if (messages.length > 0) await this.runtime.publish({ kind: 'topic', topic: this.name }, messages)
       return { ids: messages.map((message) => message.id) }
     })
