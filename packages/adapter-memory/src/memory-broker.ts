@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { filterMatches, type SubscriptionSpec, type TopicFilter } from '@anymq/core/spi'
+import { copyBytes } from './copy-bytes.js'
 import { Deque } from './deque.js'
 import { MemoryQueue, type StoredMessage } from './memory-queue.js'
 import { TimerSet } from './timer-set.js'
@@ -101,7 +102,7 @@ function cloneStored(stored: StoredMessage): StoredMessage {
     priority: stored.priority,
     message: {
       ...stored.message,
-      body: new Uint8Array(stored.message.body),
+      body: copyBytes(stored.message.body),
       headers: { ...stored.message.headers },
     },
   }

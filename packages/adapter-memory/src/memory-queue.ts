@@ -1,4 +1,5 @@
 import type { Delivery, IncomingMessage } from '@anymq/core/spi'
+import { copyBytes } from './copy-bytes.js'
 import { Deque } from './deque.js'
 import type { TimerSet } from './timer-set.js'
 
@@ -259,7 +260,7 @@ function redelivery(stored: StoredMessage): StoredMessage {
 export function copyMessage(message: IncomingMessage): IncomingMessage {
   return {
     ...message,
-    body: new Uint8Array(message.body),
+    body: copyBytes(message.body),
     headers: { ...message.headers },
   }
 }

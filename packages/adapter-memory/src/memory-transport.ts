@@ -13,6 +13,7 @@ import {
   type TransportConsumeOptions,
   type TransportConsumer,
 } from '@anymq/core/spi'
+import { copyBytes } from './copy-bytes.js'
 import type { MemoryBroker } from './memory-broker.js'
 import type { MemoryConsumer, MemoryQueue, StoredMessage } from './memory-queue.js'
 
@@ -159,7 +160,7 @@ function toStored(message: OutgoingMessage): StoredMessage {
     priority: message.priority ?? 0,
     message: {
       id: message.id,
-      body: new Uint8Array(message.body),
+      body: copyBytes(message.body),
       contentType: message.contentType,
       headers: { ...message.headers },
       key: message.key,
