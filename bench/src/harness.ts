@@ -69,6 +69,9 @@ async function open(make: () => Promise<BenchClient>): Promise<BenchClient | str
 export async function runHarness(options: HarnessOptions, progress = new ProgressBar(process.stderr, { plainLines: true })): Promise<RunRecord> {
   const started = Date.now()
   const loadBefore = loadavg()
+  // A client's stray rejection (a poller outliving its queue) is recorded, not allowed to end the whole run.
+  const stray = (error: unknown) => anymqWarnings.push(`unhandled rejection: ${(error as Error)?.message ?? String(error)}`)
+  process.on('unhandledRejection', stray)
   const runId = newRunId()
   const targets = allTargets().filter((target) => !options.brokers || options.brokers.includes(target.name))
   const plan = targets.map((target) => ({
@@ -164,6 +167,7 @@ export async function runHarness(options: HarnessOptions, progress = new Progres
     options.onBrokerDone?.(reports)
   }
   progress.clear()
+  process.off('unhandledRejection', stray)
   const cpu = cpus()
   return {
     date: new Date(started).toISOString(),

@@ -117,6 +117,10 @@ export async function kafkaRawClient(url: string): Promise<BenchClient> {
       })
     },
     async request(topic, body) {
+      if (replies && !replies.topic.startsWith(`${topic}.`)) {
+        await replies.consumer.close()
+        replies = undefined
+      }
       if (!replies) {
         const replyTopic = `${topic}.replies.${groupNumber++}`
         await createTopic(replyTopic, 1)

@@ -13,7 +13,8 @@ const decode = (content: Buffer): BenchBody => JSON.parse(content.toString()) as
  * reply queue per requester, correlation ids.
  */
 export async function rabbitmqRawClient(url: string): Promise<BenchClient> {
-  const connection = await amqp.connect(url)
+  // amqplib leaves Nagle's algorithm on unless asked; every latency-minded user turns it off.
+  const connection = await amqp.connect(url, { noDelay: true })
   const publisher = await connection.createConfirmChannel()
   const declared = new Set<string>()
   const declare = async (queue: string) => {
@@ -48,7 +49,7 @@ export async function rabbitmqRawClient(url: string): Promise<BenchClient> {
   }
   return {
     side: 'raw',
-    description: 'amqplib 2.3.1: confirm channel, persistent messages, durable classic queue, prefetch = concurrency, manual ack',
+    description: 'amqplib 2.3.1 (noDelay): confirm channel, persistent messages, durable classic queue, prefetch = concurrency, manual ack',
     async prepare(queue, warmUp) {
       await declare(queue)
       await publish(queue, warmUp)

@@ -112,6 +112,10 @@ export async function redisRawClient(url: string): Promise<BenchClient> {
         await commands.xadd(replyTo, '*', 'body', fields[1] as string, 'correlationId', fields[5] as string)
       }),
     async request(stream, body) {
+      if (replies && !replies.stream.startsWith(`${stream}:`)) {
+        replies.close()
+        replies = undefined
+      }
       if (!replies) {
         const replyStream = `${stream}:replies:${Math.random().toString(36).slice(2, 8)}`
         const waiting = new Map<string, (body: BenchBody) => void>()
