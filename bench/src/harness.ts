@@ -35,10 +35,11 @@ export interface RunRecord {
 
 const gc = (globalThis as { gc?: () => void }).gc
 
-function rssAfterCollection(): number {
+function memoryAfterCollection(): { rssBytes: number; liveBytes: number } {
   gc?.()
   gc?.()
-  return process.memoryUsage().rss
+  const usage = process.memoryUsage()
+  return { rssBytes: usage.rss, liveBytes: usage.heapUsed + usage.external }
 }
 
 function deadlineFor(broker: string, cell: Cell): number {
@@ -151,7 +152,7 @@ export async function runHarness(options: HarnessOptions, progress = new Progres
               clearTimeout(hung)
               if (target.cleanupAfterEachRun !== false) await target.cleanup(queue).catch(() => {})
             }
-            if (cell.rss) measurement.rssBytes = rssAfterCollection()
+            if (cell.rss) Object.assign(measurement, memoryAfterCollection())
             result[client.side].push(measurement)
             runsDone++
           }

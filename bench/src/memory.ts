@@ -23,10 +23,11 @@ function codecCeiling(): number {
  * concurrency 1 and 16, beside the plain in-process queue baseline, 3 runs per side (A B A B A B).
  */
 async function memoryBench(): Promise<void> {
-  const record = await runHarness({ mode: 'default', reps: 3, brokers: ['memory'], workloads: ['e2e-c1-1024', 'e2e-c16-1024'] })
-  const cells = record.brokers[0]?.cells ?? []
+  const record = await runHarness({ mode: 'default', reps: 3, brokers: ['memory'], workloads: ['e2e-c1-1024', 'e2e-c16-1024', 'scaling-'] })
+  const all = record.brokers[0]?.cells ?? []
+  const cells = all.filter((cell) => cell.group !== 'scaling')
   const ceiling = codecCeiling()
-  console.log('memory adapter: send + consume + ack, 1 KB JSON bodies, one send per message (64 in flight), 100 000 messages per run, median of 3')
+  console.log('memory adapter: send + consume + ack, 1 KB JSON bodies, one send per message (64 in flight), 50 000 messages per run, median of 3')
   console.log(`baseline: a plain in-process queue loop doing the same JSON encode/decode (no anymq); JSON encode+decode alone: ${formatCount(ceiling)} msg/s\n`)
   for (const cell of cells) {
     const summary = summarize(cell)
@@ -37,6 +38,23 @@ async function memoryBench(): Promise<void> {
     )
   }
   const best = Math.max(...cells.map((cell) => summarize(cell).anymqRate))
+  const mb = (bytes: number | undefined) => (bytes === undefined ? '–' : `${(bytes / 1_048_576).toFixed(0)} MB`)
+  console.log('\nscaling (end-to-end, concurrency 16, 1 KB), memory after a forced GC:')
+  for (const cell of all.filter((each) => each.group === 'scaling')) {
+    const summary = summarize(cell)
+    console.log(
+      `  ${String(cell.messages).padStart(8)} messages  anymq ${formatCount(summary.anymqRate).padStart(7)} msg/s  plain ${formatCount(summary.rawRate).padStart(7)} msg/s   ` +
+        `anymq RSS ${mb(summary.anymqRss)}, live heap+external ${mb(summary.anymqLive)}`,
+    )
+  }
+  const scaled = (messages: number) => {
+    const cell = all.find((each) => each.id === `scaling-${messages}`)
+    return cell ? summarize(cell).anymqRss : undefined
+  }
+  const rss100k = scaled(100_000)
+  const rss1m = scaled(1_000_000)
+  if (rss100k !== undefined && rss1m !== undefined)
+    console.log(`  RSS after 1M ÷ RSS after 100k: ${(rss1m / rss100k).toFixed(2)} (target ≤ 1.20: ${rss1m / rss100k <= 1.2 ? 'met' : 'not met'})`)
   console.log(
     `\ntarget ≥ 500 k msg/s on one core: ${best >= 500_000 ? 'met' : 'not met'} (best ${formatCount(best)} msg/s); load average ${record.loadBefore.map((value) => value.toFixed(2)).join(' ')} → ${record.loadAfter.map((value) => value.toFixed(2)).join(' ')}`,
   )

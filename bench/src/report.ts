@@ -32,7 +32,10 @@ export function rows(report: BrokerReport): string[][] {
     else if (!summary.complete) notes.push('incomplete (timed out or lost messages: see JSON)')
     const duplicates = [...cell.anymq, ...cell.raw].reduce((sum, run) => sum + run.duplicates, 0)
     if (duplicates > 0) notes.push(`${duplicates} duplicates`)
-    if (summary.anymqRss !== undefined) notes.push(`RSS anymq ${megabytes(summary.anymqRss)}, raw ${megabytes(summary.rawRss)}`)
+    if (summary.anymqRss !== undefined)
+      notes.push(
+        `after GC: live anymq ${megabytes(summary.anymqLive)} / raw ${megabytes(summary.rawLive)}, RSS ${megabytes(summary.anymqRss)} / ${megabytes(summary.rawRss)}`,
+      )
     return [
       cell.label,
       formatBytes(cell.bytes),

@@ -28,6 +28,8 @@ export interface Summary {
   rawLatency?: { p50: number; p95: number; p99: number }
   anymqRss?: number
   rawRss?: number
+  anymqLive?: number
+  rawLive?: number
   complete: boolean
 }
 
@@ -51,6 +53,7 @@ export function summarize(cell: CellResult): Summary {
   const rawLatency = latencyMedian(cell.raw)
   const ratio = cell.measures === 'latency' ? (anymqLatency?.p99 ?? Number.NaN) / (rawLatency?.p99 ?? Number.NaN) : anymqRate / rawRate
   const rss = (runs: Measurement[]) => (runs.some((run) => run.rssBytes !== undefined) ? median(runs.map((run) => run.rssBytes ?? Number.NaN)) : undefined)
+  const live = (runs: Measurement[]) => (runs.some((run) => run.liveBytes !== undefined) ? median(runs.map((run) => run.liveBytes ?? Number.NaN)) : undefined)
   return {
     anymqRate,
     rawRate,
@@ -61,6 +64,8 @@ export function summarize(cell: CellResult): Summary {
     rawLatency,
     anymqRss: rss(cell.anymq),
     rawRss: rss(cell.raw),
+    anymqLive: live(cell.anymq),
+    rawLive: live(cell.raw),
     complete: !cell.error && [...cell.anymq, ...cell.raw].every((run) => !run.timedOut && run.completed === run.messages),
   }
 }

@@ -17,6 +17,8 @@ export interface Measurement {
   latency?: ReturnType<LatencyRecorder['summary']>
   /** Resident set size after the run (after a GC when `--expose-gc` is on), in bytes. */
   rssBytes?: number
+  /** V8 heap in use plus external memory (ArrayBuffers) after the run, after a GC: what is still alive. */
+  liveBytes?: number
 }
 
 export interface RunContext {
@@ -38,8 +40,8 @@ function cpuNow(): number {
 }
 
 class Clock {
-  private readonly wallStart = preciseNow()
-  private readonly cpuStart = cpuNow()
+  wallStart = preciseNow()
+  cpuStart = cpuNow()
   wallMs(at = preciseNow()): number {
     return at - this.wallStart
   }
@@ -132,6 +134,7 @@ interface Counting {
   latency: LatencyRecorder
   done: Promise<void>
   completedAt: () => number | undefined
+  firstAt: () => number | undefined
   handle: (body: BenchBody) => void
   finish: () => void
 }
@@ -140,6 +143,7 @@ function counting(context: RunContext, messages: number, recordLatency: boolean)
   const tracker = new SequenceTracker(messages)
   const latency = new LatencyRecorder()
   let completedAt: number | undefined
+  let firstAt: number | undefined
   let finish: () => void = () => {}
   const done = new Promise<void>((resolve) => {
     finish = resolve
@@ -150,9 +154,11 @@ function counting(context: RunContext, messages: number, recordLatency: boolean)
     latency,
     done,
     completedAt: () => completedAt,
+    firstAt: () => firstAt,
     finish: () => finish(),
     handle(body) {
       if (body.run !== context.run || !tracker.add(body.seq)) return
+      firstAt ??= preciseNow()
       if (recordLatency) latency.record(preciseNow() - body.sentAt)
       context.onProgress(tracker.unique)
       if (tracker.complete) {
@@ -184,8 +190,16 @@ export async function consume(context: RunContext, messages: number, concurrency
   let running: Running | undefined
   let clock: Clock | undefined
   try {
+    // Timed from the consumer being attached (a Kafka group join is not consumption), or from the first
+    // message when the consumer ran before attaching returned (an in-process queue drains at once).
+    const beforeAttach = new Clock()
     running = await client.consume(queue, concurrency, count.handle)
     clock = new Clock()
+    const first = count.firstAt()
+    if (first !== undefined && first < clock.wallStart) {
+      clock.wallStart = first
+      clock.cpuStart = beforeAttach.cpuStart
+    }
     await Promise.race([count.done, limit.promise])
   } finally {
     limit.cancel()
