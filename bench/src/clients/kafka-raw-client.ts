@@ -47,7 +47,19 @@ export async function kafkaRawClient(url: string): Promise<BenchClient> {
     created.add(topic)
   }
   const send = async (topic: string, bodies: BenchBody[], headers?: Record<string, string>) => {
-    await producer.send({ topic, acks: -1, messages: bodies.map((body) => ({ value: encode(body), headers })) })
+    const messages = bodies.map((body) => ({ value: encode(body), headers }))
+    // One request must stay under the broker's message.max.bytes (1 MB by default): split large batches.
+    const requests: Promise<unknown>[] = []
+    for (let first = 0, bytes = 0, index = 0; index <= messages.length; index++) {
+      const size = index < messages.length ? (messages[index]?.value.length ?? 0) + 100 : 0
+      if (index === messages.length || (bytes + size > 900_000 && index > first)) {
+        requests.push(producer.send({ topic, acks: -1, messages: messages.slice(first, index) }))
+        first = index
+        bytes = 0
+      }
+      bytes += size
+    }
+    await Promise.all(requests)
   }
   const consumers = new Set<Consumer>()
   const startConsumer = async (
