@@ -51,6 +51,7 @@ class HeldDelivery {
  */
 export class SqsConsumer implements TransportConsumer {
   private readonly held = new Set<HeldDelivery>()
+  private readonly settling = new Set<Promise<void>>()
   private readonly abort = new AbortController()
   private readonly pollers: Promise<void>[] = []
   private readonly visibilitySeconds: number
@@ -107,7 +108,8 @@ export class SqsConsumer implements TransportConsumer {
       if (this.heartbeat) clearInterval(this.heartbeat)
       const giveBack = [...this.held].filter((held) => !held.settled)
       await Promise.allSettled(giveBack.map((held) => this.settle(held, () => this.change(held, 0))))
-      await Promise.allSettled([this.context.deletes.idle(), this.context.visibility.idle()])
+      // Only this consumer's own settles: the batchers are shared with other consumers that may never pause.
+      await Promise.allSettled([...this.settling])
       await this.context.onClose()
     })()
     return this.closing
@@ -229,10 +231,14 @@ export class SqsConsumer implements TransportConsumer {
     held.settled = true
     this.held.delete(held)
     this.wakeAll()
+    const work = action()
+    this.settling.add(work)
     try {
-      await action()
+      await work
     } catch (error) {
       throw wrapError(error, `settling a message of queue '${this.ref.name}'`)
+    } finally {
+      this.settling.delete(work)
     }
   }
 

@@ -24,19 +24,30 @@ describe.skipIf(!url)('aws (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)'
     // moto answers ~25-50 requests/s on this machine: 10 000 messages would take minutes (see README).
     stress: { publishers: 10, messagesPerPublisher: 20, consumers: 10 },
     volume: 500,
-    groups: ['round-trip', 'queue', 'topic', 'acknowledgement', 'retry', 'request-reply', 'ordering', 'delay', 'lifecycle'],
+    groups: ['round-trip', 'queue', 'topic', 'acknowledgement', 'retry', 'request-reply', 'delay', 'lifecycle'],
+  })
+  // The ordering group without its cross-instance case (registered for ordering: 'key' only): moto's
+  // FIFO group lock races when two consumers poll at once (receive_message checks groups against a
+  // snapshot taken when the call starts), so that case is flaky against moto while it holds on AWS.
+  // test/aws-adapter.test.ts checks per-key order across two instances in a form moto gets right.
+  describeConformance({
+    name: 'aws (ordering within one consumer)',
+    capabilities: { ...capabilities, ordering: 'queue' },
+    connect: () => connect(`${url}&waitTimeSeconds=2`, { adapter }),
+    timeScale: 2,
+    groups: ['ordering'],
   })
   // Every queue a FIFO queue: dedupe instead of delay. The groups whose behaviour depends on the
   // queue type run again. Left out, to keep the file within CI's time: topic (subscription queues
   // are standard queues on both connections), queue and request-reply (the same send, receive and
-  // settle paths as above), and acknowledgement, whose dedupe case moto fails (it dedupes only against
-  // messages still in the queue; AWS remembers ids for 5 minutes): test/aws-adapter.test.ts covers
-  // FIFO dedupe and nack instead.
+  // settle paths as above), ordering (see above), and acknowledgement, whose dedupe case moto fails
+  // (it dedupes only against messages still in the queue; AWS remembers ids for 5 minutes):
+  // test/aws-adapter.test.ts covers FIFO dedupe, nack and cross-instance order instead.
   describeConformance({
     name: 'aws (every queue FIFO)',
     capabilities: fifoCapabilities,
     connect: () => connect(`${url}&queueType=fifo&waitTimeSeconds=2`, { adapter }),
     timeScale: 2,
-    groups: ['round-trip', 'retry', 'ordering', 'delay', 'lifecycle'],
+    groups: ['round-trip', 'retry', 'delay', 'lifecycle'],
   })
 })
