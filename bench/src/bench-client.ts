@@ -30,6 +30,11 @@ export interface BenchClient {
   /** One request to `name`'s responder; resolves with the reply. */
   request(name: string, body: BenchBody): Promise<BenchBody>
   close(): Promise<void>
+  /**
+   * In-process brokers only: drop what a run left on `queue` (published but never consumed), which no
+   * broker-side deletion would free. Untimed.
+   */
+  discard?(queue: string): Promise<void>
 }
 
 /** A broker the harness knows, and whether (and why not) each side can run on it now. */

@@ -150,6 +150,7 @@ export async function runHarness(options: HarnessOptions, progress = new Progres
               break
             } finally {
               clearTimeout(hung)
+              await client.discard?.(queue).catch(() => {})
               if (target.cleanupAfterEachRun !== false) await target.cleanup(queue).catch(() => {})
             }
             if (cell.rss) Object.assign(measurement, memoryAfterCollection())

@@ -80,7 +80,7 @@ export function allTargets(): BrokerTarget[] {
       async anymq() {
         const adapter = await loadAdapter('adapter-memory')
         // A broker of its own per client, so queues of earlier runs are not kept alive by this one.
-        return anymqClient(`memory://bench-${memoryBrokers++}`, adapter, 'anymq (@anymq/core + @anymq/memory), default queue options')
+        return anymqClient(`memory://bench-${memoryBrokers++}`, adapter, 'anymq (@anymq/core + @anymq/memory), default queue options', { drainAfterRun: true })
       },
       cleanup: async () => {},
     },

@@ -18,7 +18,7 @@ const logger: Logger = {
  * `responder.serve` and `requester.request`, all with default options (retry policy, dead-letter
  * queue) as an application would use them.
  */
-export async function anymqClient(url: string, adapter: AdapterFactory, description: string): Promise<BenchClient> {
+export async function anymqClient(url: string, adapter: AdapterFactory, description: string, options: { drainAfterRun?: boolean } = {}): Promise<BenchClient> {
   const mq = await connect(url, { adapter, logger })
   const queues = new Map<string, Queue<BenchBody>>()
   const requesters = new Map<string, Requester<BenchBody, BenchBody>>()
@@ -61,5 +61,27 @@ export async function anymqClient(url: string, adapter: AdapterFactory, descript
       return requester.request(body, { timeoutMs: 30_000 })
     },
     close: () => mq.close(),
+    ...(options.drainAfterRun
+      ? {
+          async discard(name: string) {
+            // memory:// keeps a queue's messages for the life of the process: take them off, then forget the handle.
+            let taken = 0
+            const subscription = queue(name).consume(
+              () => {
+                taken++
+              },
+              { concurrency: 256 },
+            )
+            await subscription.ready
+            let seen = -1
+            while (taken !== seen) {
+              seen = taken
+              await new Promise((resolve) => setTimeout(resolve, 20))
+            }
+            await subscription.close()
+            queues.delete(name)
+          },
+        }
+      : {}),
   }
 }

@@ -144,5 +144,8 @@ export function plainMemoryClient(): BenchClient {
       return reply
     },
     async close() {},
+    async discard(name) {
+      queues.delete(name)
+    },
   }
 }
