@@ -87,15 +87,19 @@ export class AwsTransport implements Transport {
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
       ...(config.credentials ? { credentials: config.credentials as never } : {}),
     }
-    this.sqs = new SQSClient({ ...common, maxAttempts: 3, requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, ...agents(128) } })
+    // Current @smithy/node-http-handler only logs a warning when requestTimeout passes unless
+    // throwOnRequestTimeout is set: without it a hung request would hang its caller.
+    const handler = (requestTimeout: number, maxSockets: number) => ({
+      connectionTimeout: 5_000,
+      requestTimeout,
+      throwOnRequestTimeout: true,
+      ...agents(maxSockets),
+    })
+    this.sqs = new SQSClient({ ...common, maxAttempts: 3, requestHandler: handler(30_000, 128) })
     // Long polls wait up to waitTimeSeconds for an answer: the request timeout must exceed it
     // (aws-sdk-js-v3#4618: a 20 s poll cut at 5 s). The consumer adds a watchdog on top.
-    this.pollClient = new SQSClient({
-      ...common,
-      maxAttempts: 1,
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: (config.waitTimeSeconds + 10) * 1000, ...agents(1024) },
-    })
-    this.sns = new SNSClient({ ...common, maxAttempts: 3, requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000, ...agents(64) } })
+    this.pollClient = new SQSClient({ ...common, maxAttempts: 1, requestHandler: handler((config.waitTimeSeconds + 10) * 1000, 1024) })
+    this.sns = new SNSClient({ ...common, maxAttempts: 3, requestHandler: handler(30_000, 64) })
     this.topology = new AwsTopology(this.sqs, this.sns, config.queueType)
     const sends = (concurrency: number) =>
       new Batcher<SendEntry>({

@@ -242,9 +242,12 @@ describe.skipIf(!url)('aws adapter against the broker (ANYMQ_SQS_URL)', () => {
     const errors: Error[] = []
     await queue.consume(seen.handler, { onError: (error) => errors.push(error) }).ready
     await queue.send('after the hang')
-    // The poll client's request timeout is waitTimeSeconds + 10 s: the hung receive is reported.
+    // The poll client's request timeout is waitTimeSeconds + 10 s (the watchdog, + 15 s, backs it up).
     await expect.poll(() => errors.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0)
     expect(errors[0]?.name).toBe('ConnectionError')
+    // The HTTP request timeout fired (not the watchdog, 5 s later): it is armed, not just logged.
+    expect(errors[0]?.message).toMatch(/receiving from queue .* failed: .*timeout/i)
+    expect(errors[0]?.message).not.toMatch(/got no answer within/)
     hang = false
     await seen.waitForCount(1, 30_000)
     expect(seen.bodies).toEqual(['after the hang'])
