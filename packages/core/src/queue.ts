@@ -4,6 +4,7 @@ import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
 import type { Message } from './message.js'
 import { MessageIterator } from './message-iterator.js'
+import { MessageSender } from './message-sender.js'
 import { abortSignal, either, integer, type OptionCheck, objectOf, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
 import { encodeOutgoing, type OutgoingContext, prepareOutgoing, type SendOptions } from './outgoing-message.js'
 import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
@@ -78,6 +79,7 @@ export class Queue<T = unknown> {
   readonly name: string
   private readonly spec: QueueSpec
   private readonly outgoing: OutgoingContext
+  private readonly sender: MessageSender
 
   constructor(
     private readonly runtime: Runtime,
@@ -102,16 +104,12 @@ export class Queue<T = unknown> {
       schema: options.schema,
       where: `queue '${name}'`,
     }
+    this.sender = new MessageSender(runtime, { kind: 'queue', queue: this.spec }, this.outgoing, sendOptionChecks, 'send')
   }
 
   /** Sends one message. Resolves once the broker has it; rejects with a typed error, having sent nothing. */
   send(body: T, options: SendOptions = {}): Promise<{ id: string }> {
-    return this.runtime.accept('the connection', async () => {
-      validateOptions(options, sendOptionChecks, 'send options', this.runtime.adapter)
-      const message = this.outgoing.schema ? await prepareOutgoing(body, options, this.outgoing) : encodeOutgoing(body, options, this.outgoing)
-      await this.runtime.publish({ kind: 'queue', queue: this.spec }, [message], options.signal)
-      return { id: message.id }
-    })
+    return this.sender.one(body, options)
   }
 
   /**
@@ -119,18 +117,7 @@ export class Queue<T = unknown> {
    * and encoded first: one bad body rejects the whole batch before anything is sent.
    */
   sendBatch(bodies: readonly T[], options: SendOptions | ((body: T, index: number) => SendOptions) = {}): Promise<{ ids: string[] }> {
-    return this.runtime.accept('the connection', async () => {
-      // Without a schema nothing is asynchronous: encode in place instead of a promise per message.
-      const prepare = this.outgoing.schema ? prepareOutgoing : encodeOutgoing
-      const prepared = bodies.map((body, index) => {
-        const each = typeof options === 'function' ? options(body, index) : options
-        validateOptions(each, sendOptionChecks, `sendBatch options [${index}]`, this.runtime.adapter)
-        return prepare(body, each, this.outgoing)
-      })
-      const messages = this.outgoing.schema ? await Promise.all(prepared) : (prepared as OutgoingMessage[])
-      if (messages.length > 0) await this.runtime.publish({ kind: 'queue', queue: this.spec }, messages)
-      return { ids: messages.map((message) => message.id) }
-    })
+    return this.sender.many(bodies, options)
   }
 
   /** Starts a consumer. See {@link Subscription.close} for how it stops. */

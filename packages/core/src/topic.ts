@@ -3,6 +3,7 @@ import { resolveConsumeOptions } from './consume-options.js'
 import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
 import { ConfigError, UnsupportedFeatureError } from './errors.js'
+import { MessageSender } from './message-sender.js'
 import { abortSignal, either, type OptionCheck, objectOf, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
 import { encodeOutgoing, type OutgoingContext, type PublishOptions, prepareOutgoing } from './outgoing-message.js'
 import { retryChecks, validateName } from './queue.js'
@@ -65,6 +66,7 @@ const subscribeOnlyChecks: Record<string, OptionCheck> = {
 export class Topic<T = unknown> {
   readonly name: string
   private readonly outgoing: OutgoingContext
+  private readonly sender: MessageSender
 
   constructor(
     private readonly runtime: Runtime,
@@ -81,32 +83,17 @@ export class Topic<T = unknown> {
       schema: options.schema,
       where: `topic '${name}'`,
     }
+    this.sender = new MessageSender(runtime, { kind: 'topic', topic: name }, this.outgoing, publishOptionChecks, 'publish')
   }
 
   /** Publishes one message to every subscription. Resolves once the broker has it. */
   publish(body: T, options: PublishOptions = {}): Promise<{ id: string }> {
-    return this.runtime.accept('the connection', async () => {
-      validateOptions(options, publishOptionChecks, 'publish options', this.runtime.adapter)
-      const message = this.outgoing.schema ? await prepareOutgoing(body, options, this.outgoing) : encodeOutgoing(body, options, this.outgoing)
-      await this.runtime.publish({ kind: 'topic', topic: this.name }, [message], options.signal)
-      return { id: message.id }
-    })
+    return this.sender.one(body, options)
   }
 
   /** Publishes many messages in as few round trips as the adapter allows; all validated before any is sent. */
   publishBatch(bodies: readonly T[], options: PublishOptions | ((body: T, index: number) => PublishOptions) = {}): Promise<{ ids: string[] }> {
-    return this.runtime.accept('the connection', async () => {
-      // Without a schema nothing is asynchronous: encode in place instead of a promise per message.
-      const prepare = this.outgoing.schema ? prepareOutgoing : encodeOutgoing
-      const prepared = bodies.map((body, index) => {
-        const each = typeof options === 'function' ? options(body, index) : options
-        validateOptions(each, publishOptionChecks, `publishBatch options [${index}]`, this.runtime.adapter)
-        return prepare(body, each, this.outgoing)
-      })
-      const messages = this.outgoing.schema ? await Promise.all(prepared) : (prepared as OutgoingMessage[])
-      if (messages.length > 0) await this.runtime.publish({ kind: 'topic', topic: this.name }, messages)
-      return { ids: messages.map((message) => message.id) }
-    })
+    return this.sender.many(bodies, options)
   }
 
   /** Subscribes under `name` (a consumer group), or ephemerally when `name` is `undefined`. */

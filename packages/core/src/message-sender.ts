@@ -1,0 +1,45 @@
+import { type OptionCheck, validateOptions } from './options-validation.js'
+import { encodeOutgoing, type OutgoingContext, type PublishOptions, prepareOutgoing, type SendOptions } from './outgoing-message.js'
+import type { Runtime } from './runtime.js'
+import type { Destination, OutgoingMessage } from './spi/transport.js'
+
+type Options = SendOptions & PublishOptions
+
+/**
+ * The send path shared by queues and topics: options checked, body validated and encoded, size and
+ * capabilities checked, then one publish. A send started before `close()` is waited for by it.
+ */
+export class MessageSender {
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly destination: Destination,
+    private readonly outgoing: OutgoingContext,
+    private readonly checks: Record<string, OptionCheck>,
+    private readonly verb: 'send' | 'publish',
+  ) {}
+
+  one(body: unknown, options: Options): Promise<{ id: string }> {
+    return this.runtime.accept('the connection', async () => {
+      validateOptions(options, this.checks, `${this.verb} options`, this.runtime.adapter)
+      const message = this.outgoing.schema ? await prepareOutgoing(body, options, this.outgoing) : encodeOutgoing(body, options, this.outgoing)
+      await this.runtime.publish(this.destination, [message], options.signal)
+      return { id: message.id }
+    })
+  }
+
+  /** Every body is validated and encoded first: one bad body rejects the whole batch before anything is sent. */
+  many<T>(bodies: readonly T[], options: Options | ((body: T, index: number) => Options)): Promise<{ ids: string[] }> {
+    return this.runtime.accept('the connection', async () => {
+      // Without a schema nothing is asynchronous: encode in place instead of a promise per message.
+      const prepare = this.outgoing.schema ? prepareOutgoing : encodeOutgoing
+      const prepared = bodies.map((body, index) => {
+        const each = typeof options === 'function' ? options(body, index) : options
+        validateOptions(each, this.checks, `${this.verb}Batch options [${index}]`, this.runtime.adapter)
+        return prepare(body, each, this.outgoing)
+      })
+      const messages = this.outgoing.schema ? await Promise.all(prepared) : (prepared as OutgoingMessage[])
+      if (messages.length > 0) await this.runtime.publish(this.destination, messages)
+      return { ids: messages.map((message) => message.id) }
+    })
+  }
+}
