@@ -72,12 +72,20 @@ export class AwsTopology {
     })
   }
 
-  /** Forget a queue's URL (and what hangs on it) after SQS said it does not exist. */
+  /**
+   * Forget a queue's URL (and what hangs on it) after SQS said it does not exist. Topic ARNs go too:
+   * what deleted the queue (an emulator restart) usually took the topics with it.
+   */
   forget(name: string): void {
     this.urls.delete(name)
     this.arns.delete(name)
-    this.redrives.delete(name)
+    for (const key of [...this.redrives.keys()]) if (key.startsWith(`${name}\u0000`)) this.redrives.delete(key)
     for (const key of [...this.subscriptions.keys()]) if (key.endsWith(`\u0000${name}`)) this.subscriptions.delete(key)
+    this.topics.clear()
+  }
+
+  /** Forget every topic ARN after SNS said a topic does not exist. */
+  forgetTopics(): void {
     this.topics.clear()
   }
 

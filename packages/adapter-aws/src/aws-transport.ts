@@ -476,7 +476,7 @@ export class AwsTransport implements Transport {
       )
     } catch (error) {
       if (/NotFound/i.test(errorCode(error))) {
-        this.topology.forget('')
+        this.topology.forgetTopics()
         return entries.map(() => ({ ok: false, error: wrapError(error, `publishing to topic '${topic}'`, 'publish'), retryable: true }))
       }
       throw wrapError(error, `publishing to topic '${topic}'`, 'publish')
