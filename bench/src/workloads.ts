@@ -296,11 +296,25 @@ export async function requestReply(context: RunContext, requests: number): Promi
   let completed = 0
   let clock: Clock | undefined
   try {
-    for (let index = 0; index < 20; index++) await client.request(queue, makeBody(-1))
+    // A reply that never comes fails the run at once instead of holding it until the harness gives up on it.
+    const request = async (body: BenchBody): Promise<BenchBody> => {
+      let timer: NodeJS.Timeout | undefined
+      try {
+        return await Promise.race([
+          client.request(queue, body),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no reply to request ${body.seq} within 30 s`)), 30_000)
+          }),
+        ])
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    for (let index = 0; index < 20; index++) await request(makeBody(-1))
     clock = new Clock()
     for (let index = 0; index < requests && !limit.expired(); index++) {
       const started = preciseNow()
-      const reply = await client.request(queue, makeBody(index))
+      const reply = await request(makeBody(index))
       if (reply.seq !== index) throw new Error(`request ${index} got the reply to ${reply.seq}`)
       latency.record(preciseNow() - started)
       context.onProgress(++completed)

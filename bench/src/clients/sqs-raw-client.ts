@@ -54,14 +54,12 @@ export async function sqsRawClient(url: string): Promise<BenchClient> {
   const startPollers = async (name: string, concurrency: number, handle: (message: Message) => Promise<void> | void): Promise<Running> => {
     const target = await queueUrl(name)
     let running = true
-    const abort = new AbortController()
     const poll = async (size: number) => {
       while (running) {
         let messages: Message[] = []
         try {
           const result = await sqs.send(
             new ReceiveMessageCommand({ QueueUrl: target, MaxNumberOfMessages: size, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
-            { abortSignal: abort.signal },
           )
           messages = result.Messages ?? []
         } catch (error) {
@@ -81,8 +79,8 @@ export async function sqsRawClient(url: string): Promise<BenchClient> {
     const pollers = Array.from({ length: Math.ceil(concurrency / 10) }, (_, index) => poll(Math.min(10, concurrency - index * 10)))
     return {
       close: async () => {
+        // No abort: a long poll ends within its 1 s wait, and an aborted request can take its socket with it.
         running = false
-        abort.abort()
         await Promise.allSettled(pollers)
       },
     }
