@@ -18,7 +18,7 @@ export function throughputChart(reports: BrokerReport[], subtitle: string): stri
   const maximum = 10_000_000
   const scale = (rate: number) => (Math.log10(Math.max(minimum, Math.min(maximum, rate))) - Math.log10(minimum)) / (Math.log10(maximum) - Math.log10(minimum))
   const body: string[] = []
-  let y = 70
+  let y = 84
   for (const report of reports) {
     const cells = report.cells.filter((cell) => cell.measures === 'throughput' && cell.bytes === 1024 && cell.group !== 'scaling')
     body.push(
@@ -50,8 +50,8 @@ export function throughputChart(reports: BrokerReport[], subtitle: string): stri
   const axis: string[] = []
   for (let power = 1; power <= 7; power++) {
     const x = labelWidth + scale(10 ** power) * barWidth
-    axis.push(`<line x1="${x.toFixed(1)}" y1="60" x2="${x.toFixed(1)}" y2="${y}" class="grid"/>`)
-    axis.push(`<text x="${x.toFixed(1)}" y="56" text-anchor="middle" class="axis">${formatCount(10 ** power)}</text>`)
+    axis.push(`<line x1="${x.toFixed(1)}" y1="74" x2="${x.toFixed(1)}" y2="${y}" class="grid"/>`)
+    axis.push(`<text x="${x.toFixed(1)}" y="70" text-anchor="middle" class="axis">${formatCount(10 ** power)}</text>`)
   }
   const height = y + 30
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">
@@ -71,9 +71,9 @@ export function throughputChart(reports: BrokerReport[], subtitle: string): stri
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="10" y="22" class="title">anymq vs raw client — throughput, 1 KB JSON bodies (msg/s, log scale)</text>
 <text x="10" y="38" class="subtitle">${escapeXml(subtitle)}</text>
-<rect x="${labelWidth}" y="8" width="10" height="8" class="anymq"/><text x="${labelWidth + 14}" y="16" class="label">anymq</text>
-<rect x="${labelWidth + 60}" y="8" width="10" height="8" class="raw"/><text x="${labelWidth + 74}" y="16" class="label">raw client</text>
-<text x="${labelWidth + barWidth + ratioWidth}" y="16" text-anchor="end" class="label">anymq/raw</text>
+<rect x="10" y="48" width="10" height="8" class="anymq"/><text x="24" y="56" class="label">anymq</text>
+<rect x="70" y="48" width="10" height="8" class="raw"/><text x="84" y="56" class="label">raw client (same guarantees)</text>
+<text x="${labelWidth + barWidth + ratioWidth}" y="56" text-anchor="end" class="label">anymq/raw</text>
 ${axis.join('\n')}
 ${body.join('\n')}
 </svg>
