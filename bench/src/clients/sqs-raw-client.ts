@@ -56,24 +56,24 @@ export async function sqsRawClient(url: string): Promise<BenchClient> {
     let running = true
     const poll = async (size: number) => {
       while (running) {
-        let messages: Message[] = []
         try {
           const result = await sqs.send(
             new ReceiveMessageCommand({ QueueUrl: target, MaxNumberOfMessages: size, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
           )
-          messages = result.Messages ?? []
+          const messages: Message[] = result.Messages ?? []
+          if (messages.length === 0) continue
+          await Promise.all(messages.map((message) => handle(message)))
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: target,
+              Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+            }),
+          )
         } catch (error) {
-          if (!running) return
-          throw error
+          // Stopped, or the queue is gone (deleted after its run): end quietly. Otherwise poll again, as a consumer would.
+          if (!running || (error as { name?: string }).name === 'QueueDoesNotExist') return
+          await new Promise((resolve) => setTimeout(resolve, 200))
         }
-        if (messages.length === 0) continue
-        await Promise.all(messages.map((message) => handle(message)))
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: target,
-            Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
-          }),
-        )
       }
     }
     const pollers = Array.from({ length: Math.ceil(concurrency / 10) }, (_, index) => poll(Math.min(10, concurrency - index * 10)))
@@ -111,6 +111,10 @@ export async function sqsRawClient(url: string): Promise<BenchClient> {
         )
       }),
     async request(name, body) {
+      if (replies && !replies.name.startsWith(`${name}-`)) {
+        await replies.pollers.close()
+        replies = undefined
+      }
       if (!replies) {
         const replyName = `${name}-replies-${replyNumber++}`
         const waiting = new Map<string, (body: BenchBody) => void>()
