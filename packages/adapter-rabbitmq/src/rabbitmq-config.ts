@@ -32,7 +32,7 @@ export interface RabbitmqQueueOptions {
 
 export interface RabbitmqConfig {
   connect: Options.Connect
-  socket: TlsOptions & { timeout?: number; clientProperties?: Record<string, unknown> }
+  socket: TlsOptions & { noDelay?: boolean; timeout?: number; clientProperties?: Record<string, unknown> }
   queueType: QueueType
   provision: boolean
   connectTimeoutMs: number
@@ -122,6 +122,8 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
   return {
     connect,
     socket: {
+      // Without it Nagle's algorithm holds small frames (acks, confirms, replies) for up to 40 ms.
+      noDelay: true,
       ...(tls as TlsOptions | undefined),
       timeout: connectTimeoutMs,
       clientProperties: { connection_name: connectionName, product: 'anymq' },
