@@ -4,7 +4,7 @@ import { printTable } from './summary.js'
 
 const url = process.env.ANYMQ_URL ?? 'memory://'
 console.log(`anymq demo: order processing on ${redactUrl(url)}\n`)
-const summary = await runDemo({ url })
+const summary = await runDemo({ url, orders: Number(process.env.ANYMQ_DEMO_ORDERS ?? 600) })
 printTable(`Summary (${summary.adapter})`, [
   ['orders sent', summary.sent],
   ['processed', summary.processed],
