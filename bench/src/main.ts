@@ -54,10 +54,12 @@ export async function main(argv: string[]): Promise<number> {
   const chart = throughputChart(record.brokers, subtitle)
   writeFileSync(join(directory, `${stamp}.md`), markdown)
   writeFileSync(join(directory, `${stamp}.svg`), chart)
-  if (!values.brokers && !values.workloads) {
+  if (mode !== 'quick' && !values.brokers && !values.workloads) {
     writeFileSync(join(directory, 'latest.md'), markdown)
     writeFileSync(join(directory, 'latest.svg'), chart)
   }
-  console.log(`\nwrote ${join(directory, `${stamp}.json`)}, .md and .svg${!values.brokers && !values.workloads ? ' (and latest.md, latest.svg)' : ''}`)
+  console.log(
+    `\nwrote ${join(directory, `${stamp}.json`)}, .md and .svg${mode !== 'quick' && !values.brokers && !values.workloads ? ' (and latest.md, latest.svg)' : ''}`,
+  )
   return 0
 }
