@@ -115,14 +115,35 @@ export async function rabbitmqRawClient(url: string): Promise<BenchClient> {
   }
 }
 
-/** Deletes the queues and exchanges whose names contain `marker`, through the management API (port 15672). */
+/**
+ * Deletes the queues and exchanges whose names contain `marker`, through the management API (port
+ * 15672); without it (plugin off), deletes the queue named `marker` and its `.dlq` over AMQP.
+ */
 export async function rabbitmqCleanup(url: string, marker: string): Promise<void> {
+  try {
+    await cleanupThroughManagement(url, marker)
+  } catch {
+    const connection = await amqp.connect(url)
+    try {
+      for (const queue of [marker, `${marker}.dlq`]) {
+        const channel = await connection.createChannel()
+        channel.on('error', () => {})
+        await channel.deleteQueue(queue).catch(() => {})
+        await channel.close().catch(() => {})
+      }
+    } finally {
+      await connection.close().catch(() => {})
+    }
+  }
+}
+
+async function cleanupThroughManagement(url: string, marker: string): Promise<void> {
   const parsed = new URL(url)
   const vhost = encodeURIComponent(decodeURIComponent(parsed.pathname.slice(1)) || '/')
   const base = `http://${parsed.hostname}:15672/api`
   const authorization = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username || 'guest')}:${decodeURIComponent(parsed.password || 'guest')}`).toString('base64')}`
   for (const kind of ['queues', 'exchanges']) {
-    const response = await fetch(`${base}/${kind}/${vhost}?columns=name`, { headers: { authorization } })
+    const response = await fetch(`${base}/${kind}/${vhost}?columns=name`, { headers: { authorization }, signal: AbortSignal.timeout(5000) })
     if (!response.ok) throw new Error(`management API ${kind}: HTTP ${response.status}`)
     const names = ((await response.json()) as { name: string }[]).map((item) => item.name).filter((name) => name.includes(marker))
     await Promise.all(names.map((name) => fetch(`${base}/${kind}/${vhost}/${encodeURIComponent(name)}`, { method: 'DELETE', headers: { authorization } })))
