@@ -1,5 +1,6 @@
 import { type Anymq, AnymqError, ConfigError, MessageTooLargeError, transportOf, UnsupportedFeatureError } from '@anymq/core'
 import { type Destination, messageSize, type OutgoingMessage, redactText } from '@anymq/core/spi'
+import { abortableWait } from './abortable-wait.js'
 import { checkOptions, isFunction, isInteger, isObject } from './options-check.js'
 import { type PendingRow, toOutgoingMessage } from './outbox-row.js'
 import type { ClaimOutcome, DeadRow, OutboxStore, RowFailure } from './outbox-store.js'
@@ -162,13 +163,13 @@ export class OutboxRelay {
         if (outcome.outage !== undefined) {
           this.outages++
           this.error(outcome.outage, 'the broker is unreachable; rows stay pending and are retried')
-          await sleep(this.outageDelay(), signal)
+          await abortableWait(this.outageDelay(), signal)
         } else this.outages = 0
       } catch (error) {
         // A database problem (or a bug): whatever was claimed goes back; try again after a pause.
         this.outages++
         this.error(error, 'relay round failed; retrying')
-        await sleep(this.outageDelay(), signal)
+        await abortableWait(this.outageDelay(), signal)
       }
     }
   }
@@ -327,17 +328,4 @@ function describe(destination: string): string {
   if (parsed.kind === 'queue') return `queue '${parsed.queue.name}'`
   if (parsed.kind === 'topic') return `topic '${parsed.topic}'`
   return destination
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve()
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
 }

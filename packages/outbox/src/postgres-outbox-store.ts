@@ -1,4 +1,5 @@
 import { ConfigError } from '@anymq/core'
+import { abortableWait } from './abortable-wait.js'
 import type { PostgresPool, PostgresPoolClient, PostgresQueryable } from './database-types.js'
 import { describeDestinationJson, type OutboxDeadLetter, type OutboxRecord, recordColumns, recordValues, rowFromColumns } from './outbox-row.js'
 import type { ClaimOutcome, OutboxClaim, OutboxStore } from './outbox-store.js'
@@ -169,18 +170,7 @@ export class PostgresOutboxStore implements OutboxStore<PostgresQueryable> {
 
   async waitForWork(timeoutMs: number, signal: AbortSignal): Promise<void> {
     if (this.listen) await this.startListening()
-    if (signal.aborted) return
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', done)
-        this.waiters.delete(done)
-        resolve()
-      }
-      const timer = setTimeout(done, timeoutMs)
-      signal.addEventListener('abort', done, { once: true })
-      this.waiters.add(done)
-    })
+    await abortableWait(timeoutMs, signal, this.waiters)
   }
 
   private startListening(): Promise<PostgresPoolClient | undefined> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { ConfigError } from '@anymq/core'
+import { abortableWait } from './abortable-wait.js'
 import type { SqliteDatabase } from './database-types.js'
 import { type OutboxDeadLetter, type OutboxRecord, recordColumns, recordValues, rowFromColumns } from './outbox-row.js'
 import type { ClaimOutcome, OutboxClaim, OutboxStore } from './outbox-store.js'
@@ -165,18 +166,7 @@ export class SqliteOutboxStore implements OutboxStore<SqliteDatabase> {
   }
 
   waitForWork(timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.resolve()
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', done)
-        this.waiters.delete(done)
-        resolve()
-      }
-      const timer = setTimeout(done, timeoutMs)
-      signal.addEventListener('abort', done, { once: true })
-      this.waiters.add(done)
-    })
+    return abortableWait(timeoutMs, signal, this.waiters)
   }
 
   private wake(): void {
