@@ -1,6 +1,7 @@
 import type { Capabilities } from './capabilities.js'
 import { ClosedError } from './errors.js'
 import type { Logger } from './logger.js'
+import { ReplyInbox } from './reply-inbox.js'
 import type { Destination, OutgoingMessage, Transport } from './spi/transport.js'
 
 export interface Closeable {
@@ -12,13 +13,17 @@ export class Runtime {
   private readonly pending = new Set<Promise<unknown>>()
   private readonly closeables = new Set<Closeable>()
   closed = false
+  /** The connection's one reply inbox, shared by every requester made from it. */
+  readonly replies: ReplyInbox
 
   constructor(
     readonly transport: Transport,
     readonly adapter: string,
     readonly capabilities: Capabilities,
     readonly logger: Logger,
-  ) {}
+  ) {
+    this.replies = new ReplyInbox(transport, adapter, logger)
+  }
 
   assertOpen(what = 'the connection'): void {
     if (this.closed) throw new ClosedError(what, { adapter: this.adapter })
@@ -54,5 +59,7 @@ export class Runtime {
     this.closed = true
     await Promise.allSettled([...this.closeables].map((closeable) => closeable.close()))
     while (this.pending.size > 0) await Promise.allSettled([...this.pending])
+    // Last: every requester has already rejected what it was waiting for.
+    await this.replies.close().catch((error: Error) => this.logger.warn(`closing the reply inbox: ${error.message}`, { error }))
   }
 }
