@@ -1,7 +1,7 @@
 /**
  * A received message. `body` is decoded and validated. In the default (auto) mode returning from the
- * handler acks and throwing applies the retry policy; `ack()` and `nack()` settle explicitly and are
- * idempotent: the first settlement wins, later calls do nothing.
+ * handler acks and throwing applies the retry policy; `ack()`, `nack()` and `release()` settle
+ * explicitly and are idempotent: the first settlement wins, later calls (and the auto ack) do nothing.
  */
 export interface Message<T> {
   readonly id: string
@@ -22,6 +22,12 @@ export interface Message<T> {
   ack(): Promise<void>
   /** Redeliver after `delayMs` as a failed attempt (dead-lettered when attempts are used up). */
   nack(options?: { delayMs?: number; reason?: string }): Promise<void>
+  /**
+   * Give it back untouched, as work this consumer will not do: it is delivered again soon, to this or
+   * another consumer, with no failure recorded and no retry used up. The broker may still count the
+   * delivery: on SQS `attempt` is the receive count, so the redelivery has `attempt + 1`.
+   */
+  release(): Promise<void>
   /** Keep the message leased for `ms` more; only on adapters with `leaseExtension`. */
   extendLease(ms: number): Promise<void>
 }
