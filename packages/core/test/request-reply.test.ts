@@ -1,8 +1,8 @@
 import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { adapter as memory } from '../../adapter-memory/src/index.js'
-import { AbortedError, type AdapterFactory, ClosedError, connect, RequestTimeoutError } from '../src/index.js'
-import type { Transport } from '../src/spi/index.js'
+import { AbortedError, ClosedError, connect, RequestTimeoutError } from '../src/index.js'
+import type { AdapterFactory, Transport } from '../src/spi/index.js'
 
 /** The memory adapter, counting the reply inboxes it opens and closes. */
 function countingInboxes(): { factory: AdapterFactory; opened: () => number; open: () => number } {

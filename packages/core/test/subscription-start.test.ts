@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { adapter as memory } from '../../adapter-memory/src/index.js'
-import { type AdapterFactory, ClosedError, ConfigError, ConnectionError, connect, type Logger } from '../src/index.js'
+import { ClosedError, ConfigError, ConnectionError, connect, type Logger } from '../src/index.js'
+import type { AdapterFactory } from '../src/spi/index.js'
 
 /** The memory adapter whose first `failures` consumer starts fail with `error()`. */
 function failingStarts(failures: number, error: () => Error): { factory: AdapterFactory; attempts: () => number } {
