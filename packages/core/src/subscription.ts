@@ -110,9 +110,13 @@ export function startSubscription<T>(
       closing ??= (async () => {
         closed.abort()
         signal?.removeEventListener('abort', onAbort)
-        runtime.untrack(subscription)
         onClose?.()
-        await engine.close()
+        try {
+          await engine.close()
+        } finally {
+          // Tracked until closed, so that `mq.close()` waits for a close already under way.
+          runtime.untrack(subscription)
+        }
       })()
       return closing
     },

@@ -68,3 +68,27 @@ describe('a consumer whose start fails', () => {
     expect(attempts()).toBe(after)
   })
 })
+
+describe('closing', () => {
+  it('mq.close() waits for a subscription close already under way: running handlers finish first', async () => {
+    const mq = await connect('memory://close-under-way', { adapter: memory })
+    const queue = mq.queue<number>('slow')
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    let finished = false
+    const sub = queue.consume(async () => {
+      started()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      finished = true
+    })
+    await sub.ready
+    await queue.send(1)
+    await running
+    const closingSubscription = sub.close()
+    await mq.close()
+    expect(finished).toBe(true)
+    await closingSubscription
+  })
+})
