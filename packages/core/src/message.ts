@@ -24,8 +24,9 @@ export interface Message<T> {
   nack(options?: { delayMs?: number; reason?: string }): Promise<void>
   /**
    * Give it back untouched, as work this consumer will not do: it is delivered again soon, to this or
-   * another consumer, with no failure recorded and no retry used up. The broker may still count the
-   * delivery: on SQS `attempt` is the receive count, so the redelivery has `attempt + 1`.
+   * another consumer, with no failure recorded, and never dead-lettered for it. Where the broker
+   * itself counts deliveries (a redelivered flag, a receive count), the redelivery's `attempt` may
+   * still be one higher.
    */
   release(): Promise<void>
   /** Keep the message leased for `ms` more; only on adapters with `leaseExtension`. */
