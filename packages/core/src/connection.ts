@@ -40,7 +40,7 @@ export class Anymq {
     this.adapter = factory.name
     this.capabilities = capabilities
     this.url = url
-    this.runtime = new Runtime(transport, factory.name, capabilities, logger)
+    this.runtime = new Runtime(transport, factory.name, capabilities, logger, factory.queueBrokerOptions)
     transports.set(this, transport)
   }
 

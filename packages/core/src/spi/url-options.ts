@@ -1,4 +1,5 @@
 import { ConfigError, type ConfigProblem } from '../errors.js'
+import { describeValue } from '../options-validation.js'
 
 export interface UrlOptionSpec {
   type: 'string' | 'integer' | 'boolean' | 'enum'
@@ -10,7 +11,8 @@ export interface UrlOptionSpec {
 
 /**
  * Reads query parameters of a connection URL against a spec. Every unknown or malformed parameter
- * is reported at once in one {@link ConfigError} naming what is allowed.
+ * is reported at once in one {@link ConfigError} naming what is allowed; the given value is shown
+ * only when the parameter's name is not credential-like (`?token=`, `?password=` never are).
  */
 export function parseUrlOptions<Spec extends Record<string, UrlOptionSpec>>(
   url: URL,
@@ -23,6 +25,7 @@ export function parseUrlOptions<Spec extends Record<string, UrlOptionSpec>>(
   const result: Record<string, string | number | boolean> = {}
   for (const [name, raw] of url.searchParams) {
     const option = spec[name]
+    const given = describeValue(raw, `url ?${name}`)
     if (!option) {
       problems.push({
         field: `url ?${name}`,
@@ -36,7 +39,7 @@ export function parseUrlOptions<Spec extends Record<string, UrlOptionSpec>>(
         if (!Number.isInteger(value) || (option.min !== undefined && value < option.min) || (option.max !== undefined && value > option.max)) {
           problems.push({
             field: `url ?${name}`,
-            message: `'${raw}' is not an integer in ${option.min ?? '-∞'}..${option.max ?? '∞'}`,
+            message: `${given} is not an integer in ${option.min ?? '-∞'}..${option.max ?? '∞'}`,
           })
         } else result[name] = value
         break
@@ -45,7 +48,7 @@ export function parseUrlOptions<Spec extends Record<string, UrlOptionSpec>>(
         if (raw !== 'true' && raw !== 'false')
           problems.push({
             field: `url ?${name}`,
-            message: `'${raw}' is not true or false`,
+            message: `${given} is not true or false`,
           })
         else result[name] = raw === 'true'
         break
@@ -53,7 +56,7 @@ export function parseUrlOptions<Spec extends Record<string, UrlOptionSpec>>(
         if (!option.values?.includes(raw))
           problems.push({
             field: `url ?${name}`,
-            message: `'${raw}' is not one of ${option.values?.join(', ')}`,
+            message: `${given} is not one of ${option.values?.join(', ')}`,
           })
         else result[name] = raw
         break
