@@ -276,7 +276,11 @@ describe('options are checked at the call, each problem naming the deepest wrong
   })
 
   it('checks URL query options the same way, and never shows the value of a credential-like parameter', () => {
-    const spec = { mode: { type: 'enum', values: ['a', 'b'] }, apiToken: { type: 'enum', values: ['x'] }, retries: { type: 'integer', min: 0, max: 3 } } as const
+    const spec = {
+      mode: { type: 'enum', values: ['a', 'b'] },
+      apiToken: { type: 'enum', values: ['x'] },
+      retries: { type: 'integer', min: 0, max: 3 },
+    } as const
     let error: unknown
     try {
       parseUrlOptions(new URL('memory://?mode=c&apiToken=s3cr3t-value&retries=9&colour=red'), spec, 'fake')
@@ -301,7 +305,9 @@ describe('options are checked at the call, each problem naming the deepest wrong
       }
     })()
     expect(error).toBeInstanceOf(UnsupportedFeatureError)
-    expect((error as Error).message).toContain("ordered: true (per-key order across consumer instances) is not supported by the fake adapter; its ordering is 'none'")
+    expect((error as Error).message).toContain(
+      "ordered: true (per-key order across consumer instances) is not supported by the fake adapter; its ordering is 'none'",
+    )
     mq.queue('q', { ordered: false })
     const keyed = await connect('memory://options-validation-keyed', { adapter: memory })
     try {
