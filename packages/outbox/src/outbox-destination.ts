@@ -35,7 +35,10 @@ export interface OutboxQueueOptions<T> {
   schema?: StandardSchemaV1<unknown, T>
   /** `json` (default), `text`, `raw` or your own codec; must match the consumer's. */
   codec?: CodecOption
-  /** As the consumer's queue declares it (the relay provisions the queue the same way). Default false. */
+  /**
+   * As the consumer's queue declares it (the relay provisions the queue the same way). Default false.
+   * `UnsupportedFeatureError` unless the outbox's `broker` keeps per-key order (`ordering: 'key'`).
+   */
   ordered?: boolean
   /** As the consumer's queue declares it. Default `<name>.dlq`. */
   deadLetter?: string | false
