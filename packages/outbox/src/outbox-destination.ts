@@ -108,7 +108,7 @@ export const publishChecks: Record<keyof OutboxPublishOptions, OptionCheck> = {
 export interface BrokerLimits {
   adapter: string
   capabilities: Capabilities
-  /** The adapter's `queueBrokerOptions` when the outbox knows the adapter; else `broker` is only checked to be an object. */
+  /** The adapter's `queueBrokerOptions` when the outbox knows the adapter or connection; else `broker` is only checked to be an object. */
   queueBrokerOptions: OptionShape | undefined
 }
 

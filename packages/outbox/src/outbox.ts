@@ -1,6 +1,6 @@
 import type { Anymq, Capabilities } from '@anymq/core'
 import { ConfigError } from '@anymq/core'
-import { type AdapterFactory, encodeOutgoing, ofType, prepareOutgoing, validateBodySync, validateOptions } from '@anymq/core/spi'
+import { type AdapterFactory, encodeOutgoing, ofType, prepareOutgoing, queueBrokerOptionsOf, validateBodySync, validateOptions } from '@anymq/core/spi'
 import type { PostgresPool, PostgresQueryable, SqliteDatabase } from './database-types.js'
 import {
   type BrokerLimits,
@@ -71,8 +71,7 @@ export class Outbox<Tx> {
     this.limits = {
       adapter: broker === undefined ? 'outbox' : 'adapter' in broker ? broker.adapter : broker.name,
       capabilities: broker?.capabilities ?? portableCapabilities,
-      // An adapter declares the `broker` options its queues take; a connection does not say, so they are checked by the consumer's queue.
-      queueBrokerOptions: broker !== undefined && 'name' in broker ? (broker.queueBrokerOptions ?? {}) : undefined,
+      queueBrokerOptions: broker === undefined ? undefined : 'name' in broker ? (broker.queueBrokerOptions ?? {}) : queueBrokerOptionsOf(broker),
     }
   }
 

@@ -303,6 +303,11 @@ for (const store of stores) {
 describe('outbox options, checked with core validator', () => {
   // queue() and topic() never touch the store, so none is needed.
   const store = {} as never
+  let mq: Anymq
+  beforeEach(async () => {
+    mq = await connect('memory://outbox-options', { adapter: memoryAdapter })
+  })
+  afterEach(() => mq.close())
 
   it('names the deepest wrong field of a retry policy, every problem at once', () => {
     const outbox = new Outbox({ store })
@@ -317,6 +322,8 @@ describe('outbox options, checked with core validator', () => {
     const keyed = new Outbox({ store, broker: memoryAdapter })
     expect(() => keyed.queue('q', { broker: { queueType: 'quorum' } })).toThrow("outbox.queue('q') options.broker.queueType: unknown option; allowed: (none)")
     keyed.queue('q', { ordered: true })
+    const fromConnection = new Outbox({ store, broker: mq })
+    expect(() => fromConnection.queue('q', { broker: { queueType: 'quorum' } })).toThrow('options.broker.queueType: unknown option; allowed: (none)')
     // Without a broker the outbox assumes the portable minimum, which keeps no order across instances.
     expect(() => new Outbox({ store }).queue('q', { ordered: true })).toThrow(UnsupportedFeatureError)
   })

@@ -1,5 +1,6 @@
 export type { Capabilities } from '../capabilities.js'
 export { codecCheck, resolveCodec } from '../codec.js'
+export { queueBrokerOptionsOf } from '../connection.js'
 export * from '../errors.js'
 export type { Logger } from '../logger.js'
 export {
