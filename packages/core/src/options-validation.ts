@@ -97,7 +97,8 @@ function checkMembers(
   missing: string,
 ): void {
   for (const [key, item] of Object.entries(value)) {
-    const check = shape[key]
+    // Own keys only: `toString` or `constructor` are unknown options, not inherited checks.
+    const check = Object.hasOwn(shape, key) ? shape[key] : undefined
     if (check) check(item, `${field}.${key}`, problems)
     else problems.push({ field: `${field}.${key}`, message: unknown(key) })
   }
@@ -179,6 +180,7 @@ export function withMembers(members: OptionShape, description: string): OptionCh
   )
 }
 
+/** A whole number from `min` to `max` (inclusive). */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): OptionCheck {
   const expected = `an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}`
   return describedCheck(
@@ -191,6 +193,7 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): OptionCheck
   )
 }
 
+/** Exactly one of these values (compared with `===`). */
 export function oneOf(...allowed: readonly unknown[]): OptionCheck {
   const expected = allowed.length === 1 ? literal(allowed[0]) : `one of ${allowed.map(literal).join(', ')}`
   return describedCheck(
@@ -202,6 +205,7 @@ export function oneOf(...allowed: readonly unknown[]): OptionCheck {
   )
 }
 
+/** A value of this `typeof` (not `null`); `description` is what messages say is expected. */
 export function ofType(type: 'string' | 'boolean' | 'function' | 'object', description = `a ${type}`): OptionCheck {
   const accepts = (value: unknown) => typeof value === type && value !== null
   return describedCheck(
@@ -242,6 +246,7 @@ export function either(...checks: OptionCheck[]): OptionCheck {
   )
 }
 
+/** An object whose values are all strings (headers). */
 export function stringRecord(): OptionCheck {
   return describedCheck(
     (value, field, problems) => {
@@ -261,6 +266,7 @@ export function stringRecord(): OptionCheck {
 /** Any value at all. */
 export const anything: OptionCheck = describedCheck(() => {}, { expected: 'anything', accepts: () => true })
 
+/** An `AbortSignal`. */
 export function abortSignal(): OptionCheck {
   const accepts = (value: unknown) => value instanceof AbortSignal
   return describedCheck(

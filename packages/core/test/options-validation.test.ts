@@ -176,6 +176,15 @@ const cases: Array<{ union: string; shape: string; call: (mq: Anymq) => unknown;
   },
   {
     union: 'broker options',
+    shape: 'unknown field named like an inherited member',
+    call: (mq) => mq.queue('q', { broker: { toString: 'quorum', constructor: 1 } }),
+    problems: [
+      "queue('q') options.broker.toString: unknown option; allowed: queueType, storage, credentials",
+      "queue('q') options.broker.constructor: unknown option; allowed: queueType, storage, credentials",
+    ],
+  },
+  {
+    union: 'broker options',
     shape: 'not an object',
     call: (mq) => mq.queue('q', { broker: 'quorum' as never }),
     problems: ["queue('q') options.broker: expected an object, got 'quorum'"],
