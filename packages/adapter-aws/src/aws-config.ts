@@ -49,13 +49,7 @@ const regionPattern = /^[a-z]{2}(-[a-z]+)+-\d+$/
 
 export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>): AwsConfig {
   const problems: ConfigProblem[] = []
-  let parsed: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    parsed = parseUrlOptions(url, urlOptions, adapterName)
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
+  const parsed = parseUrlOptions(url, urlOptions, adapterName, problems)
   if (url.username || url.password) {
     problems.push({
       field: 'url',

@@ -113,13 +113,7 @@ export const defaultSettings = {
  */
 export function resolveSettings(url: URL, hosts: readonly string[] | undefined, options: Readonly<Record<string, unknown>>): KafkaSettings {
   const problems: ConfigProblem[] = []
-  let fromUrl: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    fromUrl = parseUrlOptions(url, urlOptions, 'kafka')
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
+  const fromUrl = parseUrlOptions(url, urlOptions, 'kafka', problems)
   const brokers = (hosts && hosts.length > 0 ? [...hosts] : [url.host]).filter(Boolean)
   if (brokers.length === 0) problems.push({ field: 'url', message: 'no broker: expected kafka://host:9092[,host2:9092]' })
   for (const [index, broker] of brokers.entries()) {

@@ -44,13 +44,7 @@ export const adapter: AdapterFactory = {
   queueBrokerOptions: {},
   async connect(url, context) {
     const problems: ConfigProblem[] = []
-    let options: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-    try {
-      options = parseUrlOptions(url, urlOptions, 'memory')
-    } catch (error) {
-      if (error instanceof ConfigError) problems.push(...error.problems)
-      else throw error
-    }
+    const options = parseUrlOptions(url, urlOptions, 'memory', problems)
     objectOf({})(context.options, 'broker', problems)
     if (problems.length > 0) throw new ConfigError(problems, { adapter: 'memory' })
     const name = `${url.host}${url.pathname === '/' ? '' : url.pathname}`

@@ -77,13 +77,7 @@ export const queueBrokerOptions: Record<keyof RabbitmqQueueOptions, OptionCheck>
 /** Reads the URL and the `broker` options; every problem is reported at once in one `ConfigError`. */
 export function resolveConfig(url: URL, options: Readonly<Record<string, unknown>>, capabilities: Capabilities): RabbitmqConfig {
   const problems: ConfigProblem[] = []
-  let fromUrl: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    fromUrl = parseUrlOptions(url, urlOptions, adapterName)
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
+  const fromUrl = parseUrlOptions(url, urlOptions, adapterName, problems)
   objectOf(brokerOptionChecks)(options, 'broker', problems)
   const queueType = (options.queueType ?? fromUrl.queueType ?? 'classic') as QueueType
   const provision = (options.provision ?? fromUrl.provision ?? true) as boolean

@@ -100,13 +100,7 @@ export const queueBrokerOptions: OptionShape = {}
 /** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
 export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>): RedisSettings {
   const problems: ConfigProblem[] = []
-  let options: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    options = parseUrlOptions(url, urlOptions, 'redis')
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
+  const options = parseUrlOptions(url, urlOptions, 'redis', problems)
   objectOf(brokerOptionChecks)(broker, 'broker', problems)
   const path = url.pathname.replace(/^\//, '')
   const db = path === '' ? 0 : Number(path)

@@ -41,7 +41,7 @@ const topicOptionChecks: Record<Exclude<keyof TopicOptions<unknown>, 'broker'>, 
   retry: retryPolicyCheck,
 }
 
-const publishOptionChecks: Record<keyof PublishOptions, OptionCheck> = {
+export const publishOptionChecks: Record<keyof PublishOptions, OptionCheck> = {
   key: ofType('string'),
   headers: stringRecord(),
   subject: ofType('string'),

@@ -13,7 +13,6 @@ import {
   type Destination,
   describeValue,
   either,
-  integer,
   nameCheck,
   type OptionCheck,
   type OptionShape,
@@ -21,10 +20,11 @@ import {
   objectOf,
   ofType,
   oneOf,
+  publishOptionChecks,
   resolveCodec,
   retryPolicyCheck,
+  sendOptionChecks,
   standardSchema,
-  stringRecord,
   UnsupportedFeatureError,
   validateOptions,
 } from '@anymq/core/spi'
@@ -86,24 +86,14 @@ const queueChecks: Record<Exclude<keyof OutboxQueueOptions<unknown>, 'broker'>, 
 
 const topicChecks: Record<keyof OutboxTopicOptions<unknown>, OptionCheck> = { schema: standardSchema(), codec: codecCheck }
 
-export const sendChecks: Record<keyof OutboxSendOptions, OptionCheck> = {
-  key: ofType('string'),
-  headers: stringRecord(),
-  delayMs: integer(0),
-  id: ofType('string'),
-  correlationId: ofType('string'),
-  replyTo: ofType('string'),
-  priority: integer(0, 9),
-  dedupeId: ofType('string'),
+/** Core's checks of `send()` / `publish()` options but `signal`: adding a row never waits on the broker. */
+function withoutSignal<Checks extends { signal: OptionCheck }>(checks: Checks): Omit<Checks, 'signal'> {
+  const { signal: _signal, ...rest } = checks
+  return rest
 }
 
-export const publishChecks: Record<keyof OutboxPublishOptions, OptionCheck> = {
-  key: ofType('string'),
-  headers: stringRecord(),
-  subject: ofType('string'),
-  id: ofType('string'),
-  correlationId: ofType('string'),
-}
+export const sendChecks: Record<keyof OutboxSendOptions, OptionCheck> = withoutSignal(sendOptionChecks)
+export const publishChecks: Record<keyof OutboxPublishOptions, OptionCheck> = withoutSignal(publishOptionChecks)
 
 export interface BrokerLimits {
   adapter: string

@@ -23,9 +23,11 @@ export {
   withMembers,
 } from '../options-validation.js'
 export { encodeOutgoing, type OutgoingContext, prepareOutgoing } from '../outgoing-message.js'
+export { sendOptionChecks } from '../queue.js'
 export { redactText, redactUrl, registerSecret } from '../redact.js'
 export { retryPolicyCheck } from '../retry-policy.js'
 export { validateBody, validateBodySync } from '../schema.js'
+export { publishOptionChecks } from '../topic.js'
 export { messageSize } from './message-size.js'
 export {
   attemptFromHeaders,
