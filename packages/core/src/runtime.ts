@@ -1,6 +1,7 @@
 import type { Capabilities } from './capabilities.js'
 import { ClosedError } from './errors.js'
 import type { Logger } from './logger.js'
+import { type OptionCheck, type OptionShape, objectOf } from './options-validation.js'
 import { ReplyInbox } from './reply-inbox.js'
 import type { Destination, OutgoingMessage, Transport } from './spi/transport.js'
 
@@ -15,14 +16,18 @@ export class Runtime {
   closed = false
   /** The connection's one reply inbox, shared by every requester made from it. */
   readonly replies: ReplyInbox
+  /** Checks the `broker` option of a queue, topic, subscription, requester or responder against the adapter's declaration. */
+  readonly brokerOptionsCheck: OptionCheck
 
   constructor(
     readonly transport: Transport,
     readonly adapter: string,
     readonly capabilities: Capabilities,
     readonly logger: Logger,
+    queueBrokerOptions: OptionShape = {},
   ) {
     this.replies = new ReplyInbox(transport, adapter, logger)
+    this.brokerOptionsCheck = objectOf(queueBrokerOptions)
   }
 
   assertOpen(what = 'the connection'): void {

@@ -1,14 +1,14 @@
-import { type CodecOption, resolveCodec } from './codec.js'
+import { type CodecOption, codecCheck, resolveCodec } from './codec.js'
 import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
 import { ConfigError, UnsupportedFeatureError } from './errors.js'
 import type { Message } from './message.js'
 import { iterateMessages, type MessagesOptions } from './message-iterator.js'
 import { MessageSender } from './message-sender.js'
-import { abortSignal, either, type OptionCheck, objectOf, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
+import { abortSignal, either, type OptionCheck, objectOf, ofType, oneOf, standardSchema, stringRecord, validateOptions } from './options-validation.js'
 import type { OutgoingContext, PublishOptions } from './outgoing-message.js'
-import { retryChecks, validateName } from './queue.js'
-import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
+import { validateName } from './queue.js'
+import { createRetryPolicy, type RetryPolicyOptions, retryPolicyCheck } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
 import type { SubscriptionSpec, TopicFilter } from './spi/transport.js'
@@ -35,14 +35,14 @@ export interface SubscribeOptions extends ConsumeOptions {
   broker?: Record<string, unknown>
 }
 
-const topicOptionChecks: Record<keyof TopicOptions<unknown>, OptionCheck> = {
-  schema: ofType('object', 'a Standard Schema (zod, valibot, arktype…)'),
-  codec: either(oneOf('json', 'text', 'raw'), ofType('object', "'json', 'text', 'raw' or a codec object")),
-  retry: retryChecks,
-  broker: ofType('object'),
+/** Checks of `mq.topic()` options but `broker`, which the adapter declares (`AdapterFactory.queueBrokerOptions`). */
+const topicOptionChecks: Record<Exclude<keyof TopicOptions<unknown>, 'broker'>, OptionCheck> = {
+  schema: standardSchema(),
+  codec: codecCheck,
+  retry: retryPolicyCheck,
 }
 
-const publishOptionChecks: Record<keyof PublishOptions, OptionCheck> = {
+export const publishOptionChecks: Record<keyof PublishOptions, OptionCheck> = {
   key: ofType('string'),
   headers: stringRecord(),
   subject: ofType('string'),
@@ -51,12 +51,11 @@ const publishOptionChecks: Record<keyof PublishOptions, OptionCheck> = {
   signal: abortSignal(),
 }
 
-const subscribeOnlyChecks: Record<string, OptionCheck> = {
+const subscribeOnlyChecks: Record<Exclude<keyof SubscribeOptions, keyof ConsumeOptions | 'broker'>, OptionCheck> = {
   filter: objectOf({ subject: ofType('string'), headers: stringRecord() }),
   startFrom: oneOf('latest', 'earliest'),
-  retry: retryChecks,
-  deadLetter: either(oneOf(false), ofType('string', 'a queue name or false')),
-  broker: ofType('object'),
+  retry: retryPolicyCheck,
+  deadLetter: either(oneOf(false), ofType('string', 'a queue name')),
 }
 
 /**
@@ -74,7 +73,7 @@ export class Topic<T = unknown> {
     name: string,
     private readonly options: TopicOptions<T> = {},
   ) {
-    validateOptions(options, topicOptionChecks, `topic('${name}') options`, runtime.adapter)
+    validateOptions(options, { ...topicOptionChecks, broker: runtime.brokerOptionsCheck }, `topic('${name}') options`, runtime.adapter)
     validateName(runtime, name, 'topic')
     this.name = name
     this.outgoing = {
@@ -110,6 +109,12 @@ export class Topic<T = unknown> {
   messages(name: string | undefined, options: MessagesOptions & Omit<SubscribeOptions, keyof ConsumeOptions> = {}): AsyncIterableIterator<Message<T>> {
     this.runtime.assertOpen()
     const { signal, leaseMs, ...subscribeOptions } = options
+    validateOptions(
+      subscribeOptions,
+      { ...subscribeOnlyChecks, broker: this.runtime.brokerOptionsCheck },
+      `topic('${this.name}').messages options`,
+      this.runtime.adapter,
+    )
     return iterateMessages<T>(this.runtime, this.consumer(name, subscribeOptions, 'messages'), { signal, leaseMs })
   }
 
@@ -124,7 +129,7 @@ export class Topic<T = unknown> {
       schema: this.options.schema,
       retry: createRetryPolicy(options.retry ?? this.options.retry),
       deadLetter: spec.deadLetter,
-      extraChecks: subscribeOnlyChecks,
+      extraChecks: { ...subscribeOnlyChecks, broker: this.runtime.brokerOptionsCheck },
     }
   }
 
