@@ -32,7 +32,7 @@ export const urlOptions = {
     max: 365 * 86_400_000,
     description: 'how long topic streams keep messages (default 86400000)',
   },
-  fetchExpiresMs: { type: 'integer', min: 100, max: 60_000, description: 'longest wait of one pull request (default 1000)' },
+  fetchExpiresMs: { type: 'integer', min: 1000, max: 60_000, description: 'longest wait of one pull request (default 1000)' },
   replicas: { type: 'integer', min: 1, max: 5, description: 'stream replicas (default 1)' },
   storage: { type: 'string', description: 'stream storage, file or memory (default file)' },
   tls: { type: 'boolean', description: 'require TLS (default false)' },

@@ -131,7 +131,10 @@ export class NatsTransport implements Transport {
     try {
       const handle = await this.client.consumers.get(target.stream, target.consumer)
       while (moved < limit) {
-        const batch = await handle.fetch({ max_messages: Math.min(moveBatch, limit - moved), expires: 500 })
+        // Asks only for what is waiting, so the last pull does not sit out its expiry.
+        const waiting = (await handle.info()).num_pending
+        if (waiting === 0) break
+        const batch = await handle.fetch({ max_messages: Math.min(moveBatch, limit - moved, waiting), expires: 1000 })
         let received = 0
         for await (const raw of batch) {
           received++
