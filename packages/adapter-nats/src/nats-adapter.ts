@@ -30,14 +30,14 @@ export const capabilities: Capabilities = {
 }
 
 /**
- * `nats://[user:password@|token@]host[:port][,host2:port]` (`tls://` for TLS). URL options:
+ * `nats://[user:password@|token@]host[:port][,host2:port]`. URL options:
  * `?prefix=anymq`, `?ackWaitMs=30000`, `?topicMaxAgeMs=86400000`, `?fetchExpiresMs=1000`,
  * `?replicas=1`, `?storage=file`, `?tls=false`, `?connectTimeoutMs=10000`. Broker options:
  * `{ connectionName, user, pass, token }`.
  */
 export const adapter: AdapterFactory = {
   name: 'nats',
-  schemes: ['nats', 'tls'],
+  schemes: ['nats'],
   capabilities,
   async connect(url, context) {
     const settings = readSettings(url, context.hosts, context.options)

@@ -101,7 +101,7 @@ export function readSettings(url: URL, hosts: readonly string[] | undefined, bro
     user,
     pass,
     token,
-    tls: options.tls ?? url.protocol === 'tls:',
+    tls: options.tls ?? false,
     prefix,
     ackWaitMs: options.ackWaitMs ?? defaults.ackWaitMs,
     topicMaxAgeMs: options.topicMaxAgeMs ?? defaults.topicMaxAgeMs,

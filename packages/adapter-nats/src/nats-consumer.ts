@@ -1,12 +1,4 @@
-import {
-  type Delivery,
-  filterMatches,
-  type Logger,
-  retryCopy,
-  type TopicFilter,
-  type TransportConsumeOptions,
-  type TransportConsumer,
-} from '@anymq/core/spi'
+import { type Delivery, filterMatches, type Logger, retryCopy, type TopicFilter, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream'
 import { connectionError } from './nats-errors.js'
 import type { NatsPublisher } from './nats-publisher.js'

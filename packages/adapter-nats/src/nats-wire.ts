@@ -1,5 +1,5 @@
 import { attemptFromHeaders, type IncomingMessage, type OutgoingMessage } from '@anymq/core/spi'
-import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node'
+import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node'
 
 /**
  * How a message is laid out on NATS: the body is the payload, everything else is a NATS header, so

@@ -13,6 +13,7 @@ export const knownSchemes: Readonly<Record<string, string>> = {
   sqs: '@anymq/aws',
   redis: '@anymq/redis',
   rediss: '@anymq/redis',
+  nats: '@anymq/nats',
 }
 
 const registered = new Map<string, AdapterFactory>()
