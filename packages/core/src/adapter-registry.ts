@@ -14,6 +14,7 @@ export const knownSchemes: Readonly<Record<string, string>> = {
   redis: '@anymq/redis',
   rediss: '@anymq/redis',
   nats: '@anymq/nats',
+  'gcp-pubsub': '@anymq/gcp-pubsub',
 }
 
 const registered = new Map<string, AdapterFactory>()

@@ -1,0 +1,53 @@
+import { type Destination, describeDestination, type OutgoingMessage } from '@anymq/core/spi'
+import type { v1 } from '@google-cloud/pubsub'
+import { publishError } from './gcp-pubsub-errors.js'
+import { escapeName } from './gcp-pubsub-names.js'
+import type { PubSubTopology } from './gcp-pubsub-topology.js'
+import { encodeMessage } from './gcp-pubsub-wire.js'
+
+/** Pub/Sub accepts at most 1000 messages in one Publish call. */
+const maxPerCall = 1000
+
+/**
+ * Publishes with the Publish RPC and resolves once Pub/Sub returned a message id for every message
+ * (stored). One call per batch of up to 1000 keeps a batch in order.
+ */
+export class PubSubPublisher {
+  constructor(
+    private readonly client: v1.PublisherClient,
+    private readonly topology: PubSubTopology,
+  ) {}
+
+  async publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
+    switch (destination.kind) {
+      case 'queue':
+        return this.publishTo(await this.topology.ensureQueueTopic(destination.queue.name), messages, undefined, destination)
+      case 'topic':
+        return this.publishTo(await this.topology.ensureTopicTopic(destination.topic), messages, undefined, destination)
+      case 'subscription': {
+        const { topic, name } = destination.subscription
+        // An unnamed subscription has no stable id; a redrive targets named ones only.
+        const to = name === undefined ? undefined : escapeName(name)
+        return this.publishTo(await this.topology.ensureTopicTopic(topic), messages, to, destination)
+      }
+      case 'inbox':
+        return this.publishTo(destination.address, messages, undefined, destination)
+    }
+  }
+
+  /** Publishes to a topic path; `to` addresses one subscription of a topic, `delayMs` becomes the due time. */
+  async publishTo(topic: string, messages: readonly OutgoingMessage[], to: string | undefined, destination?: Destination): Promise<void> {
+    const now = Date.now()
+    for (let start = 0; start < messages.length; start += maxPerCall) {
+      const chunk = messages.slice(start, start + maxPerCall)
+      try {
+        await this.client.publish({
+          topic,
+          messages: chunk.map((message) => encodeMessage(message, { deliverAt: message.delayMs > 0 ? now + message.delayMs : undefined, to })),
+        })
+      } catch (error) {
+        throw publishError(`publishing to ${destination ? describeDestination(destination) : `'${topic}'`}`, error)
+      }
+    }
+  }
+}
