@@ -7,6 +7,7 @@ import {
   type TransportConsumer,
 } from '@anymq/core/spi'
 import type { v1 } from '@google-cloud/pubsub'
+import { PubSubAcker } from './gcp-pubsub-acker.js'
 import { codeOf, connectionError, grpcCode } from './gcp-pubsub-errors.js'
 import type { PubSubPublisher } from './gcp-pubsub-publisher.js'
 import type { ConsumerTarget, PubSubTopology } from './gcp-pubsub-topology.js'
@@ -44,6 +45,7 @@ export class PubSubConsumer implements TransportConsumer {
   private closed = false
   private loop: Promise<void> | undefined
   private slotFreed: (() => void) | undefined
+  private readonly acker: PubSubAcker
 
   constructor(
     private readonly context: PubSubConsumerContext,
@@ -51,7 +53,9 @@ export class PubSubConsumer implements TransportConsumer {
     private readonly filter: TopicFilter | undefined,
     private readonly options: TransportConsumeOptions,
     private readonly deliver: (delivery: Delivery) => void,
-  ) {}
+  ) {
+    this.acker = new PubSubAcker(context.subscriber, target.subscription)
+  }
 
   start(): void {
     this.loop = this.run()
@@ -162,7 +166,7 @@ export class PubSubConsumer implements TransportConsumer {
     }
     const acknowledge = async (what: string) => {
       try {
-        await this.context.subscriber.acknowledge({ subscription: this.target.subscription, ackIds: [ackId] })
+        await this.acker.ack(ackId)
       } catch (error) {
         throw connectionError(`${what} of message '${message.id}'`, error)
       } finally {

@@ -20,8 +20,11 @@ export class PubSubPublisher {
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
     switch (destination.kind) {
-      case 'queue':
-        return this.publishTo(await this.topology.ensureQueueTopic(destination.queue.name), messages, undefined, destination)
+      case 'queue': {
+        // A topic drops what it gets while it has no subscription: the queue's subscription comes first.
+        const target = await this.topology.queueConsumer(destination.queue)
+        return this.publishTo(target.retryTopic, messages, undefined, destination)
+      }
       case 'topic':
         return this.publishTo(await this.topology.ensureTopicTopic(destination.topic), messages, undefined, destination)
       case 'subscription': {
