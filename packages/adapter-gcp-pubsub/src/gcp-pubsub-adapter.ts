@@ -19,7 +19,8 @@ export const capabilities: Capabilities = {
   persistence: true,
   replay: false,
   nativeDeadLetter: false,
-  maxMessageBytes: 10_000_000 - 65_536,
+  // The service's 10 MB limit, less room for attributes.
+  maxMessageBytes: 9 * 1_048_576,
   leaseExpiry: true,
   leaseExtension: true,
   topicFilters: { subject: true, headers: true },

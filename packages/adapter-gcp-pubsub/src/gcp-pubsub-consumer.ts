@@ -1,11 +1,4 @@
-import {
-  type Delivery,
-  filterMatches,
-  retryCopy,
-  type TopicFilter,
-  type TransportConsumeOptions,
-  type TransportConsumer,
-} from '@anymq/core/spi'
+import { type Delivery, filterMatches, retryCopy, type TopicFilter, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
 import type { v1 } from '@google-cloud/pubsub'
 import { PubSubAcker } from './gcp-pubsub-acker.js'
 import { codeOf, connectionError, grpcCode } from './gcp-pubsub-errors.js'
@@ -148,7 +141,12 @@ export class PubSubConsumer implements TransportConsumer {
     for (const [seconds, ackIds] of putBack) settling.push(this.modify(ackIds, seconds))
     // The subscription's deadline (10 s or more) covers the message until its lease is set here.
     if (this.options.leaseMs !== undefined && accepted.length > 0) {
-      settling.push(this.modify(accepted.map((item) => item.ackId), Math.min(maxDeadlineSeconds, Math.ceil(this.options.leaseMs / 1000))))
+      settling.push(
+        this.modify(
+          accepted.map((item) => item.ackId),
+          Math.min(maxDeadlineSeconds, Math.ceil(this.options.leaseMs / 1000)),
+        ),
+      )
     }
     await Promise.all(settling).catch((error: unknown) => this.options.onError(connectionError('settling pulled messages', error)))
     for (const { ackId, envelope } of accepted) this.hand(ackId, envelope.message)

@@ -10,21 +10,21 @@ import {
   type IncomingMessage,
   type OutgoingMessage,
   type QueueSpec,
-  type TopicFilter,
   type Source,
+  type TopicFilter,
   type Transport,
   type TransportConsumeOptions,
   type TransportConsumer,
   UnsupportedFeatureError,
 } from '@anymq/core/spi'
 import type { v1 } from '@google-cloud/pubsub'
+import type { PubSubSettings } from './gcp-pubsub-config.js'
 import { PubSubConsumer } from './gcp-pubsub-consumer.js'
 import { connectionError } from './gcp-pubsub-errors.js'
 import { PubSubNames } from './gcp-pubsub-names.js'
 import { PubSubPublisher } from './gcp-pubsub-publisher.js'
 import { type ConsumerTarget, PubSubTopology } from './gcp-pubsub-topology.js'
 import { decodeMessage, type PubSubWireMessage } from './gcp-pubsub-wire.js'
-import type { PubSubSettings } from './gcp-pubsub-config.js'
 
 /** One connection to Pub/Sub: a publisher client and a subscriber client, shared by every queue, topic and inbox. */
 export class PubSubTransport implements Transport {
@@ -54,7 +54,7 @@ export class PubSubTransport implements Transport {
   async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {
     this.assertOpen()
     if (source.kind === 'subscription' && source.subscription.startFrom === 'earliest') {
-      throw new UnsupportedFeatureError('gcp-pubsub', "startFrom: 'earliest'", "a named subscription created before the messages are published")
+      throw new UnsupportedFeatureError('gcp-pubsub', "startFrom: 'earliest'", 'a named subscription created before the messages are published')
     }
     const target =
       source.kind === 'queue' ? await this.topology.queueConsumer(source.queue) : await this.topology.subscriptionConsumer(source.subscription, randomUUID())
