@@ -26,6 +26,13 @@ import { PubSubPublisher } from './gcp-pubsub-publisher.js'
 import { type ConsumerTarget, PubSubTopology } from './gcp-pubsub-topology.js'
 import { decodeMessage, type PubSubWireMessage } from './gcp-pubsub-wire.js'
 
+/**
+ * A peek is a delivery on Pub/Sub's side, and after 100 deliveries the dead-letter policy forwards the
+ * message to `anymq.undeliverable`. A message peeked this often is republished as it is and the worn
+ * copy acknowledged, so polling `peek()` never pushes messages out of anymq's reach.
+ */
+const refreshAfterDeliveries = 50
+
 /** One connection to Pub/Sub: a publisher client and a subscriber client, shared by every queue, topic and inbox. */
 export class PubSubTransport implements Transport {
   private readonly names: PubSubNames
@@ -79,8 +86,19 @@ export class PubSubTransport implements Transport {
     try {
       const [response] = await this.subscriber.pull({ subscription, maxMessages: limit }, { timeout: 10_000 })
       const received = response.receivedMessages ?? []
-      const ackIds = received.map((item) => item.ackId).filter((id): id is string => typeof id === 'string')
+      const worn = received.filter((item) => (item.deliveryAttempt ?? 0) >= refreshAfterDeliveries)
+      const fresh = received.filter((item) => !worn.includes(item))
+      const ackIds = fresh.map((item) => item.ackId).filter((id): id is string => typeof id === 'string')
       if (ackIds.length > 0) await this.subscriber.modifyAckDeadline({ subscription, ackIds, ackDeadlineSeconds: 0 })
+      if (worn.length > 0) {
+        // Republished unchanged before Pub/Sub's 100-delivery limit forwards it away; the original is acked after.
+        const topic = this.names.topic(this.names.queueId(queue.name))
+        await this.publisherClient.publish({
+          topic,
+          messages: worn.map(({ message }) => ({ data: message?.data, attributes: message?.attributes, orderingKey: message?.orderingKey })),
+        })
+        await this.subscriber.acknowledge({ subscription, ackIds: worn.map((item) => item.ackId as string) })
+      }
       return received.map((item) => decodeMessage(item.message as PubSubWireMessage, 0).message)
     } catch (error) {
       throw connectionError(`peeking into queue '${queue.name}'`, error)
@@ -92,17 +110,25 @@ export class PubSubTransport implements Transport {
     if (!(await this.topology.hasQueue(from.name))) return 0
     const subscription = this.names.subscription(this.names.queueId(from.name))
     let moved = 0
+    // Only what was there when the move began: a redriven message that fails again and comes back is not moved twice.
+    const startedAt = Date.now()
     try {
       while (moved < limit) {
         const [response] = await this.subscriber.pull({ subscription, maxMessages: Math.min(100, limit - moved) }, { timeout: 10_000 })
         const received = response.receivedMessages ?? []
         if (received.length === 0) break
-        for (const item of received) {
+        const later = received.filter((item) => decodeMessage(item.message as PubSubWireMessage, 0).publishedAt >= startedAt)
+        if (later.length > 0) {
+          await this.subscriber.modifyAckDeadline({ subscription, ackIds: later.map((item) => item.ackId as string), ackDeadlineSeconds: 0 })
+        }
+        const earlier = received.filter((item) => !later.includes(item))
+        for (const item of earlier) {
           await this.publisher.publish(to, [prepare(decodeMessage(item.message as PubSubWireMessage, 0).message)])
           // Removed from the source only once the destination has it.
           await this.subscriber.acknowledge({ subscription, ackIds: [item.ackId as string] })
           moved++
         }
+        if (later.length > 0) break
       }
     } catch (error) {
       throw connectionError(`moving messages from queue '${from.name}' to ${describeDestination(to)}`, error)

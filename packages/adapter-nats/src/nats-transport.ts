@@ -128,9 +128,12 @@ export class NatsTransport implements Transport {
     if (!(await this.topology.hasQueue(from.name))) return 0
     const target = await this.topology.queueConsumer(from, this.settings.ackWaitMs)
     let moved = 0
+    // Only what was there when the move began: a redriven message that fails again and comes back is not moved twice.
+    const startedAt = Date.now()
     try {
       const handle = await this.client.consumers.get(target.stream, target.consumer)
-      while (moved < limit) {
+      let reachedLater = false
+      while (moved < limit && !reachedLater) {
         // Asks only for what is waiting, so the last pull does not sit out its expiry.
         const waiting = (await handle.info()).num_pending
         if (waiting === 0) break
@@ -138,7 +141,13 @@ export class NatsTransport implements Transport {
         let received = 0
         for await (const raw of batch) {
           received++
-          const { message } = decodeMessage(raw.data, raw.headers, Math.floor(Number(raw.info.timestampNanos) / 1_000_000), 0)
+          const storedAt = Math.floor(Number(raw.info.timestampNanos) / 1_000_000)
+          if (reachedLater || storedAt >= startedAt) {
+            reachedLater = true
+            raw.nak()
+            continue
+          }
+          const { message } = decodeMessage(raw.data, raw.headers, storedAt, 0)
           await this.publisher.publish(to, [prepare(message)])
           // Removed from the source only once the destination has it.
           await raw.ackAck()
