@@ -23,7 +23,11 @@ export class PubSubPublisher {
       case 'queue': {
         // A topic drops what it gets while it has no subscription: the queue's subscription comes first.
         const target = await this.topology.queueConsumer(destination.queue)
-        return this.publishTo(target.retryTopic, messages, undefined, destination)
+        // Pub/Sub hands out only the oldest unacknowledged message of an ordering key, so a queue made for
+        // inspection (no dead-letter queue of its own and not ordered: a dead-letter queue) gets no
+        // ordering keys, and peek and redrive see every message.
+        const ordered = destination.queue.ordered || destination.queue.deadLetter !== false
+        return this.publishTo(target.retryTopic, messages, undefined, destination, ordered)
       }
       case 'topic':
         return this.publishTo(await this.topology.ensureTopicTopic(destination.topic), messages, undefined, destination)
@@ -34,19 +38,19 @@ export class PubSubPublisher {
         return this.publishTo(await this.topology.ensureTopicTopic(topic), messages, to, destination)
       }
       case 'inbox':
-        return this.publishTo(destination.address, messages, undefined, destination)
+        return this.publishTo(destination.address, messages, undefined, destination, false)
     }
   }
 
   /** Publishes to a topic path; `to` addresses one subscription of a topic, `delayMs` becomes the due time. */
-  async publishTo(topic: string, messages: readonly OutgoingMessage[], to: string | undefined, destination?: Destination): Promise<void> {
+  async publishTo(topic: string, messages: readonly OutgoingMessage[], to: string | undefined, destination?: Destination, ordered = true): Promise<void> {
     const now = Date.now()
     for (let start = 0; start < messages.length; start += maxPerCall) {
       const chunk = messages.slice(start, start + maxPerCall)
       try {
         await this.client.publish({
           topic,
-          messages: chunk.map((message) => encodeMessage(message, { deliverAt: message.delayMs > 0 ? now + message.delayMs : undefined, to })),
+          messages: chunk.map((message) => encodeMessage(message, { deliverAt: message.delayMs > 0 ? now + message.delayMs : undefined, to, ordered })),
         })
       } catch (error) {
         throw publishError(`publishing to ${destination ? describeDestination(destination) : `'${topic}'`}`, error)

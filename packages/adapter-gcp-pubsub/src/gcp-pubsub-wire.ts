@@ -10,7 +10,8 @@ export interface PubSubWireMessage {
 }
 
 /**
- * How a message is laid out on Pub/Sub: the body is the message data, the key is the ordering key,
+ * How a message is laid out on Pub/Sub: the body is the message data, the key is the ordering key
+ * (and the `x-anymq-key` attribute, for queues published without ordering keys),
  * everything else is an attribute, so `gcloud pubsub subscriptions pull` or any client reads it:
  *
  * | attribute | value |
@@ -30,6 +31,7 @@ export const fields = {
   correlationId: 'x-anymq-correlation-id',
   replyTo: 'x-anymq-reply-to',
   subject: 'x-anymq-subject',
+  key: 'x-anymq-key',
   deliverAt: 'x-anymq-deliver-at',
   to: 'x-anymq-to',
 } as const
@@ -40,7 +42,7 @@ const metadata = new Set<string>(Object.values(fields))
 
 export function encodeMessage(
   message: OutgoingMessage,
-  options: { deliverAt?: number; to?: string } = {},
+  options: { deliverAt?: number; to?: string; ordered?: boolean } = {},
 ): { data: Uint8Array; attributes: Record<string, string>; orderingKey: string } {
   const attributes: Record<string, string> = {}
   const put = (name: string, value: string | undefined) => {
@@ -52,10 +54,11 @@ export function encodeMessage(
   put(fields.correlationId, message.correlationId)
   put(fields.replyTo, message.replyTo)
   put(fields.subject, message.subject)
+  put(fields.key, message.key)
   put(fields.deliverAt, options.deliverAt === undefined ? undefined : String(options.deliverAt))
   put(fields.to, options.to)
   for (const [name, value] of Object.entries(message.headers)) put(name, value)
-  return { data: message.body, attributes, orderingKey: message.key ?? '' }
+  return { data: message.body, attributes, orderingKey: options.ordered === false ? '' : (message.key ?? '') }
 }
 
 export interface WireEnvelope {
@@ -82,7 +85,7 @@ export function decodeMessage(raw: PubSubWireMessage, redeliveries: number): Wir
       body: typeof data === 'string' ? Buffer.from(data, 'base64') : new Uint8Array(data),
       contentType: attributes[fields.contentType] ?? defaultContentType,
       headers,
-      key: raw.orderingKey ? raw.orderingKey : undefined,
+      key: raw.orderingKey ? raw.orderingKey : attributes[fields.key],
       correlationId: attributes[fields.correlationId],
       replyTo: attributes[fields.replyTo],
       timestamp: attributes[fields.timestamp] !== undefined && Number.isFinite(timestamp) ? timestamp : publishedAt,
