@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigProblem, parseUrlOptions } from '@anymq/core/spi'
+import { ConfigError, type ConfigProblem, type OptionCheck, objectOf, ofType, parseUrlOptions } from '@anymq/core/spi'
 
 /** Everything a Pub/Sub connection needs, read once from the URL and `connect(url, { broker })`. */
 export interface PubSubSettings {
@@ -32,24 +32,13 @@ export interface PubSubBrokerOptions {
   keyFilename?: string
 }
 
-const brokerOptionNames = ['keyFilename'] as const
+const brokerOptionChecks: Record<keyof PubSubBrokerOptions, OptionCheck> = { keyFilename: ofType('string') }
 
 /** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
 export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>): PubSubSettings {
   const problems: ConfigProblem[] = []
-  let options: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    options = parseUrlOptions(url, urlOptions, 'gcp-pubsub')
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
-  for (const name of Object.keys(broker)) {
-    if (!(brokerOptionNames as readonly string[]).includes(name)) {
-      problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${brokerOptionNames.join(', ')}` })
-    }
-  }
-  if (broker.keyFilename !== undefined && typeof broker.keyFilename !== 'string') problems.push({ field: 'broker.keyFilename', message: 'expected a string' })
+  const options = parseUrlOptions(url, urlOptions, 'gcp-pubsub', problems)
+  objectOf(brokerOptionChecks)(broker, 'broker', problems)
   const projectId = url.hostname
   if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(projectId)) {
     problems.push({ field: 'url host', message: `'${projectId}' is not a project id (6 to 30 lower-case letters, digits, '-'), e.g. gcp-pubsub://my-project` })

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigProblem, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+import { ConfigError, type ConfigProblem, type OptionCheck, objectOf, ofType, parseUrlOptions, registerSecret } from '@anymq/core/spi'
 
 /** Everything a NATS connection needs, read once from the URL and `connect(url, { broker })`. */
 export interface NatsSettings {
@@ -60,26 +60,18 @@ export interface NatsBrokerOptions {
   token?: string
 }
 
-const brokerOptionNames = ['connectionName', 'user', 'pass', 'token'] as const
+const brokerOptionChecks: Record<keyof NatsBrokerOptions, OptionCheck> = {
+  connectionName: ofType('string'),
+  user: ofType('string'),
+  pass: ofType('string'),
+  token: ofType('string'),
+}
 
 /** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
 export function readSettings(url: URL, hosts: readonly string[] | undefined, broker: Readonly<Record<string, unknown>>): NatsSettings {
   const problems: ConfigProblem[] = []
-  let options: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    options = parseUrlOptions(url, urlOptions, 'nats')
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
-  for (const name of Object.keys(broker)) {
-    if (!(brokerOptionNames as readonly string[]).includes(name)) {
-      problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${brokerOptionNames.join(', ')}` })
-    }
-  }
-  for (const name of brokerOptionNames) {
-    if (broker[name] !== undefined && typeof broker[name] !== 'string') problems.push({ field: `broker.${name}`, message: 'expected a string' })
-  }
+  const options = parseUrlOptions(url, urlOptions, 'nats', problems)
+  objectOf(brokerOptionChecks)(broker, 'broker', problems)
   const servers = (hosts && hosts.length > 0 ? [...hosts] : [url.host]).filter(Boolean)
   if (servers.length === 0) problems.push({ field: 'url host', message: 'missing; expected e.g. nats://127.0.0.1:4222' })
   const prefix = options.prefix ?? defaults.prefix
