@@ -15,7 +15,7 @@ interface Body {
   n: number
 }
 
-const perKind: Record<Kind, number> = { retry: 150, nack: 100, delayed: 100 }
+const perKind: Record<Exclude<Kind, 'warm-up'>, number> = { retry: 150, nack: 100, delayed: 100 }
 /** Long enough that every first attempt is handled before the first retry is due, even on a loaded machine. */
 const delayMs = 8_000
 const queueTypes = ['classic', 'quorum'] as const
