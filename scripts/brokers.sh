@@ -249,6 +249,7 @@ listeners.tcp.1 = 127.0.0.1:$RABBITMQ_PORT
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $RABBITMQ_MGMT_PORT
 EOF
+  rabbitmq_tls_conf >>"$RMQ_DIR/rabbitmq.conf"
   # The management plugin (HTTP API/UI on 127.0.0.1:15672) is opt-in: it makes every stop
   # about 5 s slower, which the conformance suite's restartBroker hook would pay each time.
   if [ "${ANYMQ_RABBITMQ_MANAGEMENT:-0}" = 1 ]; then
@@ -265,7 +266,8 @@ EOF
   # registered: it waits for the pid file, then for the rabbit application to be running.
   rabbitmq_run rabbitmqctl -q wait --timeout "$READY_TIMEOUT" "$RMQ_DIR/rabbitmq.pid" >>"$RMQ_DIR/startup.log" 2>&1 ||
     fail "rabbitmqctl wait (await startup of node $RMQ_NODE) failed" || return 1
-  wait_ready rabbitmq_ours "AMQP handshake on 127.0.0.1:$RABBITMQ_PORT" rabbitmq_ready
+  wait_ready rabbitmq_ours "AMQP handshake on 127.0.0.1:$RABBITMQ_PORT" rabbitmq_ready || return 1
+  rabbitmq_tls_users
 }
 
 # SIGTERM makes the Erlang VM run the same orderly shutdown as `rabbitmqctl stop` (queues and
@@ -482,7 +484,9 @@ redis_ready() {
 redis_start() {
   mkdir -p "$REDIS_DIR/data"
   rm -f "$REDIS_DIR/redis.pid"
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
+  local tls_args
+  mapfile -t tls_args < <(redis_tls_args)
+  redis-server "${tls_args[@]}" --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
     --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
     --dir "$REDIS_DIR/data" --appendonly yes --appendfsync always --save "" \
     >>"$REDIS_DIR/redis.log" 2>&1 || fail "redis-server failed to start" || return 1
@@ -496,6 +500,132 @@ redis_start() {
 
 # SIGTERM makes redis fsync the AOF and exit cleanly.
 redis_stop() { stop_pidfile "$REDIS_DIR/redis.pid" "$REDIS_MARKER" 30; }
+
+# ----------------------------------------------------------------------------------------------
+# TLS + authentication: a local certificate authority (openssl) and, beside every plain listener,
+# a TLS one that demands a password: RabbitMQ amqps (user + vhost), Redis rediss (ACL user),
+# Kafka SASL_SSL (SCRAM-SHA-512). Certificates are made at run time into $TLS_DIR (gitignored).
+# ANYMQ_TLS=0 leaves the TLS listeners out.
+# ----------------------------------------------------------------------------------------------
+TLS_DIR="$BROKERS_DIR/tls"
+RABBITMQ_TLS_PORT="${ANYMQ_RABBITMQ_TLS_PORT:-5671}"
+REDIS_TLS_PORT="${ANYMQ_REDIS_TLS_PORT:-6380}"
+KAFKA_TLS_PORT="${ANYMQ_KAFKA_TLS_PORT:-9094}"
+# Test credentials of the TLS listeners. `anymq-noperm` has a valid password and no permission.
+TLS_USER="anymq-tls"
+TLS_PASSWORD="anymq-tls-Pa55word"
+TLS_NOPERM_USER="anymq-noperm"
+TLS_VHOST="anymq-tls"
+
+tls_enabled() { [ "${ANYMQ_TLS:-1}" != 0 ]; }
+
+# One certificate signed by the CA: tls_issue name subject-alt-names [openssl-ca date options...]
+tls_issue() {
+  local name="$1" san="$2"
+  shift 2
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TLS_DIR/$name.key" 2>/dev/null || return 1
+  openssl req -new -key "$TLS_DIR/$name.key" -subj "/CN=$name" -out "$TLS_DIR/$name.csr" 2>/dev/null || return 1
+  printf 'subjectAltName = %s\nextendedKeyUsage = serverAuth, clientAuth\n' "$san" >"$TLS_DIR/$name.ext"
+  # `openssl ca` rather than `x509 -req`: only it takes explicit start and end dates (the expired one).
+  openssl ca -batch -notext -config "$TLS_DIR/ca.cnf" -extfile "$TLS_DIR/$name.ext" -in "$TLS_DIR/$name.csr" \
+    -out "$TLS_DIR/$name.pem" "$@" >>"$TLS_DIR/openssl.log" 2>&1 || return 1
+  rm -f "$TLS_DIR/$name.csr" "$TLS_DIR/$name.ext"
+}
+
+# CA, server certificate for localhost/127.0.0.1, client certificate (mTLS), an expired server
+# certificate, and a second CA that signed none of them (the "wrong CA" of the tests). Idempotent.
+tls_ensure_ca() {
+  tls_enabled || return 0
+  [ -f "$TLS_DIR/.complete" ] && return 0
+  command -v openssl >/dev/null || fail "openssl not found (Debian package openssl)" || return 1
+  rm -rf "$TLS_DIR"
+  mkdir -p "$TLS_DIR/issued"
+  : >"$TLS_DIR/index.txt"
+  echo 1000 >"$TLS_DIR/serial"
+  cat >"$TLS_DIR/ca.cnf" <<CNF
+[ ca ]
+default_ca = anymq
+[ anymq ]
+dir = $TLS_DIR
+database = \$dir/index.txt
+serial = \$dir/serial
+new_certs_dir = \$dir/issued
+certificate = \$dir/ca.pem
+private_key = \$dir/ca.key
+default_md = sha256
+default_days = 825
+policy = any
+unique_subject = no
+copy_extensions = none
+[ any ]
+commonName = supplied
+CNF
+  local ca
+  for ca in ca other-ca; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=anymq test $ca" \
+      -keyout "$TLS_DIR/$ca.key" -out "$TLS_DIR/$ca.pem" >>"$TLS_DIR/openssl.log" 2>&1 || fail "openssl: creating $ca failed" || return 1
+  done
+  tls_issue server "DNS:localhost, IP:127.0.0.1" || fail "openssl: server certificate failed" || return 1
+  tls_issue client "DNS:$TLS_USER" || fail "openssl: client certificate failed" || return 1
+  tls_issue expired "DNS:localhost, IP:127.0.0.1" -startdate 20200101000000Z -enddate 20200102000000Z ||
+    fail "openssl: expired certificate failed" || return 1
+  # The brokers run as this user (postgres as `postgres`): the keys stay readable by their owner only.
+  chmod 600 "$TLS_DIR"/*.key
+  touch "$TLS_DIR/.complete"
+}
+
+# Lines for rabbitmq.conf: an amqps listener; a client certificate is checked when one is sent.
+rabbitmq_tls_conf() {
+  tls_enabled || return 0
+  cat <<CONF
+listeners.ssl.default = 127.0.0.1:$RABBITMQ_TLS_PORT
+ssl_options.cacertfile = $TLS_DIR/ca.pem
+ssl_options.certfile = $TLS_DIR/server.pem
+ssl_options.keyfile = $TLS_DIR/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+CONF
+}
+
+# The TLS user (all permissions on its vhost) and the user without any permission. Idempotent;
+# one rabbitmqctl call when they exist already (each call costs ~1-2 s of CLI start-up).
+rabbitmq_tls_users() {
+  tls_enabled || return 0
+  local users
+  users=$(rabbitmq_run rabbitmqctl -q list_users 2>>"$RMQ_DIR/startup.log") || fail "rabbitmqctl list_users failed" || return 1
+  if ! grep -q "^$TLS_NOPERM_USER\b" <<<"$users"; then
+    {
+      rabbitmq_run rabbitmqctl -q add_vhost "$TLS_VHOST" || true
+      rabbitmq_run rabbitmqctl -q add_user "$TLS_USER" "$TLS_PASSWORD" &&
+        rabbitmq_run rabbitmqctl -q set_permissions -p "$TLS_VHOST" "$TLS_USER" '.*' '.*' '.*' &&
+        rabbitmq_run rabbitmqctl -q add_user "$TLS_NOPERM_USER" "$TLS_PASSWORD"
+    } >>"$RMQ_DIR/startup.log" 2>&1 || fail "creating the RabbitMQ TLS users failed" || return 1
+  fi
+}
+
+# redis-server arguments: a TLS port (client certificates optional) and two ACL users, given as
+# SHA-256 hashes so the password is not on the command line. anymq-noperm may touch no key.
+redis_tls_args() {
+  tls_enabled || return 0
+  local hash
+  hash=$(printf '%s' "$TLS_PASSWORD" | sha256sum | cut -d' ' -f1)
+  printf '%s\n' --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$TLS_DIR/server.pem" --tls-key-file "$TLS_DIR/server.key" \
+    --tls-ca-cert-file "$TLS_DIR/ca.pem" --tls-auth-clients optional \
+    --user "$TLS_USER" on "#$hash" '~*' '&*' '+@all' \
+    --user "$TLS_NOPERM_USER" on "#$hash" resetkeys resetchannels -@all +auth +hello +ping +client +select +info
+}
+
+# Query string of the TLS URLs: the CA file, so the URL alone is enough to connect.
+tls_url_query() { printf '?ca=%s' "$TLS_DIR/ca.pem"; }
+
+tls_env() { # prefix quote
+  tls_enabled || return 0
+  local prefix="$1" q="$2"
+  echo "${prefix}ANYMQ_TLS_DIR=$q$TLS_DIR$q"
+  echo "${prefix}ANYMQ_TLS_PASSWORD=$q$TLS_PASSWORD$q"
+  echo "${prefix}ANYMQ_RABBITMQ_TLS_URL=${q}amqps://$TLS_USER:$TLS_PASSWORD@localhost:$RABBITMQ_TLS_PORT/$TLS_VHOST$(tls_url_query)$q"
+  echo "${prefix}ANYMQ_REDIS_TLS_URL=${q}rediss://$TLS_USER:$TLS_PASSWORD@localhost:$REDIS_TLS_PORT$(tls_url_query)$q"
+}
 
 # ----------------------------------------------------------------------------------------------
 # PostgreSQL: a cluster of the project's own (not the system's `main` cluster)
@@ -738,6 +868,7 @@ cmd_up() {
       echo "debian packages: installed in $(since "$t1")"
     fi
   fi
+  tls_ensure_ca || { echo "brokers: TLS certificate authority FAILED: $FAIL_REASON" >&2; exit 1; }
   # The brokers start in parallel (installs included); each one's report is printed in order
   # once it is done. ANYMQ_BROKERS_PARALLEL=0 starts them one after the other.
   # 9>&-: the brokers must not inherit the lock's file descriptor (they would hold the lock).
@@ -857,6 +988,7 @@ cmd_env() {
     name="ANYMQ_$(echo "$b" | tr '[:lower:]' '[:upper:]')_URL"
     echo "$prefix$name=$q$(broker_url "$b")$q"
   done
+  tls_env "$prefix" "$q"
   echo "${prefix}ANYMQ_BROKERS_SCRIPT=$q$SCRIPT_PATH$q"
   echo "${prefix}ANYMQ_AWS_CLI=$q$VENV_DIR/bin/aws$q"
   echo "${prefix}AWS_ACCESS_KEY_ID=${q}test$q"
