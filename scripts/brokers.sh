@@ -533,7 +533,7 @@ tls_issue() {
 }
 
 # CA, server certificate for localhost/127.0.0.1, client certificate (mTLS), an expired server
-# certificate, and a second CA that signed none of them (the "wrong CA" of the tests). Idempotent.
+# certificate, one for another host name, and a second CA that signed none of them (the "wrong CA" of the tests). Idempotent.
 tls_ensure_ca() {
   tls_enabled || return 0
   [ -f "$TLS_DIR/.complete" ] && return 0
@@ -569,6 +569,7 @@ CNF
   tls_issue client "DNS:$TLS_USER" || fail "openssl: client certificate failed" || return 1
   tls_issue expired "DNS:localhost, IP:127.0.0.1" -startdate 20200101000000Z -enddate 20200102000000Z ||
     fail "openssl: expired certificate failed" || return 1
+  tls_issue wrong-host "DNS:elsewhere.invalid" || fail "openssl: wrong-host certificate failed" || return 1
   # The brokers run as this user (postgres as `postgres`): the keys stay readable by their owner only.
   chmod 600 "$TLS_DIR"/*.key
   touch "$TLS_DIR/.complete"

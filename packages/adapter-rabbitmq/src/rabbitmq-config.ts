@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { type Capabilities, ConfigError, type ConfigProblem, parseUrlOptions } from '@anymq/core/spi'
+import { type Capabilities, ConfigError, type ConfigProblem, parseUrlOptions, readTlsOptions, registerSecret, tlsUrlOptions } from '@anymq/core/spi'
 import type { Options } from 'amqplib'
 import { adapterName } from './rabbitmq-errors.js'
 
@@ -11,7 +11,11 @@ export interface RabbitmqBrokerOptions {
   queueType?: QueueType
   /** Declare queues, exchanges and bindings on first use. `false` for topology managed elsewhere. Default `true`. */
   provision?: boolean
-  /** TLS options for `amqps://` (ca, cert, key, passphrase, rejectUnauthorized, servername…), passed to Node's `tls.connect`. */
+  /**
+   * TLS options for `amqps://`, passed to Node's `tls.connect`: `ca`, `cert`, `key` (PEM text, Buffers or
+   * file paths), `passphrase`, `servername`, `rejectUnauthorized`… Checked at `connect()`. The same
+   * names work as URL parameters for file paths: `amqps://user:pass@host/vhost?ca=/etc/ssl/ca.pem`.
+   */
   tls?: TlsOptions
   /** Shown as the connection name in the management UI. Default `anymq`. */
   connectionName?: string
@@ -55,6 +59,7 @@ const urlOptions = {
   },
   queueType: { type: 'enum', values: ['classic', 'quorum'], description: 'default queue type' },
   provision: { type: 'boolean', description: 'declare topology on first use' },
+  ...tlsUrlOptions,
 } as const
 
 const brokerOptionNames: Record<keyof RabbitmqBrokerOptions, true> = {
@@ -87,8 +92,8 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
     problems.push({ field: 'broker.queueType', message: `${JSON.stringify(queueType)} is not one of classic, quorum` })
   const provision = options.provision ?? fromUrl.provision ?? true
   if (typeof provision !== 'boolean') problems.push({ field: 'broker.provision', message: 'expected true or false' })
-  const tls = options.tls
-  if (tls !== undefined && (typeof tls !== 'object' || tls === null)) problems.push({ field: 'broker.tls', message: 'expected an object of Node TLS options' })
+  const tls = readTlsOptions(fromUrl, options.tls, 'broker.tls', problems)
+  if (tls !== undefined && url.protocol === 'amqp:') problems.push({ field: 'broker.tls', message: 'TLS settings need an amqps:// URL (this one is amqp://)' })
   const connectionName = options.connectionName ?? 'anymq'
   if (typeof connectionName !== 'string') problems.push({ field: 'broker.connectionName', message: 'expected a string' })
   const milliseconds = (name: keyof RabbitmqBrokerOptions, fallback: number, min: number): number => {
@@ -107,13 +112,14 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
 
   const secure = url.protocol === 'amqps:'
+  registerSecret(url.password)
   const connect: Options.Connect = {
     protocol: secure ? 'amqps' : 'amqp',
     hostname: url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
     port: url.port ? Number(url.port) : secure ? 5671 : 5672,
-    username: url.username ? decodeURIComponent(url.username) : 'guest',
-    password: url.password ? decodeURIComponent(url.password) : 'guest',
-    vhost: url.pathname === '' || url.pathname === '/' ? '/' : decodeURIComponent(url.pathname.slice(1)),
+    username: url.username ? safeDecode(url.username) : 'guest',
+    password: url.password ? safeDecode(url.password) : 'guest',
+    vhost: url.pathname === '' || url.pathname === '/' ? '/' : safeDecode(url.pathname.slice(1)),
     heartbeat: fromUrl.heartbeat ?? 10,
     ...(fromUrl.frameMax === undefined ? {} : { frameMax: fromUrl.frameMax }),
     ...(fromUrl.channelMax === undefined ? {} : { channelMax: fromUrl.channelMax }),
@@ -124,7 +130,7 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
     socket: {
       // Without it Nagle's algorithm holds small frames (acks, confirms, replies) for up to 40 ms.
       noDelay: true,
-      ...(tls as TlsOptions | undefined),
+      ...tls,
       timeout: connectTimeoutMs,
       clientProperties: { connection_name: connectionName, product: 'anymq' },
     },
@@ -149,4 +155,13 @@ export function queueTypeOf(broker: Readonly<Record<string, unknown>>, fallback:
     problems.push({ field: `${where}.broker.queueType`, message: `${JSON.stringify(value)} is not one of classic, quorum` })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
   return value as QueueType
+}
+
+/** `decodeURIComponent` that keeps malformed escapes (`%zz`) as they are instead of throwing a URIError. */
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
 }

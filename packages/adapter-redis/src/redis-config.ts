@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { ConfigError, type ConfigProblem, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+import { ConfigError, type ConfigProblem, parseUrlOptions, readTlsOptions, registerSecret, tlsUrlOptions } from '@anymq/core/spi'
 import type { RedisOptions } from 'ioredis'
 
 /** Everything a Redis connection needs, read once from the URL and `connect(url, { broker })`. */
@@ -63,6 +63,7 @@ export const urlOptions = {
     max: 600_000,
     description: 'time allowed to connect (default 10000)',
   },
+  ...tlsUrlOptions,
 } as const
 
 export const defaults = {
@@ -77,7 +78,11 @@ export const defaults = {
 
 /** Options of `connect(url, { broker: { … } })` for Redis. */
 export interface RedisBrokerOptions {
-  /** TLS settings for `rediss://` (CA, client certificate…), passed to `tls.connect`. */
+  /**
+   * TLS settings for `rediss://`, passed to Node's `tls.connect`: `ca`, `cert`, `key` (PEM text, Buffers
+   * or file paths), `passphrase`, `servername`, `rejectUnauthorized`… Checked at `connect()`. The same
+   * names work as URL parameters for file paths: `rediss://user:pass@host:6380?ca=/etc/ssl/ca.pem`.
+   */
   tls?: TlsOptions
   /** Shown in `CLIENT LIST`; anymq appends `:commands`, `:consumer` or `:inbox`. */
   connectionName?: string
@@ -104,9 +109,9 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
       problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${brokerOptionNames.join(', ')}` })
     }
   }
-  if (broker.tls !== undefined && (typeof broker.tls !== 'object' || broker.tls === null)) {
-    problems.push({ field: 'broker.tls', message: 'expected an object of tls.connect options' })
-  }
+  const tls = readTlsOptions(options, broker.tls, 'broker.tls', problems)
+  if (tls !== undefined && url.protocol !== 'rediss:')
+    problems.push({ field: 'broker.tls', message: 'TLS settings need a rediss:// URL (this one is redis://)' })
   for (const name of ['connectionName', 'password', 'username'] as const) {
     if (broker[name] !== undefined && typeof broker[name] !== 'string') problems.push({ field: `broker.${name}`, message: 'expected a string' })
   }
@@ -119,9 +124,9 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(prefix)) problems.push({ field: 'url ?prefix', message: `'${prefix}' must be 1 to 64 letters, digits, '.', '_' or '-'` })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'redis' })
 
-  const password = (broker.password as string | undefined) ?? (url.password === '' ? undefined : decodeURIComponent(url.password))
+  const password = (broker.password as string | undefined) ?? (url.password === '' ? undefined : safeDecode(url.password))
   registerSecret(password)
-  const username = (broker.username as string | undefined) ?? (url.username === '' ? undefined : decodeURIComponent(url.username))
+  const username = (broker.username as string | undefined) ?? (url.username === '' ? undefined : safeDecode(url.username))
   const secure = url.protocol === 'rediss:'
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -129,7 +134,7 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
     username,
     password,
     db,
-    tls: secure ? { ...((broker.tls as TlsOptions | undefined) ?? {}) } : undefined,
+    tls: secure ? { ...tls } : undefined,
     prefix,
     blockMs: options.blockMs ?? defaults.blockMs,
     defaultLeaseMs: options.leaseMs ?? defaults.defaultLeaseMs,
@@ -169,5 +174,14 @@ export function clientOptions(settings: RedisSettings, role: ConnectionRole): Re
     enableAutoPipelining: !blocking,
     blockingTimeout: blocking ? settings.blockMs + 5000 : undefined,
     blockingTimeoutGrace: 1000,
+  }
+}
+
+/** `decodeURIComponent` that keeps malformed escapes (`%zz`) as they are instead of throwing a URIError. */
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
   }
 }

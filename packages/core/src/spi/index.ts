@@ -12,6 +12,8 @@ export {
   retryCopy,
   toOutgoing,
 } from './republish-retry.js'
+export { explainConnectionFailure, tlsFailureOf } from './tls-failure.js'
+export { readTlsOptions, type TlsUrlValues, tlsUrlOptions } from './tls-options.js'
 export { filterMatches, subjectMatches } from './topic-filter.js'
 export type {
   AdapterContext,
