@@ -349,6 +349,7 @@ log4j.logger.org.apache.kafka.common.config.AbstractConfig=WARN
 log4j.logger.state.change.logger=WARN
 log4j.logger.kafka.log.LogCleaner=WARN
 EOF
+  kafka_tls_config
 }
 
 # java + options for the broker and its tools (512 MB heap is plenty for tests).
@@ -402,7 +403,8 @@ kafka_start() {
   spawn "$KAFKA_DIR/kafka.pid" "$KAFKA_DIR/kafka.log" \
     "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_DIR/server.properties" || return 1
   wait_ready kafka_ours "kcat -L (metadata) on 127.0.0.1:$KAFKA_PORT" kafka_ready || return 1
-  wait_ready kafka_ours "kcat produce+consume+consumer group on '$KAFKA_PROBE_TOPIC'" kafka_probe
+  wait_ready kafka_ours "kcat produce+consume+consumer group on '$KAFKA_PROBE_TOPIC'" kafka_probe || return 1
+  kafka_tls_users
 }
 
 kafka_stop() {
@@ -616,6 +618,47 @@ redis_tls_args() {
     --user "$TLS_NOPERM_USER" on "#$hash" resetkeys resetchannels -@all +auth +hello +ping +client +select +info
 }
 
+# Kafka: a SASL_SSL listener (SCRAM-SHA-512; a client certificate is checked when one is sent) added
+# to whatever listeners kafka_write_config wrote. An authorizer denies a SASL user without ACLs
+# (anymq-noperm); the plain listeners' ANONYMOUS and the TLS user are super users.
+kafka_tls_config() {
+  tls_enabled || return 0
+  local file="$KAFKA_DIR/server.properties"
+  # PEM "keystore": the private key (PKCS#8) followed by the certificate.
+  cat "$TLS_DIR/server.key" "$TLS_DIR/server.pem" >"$TLS_DIR/kafka-server-keystore.pem"
+  chmod 600 "$TLS_DIR/kafka-server-keystore.pem"
+  sed -i -e "s|^listeners=.*|&,SASL_SSL://127.0.0.1:$KAFKA_TLS_PORT|" \
+    -e "s|^advertised.listeners=.*|&,SASL_SSL://127.0.0.1:$KAFKA_TLS_PORT|" \
+    -e "s|^listener.security.protocol.map=.*|&,SASL_SSL:SASL_SSL|" "$file"
+  cat >>"$file" <<PROPS
+# TLS + SCRAM-SHA-512 (scripts/brokers.sh, tls section)
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_DIR/kafka-server-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+ssl.client.auth=requested
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:ANONYMOUS;User:$TLS_USER
+PROPS
+}
+
+# SCRAM credentials live in the cluster's metadata: set once per data directory, through the plain
+# listener (kafka.admin.ConfigCommand is in Kafka 3.9 and 4.x alike).
+kafka_tls_users() {
+  tls_enabled || return 0
+  local marker="$KAFKA_DIR/data/.anymq-scram-users" user
+  [ -f "$marker" ] && return 0
+  for user in "$TLS_USER" "$TLS_NOPERM_USER"; do
+    kafka_java kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter --entity-type users \
+      --entity-name "$user" --add-config "SCRAM-SHA-512=[iterations=4096,password=$TLS_PASSWORD]" >>"$KAFKA_DIR/kafka.log" 2>&1 ||
+      fail "kafka: adding the SCRAM user $user failed" || return 1
+  done
+  touch "$marker"
+}
+
 # Query string of the TLS URLs: the CA file, so the URL alone is enough to connect.
 tls_url_query() { printf '?ca=%s' "$TLS_DIR/ca.pem"; }
 
@@ -625,6 +668,7 @@ tls_env() { # prefix quote
   echo "${prefix}ANYMQ_TLS_DIR=$q$TLS_DIR$q"
   echo "${prefix}ANYMQ_TLS_PASSWORD=$q$TLS_PASSWORD$q"
   echo "${prefix}ANYMQ_RABBITMQ_TLS_URL=${q}amqps://$TLS_USER:$TLS_PASSWORD@localhost:$RABBITMQ_TLS_PORT/$TLS_VHOST$(tls_url_query)$q"
+  echo "${prefix}ANYMQ_KAFKA_TLS_URL=${q}kafka://$TLS_USER:$TLS_PASSWORD@127.0.0.1:$KAFKA_TLS_PORT?saslMechanism=scram-sha-512&ca=$TLS_DIR/ca.pem$q"
   echo "${prefix}ANYMQ_REDIS_TLS_URL=${q}rediss://$TLS_USER:$TLS_PASSWORD@localhost:$REDIS_TLS_PORT$(tls_url_query)$q"
 }
 

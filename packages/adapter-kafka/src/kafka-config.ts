@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls'
-import { ConfigError, type ConfigProblem, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+import { ConfigError, type ConfigProblem, parseUrlOptions, readTlsOptions, registerSecret, tlsUrlOptions } from '@anymq/core/spi'
 
 /** SASL credentials; the password is registered as a secret and never appears in errors or logs. */
 export interface KafkaSasl {
@@ -50,6 +50,8 @@ const urlOptions = {
   maxMessageBytes: { type: 'integer', min: 1, max: 1_073_741_824 },
   connectionTimeoutMs: { type: 'integer', min: 1, max: 600_000 },
   requestTimeoutMs: { type: 'integer', min: 1, max: 3_600_000 },
+  // ?ca=/path (and cert, key, servername, rejectUnauthorized) turn TLS on.
+  ...tlsUrlOptions,
 } as const
 
 const numericBrokerOptions = [
@@ -104,9 +106,14 @@ export function resolveSettings(url: URL, hosts: readonly string[] | undefined, 
     } else numbers[name] = value
   }
   if (options.clientId !== undefined && typeof options.clientId !== 'string') problems.push({ field: 'broker.clientId', message: 'expected a string' })
-  const ssl = options.ssl ?? fromUrl.ssl ?? false
-  if (typeof ssl !== 'boolean' && (typeof ssl !== 'object' || ssl === null)) {
+  const given: unknown = options.ssl ?? fromUrl.ssl
+  let ssl: unknown = given ?? false
+  if (typeof ssl !== 'boolean' && (typeof ssl !== 'object' || ssl === null || Array.isArray(ssl))) {
     problems.push({ field: 'broker.ssl', message: 'expected true, false or tls.connect options' })
+  } else {
+    const tls = readTlsOptions(fromUrl, typeof ssl === 'object' ? ssl : undefined, 'broker.ssl', problems)
+    if (tls !== undefined && given === false) problems.push({ field: 'broker.ssl', message: 'is false, but TLS settings (ca, cert, key…) were given' })
+    else if (tls !== undefined) ssl = tls
   }
   const sasl = readSasl(url, fromUrl.saslMechanism as KafkaSasl['mechanism'] | undefined, options.sasl, problems)
   const merged = { ...defaultSettings, ...numbers }
@@ -139,7 +146,16 @@ function readSasl(url: URL, mechanism: KafkaSasl['mechanism'] | undefined, optio
     return sasl as KafkaSasl
   }
   if (!url.username && !url.password) return undefined
-  const password = decodeURIComponent(url.password)
+  const password = safeDecode(url.password)
   registerSecret(password)
-  return { mechanism: mechanism ?? 'plain', username: decodeURIComponent(url.username), password }
+  return { mechanism: mechanism ?? 'plain', username: safeDecode(url.username), password }
+}
+
+/** `decodeURIComponent` that keeps malformed escapes (`%zz`) as they are instead of throwing a URIError. */
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
 }

@@ -12,7 +12,7 @@ export {
   retryCopy,
   toOutgoing,
 } from './republish-retry.js'
-export { explainConnectionFailure, tlsFailureOf } from './tls-failure.js'
+export { errorsIn, explainConnectionFailure, tlsFailureOf } from './tls-failure.js'
 export { readTlsOptions, type TlsUrlValues, tlsUrlOptions } from './tls-options.js'
 export { filterMatches, subjectMatches } from './topic-filter.js'
 export type {

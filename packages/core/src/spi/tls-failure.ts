@@ -18,8 +18,10 @@ const expired = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'])
  * `undefined` when it is not a TLS error (a refused TCP connection, a reset after the handshake…).
  */
 export function tlsFailureOf(error: unknown): ConnectionFailure | undefined {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+  for (const current of errorsIn(error)) {
     const code = (current as { code?: unknown }).code
+    // The peer hung up in the middle of the handshake: a plain port that closes on a ClientHello.
+    if (/disconnected before secure TLS connection was established/.test(current.message)) return 'tls-handshake'
     if (typeof code !== 'string') continue
     if (untrusted.has(code)) return 'tls-untrusted-certificate'
     if (expired.has(code)) return 'tls-certificate-expired'
@@ -28,6 +30,23 @@ export function tlsFailureOf(error: unknown): ConnectionFailure | undefined {
     if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'tls-handshake'
   }
   return undefined
+}
+
+/**
+ * An error, its causes, and the members of aggregate errors (`errors`, as AggregateError and some
+ * clients have), depth first and bounded: what a client wrapped around the error that matters.
+ */
+export function errorsIn(error: unknown, limit = 32): Error[] {
+  const found: Error[] = []
+  const visit = (value: unknown, depth: number) => {
+    if (!(value instanceof Error) || depth > 8 || found.length >= limit || found.includes(value)) return
+    found.push(value)
+    const members = (value as { errors?: unknown }).errors
+    if (Array.isArray(members)) for (const member of members) visit(member, depth + 1)
+    visit(value.cause, depth + 1)
+  }
+  visit(error, 0)
+  return found
 }
 
 const explanations: Record<ConnectionFailure, string> = {
