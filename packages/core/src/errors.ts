@@ -71,7 +71,8 @@ export class ConfigError extends AnymqError {
     const list = typeof problems === 'string' ? [{ field: '', message: problems }] : problems
     const text = list.map((problem) => (problem.field ? `${problem.field}: ${problem.message}` : problem.message)).join('; ')
     super(options.code ?? 'ERR_CONFIG', text, { ...options, retryable: false })
-    this.problems = list
+    // The problems travel with the error (and util.inspect shows them): redacted like the message.
+    this.problems = list.map((problem) => ({ field: redactText(problem.field), message: redactText(problem.message) }))
   }
 }
 
