@@ -659,6 +659,22 @@ kafka_tls_users() {
   touch "$marker"
 }
 
+# PostgreSQL: TLS on its one port (clients ask for it), for `sslmode=verify-full`. The server key
+# must belong to the user postgres runs as and be private, so the certificate and key are copied.
+postgres_tls_files() {
+  tls_enabled || return 0
+  mkdir -p "$PG_DIR/tls"
+  cp "$TLS_DIR/server.pem" "$TLS_DIR/server.key" "$TLS_DIR/ca.pem" "$PG_DIR/tls/"
+  chmod 600 "$PG_DIR/tls/server.key"
+  if is_root; then chown -R postgres: "$PG_DIR/tls"; fi
+}
+
+postgres_tls_options() {
+  tls_enabled || return 0
+  printf -- '-c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s -c ssl_ca_file=%s' \
+    "$PG_DIR/tls/server.pem" "$PG_DIR/tls/server.key" "$PG_DIR/tls/ca.pem"
+}
+
 # Query string of the TLS URLs: the CA file, so the URL alone is enough to connect.
 tls_url_query() { printf '?ca=%s' "$TLS_DIR/ca.pem"; }
 
@@ -669,6 +685,7 @@ tls_env() { # prefix quote
   echo "${prefix}ANYMQ_TLS_PASSWORD=$q$TLS_PASSWORD$q"
   echo "${prefix}ANYMQ_RABBITMQ_TLS_URL=${q}amqps://$TLS_USER:$TLS_PASSWORD@localhost:$RABBITMQ_TLS_PORT/$TLS_VHOST$(tls_url_query)$q"
   echo "${prefix}ANYMQ_KAFKA_TLS_URL=${q}kafka://$TLS_USER:$TLS_PASSWORD@127.0.0.1:$KAFKA_TLS_PORT?saslMechanism=scram-sha-512&ca=$TLS_DIR/ca.pem$q"
+  echo "${prefix}ANYMQ_POSTGRES_TLS_URL=${q}postgres://anymq:anymq@localhost:$POSTGRES_PORT/anymq?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.pem$q"
   echo "${prefix}ANYMQ_REDIS_TLS_URL=${q}rediss://$TLS_USER:$TLS_PASSWORD@localhost:$REDIS_TLS_PORT$(tls_url_query)$q"
 }
 
@@ -758,7 +775,8 @@ postgres_start() {
   touch "$PG_DIR/postgres.log"
   if is_root; then chown postgres: "$PG_DIR" "$PG_DIR/run" "$PG_DIR/postgres.log"; fi
   postgres_init || return 1
-  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t "$READY_TIMEOUT" start \
+  postgres_tls_files || return 1
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t "$READY_TIMEOUT" start -o "$(postgres_tls_options)" \
     >>"$PG_DIR/postgres.log" 2>&1 || fail "pg_ctl start failed" || return 1
   # role + database, idempotently
   if [ "$(pg_admin "select 1 from pg_roles where rolname = 'anymq'")" != "1" ]; then
