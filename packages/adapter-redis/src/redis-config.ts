@@ -1,5 +1,16 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { ConfigError, type ConfigProblem, parseUrlOptions, readTlsOptions, registerSecret, tlsUrlOptions } from '@anymq/core/spi'
+import {
+  ConfigError,
+  type ConfigProblem,
+  type OptionCheck,
+  type OptionShape,
+  objectOf,
+  ofType,
+  parseUrlOptions,
+  readTlsOptions,
+  registerSecret,
+  tlsUrlOptions,
+} from '@anymq/core/spi'
 import type { RedisOptions } from 'ioredis'
 
 /** Everything a Redis connection needs, read once from the URL and `connect(url, { broker })`. */
@@ -92,29 +103,26 @@ export interface RedisBrokerOptions {
   username?: string
 }
 
-const brokerOptionNames = ['tls', 'connectionName', 'password', 'username'] as const
+const brokerOptionChecks: Record<keyof RedisBrokerOptions, OptionCheck> = {
+  tls: ofType('object', 'an object of tls.connect options'),
+  connectionName: ofType('string'),
+  password: ofType('string'),
+  username: ofType('string'),
+}
+
+/** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`: the Redis adapter takes none. */
+export const queueBrokerOptions: OptionShape = {}
 
 /** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
 export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>): RedisSettings {
   const problems: ConfigProblem[] = []
-  let options: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    options = parseUrlOptions(url, urlOptions, 'redis')
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
-  for (const name of Object.keys(broker)) {
-    if (!(brokerOptionNames as readonly string[]).includes(name)) {
-      problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${brokerOptionNames.join(', ')}` })
-    }
-  }
-  const tls = readTlsOptions(options, broker.tls, 'broker.tls', problems)
+  const options = parseUrlOptions(url, urlOptions, 'redis', problems)
+  objectOf(brokerOptionChecks)(broker, 'broker', problems)
+  // A `tls` that is not an object is reported by the check above; here only its contents are read.
+  const tlsObject = typeof broker.tls === 'object' && broker.tls !== null && !Array.isArray(broker.tls) ? broker.tls : undefined
+  const tls = readTlsOptions(options, tlsObject, 'broker.tls', problems)
   if (tls !== undefined && url.protocol !== 'rediss:')
     problems.push({ field: 'broker.tls', message: 'TLS settings need a rediss:// URL (this one is redis://)' })
-  for (const name of ['connectionName', 'password', 'username'] as const) {
-    if (broker[name] !== undefined && typeof broker[name] !== 'string') problems.push({ field: `broker.${name}`, message: 'expected a string' })
-  }
   const path = url.pathname.replace(/^\//, '')
   const db = path === '' ? 0 : Number(path)
   if (!Number.isInteger(db) || db < 0 || db > 10_000) problems.push({ field: 'url path', message: `'/${path}' is not a database number` })
