@@ -18,8 +18,10 @@ const schemes = {
   kafka: ['kafka'],
   redis: ['redis', 'rediss'],
   aws: ['sqs'],
+  nats: ['nats'],
+  'gcp-pubsub': ['gcp-pubsub'],
   // Schemes no adapter serves, and garbage: a ConfigError naming the problem.
-  unknown: ['http', 'nats', 'x-y', ''],
+  unknown: ['http', 'mqtt', 'x-y', ''],
 }
 
 const queryName = fc.constantFrom(

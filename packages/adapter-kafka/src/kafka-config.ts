@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls'
 import {
   ConfigError,
   type ConfigProblem,
+  decodeUrlPart,
   either,
   integer,
   type OptionCheck,
@@ -161,16 +162,7 @@ function readSasl(url: URL, mechanism: KafkaSasl['mechanism'] | undefined, optio
     return sasl
   }
   if (!url.username && !url.password) return undefined
-  const password = safeDecode(url.password)
+  const password = decodeUrlPart(url.password)
   registerSecret(password)
-  return { mechanism: mechanism ?? 'plain', username: safeDecode(url.username), password }
-}
-
-/** `decodeURIComponent` that keeps malformed escapes (`%zz`) as they are instead of throwing a URIError. */
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value)
-  } catch {
-    return value
-  }
+  return { mechanism: mechanism ?? 'plain', username: decodeUrlPart(url.username), password }
 }

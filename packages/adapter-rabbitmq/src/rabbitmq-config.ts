@@ -3,6 +3,7 @@ import {
   type Capabilities,
   ConfigError,
   type ConfigProblem,
+  decodeUrlPart,
   integer,
   type OptionCheck,
   objectOf,
@@ -117,9 +118,9 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
     protocol: secure ? 'amqps' : 'amqp',
     hostname: url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
     port: url.port ? Number(url.port) : secure ? 5671 : 5672,
-    username: url.username ? safeDecode(url.username) : 'guest',
-    password: url.password ? safeDecode(url.password) : 'guest',
-    vhost: url.pathname === '' || url.pathname === '/' ? '/' : safeDecode(url.pathname.slice(1)),
+    username: url.username ? decodeUrlPart(url.username) : 'guest',
+    password: url.password ? decodeUrlPart(url.password) : 'guest',
+    vhost: url.pathname === '' || url.pathname === '/' ? '/' : decodeUrlPart(url.pathname.slice(1)),
     heartbeat: fromUrl.heartbeat ?? 10,
     ...(fromUrl.frameMax === undefined ? {} : { frameMax: fromUrl.frameMax }),
     ...(fromUrl.channelMax === undefined ? {} : { channelMax: fromUrl.channelMax }),
@@ -147,13 +148,4 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
 /** The queue type of one queue or subscription: its `broker.queueType` (checked by core), else the connection's. */
 export function queueTypeOf(broker: Readonly<Record<string, unknown>>, fallback: QueueType): QueueType {
   return (broker.queueType as QueueType | undefined) ?? fallback
-}
-
-/** `decodeURIComponent` that keeps malformed escapes (`%zz`) as they are instead of throwing a URIError. */
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value)
-  } catch {
-    return value
-  }
 }

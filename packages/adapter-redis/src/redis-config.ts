@@ -2,6 +2,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import {
   ConfigError,
   type ConfigProblem,
+  decodeUrlPart,
   type OptionCheck,
   type OptionShape,
   objectOf,
@@ -132,9 +133,9 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(prefix)) problems.push({ field: 'url ?prefix', message: `'${prefix}' must be 1 to 64 letters, digits, '.', '_' or '-'` })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'redis' })
 
-  const password = (broker.password as string | undefined) ?? (url.password === '' ? undefined : safeDecode(url.password))
+  const password = (broker.password as string | undefined) ?? (url.password === '' ? undefined : decodeUrlPart(url.password))
   registerSecret(password)
-  const username = (broker.username as string | undefined) ?? (url.username === '' ? undefined : safeDecode(url.username))
+  const username = (broker.username as string | undefined) ?? (url.username === '' ? undefined : decodeUrlPart(url.username))
   const secure = url.protocol === 'rediss:'
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -182,14 +183,5 @@ export function clientOptions(settings: RedisSettings, role: ConnectionRole): Re
     enableAutoPipelining: !blocking,
     blockingTimeout: blocking ? settings.blockMs + 5000 : undefined,
     blockingTimeoutGrace: 1000,
-  }
-}
-
-/** `decodeURIComponent` that keeps malformed escapes (`%zz`) as they are instead of throwing a URIError. */
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value)
-  } catch {
-    return value
   }
 }

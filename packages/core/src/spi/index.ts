@@ -54,5 +54,5 @@ export type {
   TransportConsumeOptions,
   TransportConsumer,
 } from './transport.js'
-export { parseUrlOptions, type UrlOptionSpec } from './url-options.js'
+export { decodeUrlPart, parseUrlOptions, type UrlOptionSpec } from './url-options.js'
 export { isReservedHeader, userHeaders, wireHeaders } from './wire-headers.js'
