@@ -8,10 +8,22 @@ export interface KafkaSasl {
   password: string
 }
 
+/** The Kafka client library behind the adapter (see the README for why the default won). */
+export type KafkaDriverName = 'platformatic' | 'kafkajs'
+export const driverNames: readonly KafkaDriverName[] = ['platformatic', 'kafkajs']
+
+/** Producer compression. kafkajs ships only gzip; @platformatic/kafka has all four. */
+export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+export const compressions: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
+
 /** Everything the Kafka adapter reads from the URL and `connect(url, { broker })`, defaults filled in. */
 export interface KafkaSettings {
   /** Bootstrap brokers, `host:port`. */
   brokers: string[]
+  /** Client library: `platformatic` (@platformatic/kafka, Node ≥ 22.22) or `kafkajs`. Default see `defaultSettings.driver`. */
+  driver: KafkaDriverName
+  /** Producer compression of record batches. Default `none`. */
+  compression: KafkaCompression
   /** Client id sent to the brokers (quotas, logs). Default `anymq`. */
   clientId: string
   /** TLS: `true`, or Node `tls.connect` options (ca, cert, key…). Default off. */
@@ -38,6 +50,8 @@ export interface KafkaSettings {
 }
 
 const urlOptions = {
+  driver: { type: 'enum', values: driverNames, description: 'Kafka client library' },
+  compression: { type: 'enum', values: compressions, description: 'producer compression' },
   clientId: { type: 'string', description: 'client id sent to the brokers' },
   ssl: { type: 'boolean', description: 'TLS to the brokers' },
   saslMechanism: { type: 'enum', values: ['plain', 'scram-sha-256', 'scram-sha-512'], description: 'SASL mechanism for the URL user and password' },
@@ -64,9 +78,11 @@ const numericBrokerOptions = [
   'requestTimeoutMs',
 ] as const
 
-const brokerOptionNames = ['clientId', 'ssl', 'sasl', ...numericBrokerOptions]
+const brokerOptionNames = ['driver', 'compression', 'clientId', 'ssl', 'sasl', ...numericBrokerOptions]
 
 export const defaultSettings = {
+  driver: 'platformatic' as KafkaDriverName,
+  compression: 'none' as KafkaCompression,
   clientId: 'anymq',
   partitions: 3,
   replicationFactor: -1,
@@ -103,6 +119,14 @@ export function resolveSettings(url: URL, hosts: readonly string[] | undefined, 
       problems.push({ field: `broker.${name}`, message: `${JSON.stringify(value)} is not an integer in ${spec.min}..${spec.max}` })
     } else numbers[name] = value
   }
+  const driver = (options.driver ?? fromUrl.driver ?? defaultSettings.driver) as KafkaDriverName
+  if (!driverNames.includes(driver)) problems.push({ field: 'broker.driver', message: `${JSON.stringify(driver)} is not one of ${driverNames.join(', ')}` })
+  const compression = (options.compression ?? fromUrl.compression ?? defaultSettings.compression) as KafkaCompression
+  if (!compressions.includes(compression)) {
+    problems.push({ field: 'broker.compression', message: `${JSON.stringify(compression)} is not one of ${compressions.join(', ')}` })
+  } else if (driver === 'kafkajs' && compression !== 'none' && compression !== 'gzip') {
+    problems.push({ field: 'broker.compression', message: `kafkajs ships only gzip; use driver=platformatic for ${compression}` })
+  }
   if (options.clientId !== undefined && typeof options.clientId !== 'string') problems.push({ field: 'broker.clientId', message: 'expected a string' })
   const ssl = options.ssl ?? fromUrl.ssl ?? false
   if (typeof ssl !== 'boolean' && (typeof ssl !== 'object' || ssl === null)) {
@@ -116,6 +140,8 @@ export function resolveSettings(url: URL, hosts: readonly string[] | undefined, 
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'kafka' })
   return {
     ...merged,
+    driver,
+    compression,
     brokers,
     clientId: (options.clientId as string | undefined) ?? fromUrl.clientId ?? defaultSettings.clientId,
     ssl: ssl as boolean | ConnectionOptions,
