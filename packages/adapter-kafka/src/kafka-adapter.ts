@@ -54,7 +54,7 @@ export function platformaticRunsOn(version: string): boolean {
 }
 
 /** Loads only the chosen client library: @platformatic/kafka does not load on an older Node. */
-async function createDriver(settings: KafkaSettings, logger: Logger, nodeVersion = process.versions.node): Promise<KafkaDriver> {
+export async function createDriver(settings: KafkaSettings, logger: Logger, nodeVersion = process.versions.node): Promise<KafkaDriver> {
   if (settings.driver === 'kafkajs') {
     const { KafkajsDriver } = await import('./kafkajs-driver.js')
     return new KafkajsDriver(settings, logger)

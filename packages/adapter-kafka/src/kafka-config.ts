@@ -169,3 +169,38 @@ function readSasl(url: URL, mechanism: KafkaSasl['mechanism'] | undefined, optio
   registerSecret(password)
   return { mechanism: mechanism ?? 'plain', username: decodeURIComponent(url.username), password }
 }
+
+/** Partitions and replication of the topics behind one queue or subscription. */
+export interface KafkaTopicOptions {
+  partitions: number
+  replicationFactor: number
+}
+
+const topicOptionNames = ['partitions', 'replicationFactor'] as const
+
+/**
+ * Reads `queue(name, { broker: { partitions, replicationFactor } })` (and the same on a subscription),
+ * falling back to the connection's settings. They apply when anymq creates the topics; an existing
+ * topic keeps what it has. Every problem is reported at once.
+ */
+export function resolveTopicOptions(broker: Readonly<Record<string, unknown>>, settings: KafkaTopicOptions, where: string): KafkaTopicOptions {
+  const problems: ConfigProblem[] = []
+  for (const name of Object.keys(broker)) {
+    if (!(topicOptionNames as readonly string[]).includes(name))
+      problems.push({ field: `${where}.broker.${name}`, message: `unknown option; allowed: ${topicOptionNames.join(', ')}` })
+  }
+  const result = { partitions: settings.partitions, replicationFactor: settings.replicationFactor }
+  for (const name of topicOptionNames) {
+    const value = broker[name]
+    if (value === undefined) continue
+    const spec = urlOptions[name]
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min || value > spec.max || value === 0) {
+      problems.push({
+        field: `${where}.broker.${name}`,
+        message: `${JSON.stringify(value)} is not an integer in ${spec.min}..${spec.max}${name === 'replicationFactor' ? ' (-1 = broker default, not 0)' : ''}`,
+      })
+    } else result[name] = value
+  }
+  if (problems.length > 0) throw new ConfigError(problems, { adapter: 'kafka' })
+  return result
+}
