@@ -111,6 +111,8 @@ export function isTransient(error: unknown): boolean {
     const type = typeOf(current)
     if (type && transientTypes.has(type)) return true
     if (current.name === 'KafkaJSTopicMetadataNotLoaded' || current.name === 'KafkaJSMetadataNotLoaded') return true
+    // @platformatic/kafka reports UNKNOWN_TOPIC_OR_PARTITION from a metadata request as a plain user error.
+    if (current.code === 'PLT_KFK_USER' && current.message?.startsWith('Unknown topic ')) return true
     current = innerOf(current)
   }
   return false
