@@ -1,5 +1,5 @@
 import { type AdapterFactory, type Capabilities, ConfigError, type Logger } from '@anymq/core/spi'
-import { type KafkaSettings, resolveSettings } from './kafka-config.js'
+import { type KafkaSettings, queueBrokerOptions, resolveSettings } from './kafka-config.js'
 import type { KafkaDriver } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
 import { KafkaTransport } from './kafka-transport.js'
@@ -32,6 +32,7 @@ export const adapter: AdapterFactory = {
   name: 'kafka',
   schemes: ['kafka'],
   capabilities,
+  queueBrokerOptions,
   async connect(url, context) {
     const settings = resolveSettings(url, context.hosts, context.options)
     const driver = await createDriver(settings, context.logger)
