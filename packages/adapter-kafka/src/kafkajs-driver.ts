@@ -14,7 +14,7 @@ import type {
   TopicSpec,
 } from './kafka-driver.js'
 
-const { Kafka, logLevel, Partitioners } = kafkajs
+const { Kafka, logLevel, Partitioners, CompressionTypes } = kafkajs
 
 /** The part of kafkajs's internal Cluster used for plain offset commits. */
 interface InternalCluster {
@@ -131,6 +131,8 @@ export class KafkajsDriver implements KafkaDriver {
   private async sendWith(producer: Producer, batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void> {
     await producer.sendBatch({
       acks: -1,
+      // kafkajs ships only gzip (the config refuses the others for this driver).
+      compression: this.settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
       topicMessages: batches.map(({ topic, records }) => ({
         topic,
         messages: records.map((record) => ({
