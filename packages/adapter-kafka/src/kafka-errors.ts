@@ -42,7 +42,8 @@ function refusalOf(error: unknown): ConnectionFailure | undefined {
   const tls = tlsFailureOf(error)
   if (tls) return tls
   for (const current of errorsIn(error) as ClientError[]) {
-    if (authenticationErrorNames.has(current.name ?? '') || typeOf(current) === 'SASL_AUTHENTICATION_FAILED' || current.code === 'PLT_KFK_AUTHENTICATION') return 'authentication'
+    if (authenticationErrorNames.has(current.name ?? '') || typeOf(current) === 'SASL_AUTHENTICATION_FAILED' || current.code === 'PLT_KFK_AUTHENTICATION')
+      return 'authentication'
     const type = typeOf(current)
     if (type && authorizationTypes.has(type)) return 'permission-denied'
   }
