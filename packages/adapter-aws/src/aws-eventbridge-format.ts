@@ -13,6 +13,8 @@ import { eventDetailType } from './aws-names.js'
  *   reads the message without anymq.
  * - A rule's SQS target receives the whole event as the SQS message body (no input transformer):
  *   `{"version","id","detail-type","source",…,"detail":{…}}`; {@link decodeEventMessage} reads it back.
+ *   An event another client put on the bus with source `anymq` and the topic as detail-type is
+ *   consumed too: its detail is the (JSON) body, its event id the message id.
  */
 export const eventSource = 'anymq'
 
@@ -77,16 +79,30 @@ export function encodeEvent(message: OutgoingMessage, options: { topic: string; 
 export function decodeEventMessage(message: SqsMessage): IncomingMessage | undefined {
   const text = message.Body
   if (text === undefined || !text.startsWith('{')) return undefined
-  let detail: EventDetail
+  let event: { id?: unknown; time?: unknown; source?: unknown; detail?: EventDetail }
   try {
-    const event = JSON.parse(text) as { source?: unknown; detail?: EventDetail }
-    if (event.source !== eventSource || typeof event.detail !== 'object' || event.detail === null) return undefined
-    detail = event.detail
+    event = JSON.parse(text) as typeof event
   } catch {
     return undefined
   }
-  if (detail.anymq !== 1 || typeof detail.id !== 'string' || typeof detail.body !== 'string') return undefined
+  const detail = event.detail
+  if (event.source !== eventSource || typeof detail !== 'object' || detail === null) return undefined
   const system = message.Attributes ?? {}
+  if (detail.anymq !== 1 || typeof detail.id !== 'string' || typeof detail.body !== 'string') {
+    // Put on the bus by another client (`aws events put-events`, an SDK) for this topic: the detail is the body.
+    return {
+      id: typeof event.id === 'string' ? event.id : (message.MessageId ?? ''),
+      body: encoder.encode(JSON.stringify(detail)),
+      contentType: 'application/json',
+      headers: {},
+      key: undefined,
+      correlationId: undefined,
+      replyTo: undefined,
+      timestamp: (typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN) || Number(system.SentTimestamp) || Date.now(),
+      subject: undefined,
+      attempt: Math.max(1, Number(system.ApproximateReceiveCount ?? 1) || 1),
+    }
+  }
   return {
     id: detail.id,
     body: detail.encoding === 'base64' ? new Uint8Array(Buffer.from(detail.body, 'base64')) : encoder.encode(detail.body),
