@@ -1,5 +1,5 @@
 import { brokerUrl, uniqueName } from '@anymq/conformance'
-import { type Anymq, connect, MessageTooLargeError, PublishError } from '@anymq/core'
+import { type Anymq, ConfigError, connect, MessageTooLargeError, PublishError } from '@anymq/core'
 import type { OutgoingMessage } from '@anymq/core/spi'
 import type { EventBridgeClient, PutEventsCommand, PutEventsResultEntry } from '@aws-sdk/client-eventbridge'
 import type { Message as SqsMessage } from '@aws-sdk/client-sqs'
@@ -110,6 +110,15 @@ describe('aws EventBridge publishing', () => {
     expect(decoded.headers.tenant).toBe('acme')
     expect(decoded.headers['x-anymq-error']).toBe('e')
     expect(decoded.attempt).toBe(3)
+  })
+})
+
+describe('aws EventBridge URL options', () => {
+  it('refuses an eventBus without topics=eventbridge, and a bus name EventBridge would refuse, in one ConfigError', async () => {
+    const error = await connect('sqs://us-east-1?eventBus=bad/name', { adapter }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toContain('only applies with ?topics=eventbridge')
+    expect((error as Error).message).toContain("'bad/name' is not an EventBridge bus name")
   })
 })
 
