@@ -11,9 +11,12 @@
 #        scripts/cluster.sh kill <node>     SIGKILL one node (by its pid file, nothing else)
 #        scripts/cluster.sh start <node>    start one node again (idempotent)
 #        scripts/cluster.sh pid <node>      print a running node's pid
+#        scripts/cluster.sh leader kafka <topic> | rabbitmq <queue> | redis
+#                                           the node leading that traffic (partition 0, quorum leader, primary)
 #
 # Ports, all on 127.0.0.1, from ANYMQ_CLUSTER_PORT_BASE (B, default 36000):
-#   kafka B+101..103 (controllers B+111..113); rabbitmq B+201..203 (Erlang distribution +20000,
+#   kafka B+101..103 (controllers B+111..113, a second client listener B+121..123 advertised at
+#   +300 for the chaos proxy); rabbitmq B+201..203 (Erlang distribution +20000,
 #   so B must stay below 45000); redis B+301..303; sentinels B+311..313.
 # Data, logs and pid files: ${ANYMQ_CLUSTER_DIR:-<repo>/.brokers/cluster}   (gitignored)
 # Kafka jars: ${ANYMQ_CACHE_DIR:-$HOME/.cache/anymq}/kafka-cluster-<version>   (outside git)
@@ -138,10 +141,16 @@ start)
   [ $# -eq 1 ] || die "usage: cluster.sh start <node>"
   "$(cluster_of "$1")_node_start" "$1"
   ;;
+leader)
+  [ $# -ge 1 ] || die "usage: cluster.sh leader kafka <topic> | rabbitmq <queue> | redis"
+  c="$(clusters_of "$1")"
+  shift
+  "${c}_leader" "$@"
+  ;;
 pid)
   [ $# -eq 1 ] || die "usage: cluster.sh pid <node>"
   "$(cluster_of "$1")_node_pid" "$1"
   ;;
-help | -h | --help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
-*) die "unknown command '$command' (up, down, status, env, kill, start, pid)" ;;
+help | -h | --help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
+*) die "unknown command '$command' (up, down, status, env, kill, start, pid, leader)" ;;
 esac

@@ -7,6 +7,9 @@ KAFKA_CLUSTER_HEAP="${ANYMQ_CLUSTER_KAFKA_HEAP:-384m}"
 
 kafka_port() { echo $((PORT_BASE + 100 + $1)); }
 kafka_controller_port() { echo $((PORT_BASE + 110 + $1)); }
+# A second client listener, advertised at its port + 300 where the chaos suite's fault-injecting
+# proxy listens: clients bootstrapped through the proxy then reach every broker through it too.
+kafka_client_port() { echo $((PORT_BASE + 120 + $1)); }
 kafka_node_dir() { echo "$KAFKA_CLUSTER_DIR/k$1"; }
 kafka_marker() { echo "$(kafka_node_dir "$1")/server.properties"; }
 
@@ -43,11 +46,11 @@ kafka_write_config() { # node
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$(kafka_port "$n"),CONTROLLER://127.0.0.1:$(kafka_controller_port "$n")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(kafka_port "$n")
+listeners=PLAINTEXT://127.0.0.1:$(kafka_port "$n"),CONTROLLER://127.0.0.1:$(kafka_controller_port "$n"),PROXIED://127.0.0.1:$(kafka_client_port "$n")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(kafka_port "$n"),PROXIED://127.0.0.1:$(($(kafka_client_port "$n") + 300))
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PROXIED:PLAINTEXT
 log.dirs=$dir/data
 num.partitions=3
 default.replication.factor=3
@@ -153,4 +156,14 @@ kafka_cluster_status() {
 
 kafka_cluster_env() {
   echo "export ANYMQ_CLUSTER_KAFKA_URL='kafka://127.0.0.1:$(kafka_port 1),127.0.0.1:$(kafka_port 2),127.0.0.1:$(kafka_port 3)'"
+  # the listener the chaos proxy fronts (each port + 300), for clients whose connections it cuts
+  echo "export ANYMQ_CLUSTER_KAFKA_PROXIED_PORTS='$(kafka_client_port 1),$(kafka_client_port 2),$(kafka_client_port 3)'"
+}
+
+# The node (k1..k3) leading partition 0 of TOPIC.
+kafka_leader() { # topic
+  local id
+  id=$(kcat -b "127.0.0.1:$(kafka_port 1),127.0.0.1:$(kafka_port 2),127.0.0.1:$(kafka_port 3)" -m 5 -L -t "$1" 2>/dev/null |
+    sed -n 's/^ *partition 0, leader \([0-9]*\),.*/\1/p' | head -1)
+  [ -n "$id" ] && [ "$id" != -1 ] && echo "k$id"
 }

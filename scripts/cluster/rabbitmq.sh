@@ -127,3 +127,16 @@ rabbitmq_cluster_status() {
 rabbitmq_cluster_env() {
   echo "export ANYMQ_CLUSTER_RABBITMQ_URL='amqp://guest:guest@127.0.0.1:$(rabbitmq_port 1),127.0.0.1:$(rabbitmq_port 2),127.0.0.1:$(rabbitmq_port 3)?queueType=quorum'"
 }
+
+# The node (r1..r3) leading the first quorum queue whose name contains NAME. Asks every node in
+# turn: the one just killed does not answer.
+rabbitmq_leader() { # name
+  local n leader
+  for n in 1 2 3; do
+    leader=$(rabbitmq_run "$n" rabbitmqctl -q list_queues name leader --no-table-headers 2>/dev/null |
+      awk -v q="$1" 'index($1, q) && $2 ~ /@/ { print $2; exit }') || continue
+    [ -n "$leader" ] || continue
+    for n in 1 2 3; do [ "$leader" = "$(rabbitmq_node_name "$n")" ] && { echo "r$n"; return 0; }; done
+  done
+  return 1
+}

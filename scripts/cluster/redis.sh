@@ -133,3 +133,5 @@ redis_cluster_status() {
 redis_cluster_env() {
   echo "export ANYMQ_CLUSTER_REDIS_URL='redis+sentinel://127.0.0.1:$(sentinel_port 1),127.0.0.1:$(sentinel_port 2),127.0.0.1:$(sentinel_port 3)/$REDIS_MASTER_NAME?waitReplicas=1'"
 }
+
+redis_leader() { redis_primary; }

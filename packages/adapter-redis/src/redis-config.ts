@@ -6,6 +6,13 @@ import type { RedisOptions } from 'ioredis'
 export interface RedisSettings {
   host: string
   port: number
+  /** `redis+sentinel://`: the Sentinels to ask for the current primary of {@link masterName}. */
+  sentinels: Array<{ host: string; port: number }> | undefined
+  masterName: string | undefined
+  natMap: Record<string, { host: string; port: number }> | undefined
+  /** Replicas that must have every write before a publish resolves (Redis `WAIT`); 0 = the primary's reply. */
+  waitReplicas: number
+  waitTimeoutMs: number
   username: string | undefined
   password: string | undefined
   db: number
@@ -63,6 +70,18 @@ export const urlOptions = {
     max: 600_000,
     description: 'time allowed to connect (default 10000)',
   },
+  waitReplicas: {
+    type: 'integer',
+    min: 0,
+    max: 100,
+    description: 'replicas that must acknowledge a write before a publish resolves (default 0)',
+  },
+  waitTimeoutMs: {
+    type: 'integer',
+    min: 1,
+    max: 600_000,
+    description: 'longest wait for those replicas, then the publish fails (default 5000)',
+  },
 } as const
 
 export const defaults = {
@@ -73,6 +92,7 @@ export const defaults = {
   delayPollMs: 200,
   maxMessageBytes: 1_048_576,
   connectTimeoutMs: 10_000,
+  waitTimeoutMs: 5_000,
 } as const
 
 /** Options of `connect(url, { broker: { … } })` for Redis. */
@@ -85,12 +105,17 @@ export interface RedisBrokerOptions {
   password?: string
   /** ACL user name when it should not be in the URL. */
   username?: string
+  /**
+   * Through Sentinel: addresses to use instead of the ones Sentinel reports, `{ 'host:port': { host, port } }`
+   * (ioredis' `natMap`), for primaries behind NAT, a container network or a proxy.
+   */
+  natMap?: Record<string, { host: string; port: number }>
 }
 
-const brokerOptionNames = ['tls', 'connectionName', 'password', 'username'] as const
+const brokerOptionNames = ['tls', 'connectionName', 'password', 'username', 'natMap'] as const
 
 /** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
-export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>): RedisSettings {
+export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>, hosts: readonly string[] = []): RedisSettings {
   const problems: ConfigProblem[] = []
   let options: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
   try {
@@ -104,15 +129,31 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
       problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${brokerOptionNames.join(', ')}` })
     }
   }
+  if (broker.natMap !== undefined && (typeof broker.natMap !== 'object' || broker.natMap === null)) {
+    problems.push({ field: 'broker.natMap', message: "expected { 'host:port': { host, port } }" })
+  }
   if (broker.tls !== undefined && (typeof broker.tls !== 'object' || broker.tls === null)) {
     problems.push({ field: 'broker.tls', message: 'expected an object of tls.connect options' })
   }
   for (const name of ['connectionName', 'password', 'username'] as const) {
     if (broker[name] !== undefined && typeof broker[name] !== 'string') problems.push({ field: `broker.${name}`, message: 'expected a string' })
   }
-  const path = url.pathname.replace(/^\//, '')
+  // `redis+sentinel://sentinel1:26379,sentinel2:26379/<master name>[/<db>]`: the path names the
+  // monitored primary, as Sentinel's own `sentinel monitor <name>` and ioredis' `name` option do.
+  const sentinelMode = url.protocol.endsWith('+sentinel:')
+  const segments = url.pathname.replace(/^\//, '').split('/')
+  const masterName = sentinelMode ? decodeURIComponent(segments.shift() ?? '') : undefined
+  if (sentinelMode && !masterName)
+    problems.push({ field: 'url path', message: 'missing the master name; expected redis+sentinel://host:26379,host2:26379/mymaster' })
+  const path = segments.join('/')
   const db = path === '' ? 0 : Number(path)
   if (!Number.isInteger(db) || db < 0 || db > 10_000) problems.push({ field: 'url path', message: `'/${path}' is not a database number` })
+  const sentinels = sentinelMode
+    ? (hosts.length > 0 ? hosts : [url.host]).map((host) => {
+        const parsed = new URL(`redis://${host}`)
+        return { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: parsed.port === '' ? 26379 : Number(parsed.port) }
+      })
+    : undefined
   const port = url.port === '' ? 6379 : Number(url.port)
   if (url.hostname === '') problems.push({ field: 'url host', message: 'missing; expected e.g. redis://127.0.0.1:6379' })
   const prefix = options.prefix ?? defaults.prefix
@@ -122,10 +163,15 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
   const password = (broker.password as string | undefined) ?? (url.password === '' ? undefined : decodeURIComponent(url.password))
   registerSecret(password)
   const username = (broker.username as string | undefined) ?? (url.username === '' ? undefined : decodeURIComponent(url.username))
-  const secure = url.protocol === 'rediss:'
+  const secure = url.protocol === 'rediss:' || url.protocol === 'rediss+sentinel:'
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port,
+    sentinels,
+    masterName,
+    natMap: broker.natMap as RedisSettings['natMap'],
+    waitReplicas: options.waitReplicas ?? 0,
+    waitTimeoutMs: options.waitTimeoutMs ?? defaults.waitTimeoutMs,
     username,
     password,
     db,
@@ -151,9 +197,23 @@ export type ConnectionRole = 'commands' | 'consumer' | 'inbox'
  */
 export function clientOptions(settings: RedisSettings, role: ConnectionRole): RedisOptions {
   const blocking = role !== 'commands'
+  const where: RedisOptions = settings.sentinels
+    ? {
+        sentinels: settings.sentinels,
+        name: settings.masterName,
+        natMap: settings.natMap,
+        role: 'master',
+        enableTLSForSentinelMode: settings.tls !== undefined,
+        sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
+        // reconnect at once when Sentinel announces a new primary, not when the old socket times out
+        failoverDetector: true,
+      }
+    : { host: settings.host, port: settings.port }
   return {
-    host: settings.host,
-    port: settings.port,
+    ...where,
+    // After a failover the old primary comes back as a replica; a connection that still reaches it
+    // must go and find the new primary, and resend the refused write there.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
     username: settings.username,
     password: settings.password,
     db: settings.db,
