@@ -125,6 +125,7 @@ rabbitmq_cluster_status() {
 }
 
 rabbitmq_cluster_env() {
+  echo "export ANYMQ_CLUSTER_RABBITMQ_PORTS='$(rabbitmq_port 1),$(rabbitmq_port 2),$(rabbitmq_port 3)'"
   echo "export ANYMQ_CLUSTER_RABBITMQ_URL='amqp://guest:guest@127.0.0.1:$(rabbitmq_port 1),127.0.0.1:$(rabbitmq_port 2),127.0.0.1:$(rabbitmq_port 3)?queueType=quorum'"
 }
 

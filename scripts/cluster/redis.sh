@@ -131,6 +131,8 @@ redis_cluster_status() {
 }
 
 redis_cluster_env() {
+  echo "export ANYMQ_CLUSTER_REDIS_PORTS='$(redis_port 1),$(redis_port 2),$(redis_port 3)'"
+  echo "export ANYMQ_CLUSTER_SENTINEL_PORTS='$(sentinel_port 1),$(sentinel_port 2),$(sentinel_port 3)'"
   echo "export ANYMQ_CLUSTER_REDIS_URL='redis+sentinel://127.0.0.1:$(sentinel_port 1),127.0.0.1:$(sentinel_port 2),127.0.0.1:$(sentinel_port 3)/$REDIS_MASTER_NAME?waitReplicas=1'"
 }
 
