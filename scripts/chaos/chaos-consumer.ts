@@ -33,7 +33,6 @@ const queue = mq.queue<ChaosBody>(settings.queue, { retry: { maxAttempts: 1_000,
 const queueSubscription = queue.consume(handle('queue'), { concurrency: settings.concurrency, onError })
 const topicSubscription = mq.topic<ChaosBody>(settings.topic).subscribe(settings.subscription, handle('topic'), {
   concurrency: settings.concurrency,
-  startFrom: 'earliest',
   retry: { maxAttempts: 1_000, backoff: { type: 'fixed', delayMs: 100 } },
   deadLetter: false,
   onError,

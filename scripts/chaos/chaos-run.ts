@@ -59,7 +59,9 @@ interface FaultRecord {
   kind: 'leader' | 'consumer' | 'cut'
   node?: string
   at: number
-  /** ms from the fault until every publisher had a send confirmed that started after it. */
+  /** When the fault had surely taken effect (the kill returned, the sockets were reset). */
+  effectiveAt?: number
+  /** ms from the fault until every publisher had a send confirmed that started after it took effect. */
   publishRecoveryMs?: number
   /** ms until the node was back (leader) or the replacement consumer attached (consumer). */
   restoredMs?: number
@@ -121,7 +123,11 @@ async function runBroker(broker: ChaosBroker, plan: Plan) {
           resolve(child)
         }
       })
-      child.on('exit', () => workers.delete(child))
+      child.on('exit', (code, signal) => {
+        workers.delete(child)
+        clearTimeout(timer)
+        reject(new Error(`a consumer process exited before attaching (${signal ?? code})`))
+      })
     })
 
   const faults: FaultRecord[] = []
@@ -174,14 +180,17 @@ async function runBroker(broker: ChaosBroker, plan: Plan) {
       }
     }
 
+    // A killed node restarts in the background (a RabbitMQ node takes ~30 s here) while the other
+    // faults go on; the next leader kill waits for it, so at most one node is down at a time.
+    let restarting: Promise<void> = Promise.resolve()
     const faultRunner = async () => {
       for (const fault of plan.faults) {
         while (attempted < plan.messages * fault.at) {
           if (Date.now() > deadline) return
           await sleep(100)
         }
+        if (fault.kind === 'leader') await restarting
         const record: FaultRecord = { kind: fault.kind, at: Date.now() }
-        faults.push(record)
         if (fault.kind === 'leader') {
           let node: string | undefined
           for (let tries = 0; tries < 50 && !node; tries++) {
@@ -190,26 +199,33 @@ async function runBroker(broker: ChaosBroker, plan: Plan) {
           }
           if (!node) throw new Error(`no leader found for ${settings.queue}`)
           record.node = node
-          await cluster('kill', node)
-          // from the moment the node is gone: sends started just before it may still have been answered
           record.at = Date.now()
+          await cluster('kill', node)
+          record.effectiveAt = Date.now()
+          faults.push(record)
           console.log(`chaos ${broker}: SIGKILLed leader ${node} at ${((record.at - trafficStart) / 1000).toFixed(1)} s`)
-          await sleep(3_000)
-          await cluster('start', node)
-          record.restoredMs = Date.now() - record.at
+          restarting = (async () => {
+            await sleep(3_000)
+            await cluster('start', node)
+            record.restoredMs = Date.now() - record.at
+          })()
         } else if (fault.kind === 'consumer') {
           const victim = [...workers][0]
           if (!victim) throw new Error('no consumer process to kill')
+          faults.push(record)
           consumerKilled = victim
           victim.kill('SIGKILL')
           console.log(`chaos ${broker}: SIGKILLed consumer process ${victim.pid}`)
           await startWorker()
           record.restoredMs = Date.now() - record.at
         } else {
+          faults.push(record)
           record.connectionsCut = proxies.reduce((sum, proxy) => sum + proxy.cut(1_000), 0) / 2
+          record.effectiveAt = Date.now()
           console.log(`chaos ${broker}: cut ${record.connectionsCut} client connections`)
         }
       }
+      await restarting
     }
 
     const progress = setInterval(() => {
@@ -233,7 +249,7 @@ async function runBroker(broker: ChaosBroker, plan: Plan) {
         if (record.kind === 'consumer') continue
         let worst = 0
         for (const list of confirmations) {
-          const first = list.find((entry) => entry.startedAt >= record.at)
+          const first = list.find((entry) => entry.startedAt >= (record.effectiveAt ?? record.at))
           if (!first) continue
           worst = Math.max(worst, first.confirmedAt - record.at)
         }
@@ -259,7 +275,7 @@ async function runBroker(broker: ChaosBroker, plan: Plan) {
           [...received.queue.keys()].filter((id) => !confirmed.queue.has(id)).length +
           [...received.topic.keys()].filter((id) => !confirmed.topic.has(id)).length,
         keyOrderViolations: orderViolations,
-        faults: faults.map((record) => ({ ...record, at: `${((record.at - trafficStart) / 1000).toFixed(1)} s` })),
+        faults: faults.map(({ effectiveAt: _, ...record }) => ({ ...record, at: `${((record.at - trafficStart) / 1000).toFixed(1)} s` })),
         consumerKilledPid: consumerKilled?.pid,
         p99Ms: {
           before: p99(latencies.filter((entry) => entry.startedAt < firstFault).map((entry) => entry.ms)),

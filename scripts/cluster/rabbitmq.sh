@@ -6,7 +6,7 @@ RMQC_BIN=/usr/lib/rabbitmq/bin # the scripts themselves (the /usr/sbin wrappers 
 rabbitmq_port() { echo $((PORT_BASE + 200 + $1)); }
 rabbitmq_node_name() { echo "anymq-c$PORT_BASE-r$1@localhost"; } # unique per port base on this host
 rabbitmq_node_dir() { echo "$RMQC_DIR/r$1"; }
-rabbitmq_marker() { echo "$(rabbitmq_node_dir "$1")/mnesia"; }
+rabbitmq_marker() { echo "$RMQC_DIR/home"; } # beam's command line names HOME, not the node
 rabbitmq_node_num() { echo "${1#r}"; }
 
 rabbitmq_run() { # node cmd args...
@@ -31,11 +31,24 @@ rabbitmq_run() { # node cmd args...
     "$RMQC_BIN/$cmd" "$@"
 }
 
-rabbitmq_node_pid() {
-  local n dir
-  n="$(rabbitmq_node_num "$1")"
+# The pid of node N if it runs, and is ours: the Erlang VM's command line is the same for all three
+# nodes, so the node name is read from its environment. A lost pid file is rebuilt by asking the node.
+rabbitmq_alive() { # node number
+  local n="$1" dir pid
   dir="$(rabbitmq_node_dir "$n")"
-  pid_alive "$dir/rabbitmq.pid" "$(rabbitmq_marker "$n")" && head -n1 "$dir/rabbitmq.pid"
+  if [ ! -s "$dir/rabbitmq.pid" ]; then
+    pid=$(rabbitmq_run "$n" rabbitmqctl -q eval 'list_to_integer(os:getpid()).' 2>/dev/null | tr -dc '0-9') || return 1
+    [ -n "$pid" ] || return 1
+    echo "$pid" >"$dir/rabbitmq.pid"
+  fi
+  pid_alive "$dir/rabbitmq.pid" "$(rabbitmq_marker "$n")" &&
+    tr '\0' '\n' <"/proc/$(head -n1 "$dir/rabbitmq.pid")/environ" 2>/dev/null | grep -qx "RABBITMQ_NODENAME=$(rabbitmq_node_name "$n")"
+}
+
+rabbitmq_node_pid() {
+  local n
+  n="$(rabbitmq_node_num "$1")"
+  rabbitmq_alive "$n" && head -n1 "$(rabbitmq_node_dir "$n")/rabbitmq.pid"
 }
 
 rabbitmq_ready_one() { # node: AMQP 0-9-1 handshake answered with Connection.Start
@@ -50,7 +63,7 @@ rabbitmq_ready_one() { # node: AMQP 0-9-1 handshake answered with Connection.Sta
 rabbitmq_spawn() { # node number
   local n="$1" dir
   dir="$(rabbitmq_node_dir "$n")"
-  pid_alive "$dir/rabbitmq.pid" "$(rabbitmq_marker "$n")" && return 0
+  rabbitmq_alive "$n" && return 0
   mkdir -p "$RMQC_DIR/home" "$dir/mnesia" "$dir/log"
   if [ ! -s "$RMQC_DIR/home/.erlang.cookie" ]; then
     head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RMQC_DIR/home/.erlang.cookie"
@@ -91,6 +104,7 @@ rabbitmq_node_start() {
 rabbitmq_node_kill() {
   local n
   n="$(rabbitmq_node_num "$1")"
+  rabbitmq_alive "$n" || { say "not running: r$n"; return 0; }
   kill_pidfile "$(rabbitmq_node_dir "$n")/rabbitmq.pid" "$(rabbitmq_marker "$n")"
 }
 
@@ -112,7 +126,10 @@ rabbitmq_cluster_up() {
 
 rabbitmq_cluster_down() {
   local n
-  for n in 3 2 1; do stop_pidfile "$(rabbitmq_node_dir "$n")/rabbitmq.pid" "$(rabbitmq_marker "$n")" 60; done
+  for n in 3 2 1; do
+    rabbitmq_alive "$n" && stop_pidfile "$(rabbitmq_node_dir "$n")/rabbitmq.pid" "$(rabbitmq_marker "$n")" 60
+  done
+  return 0
 }
 
 rabbitmq_cluster_status() {
