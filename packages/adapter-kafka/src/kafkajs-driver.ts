@@ -13,8 +13,9 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './kafka-driver.js'
+import { stablePartitioner } from './kafkajs-partitioner.js'
 
-const { Kafka, logLevel, Partitioners } = kafkajs
+const { Kafka, logLevel } = kafkajs
 
 /** The part of kafkajs's internal Cluster used for plain offset commits. */
 interface InternalCluster {
@@ -154,8 +155,7 @@ export class KafkajsDriver implements KafkaDriver {
             idempotent: true,
             maxInFlightRequests: 1,
             allowAutoTopicCreation: false,
-            // Java's murmur2 partitioner: a key lands on the same partition as with the Java client.
-            createPartitioner: Partitioners.DefaultPartitioner,
+            createPartitioner: stablePartitioner,
             // Bounded, so a send fails with a retryable error during a long outage instead of hanging.
             retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
           }),
