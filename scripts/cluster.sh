@@ -11,6 +11,7 @@
 #        scripts/cluster.sh kill <node>     SIGKILL one node (by its pid file, nothing else)
 #        scripts/cluster.sh start <node>    start one node again (idempotent)
 #        scripts/cluster.sh pid <node>      print a running node's pid
+#        scripts/cluster.sh restart <cluster>  kill and start one node (redis: the primary; else node 1)
 #        scripts/cluster.sh leader kafka <topic> | rabbitmq <queue> | redis
 #                                           the node leading that traffic (partition 0, quorum leader, primary)
 #
@@ -141,6 +142,18 @@ start)
   [ $# -eq 1 ] || die "usage: cluster.sh start <node>"
   "$(cluster_of "$1")_node_start" "$1"
   ;;
+restart)
+  # What the conformance suite's restartBroker hook calls (ANYMQ_BROKERS_SCRIPT=scripts/cluster.sh):
+  # one node killed and started again — Redis: the primary (a failover); Kafka and RabbitMQ: node 1.
+  [ $# -eq 1 ] || die "usage: cluster.sh restart kafka|rabbitmq|redis"
+  case "$(clusters_of "$1")" in
+  redis) node="$(redis_primary)" || die "no redis primary known to the sentinels" ;;
+  kafka) node=k1 ;;
+  rabbitmq) node=r1 ;;
+  esac
+  "$(cluster_of "$node")_node_kill" "$node"
+  "$(cluster_of "$node")_node_start" "$node"
+  ;;
 leader)
   [ $# -ge 1 ] || die "usage: cluster.sh leader kafka <topic> | rabbitmq <queue> | redis"
   c="$(clusters_of "$1")"
@@ -151,6 +164,6 @@ pid)
   [ $# -eq 1 ] || die "usage: cluster.sh pid <node>"
   "$(cluster_of "$1")_node_pid" "$1"
   ;;
-help | -h | --help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
-*) die "unknown command '$command' (up, down, status, env, kill, start, pid, leader)" ;;
+help | -h | --help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
+*) die "unknown command '$command' (up, down, status, env, kill, start, pid, leader, restart)" ;;
 esac
