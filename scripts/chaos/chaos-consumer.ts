@@ -16,7 +16,17 @@ function report(delivery: DeliveryReport): Promise<void> {
 }
 
 const quiet = { debug() {}, info() {}, warn() {}, error: (message: string) => console.error(`[consumer ${process.pid}] ${message}`) }
-const mq = await connect(settings.url, { broker: settings.broker, logger: quiet })
+// A replacement process may start while a node is down: like a supervised service, it tries again.
+const mq = await (async () => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect(settings.url, { broker: settings.broker, logger: quiet })
+    } catch (error) {
+      if (attempt >= 30) throw error
+      await new Promise((resolve) => setTimeout(resolve, 2_000))
+    }
+  }
+})()
 const onError = () => {} // lost connections are the point of the run; the adapter retries them
 const handle = (kind: 'queue' | 'topic') => async (message: { body: ChaosBody; attempt: number }) => {
   await report({
