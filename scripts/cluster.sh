@@ -45,7 +45,7 @@ pid_alive() { # pidfile marker
   [ -s "$1" ] || return 1
   pid="$(head -n 1 "$1" 2>/dev/null)" || return 1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F -- "$2" >/dev/null
 }
 
 # SIGTERM, wait, then SIGKILL — only the pid in the file, only when the marker matches.

@@ -32,17 +32,19 @@ rabbitmq_run() { # node cmd args...
 }
 
 # The pid of node N if it runs, and is ours: the Erlang VM's command line is the same for all three
-# nodes, so the node name is read from its environment. A lost pid file is rebuilt by asking the node.
+# nodes, so the node name is read from its environment. A lost pid file is rebuilt from the listening
+# socket. (grep without -q: with pipefail, -q exiting early makes tr's SIGPIPE fail the check.)
 rabbitmq_alive() { # node number
   local n="$1" dir pid
   dir="$(rabbitmq_node_dir "$n")"
   if [ ! -s "$dir/rabbitmq.pid" ]; then
-    pid=$(rabbitmq_run "$n" rabbitmqctl -q eval 'list_to_integer(os:getpid()).' 2>/dev/null | tr -dc '0-9') || return 1
+    # the process listening on the node's distribution port (checked below to be that node)
+    pid=$(ss -Hltnp "sport = :$(($(rabbitmq_port "$n") + 20000))" 2>/dev/null | sed -n 's/.*"beam.smp",pid=\([0-9]*\).*/\1/p' | head -1)
     [ -n "$pid" ] || return 1
     echo "$pid" >"$dir/rabbitmq.pid"
   fi
   pid_alive "$dir/rabbitmq.pid" "$(rabbitmq_marker "$n")" &&
-    tr '\0' '\n' <"/proc/$(head -n1 "$dir/rabbitmq.pid")/environ" 2>/dev/null | grep -qx "RABBITMQ_NODENAME=$(rabbitmq_node_name "$n")"
+    tr '\0' '\n' <"/proc/$(head -n1 "$dir/rabbitmq.pid")/environ" 2>/dev/null | grep -x "RABBITMQ_NODENAME=$(rabbitmq_node_name "$n")" >/dev/null
 }
 
 rabbitmq_node_pid() {
