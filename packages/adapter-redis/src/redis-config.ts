@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { ConfigError, type ConfigProblem, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+import { ConfigError, type ConfigProblem, type OptionCheck, type OptionShape, objectOf, ofType, parseUrlOptions, registerSecret } from '@anymq/core/spi'
 import type { RedisOptions } from 'ioredis'
 
 /** Everything a Redis connection needs, read once from the URL and `connect(url, { broker })`. */
@@ -112,32 +112,22 @@ export interface RedisBrokerOptions {
   natMap?: Record<string, { host: string; port: number }>
 }
 
-const brokerOptionNames = ['tls', 'connectionName', 'password', 'username', 'natMap'] as const
+const brokerOptionChecks: Record<keyof RedisBrokerOptions, OptionCheck> = {
+  tls: ofType('object', 'an object of tls.connect options'),
+  connectionName: ofType('string'),
+  password: ofType('string'),
+  username: ofType('string'),
+  natMap: ofType('object', "an object { 'host:port': { host, port } }"),
+}
+
+/** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`: the Redis adapter takes none. */
+export const queueBrokerOptions: OptionShape = {}
 
 /** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
 export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>, hosts: readonly string[] = []): RedisSettings {
   const problems: ConfigProblem[] = []
-  let options: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    options = parseUrlOptions(url, urlOptions, 'redis')
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
-  for (const name of Object.keys(broker)) {
-    if (!(brokerOptionNames as readonly string[]).includes(name)) {
-      problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${brokerOptionNames.join(', ')}` })
-    }
-  }
-  if (broker.natMap !== undefined && (typeof broker.natMap !== 'object' || broker.natMap === null)) {
-    problems.push({ field: 'broker.natMap', message: "expected { 'host:port': { host, port } }" })
-  }
-  if (broker.tls !== undefined && (typeof broker.tls !== 'object' || broker.tls === null)) {
-    problems.push({ field: 'broker.tls', message: 'expected an object of tls.connect options' })
-  }
-  for (const name of ['connectionName', 'password', 'username'] as const) {
-    if (broker[name] !== undefined && typeof broker[name] !== 'string') problems.push({ field: `broker.${name}`, message: 'expected a string' })
-  }
+  const options = parseUrlOptions(url, urlOptions, 'redis', problems)
+  objectOf(brokerOptionChecks)(broker, 'broker', problems)
   // `redis+sentinel://sentinel1:26379,sentinel2:26379/<master name>[/<db>]`: the path names the
   // monitored primary, as Sentinel's own `sentinel monitor <name>` and ioredis' `name` option do.
   const sentinelMode = url.protocol.endsWith('+sentinel:')
