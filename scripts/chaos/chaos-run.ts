@@ -247,11 +247,12 @@ async function runBroker(broker: ChaosBroker, plan: Plan) {
 
       for (const record of faults) {
         if (record.kind === 'consumer') continue
-        let worst = 0
+        // undefined when no publisher sent anything after the fault (the traffic had ended)
+        let worst: number | undefined
         for (const list of confirmations) {
           const first = list.find((entry) => entry.startedAt >= (record.effectiveAt ?? record.at))
           if (!first) continue
-          worst = Math.max(worst, first.confirmedAt - record.at)
+          worst = Math.max(worst ?? 0, first.confirmedAt - record.at)
         }
         record.publishRecoveryMs = worst
       }
