@@ -15,6 +15,8 @@ export const knownSchemes: Readonly<Record<string, string>> = {
   rediss: '@anymq/redis',
   'redis+sentinel': '@anymq/redis',
   'rediss+sentinel': '@anymq/redis',
+  nats: '@anymq/nats',
+  'gcp-pubsub': '@anymq/gcp-pubsub',
 }
 
 const registered = new Map<string, AdapterFactory>()
