@@ -1,7 +1,7 @@
-import { AbortedError, ClosedError, ConnectionError, type Logger } from '@anymq/core/spi'
+import { AbortedError, ClosedError, ConnectionError, explainConnectionFailure, type Logger } from '@anymq/core/spi'
 import { type ChannelModel, connect } from 'amqplib'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
-import { adapterName, connectionError } from './rabbitmq-errors.js'
+import { adapterName, connectFailureOf, connectionError } from './rabbitmq-errors.js'
 import { keepExactLongHeaders } from './rabbitmq-long-headers.js'
 
 /** Something that lives on a connection and must be rebuilt when a lost connection comes back. */
@@ -134,11 +134,19 @@ export class RabbitConnection {
         return model
       } catch (error) {
         lastError = error
-        failures.push(`${this.config.connect.protocol}://${node.hostname}:${node.port}: ${error instanceof Error ? error.message : String(error)}`)
+        const { protocol, username, vhost } = this.config.connect
+        const reason = connectFailureOf(error)
+        const why =
+          reason === undefined
+            ? ''
+            : `${explainConnectionFailure(reason)}${reason === 'permission-denied' ? ' (opening the vhost: no permission, or no such vhost)' : ''}; `
+        failures.push(
+          `${protocol}://${node.hostname}:${node.port} (vhost '${vhost}', user '${username}'): ${why}${error instanceof Error ? error.message : String(error)}`,
+        )
       }
     }
     this.nextNode = (this.nextNode + 1) % nodes.length
-    throw connectionError(`cannot connect to ${failures.join('; ')}`, lastError)
+    throw connectionError(`cannot connect to ${failures.join('; ')}`, lastError, connectFailureOf(lastError))
   }
 
   private async dialOne(node: { hostname: string; port: number }): Promise<ChannelModel> {
