@@ -6,11 +6,11 @@ import type { Message } from './message.js'
 import { MessageIterator } from './message-iterator.js'
 import { MessageSender } from './message-sender.js'
 import { abortSignal, either, integer, type OptionCheck, objectOf, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
-import { encodeOutgoing, type OutgoingContext, prepareOutgoing, type SendOptions } from './outgoing-message.js'
+import type { OutgoingContext, SendOptions } from './outgoing-message.js'
 import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
-import type { OutgoingMessage, QueueSpec } from './spi/transport.js'
+import type { QueueSpec } from './spi/transport.js'
 import { type ConsumeOptions, type Subscription, startSubscription } from './subscription.js'
 
 /** Options of `mq.queue(name, options)`. */

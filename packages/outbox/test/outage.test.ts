@@ -85,7 +85,11 @@ describe.skipIf(!rabbitmqUrl || !PrivateRabbitmq.available())('broker outage of 
       downForMs = Date.now() - downAt
       // Traffic flows again while the application keeps committing…
       const committedAtRestart = runs.map((run) => run.committed)
-      await waitUntil(() => runs.every((run, index) => run.seen.length > (committedAtRestart[index] ?? 0) - 1 && run.committed > (committedAtRestart[index] ?? 0) + 10), 120_000, 'traffic after the outage')
+      await waitUntil(
+        () => runs.every((run, index) => run.seen.length > (committedAtRestart[index] ?? 0) - 1 && run.committed > (committedAtRestart[index] ?? 0) + 10),
+        120_000,
+        'traffic after the outage',
+      )
     } finally {
       // …then it stops, so that draining is measured against a fixed count, not a moving one on a loaded machine.
       stop = true
