@@ -1,3 +1,4 @@
+import type { SQSClientConfig } from '@aws-sdk/client-sqs'
 import { ConfigError, type ConfigProblem, parseUrlOptions } from '@anymq/core/spi'
 import { adapterName } from './aws-errors.js'
 
@@ -19,6 +20,12 @@ export interface AwsConfig {
   queueType: 'standard' | 'fifo'
   /** Explicit credentials or provider (`connect(url, { broker: { credentials } })`); default: the AWS provider chain. */
   credentials: unknown
+}
+
+/** Options of `connect('sqs://…', { broker: { … } })`. */
+export interface AwsBrokerOptions {
+  /** `{ accessKeyId, secretAccessKey, sessionToken? }` or a provider (`@aws-sdk/credential-providers`). Default: the SDK's provider chain. */
+  credentials?: SQSClientConfig['credentials']
 }
 
 export const snsMaxMessageBytes = 262_144

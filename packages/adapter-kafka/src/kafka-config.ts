@@ -37,6 +37,9 @@ export interface KafkaSettings {
   requestTimeoutMs: number
 }
 
+/** Options of `connect('kafka://…', { broker: { … } })`; each wins over the same URL option. */
+export type KafkaBrokerOptions = Partial<Omit<KafkaSettings, 'brokers'>>
+
 const urlOptions = {
   clientId: { type: 'string', description: 'client id sent to the brokers' },
   ssl: { type: 'boolean', description: 'TLS to the brokers' },
