@@ -1,5 +1,5 @@
-import type { SQSClientConfig } from '@aws-sdk/client-sqs'
 import { ConfigError, type ConfigProblem, parseUrlOptions } from '@anymq/core/spi'
+import type { SQSClientConfig } from '@aws-sdk/client-sqs'
 import { adapterName } from './aws-errors.js'
 
 /** Connection settings of `sqs://<region>?…`, every one validated up front. */
