@@ -1,5 +1,5 @@
 import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
-import { parseConfig } from './aws-config.js'
+import { parseConfig, queueBrokerOptions } from './aws-config.js'
 import { adapterName } from './aws-errors.js'
 import { AwsTransport } from './aws-transport.js'
 
@@ -43,6 +43,7 @@ export const adapter: AdapterFactory = {
   name: adapterName,
   schemes: ['sqs'],
   capabilities,
+  queueBrokerOptions,
   async connect(url, context) {
     const config = parseConfig(url, context.options)
     const base = config.queueType === 'fifo' ? fifoCapabilities : capabilities

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigProblem, parseUrlOptions } from '@anymq/core/spi'
+import { ConfigError, type ConfigProblem, either, type OptionShape, objectOf, ofType, parseUrlOptions, required, withMembers } from '@anymq/core/spi'
 import type { SQSClientConfig } from '@aws-sdk/client-sqs'
 import { adapterName } from './aws-errors.js'
 
@@ -39,17 +39,24 @@ export const urlOptions = {
   queueType: { type: 'enum', values: ['standard', 'fifo'], description: 'fifo: every queue is an SQS FIFO queue (dedupe, no delay)' },
 } as const
 
+const brokerOptionChecks: OptionShape = {
+  credentials: either(
+    ofType('function', 'a credential provider function'),
+    withMembers(
+      { accessKeyId: required(ofType('string')), secretAccessKey: required(ofType('string')), sessionToken: ofType('string') },
+      'credentials { accessKeyId, secretAccessKey, sessionToken? }',
+    ),
+  ),
+}
+
+/** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`: the AWS adapter takes none. */
+export const queueBrokerOptions: OptionShape = {}
+
 const regionPattern = /^[a-z]{2}(-[a-z]+)+-\d+$/
 
 export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>): AwsConfig {
   const problems: ConfigProblem[] = []
-  let parsed: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    parsed = parseUrlOptions(url, urlOptions, adapterName)
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
+  const parsed = parseUrlOptions(url, urlOptions, adapterName, problems)
   if (url.username || url.password) {
     problems.push({
       field: 'url',
@@ -76,13 +83,8 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
       problems.push({ field: 'url ?endpoint', message: `'${endpointText}' is not an http:// or https:// URL` })
     }
   }
-  for (const name of Object.keys(options)) {
-    if (name !== 'credentials') problems.push({ field: `broker.${name}`, message: 'unknown option; allowed: credentials' })
-  }
+  objectOf(brokerOptionChecks)(options, 'broker', problems)
   const credentials = options.credentials
-  if (credentials !== undefined && typeof credentials !== 'function' && (typeof credentials !== 'object' || credentials === null)) {
-    problems.push({ field: 'broker.credentials', message: 'expected { accessKeyId, secretAccessKey, sessionToken? } or a credential provider function' })
-  }
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
   return {
     region,

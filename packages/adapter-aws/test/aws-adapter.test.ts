@@ -2,7 +2,7 @@ import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
 import { type Anymq, ConfigError, connect, PublishError, UnsupportedFeatureError } from '@anymq/core'
-import type { OutgoingMessage } from '@anymq/core/spi'
+import type { OutgoingMessage, Transport } from '@anymq/core/spi'
 import { DeleteQueueCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { queueName, subscriptionQueueName, topicName } from '../src/aws-names.js'
@@ -103,6 +103,29 @@ describe('aws configuration', () => {
     const fields = (error as ConfigError).problems.map((problem) => problem.field).sort()
     expect(fields).toEqual(['url', 'url ?bogus', 'url ?endpoint', 'url ?waitTimeSeconds', 'url host', 'url path'])
     expect((error as Error).message).not.toContain('secretvalue')
+  })
+
+  it('checks broker credentials without ever showing them', async () => {
+    const error = await connect('sqs://us-east-1', { adapter, broker: { credentials: { accessKeyId: 'AKIA-not-shown', secretAccessKey: 42 } } }).catch(
+      (caught: unknown) => caught,
+    )
+    expect((error as ConfigError).problems.map((problem) => `${problem.field}: ${problem.message}`)).toEqual([
+      'broker.credentials.secretAccessKey: expected a string, got a number',
+    ])
+    expect((error as Error).message).not.toContain('AKIA-not-shown')
+    await expect(connect('sqs://us-east-1', { adapter, broker: { credentials: 'AKIA-not-shown' } })).rejects.toThrow(
+      'broker.credentials: expected a credential provider function or credentials { accessKeyId, secretAccessKey, sessionToken? }, got a string',
+    )
+  })
+
+  it('takes no per-queue broker options, refused at the call', async () => {
+    const idle = { close: async () => {}, terminate: async () => {} } as unknown as Transport
+    const mq = await connect('sqs://us-east-1', { adapter: { ...adapter, connect: async () => idle } })
+    try {
+      expect(() => mq.queue('q', { broker: { fifo: true } })).toThrow("queue('q') options.broker.fifo: unknown option; allowed: (none)")
+    } finally {
+      await mq.close()
+    }
   })
 
   it('refuses unknown broker options', async () => {

@@ -1,5 +1,5 @@
 import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
-import { resolveSettings } from './kafka-config.js'
+import { queueBrokerOptions, resolveSettings } from './kafka-config.js'
 import { wrapError } from './kafka-errors.js'
 import { KafkaTransport } from './kafka-transport.js'
 import { KafkajsDriver } from './kafkajs-driver.js'
@@ -32,6 +32,7 @@ export const adapter: AdapterFactory = {
   name: 'kafka',
   schemes: ['kafka'],
   capabilities,
+  queueBrokerOptions,
   async connect(url, context) {
     const settings = resolveSettings(url, context.hosts, context.options)
     const driver = new KafkajsDriver(settings, context.logger)

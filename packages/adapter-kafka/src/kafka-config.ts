@@ -1,5 +1,18 @@
 import type { ConnectionOptions } from 'node:tls'
-import { ConfigError, type ConfigProblem, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+import {
+  ConfigError,
+  type ConfigProblem,
+  either,
+  integer,
+  type OptionCheck,
+  type OptionShape,
+  objectOf,
+  ofType,
+  oneOf,
+  parseUrlOptions,
+  registerSecret,
+  required,
+} from '@anymq/core/spi'
 
 /** SASL credentials; the password is registered as a secret and never appears in errors or logs. */
 export interface KafkaSasl {
@@ -67,7 +80,22 @@ const numericBrokerOptions = [
   'requestTimeoutMs',
 ] as const
 
-const brokerOptionNames = ['clientId', 'ssl', 'sasl', ...numericBrokerOptions]
+const brokerOptionChecks: OptionShape = {
+  clientId: ofType('string'),
+  ssl: either(ofType('boolean'), ofType('object', 'tls.connect options')),
+  sasl: objectOf(
+    {
+      mechanism: required(oneOf('plain', 'scram-sha-256', 'scram-sha-512')),
+      username: required(ofType('string')),
+      password: required(ofType('string')),
+    },
+    "{ mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password }",
+  ),
+  ...Object.fromEntries(numericBrokerOptions.map((name): [string, OptionCheck] => [name, integer(urlOptions[name].min, urlOptions[name].max)])),
+}
+
+/** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`: the Kafka adapter takes none. */
+export const queueBrokerOptions: OptionShape = {}
 
 export const defaultSettings = {
   clientId: 'anymq',
@@ -87,31 +115,22 @@ export const defaultSettings = {
  * `connect()`. Broker options win over URL options. Every problem is reported at once.
  */
 export function resolveSettings(url: URL, hosts: readonly string[] | undefined, options: Readonly<Record<string, unknown>>): KafkaSettings {
-  const fromUrl = parseUrlOptions(url, urlOptions, 'kafka')
   const problems: ConfigProblem[] = []
+  const fromUrl = parseUrlOptions(url, urlOptions, 'kafka', problems)
   const brokers = (hosts && hosts.length > 0 ? [...hosts] : [url.host]).filter(Boolean)
   if (brokers.length === 0) problems.push({ field: 'url', message: 'no broker: expected kafka://host:9092[,host2:9092]' })
   for (const [index, broker] of brokers.entries()) {
     if (!/:\d+$/.test(broker)) brokers[index] = `${broker}:9092`
   }
-  for (const name of Object.keys(options)) {
-    if (!brokerOptionNames.includes(name)) problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${brokerOptionNames.join(', ')}` })
-  }
+  objectOf(brokerOptionChecks)(options, 'broker', problems)
   const numbers: Record<string, number> = {}
   for (const name of numericBrokerOptions) {
     const value = options[name] ?? fromUrl[name]
-    if (value === undefined) continue
-    const spec = urlOptions[name]
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min || value > spec.max) {
-      problems.push({ field: `broker.${name}`, message: `${JSON.stringify(value)} is not an integer in ${spec.min}..${spec.max}` })
-    } else numbers[name] = value
+    const { min, max } = urlOptions[name]
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) numbers[name] = value
   }
-  if (options.clientId !== undefined && typeof options.clientId !== 'string') problems.push({ field: 'broker.clientId', message: 'expected a string' })
   const ssl = options.ssl ?? fromUrl.ssl ?? false
-  if (typeof ssl !== 'boolean' && (typeof ssl !== 'object' || ssl === null)) {
-    problems.push({ field: 'broker.ssl', message: 'expected true, false or tls.connect options' })
-  }
-  const sasl = readSasl(url, fromUrl.saslMechanism as KafkaSasl['mechanism'] | undefined, options.sasl, problems)
+  const sasl = readSasl(url, fromUrl.saslMechanism as KafkaSasl['mechanism'] | undefined, options.sasl)
   const merged = { ...defaultSettings, ...numbers }
   if (merged.heartbeatIntervalMs >= merged.sessionTimeoutMs) {
     problems.push({ field: 'broker.heartbeatIntervalMs', message: `must be lower than sessionTimeoutMs (${merged.sessionTimeoutMs})` })
@@ -126,20 +145,12 @@ export function resolveSettings(url: URL, hosts: readonly string[] | undefined, 
   }
 }
 
-function readSasl(url: URL, mechanism: KafkaSasl['mechanism'] | undefined, option: unknown, problems: ConfigProblem[]): KafkaSasl | undefined {
+/** SASL from `broker.sasl` (already checked), else from the URL's user and password. */
+function readSasl(url: URL, mechanism: KafkaSasl['mechanism'] | undefined, option: unknown): KafkaSasl | undefined {
   if (option !== undefined) {
-    const sasl = option as Partial<KafkaSasl> | null
-    const mechanisms = ['plain', 'scram-sha-256', 'scram-sha-512']
-    if (typeof sasl !== 'object' || sasl === null) {
-      problems.push({ field: 'broker.sasl', message: "expected { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password }" })
-      return undefined
-    }
-    if (!mechanisms.includes(String(sasl.mechanism)))
-      problems.push({ field: 'broker.sasl.mechanism', message: `'${String(sasl.mechanism)}' is not one of ${mechanisms.join(', ')}` })
-    if (typeof sasl.username !== 'string') problems.push({ field: 'broker.sasl.username', message: 'expected a string' })
-    if (typeof sasl.password !== 'string') problems.push({ field: 'broker.sasl.password', message: 'expected a string' })
-    registerSecret(sasl.password)
-    return sasl as KafkaSasl
+    const sasl = option as KafkaSasl
+    registerSecret(typeof sasl?.password === 'string' ? sasl.password : undefined)
+    return sasl
   }
   if (!url.username && !url.password) return undefined
   const password = decodeURIComponent(url.password)

@@ -28,7 +28,13 @@ describe('kafka settings', () => {
       }
     })()
     expect(error).toBeInstanceOf(ConfigError)
-    expect((error as ConfigError).problems.map((problem) => problem.field)).toEqual(['url ?partitions', 'url ?colour'])
+    // URL parameters and broker options in one error: every problem at once.
+    expect((error as ConfigError).problems.map((problem) => problem.field)).toEqual([
+      'url ?partitions',
+      'url ?colour',
+      'broker.sessionTimeoutMs',
+      'broker.retries',
+    ])
     const second = (() => {
       try {
         resolveSettings(new URL('kafka://a:9092'), undefined, { sessionTimeoutMs: 'soon', retries: 3, sasl: { mechanism: 'md5' } })
@@ -37,8 +43,8 @@ describe('kafka settings', () => {
       }
     })()
     expect((second as ConfigError).problems.map((problem) => problem.field)).toEqual([
-      'broker.retries',
       'broker.sessionTimeoutMs',
+      'broker.retries',
       'broker.sasl.mechanism',
       'broker.sasl.username',
       'broker.sasl.password',

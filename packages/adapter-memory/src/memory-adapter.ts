@@ -1,4 +1,4 @@
-import { type AdapterFactory, type Capabilities, parseUrlOptions } from '@anymq/core/spi'
+import { type AdapterFactory, type Capabilities, ConfigError, type ConfigProblem, objectOf, parseUrlOptions } from '@anymq/core/spi'
 import { brokerNamed } from './memory-broker.js'
 import { MemoryTransport } from './memory-transport.js'
 
@@ -40,8 +40,13 @@ export const adapter: AdapterFactory = {
   name: 'memory',
   schemes: ['memory'],
   capabilities,
-  async connect(url) {
-    const options = parseUrlOptions(url, urlOptions, 'memory')
+  // The embedded broker takes no `broker` options, on connect() or on a queue or topic.
+  queueBrokerOptions: {},
+  async connect(url, context) {
+    const problems: ConfigProblem[] = []
+    const options = parseUrlOptions(url, urlOptions, 'memory', problems)
+    objectOf({})(context.options, 'broker', problems)
+    if (problems.length > 0) throw new ConfigError(problems, { adapter: 'memory' })
     const name = `${url.host}${url.pathname === '/' ? '' : url.pathname}`
     const broker = brokerNamed(name, options.topicRetention ?? 10_000)
     return new MemoryTransport(broker, {

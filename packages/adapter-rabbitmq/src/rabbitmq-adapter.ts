@@ -1,5 +1,5 @@
 import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
-import { resolveConfig } from './rabbitmq-config.js'
+import { queueBrokerOptions, resolveConfig } from './rabbitmq-config.js'
 import { RabbitConnection } from './rabbitmq-connection.js'
 import { adapterName } from './rabbitmq-errors.js'
 import { maxDelayMs } from './rabbitmq-topology.js'
@@ -34,6 +34,7 @@ export const adapter: AdapterFactory = {
   name: adapterName,
   schemes: ['amqp', 'amqps'],
   capabilities,
+  queueBrokerOptions,
   async connect(url, context) {
     const config = resolveConfig(url, context.options, context.capabilities)
     const connection = await RabbitConnection.open(config, context.logger)

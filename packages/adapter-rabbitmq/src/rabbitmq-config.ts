@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { type Capabilities, ConfigError, type ConfigProblem, parseUrlOptions } from '@anymq/core/spi'
+import { type Capabilities, ConfigError, type ConfigProblem, integer, type OptionCheck, objectOf, ofType, oneOf, parseUrlOptions } from '@anymq/core/spi'
 import type { Options } from 'amqplib'
 import { adapterName } from './rabbitmq-errors.js'
 
@@ -57,52 +57,36 @@ const urlOptions = {
   provision: { type: 'boolean', description: 'declare topology on first use' },
 } as const
 
-const brokerOptionNames: Record<keyof RabbitmqBrokerOptions, true> = {
-  queueType: true,
-  provision: true,
-  tls: true,
-  connectionName: true,
-  connectTimeoutMs: true,
-  reconnectWaitMs: true,
-  reconnectInitialDelayMs: true,
-  reconnectMaxDelayMs: true,
+const queueTypeCheck = oneOf('classic', 'quorum')
+const longestTimer = 2_147_483_647
+
+const brokerOptionChecks: Record<keyof RabbitmqBrokerOptions, OptionCheck> = {
+  queueType: queueTypeCheck,
+  provision: ofType('boolean'),
+  tls: ofType('object', 'an object of Node TLS options'),
+  connectionName: ofType('string'),
+  connectTimeoutMs: integer(1, longestTimer),
+  reconnectWaitMs: integer(0, longestTimer),
+  reconnectInitialDelayMs: integer(1, longestTimer),
+  reconnectMaxDelayMs: integer(1, longestTimer),
 }
+
+/** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`, run by core when the handle is made. */
+export const queueBrokerOptions: Record<keyof RabbitmqQueueOptions, OptionCheck> = { queueType: queueTypeCheck }
 
 /** Reads the URL and the `broker` options; every problem is reported at once in one `ConfigError`. */
 export function resolveConfig(url: URL, options: Readonly<Record<string, unknown>>, capabilities: Capabilities): RabbitmqConfig {
   const problems: ConfigProblem[] = []
-  let fromUrl: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    fromUrl = parseUrlOptions(url, urlOptions, adapterName)
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
-  for (const name of Object.keys(options)) {
-    if (!(name in brokerOptionNames))
-      problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${Object.keys(brokerOptionNames).join(', ')}` })
-  }
-  const queueType = options.queueType ?? fromUrl.queueType ?? 'classic'
-  if (queueType !== 'classic' && queueType !== 'quorum')
-    problems.push({ field: 'broker.queueType', message: `${JSON.stringify(queueType)} is not one of classic, quorum` })
-  const provision = options.provision ?? fromUrl.provision ?? true
-  if (typeof provision !== 'boolean') problems.push({ field: 'broker.provision', message: 'expected true or false' })
-  const tls = options.tls
-  if (tls !== undefined && (typeof tls !== 'object' || tls === null)) problems.push({ field: 'broker.tls', message: 'expected an object of Node TLS options' })
-  const connectionName = options.connectionName ?? 'anymq'
-  if (typeof connectionName !== 'string') problems.push({ field: 'broker.connectionName', message: 'expected a string' })
-  const milliseconds = (name: keyof RabbitmqBrokerOptions, fallback: number, min: number): number => {
-    const value = options[name] ?? fallback
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2_147_483_647) {
-      problems.push({ field: `broker.${name}`, message: `expected an integer number of milliseconds from ${min}` })
-      return fallback
-    }
-    return value
-  }
-  const connectTimeoutMs = milliseconds('connectTimeoutMs', 10_000, 1)
-  const reconnectWaitMs = milliseconds('reconnectWaitMs', 10_000, 0)
-  const reconnectInitialDelayMs = milliseconds('reconnectInitialDelayMs', 100, 1)
-  const reconnectMaxDelayMs = milliseconds('reconnectMaxDelayMs', 5_000, 1)
+  const fromUrl = parseUrlOptions(url, urlOptions, adapterName, problems)
+  objectOf(brokerOptionChecks)(options, 'broker', problems)
+  const queueType = (options.queueType ?? fromUrl.queueType ?? 'classic') as QueueType
+  const provision = (options.provision ?? fromUrl.provision ?? true) as boolean
+  const tls = options.tls as TlsOptions | undefined
+  const connectionName = (options.connectionName as string | undefined) ?? 'anymq'
+  const connectTimeoutMs = (options.connectTimeoutMs as number | undefined) ?? 10_000
+  const reconnectWaitMs = (options.reconnectWaitMs as number | undefined) ?? 10_000
+  const reconnectInitialDelayMs = (options.reconnectInitialDelayMs as number | undefined) ?? 100
+  const reconnectMaxDelayMs = (options.reconnectMaxDelayMs as number | undefined) ?? 5_000
   if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') problems.push({ field: 'url', message: 'expected amqp:// or amqps://' })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
 
@@ -124,12 +108,12 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
     socket: {
       // Without it Nagle's algorithm holds small frames (acks, confirms, replies) for up to 40 ms.
       noDelay: true,
-      ...(tls as TlsOptions | undefined),
+      ...tls,
       timeout: connectTimeoutMs,
       clientProperties: { connection_name: connectionName, product: 'anymq' },
     },
-    queueType: queueType as QueueType,
-    provision: provision as boolean,
+    queueType,
+    provision,
     connectTimeoutMs,
     reconnectWaitMs,
     reconnectInitialDelayMs,
@@ -138,15 +122,7 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
   }
 }
 
-/** Reads `broker: { queueType }` of one queue or subscription. */
-export function queueTypeOf(broker: Readonly<Record<string, unknown>>, fallback: QueueType, where: string): QueueType {
-  const problems: ConfigProblem[] = []
-  for (const name of Object.keys(broker)) {
-    if (name !== 'queueType') problems.push({ field: `${where}.broker.${name}`, message: 'unknown option; allowed: queueType' })
-  }
-  const value = broker.queueType ?? fallback
-  if (value !== 'classic' && value !== 'quorum')
-    problems.push({ field: `${where}.broker.queueType`, message: `${JSON.stringify(value)} is not one of classic, quorum` })
-  if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
-  return value as QueueType
+/** The queue type of one queue or subscription: its `broker.queueType` (checked by core), else the connection's. */
+export function queueTypeOf(broker: Readonly<Record<string, unknown>>, fallback: QueueType): QueueType {
+  return (broker.queueType as QueueType | undefined) ?? fallback
 }

@@ -68,7 +68,7 @@ export class RabbitTopology {
   }
 
   queueArguments(spec: QueueSpec): { durable: true; arguments: Record<string, unknown> } {
-    const type = queueTypeOf(spec.broker, this.config.queueType, `queue('${spec.name}')`)
+    const type = queueTypeOf(spec.broker, this.config.queueType)
     return { durable: true, arguments: durableArguments(type, spec.ordered) }
   }
 
@@ -97,7 +97,7 @@ export class RabbitTopology {
    */
   async subscription(spec: SubscriptionSpec & { name: string }): Promise<string> {
     const queue = names.subscriptionQueue(spec.topic, spec.name)
-    const type = queueTypeOf(spec.broker, this.config.queueType, `subscribe('${spec.name}')`)
+    const type = queueTypeOf(spec.broker, this.config.queueType)
     await this.topic(spec.topic)
     await this.once(`subscription:${queue}:${type}:${JSON.stringify(spec.filter ?? {})}`, `subscription queue '${queue}'`, async (channel) => {
       if (!this.config.provision) {

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { brokerUrl, Collector } from '@anymq/conformance'
 import { type Anymq, AnymqError, ConfigError, ConnectionError, connect, PublishError, silentLogger, transportOf } from '@anymq/core'
+import type { Transport } from '@anymq/core/spi'
 import amqplib from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
+import { queueBrokerOptions, resolveConfig } from '../src/rabbitmq-config.js'
 import { delayBucket } from '../src/rabbitmq-topology.js'
 
 const url = brokerUrl('ANYMQ_RABBITMQ_URL')
@@ -28,6 +30,42 @@ function cutNetwork(mq: Anymq, reason?: Error): void {
   const connection = (transportOf(mq) as unknown as { connection: { current?: { connection: { stream: { destroy(error?: Error): void } } } } }).connection
   connection.current?.connection.stream.destroy(reason)
 }
+
+describe('rabbitmq options', () => {
+  it('checks connect options with core validator: every problem at once, each naming the field and what is allowed', () => {
+    const error = (() => {
+      try {
+        resolveConfig(new URL('amqp://h?heartbeat=often'), { queueType: 'stream', connectTimeoutMs: 0, tls: 'yes', typo: 1 }, adapter.capabilities)
+      } catch (caught) {
+        return caught
+      }
+    })()
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).problems.map((problem) => `${problem.field}: ${problem.message}`)).toEqual([
+      "url ?heartbeat: 'often' is not an integer in 0..65535",
+      "broker.queueType: expected one of 'classic', 'quorum', got 'stream'",
+      'broker.connectTimeoutMs: expected an integer from 1 to 2147483647, got 0',
+      'broker.tls: expected an object of Node TLS options, got a string',
+      'broker.typo: unknown option; allowed: queueType, provision, tls, connectionName, connectTimeoutMs, reconnectWaitMs, reconnectInitialDelayMs, reconnectMaxDelayMs',
+    ])
+  })
+
+  it('declares queueType as the one per-queue broker option, checked by core when the handle is made', async () => {
+    expect(adapter.queueBrokerOptions).toBe(queueBrokerOptions)
+    expect(Object.keys(queueBrokerOptions)).toEqual(['queueType'])
+    // Core runs the declared checks when the handle is made, before anything reaches a broker: a transport that does nothing is enough.
+    const idle = { close: async () => {}, terminate: async () => {} } as unknown as Transport
+    const mq = await connect('amqp://offline', { adapter: { ...adapter, connect: async () => idle } })
+    try {
+      expect(() => mq.queue('q', { broker: { queueType: 'stream', durable: true } })).toThrow(
+        "[anymq] [rabbitmq] queue('q') options.broker.queueType: expected one of 'classic', 'quorum', got 'stream'; queue('q') options.broker.durable: unknown option; allowed: queueType",
+      )
+      mq.queue('q', { broker: { queueType: 'quorum' } })
+    } finally {
+      await mq.close()
+    }
+  })
+})
 
 describe('delay buckets', () => {
   it('never delivers sooner than asked and at most 12.5% later', () => {

@@ -1,5 +1,5 @@
 import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
-import { defaults, readSettings } from './redis-config.js'
+import { defaults, queueBrokerOptions, readSettings } from './redis-config.js'
 import { openClient } from './redis-connection.js'
 import { RedisTransport } from './redis-transport.js'
 
@@ -33,6 +33,7 @@ export const adapter: AdapterFactory = {
   name: 'redis',
   schemes: ['redis', 'rediss'],
   capabilities,
+  queueBrokerOptions,
   async connect(url, context) {
     const settings = readSettings(url, context.options)
     const commands = await openClient(settings, 'commands', context.logger)

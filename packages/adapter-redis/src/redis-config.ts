@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { ConfigError, type ConfigProblem, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+import { ConfigError, type ConfigProblem, type OptionCheck, type OptionShape, objectOf, ofType, parseUrlOptions, registerSecret } from '@anymq/core/spi'
 import type { RedisOptions } from 'ioredis'
 
 /** Everything a Redis connection needs, read once from the URL and `connect(url, { broker })`. */
@@ -87,29 +87,21 @@ export interface RedisBrokerOptions {
   username?: string
 }
 
-const brokerOptionNames = ['tls', 'connectionName', 'password', 'username'] as const
+const brokerOptionChecks: Record<keyof RedisBrokerOptions, OptionCheck> = {
+  tls: ofType('object', 'an object of tls.connect options'),
+  connectionName: ofType('string'),
+  password: ofType('string'),
+  username: ofType('string'),
+}
+
+/** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`: the Redis adapter takes none. */
+export const queueBrokerOptions: OptionShape = {}
 
 /** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
 export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>): RedisSettings {
   const problems: ConfigProblem[] = []
-  let options: ReturnType<typeof parseUrlOptions<typeof urlOptions>> = {}
-  try {
-    options = parseUrlOptions(url, urlOptions, 'redis')
-  } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems)
-    else throw error
-  }
-  for (const name of Object.keys(broker)) {
-    if (!(brokerOptionNames as readonly string[]).includes(name)) {
-      problems.push({ field: `broker.${name}`, message: `unknown option; allowed: ${brokerOptionNames.join(', ')}` })
-    }
-  }
-  if (broker.tls !== undefined && (typeof broker.tls !== 'object' || broker.tls === null)) {
-    problems.push({ field: 'broker.tls', message: 'expected an object of tls.connect options' })
-  }
-  for (const name of ['connectionName', 'password', 'username'] as const) {
-    if (broker[name] !== undefined && typeof broker[name] !== 'string') problems.push({ field: `broker.${name}`, message: 'expected a string' })
-  }
+  const options = parseUrlOptions(url, urlOptions, 'redis', problems)
+  objectOf(brokerOptionChecks)(broker, 'broker', problems)
   const path = url.pathname.replace(/^\//, '')
   const db = path === '' ? 0 : Number(path)
   if (!Number.isInteger(db) || db < 0 || db > 10_000) problems.push({ field: 'url path', message: `'/${path}' is not a database number` })

@@ -1,4 +1,5 @@
 import { SerializationError } from './errors.js'
+import { either, type OptionCheck, ofType, oneOf, required, withMembers } from './options-validation.js'
 
 /** Turns bodies into bytes and back. Must be pure: the same body always gives the same bytes. */
 export interface Codec<T = unknown> {
@@ -71,6 +72,15 @@ export const builtInCodecs = {
   raw: rawCodec,
   text: textCodec,
 } as const
+
+/** Checks a `codec` option: a built-in codec's name or an object with `contentType`, `encode` and `decode`. */
+export const codecCheck: OptionCheck = either(
+  oneOf('json', 'text', 'raw'),
+  withMembers(
+    { contentType: required(ofType('string')), encode: required(ofType('function')), decode: required(ofType('function')) },
+    'a codec { contentType, encode, decode }',
+  ),
+)
 
 export function resolveCodec(option: CodecOption | undefined): Codec<unknown> {
   if (option === undefined) return jsonCodec

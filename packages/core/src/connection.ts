@@ -2,7 +2,7 @@ import { resolveAdapter } from './adapter-registry.js'
 import type { Capabilities } from './capabilities.js'
 import { ConfigError } from './errors.js'
 import { consoleLogger, type Logger, redactingLogger } from './logger.js'
-import { ofType, validateOptions } from './options-validation.js'
+import { type OptionShape, ofType, validateOptions } from './options-validation.js'
 import { Queue, type QueueOptions } from './queue.js'
 import { redactUrl, registerSecret } from './redact.js'
 import { Requester, type RequestReplyOptions } from './requester.js'
@@ -21,6 +21,7 @@ export interface ConnectOptions {
 }
 
 const transports = new WeakMap<Anymq, Transport>()
+const queueBrokerOptions = new WeakMap<Anymq, OptionShape>()
 
 /**
  * A connection to one broker. Create queues, topics and request/reply endpoints from it; `close()`
@@ -40,8 +41,9 @@ export class Anymq {
     this.adapter = factory.name
     this.capabilities = capabilities
     this.url = url
-    this.runtime = new Runtime(transport, factory.name, capabilities, logger)
+    this.runtime = new Runtime(transport, factory.name, capabilities, logger, factory.queueBrokerOptions)
     transports.set(this, transport)
+    queueBrokerOptions.set(this, factory.queueBrokerOptions ?? {})
   }
 
   queue<T = unknown>(name: string, options?: QueueOptions<T>): Queue<T> {
@@ -86,6 +88,14 @@ export function transportOf(mq: Anymq): Transport {
   const transport = transports.get(mq)
   if (!transport) throw new ConfigError('not an anymq connection')
   return transport
+}
+
+/**
+ * The per-queue `broker` options the adapter of a connection declares (`AdapterFactory.queueBrokerOptions`),
+ * for tools that build queue specs without `mq.queue()` (the outbox); `undefined` for anything but a connection.
+ */
+export function queueBrokerOptionsOf(mq: unknown): OptionShape | undefined {
+  return mq instanceof Anymq ? queueBrokerOptions.get(mq) : undefined
 }
 
 /**

@@ -1,13 +1,25 @@
-import { type CodecOption, resolveCodec } from './codec.js'
+import { type CodecOption, codecCheck, resolveCodec } from './codec.js'
 import { resolveConsumeOptions } from './consume-options.js'
 import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
+import { UnsupportedFeatureError } from './errors.js'
 import type { Message } from './message.js'
 import { MessageIterator } from './message-iterator.js'
 import { MessageSender } from './message-sender.js'
-import { abortSignal, either, integer, type OptionCheck, objectOf, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
+import {
+  abortSignal,
+  either,
+  integer,
+  nameCheck,
+  type OptionCheck,
+  ofType,
+  oneOf,
+  standardSchema,
+  stringRecord,
+  validateOptions,
+} from './options-validation.js'
 import type { OutgoingContext, SendOptions } from './outgoing-message.js'
-import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
+import { createRetryPolicy, type RetryPolicyOptions, retryPolicyCheck } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
 import type { QueueSpec } from './spi/transport.js'
@@ -29,34 +41,13 @@ export interface QueueOptions<T> {
   broker?: Record<string, unknown>
 }
 
-export const retryChecks: OptionCheck = either(
-  oneOf(false),
-  objectOf({
-    maxAttempts: integer(1, 1000),
-    backoff: either(
-      objectOf({
-        type: oneOf('exponential'),
-        initialMs: integer(0),
-        maxMs: integer(0),
-        multiplier: integer(1, 100),
-        jitter: ofType('boolean'),
-      }),
-      objectOf({
-        type: oneOf('fixed'),
-        delayMs: integer(0),
-        jitter: ofType('boolean'),
-      }),
-    ),
-  }),
-)
-
-const queueOptionChecks: Record<keyof QueueOptions<unknown>, OptionCheck> = {
-  schema: ofType('object', 'a Standard Schema (zod, valibot, arktype…)'),
-  codec: either(oneOf('json', 'text', 'raw'), ofType('object', "'json', 'text', 'raw' or a codec object")),
-  retry: retryChecks,
-  deadLetter: either(oneOf(false), ofType('string', 'a queue name or false')),
+/** Checks of `mq.queue()` options but `broker`, which the adapter declares (`AdapterFactory.queueBrokerOptions`). */
+const queueOptionChecks: Record<Exclude<keyof QueueOptions<unknown>, 'broker'>, OptionCheck> = {
+  schema: standardSchema(),
+  codec: codecCheck,
+  retry: retryPolicyCheck,
+  deadLetter: either(oneOf(false), ofType('string', 'a queue name')),
   ordered: ofType('boolean'),
-  broker: ofType('object'),
 }
 
 export const sendOptionChecks: Record<keyof SendOptions, OptionCheck> = {
@@ -86,8 +77,15 @@ export class Queue<T = unknown> {
     name: string,
     private readonly options: QueueOptions<T> = {},
   ) {
-    validateOptions(options, queueOptionChecks, `queue('${name}') options`, runtime.adapter)
+    validateOptions(options, { ...queueOptionChecks, broker: runtime.brokerOptionsCheck }, `queue('${name}') options`, runtime.adapter)
     validateName(runtime, name, 'queue')
+    if (options.ordered === true && runtime.capabilities.ordering !== 'key') {
+      throw new UnsupportedFeatureError(
+        runtime.adapter,
+        'ordered: true (per-key order across consumer instances)',
+        `its ordering is '${runtime.capabilities.ordering}'; leave ordered out (messages of one key still run one at a time, in order, inside one process)`,
+      )
+    }
     this.name = name
     const retry = createRetryPolicy(options.retry)
     this.spec = {
@@ -167,16 +165,6 @@ export class Queue<T = unknown> {
   }
 }
 
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/
-
 export function validateName(runtime: Runtime, name: unknown, what: string): void {
-  const check: OptionCheck = (value, field, problems) => {
-    if (typeof value !== 'string' || !namePattern.test(value)) {
-      problems.push({
-        field,
-        message: `${JSON.stringify(value)} is not a valid name: use 1 to 200 letters, digits, '.', '_' or '-', starting with a letter or digit`,
-      })
-    }
-  }
-  validateOptions({ name }, { name: check }, what, runtime.adapter)
+  validateOptions({ name }, { name: nameCheck }, what, runtime.adapter)
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { type CodecOption, resolveCodec } from './codec.js'
+import { type CodecOption, codecCheck, resolveCodec } from './codec.js'
 import { AbortedError, ClosedError, RemoteError, RequestTimeoutError } from './errors.js'
-import { abortSignal, either, integer, type OptionCheck, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
+import { abortSignal, integer, type OptionCheck, ofType, standardSchema, stringRecord, validateOptions } from './options-validation.js'
 import { type OutgoingContext, prepareOutgoing } from './outgoing-message.js'
 import { validateName } from './queue.js'
 import type { Runtime } from './runtime.js'
@@ -25,11 +25,11 @@ export interface RequestOptions {
   signal?: AbortSignal
 }
 
-export const requestReplyOptionChecks: Record<keyof RequestReplyOptions<unknown, unknown>, OptionCheck> = {
-  requestSchema: ofType('object', 'a Standard Schema'),
-  responseSchema: ofType('object', 'a Standard Schema'),
-  codec: either(oneOf('json', 'text', 'raw'), ofType('object', "'json', 'text', 'raw' or a codec object")),
-  broker: ofType('object'),
+/** Checks of `mq.requester()` / `mq.responder()` options but `broker`, which the adapter declares. */
+export const requestReplyOptionChecks: Record<Exclude<keyof RequestReplyOptions<unknown, unknown>, 'broker'>, OptionCheck> = {
+  requestSchema: standardSchema(),
+  responseSchema: standardSchema(),
+  codec: codecCheck,
 }
 
 const requestOptionChecks: Record<keyof RequestOptions, OptionCheck> = {
@@ -65,7 +65,7 @@ export class Requester<Request = unknown, Response = unknown> {
     name: string,
     private readonly options: RequestReplyOptions<Request, Response> = {},
   ) {
-    validateOptions(options, requestReplyOptionChecks, `requester('${name}') options`, runtime.adapter)
+    validateOptions(options, { ...requestReplyOptionChecks, broker: runtime.brokerOptionsCheck }, `requester('${name}') options`, runtime.adapter)
     validateName(runtime, name, 'requester')
     this.name = name
     this.responseCodec = resolveCodec(options.codec)

@@ -23,7 +23,7 @@ export class Responder<Request = unknown, Response = unknown> {
     name: string,
     private readonly options: RequestReplyOptions<Request, Response> = {},
   ) {
-    validateOptions(options, requestReplyOptionChecks, `responder('${name}') options`, runtime.adapter)
+    validateOptions(options, { ...requestReplyOptionChecks, broker: runtime.brokerOptionsCheck }, `responder('${name}') options`, runtime.adapter)
     validateName(runtime, name, 'responder')
     this.name = name
     this.outgoing = {

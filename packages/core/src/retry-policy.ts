@@ -1,3 +1,5 @@
+import { either, integer, type OptionCheck, objectOf, ofType, oneOf, required, variant } from './options-validation.js'
+
 /** How often a failing message is tried, and how long to wait between tries. */
 export interface RetryPolicyOptions {
   /** Deliveries in all, the first included, before the message is dead-lettered. Default 5. */
@@ -14,6 +16,21 @@ export type BackoffOptions =
       jitter?: boolean
     }
   | { type: 'fixed'; delayMs: number; jitter?: boolean }
+
+/** Checks a `retry` option (`false` or a {@link RetryPolicyOptions}), naming the deepest wrong field. */
+export const retryPolicyCheck: OptionCheck = either(
+  oneOf(false),
+  objectOf(
+    {
+      maxAttempts: integer(1, 1000),
+      backoff: variant('type', {
+        exponential: { initialMs: integer(0), maxMs: integer(0), multiplier: integer(1, 100), jitter: ofType('boolean') },
+        fixed: { delayMs: required(integer(0)), jitter: ofType('boolean') },
+      }),
+    },
+    'a retry policy { maxAttempts, backoff }',
+  ),
+)
 
 export interface RetryPolicy {
   readonly maxAttempts: number

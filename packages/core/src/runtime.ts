@@ -1,6 +1,7 @@
 import type { Capabilities } from './capabilities.js'
 import { ClosedError } from './errors.js'
 import type { Logger } from './logger.js'
+import { type OptionCheck, type OptionShape, objectOf } from './options-validation.js'
 import type { Destination, OutgoingMessage, Transport } from './spi/transport.js'
 
 export interface Closeable {
@@ -12,13 +13,18 @@ export class Runtime {
   private readonly pending = new Set<Promise<unknown>>()
   private readonly closeables = new Set<Closeable>()
   closed = false
+  /** Checks the `broker` option of a queue, topic, subscription, requester or responder against the adapter's declaration. */
+  readonly brokerOptionsCheck: OptionCheck
 
   constructor(
     readonly transport: Transport,
     readonly adapter: string,
     readonly capabilities: Capabilities,
     readonly logger: Logger,
-  ) {}
+    queueBrokerOptions: OptionShape = {},
+  ) {
+    this.brokerOptionsCheck = objectOf(queueBrokerOptions)
+  }
 
   assertOpen(what = 'the connection'): void {
     if (this.closed) throw new ClosedError(what, { adapter: this.adapter })

@@ -1,13 +1,13 @@
-import { type CodecOption, resolveCodec } from './codec.js'
+import { type CodecOption, codecCheck, resolveCodec } from './codec.js'
 import { resolveConsumeOptions } from './consume-options.js'
 import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
 import { ConfigError, UnsupportedFeatureError } from './errors.js'
 import { MessageSender } from './message-sender.js'
-import { abortSignal, either, type OptionCheck, objectOf, ofType, oneOf, stringRecord, validateOptions } from './options-validation.js'
+import { abortSignal, either, type OptionCheck, objectOf, ofType, oneOf, standardSchema, stringRecord, validateOptions } from './options-validation.js'
 import type { OutgoingContext, PublishOptions } from './outgoing-message.js'
-import { retryChecks, validateName } from './queue.js'
-import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js'
+import { validateName } from './queue.js'
+import { createRetryPolicy, type RetryPolicyOptions, retryPolicyCheck } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
 import type { SubscriptionSpec, TopicFilter } from './spi/transport.js'
@@ -34,14 +34,14 @@ export interface SubscribeOptions extends ConsumeOptions {
   broker?: Record<string, unknown>
 }
 
-const topicOptionChecks: Record<keyof TopicOptions<unknown>, OptionCheck> = {
-  schema: ofType('object', 'a Standard Schema (zod, valibot, arktype…)'),
-  codec: either(oneOf('json', 'text', 'raw'), ofType('object', "'json', 'text', 'raw' or a codec object")),
-  retry: retryChecks,
-  broker: ofType('object'),
+/** Checks of `mq.topic()` options but `broker`, which the adapter declares (`AdapterFactory.queueBrokerOptions`). */
+const topicOptionChecks: Record<Exclude<keyof TopicOptions<unknown>, 'broker'>, OptionCheck> = {
+  schema: standardSchema(),
+  codec: codecCheck,
+  retry: retryPolicyCheck,
 }
 
-const publishOptionChecks: Record<keyof PublishOptions, OptionCheck> = {
+export const publishOptionChecks: Record<keyof PublishOptions, OptionCheck> = {
   key: ofType('string'),
   headers: stringRecord(),
   subject: ofType('string'),
@@ -50,12 +50,11 @@ const publishOptionChecks: Record<keyof PublishOptions, OptionCheck> = {
   signal: abortSignal(),
 }
 
-const subscribeOnlyChecks: Record<string, OptionCheck> = {
+const subscribeOnlyChecks: Record<Exclude<keyof SubscribeOptions, keyof ConsumeOptions | 'broker'>, OptionCheck> = {
   filter: objectOf({ subject: ofType('string'), headers: stringRecord() }),
   startFrom: oneOf('latest', 'earliest'),
-  retry: retryChecks,
-  deadLetter: either(oneOf(false), ofType('string', 'a queue name or false')),
-  broker: ofType('object'),
+  retry: retryPolicyCheck,
+  deadLetter: either(oneOf(false), ofType('string', 'a queue name')),
 }
 
 /**
@@ -73,7 +72,7 @@ export class Topic<T = unknown> {
     name: string,
     private readonly options: TopicOptions<T> = {},
   ) {
-    validateOptions(options, topicOptionChecks, `topic('${name}') options`, runtime.adapter)
+    validateOptions(options, { ...topicOptionChecks, broker: runtime.brokerOptionsCheck }, `topic('${name}') options`, runtime.adapter)
     validateName(runtime, name, 'topic')
     this.name = name
     this.outgoing = {
@@ -101,7 +100,10 @@ export class Topic<T = unknown> {
     this.runtime.assertOpen()
     if (name !== undefined) validateName(this.runtime, name, 'subscription')
     const where = `topic('${this.name}').subscribe('${name ?? '(ephemeral)'}')`
-    const resolved = resolveConsumeOptions(this.runtime, handler as Handler<never>, options, where, subscribeOnlyChecks)
+    const resolved = resolveConsumeOptions(this.runtime, handler as Handler<never>, options, where, {
+      ...subscribeOnlyChecks,
+      broker: this.runtime.brokerOptionsCheck,
+    })
     const spec = this.spec(name, options)
     return startSubscription<T>(
       this.runtime,

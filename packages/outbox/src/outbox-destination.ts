@@ -7,8 +7,27 @@ import {
   type SendOptions,
   type StandardSchemaV1,
 } from '@anymq/core'
-import { type Destination, type OutgoingContext, resolveCodec } from '@anymq/core/spi'
-import { type Check, checkOptions, either, equals, isBoolean, isInteger, isName, isObject, isString, isStringRecord } from './options-check.js'
+import {
+  ConfigError,
+  codecCheck,
+  type Destination,
+  describeValue,
+  either,
+  nameCheck,
+  type OptionCheck,
+  type OptionShape,
+  type OutgoingContext,
+  objectOf,
+  ofType,
+  oneOf,
+  publishOptionChecks,
+  resolveCodec,
+  retryPolicyCheck,
+  sendOptionChecks,
+  standardSchema,
+  UnsupportedFeatureError,
+  validateOptions,
+} from '@anymq/core/spi'
 
 /** Options of `outbox.queue(name, options)`: the same as `mq.queue(name, options)` where they matter to the sender. */
 export interface OutboxQueueOptions<T> {
@@ -16,7 +35,10 @@ export interface OutboxQueueOptions<T> {
   schema?: StandardSchemaV1<unknown, T>
   /** `json` (default), `text`, `raw` or your own codec; must match the consumer's. */
   codec?: CodecOption
-  /** As the consumer's queue declares it (the relay provisions the queue the same way). Default false. */
+  /**
+   * As the consumer's queue declares it (the relay provisions the queue the same way). Default false.
+   * `UnsupportedFeatureError` unless the outbox's `broker` keeps per-key order (`ordering: 'key'`).
+   */
   ordered?: boolean
   /** As the consumer's queue declares it. Default `<name>.dlq`. */
   deadLetter?: string | false
@@ -54,47 +76,43 @@ export interface OutboxTarget<T> {
 /** Anything `add()` accepts as a destination: a handle from `outbox.queue()`/`outbox.topic()`, a queue name, or `{ queue }` / `{ topic }`. */
 export type OutboxDestination<T> = OutboxTarget<T> | string | { queue: string } | { topic: string }
 
-const codecCheck: Check = either(equals('json', 'text', 'raw'), isObject)
-const retryCheck: Check = either(equals(false), isObject)
-
-const queueChecks: Record<keyof OutboxQueueOptions<unknown>, Check> = {
-  schema: isObject,
+const queueChecks: Record<Exclude<keyof OutboxQueueOptions<unknown>, 'broker'>, OptionCheck> = {
+  schema: standardSchema(),
   codec: codecCheck,
-  ordered: isBoolean,
-  deadLetter: either(equals(false), isString),
-  retry: retryCheck,
-  broker: isObject,
+  ordered: ofType('boolean'),
+  deadLetter: either(oneOf(false), ofType('string', 'a queue name')),
+  retry: retryPolicyCheck,
 }
 
-const topicChecks: Record<keyof OutboxTopicOptions<unknown>, Check> = { schema: isObject, codec: codecCheck }
+const topicChecks: Record<keyof OutboxTopicOptions<unknown>, OptionCheck> = { schema: standardSchema(), codec: codecCheck }
 
-export const sendChecks: Record<keyof OutboxSendOptions, Check> = {
-  key: isString,
-  headers: isStringRecord,
-  delayMs: isInteger(0),
-  id: isString,
-  correlationId: isString,
-  replyTo: isString,
-  priority: isInteger(0, 9),
-  dedupeId: isString,
+/** Core's checks of `send()` / `publish()` options but `signal`: adding a row never waits on the broker. */
+function withoutSignal<Checks extends { signal: OptionCheck }>(checks: Checks): Omit<Checks, 'signal'> {
+  const { signal: _signal, ...rest } = checks
+  return rest
 }
 
-export const publishChecks: Record<keyof OutboxPublishOptions, Check> = {
-  key: isString,
-  headers: isStringRecord,
-  subject: isString,
-  id: isString,
-  correlationId: isString,
-}
+export const sendChecks: Record<keyof OutboxSendOptions, OptionCheck> = withoutSignal(sendOptionChecks)
+export const publishChecks: Record<keyof OutboxPublishOptions, OptionCheck> = withoutSignal(publishOptionChecks)
 
 export interface BrokerLimits {
   adapter: string
   capabilities: Capabilities
+  /** The adapter's `queueBrokerOptions` when the outbox knows the adapter or connection; else `broker` is only checked to be an object. */
+  queueBrokerOptions: OptionShape | undefined
 }
 
 export function queueTarget<T>(name: string, options: OutboxQueueOptions<T> = {}, limits: BrokerLimits): OutboxTarget<T> {
-  checkOptions({ name }, { name: isName }, 'outbox.queue')
-  checkOptions(options, queueChecks, `outbox.queue('${name}') options`)
+  validateOptions({ name }, { name: nameCheck }, 'outbox.queue', 'outbox')
+  const brokerCheck = limits.queueBrokerOptions ? objectOf(limits.queueBrokerOptions) : ofType('object')
+  validateOptions(options, { ...queueChecks, broker: brokerCheck }, `outbox.queue('${name}') options`, 'outbox')
+  if (options.ordered === true && limits.capabilities.ordering !== 'key') {
+    throw new UnsupportedFeatureError(
+      limits.adapter,
+      'ordered: true (per-key order across consumer instances)',
+      `its ordering is '${limits.capabilities.ordering}'; give the outbox the broker it relays to (broker: mq), or leave ordered out`,
+    )
+  }
   const destination: Destination = {
     kind: 'queue',
     queue: {
@@ -109,8 +127,8 @@ export function queueTarget<T>(name: string, options: OutboxQueueOptions<T> = {}
 }
 
 export function topicTarget<T>(name: string, options: OutboxTopicOptions<T> = {}, limits: BrokerLimits): OutboxTarget<T> {
-  checkOptions({ name }, { name: isName }, 'outbox.topic')
-  checkOptions(options, topicChecks, `outbox.topic('${name}') options`)
+  validateOptions({ name }, { name: nameCheck }, 'outbox.topic', 'outbox')
+  validateOptions(options, topicChecks, `outbox.topic('${name}') options`, 'outbox')
   return target('topic', name, { kind: 'topic', topic: name }, options, limits)
 }
 
@@ -149,12 +167,15 @@ export function resolveTarget<T>(destination: OutboxDestination<T>, limits: Brok
       return cached(`topic:${name}`, () => topicTarget(name, {}, limits), cache)
     }
   }
-  checkOptions(
-    { destination },
-    { destination: equals('a queue name', "{ queue: 'name' }", "{ topic: 'name' }", 'outbox.queue(…)', 'outbox.topic(…)') },
-    'outbox.add',
+  throw new ConfigError(
+    [
+      {
+        field: 'outbox.add destination',
+        message: `expected a queue name, { queue: 'name' }, { topic: 'name' }, outbox.queue(…) or outbox.topic(…), got ${describeValue(destination, 'destination')}`,
+      },
+    ],
+    { adapter: 'outbox' },
   )
-  throw new Error('unreachable')
 }
 
 function cached<T>(key: string, make: () => OutboxTarget<unknown>, cache: Map<string, OutboxTarget<unknown>>): OutboxTarget<T> {

@@ -1,7 +1,17 @@
 import { type Anymq, AnymqError, ConfigError, MessageTooLargeError, transportOf, UnsupportedFeatureError } from '@anymq/core'
-import { type Destination, messageSize, type OutgoingMessage, redactText } from '@anymq/core/spi'
+import {
+  abortSignal,
+  type Destination,
+  integer,
+  messageSize,
+  type OptionCheck,
+  type OutgoingMessage,
+  objectOf,
+  ofType,
+  redactText,
+  validateOptions,
+} from '@anymq/core/spi'
 import { abortableWait } from './abortable-wait.js'
-import { checkOptions, isFunction, isInteger, isObject } from './options-check.js'
 import { type PendingRow, toOutgoingMessage } from './outbox-row.js'
 import type { ClaimOutcome, DeadRow, OutboxStore, RowFailure } from './outbox-store.js'
 
@@ -47,20 +57,22 @@ export interface PublishedRow {
   publishedAtMs: number
 }
 
-const relayChecks = {
-  mq: isObject,
-  batchSize: isInteger(1, 10_000),
-  concurrency: isInteger(1, 64),
-  pollIntervalMs: isInteger(1),
-  maxAttempts: isInteger(1, 1000),
-  retryBackoff: isObject,
-  outageBackoff: isObject,
-  publishTimeoutMs: isInteger(1),
-  retentionMs: isInteger(0),
-  cleanupIntervalMs: isInteger(1),
-  onError: isFunction,
-  onPublished: isFunction,
-  signal: isObject,
+const doublingBackoff = objectOf({ initialMs: integer(1), maxMs: integer(1) }, '{ initialMs, maxMs }')
+
+const relayChecks: Record<keyof OutboxRelayOptions, OptionCheck> = {
+  mq: ofType('object', 'an anymq connection'),
+  batchSize: integer(1, 10_000),
+  concurrency: integer(1, 64),
+  pollIntervalMs: integer(1),
+  maxAttempts: integer(1, 1000),
+  retryBackoff: doublingBackoff,
+  outageBackoff: doublingBackoff,
+  publishTimeoutMs: integer(1),
+  retentionMs: integer(0),
+  cleanupIntervalMs: integer(1),
+  onError: ofType('function'),
+  onPublished: ofType('function'),
+  signal: abortSignal(),
 }
 
 /** Errors that say the broker is unreachable, not that this message is bad: they never count as an attempt. */
@@ -109,7 +121,7 @@ export class OutboxRelay {
     store: OutboxStore<unknown>,
     private readonly settings: OutboxRelayOptions,
   ) {
-    checkOptions(settings, relayChecks, 'relay options')
+    validateOptions(settings, relayChecks, 'relay options', 'outbox')
     if (!settings?.mq)
       throw new ConfigError([{ field: 'relay options.mq', message: 'required: the anymq connection to publish through' }], { adapter: 'outbox' })
     this.store = store

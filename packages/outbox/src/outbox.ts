@@ -1,8 +1,7 @@
 import type { Anymq, Capabilities } from '@anymq/core'
 import { ConfigError } from '@anymq/core'
-import { type AdapterFactory, encodeOutgoing, prepareOutgoing, validateBodySync } from '@anymq/core/spi'
+import { type AdapterFactory, encodeOutgoing, ofType, prepareOutgoing, queueBrokerOptionsOf, validateBodySync, validateOptions } from '@anymq/core/spi'
 import type { PostgresPool, PostgresQueryable, SqliteDatabase } from './database-types.js'
-import { checkOptions, isObject } from './options-check.js'
 import {
   type BrokerLimits,
   type OutboxDestination,
@@ -48,7 +47,7 @@ export interface OutboxOptions<Tx> {
    * dedupe) before commit: a connection (`mq`) or an adapter (`import { adapter } from '@anymq/rabbitmq'`).
    * Default: {@link portableCapabilities}.
    */
-  broker?: Pick<Anymq, 'adapter' | 'capabilities'> | Pick<AdapterFactory, 'name' | 'capabilities'>
+  broker?: Pick<Anymq, 'adapter' | 'capabilities'> | Pick<AdapterFactory, 'name' | 'capabilities' | 'queueBrokerOptions'>
 }
 
 type AddOptions = OutboxSendOptions & OutboxPublishOptions
@@ -64,7 +63,7 @@ export class Outbox<Tx> {
   private readonly targets = new Map<string, OutboxTarget<unknown>>()
 
   constructor(options: OutboxOptions<Tx>) {
-    checkOptions(options, { store: isObject, broker: isObject }, 'outbox options')
+    validateOptions(options, { store: ofType('object', 'an outbox store'), broker: ofType('object', 'a connection or an adapter') }, 'outbox options', 'outbox')
     if (!options.store)
       throw new ConfigError([{ field: 'outbox options.store', message: 'required: a PostgresOutboxStore or SqliteOutboxStore' }], { adapter: 'outbox' })
     this.store = options.store
@@ -72,6 +71,7 @@ export class Outbox<Tx> {
     this.limits = {
       adapter: broker === undefined ? 'outbox' : 'adapter' in broker ? broker.adapter : broker.name,
       capabilities: broker?.capabilities ?? portableCapabilities,
+      queueBrokerOptions: broker === undefined ? undefined : 'name' in broker ? (broker.queueBrokerOptions ?? {}) : queueBrokerOptionsOf(broker),
     }
   }
 
@@ -167,8 +167,8 @@ export class Outbox<Tx> {
   }
 
   private checkAddOptions(target: OutboxTarget<unknown>, options: AddOptions): void {
-    if (target.kind === 'queue') checkOptions(options, sendChecks, `outbox.add options for queue '${target.name}'`)
-    else checkOptions(options, publishChecks, `outbox.add options for topic '${target.name}'`)
+    if (target.kind === 'queue') validateOptions(options, sendChecks, `outbox.add options for queue '${target.name}'`, 'outbox')
+    else validateOptions(options, publishChecks, `outbox.add options for topic '${target.name}'`, 'outbox')
   }
 }
 

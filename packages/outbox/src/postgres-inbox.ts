@@ -1,6 +1,6 @@
+import { nameCheck, ofType, validateOptions } from '@anymq/core/spi'
 import type { PostgresPool, PostgresQueryable } from './database-types.js'
 import { BaseInbox, type InboxOutcome } from './inbox.js'
-import { checkOptions, isName, isObject, isString } from './options-check.js'
 import { resolveTableNames } from './table-names.js'
 
 export interface PostgresInboxOptions {
@@ -22,7 +22,7 @@ export class PostgresInbox extends BaseInbox<PostgresQueryable> {
   private readonly table: string
 
   constructor(options: PostgresInboxOptions) {
-    checkOptions(options, { pool: isObject, consumer: isName, table: isString }, 'postgres inbox options')
+    validateOptions(options, { pool: ofType('object'), consumer: nameCheck, table: ofType('string') }, 'postgres inbox options', 'outbox')
     super(options.consumer)
     this.pool = options.pool
     this.table = resolveTableNames({ inbox: options.table ?? 'anymq_inbox' }, 'postgres inbox').inbox

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import { integer, nameCheck, ofType, validateOptions } from '@anymq/core/spi'
 import type { RedisClient, RedisMulti } from './database-types.js'
 import { BaseInbox, type InboxOutcome } from './inbox.js'
-import { checkOptions, isInteger, isName, isObject, isString } from './options-check.js'
 
 export interface RedisInboxOptions {
   /** An `ioredis` client. */
@@ -40,7 +40,12 @@ export class RedisInbox<Multi extends RedisMulti = RedisMulti> extends BaseInbox
   private readonly leaseMs: number
 
   constructor(options: RedisInboxOptions) {
-    checkOptions(options, { redis: isObject, consumer: isName, prefix: isString, ttlMs: isInteger(1), leaseMs: isInteger(1) }, 'redis inbox options')
+    validateOptions(
+      options,
+      { redis: ofType('object'), consumer: nameCheck, prefix: ofType('string'), ttlMs: integer(1), leaseMs: integer(1) },
+      'redis inbox options',
+      'outbox',
+    )
     super(options.consumer)
     this.redis = options.redis
     this.prefix = options.prefix ?? 'anymq:inbox:'

@@ -1,6 +1,6 @@
+import { nameCheck, ofType, validateOptions } from '@anymq/core/spi'
 import type { SqliteDatabase } from './database-types.js'
 import { BaseInbox, type InboxOutcome } from './inbox.js'
-import { checkOptions, isName, isObject, isString } from './options-check.js'
 import { resolveTableNames } from './table-names.js'
 
 export interface SqliteInboxOptions {
@@ -24,7 +24,7 @@ export class SqliteInbox extends BaseInbox<SqliteDatabase> {
   private readonly table: string
 
   constructor(options: SqliteInboxOptions) {
-    checkOptions(options, { database: isObject, consumer: isName, table: isString }, 'sqlite inbox options')
+    validateOptions(options, { database: ofType('object'), consumer: nameCheck, table: ofType('string') }, 'sqlite inbox options', 'outbox')
     super(options.consumer)
     this.database = options.database
     this.table = resolveTableNames({ inbox: options.table ?? 'anymq_inbox' }, 'sqlite inbox').inbox

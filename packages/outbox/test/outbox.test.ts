@@ -293,3 +293,32 @@ for (const store of stores) {
     })
   })
 }
+
+describe('outbox options, checked with core validator', () => {
+  // queue() and topic() never touch the store, so none is needed.
+  const store = {} as never
+  let mq: Anymq
+  beforeEach(async () => {
+    mq = await connect('memory://outbox-options', { adapter: memoryAdapter })
+  })
+  afterEach(() => mq.close())
+
+  it('names the deepest wrong field of a retry policy, every problem at once', () => {
+    const outbox = new Outbox({ store })
+    expect(() => outbox.queue('q', { retry: { backoff: { type: 'fixed', initialMs: 5 } as never }, codec: 'xml' as never })).toThrow(
+      "[anymq] [outbox] outbox.queue('q') options.retry.backoff.initialMs: unknown for type 'fixed' (allowed: type, delayMs, jitter); " +
+        "outbox.queue('q') options.retry.backoff.delayMs: required for type 'fixed'; " +
+        "outbox.queue('q') options.codec: expected 'json', 'text', 'raw' or a codec { contentType, encode, decode }, got 'xml'",
+    )
+  })
+
+  it("checks a queue's broker options against the adapter it was given, and ordered: true against its ordering", () => {
+    const keyed = new Outbox({ store, broker: memoryAdapter })
+    expect(() => keyed.queue('q', { broker: { queueType: 'quorum' } })).toThrow("outbox.queue('q') options.broker.queueType: unknown option; allowed: (none)")
+    keyed.queue('q', { ordered: true })
+    const fromConnection = new Outbox({ store, broker: mq })
+    expect(() => fromConnection.queue('q', { broker: { queueType: 'quorum' } })).toThrow('options.broker.queueType: unknown option; allowed: (none)')
+    // Without a broker the outbox assumes the portable minimum, which keeps no order across instances.
+    expect(() => new Outbox({ store }).queue('q', { ordered: true })).toThrow(UnsupportedFeatureError)
+  })
+})

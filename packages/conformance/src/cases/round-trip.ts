@@ -1,4 +1,4 @@
-import { ConfigError, MessageTooLargeError, type StandardSchemaV1, ValidationError } from '@anymq/core'
+import { ConfigError, MessageTooLargeError, type StandardSchemaV1, UnsupportedFeatureError, ValidationError } from '@anymq/core'
 import { describe, expect, it } from 'vitest'
 import { Collector, type Harness, uniqueName } from '../harness.js'
 
@@ -154,6 +154,29 @@ export function roundTripCases(h: Harness): void {
       await expect(queue.send({}, { delay: 5 } as never)).rejects.toThrow(/delay: unknown option/)
       await expect(queue.send({}, { headers: { 'x-anymq-attempt': '9' } })).rejects.toThrow(ConfigError)
       expect(() => queue.consume(() => {}, { concurrency: 0 })).toThrow(/concurrency: expected an integer from 1/)
+    })
+
+    it('checks the per-queue broker options at the call, naming the unknown key and the allowed ones', async () => {
+      const mq = await h.connect()
+      const name = uniqueName('broker-options')
+      const unknown = { broker: { noSuchOption: 1 } }
+      const named = /options\.broker\.noSuchOption: unknown option; allowed: /
+      expect(() => mq.queue(name, unknown)).toThrow(named)
+      expect(() => mq.topic(name, unknown)).toThrow(named)
+      expect(() => mq.topic(name).subscribe('s', () => {}, unknown)).toThrow(named)
+      expect(() => mq.requester(name, unknown)).toThrow(named)
+      expect(() => mq.responder(name, unknown)).toThrow(named)
+      expect(() => mq.queue(name, unknown)).toThrow(ConfigError)
+      // The options this suite runs with are among the allowed ones.
+      mq.queue(name, h.target.queueOptions)
+    })
+
+    const keyOrder = h.target.capabilities.ordering === 'key'
+    it(`${keyOrder ? 'accepts' : 'refuses'} ordered: true at the call (ordering: '${h.target.capabilities.ordering}')`, async () => {
+      const mq = await h.connect()
+      const make = () => mq.queue(uniqueName('ordered'), { ...h.target.queueOptions, ordered: true })
+      if (keyOrder) make()
+      else expect(make).toThrow(UnsupportedFeatureError)
     })
   })
 }

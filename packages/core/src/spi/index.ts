@@ -1,10 +1,33 @@
 export type { Capabilities } from '../capabilities.js'
-export { resolveCodec } from '../codec.js'
+export { codecCheck, resolveCodec } from '../codec.js'
+export { queueBrokerOptionsOf } from '../connection.js'
 export * from '../errors.js'
 export type { Logger } from '../logger.js'
+export {
+  abortSignal,
+  anything,
+  describeValue,
+  either,
+  integer,
+  nameCheck,
+  type OptionCheck,
+  type OptionShape,
+  objectOf,
+  ofType,
+  oneOf,
+  required,
+  standardSchema,
+  stringRecord,
+  validateOptions,
+  variant,
+  withMembers,
+} from '../options-validation.js'
 export { encodeOutgoing, type OutgoingContext, prepareOutgoing } from '../outgoing-message.js'
+export { sendOptionChecks } from '../queue.js'
 export { redactText, redactUrl, registerSecret } from '../redact.js'
+export { retryPolicyCheck } from '../retry-policy.js'
 export { validateBody, validateBodySync } from '../schema.js'
+export { publishOptionChecks } from '../topic.js'
 export { messageSize } from './message-size.js'
 export {
   attemptFromHeaders,

@@ -1,5 +1,6 @@
 import type { Capabilities } from '../capabilities.js'
 import type { Logger } from '../logger.js'
+import type { OptionShape } from '../options-validation.js'
 
 /**
  * The adapter contract. Users never call it; `@anymq/core` does. An adapter implements a few
@@ -12,6 +13,13 @@ export interface AdapterFactory {
   /** URL schemes it serves, without the colon: `['amqp', 'amqps']`. */
   readonly schemes: readonly string[]
   readonly capabilities: Capabilities
+  /**
+   * The adapter-specific `broker` options a queue, topic, subscription, requester or responder may
+   * take, one check per key (see `@anymq/core/spi`'s checks). Core validates them when the handle is
+   * made, every problem at once, so an adapter reads `QueueSpec.broker` / `SubscriptionSpec.broker`
+   * already checked. Absent: the adapter takes none, and any key is a `ConfigError`.
+   */
+  readonly queueBrokerOptions?: OptionShape
   /**
    * Opens a connection. Resolves once the broker answered; rejects with `ConnectionError`, or with
    * `ConfigError` naming every bad URL parameter or option at once.
@@ -41,7 +49,7 @@ export interface QueueSpec {
   deadLetter: string | false
   /** Attempts before dead-lettering; adapters with native redrive may use it as a backstop. */
   maxAttempts: number
-  /** Adapter-specific settings from `queue(name, { broker: { … } })`, unvalidated by core. */
+  /** Adapter-specific settings from `queue(name, { broker: { … } })`, checked by core against `AdapterFactory.queueBrokerOptions`. */
   broker: Readonly<Record<string, unknown>>
 }
 
@@ -61,6 +69,7 @@ export interface SubscriptionSpec {
   startFrom: 'latest' | 'earliest'
   deadLetter: string | false
   maxAttempts: number
+  /** The topic's and the subscription's `broker` options merged, checked against `AdapterFactory.queueBrokerOptions`. */
   broker: Readonly<Record<string, unknown>>
 }
 
