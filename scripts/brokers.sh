@@ -7,6 +7,8 @@
 #   sqs       moto server (PyPI, moto[sqs,sns] + flask) for SQS + SNS http://127.0.0.1:4566
 #   redis     Redis (Debian package redis-server), AOF fsync=always   127.0.0.1:6379
 #   postgres  PostgreSQL (Debian package postgresql), own cluster     127.0.0.1:5432
+#   nats      NATS with JetStream (Debian package nats-server), file store  nats://127.0.0.1:4222
+#   pubsub    Google Pub/Sub fake (pstest, built with Go from scripts/pubsub-emulator) 127.0.0.1:8085
 #
 # Usage: scripts/brokers.sh up|down|status|restart|env|logs [broker...]   (see `help`)
 #
@@ -20,7 +22,7 @@ REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
 BROKERS_DIR="${ANYMQ_BROKERS_DIR:-$REPO_DIR/.brokers}"
 CACHE_DIR="${ANYMQ_CACHE_DIR:-$HOME/.cache/anymq}"
 
-ALL_BROKERS=(rabbitmq kafka sqs redis postgres)
+ALL_BROKERS=(rabbitmq kafka sqs redis postgres nats pubsub)
 
 # Ports. The defaults are the ones docker-compose.yml publishes, so `env` fits both paths; the
 # ANYMQ_*_PORT overrides exist to run a second, isolated set beside the first (`env` follows).
@@ -31,6 +33,9 @@ KAFKA_CONTROLLER_PORT="${ANYMQ_KAFKA_CONTROLLER_PORT:-9093}"
 MOTO_PORT="${ANYMQ_SQS_PORT:-4566}"
 REDIS_PORT="${ANYMQ_REDIS_PORT:-6379}"
 POSTGRES_PORT="${ANYMQ_POSTGRES_PORT:-5432}"
+NATS_PORT="${ANYMQ_NATS_PORT:-4222}"
+NATS_MONITOR_PORT="${ANYMQ_NATS_MONITOR_PORT:-8222}"
+PUBSUB_PORT="${ANYMQ_PUBSUB_PORT:-8085}"
 
 # Versions. Kafka's is the one in scripts/kafka/pom.xml.
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$SCRIPT_DIR/kafka/pom.xml")"
@@ -182,6 +187,8 @@ debian_packages_for() { # broker...
     rabbitmq) pkgs+=(rabbitmq-server) ;;
     redis) pkgs+=(redis-server redis-tools) ;;
     postgres) pkgs+=(postgresql) ;;
+    nats) command -v nats-server >/dev/null || pkgs+=(nats-server) ;;
+    pubsub) command -v curl >/dev/null || pkgs+=(curl) ;;
     kafka)
       pkgs+=(kcat)
       command -v java >/dev/null || pkgs+=(default-jre-headless)
@@ -603,12 +610,79 @@ postgres_stop() {
 }
 
 # ----------------------------------------------------------------------------------------------
+# NATS with JetStream (file store under the data dir: streams survive a restart)
+# ----------------------------------------------------------------------------------------------
+NATS_DIR="$BROKERS_DIR/nats"
+NATS_MARKER="nats-server -a 127.0.0.1 -p $NATS_PORT"
+
+nats_logfiles() { echo "$NATS_DIR/nats.log"; }
+nats_ours() { pid_alive "$NATS_DIR/nats.pid" "$NATS_MARKER"; }
+nats_pids() { if nats_ours; then cat "$NATS_DIR/nats.pid"; fi; }
+
+# /healthz answers ok only once JetStream has recovered its streams.
+nats_ready() { curl -fsS -m 2 "http://127.0.0.1:$NATS_MONITOR_PORT/healthz" | grep -q '"ok"'; }
+
+nats_start() {
+  command -v nats-server >/dev/null || fail "nats-server is not installed" || return 1
+  mkdir -p "$NATS_DIR/store"
+  rm -f "$NATS_DIR/nats.pid"
+  echo "==== $(date -Is) starting nats-server ====" >>"$NATS_DIR/nats.log"
+  spawn "$NATS_DIR/nats.pid" "$NATS_DIR/nats.log" \
+    nats-server -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -js -sd "$NATS_DIR/store" -n anymq-test || return 1
+  wait_ready nats_ours "NATS /healthz on http://127.0.0.1:$NATS_MONITOR_PORT" nats_ready
+}
+
+# SIGTERM makes nats-server flush its store and exit (lame duck is SIGUSR2, not needed here).
+nats_stop() { stop_pidfile "$NATS_DIR/nats.pid" "$NATS_MARKER" 30; }
+
+# ----------------------------------------------------------------------------------------------
+# Google Cloud Pub/Sub: pstest (the Go client's fake server) wrapped by scripts/pubsub-emulator,
+# built once per source version into the cache. State lives in memory: a restart loses it.
+# ----------------------------------------------------------------------------------------------
+PUBSUB_DIR="$BROKERS_DIR/pubsub"
+PUBSUB_SRC="$SCRIPT_DIR/pubsub-emulator"
+PUBSUB_MARKER="-port $PUBSUB_PORT"
+
+pubsub_binary() {
+  local digest
+  digest=$(cat "$PUBSUB_SRC/go.mod" "$PUBSUB_SRC/go.sum" "$PUBSUB_SRC/main.go" | sha256sum | cut -c1-12)
+  echo "$CACHE_DIR/pubsub-emulator/pubsub-emulator-$digest"
+}
+pubsub_logfiles() { echo "$PUBSUB_DIR/pubsub.log"; }
+pubsub_ours() { pid_alive "$PUBSUB_DIR/pubsub.pid" "$PUBSUB_MARKER"; }
+pubsub_pids() { if pubsub_ours; then cat "$PUBSUB_DIR/pubsub.pid"; fi; }
+# pstest listens only once it is fully set up, so an open port is a ready server.
+pubsub_ready() { port_open "$PUBSUB_PORT"; }
+
+pubsub_install() {
+  local binary
+  binary=$(pubsub_binary)
+  [ -x "$binary" ] && return 0
+  command -v go >/dev/null || fail "pubsub needs Go (the version in $PUBSUB_SRC/go.mod or newer: https://go.dev/dl) to build pstest" || return 1
+  say "pubsub: building $binary (Go module proxy: cloud.google.com/go/pubsub/v2/pstest)"
+  mkdir -p "$(dirname "$binary")"
+  (cd "$PUBSUB_SRC" && go build -trimpath -o "$binary.tmp" .) >>"$INSTALL_LOG" 2>&1 || fail "go build in $PUBSUB_SRC failed" || return 1
+  mv "$binary.tmp" "$binary"
+}
+
+pubsub_start() {
+  mkdir -p "$PUBSUB_DIR"
+  rm -f "$PUBSUB_DIR/pubsub.pid"
+  echo "==== $(date -Is) starting pstest ====" >>"$PUBSUB_DIR/pubsub.log"
+  spawn "$PUBSUB_DIR/pubsub.pid" "$PUBSUB_DIR/pubsub.log" "$(pubsub_binary)" -port "$PUBSUB_PORT" || return 1
+  wait_ready pubsub_ours "pstest on 127.0.0.1:$PUBSUB_PORT" pubsub_ready
+}
+
+pubsub_stop() { stop_pidfile "$PUBSUB_DIR/pubsub.pid" "$PUBSUB_MARKER" 15; }
+
+# ----------------------------------------------------------------------------------------------
 # generic per-broker operations
 # ----------------------------------------------------------------------------------------------
 broker_port() {
   case "$1" in
   rabbitmq) echo "$RABBITMQ_PORT" ;; kafka) echo "$KAFKA_PORT" ;; sqs) echo "$MOTO_PORT" ;;
   redis) echo "$REDIS_PORT" ;; postgres) echo "$POSTGRES_PORT" ;;
+  nats) echo "$NATS_PORT" ;; pubsub) echo "$PUBSUB_PORT" ;;
   esac
 }
 
@@ -619,6 +693,8 @@ broker_url() {
   sqs) echo "sqs://us-east-1?endpoint=http://127.0.0.1:$MOTO_PORT" ;;
   redis) echo "redis://127.0.0.1:$REDIS_PORT" ;;
   postgres) echo "postgres://anymq:anymq@127.0.0.1:$POSTGRES_PORT/anymq" ;;
+  nats) echo "nats://127.0.0.1:$NATS_PORT" ;;
+  pubsub) echo "gcp-pubsub://anymq-test?endpoint=127.0.0.1:$PUBSUB_PORT" ;;
   esac
 }
 
@@ -626,7 +702,7 @@ broker_url() {
 # The cache is shared by every checkout on the machine: installs into it take a lock of their own.
 broker_install() {
   case "$1" in
-  kafka | sqs) ;;
+  kafka | sqs | pubsub) ;;
   *) return 0 ;;
   esac
   local rc=0
@@ -636,6 +712,7 @@ broker_install() {
   case "$1" in
   kafka) kafka_install || rc=1 ;;
   sqs) sqs_install || rc=1 ;;
+  pubsub) pubsub_install || rc=1 ;;
   esac
   exec 8>&-
   return $rc
@@ -692,6 +769,8 @@ normalize_brokers() { # names... -> canonical names (all if none)
     sqs | sns | moto) out+=(sqs) ;;
     redis) out+=(redis) ;;
     postgres | postgresql | pg) out+=(postgres) ;;
+    nats | jetstream) out+=(nats) ;;
+    pubsub | gcp-pubsub | pstest) out+=(pubsub) ;;
     all) out+=("${ALL_BROKERS[@]}") ;;
     *)
       say "unknown broker '$n' (known: ${ALL_BROKERS[*]})"
@@ -811,6 +890,7 @@ cmd_restart() {
       continue
     fi
     if [ "$b" = sqs ]; then say "note: moto keeps its state in memory; after a restart SQS/SNS start empty"; fi
+    if [ "$b" = pubsub ]; then say "note: pstest keeps its state in memory; after a restart Pub/Sub starts empty"; fi
     if { { "${b}_stop" || fail "could not stop $b"; } && broker_up "$b" >/dev/null; } 9>&-; then
       echo "$b: restarted in $(since "$t0")"
     else
@@ -881,17 +961,17 @@ usage() {
   cat <<EOF
 usage: scripts/brokers.sh <command> [broker...]
 
-brokers: ${ALL_BROKERS[*]}   (default: all; aliases: sns/moto=sqs, pg=postgres)
+brokers: ${ALL_BROKERS[*]}   (default: all; aliases: sns/moto=sqs, pg=postgres, jetstream=nats, pstest=pubsub)
 
   up [broker...]       install what is missing, start, wait until really ready (idempotent)
   down [broker...]     stop them (data is kept in \$ANYMQ_BROKERS_DIR)
-  restart <broker...>  stop and start again keeping the data (moto: state is in memory, lost)
+  restart <broker...>  stop and start again keeping the data (moto, pstest: state is in memory, lost)
   status [broker...]   one line per broker; exit 1 if any is not healthy
   env [--plain]        \`export NAME='value'\` lines for eval (--plain: NAME=value, dotenv style)
   logs [broker...]     tail of each broker's log
 
 data dir:  $BROKERS_DIR   (ANYMQ_BROKERS_DIR)
-cache dir: $CACHE_DIR   (ANYMQ_CACHE_DIR: Kafka jars, Python venv with moto + awscli)
+cache dir: $CACHE_DIR   (ANYMQ_CACHE_DIR: Kafka jars, Python venv with moto + awscli, pstest binary)
 EOF
 }
 

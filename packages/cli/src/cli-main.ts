@@ -16,8 +16,8 @@ ${deadLetterUsage}
 
 ${doctorUsage}
 
-URLs: memory://, amqp://user:pass@host:5672, kafka://host:9092, sqs://us-east-1?endpoint=…, redis://host:6379
-(the adapter package for the scheme must be installed: @anymq/rabbitmq, @anymq/kafka, @anymq/aws, @anymq/redis).`
+URLs: memory://, amqp://user:pass@host:5672, kafka://host:9092, sqs://us-east-1?endpoint=…, redis://host:6379, nats://host:4222
+(the adapter package for the scheme must be installed: @anymq/rabbitmq, @anymq/kafka, @anymq/aws, @anymq/redis, @anymq/nats).`
 
 const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   bench: benchCommand,

@@ -74,9 +74,9 @@ describe('anymq bench', () => {
   })
 
   it('says which adapter package to install for a scheme it cannot load, without the password', async () => {
-    const { code, stderr } = await anymq('doctor', 'nats://user:s3cret-pass@127.0.0.1:4222')
+    const { code, stderr } = await anymq('doctor', 'mqtt://user:s3cret-pass@127.0.0.1:1883')
     expect(code).toBe(1)
-    expect(stderr).toContain("unknown scheme 'nats:'")
+    expect(stderr).toContain("unknown scheme 'mqtt:'")
     expect(stderr).not.toContain('s3cret-pass')
   })
 

@@ -1,0 +1,55 @@
+import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
+import { PubSub, v1 } from '@google-cloud/pubsub'
+import { readSettings } from './gcp-pubsub-config.js'
+import { maxDeadlineSeconds } from './gcp-pubsub-consumer.js'
+import { connectionError } from './gcp-pubsub-errors.js'
+import { PubSubTransport } from './gcp-pubsub-transport.js'
+
+/**
+ * What the Pub/Sub adapter does. Ack deadlines are the leases (`modifyAckDeadline` sets and extends
+ * them, whole seconds up to 600); a delayed message is stored at once and put back with its deadline
+ * set to the time left, so delays reach 600 s; ordering keys give per-key order across consumers;
+ * subscription filters are evaluated by the consumer.
+ */
+export const capabilities: Capabilities = {
+  delay: { maxMs: maxDeadlineSeconds * 1000 },
+  ordering: 'key',
+  priority: false,
+  dedupe: false,
+  persistence: true,
+  replay: false,
+  nativeDeadLetter: false,
+  // The service's 10 MB limit, less room for attributes.
+  maxMessageBytes: 9 * 1_048_576,
+  leaseExpiry: true,
+  leaseExtension: true,
+  topicFilters: { subject: true, headers: true },
+}
+
+/**
+ * `gcp-pubsub://project-id`. URL options: `?endpoint=host:port` (an emulator; `PUBSUB_EMULATOR_HOST`
+ * works too), `?prefix=anymq`, `?ackDeadlineSeconds=30`, `?maxPull=100`, `?connectTimeoutMs=10000`.
+ * Broker options: `{ keyFilename }`; otherwise Application Default Credentials.
+ */
+export const adapter: AdapterFactory = {
+  name: 'gcp-pubsub',
+  schemes: ['gcp-pubsub'],
+  capabilities,
+  async connect(url, context) {
+    const settings = readSettings(url, context.options)
+    const pubsub = new PubSub({ projectId: settings.projectId, apiEndpoint: settings.endpoint, keyFilename: settings.keyFilename })
+    const { port, ...rest } = await pubsub.getClientConfig()
+    const config = { ...rest, port: port === undefined ? undefined : Number(port) }
+    const publisher = new v1.PublisherClient(config)
+    const subscriber = new v1.SubscriberClient(config)
+    try {
+      // One cheap call proves the endpoint answers and the credentials work.
+      await publisher.listTopics({ project: `projects/${settings.projectId}`, pageSize: 1 }, { timeout: settings.connectTimeoutMs, autoPaginate: false })
+    } catch (error) {
+      await Promise.allSettled([publisher.close(), subscriber.close(), pubsub.close()])
+      throw connectionError(`cannot reach Pub/Sub for project '${settings.projectId}'${settings.endpoint ? ` at ${settings.endpoint}` : ''}`, error)
+    }
+    await pubsub.close()
+    return new PubSubTransport(publisher, subscriber, settings, context.capabilities)
+  },
+}

@@ -1,0 +1,60 @@
+import { ConfigError, type ConfigProblem, type OptionCheck, objectOf, ofType, parseUrlOptions } from '@anymq/core/spi'
+
+/** Everything a Pub/Sub connection needs, read once from the URL and `connect(url, { broker })`. */
+export interface PubSubSettings {
+  projectId: string
+  /** `host:port` of an emulator or a private endpoint; `undefined` = Google's (or `PUBSUB_EMULATOR_HOST`). */
+  endpoint: string | undefined
+  /** First part of every topic and subscription id anymq creates (`anymq.q.orders`). */
+  prefix: string
+  /** Ack deadline of consumers given no `leaseMs`, in seconds (Pub/Sub allows 10 to 600). */
+  ackDeadlineSeconds: number
+  /** Messages one pull asks for at most. */
+  maxPull: number
+  connectTimeoutMs: number
+  /** Path of a service-account key file (otherwise Application Default Credentials). */
+  keyFilename: string | undefined
+}
+
+export const urlOptions = {
+  endpoint: { type: 'string', description: 'host:port of an emulator or private endpoint (default: PUBSUB_EMULATOR_HOST or Google)' },
+  prefix: { type: 'string', description: 'topic and subscription id prefix (default anymq)' },
+  ackDeadlineSeconds: { type: 'integer', min: 10, max: 600, description: 'lease of consumers given no leaseMs, in seconds (default 30)' },
+  maxPull: { type: 'integer', min: 1, max: 1000, description: 'most messages one pull asks for (default 100)' },
+  connectTimeoutMs: { type: 'integer', min: 100, max: 600_000, description: 'time allowed for the first call (default 10000)' },
+} as const
+
+export const defaults = { prefix: 'anymq', ackDeadlineSeconds: 30, maxPull: 100, connectTimeoutMs: 10_000 } as const
+
+/** Options of `connect(url, { broker: { … } })` for Pub/Sub. */
+export interface PubSubBrokerOptions {
+  /** Path of a service-account key file; without it Application Default Credentials are used. */
+  keyFilename?: string
+}
+
+const brokerOptionChecks: Record<keyof PubSubBrokerOptions, OptionCheck> = { keyFilename: ofType('string') }
+
+/** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
+export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>): PubSubSettings {
+  const problems: ConfigProblem[] = []
+  const options = parseUrlOptions(url, urlOptions, 'gcp-pubsub', problems)
+  objectOf(brokerOptionChecks)(broker, 'broker', problems)
+  const projectId = url.hostname
+  if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(projectId)) {
+    problems.push({ field: 'url host', message: `'${projectId}' is not a project id (6 to 30 lower-case letters, digits, '-'), e.g. gcp-pubsub://my-project` })
+  }
+  const prefix = options.prefix ?? defaults.prefix
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(prefix) || prefix.toLowerCase().startsWith('goog')) {
+    problems.push({ field: 'url ?prefix', message: `'${prefix}' must start with a letter (not 'goog') and have up to 32 letters, digits, '_' or '-'` })
+  }
+  if (problems.length > 0) throw new ConfigError(problems, { adapter: 'gcp-pubsub' })
+  return {
+    projectId,
+    endpoint: options.endpoint ?? process.env.PUBSUB_EMULATOR_HOST,
+    prefix,
+    ackDeadlineSeconds: options.ackDeadlineSeconds ?? defaults.ackDeadlineSeconds,
+    maxPull: options.maxPull ?? defaults.maxPull,
+    connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
+    keyFilename: broker.keyFilename as string | undefined,
+  }
+}

@@ -1,0 +1,202 @@
+import { type Delivery, filterMatches, retryCopy, type TopicFilter, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
+import type { v1 } from '@google-cloud/pubsub'
+import { PubSubAcker } from './gcp-pubsub-acker.js'
+import { codeOf, connectionError, grpcCode } from './gcp-pubsub-errors.js'
+import type { PubSubPublisher } from './gcp-pubsub-publisher.js'
+import type { ConsumerTarget, PubSubTopology } from './gcp-pubsub-topology.js'
+import { decodeMessage, type PubSubWireMessage } from './gcp-pubsub-wire.js'
+
+/** Pub/Sub's longest ack deadline, which is also the longest a delayed message can be put back for. */
+export const maxDeadlineSeconds = 600
+/** Longest wait of one Pull call on the real service (the emulator answers an empty pull after 0.5 s). */
+const pullTimeoutMs = 10_000
+const dueToleranceMs = 20
+
+interface ReceivedMessage {
+  ackId?: string | null
+  message?: PubSubWireMessage | null
+  deliveryAttempt?: number | null
+}
+
+export interface PubSubConsumerContext {
+  subscriber: v1.SubscriberClient
+  topology: PubSubTopology
+  publisher: PubSubPublisher
+  maxPull: number
+}
+
+/**
+ * One synchronous-pull consumer: pulls no more than `prefetch` minus the unsettled messages, sets
+ * each message's ack deadline to the lease, hands it to core as a {@link Delivery}, and puts a
+ * delayed message that is not yet due back with `modifyAckDeadline` for the time that is left.
+ * Unary Pull rather than the client's streaming pull: the client's lease manager extends deadlines
+ * on its own, which would hide the lease expiry anymq promises.
+ */
+export class PubSubConsumer implements TransportConsumer {
+  private readonly unsettled = new Set<string>()
+  private stopped = false
+  private closed = false
+  private loop: Promise<void> | undefined
+  private slotFreed: (() => void) | undefined
+  private readonly acker: PubSubAcker
+
+  constructor(
+    private readonly context: PubSubConsumerContext,
+    readonly target: ConsumerTarget,
+    private readonly filter: TopicFilter | undefined,
+    private readonly options: TransportConsumeOptions,
+    private readonly deliver: (delivery: Delivery) => void,
+  ) {
+    this.acker = new PubSubAcker(context.subscriber, target.subscription)
+  }
+
+  start(): void {
+    this.loop = this.run()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.slotFreed?.()
+    await this.loop
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.stop()
+    const ackIds = [...this.unsettled]
+    this.unsettled.clear()
+    if (ackIds.length > 0) await this.modify(ackIds, 0).catch(() => {})
+    if (this.target.temporary) await this.context.topology.remove(this.target)
+  }
+
+  /** Stops without settling anything, as a crashed process would. */
+  abandon(): void {
+    this.stopped = true
+    this.slotFreed?.()
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0
+    while (!this.stopped) {
+      const free = this.options.prefetch - this.unsettled.size
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          this.slotFreed = resolve
+        })
+        continue
+      }
+      try {
+        const [response] = await this.context.subscriber.pull(
+          { subscription: this.target.subscription, maxMessages: Math.min(free, this.context.maxPull) },
+          { timeout: pullTimeoutMs },
+        )
+        failures = 0
+        const received = (response.receivedMessages ?? []) as ReceivedMessage[]
+        if (this.stopped) {
+          const ackIds = received.map((item) => item.ackId).filter((id): id is string => typeof id === 'string')
+          if (ackIds.length > 0) await this.modify(ackIds, 0).catch(() => {})
+          break
+        }
+        await this.receive(received)
+      } catch (error) {
+        if (this.stopped) break
+        // An empty long poll that ran out of time is not a failure.
+        if (codeOf(error) === grpcCode.deadlineExceeded) continue
+        failures++
+        if (failures === 1 || failures % 20 === 0) this.options.onError(connectionError(`pulling from '${this.target.subscription}'`, error))
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(failures, 5), 2000)))
+      }
+    }
+  }
+
+  private async receive(received: ReceivedMessage[]): Promise<void> {
+    const now = Date.now()
+    const skip: string[] = []
+    const accepted: Array<{ ackId: string; envelope: ReturnType<typeof decodeMessage> }> = []
+    const putBack = new Map<number, string[]>()
+    for (const item of received) {
+      if (!item.ackId || !item.message) continue
+      const envelope = decodeMessage(item.message, 0)
+      if (this.target.self !== undefined && envelope.to !== undefined && envelope.to !== this.target.self) {
+        skip.push(item.ackId)
+        continue
+      }
+      if (envelope.deliverAt !== undefined && envelope.deliverAt - now > dueToleranceMs) {
+        const seconds = Math.min(maxDeadlineSeconds, Math.ceil((envelope.deliverAt - now) / 1000))
+        putBack.set(seconds, [...(putBack.get(seconds) ?? []), item.ackId])
+        continue
+      }
+      // A delayed message was most likely put back once before it was due; that was not an attempt.
+      const delayedOnce = envelope.deliverAt !== undefined && envelope.deliverAt - envelope.publishedAt > dueToleranceMs ? 1 : 0
+      envelope.message.attempt += Math.max(0, (item.deliveryAttempt ?? 1) - 1 - delayedOnce)
+      if (this.filter !== undefined && !filterMatches(this.filter, envelope.message.subject, envelope.message.headers)) {
+        skip.push(item.ackId)
+        continue
+      }
+      accepted.push({ ackId: item.ackId, envelope })
+    }
+    const settling: Promise<unknown>[] = []
+    if (skip.length > 0) settling.push(this.context.subscriber.acknowledge({ subscription: this.target.subscription, ackIds: skip }))
+    for (const [seconds, ackIds] of putBack) settling.push(this.modify(ackIds, seconds))
+    // The subscription's deadline (10 s or more) covers the message until its lease is set here.
+    if (this.options.leaseMs !== undefined && accepted.length > 0) {
+      settling.push(
+        this.modify(
+          accepted.map((item) => item.ackId),
+          Math.min(maxDeadlineSeconds, Math.ceil(this.options.leaseMs / 1000)),
+        ),
+      )
+    }
+    await Promise.all(settling).catch((error: unknown) => this.options.onError(connectionError('settling pulled messages', error)))
+    for (const { ackId, envelope } of accepted) this.hand(ackId, envelope.message)
+  }
+
+  private hand(ackId: string, message: ReturnType<typeof decodeMessage>['message']): void {
+    this.unsettled.add(ackId)
+    let settled = false
+    const settle = () => {
+      settled = true
+      this.unsettled.delete(ackId)
+      const wake = this.slotFreed
+      this.slotFreed = undefined
+      wake?.()
+    }
+    const acknowledge = async (what: string) => {
+      try {
+        await this.acker.ack(ackId)
+      } catch (error) {
+        throw connectionError(`${what} of message '${message.id}'`, error)
+      } finally {
+        settle()
+      }
+    }
+    this.deliver({
+      message,
+      raw: { ackId, subscription: this.target.subscription },
+      ack: () => acknowledge('acknowledging'),
+      retry: async (options) => {
+        // When the copy is refused core releases the original, so it is not settled here.
+        await this.context.publisher.publishTo(this.target.retryTopic, [retryCopy(message, options)], this.target.self)
+        await acknowledge('acknowledging the retried original')
+      },
+      release: async () => {
+        if (settled) return
+        settle()
+        await this.modify([ackId], 0)
+      },
+      extendLease: async (ms) => {
+        if (settled) return
+        await this.modify([ackId], Math.min(maxDeadlineSeconds, Math.ceil(ms / 1000)))
+      },
+    })
+  }
+
+  private async modify(ackIds: string[], seconds: number): Promise<void> {
+    try {
+      await this.context.subscriber.modifyAckDeadline({ subscription: this.target.subscription, ackIds, ackDeadlineSeconds: seconds })
+    } catch (error) {
+      throw connectionError(`changing the ack deadline on '${this.target.subscription}'`, error)
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import { type Destination, describeDestination, type OutgoingMessage } from '@anymq/core/spi'
+import type { v1 } from '@google-cloud/pubsub'
+import { publishError } from './gcp-pubsub-errors.js'
+import { escapeName } from './gcp-pubsub-names.js'
+import type { PubSubTopology } from './gcp-pubsub-topology.js'
+import { encodeMessage } from './gcp-pubsub-wire.js'
+
+/** Pub/Sub accepts at most 1000 messages in one Publish call. */
+const maxPerCall = 1000
+
+/**
+ * Publishes with the Publish RPC and resolves once Pub/Sub returned a message id for every message
+ * (stored). One call per batch of up to 1000 keeps a batch in order.
+ */
+export class PubSubPublisher {
+  constructor(
+    private readonly client: v1.PublisherClient,
+    private readonly topology: PubSubTopology,
+  ) {}
+
+  async publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
+    switch (destination.kind) {
+      case 'queue': {
+        // A topic drops what it gets while it has no subscription: the queue's subscription comes first.
+        const target = await this.topology.queueConsumer(destination.queue)
+        // Pub/Sub hands out only the oldest unacknowledged message of an ordering key, so a queue made for
+        // inspection (no dead-letter queue of its own and not ordered: a dead-letter queue) gets no
+        // ordering keys, and peek and redrive see every message.
+        const ordered = destination.queue.ordered || destination.queue.deadLetter !== false
+        return this.publishTo(target.retryTopic, messages, undefined, destination, ordered)
+      }
+      case 'topic':
+        return this.publishTo(await this.topology.ensureTopicTopic(destination.topic), messages, undefined, destination)
+      case 'subscription': {
+        const { topic, name } = destination.subscription
+        // An unnamed subscription has no stable id; a redrive targets named ones only.
+        const to = name === undefined ? undefined : escapeName(name)
+        return this.publishTo(await this.topology.ensureTopicTopic(topic), messages, to, destination)
+      }
+      case 'inbox':
+        return this.publishTo(destination.address, messages, undefined, destination, false)
+    }
+  }
+
+  /** Publishes to a topic path; `to` addresses one subscription of a topic, `delayMs` becomes the due time. */
+  async publishTo(topic: string, messages: readonly OutgoingMessage[], to: string | undefined, destination?: Destination, ordered = true): Promise<void> {
+    const now = Date.now()
+    for (let start = 0; start < messages.length; start += maxPerCall) {
+      const chunk = messages.slice(start, start + maxPerCall)
+      try {
+        await this.client.publish({
+          topic,
+          messages: chunk.map((message) => encodeMessage(message, { deliverAt: message.delayMs > 0 ? now + message.delayMs : undefined, to, ordered })),
+        })
+      } catch (error) {
+        throw publishError(`publishing to ${destination ? describeDestination(destination) : `'${topic}'`}`, error)
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import { attemptFromHeaders, type IncomingMessage, type OutgoingMessage } from '@anymq/core/spi'
+
+/** The fields of a Pub/Sub `PubsubMessage` anymq reads and writes. */
+export interface PubSubWireMessage {
+  data?: Uint8Array | string | null
+  attributes?: Record<string, string> | null
+  messageId?: string | null
+  publishTime?: { seconds?: number | string | { toString(): string } | null; nanos?: number | null } | null
+  orderingKey?: string | null
+}
+
+/**
+ * How a message is laid out on Pub/Sub: the body is the message data, the key is the ordering key
+ * (and the `x-anymq-key` attribute, for queues published without ordering keys),
+ * everything else is an attribute, so `gcloud pubsub subscriptions pull` or any client reads it:
+ *
+ * | attribute | value |
+ * | --- | --- |
+ * | `x-anymq-id`, `x-anymq-timestamp`, `x-anymq-content-type` | always |
+ * | `x-anymq-correlation-id`, `x-anymq-reply-to`, `x-anymq-subject` | only when set |
+ * | `x-anymq-deliver-at` | epoch ms before which consumers put the message back (delayed delivery) |
+ * | `x-anymq-to` | on a topic: the one subscription a retry or redrive is for; the others skip it |
+ * | any other | a user header, or one of anymq's `x-anymq-*` failure headers |
+ *
+ * Pub/Sub allows attribute values up to 1024 bytes; a longer value (a long error message) is cut there.
+ */
+export const fields = {
+  id: 'x-anymq-id',
+  timestamp: 'x-anymq-timestamp',
+  contentType: 'x-anymq-content-type',
+  correlationId: 'x-anymq-correlation-id',
+  replyTo: 'x-anymq-reply-to',
+  subject: 'x-anymq-subject',
+  key: 'x-anymq-key',
+  deliverAt: 'x-anymq-deliver-at',
+  to: 'x-anymq-to',
+} as const
+
+const maxAttributeBytes = 1024
+const defaultContentType = 'application/octet-stream'
+const metadata = new Set<string>(Object.values(fields))
+
+export function encodeMessage(
+  message: OutgoingMessage,
+  options: { deliverAt?: number; to?: string; ordered?: boolean } = {},
+): { data: Uint8Array; attributes: Record<string, string>; orderingKey: string } {
+  const attributes: Record<string, string> = {}
+  const put = (name: string, value: string | undefined) => {
+    if (value !== undefined) attributes[name] = truncate(value)
+  }
+  put(fields.id, message.id)
+  put(fields.timestamp, String(message.timestamp))
+  put(fields.contentType, message.contentType)
+  put(fields.correlationId, message.correlationId)
+  put(fields.replyTo, message.replyTo)
+  put(fields.subject, message.subject)
+  put(fields.key, message.key)
+  put(fields.deliverAt, options.deliverAt === undefined ? undefined : String(options.deliverAt))
+  put(fields.to, options.to)
+  for (const [name, value] of Object.entries(message.headers)) put(name, value)
+  return { data: message.body, attributes, orderingKey: options.ordered === false ? '' : (message.key ?? '') }
+}
+
+export interface WireEnvelope {
+  message: IncomingMessage
+  deliverAt: number | undefined
+  to: string | undefined
+  publishedAt: number
+}
+
+/** Reads one received message; `redeliveries` are added to the attempt of the `x-anymq-attempt` header. */
+export function decodeMessage(raw: PubSubWireMessage, redeliveries: number): WireEnvelope {
+  const attributes = raw.attributes ?? {}
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(attributes)) {
+    if (!metadata.has(name)) headers[name] = value
+  }
+  const publishedAt = Number(String(raw.publishTime?.seconds ?? 0)) * 1000 + Math.floor((raw.publishTime?.nanos ?? 0) / 1_000_000)
+  const timestamp = Number(attributes[fields.timestamp])
+  const deliverAt = Number(attributes[fields.deliverAt])
+  const data = raw.data ?? new Uint8Array(0)
+  return {
+    message: {
+      id: attributes[fields.id] ?? raw.messageId ?? '',
+      body: typeof data === 'string' ? Buffer.from(data, 'base64') : new Uint8Array(data),
+      contentType: attributes[fields.contentType] ?? defaultContentType,
+      headers,
+      key: raw.orderingKey ? raw.orderingKey : attributes[fields.key],
+      correlationId: attributes[fields.correlationId],
+      replyTo: attributes[fields.replyTo],
+      timestamp: attributes[fields.timestamp] !== undefined && Number.isFinite(timestamp) ? timestamp : publishedAt,
+      subject: attributes[fields.subject],
+      attempt: attemptFromHeaders(headers) + Math.max(0, redeliveries),
+    },
+    deliverAt: attributes[fields.deliverAt] !== undefined && Number.isFinite(deliverAt) ? deliverAt : undefined,
+    to: attributes[fields.to],
+    publishedAt,
+  }
+}
+
+function truncate(value: string): string {
+  const bytes = Buffer.from(value)
+  if (bytes.byteLength <= maxAttributeBytes) return value
+  // Cut on a character boundary: decoding a partial sequence would add a replacement character.
+  let end = maxAttributeBytes
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--
+  return bytes.subarray(0, end).toString()
+}

@@ -1,0 +1,57 @@
+import type { Logger } from '@anymq/core/spi'
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import type { NatsSettings } from './nats-config.js'
+import { connectionError, describeError } from './nats-errors.js'
+
+/** Servers for messages; never a user, password or token. */
+export function describeServers(settings: NatsSettings): string {
+  return `nats ${settings.servers.join(',')}`
+}
+
+/**
+ * Connects and checks that JetStream is enabled. The client reconnects for ever (publishes wait in
+ * its buffer meanwhile); each status change is logged once, without credentials.
+ */
+export async function openConnection(
+  settings: NatsSettings,
+  logger: Logger,
+): Promise<{ connection: NatsConnection; client: JetStreamClient; manager: JetStreamManager }> {
+  let connection: NatsConnection
+  try {
+    connection = await connect({
+      servers: settings.servers,
+      user: settings.user,
+      pass: settings.pass,
+      token: settings.token,
+      name: settings.connectionName,
+      tls: settings.tls ? {} : undefined,
+      timeout: settings.connectTimeoutMs,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    })
+  } catch (error) {
+    throw connectionError(`cannot connect to ${describeServers(settings)}`, error)
+  }
+  try {
+    const manager = await jetstreamManager(connection)
+    const client = jetstream(connection)
+    void watchStatus(connection, settings, logger)
+    return { connection, client, manager }
+  } catch (error) {
+    await connection.close().catch(() => {})
+    throw connectionError(`JetStream is not available on ${describeServers(settings)} (start nats-server with -js)`, error)
+  }
+}
+
+async function watchStatus(connection: NatsConnection, settings: NatsSettings, logger: Logger): Promise<void> {
+  try {
+    for await (const status of connection.status()) {
+      if (status.type === 'disconnect') logger.warn(`[anymq] [nats] lost ${describeServers(settings)}, reconnecting`)
+      else if (status.type === 'reconnect') logger.info(`[anymq] [nats] reconnected to ${describeServers(settings)}`)
+      else if (status.type === 'error') logger.warn(`[anymq] [nats] ${describeError((status as { error?: unknown }).error)}`)
+    }
+  } catch {
+    // The status iterator ends when the connection closes.
+  }
+}

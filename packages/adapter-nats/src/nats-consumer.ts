@@ -1,0 +1,171 @@
+import { type Delivery, filterMatches, type Logger, retryCopy, type TopicFilter, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
+import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream'
+import { connectionError } from './nats-errors.js'
+import type { NatsPublisher } from './nats-publisher.js'
+import type { ConsumerTarget, NatsTopology } from './nats-topology.js'
+import { decodeMessage } from './nats-wire.js'
+
+/** A message whose due time is at most this far away is handled now rather than put back again. */
+const dueToleranceMs = 20
+
+export interface NatsConsumerContext {
+  client: JetStreamClient
+  topology: NatsTopology
+  publisher: NatsPublisher
+  logger: Logger
+  fetchExpiresMs: number
+}
+
+/**
+ * One pull consumer instance: fetches no more than `prefetch` minus the unsettled messages, hands
+ * each to core as a {@link Delivery}, and puts back (NAK with a delay) a delayed message that is not
+ * yet due. A lost connection makes the loop wait and fetch again; the client reconnects by itself.
+ */
+export class NatsConsumer implements TransportConsumer {
+  private readonly unsettled = new Set<JsMsg>()
+  private stopped = false
+  private closed = false
+  private batch: ConsumerMessages | undefined
+  private loop: Promise<void> | undefined
+  private slotFreed: (() => void) | undefined
+  private handle: Consumer | undefined
+
+  constructor(
+    private readonly context: NatsConsumerContext,
+    private readonly target: ConsumerTarget,
+    private readonly filter: TopicFilter | undefined,
+    private readonly ackWaitMs: number,
+    private readonly options: TransportConsumeOptions,
+    private readonly deliver: (delivery: Delivery) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      this.handle = await this.context.client.consumers.get(this.target.stream, this.target.consumer)
+    } catch (error) {
+      throw connectionError(`opening consumer '${this.target.consumer}' of stream '${this.target.stream}'`, error)
+    }
+    this.loop = this.run()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.slotFreed?.()
+    await this.batch?.close().catch(() => {})
+    await this.loop
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.stop()
+    for (const message of this.unsettled) message.nak()
+    this.unsettled.clear()
+    if (this.target.ephemeral) await this.context.topology.deleteConsumer(this.target.stream, this.target.consumer).catch(() => {})
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0
+    while (!this.stopped) {
+      const free = this.options.prefetch - this.unsettled.size
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          this.slotFreed = resolve
+        })
+        continue
+      }
+      try {
+        const batch = await (this.handle as Consumer).fetch({ max_messages: free, expires: this.context.fetchExpiresMs })
+        this.batch = batch
+        for await (const message of batch) this.receive(message)
+        failures = 0
+      } catch (error) {
+        if (this.stopped) break
+        failures++
+        if (failures === 1 || failures % 20 === 0) this.options.onError(connectionError(`fetching from '${this.target.stream}'`, error))
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(failures, 5), 2000)))
+      } finally {
+        this.batch = undefined
+      }
+    }
+  }
+
+  private receive(raw: JsMsg): void {
+    const publishedAt = Math.floor(Number(raw.info.timestampNanos) / 1_000_000)
+    // On a topic stream, a retry or redrive addressed to another subscription is not ours.
+    if (this.target.ownSubject !== undefined && raw.subject.includes('.to.') && raw.subject !== this.target.ownSubject) {
+      raw.ack()
+      return
+    }
+    const { message, deliverAt } = decodeMessage(raw.data, raw.headers, publishedAt, 0)
+    const now = Date.now()
+    if (deliverAt !== undefined && deliverAt - now > dueToleranceMs) {
+      raw.nak(deliverAt - now)
+      return
+    }
+    // A delayed message was most likely put back once before it was due; that was not an attempt.
+    const delayedOnce = deliverAt !== undefined && deliverAt - publishedAt > dueToleranceMs ? 1 : 0
+    message.attempt += Math.max(0, raw.info.deliveryCount - 1 - delayedOnce)
+    if (this.filter !== undefined && !filterMatches(this.filter, message.subject, message.headers)) {
+      raw.ack()
+      return
+    }
+    this.unsettled.add(raw)
+    let settled = false
+    let leaseTimer: NodeJS.Timeout | undefined
+    const settle = () => {
+      settled = true
+      if (leaseTimer) clearInterval(leaseTimer)
+      this.unsettled.delete(raw)
+      const wake = this.slotFreed
+      this.slotFreed = undefined
+      wake?.()
+    }
+    const acknowledge = async (what: string) => {
+      try {
+        await raw.ackAck()
+      } catch (error) {
+        throw connectionError(`${what} of message '${message.id}'`, error)
+      } finally {
+        settle()
+      }
+    }
+    this.deliver({
+      message,
+      raw,
+      ack: () => acknowledge('acknowledging'),
+      retry: async (options) => {
+        // The copy is stored before the original is acknowledged: a crash in between duplicates, never loses.
+        // When the copy is refused core releases the original, so it is not settled here.
+        await this.context.publisher.publishToSubject(this.target.retrySubject, [retryCopy(message, options)])
+        await acknowledge('acknowledging the retried original')
+      },
+      release: async () => {
+        if (settled) return
+        raw.nak()
+        settle()
+      },
+      extendLease: async (ms) => {
+        if (settled) return
+        raw.working()
+        // WPI resets the lease to AckWait; a longer extension repeats it until `ms` has passed.
+        if (leaseTimer) clearInterval(leaseTimer)
+        if (ms > this.ackWaitMs) {
+          const until = Date.now() + ms
+          leaseTimer = setInterval(
+            () => {
+              if (settled || Date.now() + this.ackWaitMs >= until) {
+                clearInterval(leaseTimer)
+                if (!settled) raw.working()
+                return
+              }
+              raw.working()
+            },
+            Math.max(50, Math.floor(this.ackWaitMs / 2)),
+          )
+          leaseTimer.unref()
+        }
+      },
+    })
+  }
+}
