@@ -109,23 +109,35 @@ export class AwsTopology {
     if (ref.fifo !== deadLetter.fifo) return Promise.resolve()
     const key = `${ref.name}\u0000${deadLetter.name}\u0000${maxAttempts}`
     return this.cached(this.redrives, key, async () => {
-      const [url, deadLetterArn] = await Promise.all([this.queueUrl(ref), this.queueArn(deadLetter)])
       try {
-        await this.sqs.send(
-          new SetQueueAttributesCommand({
-            QueueUrl: url,
-            Attributes: {
-              RedrivePolicy: JSON.stringify({
-                deadLetterTargetArn: deadLetterArn,
-                maxReceiveCount: Math.min(1000, maxAttempts + redriveMargin),
-              }),
-            },
-          }),
-        )
-      } catch (error) {
-        throw wrapError(error, `setting the redrive policy of queue '${ref.name}'`)
+        await this.setRedrive(ref, deadLetter, maxAttempts)
+      } catch {
+        // The dead-letter queue's cached URL and ARN may name a queue that is gone (a restarted
+        // emulator, a deleted queue): look it up again, which makes it again, and try once more.
+        this.urls.delete(deadLetter.name)
+        this.arns.delete(deadLetter.name)
+        await this.setRedrive(ref, deadLetter, maxAttempts)
       }
     })
+  }
+
+  private async setRedrive(ref: QueueRef, deadLetter: QueueRef, maxAttempts: number): Promise<void> {
+    const [url, deadLetterArn] = await Promise.all([this.queueUrl(ref), this.queueArn(deadLetter)])
+    try {
+      await this.sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl: url,
+          Attributes: {
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: deadLetterArn,
+              maxReceiveCount: Math.min(1000, maxAttempts + redriveMargin),
+            }),
+          },
+        }),
+      )
+    } catch (error) {
+      throw wrapError(error, `setting the redrive policy of queue '${ref.name}'`)
+    }
   }
 
   /**
