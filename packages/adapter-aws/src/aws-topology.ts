@@ -193,12 +193,21 @@ export class AwsTopology {
   /** Removes a temporary queue and its SNS subscription (ephemeral subscribers, reply inboxes). */
   async removeTemporary(ref: QueueRef, subscriptionArn: string | undefined): Promise<void> {
     if (subscriptionArn) await this.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscriptionArn })).catch(() => {})
-    const url = await this.urls.get(ref.name)?.catch(() => undefined)
+    // A creation that failed half way (timed out after SQS made the queue) left no URL: look it up.
+    const url = (await this.urls.get(ref.name)?.catch(() => undefined)) ?? (await this.lookupQueueUrl(ref.name))
     this.forget(ref.name)
     if (url) {
       await this.sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch((error: unknown) => {
         if (!isQueueMissing(error)) throw wrapError(error, `deleting temporary queue '${ref.name}'`)
       })
+    }
+  }
+
+  private async lookupQueueUrl(name: string): Promise<string | undefined> {
+    try {
+      return (await this.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl
+    } catch {
+      return undefined
     }
   }
 
