@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls'
 import {
   ConfigError,
   type ConfigProblem,
+  decodeUrlPart,
   either,
   integer,
   type OptionCheck,
@@ -10,8 +11,10 @@ import {
   ofType,
   oneOf,
   parseUrlOptions,
+  readTlsOptions,
   registerSecret,
   required,
+  tlsUrlOptions,
 } from '@anymq/core/spi'
 
 /** SASL credentials; the password is registered as a secret and never appears in errors or logs. */
@@ -66,6 +69,8 @@ const urlOptions = {
   maxMessageBytes: { type: 'integer', min: 1, max: 1_073_741_824 },
   connectionTimeoutMs: { type: 'integer', min: 1, max: 600_000 },
   requestTimeoutMs: { type: 'integer', min: 1, max: 3_600_000 },
+  // ?ca=/path (and cert, key, servername, rejectUnauthorized) turn TLS on.
+  ...tlsUrlOptions,
 } as const
 
 const numericBrokerOptions = [
@@ -129,7 +134,14 @@ export function resolveSettings(url: URL, hosts: readonly string[] | undefined, 
     const { min, max } = urlOptions[name]
     if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) numbers[name] = value
   }
-  const ssl = options.ssl ?? fromUrl.ssl ?? false
+  const given: unknown = options.ssl ?? fromUrl.ssl
+  let ssl: unknown = given ?? false
+  // An `ssl` of the wrong type is reported by the check above; here only TLS contents are read.
+  if (typeof ssl === 'boolean' || (typeof ssl === 'object' && ssl !== null && !Array.isArray(ssl))) {
+    const tls = readTlsOptions(fromUrl, typeof ssl === 'object' ? ssl : undefined, 'broker.ssl', problems)
+    if (tls !== undefined && given === false) problems.push({ field: 'broker.ssl', message: 'is false, but TLS settings (ca, cert, key…) were given' })
+    else if (tls !== undefined) ssl = tls
+  }
   const sasl = readSasl(url, fromUrl.saslMechanism as KafkaSasl['mechanism'] | undefined, options.sasl)
   const merged = { ...defaultSettings, ...numbers }
   if (merged.heartbeatIntervalMs >= merged.sessionTimeoutMs) {
@@ -153,7 +165,7 @@ function readSasl(url: URL, mechanism: KafkaSasl['mechanism'] | undefined, optio
     return sasl
   }
   if (!url.username && !url.password) return undefined
-  const password = decodeURIComponent(url.password)
+  const password = decodeUrlPart(url.password)
   registerSecret(password)
-  return { mechanism: mechanism ?? 'plain', username: decodeURIComponent(url.username), password }
+  return { mechanism: mechanism ?? 'plain', username: decodeUrlPart(url.username), password }
 }

@@ -1,4 +1,4 @@
-import { AnymqError, ConnectionError, PublishError } from '@anymq/core/spi'
+import { AnymqError, ConnectionError, type ConnectionFailure, errorsIn, explainConnectionFailure, PublishError, tlsFailureOf } from '@anymq/core/spi'
 
 const adapter = 'kafka'
 
@@ -23,6 +23,26 @@ const connectionErrorNames = new Set([
 
 const authenticationErrorNames = new Set(['KafkaJSSASLAuthenticationError', 'KafkaJSAuthenticationError'])
 
+// Error codes of the Kafka protocol that say the user is known but lacks an ACL.
+const authorizationTypes = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'DELEGATION_TOKEN_AUTHORIZATION_FAILED',
+])
+
+/** A refusal rather than an outage, anywhere in the cause chain: TLS, SASL, or a missing ACL. */
+function refusalOf(error: unknown): ConnectionFailure | undefined {
+  const tls = tlsFailureOf(error)
+  if (tls) return tls
+  for (const current of errorsIn(error) as ClientError[]) {
+    if (authenticationErrorNames.has(current.name ?? '') || current.type === 'SASL_AUTHENTICATION_FAILED') return 'authentication'
+    if (current.type && authorizationTypes.has(current.type)) return 'permission-denied'
+  }
+  return undefined
+}
+
 /** The innermost cause of a client error, where the useful text is. */
 function rootOf(error: unknown): ClientError {
   let current = error as ClientError
@@ -43,9 +63,8 @@ export function wrapError(error: unknown, what: string, kind: 'connection' | 'pu
   const outer = (error ?? {}) as ClientError
   const root = rootOf(error)
   const name = outer.name ?? ''
-  if (authenticationErrorNames.has(name) || authenticationErrorNames.has(root.name ?? '')) {
-    return new ConnectionError(`${what}: authentication failed: ${describe(error)}`, { adapter, cause: error, retryable: false })
-  }
+  const reason = refusalOf(error)
+  if (reason) return new ConnectionError(`${what}: ${explainConnectionFailure(reason)}; ${describe(error)}`, { adapter, cause: error, reason })
   const retryable = connectionErrorNames.has(name) || connectionErrorNames.has(root.name ?? '') || root.retriable === true || outer.retriable === true
   if (kind === 'publish') {
     const tooLarge = root.type === 'MESSAGE_TOO_LARGE' || root.type === 'RECORD_LIST_TOO_LARGE'

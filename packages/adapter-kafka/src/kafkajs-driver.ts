@@ -428,7 +428,9 @@ function toRecord(topic: string, partition: number, message: KafkaMessage): Driv
 function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
   const result: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value
+    // kafkajs' record decoder looks names up on a plain object, so a header named `constructor` or
+    // `toString` comes as [<the inherited function>, <its value>]: keep only real header values.
+    const first = (Array.isArray(value) ? value : [value]).find((entry) => typeof entry === 'string' || Buffer.isBuffer(entry))
     if (first === undefined) continue
     result[name] = typeof first === 'string' ? first : first.toString('utf8')
   }
