@@ -698,7 +698,7 @@ PROPS
 # listener (kafka.admin.ConfigCommand is in Kafka 3.9 and 4.x alike).
 kafka_tls_users() {
   tls_enabled || return 0
-  local marker="$KAFKA_DIR/data/.anymq-scram-users" user
+  local marker="$(kafka_data)/.anymq-scram-users" user
   [ -f "$marker" ] && return 0
   for user in "$TLS_USER" "$TLS_NOPERM_USER"; do
     kafka_java kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter --entity-type users \
