@@ -40,6 +40,19 @@ export const adapter: AdapterFactory = {
     const pubsub = new PubSub({ projectId: settings.projectId, apiEndpoint: settings.endpoint, keyFilename: settings.keyFilename })
     const { port, ...rest } = await pubsub.getClientConfig()
     const config = { ...rest, port: port === undefined ? undefined : Number(port) }
+    if (!pubsub.isEmulator) {
+      // Looked up before any gax client exists: a gax stub whose credentials fail rejects promises
+      // nobody holds (unhandled rejections in the user's process), whatever the caller catches.
+      try {
+        await pubsub.auth.getClient()
+      } catch (error) {
+        await pubsub.close().catch(() => {})
+        throw connectionError(
+          `no Google credentials for project '${settings.projectId}': set Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS) or broker.keyFilename, or ?endpoint= for an emulator`,
+          error,
+        )
+      }
+    }
     const publisher = new v1.PublisherClient(config)
     const subscriber = new v1.SubscriberClient(config)
     try {
