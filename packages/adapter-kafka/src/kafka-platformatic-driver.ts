@@ -385,7 +385,8 @@ function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecor
   const headers: Record<string, string> = {}
   for (const [name, header] of message.headers) {
     const key = name.toString('utf8')
-    if (!(key in headers)) headers[key] = header === undefined ? '' : header.toString('utf8')
+    // Own keys only: `in` would see `constructor` or `toString` on every plain object and drop them.
+    if (!Object.hasOwn(headers, key)) headers[key] = header === undefined ? '' : header.toString('utf8')
   }
   return {
     topic: message.topic,
