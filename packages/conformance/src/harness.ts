@@ -42,6 +42,7 @@ export type ConformanceGroup =
   | 'acknowledgement'
   | 'retry'
   | 'request-reply'
+  | 'scatter-gather'
   | 'ordering'
   | 'delay'
   | 'lifecycle'
