@@ -154,6 +154,8 @@ export class ScatterGather<Request = unknown, Response = unknown> {
       finish = resolve
       fail = reject
     })
+    // An abort or close during the sends is reported by the sends' own rejection; nothing else awaits it then.
+    ended.catch(() => {})
     const met = () => {
       if (known.length > 0 && known.every((name) => answered.has(name))) return true
       return typeof expectation === 'number' && replies.length >= expectation

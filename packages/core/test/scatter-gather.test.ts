@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { adapter as memory } from '../../adapter-memory/src/index.js'
-import { ClosedError, ConfigError, connect, ValidationError } from '../src/index.js'
+import { AbortedError, ClosedError, ConfigError, connect, ValidationError } from '../src/index.js'
 
 const numberSchema = {
   '~standard': {
@@ -44,5 +44,14 @@ describe('scatterGather', () => {
     const running = mq.scatterGather({ queues: ['nobody'] }).gather(1, { timeoutMs: 10_000 })
     setTimeout(() => void mq.close(), 50)
     await expect(running).rejects.toBeInstanceOf(ClosedError)
+  })
+
+  it('rejects with AbortedError when the signal fires', async () => {
+    const mq = await connect('memory://sg-abort', { adapter: memory })
+    const controller = new AbortController()
+    const running = mq.scatterGather({ queues: ['nobody'] }).gather(1, { timeoutMs: 10_000, signal: controller.signal })
+    setTimeout(() => controller.abort(), 50)
+    await expect(running).rejects.toBeInstanceOf(AbortedError)
+    await mq.close()
   })
 })
