@@ -199,7 +199,8 @@ export class SqsConsumer implements TransportConsumer {
       message: decodeMessage(message),
       raw: message,
       ack: () => this.settle(held, () => this.context.deletes.add(this.ref.name, receiptHandle)),
-      retry: ({ delayMs }) => this.settle(held, () => this.change(held, this.retrySeconds(held, delayMs))),
+      // A retry that fails leaves the delivery unsettled (the SPI's contract): core releases it next.
+      retry: ({ delayMs }) => this.settle(held, () => this.change(held, this.retrySeconds(held, delayMs)), { unsettledOnFailure: true }),
       release: () => this.settle(held, () => this.change(held, 0)),
       extendLease: async (ms) => {
         if (held.settled) return
@@ -225,8 +226,8 @@ export class SqsConsumer implements TransportConsumer {
     return this.context.visibility.add(this.ref.name, { receiptHandle: held.receiptHandle, seconds })
   }
 
-  /** Settles once; the prefetch slot frees as soon as settling starts. */
-  private async settle(held: HeldDelivery, action: () => Promise<void>): Promise<void> {
+  /** Settles once; the prefetch slot frees as soon as settling starts (and is taken back if it fails and stays unsettled). */
+  private async settle(held: HeldDelivery, action: () => Promise<void>, options: { unsettledOnFailure?: boolean } = {}): Promise<void> {
     if (held.settled) return
     held.settled = true
     this.held.delete(held)
@@ -236,6 +237,10 @@ export class SqsConsumer implements TransportConsumer {
     try {
       await work
     } catch (error) {
+      if (options.unsettledOnFailure) {
+        held.settled = false
+        this.held.add(held)
+      }
       throw wrapError(error, `settling a message of queue '${this.ref.name}'`)
     } finally {
       this.settling.delete(work)

@@ -109,23 +109,35 @@ export class AwsTopology {
     if (ref.fifo !== deadLetter.fifo) return Promise.resolve()
     const key = `${ref.name}\u0000${deadLetter.name}\u0000${maxAttempts}`
     return this.cached(this.redrives, key, async () => {
-      const [url, deadLetterArn] = await Promise.all([this.queueUrl(ref), this.queueArn(deadLetter)])
       try {
-        await this.sqs.send(
-          new SetQueueAttributesCommand({
-            QueueUrl: url,
-            Attributes: {
-              RedrivePolicy: JSON.stringify({
-                deadLetterTargetArn: deadLetterArn,
-                maxReceiveCount: Math.min(1000, maxAttempts + redriveMargin),
-              }),
-            },
-          }),
-        )
-      } catch (error) {
-        throw wrapError(error, `setting the redrive policy of queue '${ref.name}'`)
+        await this.setRedrive(ref, deadLetter, maxAttempts)
+      } catch {
+        // The dead-letter queue's cached URL and ARN may name a queue that is gone (a restarted
+        // emulator, a deleted queue): look it up again, which makes it again, and try once more.
+        this.urls.delete(deadLetter.name)
+        this.arns.delete(deadLetter.name)
+        await this.setRedrive(ref, deadLetter, maxAttempts)
       }
     })
+  }
+
+  private async setRedrive(ref: QueueRef, deadLetter: QueueRef, maxAttempts: number): Promise<void> {
+    const [url, deadLetterArn] = await Promise.all([this.queueUrl(ref), this.queueArn(deadLetter)])
+    try {
+      await this.sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl: url,
+          Attributes: {
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: deadLetterArn,
+              maxReceiveCount: Math.min(1000, maxAttempts + redriveMargin),
+            }),
+          },
+        }),
+      )
+    } catch (error) {
+      throw wrapError(error, `setting the redrive policy of queue '${ref.name}'`)
+    }
   }
 
   /**
@@ -181,12 +193,21 @@ export class AwsTopology {
   /** Removes a temporary queue and its SNS subscription (ephemeral subscribers, reply inboxes). */
   async removeTemporary(ref: QueueRef, subscriptionArn: string | undefined): Promise<void> {
     if (subscriptionArn) await this.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscriptionArn })).catch(() => {})
-    const url = await this.urls.get(ref.name)?.catch(() => undefined)
+    // A creation that failed half way (timed out after SQS made the queue) left no URL: look it up.
+    const url = (await this.urls.get(ref.name)?.catch(() => undefined)) ?? (await this.lookupQueueUrl(ref.name))
     this.forget(ref.name)
     if (url) {
       await this.sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch((error: unknown) => {
         if (!isQueueMissing(error)) throw wrapError(error, `deleting temporary queue '${ref.name}'`)
       })
+    }
+  }
+
+  private async lookupQueueUrl(name: string): Promise<string | undefined> {
+    try {
+      return (await this.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl
+    } catch {
+      return undefined
     }
   }
 

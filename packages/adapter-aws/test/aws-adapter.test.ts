@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
 import { type Anymq, ConfigError, connect, PublishError, UnsupportedFeatureError } from '@anymq/core'
 import type { OutgoingMessage, Transport } from '@anymq/core/spi'
-import { DeleteQueueCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { queueName, subscriptionQueueName, topicName } from '../src/aws-names.js'
 import { decodeMessage, encodeMessage } from '../src/aws-wire-format.js'
@@ -239,6 +239,44 @@ describe.skipIf(!url)('aws adapter against the broker (ANYMQ_SQS_URL)', () => {
     await seen.waitForCount(2, 30_000)
     expect(seen.bodies).toEqual([1, 2])
     expect(errors[0]?.message).toMatch(/receiving from queue/)
+  })
+
+  it('sets the redrive-policy backstop again after the queue and its dead-letter queue were deleted (as a moto restart does)', async () => {
+    const warnings: string[] = []
+    const logger = { debug() {}, info() {}, warn: (message: string) => warnings.push(message), error: (message: string) => warnings.push(message) }
+    const mq = await connect(`${url}&waitTimeSeconds=1`, { adapter, logger })
+    open.push(mq)
+    const name = uniqueName('redrive')
+    const deadLetterName = queueName(`${name}.dlq`, false)
+    const errors: Error[] = []
+    await mq.queue<number>(name, { deadLetter: `${name}.dlq` }).consume(async () => {}, { onError: (error) => errors.push(error) }).ready
+    const endpoint = new URL(url as string).searchParams.get('endpoint') ?? undefined
+    const sqs = new SQSClient({ region: new URL(url as string).hostname, ...(endpoint ? { endpoint } : {}) })
+    try {
+      const redriveTarget = async (): Promise<string | undefined> => {
+        const [source, deadLetter] = await Promise.all([
+          sqs.send(new GetQueueUrlCommand({ QueueName: name })),
+          sqs.send(new GetQueueUrlCommand({ QueueName: deadLetterName })),
+        ])
+        const [policy, arn] = await Promise.all([
+          sqs.send(new GetQueueAttributesCommand({ QueueUrl: source.QueueUrl, AttributeNames: ['RedrivePolicy'] })),
+          sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetter.QueueUrl, AttributeNames: ['QueueArn'] })),
+        ])
+        const target = JSON.parse(policy.Attributes?.RedrivePolicy ?? '{}').deadLetterTargetArn
+        return target !== undefined && target === arn.Attributes?.QueueArn ? target : undefined
+      }
+      await expect.poll(() => redriveTarget().catch(() => undefined), { timeout: 20_000 }).toBeDefined()
+      for (const queue of [name, deadLetterName]) {
+        const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queue }))
+        await sqs.send(new DeleteQueueCommand({ QueueUrl }))
+      }
+      await expect.poll(() => errors.length, { timeout: 20_000 }).toBeGreaterThan(0)
+      // Both queues come back, and the source's redrive policy names the new dead-letter queue.
+      await expect.poll(() => redriveTarget().catch(() => undefined), { timeout: 30_000 }).toBeDefined()
+      expect(warnings.filter((warning) => /redrive/.test(warning))).toEqual([])
+    } finally {
+      sqs.destroy()
+    }
   })
 
   it('reports a long poll that hangs and keeps consuming once the endpoint answers again', async () => {

@@ -331,13 +331,9 @@ export class KafkaConsumer implements TransportConsumer {
           }, delayMs)
           return
         }
-        try {
-          await this.context.republish(retryTopic, copy, Date.now() + delayMs)
-        } catch (error) {
-          // Not republished: keep the offset uncommitted and deliver the message again here.
-          giveBack()
-          throw error
-        }
+        // If the republish fails the delivery stays unsettled, its offset uncommitted (the SPI's
+        // contract), and core releases it.
+        await this.context.republish(retryTopic, copy, Date.now() + delayMs)
         finish(true)
       },
       release: async () => giveBack(),

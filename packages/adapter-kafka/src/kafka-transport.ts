@@ -139,7 +139,13 @@ export class KafkaTransport implements Transport {
     if (name === undefined) {
       await this.ensureTopics([topic])
       const groupId = naming.ephemeralGroup(topic, randomUUID())
-      await this.pinToEnd(groupId, topic)
+      try {
+        await this.pinToEnd(groupId, topic)
+      } catch (error) {
+        // Offsets may have been committed before the failure: remove the half-made group.
+        await this.driver.deleteGroups([groupId]).catch(() => {})
+        throw error
+      }
       return {
         groupId,
         mainTopic: topic,
@@ -187,7 +193,13 @@ export class KafkaTransport implements Transport {
     const unique = randomUUID()
     const topic = naming.inboxTopic(unique)
     const groupId = naming.inboxGroup(unique)
-    await this.createTopics([{ name: topic, partitions: 1 }])
+    try {
+      await this.createTopics([{ name: topic, partitions: 1 }])
+    } catch (error) {
+      // A creation that timed out may still have made the topic: never leave a half-made inbox behind.
+      await this.driver.deleteTopics([topic]).catch(() => {})
+      throw error
+    }
     // A topic of its own with a group of one member: a reply can only ever reach this requester.
     const plan: ConsumerPlan = {
       groupId,

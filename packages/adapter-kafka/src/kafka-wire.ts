@@ -32,12 +32,13 @@ export function toRecord(message: OutgoingMessage, dueAt?: number): DriverOutgoi
   return { key: message.key, value: message.body, headers, timestamp: message.timestamp }
 }
 
-/** A record as anymq sees it; records from other clients get `topic-partition-offset` as id. */
+/** A record as anymq sees it; records from other clients (no id, or an empty one) get `topic-partition-offset` as id. */
 export function fromRecord(record: DriverRecord): IncomingMessage {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(record.headers)) if (!transportHeaderNames.has(name)) headers[name] = value
+  const id = record.headers[kafkaHeaders.id]
   return {
-    id: record.headers[kafkaHeaders.id] ?? `${record.topic}-${record.partition}-${record.offset}`,
+    id: id !== undefined && id !== '' ? id : `${record.topic}-${record.partition}-${record.offset}`,
     body: record.value,
     contentType: record.headers[kafkaHeaders.contentType] ?? 'application/octet-stream',
     headers,

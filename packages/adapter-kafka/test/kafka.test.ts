@@ -1,7 +1,11 @@
 import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
-import { type Anymq, connect, transportOf } from '@anymq/core'
+import { type Anymq, connect, silentLogger, transportOf } from '@anymq/core'
+import { Kafka, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { adapter } from '../src/index.js'
+import { adapter, capabilities } from '../src/index.js'
+import { resolveSettings } from '../src/kafka-config.js'
+import { KafkaTransport } from '../src/kafka-transport.js'
+import { KafkajsDriver } from '../src/kafkajs-driver.js'
 
 const url = brokerUrl('ANYMQ_KAFKA_URL')
 
@@ -58,5 +62,31 @@ describe.skipIf(!url)('kafka adapter specifics (ANYMQ_KAFKA_URL unset: run scrip
     await requester.close()
     await client.close()
     expect(await server.requester<number, number>(name).request(41, { timeoutMs: 20_000 })).toBe(42)
+  })
+
+  it('removes a reply inbox topic whose creation failed half way (made, then the call failed)', async () => {
+    const settings = resolveSettings(new URL(url as string), undefined, {})
+    const driver = new KafkajsDriver(settings, silentLogger)
+    await driver.connect()
+    const made: string[] = []
+    const createTopics = driver.createTopics.bind(driver)
+    // As a CreateTopics request that timed out after the broker had made the topic.
+    driver.createTopics = async (topics) => {
+      await createTopics(topics)
+      made.push(...topics.map((topic) => topic.name))
+      throw new Error('simulated: the request timed out after the topic was made')
+    }
+    const transport = new KafkaTransport(driver, settings, silentLogger, capabilities)
+    const options = { prefetch: 10, leaseMs: undefined, onError: () => {} }
+    await expect(transport.openInbox(options, () => {})).rejects.toThrow('simulated')
+    await transport.close()
+    expect(made).toHaveLength(1)
+    const admin = new Kafka({ brokers: settings.brokers, logLevel: logLevel.NOTHING }).admin()
+    await admin.connect()
+    try {
+      expect(await admin.listTopics()).not.toContain(made[0])
+    } finally {
+      await admin.disconnect()
+    }
   })
 })

@@ -23,9 +23,6 @@ export interface ConsumerSource {
   cleanup?: () => Promise<void>
 }
 
-/** Pause before a message whose retry could not be published is handed back to the queue. */
-const releaseAfterFailedRetryMs = 1_000
-
 interface Attached {
   model: ChannelModel
   channel: Channel
@@ -64,6 +61,8 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
     } catch (error) {
       this.state = 'closed'
       this.unregister()
+      // The queue may have been declared before consuming failed (a reply inbox): remove it.
+      await this.source.cleanup?.().catch(() => {})
       throw error
     }
   }
@@ -197,14 +196,9 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
       ack: async () => once((channel) => channel.ack(raw)),
       retry: async ({ delayMs, headers }) => {
         if (settled) return
-        // Published (and confirmed) before the ack: if either fails, the message comes back instead.
-        try {
-          await this.source.republish(retryCopy(message, { delayMs, headers }))
-        } catch (error) {
-          // Core only reports a failed retry; hand the message back after a pause so it is not held forever.
-          setTimeout(() => once((channel) => channel.nack(raw, false, true)), releaseAfterFailedRetryMs).unref()
-          throw error
-        }
+        // Published (and confirmed) before the ack. If the publish fails the delivery stays unsettled
+        // (the SPI's contract) and core releases it.
+        await this.source.republish(retryCopy(message, { delayMs, headers }))
         once((channel) => channel.ack(raw))
       },
       release: async () => once((channel) => channel.nack(raw, false, true)),

@@ -14,7 +14,8 @@ export const names = {
   ephemeralQueue: (topic: string) => `${topic}~${randomUUID()}`,
   filterExchange: (queue: string) => `${queue}~filter`,
   inbox: () => `anymq~inbox.${randomUUID()}`,
-  delay: (bucketMs: number) => `anymq~delay.${bucketMs}`,
+  /** Quorum delay queues; the classic `anymq~delay.<ms>` ones of earlier versions expire by themselves once unused. */
+  delay: (bucketMs: number) => `anymq~delay-quorum.${bucketMs}`,
 }
 
 /** Longest delay accepted; delay queues use RabbitMQ's per-queue TTL, which must fit with its x-expires in 32 bits. */
@@ -136,6 +137,11 @@ export class RabbitTopology {
    * The exchange to publish a delayed message to: a fanout exchange feeding a queue whose TTL is the
    * bucket and whose dead-letter exchange is the default one, so an expired message goes to the queue
    * named by its routing key. Declared even when `provision` is false: it is anymq's own machinery.
+   *
+   * The delay queue is a quorum queue with at-least-once dead-lettering (RabbitMQ 3.10+): an expired
+   * message stays in it until the destination queue has confirmed its copy, so a broker killed while
+   * delays expire, or a destination that is not up yet after a restart, delays the message instead of
+   * dropping it. A classic queue (or a quorum one with the default strategy) dead-letters at most once.
    */
   async delay(delayMs: number): Promise<string> {
     const bucket = delayBucket(delayMs)
@@ -145,10 +151,7 @@ export class RabbitTopology {
     if (known && known.epoch === this.connection.epoch && Date.now() - known.at > delayRefreshMs) this.declared.delete(key)
     await this.once(key, `delay queue '${name}'`, async (channel) => {
       await channel.assertExchange(name, 'fanout', { durable: true, autoDelete: true })
-      await channel.assertQueue(name, {
-        durable: true,
-        arguments: { 'x-message-ttl': bucket, 'x-dead-letter-exchange': '', 'x-expires': delayQueueExpiresMs(bucket) },
-      })
+      await channel.assertQueue(name, { durable: true, arguments: delayQueueArguments(bucket) })
       await channel.bindQueue(name, name, '')
     })
     return name
@@ -247,6 +250,19 @@ export class RabbitTopology {
       if (this.channel?.channel === opening) this.channel = undefined
     })
     return opening
+  }
+}
+
+/** What a delay queue is declared with; see {@link RabbitTopology.delay}. */
+export function delayQueueArguments(bucketMs: number): Record<string, unknown> {
+  return {
+    'x-queue-type': 'quorum',
+    'x-message-ttl': bucketMs,
+    'x-dead-letter-exchange': '',
+    // at-least-once is only honoured with reject-publish; without a length limit nothing is ever rejected.
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+    'x-expires': delayQueueExpiresMs(bucketMs),
   }
 }
 

@@ -54,6 +54,43 @@ describe.skipIf(!url)('rabbitmq interop with a plain amqplib client', () => {
     expect(message?.key).toBeUndefined()
   })
 
+  it('keeps the exact value of 64-bit integer headers from another client, as decimal strings', async () => {
+    const name = uniqueName('long')
+    const mq = await connect(url!, { adapter })
+    cleanups.push(() => mq.close())
+    const seen = new Collector<string>()
+    await mq.queue<string>(name).consume(seen.handler).ready
+
+    const channel = await plainChannel()
+    const count = 50
+    for (let index = 0; index < count; index++) {
+      // Bodies of 64 KiB make header frames land at every offset of the socket's chunks.
+      channel.sendToQueue(name, Buffer.from(JSON.stringify(`${index}-${'x'.repeat(65_536)}`)), {
+        contentType: 'application/json',
+        headers: {
+          nested: { inner: 1 },
+          big: { '!': 'long', value: '1152921504606846977' },
+          stamp: { '!': 'timestamp', value: 1_700_000_000 },
+          negative: { '!': 'long', value: '-9223372036854775807' },
+          small: { '!': 'long', value: '42' },
+          after: 'still read',
+        },
+      })
+    }
+    await channel.waitForConfirms()
+
+    await seen.waitForCount(count, 20_000)
+    for (const message of seen.items) {
+      expect(message.headers).toMatchObject({
+        big: '1152921504606846977',
+        negative: '-9223372036854775807',
+        small: '42',
+        stamp: '1700000000',
+        after: 'still read',
+      })
+    }
+  })
+
   it('a plain amqplib consumer reads what anymq sent', async () => {
     const name = uniqueName('out')
     const mq = await connect(url!, { adapter })

@@ -6,6 +6,8 @@ import amqplib from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 import { queueBrokerOptions, resolveConfig } from '../src/rabbitmq-config.js'
+import type { RabbitConnection } from '../src/rabbitmq-connection.js'
+import { RabbitConsumer } from '../src/rabbitmq-consumer.js'
 import { delayBucket } from '../src/rabbitmq-topology.js'
 
 const url = brokerUrl('ANYMQ_RABBITMQ_URL')
@@ -195,5 +197,29 @@ describe.skipIf(!url)('rabbitmq adapter specifics', () => {
     await topic.publish('hello')
     await done.waitForCount(1, 10_000)
     expect(attempts).toEqual([1, 2])
+  })
+
+  it('removes what a consumer prepared when its first start fails half way (queue made, consume refused)', async () => {
+    const mq = await connectTest()
+    const connection = (transportOf(mq) as unknown as { connection: RabbitConnection }).connection
+    const cleanups: string[] = []
+    const consumer = new RabbitConsumer(
+      connection,
+      silentLogger,
+      {
+        describe: 'a half-made inbox',
+        // Prepared, but names a queue that does not exist, so basic.consume is refused (404).
+        prepare: async () => uniqueName('missing'),
+        republish: async () => {},
+        cleanup: async () => {
+          cleanups.push('cleaned')
+        },
+      },
+      { prefetch: 1, leaseMs: undefined, onError: () => {} },
+      () => {},
+      100,
+    )
+    await expect(consumer.start()).rejects.toBeInstanceOf(ConnectionError)
+    expect(cleanups).toEqual(['cleaned'])
   })
 })

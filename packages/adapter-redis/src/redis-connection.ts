@@ -1,6 +1,7 @@
 import type { Logger } from '@anymq/core/spi'
 import { Redis } from 'ioredis'
 import { type ConnectionRole, clientOptions, type RedisSettings } from './redis-config.js'
+import { routeIoredisWarnings } from './redis-console-warnings.js'
 import { connectionError, describeError } from './redis-errors.js'
 import { type ScriptedRedis, withScripts } from './redis-scripts.js'
 
@@ -30,13 +31,27 @@ export async function openClient(settings: RedisSettings, role: ConnectionRole, 
     if (report) report(wrapped)
     else logger.warn(wrapped.message)
   })
+  // ioredis' own warnings are written during the handshake of each (re)connection.
+  let releaseWarnings: (() => void) | undefined
+  const handshakeOver = () => {
+    releaseWarnings?.()
+    releaseWarnings = undefined
+  }
+  client.on('connect', () => {
+    handshakeOver()
+    releaseWarnings = routeIoredisWarnings(logger)
+  })
+  client.on('close', handshakeOver)
+  client.on('end', handshakeOver)
   client.on('ready', () => {
+    handshakeOver()
     reported.clear()
   })
   try {
     await client.connect()
   } catch (error) {
     client.disconnect()
+    handshakeOver()
     throw connectionError(`cannot connect to ${describeServer(settings)}`, lastError ?? error)
   }
   return client

@@ -308,7 +308,7 @@ export class RedisConsumer implements TransportConsumer {
     const { commands } = this.context
     const { source } = this
     const entry = held.entry
-    const settle = (action: () => Promise<unknown>): Promise<void> => {
+    const settle = (action: () => Promise<unknown>, options: { unsettledOnFailure?: boolean } = {}): Promise<void> => {
       if (held.settled) return Promise.resolve()
       held.settled = true
       this.inflight.delete(token)
@@ -316,6 +316,10 @@ export class RedisConsumer implements TransportConsumer {
       const work = action().then(
         () => undefined,
         (error: unknown) => {
+          if (options.unsettledOnFailure) {
+            held.settled = false
+            this.inflight.set(token, held)
+          }
           throw connectionError(`settling entry ${entry.entryId} of ${source.label}`, error)
         },
       )
@@ -326,21 +330,25 @@ export class RedisConsumer implements TransportConsumer {
       message,
       raw: entry,
       ack: () => settle(() => this.ack(entry.entryId)),
+      // A retry that fails leaves the entry unsettled (the SPI's contract): core releases it next.
       retry: ({ delayMs, headers }) =>
-        settle(() => {
-          const copy = retryCopy(message, { delayMs, headers })
-          const member = delayedMember(copy, source.addressed ? source.group : undefined)
-          return commands.anymqRepublish(
-            source.stream,
-            source.delayed,
-            source.stream,
-            source.group,
-            entry.entryId,
-            delayMs,
-            member,
-            source.deleteAcked ? '1' : '0',
-          )
-        }),
+        settle(
+          () => {
+            const copy = retryCopy(message, { delayMs, headers })
+            const member = delayedMember(copy, source.addressed ? source.group : undefined)
+            return commands.anymqRepublish(
+              source.stream,
+              source.delayed,
+              source.stream,
+              source.group,
+              entry.entryId,
+              delayMs,
+              member,
+              source.deleteAcked ? '1' : '0',
+            )
+          },
+          { unsettledOnFailure: true },
+        ),
       release: () => settle(() => this.releaseEntries([entry])),
       extendLease: async (ms) => {
         if (held.settled) return

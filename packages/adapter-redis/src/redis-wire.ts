@@ -7,7 +7,7 @@ import { attemptFromHeaders, type IncomingMessage, type OutgoingMessage } from '
  *
  * | field | value |
  * | --- | --- |
- * | `id` | message id (the stream entry id when absent) |
+ * | `id` | message id (the stream entry id when absent or empty) |
  * | `body` | the encoded body, raw bytes |
  * | `content-type` | e.g. `application/json` |
  * | `timestamp` | epoch milliseconds of the first send (the entry id's time when absent) |
@@ -125,7 +125,8 @@ export function readEntry(stream: string, raw: RawEntry, deliveryCount: number):
   }
   const attempt = attemptFromHeaders(headers) + Math.max(0, deliveryCount - 1)
   const message: IncomingMessage = {
-    id: id ?? entryId,
+    // An entry written by another client without an id (or with an empty one) is named by its entry id.
+    id: id !== undefined && id !== '' ? id : entryId,
     body: body === undefined ? new Uint8Array(0) : new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)),
     contentType: contentType ?? defaultContentType,
     headers,

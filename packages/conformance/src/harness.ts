@@ -26,6 +26,13 @@ export interface ConformanceTarget {
    * emulator whose request rate makes 10 000 impractical in a CI run, and say why in the adapter's README.
    */
   volume?: number
+  /**
+   * Whether the broker counts deliveries, so that a message redelivered after its consumer died
+   * arrives with `attempt` 2 (RabbitMQ's redelivered flag, SQS's receive count, Redis' delivery
+   * count). Default true. Kafka keeps no per-message count: a record re-read after a rebalance is
+   * attempt 1 again.
+   */
+  countsRedeliveries?: boolean
   /** Only these groups run (default: all). */
   groups?: readonly ConformanceGroup[]
 }

@@ -1,8 +1,9 @@
+import { abortable, throwIfAborted } from './abortable.js'
 import { resolveAdapter } from './adapter-registry.js'
 import type { Capabilities } from './capabilities.js'
 import { ConfigError } from './errors.js'
 import { consoleLogger, type Logger, redactingLogger } from './logger.js'
-import { type OptionShape, ofType, validateOptions } from './options-validation.js'
+import { abortSignal, type OptionShape, ofType, validateOptions } from './options-validation.js'
 import { Queue, type QueueOptions } from './queue.js'
 import { redactUrl, registerSecret } from './redact.js'
 import { Requester, type RequestReplyOptions } from './requester.js'
@@ -20,6 +21,11 @@ export interface ConnectOptions {
   logger?: Logger
   /** Adapter-specific connection options (TLS, SASL, credentials…); see the adapter's README. */
   broker?: Record<string, unknown>
+  /**
+   * Aborting it while connecting rejects with `AbortedError` at once; a connection that opens after
+   * that is closed again, so an aborted connect leaves nothing open.
+   */
+  signal?: AbortSignal
 }
 
 const transports = new WeakMap<Anymq, Transport>()
@@ -134,9 +140,12 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
       adapter: ofType('object', 'an adapter factory'),
       logger: ofType('object', 'a logger'),
       broker: ofType('object'),
+      signal: abortSignal(),
     },
     'connect options',
   )
+  const { signal } = options
+  throwIfAborted(signal, 'connect', 'core')
   let parsed: URL
   let hosts: string[]
   try {
@@ -165,12 +174,19 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
     )
   }
   const logger = redactingLogger(options.logger ?? consoleLogger, factory.name)
-  const transport = await factory.connect(parsed, {
+  const connecting = factory.connect(parsed, {
     logger,
     hosts,
     options: options.broker ?? {},
     capabilities: factory.capabilities,
   })
+  let transport: Transport
+  try {
+    transport = await abortable(connecting, signal, `connect to ${redactUrl(parsed)}`, factory.name)
+  } catch (error) {
+    if (signal?.aborted) connecting.then((late) => late.close()).catch(() => {})
+    throw error
+  }
   const capabilities = transport.capabilities ?? factory.capabilities
   const shown = hosts.length > 1 ? redactUrl(parsed).replace(parsed.host, hosts.join(',')) : redactUrl(parsed)
   return new Anymq(transport, factory, capabilities, logger, shown)

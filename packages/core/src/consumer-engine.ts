@@ -6,7 +6,7 @@ import type { Logger } from './logger.js'
 import type { Message } from './message.js'
 import type { RetryPolicy } from './retry-policy.js'
 import { type StandardSchemaV1, validateBody } from './schema.js'
-import { toOutgoing } from './spi/republish-retry.js'
+import { republishCopy } from './spi/republish-retry.js'
 import type { Delivery, IncomingMessage, QueueSpec, Source, Transport, TransportConsumer } from './spi/transport.js'
 import { userHeaders, wireHeaders } from './spi/wire-headers.js'
 
@@ -121,6 +121,7 @@ export class ConsumerEngine<T> {
       raw: delivery.raw,
       ack: () => settleOnce(() => this.ack(delivery)),
       nack: (options) => settleOnce(() => this.fail(delivery, new Error(options?.reason ?? 'nacked by the handler'), options?.delayMs)),
+      release: () => settleOnce(() => this.release(delivery)),
       [incoming]: delivery.message,
       extendLease: async (ms: number) => {
         if (!settings.capabilities.leaseExtension) {
@@ -141,6 +142,14 @@ export class ConsumerEngine<T> {
     try {
       await delivery.ack()
       this.counts.acked++
+    } catch (error) {
+      this.settings.onError(toError(error))
+    }
+  }
+
+  private async release(delivery: Delivery): Promise<void> {
+    try {
+      await delivery.release()
     } catch (error) {
       this.settings.onError(toError(error))
     }
@@ -175,15 +184,14 @@ export class ConsumerEngine<T> {
       await this.ack(delivery)
       return
     }
-    const headers = {
+    const headers: Record<string, string> = {
+      ...delivery.message.headers,
       ...failureHeaders(delivery, error),
       [wireHeaders.attempts]: String(delivery.message.attempt),
       [wireHeaders.source]: settings.sourceLabel,
     }
-    const copy = toOutgoing(delivery.message)
-    copy.headers = { ...delivery.message.headers, ...headers }
-    delete copy.headers[wireHeaders.attempt]
-    copy.attempt = 1
+    delete headers[wireHeaders.attempt]
+    const copy = republishCopy(delivery.message, { headers, attempt: 1 })
     try {
       await settings.transport.publish({ kind: 'queue', queue: deadLetterSpec(target) }, [copy])
     } catch (publishError) {

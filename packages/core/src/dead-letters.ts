@@ -1,9 +1,11 @@
+import { abortable, throwIfAborted } from './abortable.js'
 import type { Codec } from './codec.js'
 import { deadLetterSpec } from './consumer-engine.js'
 import { ConfigError } from './errors.js'
 import type { DeadLetter } from './message.js'
+import { abortSignal, integer, validateOptions } from './options-validation.js'
 import type { Runtime } from './runtime.js'
-import { toOutgoing } from './spi/republish-retry.js'
+import { describeDestination, republishCopy } from './spi/republish-retry.js'
 import type { Destination, IncomingMessage } from './spi/transport.js'
 import { isReservedHeader, userHeaders, wireHeaders } from './spi/wire-headers.js'
 
@@ -21,26 +23,38 @@ export class DeadLetters<T> {
     return this.require()
   }
 
-  /** Up to `limit` dead letters, oldest first, without removing them. */
-  async peek(limit = 10): Promise<DeadLetter<T>[]> {
+  /**
+   * Up to `limit` dead letters, oldest first, without removing them. Rejects with `AbortedError` as
+   * soon as `options.signal` aborts (nothing is taken, so nothing needs undoing).
+   */
+  async peek(limit = 10, options: { signal?: AbortSignal } = {}): Promise<DeadLetter<T>[]> {
     this.runtime.assertOpen()
-    const messages = await this.runtime.transport.peek(deadLetterSpec(this.require()), limit)
+    validateOptions(options, { signal: abortSignal() }, 'peek options', this.runtime.adapter)
+    const what = `peeking at dead letters of ${describeDestination(this.home)}`
+    throwIfAborted(options.signal, what, this.runtime.adapter)
+    const messages = await abortable(this.runtime.transport.peek(deadLetterSpec(this.require()), limit), options.signal, what, this.runtime.adapter)
     return messages.map((message) => this.describe(message))
   }
 
   /**
    * Moves dead letters back to where they failed, as fresh messages (attempt 1, failure record
    * cleared). Each is removed from the dead-letter queue only after its home has it. Resolves with
-   * how many moved.
+   * how many moved. When `options.signal` aborts, no further message is moved (what already moved
+   * stays moved) and it rejects with `AbortedError`.
    */
-  async redrive(options: { limit?: number } = {}): Promise<number> {
+  async redrive(options: { limit?: number; signal?: AbortSignal } = {}): Promise<number> {
     this.runtime.assertOpen()
-    return this.runtime.transport.move(deadLetterSpec(this.require()), this.home, options.limit ?? Number.POSITIVE_INFINITY, (message) => {
-      const fresh = toOutgoing(message)
-      fresh.headers = Object.fromEntries(Object.entries(message.headers).filter(([name]) => !isReservedHeader(name)))
-      fresh.attempt = 1
-      return fresh
+    validateOptions(options, { limit: integer(0), signal: abortSignal() }, 'redrive options', this.runtime.adapter)
+    const { signal } = options
+    const what = `redriving dead letters to ${describeDestination(this.home)}`
+    throwIfAborted(signal, what, this.runtime.adapter)
+    const moving = this.runtime.transport.move(deadLetterSpec(this.require()), this.home, options.limit ?? Number.POSITIVE_INFINITY, (message) => {
+      // Every adapter prepares a message before it sends it: refusing here stops the move between messages.
+      throwIfAborted(signal, what, this.runtime.adapter)
+      const headers = Object.fromEntries(Object.entries(message.headers).filter(([name]) => !isReservedHeader(name)))
+      return republishCopy(message, { headers, attempt: 1 })
     })
+    return abortable(moving, signal, what, this.runtime.adapter)
   }
 
   private require(): string {

@@ -1,3 +1,4 @@
+import { throwIfAborted } from './abortable.js'
 import { type OptionCheck, validateOptions } from './options-validation.js'
 import { encodeOutgoing, type OutgoingContext, type PublishOptions, prepareOutgoing, type SendOptions } from './outgoing-message.js'
 import type { Runtime } from './runtime.js'
@@ -27,18 +28,24 @@ export class MessageSender {
     })
   }
 
-  /** Every body is validated and encoded first: one bad body rejects the whole batch before anything is sent. */
+  /**
+   * Every body is validated and encoded first: one bad body rejects the whole batch before anything is
+   * sent. The batch's signal is the `signal` of `options` (the object, or the first call of the function).
+   */
   many<T>(bodies: readonly T[], options: Options | ((body: T, index: number) => Options)): Promise<{ ids: string[] }> {
     return this.runtime.accept('the connection', async () => {
       // Without a schema nothing is asynchronous: encode in place instead of a promise per message.
       const prepare = this.outgoing.schema ? prepareOutgoing : encodeOutgoing
+      let signal = typeof options === 'function' ? undefined : options.signal
       const prepared = bodies.map((body, index) => {
         const each = typeof options === 'function' ? options(body, index) : options
+        if (index === 0) signal = each.signal
         validateOptions(each, this.checks, `${this.verb}Batch options [${index}]`, this.runtime.adapter)
         return prepare(body, each, this.outgoing)
       })
       const messages = this.outgoing.schema ? await Promise.all(prepared) : (prepared as OutgoingMessage[])
-      if (messages.length > 0) await this.runtime.publish(this.destination, messages)
+      throwIfAborted(signal, `${this.verb}Batch`, this.runtime.adapter)
+      if (messages.length > 0) await this.runtime.publish(this.destination, messages, signal)
       return { ids: messages.map((message) => message.id) }
     })
   }

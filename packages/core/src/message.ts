@@ -1,7 +1,7 @@
 /**
  * A received message. `body` is decoded and validated. In the default (auto) mode returning from the
- * handler acks and throwing applies the retry policy; `ack()` and `nack()` settle explicitly and are
- * idempotent: the first settlement wins, later calls do nothing.
+ * handler acks and throwing applies the retry policy; `ack()`, `nack()` and `release()` settle
+ * explicitly and are idempotent: the first settlement wins, later calls (and the auto ack) do nothing.
  */
 export interface Message<T> {
   readonly id: string
@@ -22,6 +22,13 @@ export interface Message<T> {
   ack(): Promise<void>
   /** Redeliver after `delayMs` as a failed attempt (dead-lettered when attempts are used up). */
   nack(options?: { delayMs?: number; reason?: string }): Promise<void>
+  /**
+   * Give it back untouched, as work this consumer will not do: it is delivered again soon, to this or
+   * another consumer, with no failure recorded, and never dead-lettered for it. Where the broker
+   * itself counts deliveries (a redelivered flag, a receive count), the redelivery's `attempt` may
+   * still be one higher.
+   */
+  release(): Promise<void>
   /** Keep the message leased for `ms` more; only on adapters with `leaseExtension`. */
   extendLease(ms: number): Promise<void>
 }

@@ -1,10 +1,9 @@
 import { type CodecOption, codecCheck, resolveCodec } from './codec.js'
-import { resolveConsumeOptions } from './consume-options.js'
 import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
 import { UnsupportedFeatureError } from './errors.js'
 import type { Message } from './message.js'
-import { MessageIterator } from './message-iterator.js'
+import { iterateMessages, type MessagesOptions } from './message-iterator.js'
 import { MessageSender } from './message-sender.js'
 import {
   abortSignal,
@@ -18,12 +17,12 @@ import {
   stringRecord,
   validateOptions,
 } from './options-validation.js'
-import { encodeOutgoing, type OutgoingContext, prepareOutgoing, type SendOptions } from './outgoing-message.js'
+import type { OutgoingContext, SendOptions } from './outgoing-message.js'
 import { createRetryPolicy, type RetryPolicyOptions, retryPolicyCheck } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
-import type { OutgoingMessage, QueueSpec } from './spi/transport.js'
-import { type ConsumeOptions, type Subscription, startSubscription } from './subscription.js'
+import type { QueueSpec } from './spi/transport.js'
+import { type ConsumeOptions, type ConsumerDefinition, type Subscription, startSubscription } from './subscription.js'
 
 /** Options of `mq.queue(name, options)`. */
 export interface QueueOptions<T> {
@@ -118,44 +117,30 @@ export class Queue<T = unknown> {
     return this.sender.many(bodies, options)
   }
 
-  /** Starts a consumer. See {@link Subscription.close} for how it stops. */
+  /** Starts a consumer. See {@link Subscription.ready} for how it starts and {@link Subscription.close} for how it stops. */
   consume(handler: Handler<T>, options: ConsumeOptions = {}): Subscription {
-    this.runtime.assertOpen()
-    const resolved = resolveConsumeOptions(this.runtime, handler as Handler<never>, options, `queue('${this.name}').consume`)
-    return startSubscription<T>(
-      this.runtime,
-      {
-        transport: this.runtime.transport,
-        adapter: this.runtime.adapter,
-        capabilities: this.runtime.capabilities,
-        logger: this.runtime.logger,
-        source: { kind: 'queue', queue: this.spec },
-        sourceLabel: this.name,
-        codec: this.outgoing.codec,
-        schema: this.options.schema,
-        retry: createRetryPolicy(this.options.retry),
-        deadLetter: this.spec.deadLetter,
-        handler,
-        ...resolved,
-      },
-      options.signal,
-    )
+    return startSubscription<T>(this.runtime, this.consumer('consume'), handler, options)
   }
 
   /**
-   * The async-iterator form: `for await (const message of queue.messages()) { … }`. A message is
-   * acked when the loop asks for the next one; leaving the loop (break or throw) hands the current
-   * one back for redelivery.
+   * The async-iterator form: `for await (const message of queue.messages({ signal })) { … }`. A message
+   * is acked when the loop asks for the next one; leaving the loop (break, return or throw) gives the
+   * current one back with `release()`. The loop ends when the signal aborts or the connection closes.
    */
-  messages(options: { signal?: AbortSignal; leaseMs?: number } = {}): AsyncIterableIterator<Message<T>> {
-    validateOptions(options, { signal: abortSignal(), leaseMs: integer(1) }, 'messages options', this.runtime.adapter)
-    const iterator = new MessageIterator<T>()
-    const subscription = this.consume(iterator.handler, {
-      ack: 'manual',
-      concurrency: 1,
-      ...options,
-    })
-    return iterator.attach(subscription)
+  messages(options: MessagesOptions = {}): AsyncIterableIterator<Message<T>> {
+    return iterateMessages<T>(this.runtime, this.consumer('messages'), options)
+  }
+
+  private consumer(call: string): ConsumerDefinition<T> {
+    return {
+      source: { kind: 'queue', queue: this.spec },
+      label: this.name,
+      where: `queue('${this.name}').${call}`,
+      codec: this.outgoing.codec,
+      schema: this.options.schema,
+      retry: createRetryPolicy(this.options.retry),
+      deadLetter: this.spec.deadLetter,
+    }
   }
 
   /** Inspect and redrive the dead letters of this queue. */

@@ -6,7 +6,7 @@ import { type OutgoingContext, prepareOutgoing } from './outgoing-message.js'
 import { validateName } from './queue.js'
 import type { Runtime } from './runtime.js'
 import { type StandardSchemaV1, validateBody } from './schema.js'
-import type { Delivery, Inbox, QueueSpec } from './spi/transport.js'
+import type { Delivery, QueueSpec } from './spi/transport.js'
 import { wireHeaders } from './spi/wire-headers.js'
 
 /** Options shared by `mq.requester()` and `mq.responder()`. */
@@ -44,20 +44,24 @@ export function requestQueueSpec(name: string, broker: Record<string, unknown>):
   return { name, ordered: false, deadLetter: false, maxAttempts: 1, broker }
 }
 
+/** One request waiting for its reply; settled exactly once, which undoes everything it set up. */
 interface PendingRequest {
-  resolve(delivery: Delivery): void
+  /** Resolves with the reply; rejects on timeout, abort or close. */
+  readonly reply: Promise<Delivery>
+  fail(error: Error): void
 }
 
 /**
- * Sends requests to the responders of one name and waits for their replies, matched by correlation id
- * on a private inbox opened on first use. Many requests may be in flight at once.
+ * Sends requests to the responders of one name and waits for their replies, matched by correlation
+ * id on the connection's reply inbox (one per connection, shared by every requester, opened on the
+ * first request). Requesters are cheap: making one per call costs no broker resource. Many requests
+ * may be in flight at once.
  */
 export class Requester<Request = unknown, Response = unknown> {
   readonly name: string
   private readonly outgoing: OutgoingContext
   private readonly responseCodec
-  private inbox: Promise<Inbox> | undefined
-  private readonly pending = new Map<string, PendingRequest>()
+  private readonly pending = new Set<PendingRequest>()
   private closed = false
 
   constructor(
@@ -76,112 +80,91 @@ export class Requester<Request = unknown, Response = unknown> {
       schema: options.requestSchema,
       where: `requests to '${name}'`,
     }
-    runtime.track(this)
   }
 
-  /** Sends one request and resolves with the reply; `RequestTimeoutError`, `RemoteError` or `AbortedError` otherwise. */
+  /**
+   * Sends one request and resolves with the reply. Rejects with `RequestTimeoutError` when no reply
+   * came within `timeoutMs` of this call (opening the connection's reply inbox on first use counts),
+   * `RemoteError` when the responder threw, `AbortedError` when the signal fired, `ClosedError` when
+   * the requester or its connection closed first. Whatever happens, the request's timer and abort
+   * listener are gone when the promise settles.
+   */
   async request(body: Request, options: RequestOptions = {}): Promise<Response> {
-    if (this.closed)
-      throw new ClosedError(`requester '${this.name}'`, {
-        adapter: this.runtime.adapter,
-      })
+    const { adapter } = this.runtime
+    if (this.closed) throw new ClosedError(`requester '${this.name}'`, { adapter })
     this.runtime.assertOpen()
-    validateOptions(options, requestOptionChecks, 'request options', this.runtime.adapter)
+    validateOptions(options, requestOptionChecks, 'request options', adapter)
     const timeoutMs = options.timeoutMs ?? 30_000
     const signal = options.signal
-    if (signal?.aborted)
-      throw new AbortedError(`request to '${this.name}'`, {
-        adapter: this.runtime.adapter,
-      })
-    const inbox = await this.openInbox()
+    if (signal?.aborted) throw new AbortedError(`request to '${this.name}'`, { adapter })
+    const deadline = Date.now() + timeoutMs
     const correlationId = randomUUID()
-    const message = await prepareOutgoing(body, { key: options.key, headers: options.headers, correlationId }, this.outgoing, {
-      replyTo: inbox.address,
-      headers: { [wireHeaders.expiresAt]: String(Date.now() + timeoutMs) },
-    })
-    const reply = new Promise<Delivery>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(correlationId)
-        reject(
-          new RequestTimeoutError(this.name, timeoutMs, {
-            adapter: this.runtime.adapter,
-          }),
-        )
-      }, timeoutMs)
-      const onAbort = () => {
-        clearTimeout(timer)
-        this.pending.delete(correlationId)
-        reject(
-          new AbortedError(`request to '${this.name}'`, {
-            adapter: this.runtime.adapter,
-          }),
-        )
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.pending.set(correlationId, {
-        resolve: (delivery) => {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', onAbort)
-          this.pending.delete(correlationId)
-          resolve(delivery)
-        },
-      })
-    })
-    reply.catch(() => {})
+    const pending = this.wait(correlationId, timeoutMs, signal)
+    // Before the reply can exist, the pending promise can only reject: racing it bounds every step by the deadline.
+    const failed = pending.reply as Promise<never>
     try {
-      await this.runtime.publish(
-        {
-          kind: 'queue',
-          queue: requestQueueSpec(this.name, this.options.broker ?? {}),
-        },
-        [message],
-        signal,
-      )
+      const replyTo = await Promise.race([this.runtime.replies.address(), failed])
+      const message = await prepareOutgoing(body, { key: options.key, headers: options.headers, correlationId }, this.outgoing, {
+        replyTo,
+        headers: { [wireHeaders.expiresAt]: String(deadline) },
+      })
+      await Promise.race([this.runtime.publish({ kind: 'queue', queue: requestQueueSpec(this.name, this.options.broker ?? {}) }, [message], signal), failed])
     } catch (error) {
-      this.pending.delete(correlationId)
+      pending.fail(error as Error)
       throw error
     }
-    const delivery = await reply
+    const delivery = await pending.reply
     const remoteError = delivery.message.headers[wireHeaders.replyError]
     if (remoteError !== undefined) {
-      throw new RemoteError(this.name, remoteError, delivery.message.headers[wireHeaders.errorMessage] ?? '', { adapter: this.runtime.adapter })
+      throw new RemoteError(this.name, remoteError, delivery.message.headers[wireHeaders.errorMessage] ?? '', { adapter })
     }
     const decoded = this.responseCodec.decode(delivery.message.body)
-    return this.options.responseSchema
-      ? validateBody(this.options.responseSchema, decoded, `reply from '${this.name}'`, this.runtime.adapter)
-      : (decoded as Response)
+    return this.options.responseSchema ? validateBody(this.options.responseSchema, decoded, `reply from '${this.name}'`, adapter) : (decoded as Response)
   }
 
-  /** Closes the inbox; requests still waiting reject with `ClosedError`. Idempotent. */
+  /**
+   * Rejects every request still waiting with `ClosedError` at once; later calls to `request()` reject
+   * with `ClosedError` too. The connection's reply inbox stays open for its other requesters (it
+   * closes with the connection). Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     this.runtime.untrack(this)
-    this.pending.clear()
-    const inbox = await this.inbox?.catch(() => undefined)
-    await inbox?.close()
+    const error = new ClosedError(`requester '${this.name}'`, { adapter: this.runtime.adapter })
+    for (const pending of [...this.pending]) pending.fail(error)
   }
 
-  private openInbox(): Promise<Inbox> {
-    if (!this.inbox) {
-      this.inbox = this.runtime.transport.openInbox(
-        {
-          prefetch: 1000,
-          leaseMs: undefined,
-          onError: (error) => this.runtime.logger.error(`requester('${this.name}') inbox: ${error.message}`, { error }),
-        },
-        (delivery) => {
-          void delivery.ack().catch(() => {})
-          const correlationId = delivery.message.correlationId
-          const waiting = correlationId === undefined ? undefined : this.pending.get(correlationId)
-          if (waiting) waiting.resolve(delivery)
-          else this.runtime.logger.debug(`requester('${this.name}'): dropped a reply nobody waits for (late or duplicate)`)
-        },
-      )
-      this.inbox.catch(() => {
-        this.inbox = undefined
-      })
+  /** Registers a waiting request: its reply route, deadline timer and abort listener, undone together. */
+  private wait(correlationId: string, timeoutMs: number, signal: AbortSignal | undefined): PendingRequest {
+    const { adapter } = this.runtime
+    let settle!: (outcome: { delivery: Delivery } | { error: Error }) => void
+    const reply = new Promise<Delivery>((resolve, reject) => {
+      settle = (outcome) => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        unroute()
+        this.pending.delete(pending)
+        if (this.pending.size === 0) this.runtime.untrack(this)
+        if ('delivery' in outcome) resolve(outcome.delivery)
+        else reject(outcome.error)
+      }
+    })
+    reply.catch(() => {})
+    let settled = false
+    const once = (outcome: { delivery: Delivery } | { error: Error }) => {
+      if (settled) return
+      settled = true
+      settle(outcome)
     }
-    return this.inbox
+    const timer = setTimeout(() => once({ error: new RequestTimeoutError(this.name, timeoutMs, { adapter }) }), timeoutMs)
+    const onAbort = () => once({ error: new AbortedError(`request to '${this.name}'`, { adapter }) })
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const unroute = this.runtime.replies.expect(correlationId, (delivery) => once({ delivery }))
+    const pending: PendingRequest = { reply, fail: (error) => once({ error }) }
+    this.pending.add(pending)
+    // Tracked while it waits, so that closing the connection rejects its requests and clears their timers.
+    this.runtime.track(this)
+    return pending
   }
 }

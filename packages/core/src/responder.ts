@@ -1,7 +1,6 @@
 import { resolveCodec } from './codec.js'
-import { resolveConsumeOptions } from './consume-options.js'
 import { incomingOf } from './consumer-engine.js'
-import { AnymqError } from './errors.js'
+import { AnymqError, ConfigError } from './errors.js'
 import type { Message } from './message.js'
 import { validateOptions } from './options-validation.js'
 import { type OutgoingContext, prepareOutgoing } from './outgoing-message.js'
@@ -40,26 +39,24 @@ export class Responder<Request = unknown, Response = unknown> {
    * `RemoteError` with its message. Requests whose requester has already given up are skipped.
    */
   serve(handler: (request: Request, message: Message<Request>) => Response | Promise<Response>, options: Omit<ConsumeOptions, 'ack'> = {}): Subscription {
-    this.runtime.assertOpen()
-    const resolved = resolveConsumeOptions(this.runtime, handler as never, options, `responder('${this.name}').serve`)
-    const spec = requestQueueSpec(this.name, this.options.broker ?? {})
+    if (typeof handler !== 'function') {
+      throw new ConfigError([{ field: `responder('${this.name}').serve handler`, message: 'expected a function (request, message) => reply' }], {
+        adapter: this.runtime.adapter,
+      })
+    }
     return startSubscription<Request>(
       this.runtime,
       {
-        transport: this.runtime.transport,
-        adapter: this.runtime.adapter,
-        capabilities: this.runtime.capabilities,
-        logger: this.runtime.logger,
-        source: { kind: 'queue', queue: spec },
-        sourceLabel: this.name,
+        source: { kind: 'queue', queue: requestQueueSpec(this.name, this.options.broker ?? {}) },
+        label: this.name,
+        where: `responder('${this.name}').serve`,
         codec: this.outgoing.codec,
         schema: this.options.requestSchema,
         retry: createRetryPolicy(false),
         deadLetter: false,
-        handler: (message) => this.answer(message, handler),
-        ...resolved,
       },
-      options.signal,
+      (message) => this.answer(message, handler),
+      options,
     )
   }
 

@@ -2,6 +2,7 @@ import type { Capabilities } from './capabilities.js'
 import { ClosedError } from './errors.js'
 import type { Logger } from './logger.js'
 import { type OptionCheck, type OptionShape, objectOf } from './options-validation.js'
+import { ReplyInbox } from './reply-inbox.js'
 import type { Destination, OutgoingMessage, Transport } from './spi/transport.js'
 
 export interface Closeable {
@@ -13,6 +14,8 @@ export class Runtime {
   private readonly pending = new Set<Promise<unknown>>()
   private readonly closeables = new Set<Closeable>()
   closed = false
+  /** The connection's one reply inbox, shared by every requester made from it. */
+  readonly replies: ReplyInbox
   /** Checks the `broker` option of a queue, topic, subscription, requester or responder against the adapter's declaration. */
   readonly brokerOptionsCheck: OptionCheck
 
@@ -23,6 +26,7 @@ export class Runtime {
     readonly logger: Logger,
     queueBrokerOptions: OptionShape = {},
   ) {
+    this.replies = new ReplyInbox(transport, adapter, logger)
     this.brokerOptionsCheck = objectOf(queueBrokerOptions)
   }
 
@@ -60,5 +64,7 @@ export class Runtime {
     this.closed = true
     await Promise.allSettled([...this.closeables].map((closeable) => closeable.close()))
     while (this.pending.size > 0) await Promise.allSettled([...this.pending])
+    // Last: every requester has already rejected what it was waiting for.
+    await this.replies.close().catch((error: Error) => this.logger.warn(`closing the reply inbox: ${error.message}`, { error }))
   }
 }

@@ -1,6 +1,12 @@
-import { ConsumerEngine, type EngineSettings } from './consumer-engine.js'
-import { AbortedError } from './errors.js'
+import type { Codec } from './codec.js'
+import { resolveConsumeOptions } from './consume-options.js'
+import { ConsumerEngine, type Handler } from './consumer-engine.js'
+import { AbortedError, AnymqError, ClosedError } from './errors.js'
+import type { OptionCheck } from './options-validation.js'
+import { createRetryPolicy, type RetryPolicy } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
+import type { StandardSchemaV1 } from './schema.js'
+import type { Source } from './spi/transport.js'
 
 /** Options for `queue.consume()` and `topic.subscribe()`. */
 export interface ConsumeOptions {
@@ -12,15 +18,24 @@ export interface ConsumeOptions {
   ack?: 'auto' | 'manual'
   /** Lease (visibility timeout): a delivery unsettled this long goes to another consumer. Adapters with `leaseExpiry`. */
   leaseMs?: number
-  /** Aborting it closes the subscription gracefully. */
+  /** Aborting it closes the subscription gracefully. Its listener is removed when the subscription closes. */
   signal?: AbortSignal
-  /** Errors that belong to no handler call (a lost connection being retried). Default: logged. */
+  /** Errors that belong to no handler call (a lost connection being retried, a start that cannot succeed). Default: logged. */
   onError?: (error: Error) => void
 }
 
 /** A running consumer. */
 export interface Subscription {
-  /** Resolves once the consumer is attached and sees every message published from then on. */
+  /**
+   * Resolves once the consumer is attached and sees every message published from then on.
+   *
+   * While starting fails with a retryable error (broker unreachable or busy, a Kafka topic leader not
+   * elected yet) the subscription keeps trying, with exponential backoff up to 30 s, and logs each
+   * failure as a warning; `ready` stays pending meanwhile. It rejects with the error at once when the
+   * failure is not retryable (bad configuration, unsupported feature), with `ClosedError` when the
+   * subscription or its connection is closed before it attached, and with `AbortedError` when its
+   * signal had already fired. A rejection is also reported to `onError`, so it needs no handler.
+   */
   readonly ready: Promise<void>
   /** Messages received, acked, retried and dead-lettered so far by this subscription. */
   readonly counts: Readonly<{
@@ -30,31 +45,119 @@ export interface Subscription {
     deadLettered: number
   }>
   /**
-   * Stops fetching, lets handlers already running finish and settle their messages, hands back what
-   * was fetched but not started, and detaches. Idempotent; resolves when all of that is done.
+   * Stops fetching (or trying to start), lets handlers already running finish and settle their
+   * messages, hands back what was fetched but not started, and detaches. Idempotent; resolves when
+   * all of that is done.
    */
   close(): Promise<void>
 }
 
-export function startSubscription<T>(runtime: Runtime, settings: EngineSettings<T>, signal: AbortSignal | undefined): Subscription {
-  const engine = new ConsumerEngine<T>(settings)
+/** What a consumer reads and how it treats what it reads: the part that differs between queue, topic and responder. */
+export interface ConsumerDefinition<T> {
+  source: Source
+  /** Written into dead letters so redrive knows where they came from: `orders`, `events/billing`. */
+  label: string
+  /** Names the call in option errors and logs: `queue('orders').consume`. */
+  where: string
+  codec: Codec<unknown>
+  schema: StandardSchemaV1<unknown, T> | undefined
+  retry: RetryPolicy
+  deadLetter: string | false
+  /** Checks of options that only this kind of consumer takes (a subscription's filter…). */
+  extraChecks?: Record<string, OptionCheck>
+}
+
+/** Backoff between attempts to start a consumer whose start failed with a retryable error. */
+const restartPolicy = createRetryPolicy({ maxAttempts: Number.MAX_SAFE_INTEGER, backoff: { type: 'exponential', initialMs: 250, maxMs: 30_000 } })
+
+/**
+ * Validates the consume options, assembles the consumer settings once for queues, topics and
+ * responders, and starts the consumer (see {@link Subscription.ready} for how a failed start is
+ * retried). `onClose` runs when closing begins, before handlers drain.
+ */
+export function startSubscription<T>(
+  runtime: Runtime,
+  definition: ConsumerDefinition<T>,
+  handler: Handler<T>,
+  options: ConsumeOptions,
+  onClose?: () => void,
+): Subscription {
+  runtime.assertOpen()
+  const resolved = resolveConsumeOptions(runtime, handler as Handler<never>, options, definition.where, definition.extraChecks)
+  const engine = new ConsumerEngine<T>({
+    transport: runtime.transport,
+    adapter: runtime.adapter,
+    capabilities: runtime.capabilities,
+    logger: runtime.logger,
+    source: definition.source,
+    sourceLabel: definition.label,
+    codec: definition.codec,
+    schema: definition.schema,
+    retry: definition.retry,
+    deadLetter: definition.deadLetter,
+    handler,
+    ...resolved,
+  })
+  const signal = options.signal
+  // Wakes a start that is waiting to try again, when the subscription closes.
+  const closed = new AbortController()
+  let closing: Promise<void> | undefined
+  const onAbort = () => void subscription.close()
   const subscription: Subscription = {
     ready: Promise.resolve(),
     counts: engine.counts,
-    close: async () => {
-      runtime.untrack(subscription)
-      await engine.close()
+    close: () => {
+      closing ??= (async () => {
+        closed.abort()
+        signal?.removeEventListener('abort', onAbort)
+        onClose?.()
+        try {
+          await engine.close()
+        } finally {
+          // Tracked until closed, so that `mq.close()` waits for a close already under way.
+          runtime.untrack(subscription)
+        }
+      })()
+      return closing
     },
   }
   runtime.track(subscription)
-  const ready = signal?.aborted ? Promise.reject(new AbortedError('consume', { adapter: runtime.adapter })) : engine.start()
+  const ready = signal?.aborted
+    ? Promise.reject(new AbortedError(`${definition.where}`, { adapter: runtime.adapter }))
+    : startWithRetries(runtime, engine, definition.where, closed.signal)
   ready.catch((error: Error) => {
-    runtime.untrack(subscription)
-    settings.onError(error)
+    void subscription.close()
+    if (!(error instanceof ClosedError)) resolved.onError(error)
   })
   ;(subscription as { ready: Promise<void> }).ready = ready
-  signal?.addEventListener('abort', () => void subscription.close(), {
-    once: true,
-  })
+  signal?.addEventListener('abort', onAbort, { once: true })
   return subscription
+}
+
+async function startWithRetries(runtime: Runtime, engine: { start(): Promise<void> }, where: string, closed: AbortSignal): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (closed.aborted) throw new ClosedError(where, { adapter: runtime.adapter })
+    try {
+      await engine.start()
+      return
+    } catch (error) {
+      if (!(AnymqError.isInstance(error) && error.isRetryable) || closed.aborted) throw error
+      const waitMs = restartPolicy.delayAfter(attempt)
+      runtime.logger.warn(`${where}: could not start (attempt ${attempt}): ${error.message}; trying again in ${waitMs} ms`, { error })
+      await pause(waitMs, closed)
+    }
+  }
+}
+
+/** Resolves after `ms`, or as soon as `signal` aborts; the timer and listener go either way. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
 }

@@ -1,17 +1,18 @@
 import { type CodecOption, codecCheck, resolveCodec } from './codec.js'
-import { resolveConsumeOptions } from './consume-options.js'
 import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
 import { ConfigError, UnsupportedFeatureError } from './errors.js'
+import type { Message } from './message.js'
+import { iterateMessages, type MessagesOptions } from './message-iterator.js'
 import { MessageSender } from './message-sender.js'
 import { abortSignal, either, type OptionCheck, objectOf, ofType, oneOf, standardSchema, stringRecord, validateOptions } from './options-validation.js'
-import { encodeOutgoing, type OutgoingContext, type PublishOptions, prepareOutgoing } from './outgoing-message.js'
+import type { OutgoingContext, PublishOptions } from './outgoing-message.js'
 import { validateName } from './queue.js'
 import { createRetryPolicy, type RetryPolicyOptions, retryPolicyCheck } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
-import type { OutgoingMessage, SubscriptionSpec, TopicFilter } from './spi/transport.js'
-import { type ConsumeOptions, type Subscription, startSubscription } from './subscription.js'
+import type { SubscriptionSpec, TopicFilter } from './spi/transport.js'
+import { type ConsumeOptions, type ConsumerDefinition, type Subscription, startSubscription } from './subscription.js'
 
 /** Options of `mq.topic(name, options)`. */
 export interface TopicOptions<T> {
@@ -95,34 +96,41 @@ export class Topic<T = unknown> {
     return this.sender.many(bodies, options)
   }
 
-  /** Subscribes under `name` (a consumer group), or ephemerally when `name` is `undefined`. */
+  /** Subscribes under `name` (a consumer group), or ephemerally when `name` is `undefined`. See {@link Subscription.ready}. */
   subscribe(name: string | undefined, handler: Handler<T>, options: SubscribeOptions = {}): Subscription {
     this.runtime.assertOpen()
-    if (name !== undefined) validateName(this.runtime, name, 'subscription')
-    const where = `topic('${this.name}').subscribe('${name ?? '(ephemeral)'}')`
-    const resolved = resolveConsumeOptions(this.runtime, handler as Handler<never>, options, where, {
-      ...subscribeOnlyChecks,
-      broker: this.runtime.brokerOptionsCheck,
-    })
-    const spec = this.spec(name, options)
-    return startSubscription<T>(
-      this.runtime,
-      {
-        transport: this.runtime.transport,
-        adapter: this.runtime.adapter,
-        capabilities: this.runtime.capabilities,
-        logger: this.runtime.logger,
-        source: { kind: 'subscription', subscription: spec },
-        sourceLabel: `${this.name}/${name ?? '(ephemeral)'}`,
-        codec: this.outgoing.codec,
-        schema: this.options.schema,
-        retry: createRetryPolicy(options.retry ?? this.options.retry),
-        deadLetter: spec.deadLetter,
-        handler,
-        ...resolved,
-      },
-      options.signal,
+    return startSubscription<T>(this.runtime, this.consumer(name, options, 'subscribe'), handler, options)
+  }
+
+  /**
+   * The async-iterator form of {@link subscribe}, as `queue.messages()`: acked when the loop moves on,
+   * the current message released when it is left, ended when the signal aborts or the connection closes.
+   */
+  messages(name: string | undefined, options: MessagesOptions & Omit<SubscribeOptions, keyof ConsumeOptions> = {}): AsyncIterableIterator<Message<T>> {
+    this.runtime.assertOpen()
+    const { signal, leaseMs, ...subscribeOptions } = options
+    validateOptions(
+      subscribeOptions,
+      { ...subscribeOnlyChecks, broker: this.runtime.brokerOptionsCheck },
+      `topic('${this.name}').messages options`,
+      this.runtime.adapter,
     )
+    return iterateMessages<T>(this.runtime, this.consumer(name, subscribeOptions, 'messages'), { signal, leaseMs })
+  }
+
+  private consumer(name: string | undefined, options: SubscribeOptions, call: string): ConsumerDefinition<T> {
+    if (name !== undefined) validateName(this.runtime, name, 'subscription')
+    const spec = this.spec(name, options)
+    return {
+      source: { kind: 'subscription', subscription: spec },
+      label: `${this.name}/${name ?? '(ephemeral)'}`,
+      where: `topic('${this.name}').${call}('${name ?? '(ephemeral)'}')`,
+      codec: this.outgoing.codec,
+      schema: this.options.schema,
+      retry: createRetryPolicy(options.retry ?? this.options.retry),
+      deadLetter: spec.deadLetter,
+      extraChecks: { ...subscribeOnlyChecks, broker: this.runtime.brokerOptionsCheck },
+    }
   }
 
   /** Dead letters of one named subscription. */

@@ -19,6 +19,7 @@ function fakeMessage<T>(id: string, body: T): Message<T> {
     raw: undefined,
     ack: async () => {},
     nack: async () => {},
+    release: async () => {},
     extendLease: async () => {},
   }
 }

@@ -24,6 +24,36 @@ export function requestReplyCases(h: Harness): void {
       expect(replies).toEqual(Array.from({ length: 100 }, (_, index) => index * 2))
     })
 
+    it(
+      'answers a storm of concurrent requests, one requester per call, against three responders',
+      async () => {
+        const servers = [await h.connect(), await h.connect(), await h.connect()]
+        const client = await h.connect()
+        const name = uniqueName('rpc-storm')
+        await Promise.all(servers.map((server) => server.responder<number, number>(name).serve(async (n) => n * 3, { concurrency: 16 }).ready))
+        // 1 000 by default; an emulator with a low request rate scales it down with the suite's volume.
+        const count = Math.min(1000, h.target.volume ?? 1000)
+        const started = Date.now()
+        // As the README writes it: a requester made inline for every call.
+        const replies = await Promise.all(
+          Array.from({ length: count }, (_, index) => client.requester<number, number>(name).request(index, { timeoutMs: h.ms(120_000) })),
+        )
+        const wallMs = Date.now() - started
+        expect(replies).toEqual(Array.from({ length: count }, (_, index) => index * 3))
+        console.info(`[conformance] ${h.target.name}: request storm: ${replies.length}/${count} replies in ${wallMs} ms`)
+        // And a request nobody answers still rejects at its own deadline, on the same shared inbox.
+        const silentStarted = Date.now()
+        const error = await client
+          .requester(uniqueName('rpc-storm-silent'))
+          .request(0, { timeoutMs: 500 })
+          .catch((caught: unknown) => caught)
+        expect(error).toBeInstanceOf(RequestTimeoutError)
+        expect(Date.now() - silentStarted).toBeGreaterThanOrEqual(490)
+        // An emulator answering a few dozen requests a second needs minutes on a loaded machine.
+      },
+      h.ms(180_000),
+    )
+
     it('rejects with RequestTimeoutError when nobody answers in time', async () => {
       const client = await h.connect()
       const started = Date.now()

@@ -32,8 +32,8 @@ export { messageSize } from './message-size.js'
 export {
   attemptFromHeaders,
   describeDestination,
+  republishCopy,
   retryCopy,
-  toOutgoing,
 } from './republish-retry.js'
 export { filterMatches, subjectMatches } from './topic-filter.js'
 export type {

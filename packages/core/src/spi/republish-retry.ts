@@ -8,34 +8,33 @@ import { wireHeaders } from './wire-headers.js'
  */
 export function retryCopy(message: IncomingMessage, options: { delayMs: number; headers: Record<string, string> }): OutgoingMessage {
   const attempt = message.attempt + 1
-  return {
-    ...toOutgoing(message),
-    headers: {
-      ...message.headers,
-      ...options.headers,
-      [wireHeaders.attempt]: String(attempt),
-    },
-    delayMs: options.delayMs,
+  return republishCopy(message, {
+    headers: { ...message.headers, ...options.headers, [wireHeaders.attempt]: String(attempt) },
     attempt,
-  }
+    delayMs: options.delayMs,
+  })
 }
 
-/** An incoming message as an outgoing one, unchanged (for moving between queues). */
-export function toOutgoing(message: IncomingMessage): OutgoingMessage {
+/**
+ * The one incoming → outgoing copy, behind retries, dead letters and redrive: same id, body, key,
+ * correlation, subject and first-sent timestamp; `headers` (replacing the received ones), `attempt`
+ * and `delayMs` as given. Priority and dedupe id do not travel on.
+ */
+export function republishCopy(message: IncomingMessage, changes: { headers: Record<string, string>; attempt: number; delayMs?: number }): OutgoingMessage {
   return {
     id: message.id,
     body: message.body,
     contentType: message.contentType,
-    headers: { ...message.headers },
+    headers: changes.headers,
     key: message.key,
     correlationId: message.correlationId,
     replyTo: message.replyTo,
     timestamp: message.timestamp,
     subject: message.subject,
-    delayMs: 0,
+    delayMs: changes.delayMs ?? 0,
     priority: undefined,
     dedupeId: undefined,
-    attempt: message.attempt,
+    attempt: changes.attempt,
   }
 }
 

@@ -137,10 +137,20 @@ export interface Delivery {
   ack(): Promise<void>
   /**
    * Deliver again after `delayMs` with `attempt + 1` and these headers (failure bookkeeping),
-   * without blocking the messages behind it. See `republishRetry` for the generic way.
+   * without blocking the messages behind it. See `retryCopy` for the generic way. Resolves once the
+   * retry is scheduled durably and the original settled.
+   *
+   * When it rejects, the delivery is still unsettled, exactly as before the call: the adapter has
+   * not acked, requeued or released it, and schedules nothing of its own to do so (no delayed nack,
+   * no in-memory redelivery). A retry copy may already exist (it was published, the ack of the
+   * original failed): at-least-once allows the duplicate. Core then settles the delivery once more,
+   * with `release()`, which must work as on any unsettled delivery.
    */
   retry(options: { delayMs: number; headers: Record<string, string> }): Promise<void>
-  /** Give it back untouched so another consumer can take it soon (used on close for unstarted work). */
+  /**
+   * Give it back untouched so a consumer can take it soon: no failure recorded (used on close for
+   * unstarted work, by `message.release()`, and after a rejected `retry()`).
+   */
   release(): Promise<void>
   /** Push the lease out by `ms` from now. Only when the adapter declares `leaseExtension`. */
   extendLease(ms: number): Promise<void>

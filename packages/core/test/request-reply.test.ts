@@ -1,0 +1,216 @@
+import { getEventListeners } from 'node:events'
+import { describe, expect, it } from 'vitest'
+import { adapter as memory } from '../../adapter-memory/src/index.js'
+import { AbortedError, ClosedError, connect, RequestTimeoutError } from '../src/index.js'
+import type { AdapterFactory, Transport } from '../src/spi/index.js'
+
+/** The memory adapter, counting the reply inboxes it opens and closes. */
+function countingInboxes(): { factory: AdapterFactory; opened: () => number; open: () => number } {
+  let opened = 0
+  let closed = 0
+  const factory: AdapterFactory = {
+    ...memory,
+    connect: async (url, context) => {
+      const transport = await memory.connect(url, context)
+      const counted: Transport = Object.create(transport)
+      counted.openInbox = async (options, deliver) => {
+        const inbox = await transport.openInbox(options, deliver)
+        opened++
+        return {
+          address: inbox.address,
+          close: async () => {
+            closed++
+            await inbox.close()
+          },
+        }
+      }
+      return counted
+    },
+  }
+  return { factory, opened: () => opened, open: () => opened - closed }
+}
+
+/** Timers that are still pending in this process. */
+function pendingTimers(): number {
+  return process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length
+}
+
+describe('request/reply', () => {
+  it('opens one reply inbox per connection for every requester made from it, and closes it with the connection', async () => {
+    const { factory, opened, open } = countingInboxes()
+    const mq = await connect('memory://one-inbox', { adapter: factory })
+    mq.responder<number, number>('double').serve((n) => n * 2, { concurrency: 8 })
+    const replies = await Promise.all(Array.from({ length: 200 }, (_, index) => mq.requester<number, number>('double').request(index, { timeoutMs: 10_000 })))
+    expect(replies).toEqual(Array.from({ length: 200 }, (_, index) => index * 2))
+    expect(opened()).toBe(1)
+    await mq.close()
+    expect(open()).toBe(0)
+  })
+
+  it('opens no inbox for a requester that never sends, and opens it again after a failed opening', async () => {
+    let failures = 1
+    const base = countingInboxes()
+    const factory: AdapterFactory = {
+      ...base.factory,
+      connect: async (url, context) => {
+        const transport = await base.factory.connect(url, context)
+        const openInbox = transport.openInbox.bind(transport)
+        transport.openInbox = async (options, deliver) => {
+          if (failures-- > 0) throw new Error('broker busy')
+          return openInbox(options, deliver)
+        }
+        return transport
+      },
+    }
+    const mq = await connect('memory://inbox-retry', { adapter: factory })
+    mq.requester('idle')
+    expect(base.opened()).toBe(0)
+    mq.responder<string, string>('echo').serve((text) => text)
+    await expect(mq.requester<string, string>('echo').request('a', { timeoutMs: 5_000 })).rejects.toThrow('broker busy')
+    await expect(mq.requester<string, string>('echo').request('b', { timeoutMs: 5_000 })).resolves.toBe('b')
+    expect(base.opened()).toBe(1)
+    await mq.close()
+  })
+
+  it('rejects waiting requests with ClosedError at once when the requester closes', async () => {
+    const mq = await connect('memory://requester-close', { adapter: memory })
+    const requester = mq.requester('nobody-answers')
+    const started = Date.now()
+    const waiting = requester.request({}, { timeoutMs: 60_000 })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await requester.close()
+    await expect(waiting).rejects.toBeInstanceOf(ClosedError)
+    expect(Date.now() - started).toBeLessThan(30_000)
+    await expect(requester.request({})).rejects.toBeInstanceOf(ClosedError)
+    await mq.close()
+  })
+
+  it('leaves no request timer behind after mq.close(), and rejects what was waiting with ClosedError', async () => {
+    const before = pendingTimers()
+    const mq = await connect('memory://request-timers', { adapter: memory })
+    const waiting = Array.from({ length: 20 }, () => mq.requester('nobody-home').request({}, { timeoutMs: 600_000 }))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const during = pendingTimers()
+    expect(during).toBeGreaterThanOrEqual(before + 20)
+    await mq.close()
+    for (const request of waiting) await expect(request).rejects.toBeInstanceOf(ClosedError)
+    // Relative to the count while waiting: other timers of the process may come and go meanwhile.
+    expect(pendingTimers()).toBeLessThanOrEqual(during - 20)
+  })
+
+  it('removes its abort listener from a long-lived signal on every path: reply, timeout, abort-free failure', async () => {
+    const mq = await connect('memory://abort-listeners', { adapter: memory })
+    const signal = new AbortController().signal
+    mq.responder<string, string>('echo').serve((text) => {
+      if (text === 'fail') throw new Error('no')
+      return text
+    })
+    await Promise.all(Array.from({ length: 20 }, () => mq.requester<string, string>('echo').request('x', { timeoutMs: 5_000, signal })))
+    await Promise.allSettled(Array.from({ length: 20 }, () => mq.requester<string, string>('echo').request('fail', { timeoutMs: 5_000, signal })))
+    const timedOut = await mq
+      .requester('silent')
+      .request('x', { timeoutMs: 50, signal })
+      .catch((error: unknown) => error)
+    expect(timedOut).toBeInstanceOf(RequestTimeoutError)
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0)
+    await mq.close()
+  })
+
+  it('rejects with AbortedError when the signal fires, and removes the timer', async () => {
+    const mq = await connect('memory://abort-request', { adapter: memory })
+    const controller = new AbortController()
+    const before = pendingTimers()
+    const waiting = mq.requester('silent').request({}, { timeoutMs: 600_000, signal: controller.signal })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    controller.abort()
+    await expect(waiting).rejects.toBeInstanceOf(AbortedError)
+    expect(pendingTimers()).toBeLessThanOrEqual(before)
+    await mq.close()
+  })
+})
+
+describe('AbortSignal', () => {
+  it('is honoured by sendBatch: nothing is sent once it has fired', async () => {
+    const mq = await connect('memory://abort-batch', { adapter: memory })
+    const queue = mq.queue<number>('batch')
+    const controller = new AbortController()
+    controller.abort()
+    await expect(queue.sendBatch([1, 2, 3], { signal: controller.signal })).rejects.toBeInstanceOf(AbortedError)
+    await expect(queue.sendBatch([4, 5], () => ({ signal: controller.signal }))).rejects.toBeInstanceOf(AbortedError)
+    const seen: number[] = []
+    const sub = queue.consume((message) => {
+      seen.push(message.body)
+    })
+    await sub.ready
+    await queue.send(9)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(seen).toEqual([9])
+    await mq.close()
+  })
+
+  it('is honoured by connect: an abort while connecting rejects at once and closes the late connection', async () => {
+    let release!: () => void
+    let closed = false
+    const slow: AdapterFactory = {
+      ...memory,
+      connect: async (url, context) => {
+        await new Promise<void>((resolve) => {
+          release = resolve
+        })
+        const transport = await memory.connect(url, context)
+        const close = transport.close.bind(transport)
+        transport.close = async () => {
+          closed = true
+          await close()
+        }
+        return transport
+      },
+    }
+    const controller = new AbortController()
+    const connecting = connect('memory://slow', { adapter: slow, signal: controller.signal })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    controller.abort()
+    await expect(connecting).rejects.toBeInstanceOf(AbortedError)
+    release()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(closed).toBe(true)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    const already = new AbortController()
+    already.abort()
+    await expect(connect('memory://', { adapter: memory, signal: already.signal })).rejects.toBeInstanceOf(AbortedError)
+  })
+
+  it('is honoured by deadLetters().peek() and redrive(): nothing moves once it has fired', async () => {
+    const mq = await connect('memory://abort-dead-letters', { adapter: memory })
+    const queue = mq.queue<number>('poison', { retry: false })
+    const sub = queue.consume(() => {
+      throw new Error('always')
+    })
+    await sub.ready
+    await queue.sendBatch([1, 2, 3])
+    const deadLetters = queue.deadLetters()
+    for (let waited = 0; (await deadLetters.peek(10)).length < 3 && waited < 5_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
+    await sub.close()
+    const controller = new AbortController()
+    controller.abort()
+    await expect(deadLetters.peek(10, { signal: controller.signal })).rejects.toBeInstanceOf(AbortedError)
+    await expect(deadLetters.redrive({ signal: controller.signal })).rejects.toBeInstanceOf(AbortedError)
+    expect(await deadLetters.peek(10)).toHaveLength(3)
+    const long = new AbortController().signal
+    await deadLetters.peek(10, { signal: long })
+    expect(getEventListeners(long, 'abort')).toHaveLength(0)
+    await mq.close()
+  })
+
+  it('closes a subscription when it fires, and the subscription leaves no listener on a long-lived signal', async () => {
+    const mq = await connect('memory://abort-subscription', { adapter: memory })
+    const long = new AbortController().signal
+    for (let index = 0; index < 20; index++) {
+      const sub = mq.queue('listeners').consume(() => {}, { signal: long })
+      await sub.ready
+      await sub.close()
+    }
+    expect(getEventListeners(long, 'abort')).toHaveLength(0)
+    await mq.close()
+  })
+})
