@@ -7,7 +7,7 @@ import { validateName } from './queue.js'
 import { type RequestReplyOptions, requestQueueSpec, requestReplyOptionChecks } from './requester.js'
 import type { Runtime } from './runtime.js'
 import { validateBody } from './schema.js'
-import type { Delivery, Destination, Inbox } from './spi/transport.js'
+import type { Delivery, Destination } from './spi/transport.js'
 import { wireHeaders } from './spi/wire-headers.js'
 
 /**
@@ -81,14 +81,14 @@ interface Answer {
  * Scatter-gather: sends one request to many responders and gathers their replies until the
  * expectation is met or the deadline passes. Never rejects because a responder failed or stayed
  * silent: that is in the result. Rejects only with `ConfigError` (bad options), `AbortedError`,
- * `ClosedError`, or a `PublishError` of the topic publish. Replies come back on one private inbox
- * opened on first use; late and duplicate replies are dropped.
+ * `ClosedError`, or a `PublishError` of the topic publish. Replies come back on the connection's reply
+ * inbox (shared with its requesters); late and duplicate replies are dropped.
  */
 export class ScatterGather<Request = unknown, Response = unknown> {
   private readonly outgoing: OutgoingContext
   private readonly responseCodec
-  private inbox: Promise<Inbox> | undefined
-  private readonly pending = new Map<string, { answer(answer: Answer): void; close(): void }>()
+  /** Fails each running gather with `ClosedError`. */
+  private readonly running = new Set<() => void>()
   private closed = false
 
   constructor(
@@ -133,7 +133,8 @@ export class ScatterGather<Request = unknown, Response = unknown> {
     const signal = options.signal
     if (signal?.aborted) throw new AbortedError('scatter-gather', { adapter: this.runtime.adapter })
 
-    const inbox = await this.openInbox()
+    const replyTo = await this.runtime.replies.address()
+    if (this.closed) throw new ClosedError('scatter-gather', { adapter: this.runtime.adapter })
     const gatherId = randomUUID()
     // One correlation id per queue tells us which queue answered; on a topic the responder names itself.
     const sends: { destination: Destination; correlationId: string; responder: string | undefined }[] =
@@ -174,12 +175,13 @@ export class ScatterGather<Request = unknown, Response = unknown> {
         (error: unknown) => this.runtime.logger.error(`scatter-gather: reply from '${responder}' could not be read`, { error }),
       )
     }
-    for (const send of sends) {
-      this.pending.set(send.correlationId, {
-        answer: (answer) => onAnswer({ responder: send.responder ?? answer.responder, delivery: answer.delivery }),
-        close: () => fail(new ClosedError('scatter-gather', { adapter: this.runtime.adapter })),
-      })
-    }
+    const unroutes = sends.map((send) =>
+      this.runtime.replies.expect(send.correlationId, (delivery) =>
+        onAnswer({ responder: send.responder ?? delivery.message.headers[wireHeaders.responder], delivery }),
+      ),
+    )
+    const closing = () => fail(new ClosedError('scatter-gather', { adapter: this.runtime.adapter }))
+    this.running.add(closing)
     const timer = setTimeout(() => finish(true), timeoutMs)
     const onAbort = () => fail(new AbortedError('scatter-gather', { adapter: this.runtime.adapter }))
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -188,7 +190,7 @@ export class ScatterGather<Request = unknown, Response = unknown> {
       await Promise.all(
         sends.map(async (send) => {
           const message = await prepareOutgoing(body, { key: options.key, headers: options.headers, correlationId: send.correlationId }, this.outgoing, {
-            replyTo: inbox.address,
+            replyTo,
             headers: { [wireHeaders.expiresAt]: expiresAt },
           })
           try {
@@ -216,19 +218,17 @@ export class ScatterGather<Request = unknown, Response = unknown> {
     } finally {
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
-      for (const send of sends) this.pending.delete(send.correlationId)
+      for (const unroute of unroutes) unroute()
+      this.running.delete(closing)
     }
   }
 
-  /** Closes the inbox; gathers still running reject with `ClosedError`. Idempotent. */
+  /** Gathers still running reject with `ClosedError`, later ones too; the connection's reply inbox stays open. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     this.runtime.untrack(this)
-    for (const waiting of this.pending.values()) waiting.close()
-    this.pending.clear()
-    const inbox = await this.inbox?.catch(() => undefined)
-    await inbox?.close()
+    for (const closing of [...this.running]) closing()
   }
 
   private async decode(responder: string, delivery: Delivery): Promise<{ response: Response } | { error: AnymqError }> {
@@ -246,28 +246,5 @@ export class ScatterGather<Request = unknown, Response = unknown> {
       if (error instanceof AnymqError) return { error }
       throw error
     }
-  }
-
-  private openInbox(): Promise<Inbox> {
-    if (!this.inbox) {
-      this.inbox = this.runtime.transport.openInbox(
-        {
-          prefetch: 1000,
-          leaseMs: undefined,
-          onError: (error) => this.runtime.logger.error(`scatter-gather inbox: ${error.message}`, { error }),
-        },
-        (delivery) => {
-          void delivery.ack().catch(() => {})
-          const correlationId = delivery.message.correlationId
-          const waiting = correlationId === undefined ? undefined : this.pending.get(correlationId)
-          if (waiting) waiting.answer({ responder: delivery.message.headers[wireHeaders.responder], delivery })
-          else this.runtime.logger.debug('scatter-gather: dropped a reply nobody waits for (late or duplicate)')
-        },
-      )
-      this.inbox.catch(() => {
-        this.inbox = undefined
-      })
-    }
-    return this.inbox
   }
 }
