@@ -43,7 +43,7 @@ function memoryAfterCollection(): { rssBytes: number; liveBytes: number } {
 }
 
 function deadlineFor(broker: string, cell: Cell): number {
-  const perMessage = { memory: 0.2, rabbitmq: 3, kafka: 3, redis: 3, sqs: 50 }[broker] ?? 5
+  const perMessage = { memory: 0.2, rabbitmq: 3, kafka: 3, 'kafka-platformatic': 3, redis: 3, sqs: 50 }[broker] ?? 5
   return Math.max(60_000, cell.messages * perMessage * (cell.bytes >= 65_536 ? 4 : 1))
 }
 

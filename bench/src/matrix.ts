@@ -20,14 +20,15 @@ export interface Cell {
 }
 
 /** Messages per broker for the basic 1 KB throughput cells (the default mode); the others scale from it. */
-const baseMessages: Record<string, number> = { memory: 50_000, rabbitmq: 5_000, kafka: 5_000, redis: 5_000, sqs: 200 }
+const baseMessages: Record<string, number> = { memory: 50_000, rabbitmq: 5_000, kafka: 5_000, 'kafka-platformatic': 5_000, redis: 5_000, sqs: 200 }
 /** Fixed rate for the latency cell: moderate for each broker (moto serves SQS from one Python process). */
-const latencyRate: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 1_000, redis: 1_000, sqs: 20 }
-const requests: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 500, redis: 1_000, sqs: 50 }
+const latencyRate: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 1_000, 'kafka-platformatic': 1_000, redis: 1_000, sqs: 20 }
+const requests: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 500, 'kafka-platformatic': 500, redis: 1_000, sqs: 50 }
 const scaling: Record<string, number[]> = {
   memory: [10_000, 100_000, 1_000_000],
   rabbitmq: [10_000, 100_000, 1_000_000],
   kafka: [10_000, 100_000, 1_000_000],
+  'kafka-platformatic': [10_000, 100_000, 1_000_000],
   redis: [10_000, 100_000, 1_000_000],
   sqs: [1_000, 10_000],
   // moto answers one request at a time; 100k would take most of an hour

@@ -46,6 +46,22 @@ function requireUrl(variable: string): string {
 
 let memoryBrokers = 0
 
+/** Loaded on demand: @platformatic/kafka needs Node ≥ 22.22 and must not stop the other brokers' runs. */
+async function platformaticRawClient(url: string): Promise<BenchClient> {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+  if (major < 22 || (major === 22 && minor < 22) || (major === 24 && minor < 6))
+    throw new NotRunnable(`@platformatic/kafka needs Node >= 22.22 (this is ${process.versions.node})`)
+  const { kafkaPlatformaticRawClient } = await import('./clients/kafka-platformatic-raw-client.js')
+  return kafkaPlatformaticRawClient(url)
+}
+
+/** The URL with one query parameter set (`kafka://…?driver=kafkajs`). */
+function withParameter(url: string, name: string, value: string): string {
+  const parsed = new URL(url)
+  parsed.searchParams.set(name, value)
+  return parsed.toString()
+}
+
 function brokerTarget(
   name: string,
   urlVariable: string,
@@ -53,6 +69,7 @@ function brokerTarget(
   raw: (url: string) => Promise<BenchClient>,
   cleanup: (url: string, marker: string) => Promise<void>,
   cleanupAfterEachRun = true,
+  anymqParameter?: [name: string, value: string],
 ): BrokerTarget {
   const url = process.env[urlVariable]
   return {
@@ -62,7 +79,10 @@ function brokerTarget(
     raw: () => raw(requireUrl(urlVariable)),
     async anymq() {
       const adapter = await loadAdapter(folder)
-      return anymqClient(requireUrl(urlVariable), adapter, `anymq (@anymq/core + packages/${folder}), default queue options`)
+      const base = requireUrl(urlVariable)
+      const target = anymqParameter ? withParameter(base, ...anymqParameter) : base
+      const options = anymqParameter ? `${anymqParameter[0]}=${anymqParameter[1]}, ` : ''
+      return anymqClient(target, adapter, `anymq (@anymq/core + packages/${folder}), ${options}default queue options`)
     },
     cleanup: (marker) => cleanup(requireUrl(urlVariable), marker),
     cleanupAfterEachRun,
@@ -85,7 +105,9 @@ export function allTargets(): BrokerTarget[] {
       cleanup: async () => {},
     },
     brokerTarget('rabbitmq', 'ANYMQ_RABBITMQ_URL', 'adapter-rabbitmq', rabbitmqRawClient, rabbitmqCleanup),
-    brokerTarget('kafka', 'ANYMQ_KAFKA_URL', 'adapter-kafka', kafkaRawClient, kafkaCleanup, false),
+    // Both Kafka drivers in one run: anymq on each beside the raw client of the same library.
+    brokerTarget('kafka', 'ANYMQ_KAFKA_URL', 'adapter-kafka', kafkaRawClient, kafkaCleanup, false, ['driver', 'kafkajs']),
+    brokerTarget('kafka-platformatic', 'ANYMQ_KAFKA_URL', 'adapter-kafka', platformaticRawClient, kafkaCleanup, false, ['driver', 'platformatic']),
     brokerTarget('sqs', 'ANYMQ_SQS_URL', 'adapter-aws', sqsRawClient, sqsCleanup),
     brokerTarget('redis', 'ANYMQ_REDIS_URL', 'adapter-redis', redisRawClient, redisCleanup),
   ]

@@ -1,8 +1,8 @@
-import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
-import { queueBrokerOptions, resolveSettings } from './kafka-config.js'
+import { type AdapterFactory, type Capabilities, ConfigError, type Logger } from '@anymq/core/spi'
+import { type KafkaSettings, queueBrokerOptions, resolveSettings } from './kafka-config.js'
+import type { KafkaDriver } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
 import { KafkaTransport } from './kafka-transport.js'
-import { KafkajsDriver } from './kafkajs-driver.js'
 
 /**
  * What Kafka does, natively or faithfully emulated. Delay: redelivery topics read back by the same
@@ -35,7 +35,7 @@ export const adapter: AdapterFactory = {
   queueBrokerOptions,
   async connect(url, context) {
     const settings = resolveSettings(url, context.hosts, context.options)
-    const driver = new KafkajsDriver(settings, context.logger)
+    const driver = await createDriver(settings, context.logger)
     try {
       await driver.connect()
     } catch (error) {
@@ -44,4 +44,33 @@ export const adapter: AdapterFactory = {
     }
     return new KafkaTransport(driver, settings, context.logger, { ...capabilities, maxMessageBytes: settings.maxMessageBytes })
   },
+}
+
+/** The oldest Node each @platformatic/kafka line runs on: 22.22 on 22.x, 24.6 on 24.x, any later major. */
+export function platformaticRunsOn(version: string): boolean {
+  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number)
+  if (major === 22) return minor >= 22
+  if (major === 24) return minor >= 6
+  return major > 24 || major === 23
+}
+
+/** Loads only the chosen client library: @platformatic/kafka does not load on an older Node. */
+export async function createDriver(settings: KafkaSettings, logger: Logger, nodeVersion = process.versions.node): Promise<KafkaDriver> {
+  if (settings.driver === 'kafkajs') {
+    const { KafkajsDriver } = await import('./kafkajs-driver.js')
+    return new KafkajsDriver(settings, logger)
+  }
+  if (!platformaticRunsOn(nodeVersion)) {
+    throw new ConfigError(
+      [
+        {
+          field: 'broker.driver',
+          message: `the platformatic driver (@platformatic/kafka) needs Node >= 22.22.0 (or >= 24.6.0 on 24.x), this is Node ${nodeVersion}; upgrade Node or pick the kafkajs driver with kafka://…?driver=kafkajs (or broker: { driver: 'kafkajs' })`,
+        },
+      ],
+      { adapter: 'kafka' },
+    )
+  }
+  const { PlatformaticDriver } = await import('./kafka-platformatic-driver.js')
+  return new PlatformaticDriver(settings, logger)
 }

@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls'
 import {
   ConfigError,
   type ConfigProblem,
+  decodeUrlPart,
   either,
   integer,
   type OptionCheck,
@@ -10,8 +11,10 @@ import {
   ofType,
   oneOf,
   parseUrlOptions,
+  readTlsOptions,
   registerSecret,
   required,
+  tlsUrlOptions,
 } from '@anymq/core/spi'
 
 /** SASL credentials; the password is registered as a secret and never appears in errors or logs. */
@@ -21,10 +24,22 @@ export interface KafkaSasl {
   password: string
 }
 
+/** The Kafka client library behind the adapter (see the README for why the default won). */
+export type KafkaDriverName = 'platformatic' | 'kafkajs'
+export const driverNames: readonly KafkaDriverName[] = ['platformatic', 'kafkajs']
+
+/** Producer compression. kafkajs ships only gzip; @platformatic/kafka has all four. */
+export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+export const compressions: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
+
 /** Everything the Kafka adapter reads from the URL and `connect(url, { broker })`, defaults filled in. */
 export interface KafkaSettings {
   /** Bootstrap brokers, `host:port`. */
   brokers: string[]
+  /** Client library: `platformatic` (@platformatic/kafka, Node ≥ 22.22) or `kafkajs`. Default see `defaultSettings.driver`. */
+  driver: KafkaDriverName
+  /** Producer compression of record batches. Default `none`. */
+  compression: KafkaCompression
   /** Client id sent to the brokers (quotas, logs). Default `anymq`. */
   clientId: string
   /** TLS: `true`, or Node `tls.connect` options (ca, cert, key…). Default off. */
@@ -51,6 +66,8 @@ export interface KafkaSettings {
 }
 
 const urlOptions = {
+  driver: { type: 'enum', values: driverNames, description: 'Kafka client library' },
+  compression: { type: 'enum', values: compressions, description: 'producer compression' },
   clientId: { type: 'string', description: 'client id sent to the brokers' },
   ssl: { type: 'boolean', description: 'TLS to the brokers' },
   saslMechanism: { type: 'enum', values: ['plain', 'scram-sha-256', 'scram-sha-512'], description: 'SASL mechanism for the URL user and password' },
@@ -63,6 +80,8 @@ const urlOptions = {
   maxMessageBytes: { type: 'integer', min: 1, max: 1_073_741_824 },
   connectionTimeoutMs: { type: 'integer', min: 1, max: 600_000 },
   requestTimeoutMs: { type: 'integer', min: 1, max: 3_600_000 },
+  // ?ca=/path (and cert, key, servername, rejectUnauthorized) turn TLS on.
+  ...tlsUrlOptions,
 } as const
 
 const numericBrokerOptions = [
@@ -78,6 +97,8 @@ const numericBrokerOptions = [
 ] as const
 
 const brokerOptionChecks: OptionShape = {
+  driver: oneOf(...driverNames),
+  compression: oneOf(...compressions),
   clientId: ofType('string'),
   ssl: either(ofType('boolean'), ofType('object', 'tls.connect options')),
   sasl: objectOf(
@@ -91,10 +112,18 @@ const brokerOptionChecks: OptionShape = {
   ...Object.fromEntries(numericBrokerOptions.map((name): [string, OptionCheck] => [name, integer(urlOptions[name].min, urlOptions[name].max)])),
 }
 
-/** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`: the Kafka adapter takes none. */
-export const queueBrokerOptions: OptionShape = {}
+/**
+ * Checks of `queue(name, { broker })` and `subscribe(…, { broker })`: partitions and replication of
+ * the topics anymq creates for them (-1 = the broker's default replication factor).
+ */
+export const queueBrokerOptions: OptionShape = {
+  partitions: integer(1, 10_000),
+  replicationFactor: either(oneOf(-1), integer(1, 100)),
+}
 
 export const defaultSettings = {
+  driver: 'platformatic' as KafkaDriverName,
+  compression: 'none' as KafkaCompression,
   clientId: 'anymq',
   partitions: 3,
   replicationFactor: -1,
@@ -126,7 +155,19 @@ export function resolveSettings(url: URL, hosts: readonly string[] | undefined, 
     const { min, max } = urlOptions[name]
     if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) numbers[name] = value
   }
-  const ssl = options.ssl ?? fromUrl.ssl ?? false
+  const driver = (options.driver ?? fromUrl.driver ?? defaultSettings.driver) as KafkaDriverName
+  const compression = (options.compression ?? fromUrl.compression ?? defaultSettings.compression) as KafkaCompression
+  if (driver === 'kafkajs' && compression !== 'none' && compression !== 'gzip' && compressions.includes(compression)) {
+    problems.push({ field: 'broker.compression', message: `kafkajs ships only gzip; use driver=platformatic for ${compression}` })
+  }
+  const given: unknown = options.ssl ?? fromUrl.ssl
+  let ssl: unknown = given ?? false
+  // An `ssl` of the wrong type is reported by the check above; here only TLS contents are read.
+  if (typeof ssl === 'boolean' || (typeof ssl === 'object' && ssl !== null && !Array.isArray(ssl))) {
+    const tls = readTlsOptions(fromUrl, typeof ssl === 'object' ? ssl : undefined, 'broker.ssl', problems)
+    if (tls !== undefined && given === false) problems.push({ field: 'broker.ssl', message: 'is false, but TLS settings (ca, cert, key…) were given' })
+    else if (tls !== undefined) ssl = tls
+  }
   const sasl = readSasl(url, fromUrl.saslMechanism as KafkaSasl['mechanism'] | undefined, options.sasl)
   const merged = { ...defaultSettings, ...numbers }
   if (merged.heartbeatIntervalMs >= merged.sessionTimeoutMs) {
@@ -135,6 +176,8 @@ export function resolveSettings(url: URL, hosts: readonly string[] | undefined, 
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'kafka' })
   return {
     ...merged,
+    driver,
+    compression,
     brokers,
     clientId: (options.clientId as string | undefined) ?? fromUrl.clientId ?? defaultSettings.clientId,
     ssl: ssl as boolean | ConnectionOptions,
@@ -150,7 +193,42 @@ function readSasl(url: URL, mechanism: KafkaSasl['mechanism'] | undefined, optio
     return sasl
   }
   if (!url.username && !url.password) return undefined
-  const password = decodeURIComponent(url.password)
+  const password = decodeUrlPart(url.password)
   registerSecret(password)
-  return { mechanism: mechanism ?? 'plain', username: decodeURIComponent(url.username), password }
+  return { mechanism: mechanism ?? 'plain', username: decodeUrlPart(url.username), password }
+}
+
+/** Partitions and replication of the topics behind one queue or subscription. */
+export interface KafkaTopicOptions {
+  partitions: number
+  replicationFactor: number
+}
+
+const topicOptionNames = ['partitions', 'replicationFactor'] as const
+
+/**
+ * Reads `queue(name, { broker: { partitions, replicationFactor } })` (and the same on a subscription),
+ * falling back to the connection's settings. They apply when anymq creates the topics; an existing
+ * topic keeps what it has. Every problem is reported at once.
+ */
+export function resolveTopicOptions(broker: Readonly<Record<string, unknown>>, settings: KafkaTopicOptions, where: string): KafkaTopicOptions {
+  const problems: ConfigProblem[] = []
+  for (const name of Object.keys(broker)) {
+    if (!(topicOptionNames as readonly string[]).includes(name))
+      problems.push({ field: `${where}.broker.${name}`, message: `unknown option; allowed: ${topicOptionNames.join(', ')}` })
+  }
+  const result = { partitions: settings.partitions, replicationFactor: settings.replicationFactor }
+  for (const name of topicOptionNames) {
+    const value = broker[name]
+    if (value === undefined) continue
+    const spec = urlOptions[name]
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min || value > spec.max || value === 0) {
+      problems.push({
+        field: `${where}.broker.${name}`,
+        message: `${JSON.stringify(value)} is not an integer in ${spec.min}..${spec.max}${name === 'replicationFactor' ? ' (-1 = broker default, not 0)' : ''}`,
+      })
+    } else result[name] = value
+  }
+  if (problems.length > 0) throw new ConfigError(problems, { adapter: 'kafka' })
+  return result
 }

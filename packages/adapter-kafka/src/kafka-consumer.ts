@@ -43,6 +43,12 @@ export interface ConsumerContext {
 /** Records of a redelivery topic held in memory until due, per consumer; beyond it the partition pauses. */
 const holdLimit = 1_000
 const commitDelayMs = 50
+/**
+ * Records read ahead per consumer beyond the `prefetch` handed out: a fetched batch is queued (its
+ * offsets tracked, so commits stay behind them) and handed out as handlers finish, without waiting
+ * for a fetch round trip per handful of messages. Fetching waits while this many are queued.
+ */
+const readAhead = 500
 const releaseDelayMs = 500
 
 /**
@@ -192,6 +198,9 @@ export class KafkaConsumer implements TransportConsumer {
   private async onBatch(batch: DriverBatch): Promise<void> {
     const key = partitionKey(batch.topic, batch.partition)
     const fromRetryTopic = batch.topic === this.plan.retryTopic
+    // A fetch answered after a rebalance can carry a partition that moved to another member: its new
+    // owner reads it from the committed offset, handing it out here too would break per-key order.
+    if (!this.assigned.has(key)) return
     for (const record of batch.records) {
       if (this.stopping || !batch.isRunning()) return
       let tracker = this.trackers.get(key)
@@ -224,15 +233,23 @@ export class KafkaConsumer implements TransportConsumer {
           continue
         }
       }
-      if (!(await this.waitForCapacity(batch))) return
+      if (this.readyItems.length >= this.readAheadLimit) {
+        this.drain()
+        if (!(await this.waitForCapacity(batch))) return
+      }
       tracker.track(record.offset)
       batch.resolve(record.offset)
-      this.handOut({ message, raw: record.raw, tracker, offset: record.offset })
+      this.readyItems.push({ message, raw: record.raw, tracker, offset: record.offset })
     }
+    this.drain()
+  }
+
+  private get readAheadLimit(): number {
+    return Math.max(this.options.prefetch, readAhead)
   }
 
   private async waitForCapacity(batch: DriverBatch): Promise<boolean> {
-    while (this.inflight + this.readyItems.length >= this.options.prefetch) {
+    while (this.readyItems.length >= this.readAheadLimit) {
       if (this.stopping || !batch.isRunning()) return false
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1_000)
@@ -283,7 +300,7 @@ export class KafkaConsumer implements TransportConsumer {
 
   private drain(): void {
     while (!this.stopping && this.readyItems.length > 0 && this.inflight < this.options.prefetch) this.handOut(this.readyItems.shift() as Item)
-    this.wakeCapacity()
+    if (this.capacityWaiters.length > 0 && this.readyItems.length < this.readAheadLimit) this.wakeCapacity()
   }
 
   private handOut(item: Item): void {
@@ -347,6 +364,10 @@ export class KafkaConsumer implements TransportConsumer {
     const assigned = new Set<string>()
     for (const [topic, partitions] of assignment) for (const partition of partitions) assigned.add(partitionKey(topic, partition))
     this.assigned = assigned
+    // Read ahead from a partition that moved: its new owner reads it from the committed offset.
+    const kept = this.readyItems.filter((item) => !item.tracker || assigned.has(partitionKey(item.tracker.topic, item.tracker.partition)))
+    this.readyItems.length = 0
+    this.readyItems.push(...kept)
     for (const [key, tracker] of this.trackers) {
       // A partition that moved to another member: what is still in flight here is no longer ours to commit.
       if (!assigned.has(key)) this.trackers.delete(key)

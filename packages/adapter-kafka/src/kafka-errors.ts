@@ -1,12 +1,17 @@
-import { AnymqError, ConnectionError, PublishError } from '@anymq/core/spi'
+import { AnymqError, ConnectionError, type ConnectionFailure, errorsIn, explainConnectionFailure, PublishError, tlsFailureOf } from '@anymq/core/spi'
 
 const adapter = 'kafka'
 
+/** What kafkajs (name, type, retriable) and @platformatic/kafka (code, apiId, canRetry, errors) put on their errors. */
 interface ClientError {
   name?: string
   message?: string
   type?: string
   retriable?: boolean
+  code?: string
+  apiId?: string
+  canRetry?: boolean
+  errors?: unknown[]
   cause?: unknown
 }
 
@@ -23,10 +28,50 @@ const connectionErrorNames = new Set([
 
 const authenticationErrorNames = new Set(['KafkaJSSASLAuthenticationError', 'KafkaJSAuthenticationError'])
 
+// Error codes of the Kafka protocol that say the user is known but lacks an ACL.
+const authorizationTypes = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'DELEGATION_TOKEN_AUTHORIZATION_FAILED',
+])
+
+/** A refusal rather than an outage, anywhere in the cause chain: TLS, SASL, or a missing ACL. */
+function refusalOf(error: unknown): ConnectionFailure | undefined {
+  const tls = tlsFailureOf(error)
+  if (tls) return tls
+  for (const current of errorsIn(error) as ClientError[]) {
+    if (authenticationErrorNames.has(current.name ?? '') || typeOf(current) === 'SASL_AUTHENTICATION_FAILED' || current.code === 'PLT_KFK_AUTHENTICATION')
+      return 'authentication'
+    const type = typeOf(current)
+    if (type && authorizationTypes.has(type)) return 'permission-denied'
+  }
+  return undefined
+}
+
+const connectionErrorCodes = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT'])
+
+/** The next error inside: the cause, or the first of an aggregate (@platformatic/kafka's MultipleErrors). */
+function innerOf(error: ClientError): ClientError | undefined {
+  if (error.cause && typeof error.cause === 'object') return error.cause as ClientError
+  const first = Array.isArray(error.errors) ? error.errors[0] : undefined
+  return first && typeof first === 'object' ? (first as ClientError) : undefined
+}
+
+/** The Kafka protocol error name (UNKNOWN_TOPIC_OR_PARTITION…) as either client reports it. */
+function typeOf(error: ClientError): string | undefined {
+  return error.type ?? error.apiId
+}
+
 /** The innermost cause of a client error, where the useful text is. */
 function rootOf(error: unknown): ClientError {
   let current = error as ClientError
-  for (let depth = 0; depth < 5 && current?.cause && typeof current.cause === 'object'; depth++) current = current.cause as ClientError
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const inner = innerOf(current)
+    if (!inner) break
+    current = inner
+  }
   return current ?? {}
 }
 
@@ -34,7 +79,8 @@ function describe(error: unknown): string {
   const outer = error as ClientError
   const root = rootOf(error)
   const text = root.message ?? outer?.message ?? String(error)
-  return root.type ? `${text} (${root.type})` : text
+  const type = typeOf(root)
+  return type ? `${text} (${type})` : text
 }
 
 /** Wraps any client error as a typed anymq error; anymq errors pass through unchanged. */
@@ -43,12 +89,18 @@ export function wrapError(error: unknown, what: string, kind: 'connection' | 'pu
   const outer = (error ?? {}) as ClientError
   const root = rootOf(error)
   const name = outer.name ?? ''
-  if (authenticationErrorNames.has(name) || authenticationErrorNames.has(root.name ?? '')) {
-    return new ConnectionError(`${what}: authentication failed: ${describe(error)}`, { adapter, cause: error, retryable: false })
-  }
-  const retryable = connectionErrorNames.has(name) || connectionErrorNames.has(root.name ?? '') || root.retriable === true || outer.retriable === true
+  const reason = refusalOf(error)
+  if (reason) return new ConnectionError(`${what}: ${explainConnectionFailure(reason)}; ${describe(error)}`, { adapter, cause: error, reason })
+  const retryable =
+    connectionErrorNames.has(name) ||
+    connectionErrorNames.has(root.name ?? '') ||
+    connectionErrorCodes.has(outer.code ?? '') ||
+    connectionErrorCodes.has(root.code ?? '') ||
+    root.retriable === true ||
+    outer.retriable === true ||
+    root.canRetry === true
   if (kind === 'publish') {
-    const tooLarge = root.type === 'MESSAGE_TOO_LARGE' || root.type === 'RECORD_LIST_TOO_LARGE'
+    const tooLarge = typeOf(root) === 'MESSAGE_TOO_LARGE' || typeOf(root) === 'RECORD_LIST_TOO_LARGE'
     return new PublishError(`${what}: ${describe(error)}`, { adapter, cause: error, retryable: retryable && !tooLarge })
   }
   return new ConnectionError(`${what}: ${describe(error)}`, { adapter, cause: error, retryable })
@@ -57,6 +109,7 @@ export function wrapError(error: unknown, what: string, kind: 'connection' | 'pu
 const transientTypes = new Set([
   'UNKNOWN_TOPIC_OR_PARTITION',
   'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
   'LEADER_NOT_AVAILABLE',
   'COORDINATOR_LOAD_IN_PROGRESS',
   'COORDINATOR_NOT_AVAILABLE',
@@ -71,9 +124,12 @@ const transientTypes = new Set([
 export function isTransient(error: unknown): boolean {
   let current = error as ClientError | undefined
   for (let depth = 0; depth < 6 && current; depth++) {
-    if (current.type && transientTypes.has(current.type)) return true
+    const type = typeOf(current)
+    if (type && transientTypes.has(type)) return true
     if (current.name === 'KafkaJSTopicMetadataNotLoaded' || current.name === 'KafkaJSMetadataNotLoaded') return true
-    current = (current.cause ?? undefined) as ClientError | undefined
+    // @platformatic/kafka reports UNKNOWN_TOPIC_OR_PARTITION from a metadata request as a plain user error.
+    if (current.code === 'PLT_KFK_USER' && current.message?.startsWith('Unknown topic ')) return true
+    current = innerOf(current)
   }
   return false
 }

@@ -16,7 +16,7 @@ import {
   type TransportConsumeOptions,
   type TransportConsumer,
 } from '@anymq/core/spi'
-import type { KafkaSettings } from './kafka-config.js'
+import { type KafkaSettings, type KafkaTopicOptions, resolveTopicOptions } from './kafka-config.js'
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from './kafka-consumer.js'
 import type { DriverOutgoingRecord, DriverRecord, KafkaDriver, PartitionRange } from './kafka-driver.js'
 import { retryTransient, wrapError } from './kafka-errors.js'
@@ -63,10 +63,12 @@ export class KafkaTransport implements Transport {
     this.assertOpen()
     if (signal?.aborted) throw new AbortedError('publish', { adapter })
     const records: Array<{ topic: string; record: DriverOutgoingRecord }> = []
+    let topicOptions: KafkaTopicOptions | undefined
     const now = Date.now()
     switch (destination.kind) {
       case 'queue': {
         const name = destination.queue.name
+        topicOptions = this.topicOptions(destination.queue.broker, `queue('${name}')`)
         for (const message of messages) {
           // A delayed send waits in the queue group's redelivery topic, like a retry.
           if (message.delayMs > 0) records.push({ topic: naming.queueRetryTopic(name), record: toRecord(message, now + message.delayMs) })
@@ -89,7 +91,7 @@ export class KafkaTransport implements Transport {
         for (const message of messages) records.push({ topic: destination.address, record: toRecord(message) })
         break
     }
-    if (destination.kind !== 'inbox') await this.ensureTopics([...new Set(records.map((record) => record.topic))])
+    if (destination.kind !== 'inbox') await this.ensureTopics([...new Set(records.map((record) => record.topic))], topicOptions)
     await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
   }
 
@@ -131,13 +133,14 @@ export class KafkaTransport implements Transport {
     if (source.kind === 'queue') {
       const name = source.queue.name
       const retryTopic = naming.queueRetryTopic(name)
-      await this.ensureTopics([name, retryTopic])
+      await this.ensureTopics([name, retryTopic], this.topicOptions(source.queue.broker, `queue('${name}')`))
       // A new queue group starts at the earliest offset: nothing sent before the first consumer is missed.
       return { groupId: naming.queueGroup(name), mainTopic: name, retryTopic, fromBeginning: true, filter: undefined, commits: true }
     }
     const { topic, name, filter, startFrom } = source.subscription
+    const topicOptions = this.topicOptions(source.subscription.broker, `topic('${topic}').subscribe`)
     if (name === undefined) {
-      await this.ensureTopics([topic])
+      await this.ensureTopics([topic], topicOptions)
       const groupId = naming.ephemeralGroup(topic, randomUUID())
       try {
         await this.pinToEnd(groupId, topic)
@@ -158,7 +161,7 @@ export class KafkaTransport implements Transport {
     }
     const groupId = naming.subscriptionGroup(topic, name)
     const retryTopic = naming.subscriptionRetryTopic(topic, name)
-    await this.ensureTopics([topic, retryTopic])
+    await this.ensureTopics([topic, retryTopic], topicOptions)
     // A new named subscription receives what is published from its creation on, also while no
     // consumer is attached: its offsets are pinned to the end once, when the group has none.
     if (startFrom === 'latest') await this.pinToEnd(groupId, topic)
@@ -346,10 +349,18 @@ export class KafkaTransport implements Transport {
   }
 
   /** Creates topics on first use, once per connection. */
-  private ensureTopics(names: readonly string[]): Promise<void> {
+  /** Validated `broker` options of a queue or subscription: partitions and replication of the topics anymq creates. */
+  private topicOptions(broker: Readonly<Record<string, unknown>>, where: string): KafkaTopicOptions {
+    return resolveTopicOptions(broker, this.settings, where)
+  }
+
+  private ensureTopics(names: readonly string[], options: KafkaTopicOptions = this.settings): Promise<void> {
     const missing = names.filter((name) => !this.topics.has(name))
     if (missing.length > 0) {
-      const creating = this.createTopics(missing.map((name) => ({ name, partitions: this.settings.partitions })))
+      const creating = this.createTopics(
+        missing.map((name) => ({ name, partitions: options.partitions })),
+        options.replicationFactor,
+      )
       for (const name of missing) {
         this.topics.set(name, creating)
         creating.catch(() => this.topics.delete(name))
@@ -358,9 +369,9 @@ export class KafkaTransport implements Transport {
     return Promise.all(names.map((name) => this.topics.get(name))).then(() => undefined)
   }
 
-  private async createTopics(topics: Array<{ name: string; partitions: number }>): Promise<void> {
+  private async createTopics(topics: Array<{ name: string; partitions: number }>, replicationFactor = this.settings.replicationFactor): Promise<void> {
     try {
-      await retryTransient(() => this.driver.createTopics(topics.map((topic) => ({ ...topic, replicationFactor: this.settings.replicationFactor }))))
+      await retryTransient(() => this.driver.createTopics(topics.map((topic) => ({ ...topic, replicationFactor }))))
     } catch (error) {
       throw wrapError(error, `creating topic(s) ${topics.map((topic) => `'${topic.name}'`).join(', ')}`)
     }

@@ -14,7 +14,7 @@ import type {
   TopicSpec,
 } from './kafka-driver.js'
 
-const { Kafka, logLevel, Partitioners } = kafkajs
+const { Kafka, logLevel, Partitioners, CompressionTypes } = kafkajs
 
 /** The part of kafkajs's internal Cluster used for plain offset commits. */
 interface InternalCluster {
@@ -131,6 +131,8 @@ export class KafkajsDriver implements KafkaDriver {
   private async sendWith(producer: Producer, batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void> {
     await producer.sendBatch({
       acks: -1,
+      // kafkajs ships only gzip (the config refuses the others for this driver).
+      compression: this.settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
       topicMessages: batches.map(({ topic, records }) => ({
         topic,
         messages: records.map((record) => ({
@@ -428,7 +430,9 @@ function toRecord(topic: string, partition: number, message: KafkaMessage): Driv
 function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
   const result: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value
+    // kafkajs' record decoder looks names up on a plain object, so a header named `constructor` or
+    // `toString` comes as [<the inherited function>, <its value>]: keep only real header values.
+    const first = (Array.isArray(value) ? value : [value]).find((entry) => typeof entry === 'string' || Buffer.isBuffer(entry))
     if (first === undefined) continue
     result[name] = typeof first === 'string' ? first : first.toString('utf8')
   }

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigProblem, type OptionCheck, objectOf, ofType, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+import { ConfigError, type ConfigProblem, decodeUrlPart, type OptionCheck, objectOf, ofType, parseUrlOptions, registerSecret } from '@anymq/core/spi'
 
 /** Everything a NATS connection needs, read once from the URL and `connect(url, { broker })`. */
 export interface NatsSettings {
@@ -81,8 +81,8 @@ export function readSettings(url: URL, hosts: readonly string[] | undefined, bro
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'nats' })
 
   // nats://token@host carries a token; nats://user:pass@host a user and password.
-  const userPart = url.username === '' ? undefined : decodeURIComponent(url.username)
-  const passPart = url.password === '' ? undefined : decodeURIComponent(url.password)
+  const userPart = url.username === '' ? undefined : decodeUrlPart(url.username)
+  const passPart = url.password === '' ? undefined : decodeUrlPart(url.password)
   const token = (broker.token as string | undefined) ?? (passPart === undefined ? userPart : undefined)
   const user = (broker.user as string | undefined) ?? (passPart === undefined ? undefined : userPart)
   const pass = (broker.pass as string | undefined) ?? passPart

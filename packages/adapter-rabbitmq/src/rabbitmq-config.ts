@@ -1,5 +1,19 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { type Capabilities, ConfigError, type ConfigProblem, integer, type OptionCheck, objectOf, ofType, oneOf, parseUrlOptions } from '@anymq/core/spi'
+import {
+  type Capabilities,
+  ConfigError,
+  type ConfigProblem,
+  decodeUrlPart,
+  integer,
+  type OptionCheck,
+  objectOf,
+  ofType,
+  oneOf,
+  parseUrlOptions,
+  readTlsOptions,
+  registerSecret,
+  tlsUrlOptions,
+} from '@anymq/core/spi'
 import type { Options } from 'amqplib'
 import { adapterName } from './rabbitmq-errors.js'
 
@@ -11,7 +25,11 @@ export interface RabbitmqBrokerOptions {
   queueType?: QueueType
   /** Declare queues, exchanges and bindings on first use. `false` for topology managed elsewhere. Default `true`. */
   provision?: boolean
-  /** TLS options for `amqps://` (ca, cert, key, passphrase, rejectUnauthorized, servername…), passed to Node's `tls.connect`. */
+  /**
+   * TLS options for `amqps://`, passed to Node's `tls.connect`: `ca`, `cert`, `key` (PEM text, Buffers or
+   * file paths), `passphrase`, `servername`, `rejectUnauthorized`… Checked at `connect()`. The same
+   * names work as URL parameters for file paths: `amqps://user:pass@host/vhost?ca=/etc/ssl/ca.pem`.
+   */
   tls?: TlsOptions
   /** Shown as the connection name in the management UI. Default `anymq`. */
   connectionName?: string
@@ -55,6 +73,7 @@ const urlOptions = {
   },
   queueType: { type: 'enum', values: ['classic', 'quorum'], description: 'default queue type' },
   provision: { type: 'boolean', description: 'declare topology on first use' },
+  ...tlsUrlOptions,
 } as const
 
 const queueTypeCheck = oneOf('classic', 'quorum')
@@ -81,7 +100,10 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
   objectOf(brokerOptionChecks)(options, 'broker', problems)
   const queueType = (options.queueType ?? fromUrl.queueType ?? 'classic') as QueueType
   const provision = (options.provision ?? fromUrl.provision ?? true) as boolean
-  const tls = options.tls as TlsOptions | undefined
+  // A `tls` that is not an object is reported by the check above; here only its contents are read.
+  const tlsObject = typeof options.tls === 'object' && options.tls !== null && !Array.isArray(options.tls) ? options.tls : undefined
+  const tls = readTlsOptions(fromUrl, tlsObject, 'broker.tls', problems)
+  if (tls !== undefined && url.protocol === 'amqp:') problems.push({ field: 'broker.tls', message: 'TLS settings need an amqps:// URL (this one is amqp://)' })
   const connectionName = (options.connectionName as string | undefined) ?? 'anymq'
   const connectTimeoutMs = (options.connectTimeoutMs as number | undefined) ?? 10_000
   const reconnectWaitMs = (options.reconnectWaitMs as number | undefined) ?? 10_000
@@ -91,13 +113,14 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
 
   const secure = url.protocol === 'amqps:'
+  registerSecret(url.password)
   const connect: Options.Connect = {
     protocol: secure ? 'amqps' : 'amqp',
     hostname: url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
     port: url.port ? Number(url.port) : secure ? 5671 : 5672,
-    username: url.username ? decodeURIComponent(url.username) : 'guest',
-    password: url.password ? decodeURIComponent(url.password) : 'guest',
-    vhost: url.pathname === '' || url.pathname === '/' ? '/' : decodeURIComponent(url.pathname.slice(1)),
+    username: url.username ? decodeUrlPart(url.username) : 'guest',
+    password: url.password ? decodeUrlPart(url.password) : 'guest',
+    vhost: url.pathname === '' || url.pathname === '/' ? '/' : decodeUrlPart(url.pathname.slice(1)),
     heartbeat: fromUrl.heartbeat ?? 10,
     ...(fromUrl.frameMax === undefined ? {} : { frameMax: fromUrl.frameMax }),
     ...(fromUrl.channelMax === undefined ? {} : { channelMax: fromUrl.channelMax }),

@@ -1,7 +1,7 @@
-import { AbortedError, ClosedError, ConnectionError, type Logger } from '@anymq/core/spi'
+import { AbortedError, ClosedError, ConnectionError, explainConnectionFailure, type Logger } from '@anymq/core/spi'
 import { type ChannelModel, connect } from 'amqplib'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
-import { adapterName, connectionError } from './rabbitmq-errors.js'
+import { adapterName, connectFailureOf, connectionError } from './rabbitmq-errors.js'
 import { keepExactLongHeaders } from './rabbitmq-long-headers.js'
 
 /** Something that lives on a connection and must be rebuilt when a lost connection comes back. */
@@ -126,8 +126,14 @@ export class RabbitConnection {
         (late) => late.close().catch(() => {}),
         () => {},
       )
-      const where = `${this.config.connect.protocol}://${this.config.connect.hostname}:${this.config.connect.port}`
-      throw connectionError(`cannot connect to ${where}: ${error instanceof Error ? error.message : String(error)}`, error)
+      const { protocol, hostname, port, username, vhost } = this.config.connect
+      const where = `${protocol}://${hostname}:${port} (vhost '${vhost}', user '${username}')`
+      const reason = connectFailureOf(error)
+      const why =
+        reason === undefined
+          ? ''
+          : `${explainConnectionFailure(reason)}${reason === 'permission-denied' ? ' (opening the vhost: no permission, or no such vhost)' : ''}; `
+      throw connectionError(`cannot connect to ${where}: ${why}${error instanceof Error ? error.message : String(error)}`, error, reason)
     }
   }
 

@@ -1,4 +1,4 @@
-import { AnymqError, ConfigError, ConnectionError, PublishError } from '@anymq/core/spi'
+import { AnymqError, ConfigError, ConnectionError, type ConnectionFailure, PublishError, tlsFailureOf } from '@anymq/core/spi'
 
 export const adapterName = 'rabbitmq'
 
@@ -63,9 +63,23 @@ export function topologyError(what: string, error: unknown): AnymqError {
   return connectionError(`declaring ${what} failed: ${messageOf(error)}`, error)
 }
 
-/** A lost or unusable connection or channel: retryable. */
-export function connectionError(message: string, cause?: unknown): ConnectionError {
-  return new ConnectionError(message, { adapter: adapterName, cause })
+/** A lost or unusable connection or channel: retryable, unless `reason` says the broker or TLS refused it. */
+export function connectionError(message: string, cause?: unknown, reason?: ConnectionFailure): ConnectionError {
+  return new ConnectionError(message, { adapter: adapterName, cause, reason })
+}
+
+/**
+ * Why opening a connection failed, when it is a refusal rather than an outage: a TLS verdict, the
+ * broker's 403 ACCESS_REFUSED to the login, or a Connection.Close in answer to Connection.Open, which
+ * RabbitMQ sends when the user may not use the vhost (530 NOT_ALLOWED; amqplib drops the code there).
+ */
+export function connectFailureOf(error: unknown): ConnectionFailure | undefined {
+  const tls = tlsFailureOf(error)
+  if (tls) return tls
+  const text = messageOf(error)
+  if (/\b403\b.*ACCESS.REFUSED/.test(text)) return 'authentication'
+  if (/Expected ConnectionOpenOk; got <ConnectionClose/.test(text)) return 'permission-denied'
+  return undefined
 }
 
 /** The broker did not take a message. */

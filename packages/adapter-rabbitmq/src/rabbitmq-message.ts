@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { attemptFromHeaders, type IncomingMessage, type OutgoingMessage } from '@anymq/core/spi'
+import { attemptFromHeaders, ConfigError, type ConfigProblem, type IncomingMessage, type OutgoingMessage } from '@anymq/core/spi'
 import type { Message, Options } from 'amqplib'
+import { adapterName } from './rabbitmq-errors.js'
 
 /**
  * Reserved headers this adapter adds beside core's `x-anymq-*` ones, for what AMQP 0-9-1 has no
@@ -18,8 +19,26 @@ export const rabbitmqHeaders = {
 /** Headers RabbitMQ adds when it dead-letters (our delay queues); not the user's business. */
 const brokerHeaders = /^x-(death|first-death-|last-death-|delivery-count$)/
 
-/** AMQP properties of an outgoing message. */
+/** Longest AMQP 0-9-1 short string: header names and the id, correlation id and reply-to properties. */
+const shortStringBytes = 255
+
+/**
+ * AMQP properties of an outgoing message. Throws `ConfigError` for what AMQP cannot carry (a header
+ * name or id over 255 bytes), before anything is written to the channel.
+ */
 export function publishOptions(message: OutgoingMessage, options: { persistent: boolean; mandatory: boolean }): Options.Publish {
+  const problems: ConfigProblem[] = []
+  const tooLong = (value: string | undefined) => value !== undefined && Buffer.byteLength(value) > shortStringBytes
+  for (const name of Object.keys(message.headers)) {
+    if (tooLong(name))
+      problems.push({ field: `headers.${name.slice(0, 40)}…`, message: `the name is ${Buffer.byteLength(name)} bytes in UTF-8; AMQP allows 255` })
+    // Dropped on receive (they are RabbitMQ's), so refused on send rather than lost on the way.
+    else if (brokerHeaders.test(name)) problems.push({ field: `headers.${name}`, message: 'RabbitMQ sets this header itself when it dead-letters; rename it' })
+  }
+  for (const field of ['id', 'correlationId', 'replyTo'] as const) {
+    if (tooLong(message[field])) problems.push({ field, message: `is ${Buffer.byteLength(message[field] as string)} bytes in UTF-8; AMQP allows 255` })
+  }
+  if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
   const headers: Record<string, string> = { ...message.headers }
   if (message.key !== undefined) headers[rabbitmqHeaders.key] = message.key
   if (message.subject !== undefined) headers[rabbitmqHeaders.subject] = message.subject

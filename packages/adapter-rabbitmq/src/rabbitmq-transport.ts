@@ -19,7 +19,7 @@ import {
 } from '@anymq/core/spi'
 import type { Channel, GetMessage } from 'amqplib'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
-import { type RabbitConnection, retryWhileReconnecting } from './rabbitmq-connection.js'
+import { RabbitConnection, retryWhileReconnecting } from './rabbitmq-connection.js'
 import { type ConsumerSource, RabbitConsumer } from './rabbitmq-consumer.js'
 import { adapterName, connectionError } from './rabbitmq-errors.js'
 import { publishOptions, toIncoming } from './rabbitmq-message.js'
@@ -34,6 +34,12 @@ export class RabbitTransport implements Transport {
   private readonly publisher: RabbitPublisher
   private readonly topology: RabbitTopology
   private readonly consumers = new Set<RabbitConsumer>()
+  /**
+   * A second connection, opened on first use, for basic.get (peek, move). RabbitMQ 3.10 answers a
+   * basic.get on a quorum queue whose leader is still starting with a connection-level error; on the
+   * shared connection that dropped every consumer with it and redelivered what they held.
+   */
+  private browsing: Promise<RabbitConnection> | undefined
   private closed = false
 
   constructor(
@@ -161,12 +167,13 @@ export class RabbitTransport implements Transport {
   async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
     this.assertOpen()
     if (limit <= 0) return []
-    return retryWhileReconnecting(this.connection, this.config.reconnectWaitMs, () => this.peekOnce(queue, limit))
+    const browsing = await this.browsingConnection()
+    return retryWhileReconnecting(browsing, this.config.reconnectWaitMs, () => this.peekOnce(queue, limit))
   }
 
   private async peekOnce(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
     if (!(await this.topology.exists(queue.name))) return []
-    return this.withChannel(`peeking at queue '${queue.name}'`, async (channel) => {
+    return this.withChannel(`peeking at queue '${queue.name}'`, await this.browsingConnection(), async (channel) => {
       const taken: GetMessage[] = []
       try {
         while (taken.length < limit) {
@@ -186,7 +193,7 @@ export class RabbitTransport implements Transport {
   async move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number> {
     this.assertOpen()
     if (limit <= 0 || !(await this.topology.exists(from.name))) return 0
-    return this.withChannel(`moving messages from queue '${from.name}'`, async (channel) => {
+    return this.withChannel(`moving messages from queue '${from.name}'`, await this.browsingConnection(), async (channel) => {
       let moved = 0
       while (moved < limit) {
         const batch: GetMessage[] = []
@@ -219,11 +226,13 @@ export class RabbitTransport implements Transport {
     this.closed = true
     await this.publisher.flush()
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
+    await this.closeBrowsing('close')
     await this.connection.close()
   }
 
   async terminate(): Promise<void> {
     this.closed = true
+    void this.closeBrowsing('terminate')
     this.connection.terminate()
   }
 
@@ -255,8 +264,27 @@ export class RabbitTransport implements Transport {
     return outbound
   }
 
-  private async withChannel<T>(what: string, work: (channel: Channel) => Promise<T>): Promise<T> {
-    const model = await this.connection.ready()
+  private browsingConnection(): Promise<RabbitConnection> {
+    if (!this.browsing) {
+      const opening = RabbitConnection.open(this.config, this.logger)
+      this.browsing = opening
+      // A failed open is not kept: the next peek dials again.
+      opening.catch(() => {
+        if (this.browsing === opening) this.browsing = undefined
+      })
+    }
+    return this.browsing
+  }
+
+  private async closeBrowsing(how: 'close' | 'terminate'): Promise<void> {
+    const browsing = await this.browsing?.catch(() => undefined)
+    this.browsing = undefined
+    if (how === 'close') await browsing?.close()
+    else browsing?.terminate()
+  }
+
+  private async withChannel<T>(what: string, connection: RabbitConnection, work: (channel: Channel) => Promise<T>): Promise<T> {
+    const model = await connection.ready()
     let channel: Channel
     try {
       channel = await model.createChannel()

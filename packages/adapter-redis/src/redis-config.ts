@@ -1,5 +1,17 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { ConfigError, type ConfigProblem, type OptionCheck, type OptionShape, objectOf, ofType, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+import {
+  ConfigError,
+  type ConfigProblem,
+  decodeUrlPart,
+  type OptionCheck,
+  type OptionShape,
+  objectOf,
+  ofType,
+  parseUrlOptions,
+  readTlsOptions,
+  registerSecret,
+  tlsUrlOptions,
+} from '@anymq/core/spi'
 import type { RedisOptions } from 'ioredis'
 
 /** Everything a Redis connection needs, read once from the URL and `connect(url, { broker })`. */
@@ -63,6 +75,7 @@ export const urlOptions = {
     max: 600_000,
     description: 'time allowed to connect (default 10000)',
   },
+  ...tlsUrlOptions,
 } as const
 
 export const defaults = {
@@ -77,7 +90,11 @@ export const defaults = {
 
 /** Options of `connect(url, { broker: { … } })` for Redis. */
 export interface RedisBrokerOptions {
-  /** TLS settings for `rediss://` (CA, client certificate…), passed to `tls.connect`. */
+  /**
+   * TLS settings for `rediss://`, passed to Node's `tls.connect`: `ca`, `cert`, `key` (PEM text, Buffers
+   * or file paths), `passphrase`, `servername`, `rejectUnauthorized`… Checked at `connect()`. The same
+   * names work as URL parameters for file paths: `rediss://user:pass@host:6380?ca=/etc/ssl/ca.pem`.
+   */
   tls?: TlsOptions
   /** Shown in `CLIENT LIST`; anymq appends `:commands`, `:consumer` or `:inbox`. */
   connectionName?: string
@@ -102,6 +119,11 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
   const problems: ConfigProblem[] = []
   const options = parseUrlOptions(url, urlOptions, 'redis', problems)
   objectOf(brokerOptionChecks)(broker, 'broker', problems)
+  // A `tls` that is not an object is reported by the check above; here only its contents are read.
+  const tlsObject = typeof broker.tls === 'object' && broker.tls !== null && !Array.isArray(broker.tls) ? broker.tls : undefined
+  const tls = readTlsOptions(options, tlsObject, 'broker.tls', problems)
+  if (tls !== undefined && url.protocol !== 'rediss:')
+    problems.push({ field: 'broker.tls', message: 'TLS settings need a rediss:// URL (this one is redis://)' })
   const path = url.pathname.replace(/^\//, '')
   const db = path === '' ? 0 : Number(path)
   if (!Number.isInteger(db) || db < 0 || db > 10_000) problems.push({ field: 'url path', message: `'/${path}' is not a database number` })
@@ -111,9 +133,9 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(prefix)) problems.push({ field: 'url ?prefix', message: `'${prefix}' must be 1 to 64 letters, digits, '.', '_' or '-'` })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'redis' })
 
-  const password = (broker.password as string | undefined) ?? (url.password === '' ? undefined : decodeURIComponent(url.password))
+  const password = (broker.password as string | undefined) ?? (url.password === '' ? undefined : decodeUrlPart(url.password))
   registerSecret(password)
-  const username = (broker.username as string | undefined) ?? (url.username === '' ? undefined : decodeURIComponent(url.username))
+  const username = (broker.username as string | undefined) ?? (url.username === '' ? undefined : decodeUrlPart(url.username))
   const secure = url.protocol === 'rediss:'
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -121,7 +143,7 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
     username,
     password,
     db,
-    tls: secure ? { ...((broker.tls as TlsOptions | undefined) ?? {}) } : undefined,
+    tls: secure ? { ...tls } : undefined,
     prefix,
     blockMs: options.blockMs ?? defaults.blockMs,
     defaultLeaseMs: options.leaseMs ?? defaults.defaultLeaseMs,

@@ -1,4 +1,4 @@
-import { AnymqError, ConnectionError, PublishError, redactText } from '@anymq/core/spi'
+import { AnymqError, ConnectionError, type ConnectionFailure, explainConnectionFailure, PublishError, redactText, tlsFailureOf } from '@anymq/core/spi'
 
 /**
  * A copy of a client error that is safe to keep as `cause`: name, redacted message and stack, and
@@ -31,24 +31,35 @@ export function isConnectionProblem(error: unknown): boolean {
   )
 }
 
-/** Wraps any error raised while talking to Redis as a {@link ConnectionError}. */
+/** A refusal rather than an outage: a TLS verdict, a rejected AUTH, or an ACL that forbids the command or key. */
+export function refusalOf(error: unknown): ConnectionFailure | undefined {
+  const tls = tlsFailureOf(error)
+  if (tls) return tls
+  const text = error instanceof Error ? error.message : String(error)
+  if (/^(WRONGPASS|NOAUTH)\b|invalid password/i.test(text)) return 'authentication'
+  if (/^NOPERM\b/.test(text)) return 'permission-denied'
+  return undefined
+}
+
+/** Wraps any error raised while talking to Redis as a {@link ConnectionError}; a refusal says which and is not retryable. */
 export function connectionError(what: string, error: unknown): AnymqError {
   if (AnymqError.isInstance(error)) return error
-  return new ConnectionError(`${what}: ${describeError(error)}`, {
+  const reason = refusalOf(error)
+  return new ConnectionError(`${what}: ${reason === undefined ? '' : `${explainConnectionFailure(reason)}; `}${describeError(error)}`, {
     adapter: 'redis',
     cause: sanitizedError(error),
-    retryable: true,
+    reason,
   })
 }
 
 /** Wraps an error of XADD/ZADD as a {@link PublishError}: the message was not (or may not have been) stored. */
 export function publishError(what: string, error: unknown): AnymqError {
   if (AnymqError.isInstance(error)) return error
-  if (isConnectionProblem(error)) return connectionError(what, error)
+  if (isConnectionProblem(error) || refusalOf(error)) return connectionError(what, error)
   return new PublishError(`${what}: ${describeError(error)}`, {
     adapter: 'redis',
     cause: sanitizedError(error),
-    // Out of memory or a replica in read-only mode may pass; a missing permission or a wrong key type will not.
-    retryable: !/NOPERM|WRONGTYPE|NOAUTH|WRONGPASS/.test(describeError(error)),
+    // Out of memory or a replica in read-only mode may pass; a wrong key type will not.
+    retryable: !/WRONGTYPE/.test(describeError(error)),
   })
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import { brokerUrl, Collector, uniqueName, waitUntil } from '@anymq/conformance'
-import { AnymqError, ConnectionError, connect, type Logger, PublishError } from '@anymq/core'
+import { AnymqError, ConnectionError, connect, type Logger } from '@anymq/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 import { redisCli } from './broker.js'
@@ -68,7 +68,11 @@ describe.skipIf(!url)('redis never leaks the password (ANYMQ_REDIS_URL unset: ru
       .queue('acl-denied')
       .send('x')
       .catch((caught: unknown) => caught)
-    expect(error).toBeInstanceOf(PublishError)
+    // An ACL refusal is a permission problem of the connection's user, like a wrong password: a
+    // ConnectionError that says so and is not retried.
+    expect(error).toBeInstanceOf(ConnectionError)
+    expect((error as ConnectionError).reason).toBe('permission-denied')
+    expect((error as ConnectionError).isRetryable).toBe(false)
     expect((error as Error).message).toContain('NOPERM')
     expect(visible(error)).not.toContain(password)
     await mq.close()

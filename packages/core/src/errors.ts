@@ -71,7 +71,8 @@ export class ConfigError extends AnymqError {
     const list = typeof problems === 'string' ? [{ field: '', message: problems }] : problems
     const text = list.map((problem) => (problem.field ? `${problem.field}: ${problem.message}` : problem.message)).join('; ')
     super(options.code ?? 'ERR_CONFIG', text, { ...options, retryable: false })
-    this.problems = list
+    // The problems travel with the error (and util.inspect shows them): redacted like the message.
+    this.problems = list.map((problem) => ({ field: redactText(problem.field), message: redactText(problem.message) }))
   }
 }
 
@@ -81,10 +82,32 @@ export interface ConfigProblem {
   message: string
 }
 
-/** The broker could not be reached, or the connection was lost. Retryable. */
+/**
+ * Why a connection was refused, when it is known. Each is a setup problem that retrying will not fix:
+ * - `tls-untrusted-certificate`: the server's certificate is not signed by a CA the client trusts (`ca`);
+ * - `tls-certificate-expired`: the server's certificate is expired or not yet valid;
+ * - `tls-hostname-mismatch`: the server's certificate does not name the host connected to (`servername`);
+ * - `tls-handshake`: any other TLS failure (TLS to a plain port, a client certificate the server refused…);
+ * - `authentication`: the broker refused the user name or password;
+ * - `permission-denied`: the user is known but not allowed (vhost, command, key or topic).
+ */
+export type ConnectionFailure =
+  | 'tls-untrusted-certificate'
+  | 'tls-certificate-expired'
+  | 'tls-hostname-mismatch'
+  | 'tls-handshake'
+  | 'authentication'
+  | 'permission-denied'
+
+/**
+ * The broker could not be reached, or the connection was lost: retryable. With a `reason` the broker
+ * or the TLS handshake refused the connection: not retryable, and the message says which it was.
+ */
 export class ConnectionError extends AnymqError {
-  constructor(message: string, options: AnymqErrorOptions = {}) {
-    super('ERR_CONNECTION', message, { retryable: true, ...options })
+  readonly reason: ConnectionFailure | undefined
+  constructor(message: string, options: AnymqErrorOptions & { reason?: ConnectionFailure } = {}) {
+    super('ERR_CONNECTION', message, { retryable: options.reason === undefined, ...options })
+    this.reason = options.reason
   }
 }
 

@@ -27,6 +27,7 @@ export {
   ConfigError,
   type ConfigProblem,
   ConnectionError,
+  type ConnectionFailure,
   MessageTooLargeError,
   PublishError,
   RemoteError,

@@ -101,6 +101,9 @@ export function encodeOutgoing(
         ],
         { adapter },
       )
+    // `headers.__proto__ = value` would not make a header: refused, not silently dropped.
+    if (name === '__proto__')
+      throw new ConfigError([{ field: 'headers.__proto__', message: 'this name cannot be carried by a JavaScript object; rename the header' }], { adapter })
     headers[name] = headerValue
   }
   Object.assign(headers, extra.headers)

@@ -41,11 +41,11 @@ export interface StoreFixture<Tx> {
   close(): Promise<void>
 }
 
-export async function postgresFixture(): Promise<StoreFixture<PostgresQueryable>> {
+export async function postgresFixture(url = postgresUrl): Promise<StoreFixture<PostgresQueryable>> {
   const tables = uniqueTables()
   const pools: pg.Pool[] = []
   const newPool = (max = 10) => {
-    const pool = new pg.Pool({ connectionString: postgresUrl, max })
+    const pool = new pg.Pool({ connectionString: url, max })
     pool.on('error', () => {})
     pools.push(pool)
     return pool
@@ -58,7 +58,7 @@ export async function postgresFixture(): Promise<StoreFixture<PostgresQueryable>
     name: 'postgres',
     tables,
     outbox,
-    databaseUrl: postgresUrl!,
+    databaseUrl: url!,
     relayOutbox: () => postgresOutbox({ pool: newPool(6), tables }),
     async commit(work) {
       const client = await pool.connect()
@@ -181,6 +181,6 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
 
 /** The stores a test runs on: SQLite always, Postgres when ANYMQ_POSTGRES_URL is set. */
 export const stores: { name: 'postgres' | 'sqlite'; create: () => Promise<StoreFixture<any>>; available: boolean }[] = [
-  { name: 'postgres', create: postgresFixture, available: postgresUrl !== undefined },
+  { name: 'postgres', create: () => postgresFixture(), available: postgresUrl !== undefined },
   { name: 'sqlite', create: sqliteFixture, available: true },
 ]

@@ -35,6 +35,8 @@ export {
   republishCopy,
   retryCopy,
 } from './republish-retry.js'
+export { errorsIn, explainConnectionFailure, tlsFailureOf } from './tls-failure.js'
+export { readTlsOptions, type TlsUrlValues, tlsUrlOptions } from './tls-options.js'
 export { filterMatches, subjectMatches } from './topic-filter.js'
 export type {
   AdapterContext,
@@ -52,5 +54,5 @@ export type {
   TransportConsumeOptions,
   TransportConsumer,
 } from './transport.js'
-export { parseUrlOptions, type UrlOptionSpec } from './url-options.js'
+export { decodeUrlPart, parseUrlOptions, type UrlOptionSpec } from './url-options.js'
 export { isReservedHeader, userHeaders, wireHeaders } from './wire-headers.js'

@@ -70,3 +70,15 @@ export function parseUrlOptions<Spec extends Record<string, UrlOptionSpec>>(
   if (problems === undefined && found.length > 0) throw new ConfigError(found, { adapter })
   return result as never
 }
+
+/**
+ * Decodes a percent-encoded part of a URL (user, password, path). A malformed escape (`%zz`) is kept
+ * as written instead of throwing a `URIError`, so a typo in a password fails as a refused login.
+ */
+export function decodeUrlPart(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}

@@ -1,0 +1,415 @@
+import type { Logger } from '@anymq/core/spi'
+import { Admin, Consumer, compatibilityPartitioner, type Message, type MessagesStream, Producer } from '@platformatic/kafka'
+import type { KafkaSettings } from './kafka-config.js'
+import type {
+  DriverConsumer,
+  DriverConsumerOptions,
+  DriverOutgoingRecord,
+  DriverRecord,
+  KafkaDriver,
+  PartitionRange,
+  TopicPartitionOffset,
+  TopicSpec,
+} from './kafka-driver.js'
+
+/** Most records handed to one `onBatch` call; a batch is one partition's run of the stream's buffer. */
+const maxBatchRecords = 500
+/** Earliest / latest in a ListOffsets request. */
+const earliest = -2n
+const latest = -1n
+
+/** Connection options every @platformatic/kafka client shares. */
+function clientOptions(settings: KafkaSettings, retries: number | boolean) {
+  const sasl = settings.sasl
+    ? {
+        mechanism: settings.sasl.mechanism.toUpperCase() as 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512',
+        username: settings.sasl.username,
+        password: settings.sasl.password,
+      }
+    : undefined
+  return {
+    clientId: settings.clientId,
+    bootstrapBrokers: settings.brokers,
+    connectTimeout: settings.connectionTimeoutMs,
+    timeout: settings.requestTimeoutMs,
+    retries,
+    retryDelay: 200,
+    ...(settings.ssl ? { tls: settings.ssl === true ? {} : settings.ssl } : {}),
+    ...(sasl ? { sasl } : {}),
+  }
+}
+
+/**
+ * The @platformatic/kafka implementation of the driver seam: one admin client, one idempotent
+ * producer (acks=all, Java-compatible murmur2 partitioner), one consumer per anymq consumer. The
+ * library's consumer is a stream of records; this driver cuts it into per-partition batches.
+ */
+export class PlatformaticDriver implements KafkaDriver {
+  private readonly admin: Admin
+  private producer: Producer | undefined
+  private readonly consumers = new Set<PlatformaticConsumer>()
+
+  constructor(
+    private readonly settings: KafkaSettings,
+    private readonly logger: Logger,
+  ) {
+    this.admin = new Admin(clientOptions(settings, 5))
+  }
+
+  async connect(): Promise<void> {
+    await this.admin.metadata({ topics: [] })
+  }
+
+  private connectedProducer(): Producer {
+    this.producer ??= new Producer({
+      ...clientOptions(this.settings, 8),
+      idempotent: true,
+      acks: -1,
+      autocreateTopics: false,
+      // Java's murmur2 (positive hash modulo partitions): a key lands where the Java client puts it.
+      partitioner: compatibilityPartitioner,
+      ...(this.settings.compression === 'none' ? {} : { compression: this.settings.compression }),
+    })
+    return this.producer
+  }
+
+  async send(batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void> {
+    const messages = []
+    for (const { topic, records } of batches) {
+      for (const record of records) {
+        messages.push({
+          topic,
+          key: record.key === undefined ? undefined : Buffer.from(record.key),
+          value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
+          headers: encodeHeaders(record.headers),
+          timestamp: BigInt(record.timestamp),
+        })
+      }
+    }
+    await this.connectedProducer().send({ messages })
+  }
+
+  async createTopics(topics: readonly TopicSpec[]): Promise<void> {
+    const missing = new Set(topics.map((topic) => topic.name))
+    for (const name of await this.admin.listTopics()) missing.delete(name)
+    const create = topics.filter((topic) => missing.has(topic.name))
+    if (create.length > 0) {
+      try {
+        await this.admin.createTopics({
+          topics: create.map((topic) => ({ topic: topic.name, partitions: topic.partitions, replicas: topic.replicationFactor })),
+        })
+      } catch (error) {
+        // Created meanwhile by another client: fine, wait for its leaders below.
+        if (!hasApiId(error, 'TOPIC_ALREADY_EXISTS')) throw error
+      }
+    }
+    await this.waitForLeaders(topics.map((topic) => topic.name))
+  }
+
+  private async waitForLeaders(topics: string[]): Promise<void> {
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      try {
+        const metadata = await this.admin.metadata({ topics, forceUpdate: true })
+        const ready = topics.every((name) => {
+          const topic = metadata.topics.get(name)
+          return topic !== undefined && topic.partitionsCount > 0 && topic.partitions.every((partition) => partition.leader >= 0)
+        })
+        if (ready) return
+      } catch (error) {
+        if (Date.now() > deadline) throw error
+      }
+      if (Date.now() > deadline) return
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    await this.admin.deleteTopics({ topics: [...topics] })
+  }
+
+  async topicRanges(topic: string): Promise<PartitionRange[]> {
+    const metadata = await this.admin.metadata({ topics: [topic], forceUpdate: true })
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+    const partitions = Array.from({ length: count }, (_, index) => index)
+    const ask = (timestamp: bigint) =>
+      this.admin.listOffsets({ topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) }] })
+    const [low, high] = await Promise.all([ask(earliest), ask(latest)])
+    const lows = new Map((low[0]?.partitions ?? []).map((entry) => [entry.partitionIndex, Number(entry.offset)]))
+    return (high[0]?.partitions ?? [])
+      .map((entry) => ({ partition: entry.partitionIndex, low: lows.get(entry.partitionIndex) ?? 0, high: Number(entry.offset) }))
+      .sort((a, b) => a.partition - b.partition)
+  }
+
+  async groupOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
+    const metadata = await this.admin.metadata({ topics: [topic] })
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+    const [group] = await this.admin.listConsumerGroupOffsets({
+      groups: [{ groupId, topics: [{ name: topic, partitionIndexes: Array.from({ length: count }, (_, index) => index) }] }],
+    })
+    const result = new Map<number, number>()
+    for (const entry of group?.topics ?? []) {
+      if (entry.name !== topic) continue
+      for (const partition of entry.partitions) if (partition.committedOffset >= 0n) result.set(partition.partitionIndex, Number(partition.committedOffset))
+    }
+    return result
+  }
+
+  async setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyArray<{ partition: number; offset: number }>): Promise<void> {
+    await this.admin.alterConsumerGroupOffsets({
+      groupId,
+      topics: [{ name: topic, partitionOffsets: offsets.map(({ partition, offset }) => ({ partition, offset: BigInt(offset) })) }],
+    })
+  }
+
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    await this.admin.deleteGroups({ groups: [...groupIds] })
+  }
+
+  consumer(options: DriverConsumerOptions): DriverConsumer {
+    const consumer = new PlatformaticConsumer(this.settings, this.logger, options, () => this.consumers.delete(consumer))
+    this.consumers.add(consumer)
+    return consumer
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()))
+    await Promise.allSettled([this.producer?.close(), this.admin.close()])
+  }
+
+  async terminate(): Promise<void> {
+    // No leave-group, no commit: the consumers' streams and connections are dropped as they are.
+    const stopping = [...this.consumers].map((consumer) => consumer.stop(true))
+    stopping.push(this.producer?.close(true) ?? Promise.resolve(), this.admin.close())
+    await Promise.race([Promise.allSettled(stopping), new Promise((resolve) => setTimeout(resolve, 2_000).unref())])
+  }
+}
+
+/** One group member. A pump reads the stream's buffered records and hands them over per partition, in order. */
+class PlatformaticConsumer implements DriverConsumer {
+  private readonly consumer: Consumer
+  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  private stopping: Promise<void> | undefined
+  private joined: (() => void) | undefined
+  /** Records of a batch cut short by `pause()`: handed over again, first, on resume. */
+  private leftover: Message<Buffer, Buffer, Buffer, Buffer>[] = []
+  private paused = false
+  private wake: (() => void) | undefined
+  private pumping: Promise<void> | undefined
+
+  constructor(
+    settings: KafkaSettings,
+    private readonly logger: Logger,
+    private readonly options: DriverConsumerOptions,
+    private readonly forget: () => void,
+  ) {
+    this.consumer = new Consumer({
+      ...clientOptions(settings, 10),
+      groupId: options.groupId,
+      sessionTimeout: settings.sessionTimeoutMs,
+      heartbeatInterval: settings.heartbeatIntervalMs,
+      rebalanceTimeout: settings.rebalanceTimeoutMs,
+      maxWaitTime: settings.maxWaitTimeMs,
+      autocommit: false,
+      autocreateTopics: false,
+    })
+    this.consumer.on('consumer:group:join', (payload) => {
+      const assignment = new Map<string, number[]>()
+      for (const { topic, partitions } of payload.assignments ?? []) assignment.set(topic, [...(assignment.get(topic) ?? []), ...partitions])
+      // Records read before the rejoin are stale: the stream refetches from the committed offsets.
+      this.leftover = []
+      options.onAssigned(assignment)
+      this.joined?.()
+    })
+  }
+
+  async start(): Promise<void> {
+    const joined = new Promise<void>((resolve) => {
+      this.joined = resolve
+    })
+    try {
+      await this.openStream()
+      await joined
+    } catch (error) {
+      await this.stop()
+      throw error
+    }
+    this.pumping = this.pump()
+  }
+
+  private async openStream(): Promise<void> {
+    const stream = await this.consumer.consume({
+      topics: this.options.topics,
+      mode: 'committed',
+      fallbackMode: this.options.fromBeginning ? 'earliest' : 'latest',
+      autocommit: false,
+    })
+    this.stream = stream
+    const failed = (error?: Error) => {
+      if (this.stopping || this.stream !== stream) return
+      this.stream = undefined
+      this.options.onCrash(error ?? new Error('the consumer stream closed'), true)
+      this.wakeUp()
+      // A new stream rejoins if needed and refetches from the committed offsets.
+      setTimeout(() => void this.reopen(), 1_000).unref()
+    }
+    stream.once('error', failed)
+    stream.once('close', () => failed())
+    stream.on('readable', () => this.wakeUp())
+  }
+
+  private async reopen(): Promise<void> {
+    if (this.stopping) return
+    try {
+      await this.openStream()
+      this.wakeUp()
+    } catch (error) {
+      if (this.stopping) return
+      this.options.onCrash(error as Error, true)
+      setTimeout(() => void this.reopen(), 1_000).unref()
+    }
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.stopping) {
+      const stream = this.stream
+      if (this.paused || !stream) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve
+        })
+        continue
+      }
+      let records = this.leftover
+      this.leftover = []
+      if (records.length === 0) {
+        records = []
+        for (let record = stream.read(); record !== null; record = records.length < maxBatchRecords ? stream.read() : null) records.push(record)
+      }
+      if (records.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve
+          // 'readable' may have fired between read() returning null and now.
+          if (stream.readableLength > 0 || this.stream !== stream) this.wakeUp()
+        })
+        continue
+      }
+      await this.handOver(records)
+    }
+  }
+
+  /** Splits records into runs of one partition, keeping their order, and hands each run over. */
+  private async handOver(records: Message<Buffer, Buffer, Buffer, Buffer>[]): Promise<void> {
+    let start = 0
+    while (start < records.length && !this.stopping) {
+      const first = records[start] as Message<Buffer, Buffer, Buffer, Buffer>
+      let end = start + 1
+      while (end < records.length && records[end]?.partition === first.partition && records[end]?.topic === first.topic) end++
+      const run = records.slice(start, end)
+      const generation = generationOf(first)
+      if (generation === undefined || generation === this.consumer.generationId) {
+        const unresolved = await this.handBatch(run, generation)
+        if (unresolved.length > 0 && this.paused) {
+          // Cut short by pause(): these and the rest wait for resume, in order.
+          this.leftover = [...unresolved, ...records.slice(end)]
+          return
+        }
+      }
+      start = end
+    }
+  }
+
+  /** Returns the records that were not resolved. */
+  private async handBatch(run: Message<Buffer, Buffer, Buffer, Buffer>[], generation: number | undefined): Promise<Message<Buffer, Buffer, Buffer, Buffer>[]> {
+    const first = run[0] as Message<Buffer, Buffer, Buffer, Buffer>
+    let resolvedUpTo = -1
+    await this.options.onBatch({
+      topic: first.topic,
+      partition: first.partition,
+      records: run.map(toRecord),
+      resolve: (offset) => {
+        resolvedUpTo = offset
+      },
+      // The library heartbeats on its own timer.
+      heartbeat: async () => {},
+      isRunning: () => !this.stopping && (generation === undefined || generation === this.consumer.generationId),
+      pause: () => {
+        this.paused = true
+        return () => {
+          this.paused = false
+          this.wakeUp()
+        }
+      },
+    })
+    return run.filter((record) => Number(record.offset) > resolvedUpTo)
+  }
+
+  async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (this.stopping || offsets.length === 0) return
+    await this.consumer.commit({ offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: BigInt(offset), leaderEpoch: -1 })) })
+    this.options.onCommitted(offsets)
+  }
+
+  pauseAll(): void {
+    this.paused = true
+    this.stream?.pause()
+  }
+
+  stop(force = false): Promise<void> {
+    this.stopping ??= (async () => {
+      this.wakeUp()
+      try {
+        await this.stream?.close()
+      } catch (error) {
+        this.logger.debug(`closing the stream of group '${this.options.groupId}': ${String(error)}`)
+      }
+      await this.consumer.close(force)
+      await this.pumping
+    })().finally(this.forget)
+    return this.stopping
+  }
+}
+
+function generationOf(message: Message<Buffer, Buffer, Buffer, Buffer>): number | undefined {
+  const consumer = (message.metadata as { consumer?: { generationId?: number } } | undefined)?.consumer
+  return consumer?.generationId
+}
+
+function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecord {
+  const value = message.value ?? Buffer.alloc(0)
+  const headers: Record<string, string> = {}
+  for (const [name, header] of message.headers) {
+    const key = name.toString('utf8')
+    if (!(key in headers)) headers[key] = header === undefined ? '' : header.toString('utf8')
+  }
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: Number(message.offset),
+    key: message.key === undefined || message.key === null ? undefined : message.key.toString('utf8'),
+    value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+    headers,
+    timestamp: Number(message.timestamp),
+    raw: message,
+  }
+}
+
+function encodeHeaders(headers: Record<string, string>): Map<Buffer, Buffer> {
+  const result = new Map<Buffer, Buffer>()
+  for (const [name, value] of Object.entries(headers)) result.set(Buffer.from(name), Buffer.from(value))
+  return result
+}
+
+/** Whether a Kafka protocol error `id` is anywhere inside (causes and aggregated errors, any depth). */
+function hasApiId(error: unknown, id: string, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 6) return false
+  const current = error as { apiId?: string; cause?: unknown; errors?: unknown[] }
+  if (current.apiId === id) return true
+  if (Array.isArray(current.errors) && current.errors.some((inner) => hasApiId(inner, id, depth + 1))) return true
+  return hasApiId(current.cause, id, depth + 1)
+}
