@@ -43,10 +43,11 @@ PUBSUB_PORT="${ANYMQ_PUBSUB_PORT:-8085}"
 KAFKA_DEFAULT_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$SCRIPT_DIR/kafka/pom.xml")"
 KAFKA_VERSION="${ANYMQ_KAFKA_VERSION:-$KAFKA_DEFAULT_VERSION}"
 KAFKA_MAJOR="${KAFKA_VERSION%%.*}"
-# moto's server mode (what `moto[server]` adds: flask + flask-cors) with only the SQS and SNS
-# extras: `moto[server]` pulls the dependencies of every AWS service moto mocks, ~2.5x slower to
-# install. awscli is for checking by hand: `$ANYMQ_AWS_CLI --endpoint-url ... sqs list-queues`.
-PY_REQUIREMENTS=("moto[sqs,sns]==5.2.5" "flask==3.1.3" "flask-cors==6.0.5" "awscli==1.46.3")
+# moto's server mode (what `moto[server]` adds: flask + flask-cors) with only the extras anymq
+# uses (SQS, SNS, EventBridge = `events`, Kinesis, DynamoDB): `moto[server]` pulls the dependencies
+# of every AWS service moto mocks, ~2.5x slower to install. awscli is for interop tests and checking
+# by hand: `$ANYMQ_AWS_CLI --endpoint-url ... sqs list-queues`.
+PY_REQUIREMENTS=("moto[sqs,sns,events,kinesis,dynamodb]==5.2.5" "flask==3.1.3" "flask-cors==6.0.5" "awscli==1.46.3")
 
 READY_TIMEOUT="${ANYMQ_BROKERS_TIMEOUT:-120}" # seconds to wait for one broker to become ready
 
@@ -200,7 +201,7 @@ debian_packages_for() { # broker...
       ;;
     sqs)
       command -v curl >/dev/null || pkgs+=(curl)
-      if [ ! -x "$CACHE_DIR/venv/bin/python" ]; then
+      if [ ! -x "$VENV_DIR/bin/python" ]; then
         command -v python3 >/dev/null || pkgs+=(python3)
         python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || pkgs+=(python3-venv)
       fi
@@ -462,7 +463,9 @@ kafka_stop() {
 # SQS + SNS (moto server). State is in memory: a restart starts empty.
 # ----------------------------------------------------------------------------------------------
 MOTO_DIR="$BROKERS_DIR/moto"
-VENV_DIR="$CACHE_DIR/venv"
+# One venv per set of pins, named by their hash: changing the pins builds a new venv beside the old
+# one instead of replacing it under a moto server another checkout is running from.
+VENV_DIR="$CACHE_DIR/venv-$(printf '%s\n' "${PY_REQUIREMENTS[@]}" | sha256sum | cut -c1-12)"
 
 sqs_logfiles() { echo "$MOTO_DIR/moto.log"; }
 MOTO_MARKER="moto_server -H 127.0.0.1 -p $MOTO_PORT"
@@ -477,7 +480,7 @@ sqs_install() {
   fi
   say "sqs: installing $want into $VENV_DIR (PyPI)"
   mkdir -p "$CACHE_DIR"
-  rm -rf "$VENV_DIR" # a new venv each time the pins change: nothing stale stays behind
+  rm -rf "$VENV_DIR" # a half-built venv of an interrupted install (this path holds only these pins)
   python3 -m venv "$VENV_DIR" >>"$INSTALL_LOG" 2>&1 || fail "python3 -m venv $VENV_DIR failed" || return 1
   # --no-compile: byte-compiling botocore's thousands of files is most of the install time;
   # Python compiles what it imports on first use instead.

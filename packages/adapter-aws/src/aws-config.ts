@@ -17,6 +17,10 @@ export interface AwsConfig {
   maxMessageBytes: number
   /** `standard` (default): queues are standard queues, ordered ones FIFO. `fifo`: every queue is FIFO. */
   queueType: 'standard' | 'fifo'
+  /** What a topic is: `sns` (default), an SNS topic; `eventbridge`, events on an EventBridge bus routed by rules. */
+  topics: 'sns' | 'eventbridge'
+  /** The EventBridge bus of `topics=eventbridge`; `default` (the account's default bus) unless set. */
+  eventBus: string
   /** Explicit credentials or provider (`connect(url, { broker: { credentials } })`); default: the AWS provider chain. */
   credentials: unknown
 }
@@ -30,6 +34,8 @@ export const urlOptions = {
   pollers: { type: 'integer', min: 1, max: 10, description: 'concurrent receives per consumer of a standard queue (default 1: keeps best-effort order)' },
   maxMessageBytes: { type: 'integer', min: 1024, max: snsMaxMessageBytes, description: 'lower the size limit (default 262144)' },
   queueType: { type: 'enum', values: ['standard', 'fifo'], description: 'fifo: every queue is an SQS FIFO queue (dedupe, no delay)' },
+  topics: { type: 'enum', values: ['sns', 'eventbridge'], description: 'topics as SNS topics (default) or as events on an EventBridge bus' },
+  eventBus: { type: 'string', description: "EventBridge bus name for topics=eventbridge (default 'default'; any other is created when missing)" },
 } as const
 
 const brokerOptionChecks: OptionShape = {
@@ -64,6 +70,13 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
   if (url.pathname && url.pathname !== '/' && url.pathname !== '') {
     problems.push({ field: 'url path', message: `'${url.pathname}' is not allowed; the URL is sqs://<region>?options` })
   }
+  const eventBus = url.searchParams.get('eventBus')
+  if (eventBus !== null && !/^[A-Za-z0-9._-]{1,256}$/.test(eventBus)) {
+    problems.push({ field: 'url ?eventBus', message: `'${eventBus}' is not an EventBridge bus name (letters, digits, . _ -)` })
+  }
+  if (eventBus !== null && url.searchParams.get('topics') !== 'eventbridge') {
+    problems.push({ field: 'url ?eventBus', message: 'only applies with ?topics=eventbridge' })
+  }
   const endpointText = url.searchParams.get('endpoint')
   if (endpointText !== null) {
     let endpoint: URL | undefined
@@ -87,6 +100,8 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
     pollers: parsed.pollers ?? 1,
     maxMessageBytes: parsed.maxMessageBytes ?? snsMaxMessageBytes,
     queueType: (parsed.queueType as 'standard' | 'fifo' | undefined) ?? 'standard',
+    topics: (parsed.topics as 'sns' | 'eventbridge' | undefined) ?? 'sns',
+    eventBus: parsed.eventBus ?? 'default',
     credentials,
   }
 }

@@ -58,3 +58,16 @@ function sanitize(name: string): string {
 function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, hashLength)
 }
+
+/**
+ * EventBridge (`topics=eventbridge`): a topic is the `detail-type` of its events (source `anymq`),
+ * mapped like a topic name to at most 128 characters; a subscription is the rule
+ * `anymq-<queue>-<hash>` (64 characters at most) that targets its queue.
+ */
+export function eventDetailType(topic: string): string {
+  return mapped('topic', topic, 128)
+}
+
+export function eventRuleName(queue: string): string {
+  return `anymq-${sanitize(queue).slice(0, 64 - 'anymq-'.length - hashLength - 1)}-${hash(`rule\u0000${queue}`)}`
+}

@@ -227,7 +227,7 @@ export class AwsTopology {
     }
   }
 
-  private queueArn(ref: QueueRef): Promise<string> {
+  queueArn(ref: QueueRef): Promise<string> {
     return this.cached(this.arns, ref.name, async () => {
       const url = await this.queueUrl(ref)
       try {

@@ -19,6 +19,7 @@ import {
   type TransportConsumer,
   UnsupportedFeatureError,
 } from '@anymq/core/spi'
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { PublishBatchCommand, type PublishBatchRequestEntry, SNSClient } from '@aws-sdk/client-sns'
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -33,6 +34,8 @@ import { Batcher, type EntryOutcome } from './aws-batcher.js'
 import type { AwsConfig } from './aws-config.js'
 import { SqsConsumer, type VisibilityChange } from './aws-consumer.js'
 import { adapterName, errorCode, isCredentialProblem, isQueueMissing, isRetryable, wrapError } from './aws-errors.js'
+import { EventBridgePublisher } from './aws-eventbridge-publisher.js'
+import { EventBridgeTopology } from './aws-eventbridge-topology.js'
 import { queueName } from './aws-names.js'
 import { AwsTopology, type QueueRef } from './aws-topology.js'
 import { decodeMessage, encodeMessage, type WireMessage } from './aws-wire-format.js'
@@ -71,6 +74,10 @@ export class AwsTransport implements Transport {
   private readonly deletes: Batcher<string>
   private readonly visibility: Batcher<VisibilityChange>
   private readonly consumers = new Set<SqsConsumer>()
+  /** Only with `topics=eventbridge`: topics are events on a bus instead of SNS topics. */
+  private readonly events: EventBridgeClient | undefined
+  private readonly eventTopology: EventBridgeTopology | undefined
+  private readonly eventPublisher: EventBridgePublisher | undefined
   private closed = false
 
   constructor(
@@ -101,6 +108,11 @@ export class AwsTransport implements Transport {
     this.pollClient = new SQSClient({ ...common, maxAttempts: 1, requestHandler: handler((config.waitTimeSeconds + 10) * 1000, 1024) })
     this.sns = new SNSClient({ ...common, maxAttempts: 3, requestHandler: handler(30_000, 64) })
     this.topology = new AwsTopology(this.sqs, this.sns, config.queueType)
+    if (config.topics === 'eventbridge') {
+      this.events = new EventBridgeClient({ ...common, maxAttempts: 3, requestHandler: handler(30_000, 64) })
+      this.eventTopology = new EventBridgeTopology(this.events, this.sqs, this.topology, config.eventBus)
+      this.eventPublisher = new EventBridgePublisher(this.events, this.eventTopology)
+    }
     const sends = (concurrency: number) =>
       new Batcher<SendEntry>({
         maxEntries: 10,
@@ -168,6 +180,10 @@ export class AwsTransport implements Transport {
     let work: Promise<void>[]
     switch (destination.kind) {
       case 'topic': {
+        if (this.eventPublisher) {
+          work = this.eventPublisher.publish(destination.topic, messages, maxBytes, signal)
+          break
+        }
         const wires = messages.map((message) => encodeMessage(message, { fifo: false, ordered: false, maxBytes, adapter: adapterName }))
         work = wires.map((wire) =>
           (wire.source.key === undefined ? this.publishes : this.orderedPublishes).add(destination.topic, { topic: destination.topic, wire }, signal),
@@ -223,13 +239,19 @@ export class AwsTransport implements Transport {
       })
     }
     const spec = source.subscription
-    this.topology.validateFilter(spec)
+    const eventTopology = this.eventTopology
+    if (eventTopology) eventTopology.validateFilter(spec)
+    else this.topology.validateFilter(spec)
     if (spec.name !== undefined) {
       const ref = this.topology.subscriptionRef(spec)
       return this.startConsumer(ref, options, deliver, async (force) => {
-        if (force) this.topology.forget(ref.name)
+        if (force) {
+          this.topology.forget(ref.name)
+          eventTopology?.forget(ref.name)
+        }
         const url = await this.topology.queueUrl(ref)
-        await this.topology.ensureSubscription(spec, ref)
+        if (eventTopology) await eventTopology.ensureRule(spec, ref)
+        else await this.topology.ensureSubscription(spec, ref)
         if (spec.deadLetter !== false) await this.backstop(ref, spec.deadLetter, spec.maxAttempts)
         return url
       })
@@ -241,12 +263,19 @@ export class AwsTransport implements Transport {
       options,
       deliver,
       async (force) => {
-        if (force) this.topology.forget(ref.name)
+        if (force) {
+          this.topology.forget(ref.name)
+          eventTopology?.forget(ref.name)
+        }
         const url = await this.topology.queueUrl(ref)
-        subscriptionArn = await this.topology.ensureSubscription(spec, ref)
+        if (eventTopology) await eventTopology.ensureRule(spec, ref)
+        else subscriptionArn = await this.topology.ensureSubscription(spec, ref)
         return url
       },
-      () => this.topology.removeTemporary(ref, subscriptionArn),
+      async () => {
+        await eventTopology?.removeRule(ref)
+        await this.topology.removeTemporary(ref, subscriptionArn)
+      },
     )
   }
 
@@ -507,7 +536,7 @@ export class AwsTransport implements Transport {
   }
 
   private batchers(): Array<{ idle(): Promise<void>; abandon(): void }> {
-    return [this.sends, this.orderedSends, this.publishes, this.orderedPublishes, this.deletes, this.visibility]
+    return [this.sends, this.orderedSends, this.publishes, this.orderedPublishes, this.deletes, this.visibility, ...(this.eventPublisher?.batchers() ?? [])]
   }
 
   private assertOpen(): void {
@@ -518,6 +547,7 @@ export class AwsTransport implements Transport {
     this.sqs.destroy()
     this.pollClient.destroy()
     this.sns.destroy()
+    this.events?.destroy()
   }
 }
 

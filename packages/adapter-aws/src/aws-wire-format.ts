@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { type IncomingMessage, isReservedHeader, MessageTooLargeError, type OutgoingMessage, PublishError, wireHeaders } from '@anymq/core/spi'
 import type { MessageAttributeValue, Message as SqsMessage } from '@aws-sdk/client-sqs'
+import { decodeEventMessage } from './aws-eventbridge-format.js'
 
 /**
  * The wire format: how an anymq message travels as an SQS message (and as an SNS publish with raw
@@ -120,6 +121,12 @@ export function decodeMessage(message: SqsMessage): IncomingMessage {
   const attributes = message.MessageAttributes ?? {}
   const system = message.Attributes ?? {}
   const meta = parseMeta(attributes[metaAttribute]?.StringValue)
+  // Delivered by an EventBridge rule (`topics=eventbridge`): the anymq message is the event's detail.
+  const event = meta ? undefined : decodeEventMessage(message)
+  if (event) {
+    noteFirstFailure(event.headers, event.attempt, system)
+    return event
+  }
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(attributes)) {
     if (meta && (name === metaAttribute || name === bodyAttribute)) continue
@@ -128,12 +135,7 @@ export function decodeMessage(message: SqsMessage): IncomingMessage {
   }
   if (meta?.headers) Object.assign(headers, meta.headers)
   const attempt = Math.max(1, Number(system.ApproximateReceiveCount ?? 1) || 1)
-  const firstReceive = Number(system.ApproximateFirstReceiveTimestamp)
-  // Retries keep the message where it is (ChangeMessageVisibility), so the first failure time is not
-  // written anywhere; the first receive is the closest record SQS keeps of it.
-  if (attempt > 1 && headers[wireHeaders.firstFailureAt] === undefined && Number.isFinite(firstReceive)) {
-    headers[wireHeaders.firstFailureAt] = String(firstReceive)
-  }
+  noteFirstFailure(headers, attempt, system)
   let body: Uint8Array
   if (meta?.body === 'binary') body = toBytes(attributes[bodyAttribute]?.BinaryValue)
   else if (meta?.body === 'empty') body = new Uint8Array(0)
@@ -149,6 +151,17 @@ export function decodeMessage(message: SqsMessage): IncomingMessage {
     timestamp: meta?.timestamp ?? (Number(system.SentTimestamp) || Date.now()),
     subject: meta?.subject,
     attempt,
+  }
+}
+
+/**
+ * Retries keep the message where it is (ChangeMessageVisibility), so the first failure time is not
+ * written anywhere; the first receive is the closest record SQS keeps of it.
+ */
+function noteFirstFailure(headers: Record<string, string>, attempt: number, system: Partial<Record<string, string>>): void {
+  const firstReceive = Number(system.ApproximateFirstReceiveTimestamp)
+  if (attempt > 1 && headers[wireHeaders.firstFailureAt] === undefined && Number.isFinite(firstReceive)) {
+    headers[wireHeaders.firstFailureAt] = String(firstReceive)
   }
 }
 

@@ -51,3 +51,17 @@ describe.skipIf(!url)('aws (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)'
     groups: ['round-trip', 'retry', 'delay', 'lifecycle'],
   })
 })
+
+// Topics as EventBridge events routed by rules to the subscription queues: the same groups as the
+// standard connection (ordering: see above; it never touches a topic).
+describe.skipIf(!url)('aws eventbridge (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)', () => {
+  describeConformance({
+    name: 'aws (EventBridge topics)',
+    capabilities,
+    connect: () => connect(`${url}&waitTimeSeconds=2&topics=eventbridge`, { adapter }),
+    timeScale: 2,
+    stress: { publishers: 10, messagesPerPublisher: 20, consumers: 10 },
+    volume: 500,
+    groups: ['round-trip', 'queue', 'topic', 'acknowledgement', 'retry', 'request-reply', 'delay', 'lifecycle'],
+  })
+})

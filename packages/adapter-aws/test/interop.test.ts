@@ -126,4 +126,26 @@ describe.skipIf(!url || !existsSync(cli))('aws interop with the AWS CLI (needs A
     expect(eu.bodies).toEqual(['for-eu'])
     expect(eu.items[0]?.headers).toEqual({ region: 'eu' })
   })
+
+  it('an event put on the bus by the AWS CLI (source anymq, the topic as detail-type) reaches an anymq subscription on topics=eventbridge', async () => {
+    const mq = await connect(`${url}&waitTimeSeconds=1&topics=eventbridge`, { adapter })
+    open.push(mq)
+    const topic = uniqueName('interop-events')
+    const received = new Collector<{ order: number }>()
+    await mq.topic<{ order: number }>(topic).subscribe('billing', received.handler).ready
+    const other = uniqueName('interop-other')
+    const result = await aws(
+      'events',
+      'put-events',
+      '--entries',
+      JSON.stringify([
+        { Source: 'anymq', DetailType: other, Detail: JSON.stringify({ order: 1 }) },
+        { Source: 'anymq', DetailType: topic, Detail: JSON.stringify({ order: 42 }) },
+      ]),
+    )
+    expect(result.FailedEntryCount).toBe(0)
+    await received.waitForCount(1, 20_000)
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(received.bodies).toEqual([{ order: 42 }])
+  })
 })

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import type { Logger } from '@anymq/core/spi'
-import kafkajs, { type Admin, type Consumer, type IHeaders, type ISocketFactory, type KafkaMessage, type Producer } from 'kafkajs'
+import kafkajs, { type Admin, type Consumer, type IHeaders, type ISocketFactory, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs'
 import type { KafkaSettings } from './kafka-config.js'
 import type {
   DriverConsumer,
@@ -13,11 +13,13 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './kafka-driver.js'
+import { type LeaderMetadata, splitByLeader } from './kafkajs-leader-batches.js'
+import { stablePartitioner } from './kafkajs-partitioner.js'
 
-const { Kafka, logLevel, Partitioners, CompressionTypes } = kafkajs
+const { Kafka, logLevel, CompressionTypes } = kafkajs
 
-/** The part of kafkajs's internal Cluster used for plain offset commits. */
-interface InternalCluster {
+/** The part of kafkajs's internal Cluster used for plain offset commits and leader lookups. */
+interface InternalCluster extends LeaderMetadata {
   /** Topics whose metadata the client refreshes (kafkajs never shrinks it by itself). */
   targetTopics?: Set<string>
   connect(): Promise<void>
@@ -129,20 +131,29 @@ export class KafkajsDriver implements KafkaDriver {
   }
 
   private async sendWith(producer: Producer, batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void> {
-    await producer.sendBatch({
-      acks: -1,
-      // kafkajs ships only gzip (the config refuses the others for this driver).
-      compression: this.settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-      topicMessages: batches.map(({ topic, records }) => ({
-        topic,
-        messages: records.map((record) => ({
-          key: record.key ?? null,
-          value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
-          headers: record.headers,
-          timestamp: String(record.timestamp),
-        })),
+    const topicMessages: TopicMessages[] = batches.map(({ topic, records }) => ({
+      topic,
+      messages: records.map((record) => ({
+        key: record.key ?? null,
+        value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
+        headers: record.headers,
+        timestamp: String(record.timestamp),
       })),
-    })
+    }))
+    const cluster = this.producerCluster
+    const groups = cluster ? await splitByLeader(cluster, topicMessages) : [topicMessages]
+    const results = await Promise.allSettled(
+      groups.map((group) =>
+        producer.sendBatch({
+          acks: -1,
+          // kafkajs ships only gzip (the config refuses the others for this driver).
+          compression: this.settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+          topicMessages: group,
+        }),
+      ),
+    )
+    const failed = results.find((result) => result.status === 'rejected')
+    if (failed) throw failed.reason
   }
 
   private connectedProducer(): Promise<Producer> {
@@ -156,8 +167,7 @@ export class KafkajsDriver implements KafkaDriver {
             idempotent: true,
             maxInFlightRequests: 1,
             allowAutoTopicCreation: false,
-            // Java's murmur2 partitioner: a key lands on the same partition as with the Java client.
-            createPartitioner: Partitioners.DefaultPartitioner,
+            createPartitioner: stablePartitioner,
             // Bounded, so a send fails with a retryable error during a long outage instead of hanging.
             retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
           }),

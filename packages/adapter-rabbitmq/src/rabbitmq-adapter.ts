@@ -26,7 +26,8 @@ export const capabilities: Capabilities = {
 }
 
 /**
- * `amqp://user:pass@host:5672/vhost` or `amqps://…`. URL options: `?heartbeat=10`, `?frameMax=`,
+ * `amqp://user:pass@host:5672/vhost` or `amqps://…`; a cluster as `amqp://user:pass@a:5672,b:5672,c:5672/vhost`
+ * (a lost connection is reopened to the next node that answers). URL options: `?heartbeat=10`, `?frameMax=`,
  * `?channelMax=`, `?locale=`, `?maxMessageBytes=`, `?queueType=classic|quorum`, `?provision=true|false`.
  * Connection options (`connect(url, { broker })`): see {@link RabbitmqBrokerOptions}.
  */
@@ -36,7 +37,7 @@ export const adapter: AdapterFactory = {
   capabilities,
   queueBrokerOptions,
   async connect(url, context) {
-    const config = resolveConfig(url, context.options, context.capabilities)
+    const config = resolveConfig(url, context.options, context.capabilities, context.hosts)
     const connection = await RabbitConnection.open(config, context.logger)
     return new RabbitTransport(connection, config, context.logger)
   },

@@ -49,7 +49,9 @@ export interface RabbitmqQueueOptions {
 }
 
 export interface RabbitmqConfig {
+  /** The first node of the URL; `nodes` lists every node, tried in turn when one does not answer. */
   connect: Options.Connect
+  nodes: Array<{ hostname: string; port: number }>
   socket: TlsOptions & { noDelay?: boolean; timeout?: number; clientProperties?: Record<string, unknown> }
   queueType: QueueType
   provision: boolean
@@ -94,7 +96,7 @@ const brokerOptionChecks: Record<keyof RabbitmqBrokerOptions, OptionCheck> = {
 export const queueBrokerOptions: Record<keyof RabbitmqQueueOptions, OptionCheck> = { queueType: queueTypeCheck }
 
 /** Reads the URL and the `broker` options; every problem is reported at once in one `ConfigError`. */
-export function resolveConfig(url: URL, options: Readonly<Record<string, unknown>>, capabilities: Capabilities): RabbitmqConfig {
+export function resolveConfig(url: URL, options: Readonly<Record<string, unknown>>, capabilities: Capabilities, hosts: readonly string[] = []): RabbitmqConfig {
   const problems: ConfigProblem[] = []
   const fromUrl = parseUrlOptions(url, urlOptions, adapterName, problems)
   objectOf(brokerOptionChecks)(options, 'broker', problems)
@@ -126,8 +128,17 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
     ...(fromUrl.channelMax === undefined ? {} : { channelMax: fromUrl.channelMax }),
     ...(fromUrl.locale === undefined ? {} : { locale: fromUrl.locale }),
   }
+  // `amqp://user:pass@a:5672,b:5672,c:5672/vhost`: the nodes of one cluster, same credentials and vhost.
+  const nodes = (hosts.length > 0 ? hosts : [url.host]).map((host) => {
+    const parsed = new URL(`${url.protocol}//${host}`)
+    return {
+      hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
+      port: parsed.port ? Number(parsed.port) : (connect.port as number),
+    }
+  })
   return {
     connect,
+    nodes,
     socket: {
       // Without it Nagle's algorithm holds small frames (acks, confirms, replies) for up to 40 ms.
       noDelay: true,

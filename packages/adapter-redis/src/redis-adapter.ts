@@ -24,18 +24,21 @@ export const capabilities: Capabilities = {
 }
 
 /**
- * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). URL options: `?prefix=anymq`,
+ * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS); through Sentinel,
+ * `redis+sentinel://[user:password@]sentinel1:26379,sentinel2:26379/<master name>[/db]` (the credentials
+ * are the data nodes'). URL options: `?prefix=anymq`,
  * `?blockMs=1000`, `?leaseMs=30000`, `?topicRetentionMs=3600000`, `?delayPollMs=200`,
- * `?maxMessageBytes=1048576`, `?connectTimeoutMs=10000`. Broker options: `{ tls, connectionName,
+ * `?maxMessageBytes=1048576`, `?connectTimeoutMs=10000`, `?waitReplicas=0` (with replicas: a publish
+ * resolves only once that many replicas have it, Redis `WAIT`), `?waitTimeoutMs=5000`. Broker options: `{ tls, connectionName,
  * username, password }`.
  */
 export const adapter: AdapterFactory = {
   name: 'redis',
-  schemes: ['redis', 'rediss'],
+  schemes: ['redis', 'rediss', 'redis+sentinel', 'rediss+sentinel'],
   capabilities,
   queueBrokerOptions,
   async connect(url, context) {
-    const settings = readSettings(url, context.options)
+    const settings = readSettings(url, context.options, context.hosts)
     const commands = await openClient(settings, 'commands', context.logger)
     return new RedisTransport(commands, settings, { ...context.capabilities, maxMessageBytes: settings.maxMessageBytes }, context.logger)
   },

@@ -18,6 +18,13 @@ import type { RedisOptions } from 'ioredis'
 export interface RedisSettings {
   host: string
   port: number
+  /** `redis+sentinel://`: the Sentinels to ask for the current primary of {@link masterName}. */
+  sentinels: Array<{ host: string; port: number }> | undefined
+  masterName: string | undefined
+  natMap: Record<string, { host: string; port: number }> | undefined
+  /** Replicas that must have every write before a publish resolves (Redis `WAIT`); 0 = the primary's reply. */
+  waitReplicas: number
+  waitTimeoutMs: number
   username: string | undefined
   password: string | undefined
   db: number
@@ -75,6 +82,18 @@ export const urlOptions = {
     max: 600_000,
     description: 'time allowed to connect (default 10000)',
   },
+  waitReplicas: {
+    type: 'integer',
+    min: 0,
+    max: 100,
+    description: 'replicas that must acknowledge a write before a publish resolves (default 0)',
+  },
+  waitTimeoutMs: {
+    type: 'integer',
+    min: 1,
+    max: 600_000,
+    description: 'longest wait for those replicas, then the publish fails (default 5000)',
+  },
   ...tlsUrlOptions,
 } as const
 
@@ -86,6 +105,7 @@ export const defaults = {
   delayPollMs: 200,
   maxMessageBytes: 1_048_576,
   connectTimeoutMs: 10_000,
+  waitTimeoutMs: 5_000,
 } as const
 
 /** Options of `connect(url, { broker: { … } })` for Redis. */
@@ -102,6 +122,11 @@ export interface RedisBrokerOptions {
   password?: string
   /** ACL user name when it should not be in the URL. */
   username?: string
+  /**
+   * Through Sentinel: addresses to use instead of the ones Sentinel reports, `{ 'host:port': { host, port } }`
+   * (ioredis' `natMap`), for primaries behind NAT, a container network or a proxy.
+   */
+  natMap?: Record<string, { host: string; port: number }>
 }
 
 const brokerOptionChecks: Record<keyof RedisBrokerOptions, OptionCheck> = {
@@ -109,24 +134,38 @@ const brokerOptionChecks: Record<keyof RedisBrokerOptions, OptionCheck> = {
   connectionName: ofType('string'),
   password: ofType('string'),
   username: ofType('string'),
+  natMap: ofType('object', "an object { 'host:port': { host, port } }"),
 }
 
 /** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`: the Redis adapter takes none. */
 export const queueBrokerOptions: OptionShape = {}
 
 /** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
-export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>): RedisSettings {
+export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>, hosts: readonly string[] = []): RedisSettings {
   const problems: ConfigProblem[] = []
   const options = parseUrlOptions(url, urlOptions, 'redis', problems)
   objectOf(brokerOptionChecks)(broker, 'broker', problems)
   // A `tls` that is not an object is reported by the check above; here only its contents are read.
   const tlsObject = typeof broker.tls === 'object' && broker.tls !== null && !Array.isArray(broker.tls) ? broker.tls : undefined
   const tls = readTlsOptions(options, tlsObject, 'broker.tls', problems)
-  if (tls !== undefined && url.protocol !== 'rediss:')
+  if (tls !== undefined && !url.protocol.startsWith('rediss'))
     problems.push({ field: 'broker.tls', message: 'TLS settings need a rediss:// URL (this one is redis://)' })
-  const path = url.pathname.replace(/^\//, '')
+  // `redis+sentinel://sentinel1:26379,sentinel2:26379/<master name>[/<db>]`: the path names the
+  // monitored primary, as Sentinel's own `sentinel monitor <name>` and ioredis' `name` option do.
+  const sentinelMode = url.protocol.endsWith('+sentinel:')
+  const segments = url.pathname.replace(/^\//, '').split('/')
+  const masterName = sentinelMode ? decodeURIComponent(segments.shift() ?? '') : undefined
+  if (sentinelMode && !masterName)
+    problems.push({ field: 'url path', message: 'missing the master name; expected redis+sentinel://host:26379,host2:26379/mymaster' })
+  const path = segments.join('/')
   const db = path === '' ? 0 : Number(path)
   if (!Number.isInteger(db) || db < 0 || db > 10_000) problems.push({ field: 'url path', message: `'/${path}' is not a database number` })
+  const sentinels = sentinelMode
+    ? (hosts.length > 0 ? hosts : [url.host]).map((host) => {
+        const parsed = new URL(`redis://${host}`)
+        return { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: parsed.port === '' ? 26379 : Number(parsed.port) }
+      })
+    : undefined
   const port = url.port === '' ? 6379 : Number(url.port)
   if (url.hostname === '') problems.push({ field: 'url host', message: 'missing; expected e.g. redis://127.0.0.1:6379' })
   const prefix = options.prefix ?? defaults.prefix
@@ -136,10 +175,15 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
   const password = (broker.password as string | undefined) ?? (url.password === '' ? undefined : decodeUrlPart(url.password))
   registerSecret(password)
   const username = (broker.username as string | undefined) ?? (url.username === '' ? undefined : decodeUrlPart(url.username))
-  const secure = url.protocol === 'rediss:'
+  const secure = url.protocol === 'rediss:' || url.protocol === 'rediss+sentinel:'
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port,
+    sentinels,
+    masterName,
+    natMap: broker.natMap as RedisSettings['natMap'],
+    waitReplicas: options.waitReplicas ?? 0,
+    waitTimeoutMs: options.waitTimeoutMs ?? defaults.waitTimeoutMs,
     username,
     password,
     db,
@@ -165,9 +209,23 @@ export type ConnectionRole = 'commands' | 'consumer' | 'inbox'
  */
 export function clientOptions(settings: RedisSettings, role: ConnectionRole): RedisOptions {
   const blocking = role !== 'commands'
+  const where: RedisOptions = settings.sentinels
+    ? {
+        sentinels: settings.sentinels,
+        name: settings.masterName,
+        natMap: settings.natMap,
+        role: 'master',
+        enableTLSForSentinelMode: settings.tls !== undefined,
+        sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
+        // reconnect at once when Sentinel announces a new primary, not when the old socket times out
+        failoverDetector: true,
+      }
+    : { host: settings.host, port: settings.port }
   return {
-    host: settings.host,
-    port: settings.port,
+    ...where,
+    // After a failover the old primary comes back as a replica; a connection that still reaches it
+    // must go and find the new primary, and resend the refused write there.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
     username: settings.username,
     password: settings.password,
     db: settings.db,

@@ -8,6 +8,10 @@ import { type ScriptedRedis, withScripts } from './redis-scripts.js'
 /** `host:port` for messages; never the password. */
 export function describeServer(settings: RedisSettings): string {
   const user = settings.username === undefined ? '' : ` as user '${settings.username}'`
+  if (settings.sentinels) {
+    const sentinels = settings.sentinels.map(({ host, port }) => `${host}:${port}`).join(',')
+    return `redis primary '${settings.masterName}' via sentinels ${sentinels}/${settings.db}${user}`
+  }
   return `redis ${settings.host}:${settings.port}/${settings.db}${user}`
 }
 

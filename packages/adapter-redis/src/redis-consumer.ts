@@ -11,7 +11,7 @@ import {
 } from '@anymq/core/spi'
 import type { RedisSettings } from './redis-config.js'
 import { closeClient, openClient, pause, reconnectIfStalled, whenReady } from './redis-connection.js'
-import { connectionError } from './redis-errors.js'
+import { connectionError, isConnectionProblem } from './redis-errors.js'
 import type { ScriptedRedis } from './redis-scripts.js'
 import { delayedMember, type RawEntry, type RedisEntry, readEntry } from './redis-wire.js'
 
@@ -177,7 +177,24 @@ export class RedisConsumer implements TransportConsumer {
     this.blocking?.disconnect()
   }
 
+  /**
+   * Creates the group, waiting out a failover: right after Sentinel promotes a replica, the new primary
+   * refuses writes (NOREPLICAS under `min-replicas-to-write`) until a replica has attached, for a few
+   * seconds. Gives up after `connectTimeoutMs`.
+   */
   private async ensureGroup(): Promise<void> {
+    const deadline = Date.now() + this.context.settings.connectTimeoutMs
+    for (;;) {
+      try {
+        return await this.createGroup()
+      } catch (error) {
+        if (!isConnectionProblem((error as { cause?: unknown }).cause ?? error) || Date.now() > deadline || this.stopped) throw error
+        await pause(200, this.stopping.signal)
+      }
+    }
+  }
+
+  private async createGroup(): Promise<void> {
     const commands = this.context.commands
     try {
       if (this.source.ephemeral) {

@@ -26,7 +26,8 @@ export function isConnectionProblem(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   const code = (error as { code?: unknown }).code
   if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/.test(code)) return true
-  return /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|enableOfflineQueue|LOADING|connect ETIMEDOUT|Command timed out|Socket closed/i.test(
+  // NOREPLICAS, READONLY, MASTERDOWN: a primary failing over (Sentinel), over in seconds like a reconnect.
+  return /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|enableOfflineQueue|LOADING|connect ETIMEDOUT|Command timed out|Socket closed|NOREPLICAS|READONLY|MASTERDOWN/i.test(
     error.message,
   )
 }

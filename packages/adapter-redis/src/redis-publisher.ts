@@ -18,6 +18,7 @@ export class RedisPublisher {
     private readonly commands: ScriptedRedis,
     private readonly keys: RedisKeys,
     private readonly onTopicWrite: (stream: string) => void,
+    private readonly replication: { waitReplicas: number; waitTimeoutMs: number } = { waitReplicas: 0, waitTimeoutMs: 0 },
   ) {}
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
@@ -67,9 +68,36 @@ export class RedisPublisher {
     }
   }
 
-  /** Runs writes: one command directly, several in one MULTI/EXEC. */
+  /** Runs writes: one command directly, several in one MULTI/EXEC; then waits for replicas if asked. */
   async apply(writes: readonly Write[], where: string, count: number): Promise<void> {
     const what = `writing ${count} message${count === 1 ? '' : 's'} to ${where}`
+    await this.write(writes, what)
+    await this.replicated(what)
+  }
+
+  /**
+   * Replication is asynchronous: a primary killed right after its reply takes unreplicated writes with
+   * it, and Sentinel promotes a replica without them. `WAIT` returns once `waitReplicas` replicas have
+   * every earlier write of this connection; fewer in time fails the publish (retryable: it may be stored).
+   */
+  private async replicated(what: string): Promise<void> {
+    const { waitReplicas, waitTimeoutMs } = this.replication
+    if (waitReplicas === 0) return
+    let acknowledged: number
+    try {
+      acknowledged = await this.commands.wait(waitReplicas, waitTimeoutMs)
+    } catch (error) {
+      throw publishError(what, error)
+    }
+    if (acknowledged < waitReplicas) {
+      throw publishError(
+        what,
+        new Error(`only ${acknowledged} of ${waitReplicas} replicas acknowledged the write within ${waitTimeoutMs} ms; it may or may not be kept`),
+      )
+    }
+  }
+
+  private async write(writes: readonly Write[], what: string): Promise<void> {
     if (writes.length === 1) {
       try {
         await (writes[0] as Write)(this.commands)

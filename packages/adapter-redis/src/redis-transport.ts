@@ -58,7 +58,7 @@ export class RedisTransport implements Transport {
     private readonly logger: Logger,
   ) {
     this.keys = new RedisKeys(settings.prefix)
-    this.publisher = new RedisPublisher(commands, this.keys, (stream) => this.noteTopic(stream))
+    this.publisher = new RedisPublisher(commands, this.keys, (stream) => this.noteTopic(stream), settings)
   }
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {

@@ -13,6 +13,8 @@ export const knownSchemes: Readonly<Record<string, string>> = {
   sqs: '@anymq/aws',
   redis: '@anymq/redis',
   rediss: '@anymq/redis',
+  'redis+sentinel': '@anymq/redis',
+  'rediss+sentinel': '@anymq/redis',
   nats: '@anymq/nats',
   'gcp-pubsub': '@anymq/gcp-pubsub',
 }

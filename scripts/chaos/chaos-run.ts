@@ -1,0 +1,332 @@
+/**
+ * `pnpm chaos [kafka|rabbitmq|redis...] [--ci] [--messages N] [--json file]`: queue and topic traffic
+ * through the clusters of scripts/cluster.sh while nodes are SIGKILLed, a consumer process is
+ * SIGKILLed and client connections are cut; then checks that every confirmed message arrived.
+ * Bounded in count and time; stops its processes and proxies whatever happens. Exit code 1 when a
+ * confirmed message is lost or a planned fault could not be made.
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { connect } from '@anymq/core'
+import type { ChaosBody, ChaosWorkerSettings, DeliveryReport } from './chaos-protocol.js'
+import { ChaosProxy } from './chaos-proxy.js'
+import { type ChaosBroker, type ChaosTarget, chaosBrokers, chaosTarget, cluster } from './chaos-targets.js'
+
+interface Plan {
+  messages: number
+  publishers: number
+  consumers: number
+  concurrency: number
+  /** Publishing is paced to last about this long, so the faults land while traffic flows. */
+  trafficSeconds: number
+  /** Faults, each at a fraction of the planned traffic (after the previous one has recovered). */
+  faults: Array<{ at: number; kind: 'leader' | 'consumer' | 'cut' }>
+  drainSeconds: number
+  deadlineSeconds: number
+}
+
+const fullPlan: Plan = {
+  messages: 100_000,
+  publishers: 20,
+  consumers: 2,
+  concurrency: 16,
+  trafficSeconds: 240,
+  faults: [
+    { at: 0.1, kind: 'leader' },
+    { at: 0.3, kind: 'consumer' },
+    { at: 0.4, kind: 'cut' },
+    { at: 0.5, kind: 'leader' },
+    { at: 0.8, kind: 'leader' },
+  ],
+  drainSeconds: 180,
+  deadlineSeconds: 900,
+}
+
+const ciPlan: Plan = {
+  ...fullPlan,
+  messages: 4_000,
+  trafficSeconds: 40,
+  faults: [
+    { at: 0.2, kind: 'leader' },
+    { at: 0.5, kind: 'consumer' },
+    { at: 0.6, kind: 'cut' },
+  ],
+  drainSeconds: 90,
+  deadlineSeconds: 300,
+}
+
+interface FaultRecord {
+  kind: 'leader' | 'consumer' | 'cut'
+  node?: string
+  at: number
+  /** When the fault had surely taken effect (the kill returned, the sockets were reset). */
+  effectiveAt?: number
+  /** ms from the fault until every publisher had a send confirmed that started after it took effect. */
+  publishRecoveryMs?: number
+  /** ms until the node was back (leader) or the replacement consumer attached (consumer). */
+  restoredMs?: number
+  connectionsCut?: number
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const p99 = (values: number[]) => {
+  if (values.length === 0) return undefined
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]
+}
+
+async function runBroker(broker: ChaosBroker, plan: Plan) {
+  const startedAt = Date.now()
+  const deadline = startedAt + plan.deadlineSeconds * 1_000
+  console.log(`chaos ${broker}: cluster up`)
+  await cluster('up', broker)
+  const target: ChaosTarget = await chaosTarget(broker)
+  const proxies = await Promise.all(target.proxied.map(([listen, to]) => ChaosProxy.start(listen, to)))
+  const runId = `chaos-${Date.now().toString(36)}`
+  const settings: ChaosWorkerSettings = {
+    url: target.url,
+    broker: target.brokerOptions,
+    queue: runId,
+    topic: `${runId}-events`,
+    subscription: 'audit',
+    concurrency: plan.concurrency,
+  }
+
+  // what arrived, by kind, id -> deliveries
+  const received = { queue: new Map<string, number>(), topic: new Map<string, number>() }
+  const lastSequence = new Map<string, number>()
+  let orderViolations = 0
+  const onDelivery = (report: DeliveryReport) => {
+    const seen = received[report.kind]
+    const count = seen.get(report.id) ?? 0
+    seen.set(report.id, count + 1)
+    if (count > 0 || report.key === undefined) return
+    const orderKey = `${report.kind}/${report.key}`
+    const last = lastSequence.get(orderKey) ?? -1
+    if (report.sequence < last) orderViolations++
+    else lastSequence.set(orderKey, report.sequence)
+  }
+
+  const workers = new Set<ChildProcess>()
+  const startWorker = () =>
+    new Promise<ChildProcess>((resolve, reject) => {
+      const child = fork(new URL('./chaos-consumer.ts', import.meta.url).pathname, [], {
+        env: { ...process.env, ANYMQ_CHAOS_WORKER: JSON.stringify(settings) },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
+      workers.add(child)
+      const timer = setTimeout(() => reject(new Error('a consumer process did not attach within 120 s')), 120_000)
+      child.on('message', (message: DeliveryReport | { type: 'ready' }) => {
+        if (message.type === 'delivery') onDelivery(message)
+        else if (message.type === 'ready') {
+          clearTimeout(timer)
+          resolve(child)
+        }
+      })
+      child.on('exit', (code, signal) => {
+        workers.delete(child)
+        clearTimeout(timer)
+        reject(new Error(`a consumer process exited before attaching (${signal ?? code})`))
+      })
+    })
+
+  const faults: FaultRecord[] = []
+  const confirmed = { queue: new Set<string>(), topic: new Set<string>() }
+  const latencies: Array<{ startedAt: number; ms: number }> = []
+  let sendErrors = 0
+  let attempted = 0
+  /** Per publisher, the times its sends started and were confirmed, to measure recovery. */
+  const confirmations: Array<Array<{ startedAt: number; confirmedAt: number }>> = Array.from({ length: plan.publishers }, () => [])
+  let consumerKilled: ChildProcess | undefined
+
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} }
+  const mq = await connect(target.url, { broker: target.brokerOptions, logger: quiet })
+  try {
+    console.log(`chaos ${broker}: starting ${plan.consumers} consumer processes`)
+    for (let index = 0; index < plan.consumers; index++) await startWorker()
+
+    const perPublisher = Math.ceil(plan.messages / plan.publishers)
+    const intervalMs = (plan.trafficSeconds * 1_000 * plan.publishers) / plan.messages
+    const trafficStart = Date.now()
+    const publisher = async (index: number) => {
+      const kind = index % 2 === 0 ? 'queue' : 'topic'
+      const queue = mq.queue<ChaosBody>(settings.queue)
+      const topic = mq.topic<ChaosBody>(settings.topic)
+      for (let sequence = 0; sequence < perPublisher && attempted < plan.messages; sequence++) {
+        attempted++
+        const due = trafficStart + (sequence + index / plan.publishers) * intervalMs
+        if (due > Date.now()) await sleep(due - Date.now())
+        // half keyed (4 keys per publisher, so one sender per key and a defined order), half not
+        const key = sequence % 2 === 0 ? `p${index}-k${sequence % 8}` : undefined
+        const body: ChaosBody = { id: `${index}-${sequence}`, publisher: index, sequence, key }
+        const sendStarted = Date.now()
+        for (;;) {
+          if (Date.now() > deadline) throw new Error('deadline reached while publishing')
+          const attemptStarted = Date.now()
+          try {
+            if (kind === 'queue') await queue.send(body, key === undefined ? {} : { key })
+            else await topic.publish(body, key === undefined ? {} : { key })
+            const now = Date.now()
+            confirmed[kind].add(body.id)
+            latencies.push({ startedAt: sendStarted, ms: now - sendStarted })
+            confirmations[index]?.push({ startedAt: attemptStarted, confirmedAt: now })
+            break
+          } catch {
+            // not confirmed: maybe stored, maybe not; sent again with the same id (a duplicate at worst)
+            sendErrors++
+            await sleep(200)
+          }
+        }
+      }
+    }
+
+    // A killed node restarts in the background (a RabbitMQ node takes ~30 s here) while the other
+    // faults go on; the next leader kill waits for it, so at most one node is down at a time.
+    let restarting: Promise<void> = Promise.resolve()
+    const faultRunner = async () => {
+      for (const fault of plan.faults) {
+        while (attempted < plan.messages * fault.at) {
+          if (Date.now() > deadline) return
+          await sleep(100)
+        }
+        if (fault.kind === 'leader') await restarting
+        const record: FaultRecord = { kind: fault.kind, at: Date.now() }
+        if (fault.kind === 'leader') {
+          let node: string | undefined
+          for (let tries = 0; tries < 50 && !node; tries++) {
+            node = await target.leader(settings.queue)
+            if (!node) await sleep(200)
+          }
+          if (!node) throw new Error(`no leader found for ${settings.queue}`)
+          record.node = node
+          record.at = Date.now()
+          await cluster('kill', node)
+          record.effectiveAt = Date.now()
+          faults.push(record)
+          console.log(`chaos ${broker}: SIGKILLed leader ${node} at ${((record.at - trafficStart) / 1000).toFixed(1)} s`)
+          restarting = (async () => {
+            await sleep(3_000)
+            await cluster('start', node)
+            record.restoredMs = Date.now() - record.at
+          })()
+        } else if (fault.kind === 'consumer') {
+          const victim = [...workers][0]
+          if (!victim) throw new Error('no consumer process to kill')
+          faults.push(record)
+          consumerKilled = victim
+          victim.kill('SIGKILL')
+          console.log(`chaos ${broker}: SIGKILLed consumer process ${victim.pid}`)
+          await startWorker()
+          record.restoredMs = Date.now() - record.at
+        } else {
+          faults.push(record)
+          record.connectionsCut = proxies.reduce((sum, proxy) => sum + proxy.cut(1_000), 0) / 2
+          record.effectiveAt = Date.now()
+          console.log(`chaos ${broker}: cut ${record.connectionsCut} client connections`)
+        }
+      }
+      await restarting
+    }
+
+    const progress = setInterval(() => {
+      const total = confirmed.queue.size + confirmed.topic.size
+      console.log(
+        `chaos ${broker}: ${((Date.now() - trafficStart) / 1000).toFixed(0)} s, confirmed ${total}, received ${received.queue.size + received.topic.size}, send errors ${sendErrors}`,
+      )
+    }, 10_000)
+    try {
+      await Promise.all([Promise.all(Array.from({ length: plan.publishers }, (_, index) => publisher(index))), faultRunner()])
+      const trafficEnd = Date.now()
+      // drain: every confirmed message must arrive
+      const drainDeadline = Math.min(deadline, Date.now() + plan.drainSeconds * 1_000)
+      const missing = () =>
+        [...confirmed.queue].filter((id) => !received.queue.has(id)).length + [...confirmed.topic].filter((id) => !received.topic.has(id)).length
+      while (missing() > 0 && Date.now() < drainDeadline) await sleep(250)
+      await sleep(2_000) // late duplicates
+      const drainedAt = Date.now()
+
+      for (const record of faults) {
+        if (record.kind === 'consumer') continue
+        // undefined when no publisher sent anything after the fault (the traffic had ended)
+        let worst: number | undefined
+        for (const list of confirmations) {
+          const first = list.find((entry) => entry.startedAt >= (record.effectiveAt ?? record.at))
+          if (!first) continue
+          worst = Math.max(worst ?? 0, first.confirmedAt - record.at)
+        }
+        record.publishRecoveryMs = worst
+      }
+      const firstFault = faults[0]?.at ?? trafficEnd
+      const lastFault = faults.at(-1)
+      const calmFrom = lastFault ? lastFault.at + (lastFault.publishRecoveryMs ?? 0) + (lastFault.restoredMs ?? 0) : trafficEnd
+      const deliveries = (map: Map<string, number>) => [...map.values()].reduce((sum, count) => sum + count, 0)
+      const lost = missing()
+      const result = {
+        broker,
+        url: target.url.replace(/\/\/[^@]*@/, '//'),
+        plan: { messages: plan.messages, publishers: plan.publishers, consumers: plan.consumers, concurrency: plan.concurrency },
+        sent: attempted,
+        confirmed: confirmed.queue.size + confirmed.topic.size,
+        sendErrors,
+        receivedUnique: received.queue.size + received.topic.size,
+        deliveries: deliveries(received.queue) + deliveries(received.topic),
+        lost,
+        duplicates: deliveries(received.queue) + deliveries(received.topic) - (received.queue.size + received.topic.size),
+        unconfirmedButReceived:
+          [...received.queue.keys()].filter((id) => !confirmed.queue.has(id)).length +
+          [...received.topic.keys()].filter((id) => !confirmed.topic.has(id)).length,
+        keyOrderViolations: orderViolations,
+        faults: faults.map(({ effectiveAt: _, ...record }) => ({ ...record, at: `${((record.at - trafficStart) / 1000).toFixed(1)} s` })),
+        consumerKilledPid: consumerKilled?.pid,
+        p99Ms: {
+          before: p99(latencies.filter((entry) => entry.startedAt < firstFault).map((entry) => entry.ms)),
+          during: p99(latencies.filter((entry) => entry.startedAt >= firstFault && entry.startedAt < calmFrom).map((entry) => entry.ms)),
+          after: p99(latencies.filter((entry) => entry.startedAt >= calmFrom).map((entry) => entry.ms)),
+        },
+        trafficSeconds: Number(((trafficEnd - trafficStart) / 1000).toFixed(1)),
+        drainSeconds: Number(((drainedAt - trafficEnd) / 1000).toFixed(1)),
+        totalSeconds: Number(((Date.now() - startedAt) / 1000).toFixed(1)),
+      }
+      return result
+    } finally {
+      clearInterval(progress)
+    }
+  } finally {
+    for (const worker of workers) worker.send?.({ type: 'stop' })
+    await sleep(500)
+    for (const worker of workers) worker.kill('SIGKILL')
+    await mq.close().catch(() => {})
+    await Promise.all(proxies.map((proxy) => proxy.close()))
+  }
+}
+
+const args = process.argv.slice(2)
+const ci = args.includes('--ci')
+const plan: Plan = { ...(ci ? ciPlan : fullPlan) }
+const messagesIndex = args.indexOf('--messages')
+if (messagesIndex >= 0) plan.messages = Number(args[messagesIndex + 1])
+const jsonIndex = args.indexOf('--json')
+const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : undefined
+const named = args.filter((arg, index) => (chaosBrokers as readonly string[]).includes(arg) && args[index - 1] !== '--json') as ChaosBroker[]
+const brokers = named.length > 0 ? named : [...chaosBrokers]
+
+let failed = false
+const results = []
+for (const broker of brokers) {
+  try {
+    const result = await runBroker(broker, plan)
+    results.push(result)
+    console.log(JSON.stringify(result, null, 2))
+    const leaderKills = result.faults.filter((fault) => fault.kind === 'leader').length
+    const planned = plan.faults.filter((fault) => fault.kind === 'leader').length
+    if (result.lost > 0 || leaderKills < planned || result.faults.length < plan.faults.length) {
+      failed = true
+      console.error(`chaos ${broker}: FAILED (lost ${result.lost}, faults ${result.faults.length}/${plan.faults.length})`)
+    } else console.log(`chaos ${broker}: passed, 0 of ${result.confirmed} confirmed messages lost, ${result.duplicates} duplicates`)
+  } catch (error) {
+    failed = true
+    console.error(`chaos ${broker}: FAILED: ${error instanceof Error ? error.stack : String(error)}`)
+  }
+}
+if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
+process.exit(failed ? 1 : 0)
