@@ -1,4 +1,7 @@
 import { defineConfig } from 'vitest/config'
+import { SkipReasonsReporter } from './test/skip-reasons-reporter.js'
+
+const jsonReport: ['json', { outputFile: string }] = ['json', { outputFile: '.cache/vitest-report.json' }]
 
 export default defineConfig({
   resolve: { conditions: ['@anymq/source'] },
@@ -6,7 +9,8 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     // Under CI a JSON report is kept so .ci/run can print one plain 'N passed, N failed' line.
-    reporters: process.env.CI ? ['default', ['json', { outputFile: '.cache/vitest-report.json' }]] : ['default'],
+    // Skip reasons first, so the default reporter's summary stays the last thing printed.
+    reporters: [new SkipReasonsReporter(), 'default', ...(process.env.CI ? [jsonReport] : [])],
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },

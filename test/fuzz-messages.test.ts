@@ -63,42 +63,45 @@ describe.each(targets)('fuzzed messages: $name', ({ name, url, runs }) => {
     await Promise.all(connections.map((mq) => mq.close()))
   })
 
-  it.skipIf(!url)(`round-trips byte-exact or refuses with a typed error before sending (${name})`, async () => {
-    const mq = await connect(url as string)
-    connections.push(mq)
-    const queue = mq.queue<Uint8Array>(`fuzz-${name}-${Date.now().toString(36)}`, { codec: 'raw', deadLetter: false })
-    const received = new Map<string, { body: string; headers: Record<string, string>; key: string | undefined }>()
-    const subscription = queue.consume((message) => {
-      received.set(message.id, { body: hex(message.body), headers: { ...message.headers }, key: message.key })
-    })
-    await subscription.ready
-    const sent = new Map<string, Sample>()
-    const refused: string[] = []
-    await fc.assert(
-      fc.asyncProperty(sample, async (input) => {
-        try {
-          const { id } = await within(queue.send(input.body, { headers: input.headers, key: input.key }), 20_000, 'send')
-          sent.set(id, input)
-        } catch (error) {
-          expect(AnymqError.isInstance(error), String(error)).toBe(true)
-          expect(refusedBeforeSending, String(error)).toContain((error as AnymqError).code)
-          refused.push((error as AnymqError).code)
-        }
-      }),
-      { seed, numRuns: Math.max(1, Math.round(runs * scale)), endOnFailure: true },
-    )
-    const deadline = Date.now() + 60_000
-    while (received.size < sent.size && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
-    for (const [id, input] of sent) {
-      const got = received.get(id)
-      expect(got, `message ${id} was sent but never arrived`).toBeDefined()
-      expect(got?.body, `body of ${id}`).toBe(hex(input.body))
-      expect(got?.headers, `headers of ${id}`).toEqual(input.headers)
-      expect(got?.key, `key of ${id}`).toBe(input.key)
-    }
-    // Nothing that was refused arrived.
-    expect([...received.keys()].filter((id) => !sent.has(id))).toEqual([])
-    console.info(`fuzz ${name}: ${sent.size + refused.length} cases, ${sent.size} round-tripped, ${refused.length} refused before sending (seed ${seed})`)
-    await subscription.close()
-  })
+  it.skipIf(!url)(
+    `round-trips byte-exact or refuses with a typed error before sending (${name})${url ? '' : ` (ANYMQ_${name.toUpperCase()}_URL unset: run scripts/brokers.sh up ${name})`}`,
+    async () => {
+      const mq = await connect(url as string)
+      connections.push(mq)
+      const queue = mq.queue<Uint8Array>(`fuzz-${name}-${Date.now().toString(36)}`, { codec: 'raw', deadLetter: false })
+      const received = new Map<string, { body: string; headers: Record<string, string>; key: string | undefined }>()
+      const subscription = queue.consume((message) => {
+        received.set(message.id, { body: hex(message.body), headers: { ...message.headers }, key: message.key })
+      })
+      await subscription.ready
+      const sent = new Map<string, Sample>()
+      const refused: string[] = []
+      await fc.assert(
+        fc.asyncProperty(sample, async (input) => {
+          try {
+            const { id } = await within(queue.send(input.body, { headers: input.headers, key: input.key }), 20_000, 'send')
+            sent.set(id, input)
+          } catch (error) {
+            expect(AnymqError.isInstance(error), String(error)).toBe(true)
+            expect(refusedBeforeSending, String(error)).toContain((error as AnymqError).code)
+            refused.push((error as AnymqError).code)
+          }
+        }),
+        { seed, numRuns: Math.max(1, Math.round(runs * scale)), endOnFailure: true },
+      )
+      const deadline = Date.now() + 60_000
+      while (received.size < sent.size && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+      for (const [id, input] of sent) {
+        const got = received.get(id)
+        expect(got, `message ${id} was sent but never arrived`).toBeDefined()
+        expect(got?.body, `body of ${id}`).toBe(hex(input.body))
+        expect(got?.headers, `headers of ${id}`).toEqual(input.headers)
+        expect(got?.key, `key of ${id}`).toBe(input.key)
+      }
+      // Nothing that was refused arrived.
+      expect([...received.keys()].filter((id) => !sent.has(id))).toEqual([])
+      console.info(`fuzz ${name}: ${sent.size + refused.length} cases, ${sent.size} round-tripped, ${refused.length} refused before sending (seed ${seed})`)
+      await subscription.close()
+    },
+  )
 })

@@ -19,7 +19,11 @@ describe('workspace consistency', () => {
     const readme = readFileSync(join(base, 'README.md'), 'utf8')
     expect(readme).toMatch(/```(ts|typescript)/)
     expect(readme.toLowerCase()).toContain('capabilit')
-    const manifest = JSON.parse(readFileSync(join(base, 'package.json'), 'utf8')) as { exports: Record<string, unknown>; peerDependencies?: Record<string, string>; scripts?: Record<string, string> }
+    const manifest = JSON.parse(readFileSync(join(base, 'package.json'), 'utf8')) as {
+      exports: Record<string, unknown>
+      peerDependencies?: Record<string, string>
+      scripts?: Record<string, string>
+    }
     expect(Object.keys(manifest.exports)).toContain('.')
     expect(manifest.peerDependencies?.['@anymq/core']).toBeDefined()
     expect(manifest.scripts?.build).toBeDefined()

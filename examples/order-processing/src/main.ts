@@ -23,6 +23,9 @@ if (summary.deadLetters.length > 0) {
   console.log('\nStill in the dead-letter queue:')
   for (const letter of summary.deadLetters) console.log(`  ${letter.orderId}  after ${letter.attempts} attempts: ${letter.error}`)
 }
-const consistent = summary.sent === summary.processed + summary.deadLettered && summary.invoicing === summary.processed && summary.notifications === summary.processed
-console.log(`\n${consistent ? 'consistent' : 'INCONSISTENT'}: sent ${summary.sent} = processed ${summary.processed} + dead-lettered ${summary.deadLettered}; every subscription saw every shipped event`)
+const consistent =
+  summary.sent === summary.processed + summary.deadLettered && summary.invoicing === summary.processed && summary.notifications === summary.processed
+console.log(
+  `\n${consistent ? 'consistent' : 'INCONSISTENT'}: sent ${summary.sent} = processed ${summary.processed} + dead-lettered ${summary.deadLettered}; every subscription saw every shipped event`,
+)
 if (!consistent) process.exitCode = 1

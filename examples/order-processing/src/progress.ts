@@ -13,7 +13,9 @@ export class ProgressBar {
     if (this.tty) {
       const width = 30
       const filled = Math.round(ratio * width)
-      process.stdout.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}% ${done}/${this.total} ${detail}   `)
+      process.stdout.write(
+        `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}% ${done}/${this.total} ${detail}   `,
+      )
       return
     }
     const decile = Math.floor(ratio * 10)

@@ -54,16 +54,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const shop = await open()
 
     // Pricing service: answers price queries; discontinued products are unknown to it.
-    await services
-      .responder<PriceQuery, Price>(names.pricing, { requestSchema: PriceQuerySchema, responseSchema: PriceSchema })
-      .serve(
-        (query) => {
-          const unit = catalog.get(query.sku)
-          if (unit === undefined) throw new Error(`unknown sku ${query.sku} (discontinued)`)
-          return { sku: query.sku, total: unit * query.quantity }
-        },
-        { concurrency: 16 },
-      ).ready
+    await services.responder<PriceQuery, Price>(names.pricing, { requestSchema: PriceQuerySchema, responseSchema: PriceSchema }).serve(
+      (query) => {
+        const unit = catalog.get(query.sku)
+        if (unit === undefined) throw new Error(`unknown sku ${query.sku} (discontinued)`)
+        return { sku: query.sku, total: unit * query.quantity }
+      },
+      { concurrency: 16 },
+    ).ready
 
     // Invoicing and notifications each get every shipped event.
     const invoiced = new Set<string>()
@@ -142,7 +140,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const processedBefore = processed.size
     await dead.redrive()
     await until(
-      async () => processed.size >= processedBefore + redriven && (await dead.peek(20)).length === deadBefore - redriven && invoiced.size >= processed.size && notified.size >= processed.size,
+      async () =>
+        processed.size >= processedBefore + redriven &&
+        (await dead.peek(20)).length === deadBefore - redriven &&
+        invoiced.size >= processed.size &&
+        notified.size >= processed.size,
       60_000,
     )
     const remaining = await dead.peek(20)

@@ -1,4 +1,5 @@
 import { ConfigError, type ConfigProblem, either, type OptionShape, objectOf, ofType, parseUrlOptions, required, withMembers } from '@anymq/core/spi'
+import type { SQSClientConfig } from '@aws-sdk/client-sqs'
 import { adapterName } from './aws-errors.js'
 
 /** Connection settings of `sqs://<region>?…`, every one validated up front. */
@@ -23,6 +24,12 @@ export interface AwsConfig {
   eventBus: string
   /** Explicit credentials or provider (`connect(url, { broker: { credentials } })`); default: the AWS provider chain. */
   credentials: unknown
+}
+
+/** Options of `connect('sqs://…', { broker: { … } })`. */
+export interface AwsBrokerOptions {
+  /** `{ accessKeyId, secretAccessKey, sessionToken? }` or a provider (`@aws-sdk/credential-providers`). Default: the SDK's provider chain. */
+  credentials?: SQSClientConfig['credentials']
 }
 
 export const snsMaxMessageBytes = 262_144

@@ -4,4 +4,4 @@ import { adapter } from './aws-adapter.js'
 registerAdapter(adapter)
 
 export { adapter, capabilities, fifoCapabilities } from './aws-adapter.js'
-export type { AwsConfig } from './aws-config.js'
+export type { AwsBrokerOptions, AwsConfig } from './aws-config.js'

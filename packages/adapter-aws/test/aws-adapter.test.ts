@@ -133,7 +133,7 @@ describe('aws configuration', () => {
   })
 })
 
-describe.skipIf(!url)('aws adapter against the broker (ANYMQ_SQS_URL)', () => {
+describe.skipIf(!url)('aws adapter against the broker (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)', () => {
   const open: Anymq[] = []
   const servers: Server[] = []
   afterEach(async () => {

@@ -4,4 +4,4 @@ import { adapter } from './kafka-adapter.js'
 registerAdapter(adapter)
 
 export { adapter, capabilities } from './kafka-adapter.js'
-export type { KafkaSasl, KafkaSettings } from './kafka-config.js'
+export type { KafkaBrokerOptions, KafkaSasl, KafkaSettings } from './kafka-config.js'

@@ -65,6 +65,9 @@ export interface KafkaSettings {
   requestTimeoutMs: number
 }
 
+/** Options of `connect('kafka://…', { broker: { … } })`; each wins over the same URL option. */
+export type KafkaBrokerOptions = Partial<Omit<KafkaSettings, 'brokers'>>
+
 const urlOptions = {
   driver: { type: 'enum', values: driverNames, description: 'Kafka client library' },
   compression: { type: 'enum', values: compressions, description: 'producer compression' },

@@ -24,7 +24,7 @@ async function plainChannel(): Promise<amqplib.ConfirmChannel> {
   return connection.createConfirmChannel()
 }
 
-describe.skipIf(!url)('rabbitmq interop with a plain amqplib client', () => {
+describe.skipIf(!url)('rabbitmq interop with a plain amqplib client (ANYMQ_RABBITMQ_URL unset: run scripts/brokers.sh up rabbitmq)', () => {
   it('an anymq consumer reads what a plain amqplib producer sent', async () => {
     const name = uniqueName('in')
     const mq = await connect(url!, { adapter })

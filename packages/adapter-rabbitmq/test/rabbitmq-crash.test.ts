@@ -155,7 +155,9 @@ async function scenario(node: RabbitmqNode, name: string, stop: () => Promise<vo
   }
 }
 
-describe.skipIf(!RabbitmqNode.available())('rabbitmq: retries and delays across a broker crash (own node)', () => {
+const noRabbitmqServer = RabbitmqNode.available() ? '' : ' (no rabbitmq-server installed to start a node of its own: run scripts/brokers.sh up rabbitmq)'
+
+describe.skipIf(!RabbitmqNode.available())(`rabbitmq: retries and delays across a broker crash (own node)${noRabbitmqServer}`, () => {
   // An AMQP port of this test's own (with the next two ports for management and distribution).
   const node = new RabbitmqNode(23_700 + (process.pid % 50) * 3)
   const total = perKind.retry + perKind.nack + perKind.delayed

@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs'
 import { AnymqError } from '@anymq/core'
 import { benchCommand, benchUsage } from './bench-command.js'
 import { type CliIo, line, UsageError } from './cli-io.js'
 import { consumeCommand, consumeUsage, deadLetterCommand, deadLetterUsage, doctorCommand, doctorUsage, sendCommand, sendUsage } from './message-commands.js'
 
-export const usage = `usage: anymq <command> …
+export const usage = `usage: anymq <command> …   (anymq --version prints the version)
 
 ${benchUsage}
 
@@ -29,6 +30,10 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
 /** Runs `anymq <argv…>` and resolves with the exit code: 0 done, 1 failed, 2 bad usage. */
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...args] = argv
+  if (name === '--version' || name === '-v' || name === 'version') {
+    line(io.stdout, cliVersion())
+    return 0
+  }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     line(name === undefined ? io.stderr : io.stdout, usage)
     return name === undefined ? 2 : 0
@@ -48,4 +53,9 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     line(io.stderr, `anymq ${name}: ${AnymqError.isInstance(error) ? error.message : String((error as Error)?.stack ?? error)}`)
     return 1
   }
+}
+
+/** The version of @anymq/cli; its package.json is one folder up from both src/ and dist/. */
+export function cliVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 }

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { capabilityNames, describeCapability } from '@anymq/core'
 import { type CliIo, line, UsageError } from './cli-io.js'
 import { connectUrl } from './connect-url.js'
+import { noteInProcessBroker } from './in-process-note.js'
 import { parseCount } from './statistics.js'
 
 export const sendUsage = `anymq send <url> <queue> <json> [--key <key>] [--header name=value]... [--count <n>]
@@ -49,6 +50,7 @@ export async function sendCommand(args: string[], io: CliIo): Promise<number> {
   }
   const times = count(values.count, 1, 'count')
   const mq = await connectUrl(url, io)
+  noteInProcessBroker(mq, io, 'what this command sends is gone when it exits, unless this same process consumes it')
   try {
     const queue = mq.queue(queueName)
     for (let index = 0; index < times; index++) {
@@ -68,6 +70,7 @@ export async function consumeCommand(args: string[], io: CliIo): Promise<number>
   const wanted = count(values.count, 1, 'count')
   const idleMs = count(values.timeout, 10, 'timeout') * 1000
   const mq = await connectUrl(url, io)
+  noteInProcessBroker(mq, io, `only messages sent inside this same process can arrive, so from a shell this waits ${idleMs / 1000} s for nothing`)
   let received = 0
   try {
     await new Promise<void>((resolve) => {
@@ -98,7 +101,10 @@ export async function consumeCommand(args: string[], io: CliIo): Promise<number>
   } finally {
     await mq.close()
   }
-  if (received < wanted) io.stderr.write(`received ${received} of ${wanted} messages before ${idleMs / 1000} s passed without one\n`)
+  if (received < wanted) {
+    const why = mq.adapter === 'memory' ? ` (${url} is in-process: nothing sent by another process reaches it)` : ''
+    line(io.stderr, `received ${received} of ${wanted} messages before ${idleMs / 1000} s passed without one${why}`)
+  }
   return received > 0 ? 0 : 1
 }
 
@@ -109,10 +115,14 @@ export async function deadLetterCommand(args: string[], io: CliIo): Promise<numb
     throw new UsageError('anymq dlq takes peek|redrive <url> <queue>')
   }
   const mq = await connectUrl(url, io)
+  noteInProcessBroker(mq, io, 'its dead-letter queues hold only what failed inside this same process')
   try {
     const deadLetters = mq.queue(queueName).deadLetters()
     if (action === 'peek') {
-      for (const letter of await deadLetters.peek(count(values.limit, 10, 'limit'))) {
+      const letters = await deadLetters.peek(count(values.limit, 10, 'limit'))
+      // stdout stays one JSON line per dead letter; the empty case is said on stderr.
+      if (letters.length === 0) line(io.stderr, `no dead letters in ${deadLetters.name}`)
+      for (const letter of letters) {
         const { rawBody: _bytes, ...shown } = letter
         line(io.stdout, JSON.stringify(shown))
       }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -113,11 +114,42 @@ describe('anymq send, consume, dlq, doctor', () => {
     expect(doctor.stdout).toMatch(/^ {2}maxMessageBytes +1 MiB$/m)
   })
 
-  it('peeks at an empty dead-letter queue and redrives nothing', async () => {
+  it('peeks at an empty dead-letter queue, says it is empty, and redrives nothing', async () => {
     const peek = await anymq('dlq', 'peek', 'memory://cli-dlq', 'payments')
     expect(peek).toMatchObject({ code: 0, stdout: '' })
+    expect(peek.stderr).toMatch(/^no dead letters in payments\.dlq$/m)
     const redrive = await anymq('dlq', 'redrive', 'memory://cli-dlq', 'payments')
     expect(redrive.stdout).toContain('moved 0 dead letters from payments.dlq back to payments')
+  })
+})
+
+describe('anymq on memory://', () => {
+  it('says up front, for send, consume and dlq, that the broker lives in this process only', async () => {
+    const sent = await anymq('send', 'memory://cli-note', 'orders', '{"n":1}')
+    expect(sent.code).toBe(0)
+    expect(sent.stderr).toMatch(
+      /^note: memory:\/\/cli-note is an in-process broker, not shared between processes: what this command sends is gone when it exits/m,
+    )
+    const peek = await anymq('dlq', 'peek', 'memory://cli-note', 'orders')
+    expect(peek.stderr).toMatch(/^note: memory:\/\/cli-note is an in-process broker, not shared between processes: its dead-letter queues/m)
+  })
+
+  it('explains an empty consume on memory:// instead of only timing out', async () => {
+    const consumed = await anymq('consume', 'memory://cli-note-empty', 'orders', '--timeout', '1')
+    expect(consumed.code).toBe(1)
+    expect(consumed.stderr).toMatch(
+      /^note: memory:\/\/cli-note-empty is an in-process broker, not shared between processes: only messages sent inside this same process/m,
+    )
+    expect(consumed.stderr).toMatch(
+      /^received 0 of 1 messages before 1 s passed without one \(memory:\/\/cli-note-empty is in-process: nothing sent by another process reaches it\)$/m,
+    )
+  })
+})
+
+describe('anymq --version', () => {
+  it("prints the version of @anymq/cli's package.json", async () => {
+    const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }
+    for (const flag of ['--version', '-v', 'version']) expect(await anymq(flag)).toEqual({ code: 0, stdout: `${manifest.version}\n`, stderr: '' })
   })
 })
 

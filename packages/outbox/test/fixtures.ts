@@ -11,6 +11,20 @@ export const postgresUrl = brokerUrl('ANYMQ_POSTGRES_URL')
 export const redisUrl = brokerUrl('ANYMQ_REDIS_URL')
 export const rabbitmqUrl = brokerUrl('ANYMQ_RABBITMQ_URL')
 
+type Broker = 'postgres' | 'redis' | 'rabbitmq'
+const brokerUrls: Record<Broker, [variable: string, url: string | undefined]> = {
+  postgres: ['ANYMQ_POSTGRES_URL', postgresUrl],
+  redis: ['ANYMQ_REDIS_URL', redisUrl],
+  rabbitmq: ['ANYMQ_RABBITMQ_URL', rabbitmqUrl],
+}
+
+/** Why a case that needs these brokers skips, for the end of its title; '' when every URL is set. */
+export function unsetReason(...needs: Broker[]): string {
+  const missing = needs.filter((broker) => brokerUrls[broker][1] === undefined)
+  if (missing.length === 0) return ''
+  return ` (${missing.map((broker) => brokerUrls[broker][0]).join(', ')} unset: run scripts/brokers.sh up ${missing.join(' ')})`
+}
+
 export function uniqueTables(): TableNames {
   const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
   return { outbox: `${prefix}_outbox`, deadLetters: `${prefix}_dead`, inbox: `${prefix}_inbox` }
@@ -180,7 +194,7 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
 }
 
 /** The stores a test runs on: SQLite always, Postgres when ANYMQ_POSTGRES_URL is set. */
-export const stores: { name: 'postgres' | 'sqlite'; create: () => Promise<StoreFixture<any>>; available: boolean }[] = [
-  { name: 'postgres', create: () => postgresFixture(), available: postgresUrl !== undefined },
-  { name: 'sqlite', create: sqliteFixture, available: true },
+export const stores: { name: 'postgres' | 'sqlite'; create: () => Promise<StoreFixture<any>>; available: boolean; needs: Broker[] }[] = [
+  { name: 'postgres', create: () => postgresFixture(), available: postgresUrl !== undefined, needs: ['postgres'] },
+  { name: 'sqlite', create: sqliteFixture, available: true, needs: [] },
 ]

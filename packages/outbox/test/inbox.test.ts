@@ -3,7 +3,7 @@ import { adapter as memoryAdapter } from '@anymq/memory'
 import { type ChainableCommander, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Inbox, postgresInbox, redisInbox, sqliteInbox } from '../src/index.js'
-import { postgresFixture, redisUrl, type StoreFixture, sqliteFixture, stores, uniqueName, waitUntil } from './fixtures.js'
+import { postgresFixture, redisUrl, type StoreFixture, sqliteFixture, stores, uniqueName, unsetReason, waitUntil } from './fixtures.js'
 
 function fakeMessage<T>(id: string, body: T): Message<T> {
   return {
@@ -25,7 +25,7 @@ function fakeMessage<T>(id: string, body: T): Message<T> {
 }
 
 for (const store of stores) {
-  describe.skipIf(!store.available)(`inbox on ${store.name}`, () => {
+  describe.skipIf(!store.available)(`inbox on ${store.name}${unsetReason(...store.needs)}`, () => {
     let fixture: StoreFixture<any>
     let makeInbox: (consumer: string) => Inbox<any>
     let credit: (tx: any, account: string, amount: number) => Promise<void>
@@ -138,7 +138,7 @@ for (const store of stores) {
   })
 }
 
-describe.skipIf(!redisUrl)('inbox on redis', () => {
+describe.skipIf(!redisUrl)(`inbox on redis${unsetReason('redis')}`, () => {
   let redis: Redis
   beforeAll(() => {
     redis = new Redis(redisUrl!, { lazyConnect: false, maxRetriesPerRequest: 2 })

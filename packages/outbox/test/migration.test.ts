@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { ConfigError } from '@anymq/core'
 import { describe, expect, it } from 'vitest'
 import { defaultTableNames, migrationSql, postgresOutbox, sqliteOutbox } from '../src/index.js'
-import { openSqlite, type StoreFixture, stores, uniqueTables } from './fixtures.js'
+import { openSqlite, type StoreFixture, stores, uniqueTables, unsetReason } from './fixtures.js'
 
 describe('schema migration', () => {
   it('ships plain SQL with the default names, and renames every table, index, trigger and channel', () => {
@@ -37,7 +37,7 @@ describe('schema migration', () => {
   })
 
   for (const store of stores) {
-    it.skipIf(!store.available)(`creates the tables under configured names on ${store.name}, and can run again`, async () => {
+    it.skipIf(!store.available)(`creates the tables under configured names on ${store.name}, and can run again${unsetReason(...store.needs)}`, async () => {
       let fixture: StoreFixture<any> | undefined
       try {
         fixture = await store.create()

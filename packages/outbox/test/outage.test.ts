@@ -2,7 +2,7 @@ import { type Anymq, connect, type Message } from '@anymq/core'
 import { adapter as rabbitmqAdapter } from '@anymq/rabbitmq'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { OutboxRelay } from '../src/index.js'
-import { rabbitmqUrl, type StoreFixture, stores, uniqueName, waitUntil } from './fixtures.js'
+import { rabbitmqUrl, type StoreFixture, stores, uniqueName, unsetReason, waitUntil } from './fixtures.js'
 import { PrivateRabbitmq } from './private-rabbitmq.js'
 
 interface Step {
@@ -17,8 +17,13 @@ const keys = 4
  * broker is back the backlog drains, in order per key, nothing lost. The broker is a RabbitMQ node of
  * this test's own (another port), so the shared broker other tests use is never stopped.
  */
-describe.skipIf(!rabbitmqUrl || !PrivateRabbitmq.available())('broker outage of 10 s with a real RabbitMQ', () => {
-  const rabbitmq = new PrivateRabbitmq(5600 + (process.pid % 50))
+const noRabbitmqServer = PrivateRabbitmq.available() ? '' : ' (no rabbitmq-server installed to start a node of its own: run scripts/brokers.sh up rabbitmq)'
+
+describe.skipIf(!rabbitmqUrl || !PrivateRabbitmq.available())(`broker outage of 10 s with a real RabbitMQ${unsetReason('rabbitmq')}${noRabbitmqServer}`, () => {
+  // ANYMQ_SPARE_RABBITMQ_PORT (and the port after it, for management) puts this node where a
+  // machine shared by several broker sets has room; by default it takes 5600–5649 and 15600–15649.
+  const sparePort = Number(process.env.ANYMQ_SPARE_RABBITMQ_PORT) || undefined
+  const rabbitmq = sparePort ? new PrivateRabbitmq(sparePort, sparePort + 1) : new PrivateRabbitmq(5600 + (process.pid % 50))
   const fixtures: StoreFixture<any>[] = []
   const relays: OutboxRelay[] = []
   const connections: Anymq[] = []

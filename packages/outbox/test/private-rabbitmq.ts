@@ -17,10 +17,18 @@ export class PrivateRabbitmq {
   private readonly environment: NodeJS.ProcessEnv
   private readonly directory: string
 
-  constructor(readonly port: number) {
+  constructor(
+    readonly port: number,
+    managementPort = port + 10_000,
+  ) {
     this.directory = mkdtempSync(join(tmpdir(), 'anymq-outbox-rabbitmq-'))
     this.url = `amqp://guest:guest@127.0.0.1:${port}`
-    this.environment = { ...process.env, ANYMQ_BROKERS_DIR: this.directory, ANYMQ_RABBITMQ_PORT: String(port), ANYMQ_RABBITMQ_MGMT_PORT: String(port + 10_000) }
+    this.environment = {
+      ...process.env,
+      ANYMQ_BROKERS_DIR: this.directory,
+      ANYMQ_RABBITMQ_PORT: String(port),
+      ANYMQ_RABBITMQ_MGMT_PORT: String(managementPort),
+    }
   }
 
   static available(): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { postgresUrl, type StoreFixture, sqliteFixture, uniqueName, waitUntil } from './fixtures.js'
+import { postgresUrl, type StoreFixture, sqliteFixture, uniqueName, unsetReason, waitUntil } from './fixtures.js'
 import { spawnRelay } from './relay-process.js'
 
 describe('anymq-outbox-relay (the relay as its own process)', () => {
@@ -18,7 +18,7 @@ describe('anymq-outbox-relay (the relay as its own process)', () => {
     expect(output).toMatch(/--batch-size: expected a whole number, got "lots"/)
   })
 
-  it.skipIf(!postgresUrl)('never prints the database password', async () => {
+  it.skipIf(!postgresUrl)(`never prints the database password${unsetReason('postgres')}`, async () => {
     const url = new URL(postgresUrl!)
     url.password = 'not-the-password-s3cr3t'
     const relay = spawnRelay(['--database', url.toString(), '--broker', 'memory://', '--migrate'])
