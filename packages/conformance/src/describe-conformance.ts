@@ -8,6 +8,7 @@ import { recoveryCases } from './cases/recovery.js'
 import { requestReplyCases } from './cases/request-reply.js'
 import { retryCases } from './cases/retry.js'
 import { roundTripCases } from './cases/round-trip.js'
+import { scatterGatherCases } from './cases/scatter-gather.js'
 import { topicCases } from './cases/topic.js'
 import { type ConformanceGroup, type ConformanceTarget, Harness } from './harness.js'
 
@@ -18,6 +19,7 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   acknowledgement: acknowledgementCases,
   retry: retryCases,
   'request-reply': requestReplyCases,
+  'scatter-gather': scatterGatherCases,
   ordering: orderingCases,
   delay: delayCases,
   lifecycle: lifecycleCases,

@@ -49,6 +49,7 @@ export type ConformanceGroup =
   | 'acknowledgement'
   | 'retry'
   | 'request-reply'
+  | 'scatter-gather'
   | 'ordering'
   | 'delay'
   | 'lifecycle'

@@ -9,8 +9,10 @@ import { redactUrl, registerSecret } from './redact.js'
 import { Requester, type RequestReplyOptions } from './requester.js'
 import { Responder } from './responder.js'
 import { Runtime } from './runtime.js'
+import { type GatherTarget, ScatterGather } from './scatter-gather.js'
 import type { AdapterFactory, Transport } from './spi/transport.js'
 import { Topic, type TopicOptions } from './topic.js'
+import { TopicResponder } from './topic-responder.js'
 
 export interface ConnectOptions {
   /** Use this adapter instead of resolving one from the URL scheme. */
@@ -70,6 +72,28 @@ export class Anymq {
   responder<Request = unknown, Response = unknown>(name: string, options?: RequestReplyOptions<Request, Response>): Responder<Request, Response> {
     this.runtime.assertOpen()
     return new Responder<Request, Response>(this.runtime, name, options)
+  }
+
+  /**
+   * Scatter-gather to the responders of a list of queues or to the topic responders of a topic; see
+   * {@link ScatterGather}. Its inbox closes with the connection.
+   */
+  scatterGather<Request = unknown, Response = unknown>(
+    target: GatherTarget,
+    options?: RequestReplyOptions<Request, Response>,
+  ): ScatterGather<Request, Response> {
+    this.runtime.assertOpen()
+    return new ScatterGather<Request, Response>(this.runtime, target, options)
+  }
+
+  /** A responder to scatter-gather requests published to `topic`, known to gatherers as `name`; see {@link TopicResponder}. */
+  topicResponder<Request = unknown, Response = unknown>(
+    topic: string,
+    name: string,
+    options?: RequestReplyOptions<Request, Response>,
+  ): TopicResponder<Request, Response> {
+    this.runtime.assertOpen()
+    return new TopicResponder<Request, Response>(this.runtime, topic, name, options)
   }
 
   get closed(): boolean {

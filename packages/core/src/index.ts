@@ -56,6 +56,15 @@ export {
   type RetryPolicy,
   type RetryPolicyOptions,
 } from './retry-policy.js'
+export {
+  type GatherFailure,
+  type GatherOptions,
+  type GatherReply,
+  type GatherResult,
+  type GatherTarget,
+  ScatterGather,
+} from './scatter-gather.js'
 export type { StandardSchemaV1 } from './schema.js'
 export type { ConsumeOptions, Subscription } from './subscription.js'
 export { type SubscribeOptions, Topic, type TopicOptions } from './topic.js'
+export { TopicResponder } from './topic-responder.js'

@@ -21,6 +21,8 @@ export const wireHeaders = {
   expiresAt: 'x-anymq-expires-at',
   /** Set on a reply when the responder's handler threw. */
   replyError: 'x-anymq-reply-error',
+  /** Set on a topic responder's reply: the subscription name of the responder that answered (scatter-gather). */
+  responder: 'x-anymq-responder',
 } as const
 
 export function isReservedHeader(name: string): boolean {
