@@ -51,7 +51,9 @@ export class NatsConsumer implements TransportConsumer {
   async stop(): Promise<void> {
     this.stopped = true
     this.slotFreed?.()
-    await this.batch?.close().catch(() => {})
+    // The pull under way is left to expire (fetchExpiresMs at most) rather than closed: closing it
+    // dropped what the server had already sent for it, and those waited out AckWait (30 s) before
+    // anyone else could have them. Below, whatever arrives after the stop is handed back at once.
     await this.loop
   }
 
@@ -77,7 +79,10 @@ export class NatsConsumer implements TransportConsumer {
       try {
         const batch = await (this.handle as Consumer).fetch({ max_messages: free, expires: this.context.fetchExpiresMs })
         this.batch = batch
-        for await (const message of batch) this.receive(message)
+        for await (const message of batch) {
+          if (this.stopped) message.nak()
+          else this.receive(message)
+        }
         failures = 0
       } catch (error) {
         if (this.stopped) break
