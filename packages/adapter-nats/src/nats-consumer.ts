@@ -1,5 +1,5 @@
 import { type Delivery, filterMatches, type Logger, retryCopy, type TopicFilter, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
-import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream'
+import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream'
 import { connectionError } from './nats-errors.js'
 import type { NatsPublisher } from './nats-publisher.js'
 import type { ConsumerTarget, NatsTopology } from './nats-topology.js'
@@ -25,7 +25,6 @@ export class NatsConsumer implements TransportConsumer {
   private readonly unsettled = new Set<JsMsg>()
   private stopped = false
   private closed = false
-  private batch: ConsumerMessages | undefined
   private loop: Promise<void> | undefined
   private slotFreed: (() => void) | undefined
   private handle: Consumer | undefined
@@ -78,7 +77,6 @@ export class NatsConsumer implements TransportConsumer {
       }
       try {
         const batch = await (this.handle as Consumer).fetch({ max_messages: free, expires: this.context.fetchExpiresMs })
-        this.batch = batch
         for await (const message of batch) {
           if (this.stopped) message.nak()
           else this.receive(message)
@@ -89,8 +87,6 @@ export class NatsConsumer implements TransportConsumer {
         failures++
         if (failures === 1 || failures % 20 === 0) this.options.onError(connectionError(`fetching from '${this.target.stream}'`, error))
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(failures, 5), 2000)))
-      } finally {
-        this.batch = undefined
       }
     }
   }
