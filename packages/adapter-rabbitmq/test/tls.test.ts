@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { brokerUrl, describeConformance, describeConnectionRefusals, startTlsFront } from '@anymq/conformance'
+import { brokerUrl, describeConformance, describeConnectionRefusals, useBadCertificateFronts } from '@anymq/conformance'
 import { connect } from '@anymq/core'
-import { afterAll, beforeAll, describe } from 'vitest'
+import { describe } from 'vitest'
 import { adapter, capabilities } from '../src/index.js'
 
 // amqps:// with a password user on its own vhost, from scripts/brokers.sh (the CA is in the URL's ?ca=).
@@ -37,32 +36,16 @@ describe.skipIf(!url || !plainUrl)('rabbitmq over TLS (ANYMQ_RABBITMQ_TLS_URL un
 
   // Certificates the broker itself cannot be made to present (expired, another host's) are
   // presented by a TLS front on a port of its own that forwards to the broker's plain port.
-  const fronts: { port: number; close(): Promise<void> }[] = []
   const plain = new URL(plainUrl ?? 'unset://plain')
-  const front = async (name: string) => {
-    const started = await startTlsFront({
-      cert: readFileSync(file(`${name}.pem`)),
-      key: readFileSync(file(`${name}.key`)),
-      to: { host: plain.hostname, port: Number(plain.port) },
-    })
-    fronts.push(started)
-    return started.port
-  }
-  let expiredPort = 0
-  let wrongHostPort = 0
-  beforeAll(async () => {
-    expiredPort = await front('expired')
-    wrongHostPort = await front('wrong-host')
-  })
-  afterAll(() => Promise.all(fronts.map((started) => started.close())))
+  const fronts = useBadCertificateFronts(certificates, { host: plain.hostname, port: Number(plain.port) })
 
   describeConnectionRefusals({
     name: 'rabbitmq (amqps)',
     secret: decodeURIComponent(tlsUrl.password),
     cases: {
       'tls-untrusted-certificate': () => withUrl((copy) => copy.searchParams.set('ca', file('other-ca.pem'))),
-      'tls-certificate-expired': () => withUrl((copy) => (copy.port = String(expiredPort))),
-      'tls-hostname-mismatch': () => withUrl((copy) => (copy.port = String(wrongHostPort))),
+      'tls-certificate-expired': () => withUrl((copy) => (copy.port = String(fronts.expiredPort()))),
+      'tls-hostname-mismatch': () => withUrl((copy) => (copy.port = String(fronts.wrongHostPort()))),
       // TLS spoken to the plain AMQP port.
       'tls-handshake': () => withUrl((copy) => (copy.port = plain.port)),
       authentication: () => withUrl((copy) => (copy.password = 'not-the-password')),

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs'
 import { type AddressInfo, connect as tcpConnect } from 'node:net'
+import { join } from 'node:path'
 import { createServer, type Server } from 'node:tls'
 import { inspect } from 'node:util'
 import { type Anymq, AnymqError, type ConnectionFailure } from '@anymq/core'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { uniqueName } from './harness.js'
 
 /** How to reach the broker in each refused way; every function connects and sends one message. */
@@ -100,4 +102,22 @@ export async function startTlsFront(options: {
         server.close(() => resolve())
       }),
   }
+}
+
+/**
+ * Inside a `describe`: starts, before its tests, a TLS front with the expired certificate and one
+ * with another host's (`expired.pem`/`.key`, `wrong-host.pem`/`.key` in `certificates`, as
+ * scripts/brokers.sh makes them), both forwarding to the broker's plain port, and stops them after.
+ * The ports are read in the tests, once the fronts are up.
+ */
+export function useBadCertificateFronts(certificates: string, to: { host: string; port: number }): { expiredPort(): number; wrongHostPort(): number } {
+  const fronts: Record<'expired' | 'wrong-host', { port: number; close(): Promise<void> } | undefined> = { expired: undefined, 'wrong-host': undefined }
+  const start = (name: 'expired' | 'wrong-host') =>
+    startTlsFront({ cert: readFileSync(join(certificates, `${name}.pem`)), key: readFileSync(join(certificates, `${name}.key`)), to })
+  beforeAll(async () => {
+    fronts.expired = await start('expired')
+    fronts['wrong-host'] = await start('wrong-host')
+  })
+  afterAll(() => Promise.all(Object.values(fronts).map((front) => front?.close())))
+  return { expiredPort: () => fronts.expired?.port ?? 0, wrongHostPort: () => fronts['wrong-host']?.port ?? 0 }
 }

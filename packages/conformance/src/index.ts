@@ -1,6 +1,6 @@
 export { waitUntil } from './cases/retry.js'
 export { orderSchema } from './cases/round-trip.js'
-export { describeConnectionRefusals, everythingIn, type RefusalTarget, secretForms, startTlsFront } from './connection-refusals.js'
+export { describeConnectionRefusals, everythingIn, type RefusalTarget, secretForms, startTlsFront, useBadCertificateFronts } from './connection-refusals.js'
 export { describeConformance } from './describe-conformance.js'
 export {
   brokerUrl,
