@@ -1,6 +1,6 @@
 import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
-import { defaults, queueBrokerOptions, readSettings } from './redis-config.js'
-import { openClient } from './redis-connection.js'
+import { defaults, queueBrokerOptions, type RedisSettings, readSettings } from './redis-config.js'
+import type { RedisDriver } from './redis-driver.js'
 import { RedisTransport } from './redis-transport.js'
 
 /**
@@ -39,7 +39,14 @@ export const adapter: AdapterFactory = {
   queueBrokerOptions,
   async connect(url, context) {
     const settings = readSettings(url, context.options, context.hosts)
-    const commands = await openClient(settings, 'commands', context.logger)
-    return new RedisTransport(commands, settings, { ...context.capabilities, maxMessageBytes: settings.maxMessageBytes }, context.logger)
+    const driver = await loadDriver(settings)
+    const commands = await driver.open(settings, 'commands', context.logger)
+    return new RedisTransport(driver, commands, settings, { ...context.capabilities, maxMessageBytes: settings.maxMessageBytes }, context.logger)
   },
+}
+
+/** The driver `settings.driver` names, loaded on demand: only the chosen client library is imported. */
+export async function loadDriver(settings: RedisSettings): Promise<RedisDriver> {
+  if (settings.driver === 'ioredis') return (await import('./ioredis-driver.js')).ioredisDriver
+  return (await import('./node-redis-driver.js')).nodeRedisDriver
 }

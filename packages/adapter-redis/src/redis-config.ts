@@ -7,15 +7,18 @@ import {
   type OptionShape,
   objectOf,
   ofType,
+  oneOf,
   parseUrlOptions,
   readTlsOptions,
   registerSecret,
   tlsUrlOptions,
 } from '@anymq/core/spi'
-import type { RedisOptions } from 'ioredis'
+import { type RedisDriverName, driverNames } from './redis-driver.js'
 
 /** Everything a Redis connection needs, read once from the URL and `connect(url, { broker })`. */
 export interface RedisSettings {
+  /** Client library: `node-redis` (@redis/client, the default) or `ioredis`. */
+  driver: RedisDriverName
   host: string
   port: number
   /** `redis+sentinel://`: the Sentinels to ask for the current primary of {@link masterName}. */
@@ -45,6 +48,7 @@ export interface RedisSettings {
 }
 
 export const urlOptions = {
+  driver: { type: 'enum', values: driverNames, description: 'Redis client library: node-redis (default) or ioredis' },
   prefix: { type: 'string', description: 'key prefix (default anymq)' },
   blockMs: {
     type: 'integer',
@@ -98,6 +102,7 @@ export const urlOptions = {
 } as const
 
 export const defaults = {
+  driver: 'node-redis' as RedisDriverName,
   prefix: 'anymq',
   blockMs: 1000,
   defaultLeaseMs: 30_000,
@@ -110,6 +115,8 @@ export const defaults = {
 
 /** Options of `connect(url, { broker: { … } })` for Redis. */
 export interface RedisBrokerOptions {
+  /** Client library, as `?driver=`: `node-redis` (default) or `ioredis`. */
+  driver?: RedisDriverName
   /**
    * TLS settings for `rediss://`, passed to Node's `tls.connect`: `ca`, `cert`, `key` (PEM text, Buffers
    * or file paths), `passphrase`, `servername`, `rejectUnauthorized`… Checked at `connect()`. The same
@@ -124,12 +131,13 @@ export interface RedisBrokerOptions {
   username?: string
   /**
    * Through Sentinel: addresses to use instead of the ones Sentinel reports, `{ 'host:port': { host, port } }`
-   * (ioredis' `natMap`), for primaries behind NAT, a container network or a proxy.
+   * (ioredis' `natMap`; both drivers honour it), for primaries behind NAT, a container network or a proxy.
    */
   natMap?: Record<string, { host: string; port: number }>
 }
 
 const brokerOptionChecks: Record<keyof RedisBrokerOptions, OptionCheck> = {
+  driver: oneOf(...driverNames),
   tls: ofType('object', 'an object of tls.connect options'),
   connectionName: ofType('string'),
   password: ofType('string'),
@@ -177,6 +185,7 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
   const username = (broker.username as string | undefined) ?? (url.username === '' ? undefined : decodeUrlPart(url.username))
   const secure = url.protocol === 'rediss:' || url.protocol === 'rediss+sentinel:'
   return {
+    driver: ((broker.driver as string | undefined) ?? options.driver ?? defaults.driver) as RedisDriverName,
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port,
     sentinels,
@@ -199,47 +208,5 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
   }
 }
 
+/** What a connection is for: publishing and settling (`commands`), or one consumer's or inbox's blocking reads. */
 export type ConnectionRole = 'commands' | 'consumer' | 'inbox'
-
-/**
- * ioredis options for one role. The command connection queues commands while reconnecting (a send
- * during a Redis restart waits instead of failing at once) and pipelines automatically. Blocking
- * connections never resend an interrupted read (a stale blocking read after a reconnect can hang:
- * ioredis #1285, #1888) and bound every blocking command on the client side too (`blockingTimeout`).
- */
-export function clientOptions(settings: RedisSettings, role: ConnectionRole): RedisOptions {
-  const blocking = role !== 'commands'
-  const where: RedisOptions = settings.sentinels
-    ? {
-        sentinels: settings.sentinels,
-        name: settings.masterName,
-        natMap: settings.natMap,
-        role: 'master',
-        enableTLSForSentinelMode: settings.tls !== undefined,
-        sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
-        // reconnect at once when Sentinel announces a new primary, not when the old socket times out
-        failoverDetector: true,
-      }
-    : { host: settings.host, port: settings.port }
-  return {
-    ...where,
-    // After a failover the old primary comes back as a replica; a connection that still reaches it
-    // must go and find the new primary, and resend the refused write there.
-    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
-    username: settings.username,
-    password: settings.password,
-    db: settings.db,
-    tls: settings.tls,
-    protocol: 2,
-    lazyConnect: true,
-    connectTimeout: settings.connectTimeoutMs,
-    connectionName: settings.connectionName === undefined ? undefined : `${settings.connectionName}:${role}`,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-    maxRetriesPerRequest: blocking ? 0 : 10,
-    enableOfflineQueue: !blocking,
-    autoResendUnfulfilledCommands: !blocking,
-    enableAutoPipelining: !blocking,
-    blockingTimeout: blocking ? settings.blockMs + 5000 : undefined,
-    blockingTimeoutGrace: 1000,
-  }
-}

@@ -10,9 +10,10 @@ import {
   type TransportConsumer,
 } from '@anymq/core/spi'
 import type { RedisSettings } from './redis-config.js'
-import { closeClient, openClient, pause, reconnectIfStalled, whenReady } from './redis-connection.js'
+import { pause, whenReady } from './redis-connection.js'
+import type { RedisConnection, RedisDriver } from './redis-driver.js'
 import { connectionError, isConnectionProblem } from './redis-errors.js'
-import type { ScriptedRedis } from './redis-scripts.js'
+import type { RedisScripts } from './redis-scripts.js'
 import { delayedMember, type RawEntry, type RedisEntry, readEntry } from './redis-wire.js'
 
 /** One stream read through one consumer group: a queue, or one subscription of a topic. */
@@ -41,7 +42,10 @@ export interface ConsumerSource {
 
 export interface ConsumerContext {
   settings: RedisSettings
-  commands: ScriptedRedis
+  driver: RedisDriver
+  /** The shared command connection: settling, group management. */
+  commands: RedisConnection
+  scripts: RedisScripts
   logger: import('@anymq/core/spi').Logger
   /** Keeps the delay mover of this source running while the consumer lives; returns its release. */
   retainMover(delayed: string, stream: string): () => void
@@ -69,7 +73,7 @@ const reclaimBatch = 100
  */
 export class RedisConsumer implements TransportConsumer {
   readonly name = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
-  private blocking: ScriptedRedis | undefined
+  private blocking: RedisConnection | undefined
   private blockingId: number | undefined
   private readonly inflight = new Map<number, InFlight>()
   private nextToken = 1
@@ -112,9 +116,9 @@ export class RedisConsumer implements TransportConsumer {
   /** Creates the group when missing, opens the blocking connection and starts reading. */
   async start(): Promise<void> {
     await this.ensureGroup()
-    this.blocking = await openClient(this.context.settings, 'consumer', this.context.logger, (error) => this.reportOutage(error))
+    this.blocking = await this.context.driver.open(this.context.settings, 'consumer', this.context.logger, (error) => this.reportOutage(error))
     this.blockingId = await this.fetchClientId()
-    this.blocking.on('ready', () => {
+    this.blocking.onReady(() => {
       void this.fetchClientId().then((id) => {
         this.blockingId = id
       })
@@ -132,8 +136,8 @@ export class RedisConsumer implements TransportConsumer {
       clearTimeout(this.leaseTimer)
       this.leaseTimer = undefined
       // Wakes the blocking read at once instead of waiting out BLOCK (needs the CLIENT permission).
-      if (this.blockingId !== undefined && this.blocking?.status === 'ready') {
-        await this.context.commands.client('UNBLOCK', this.blockingId).catch(() => {})
+      if (this.blockingId !== undefined && this.blocking?.ready) {
+        await this.context.commands.call(['CLIENT', 'UNBLOCK', this.blockingId]).catch(() => {})
       }
     }
     await this.loop
@@ -148,21 +152,21 @@ export class RedisConsumer implements TransportConsumer {
     const unsettled = [...this.inflight.values()].filter((held) => !held.settled)
     for (const held of unsettled) held.settled = true
     this.inflight.clear()
-    const commands = this.context.commands
+    const { commands, scripts } = this.context
     try {
       if (this.source.ephemeral) {
-        await commands.xgroup('DESTROY', this.source.stream, this.source.group)
-        await commands.del(this.source.delayed)
+        await commands.call(['XGROUP', 'DESTROY', this.source.stream, this.source.group])
+        await commands.call(['DEL', this.source.delayed])
       } else {
         if (unsettled.length > 0) await this.releaseEntries(unsettled.map((held) => held.entry))
-        if (this.source.activeLock !== undefined && this.active) await commands.anymqDropLock(this.source.activeLock, this.name)
-        await commands.anymqRemoveConsumer(this.source.stream, this.source.group, this.name)
+        if (this.source.activeLock !== undefined && this.active) await scripts.dropLock(this.source.activeLock, this.name)
+        await scripts.removeConsumer(this.source.stream, this.source.group, this.name)
       }
     } catch (error) {
       this.options.onError(connectionError(`detaching from ${this.source.label}`, error))
     } finally {
       this.releaseMover?.()
-      if (this.blocking) await closeClient(this.blocking)
+      if (this.blocking) await this.blocking.close()
     }
   }
 
@@ -174,7 +178,7 @@ export class RedisConsumer implements TransportConsumer {
     this.wakeLoop?.()
     clearTimeout(this.leaseTimer)
     this.releaseMover?.()
-    this.blocking?.disconnect()
+    this.blocking?.terminate()
   }
 
   /**
@@ -199,13 +203,12 @@ export class RedisConsumer implements TransportConsumer {
     try {
       if (this.source.ephemeral) {
         // The consumer is created with the group so that the reaper of abandoned ephemeral groups sees it alive.
-        await commands
-          .multi()
-          .xgroup('CREATE', this.source.stream, this.source.group, '$', 'MKSTREAM')
-          .xgroup('CREATECONSUMER', this.source.stream, this.source.group, this.name)
-          .exec()
+        await commands.transaction([
+          ['XGROUP', 'CREATE', this.source.stream, this.source.group, '$', 'MKSTREAM'],
+          ['XGROUP', 'CREATECONSUMER', this.source.stream, this.source.group, this.name],
+        ])
       } else {
-        await commands.xgroup('CREATE', this.source.stream, this.source.group, this.source.startAt, 'MKSTREAM')
+        await commands.call(['XGROUP', 'CREATE', this.source.stream, this.source.group, this.source.startAt, 'MKSTREAM'])
       }
     } catch (error) {
       if (!String((error as Error).message).includes('BUSYGROUP')) throw connectionError(`creating the consumer group of ${this.source.label}`, error)
@@ -214,7 +217,7 @@ export class RedisConsumer implements TransportConsumer {
 
   private async fetchClientId(): Promise<number | undefined> {
     try {
-      return Number(await this.blocking?.client('ID'))
+      return Number(await this.blocking?.call(['CLIENT', 'ID']))
     } catch {
       return undefined
     }
@@ -228,7 +231,7 @@ export class RedisConsumer implements TransportConsumer {
     const { settings } = this.context
     let failures = 0
     while (!this.stopped) {
-      const blocking = this.blocking as ScriptedRedis
+      const blocking = this.blocking as RedisConnection
       // Refill in batches: wait until half the prefetch is free (or nothing is held) instead of reading one entry per settle.
       if (this.capacity <= 0 || (this.inflight.size > 0 && this.capacity < Math.ceil(this.prefetch / 2))) {
         await new Promise<void>((resolve) => {
@@ -237,7 +240,7 @@ export class RedisConsumer implements TransportConsumer {
         this.wakeLoop = undefined
         continue
       }
-      if (blocking.status !== 'ready') {
+      if (!blocking.ready) {
         await whenReady(blocking, 1000, this.stopping.signal)
         continue
       }
@@ -264,23 +267,13 @@ export class RedisConsumer implements TransportConsumer {
         continue
       }
       let reply: Array<[Buffer, RawEntry[]]> | null
-      const startedAt = Date.now()
       try {
-        reply = (await blocking.xreadgroupBuffer(
-          'GROUP',
-          this.source.group,
-          this.name,
-          'COUNT',
-          this.capacity,
-          'BLOCK',
-          settings.blockMs,
-          'STREAMS',
-          this.source.stream,
-          '>',
+        reply = (await blocking.call(
+          ['XREADGROUP', 'GROUP', this.source.group, this.name, 'COUNT', this.capacity, 'BLOCK', settings.blockMs, 'STREAMS', this.source.stream, '>'],
+          { binary: true, blockMs: settings.blockMs },
         )) as Array<[Buffer, RawEntry[]]> | null
         failures = 0
         this.reported.clear()
-        if (reply === null && !this.stopped) reconnectIfStalled(blocking, startedAt, settings.blockMs)
       } catch (error) {
         if (this.stopped) break
         if (String((error as Error).message).includes('NOGROUP')) {
@@ -322,7 +315,7 @@ export class RedisConsumer implements TransportConsumer {
   }
 
   private delivery(token: number, held: InFlight, message: IncomingMessage): Delivery {
-    const { commands } = this.context
+    const { scripts } = this.context
     const { source } = this
     const entry = held.entry
     const settle = (action: () => Promise<unknown>, options: { unsettledOnFailure?: boolean } = {}): Promise<void> => {
@@ -353,7 +346,7 @@ export class RedisConsumer implements TransportConsumer {
           () => {
             const copy = retryCopy(message, { delayMs, headers })
             const member = delayedMember(copy, source.addressed ? source.group : undefined)
-            return commands.anymqRepublish(
+            return scripts.republish(
               source.stream,
               source.delayed,
               source.stream,
@@ -400,8 +393,8 @@ export class RedisConsumer implements TransportConsumer {
     const { commands } = this.context
     try {
       await Promise.all([
-        commands.xack(this.source.stream, this.source.group, ...ids),
-        this.source.deleteAcked ? commands.xdel(this.source.stream, ...ids) : undefined,
+        commands.call(['XACK', this.source.stream, this.source.group, ...ids]),
+        this.source.deleteAcked ? commands.call(['XDEL', this.source.stream, ...ids]) : undefined,
       ])
       for (const item of batch) item.done()
     } catch (error) {
@@ -413,12 +406,12 @@ export class RedisConsumer implements TransportConsumer {
     if (entries.length === 0 || this.source.ephemeral) return
     const args: Array<string | number> = []
     for (const entry of entries) args.push(entry.entryId, entry.deliveryCount)
-    await this.context.commands.anymqRelease(this.source.stream, this.source.group, this.name, ...args)
+    await this.context.scripts.release(this.source.stream, this.source.group, this.name, args)
   }
 
   private async touch(entryIds: string[]): Promise<void> {
     if (entryIds.length === 0) return
-    await this.context.commands.anymqTouch(this.source.stream, this.source.group, this.name, ...entryIds)
+    await this.context.scripts.touch(this.source.stream, this.source.group, this.name, entryIds)
   }
 
   /**
@@ -430,7 +423,7 @@ export class RedisConsumer implements TransportConsumer {
     this.nextReclaimAt = Date.now() + Math.max(100, Math.min(1000, Math.floor(this.leaseMs / 2)))
     this.moreToReclaim = false
     if (this.stopped || wanted <= 0) return
-    const [, claimed] = await this.context.commands.anymqReclaimBuffer(this.source.stream, this.source.group, this.name, this.leaseMs, wanted, '-', '0')
+    const [, claimed] = await this.context.scripts.reclaim(this.source.stream, this.source.group, this.name, this.leaseMs, wanted, '-', '0')
     this.moreToReclaim = claimed.length >= wanted
     for (const [entryId, pairs, deliveries] of claimed) this.accept([entryId, pairs], Number(deliveries))
   }
@@ -439,7 +432,7 @@ export class RedisConsumer implements TransportConsumer {
   private async tryToBecomeActive(): Promise<void> {
     let state = 0
     try {
-      state = await this.context.commands.anymqHoldLock(this.source.activeLock as string, this.name, this.leaseMs)
+      state = await this.context.scripts.holdLock(this.source.activeLock as string, this.name, this.leaseMs)
     } catch (error) {
       this.reportOutage(connectionError(`waiting to become the active consumer of ${this.source.label}`, error))
     }
@@ -457,7 +450,7 @@ export class RedisConsumer implements TransportConsumer {
    * first in key order. This one time it may go past `prefetch`.
    */
   private async takeOver(cursor: string): Promise<void> {
-    const [next, claimed] = await this.context.commands.anymqReclaimBuffer(this.source.stream, this.source.group, this.name, 0, reclaimBatch, cursor, '1')
+    const [next, claimed] = await this.context.scripts.reclaim(this.source.stream, this.source.group, this.name, 0, reclaimBatch, cursor, '1')
     for (const [entryId, pairs, deliveries] of claimed) this.accept([entryId, pairs], Number(deliveries))
     const nextCursor = next.toString()
     this.takeoverCursor = nextCursor === '' ? undefined : nextCursor
@@ -487,7 +480,7 @@ export class RedisConsumer implements TransportConsumer {
   /** Keeps the single-active-consumer lock; when another consumer got it meanwhile, stops reading. */
   private async renewLock(): Promise<void> {
     if (this.source.activeLock === undefined || !this.active) return
-    const state = await this.context.commands.anymqHoldLock(this.source.activeLock, this.name, this.leaseMs)
+    const state = await this.context.scripts.holdLock(this.source.activeLock, this.name, this.leaseMs)
     if (state === 0) this.active = false
   }
 

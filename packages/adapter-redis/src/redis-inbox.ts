@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { Delivery, Inbox, Logger, TransportConsumeOptions } from '@anymq/core/spi'
 import type { RedisSettings } from './redis-config.js'
-import { closeClient, openClient, pause, reconnectIfStalled, whenReady } from './redis-connection.js'
+import { pause, whenReady } from './redis-connection.js'
+import type { RedisConnection, RedisDriver } from './redis-driver.js'
 import { connectionError } from './redis-errors.js'
 import type { RedisKeys } from './redis-keys.js'
-import type { ScriptedRedis } from './redis-scripts.js'
 import { type RawEntry, readEntry } from './redis-wire.js'
 
 /** An inbox key expires this long after its last use, so a requester that crashed leaves nothing behind. */
@@ -18,7 +18,7 @@ export const inboxTtlMs = 10 * 60_000
 export class RedisInbox implements Inbox {
   readonly address = randomUUID()
   private readonly key: string
-  private blocking: ScriptedRedis | undefined
+  private blocking: RedisConnection | undefined
   private blockingId: number | undefined
   private stopped = false
   private loop: Promise<void> | undefined
@@ -31,8 +31,9 @@ export class RedisInbox implements Inbox {
 
   constructor(
     private readonly settings: RedisSettings,
+    private readonly driver: RedisDriver,
     keys: RedisKeys,
-    private readonly commands: ScriptedRedis,
+    private readonly commands: RedisConnection,
     private readonly logger: Logger,
     private readonly options: TransportConsumeOptions,
     private readonly deliver: (delivery: Delivery) => void,
@@ -42,11 +43,12 @@ export class RedisInbox implements Inbox {
   }
 
   async start(): Promise<void> {
-    this.blocking = await openClient(this.settings, 'inbox', this.logger, (error) => this.reportOutage(error))
-    this.blockingId = Number(await this.blocking.client('ID'))
-    this.blocking.on('ready', () => {
-      void this.blocking
-        ?.client('ID')
+    const blocking = await this.driver.open(this.settings, 'inbox', this.logger, (error) => this.reportOutage(error))
+    this.blocking = blocking
+    this.blockingId = Number(await blocking.call(['CLIENT', 'ID']))
+    blocking.onReady(() => {
+      void blocking
+        .call(['CLIENT', 'ID'])
         .then((id: unknown) => {
           this.blockingId = Number(id)
         })
@@ -59,42 +61,41 @@ export class RedisInbox implements Inbox {
     if (this.stopped) return
     this.stopped = true
     this.stopping.abort()
-    if (this.blockingId !== undefined && this.blocking?.status === 'ready') {
-      await this.commands.client('UNBLOCK', this.blockingId).catch(() => {})
+    if (this.blockingId !== undefined && this.blocking?.ready) {
+      await this.commands.call(['CLIENT', 'UNBLOCK', this.blockingId]).catch(() => {})
     }
     await this.loop
-    await this.commands.del(this.key).catch((error: unknown) => this.options.onError(connectionError('deleting a reply inbox', error)))
-    if (this.blocking) await closeClient(this.blocking)
+    await this.commands.call(['DEL', this.key]).catch((error: unknown) => this.options.onError(connectionError('deleting a reply inbox', error)))
+    if (this.blocking) await this.blocking.close()
     this.onClosed()
   }
 
   kill(): void {
     this.stopped = true
     this.stopping.abort()
-    this.blocking?.disconnect()
+    this.blocking?.terminate()
   }
 
   private async readLoop(): Promise<void> {
     let failures = 0
     while (!this.stopped) {
-      const blocking = this.blocking as ScriptedRedis
-      if (blocking.status !== 'ready') {
+      const blocking = this.blocking as RedisConnection
+      if (!blocking.ready) {
         await whenReady(blocking, 1000, this.stopping.signal)
         continue
       }
       if (Date.now() - this.lastRefresh > inboxTtlMs / 10) {
         this.lastRefresh = Date.now()
-        void this.commands.pexpire(this.key, inboxTtlMs).catch(() => {})
+        void this.commands.call(['PEXPIRE', this.key, inboxTtlMs]).catch(() => {})
       }
       let reply: Array<[Buffer, RawEntry[]]> | null
-      const startedAt = Date.now()
       try {
-        reply = (await blocking.xreadBuffer('COUNT', 1000, 'BLOCK', this.settings.blockMs, 'STREAMS', this.key, this.lastId)) as Array<
-          [Buffer, RawEntry[]]
-        > | null
+        reply = (await blocking.call(['XREAD', 'COUNT', 1000, 'BLOCK', this.settings.blockMs, 'STREAMS', this.key, this.lastId], {
+          binary: true,
+          blockMs: this.settings.blockMs,
+        })) as Array<[Buffer, RawEntry[]]> | null
         failures = 0
         this.reported.clear()
-        if (reply === null && !this.stopped) reconnectIfStalled(blocking, startedAt, this.settings.blockMs)
       } catch (error) {
         if (this.stopped) break
         this.reportOutage(connectionError('reading a reply inbox', error))
@@ -113,7 +114,7 @@ export class RedisInbox implements Inbox {
         }
       }
       // A reply is read once: delete what was read so the inbox stays small.
-      if (read.length > 0) void this.commands.xdel(this.key, ...read).catch(() => {})
+      if (read.length > 0) void this.commands.call(['XDEL', this.key, ...read]).catch(() => {})
     }
   }
 

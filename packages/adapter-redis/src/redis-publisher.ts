@@ -2,11 +2,12 @@ import { ConfigError, type Destination, describeDestination, type OutgoingMessag
 import { publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
-import type { ScriptedRedis } from './redis-scripts.js'
+import type { RedisArgument, RedisConnection } from './redis-driver.js'
+import { runScript, scriptCommand } from './redis-scripts.js'
 import { delayedMember, entryFields } from './redis-wire.js'
 
-/** One write, applied either to the connection or to a MULTI transaction. */
-type Write = (writer: ScriptedRedis) => unknown
+/** One write: a command, or a script; applied alone, or within a MULTI transaction. */
+export type Write = { command: RedisArgument[]; script?: undefined } | { script: 'anymqSchedule'; args: RedisArgument[] }
 
 /**
  * Writes messages: XADD into the destination's stream, or into its delay set (a sorted set scored by
@@ -15,7 +16,7 @@ type Write = (writer: ScriptedRedis) => unknown
  */
 export class RedisPublisher {
   constructor(
-    private readonly commands: ScriptedRedis,
+    private readonly commands: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly onTopicWrite: (stream: string) => void,
     private readonly replication: { waitReplicas: number; waitTimeoutMs: number } = { waitReplicas: 0, waitTimeoutMs: 0 },
@@ -36,16 +37,12 @@ export class RedisPublisher {
         const name = destination.queue.name
         if (message.delayMs > 0) {
           const member = delayedMember(message)
-          return [(writer) => writer.anymqSchedule(this.keys.queueDelayed(name), message.delayMs, member)]
+          return [{ script: 'anymqSchedule', args: [this.keys.queueDelayed(name), message.delayMs, member] }]
         }
-        const stream = this.keys.queue(name)
-        const values = entryFields(message)
-        return [(writer) => writer.xadd(stream, '*', ...values)]
+        return [{ command: entryFields(['XADD', this.keys.queue(name), '*'], message) }]
       }
       case 'topic': {
-        const stream = this.keys.topic(destination.topic)
-        const values = entryFields(message)
-        return [(writer) => writer.xadd(stream, '*', ...values)]
+        return [{ command: entryFields(['XADD', this.keys.topic(destination.topic), '*'], message) }]
       }
       case 'subscription': {
         const { topic, name } = destination.subscription
@@ -54,16 +51,13 @@ export class RedisPublisher {
         }
         if (message.delayMs > 0) {
           const member = delayedMember(message, name)
-          return [(writer) => writer.anymqSchedule(this.keys.subscriptionDelayed(topic, name), message.delayMs, member)]
+          return [{ script: 'anymqSchedule', args: [this.keys.subscriptionDelayed(topic, name), message.delayMs, member] }]
         }
-        const stream = this.keys.topic(topic)
-        const values = entryFields(message, name)
-        return [(writer) => writer.xadd(stream, '*', ...values)]
+        return [{ command: entryFields(['XADD', this.keys.topic(topic), '*'], message, name) }]
       }
       case 'inbox': {
         const stream = this.keys.inbox(destination.address)
-        const values = entryFields(message)
-        return [(writer) => writer.xadd(stream, '*', ...values), (writer) => writer.pexpire(stream, inboxTtlMs)]
+        return [{ command: entryFields(['XADD', stream, '*'], message) }, { command: ['PEXPIRE', stream, inboxTtlMs] }]
       }
     }
   }
@@ -85,7 +79,7 @@ export class RedisPublisher {
     if (waitReplicas === 0) return
     let acknowledged: number
     try {
-      acknowledged = await this.commands.wait(waitReplicas, waitTimeoutMs)
+      acknowledged = Number(await this.commands.call(['WAIT', waitReplicas, waitTimeoutMs]))
     } catch (error) {
       throw publishError(what, error)
     }
@@ -98,24 +92,15 @@ export class RedisPublisher {
   }
 
   private async write(writes: readonly Write[], what: string): Promise<void> {
-    if (writes.length === 1) {
-      try {
-        await (writes[0] as Write)(this.commands)
-      } catch (error) {
-        throw publishError(what, error)
-      }
-      return
-    }
-    const transaction = this.commands.multi()
-    for (const write of writes) write(transaction as unknown as ScriptedRedis)
-    let results: Array<[Error | null, unknown]> | null
     try {
-      results = await transaction.exec()
+      if (writes.length === 1) {
+        const write = writes[0] as Write
+        await (write.script === undefined ? this.commands.call(write.command) : runScript(this.commands, write.script, write.args))
+        return
+      }
+      await this.commands.transaction(writes.map((write) => (write.script === undefined ? write.command : scriptCommand(write.script, write.args))))
     } catch (error) {
       throw publishError(what, error)
     }
-    if (results === null) throw publishError(what, new Error('the transaction was aborted'))
-    const failed = results.find(([error]) => error !== null)
-    if (failed) throw publishError(what, failed[0])
   }
 }

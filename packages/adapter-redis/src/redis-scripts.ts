@@ -1,9 +1,10 @@
-import type { Redis } from 'ioredis'
+import { createHash } from 'node:crypto'
+import type { CallOptions, RedisArgument, RedisConnection } from './redis-driver.js'
 
 /**
  * Lua scripts: each runs atomically in Redis, so a crash of this process between two of its steps
- * cannot lose or duplicate a message. ioredis loads them with EVALSHA and falls back to EVAL after a
- * Redis restart emptied the script cache.
+ * cannot lose or duplicate a message. They run with EVALSHA and fall back to EVAL after a Redis restart
+ * emptied the script cache (see {@link runScript}).
  */
 
 /** Splits a member written by `delayedMember()`: length-prefixed parts; the first is a unique token. */
@@ -262,23 +263,56 @@ return 0
   },
 } as const
 
-type ScriptReply = unknown
+type ScriptName = keyof typeof scripts
 
-/** The scripts as ioredis commands (`…Buffer` variants return binary-safe replies). */
-export interface ScriptCommands {
-  anymqMoveDue(delayed: string, stream: string, limit: number): Promise<[number, string]>
-  anymqSchedule(delayed: string, delayMs: number, member: Buffer): Promise<ScriptReply>
-  anymqRepublish(
-    source: string,
-    delayed: string,
-    target: string,
-    group: string,
-    entryId: string,
-    delayMs: number,
-    member: Buffer,
-    remove: '1' | '0',
-  ): Promise<ScriptReply>
-  anymqReclaimBuffer(
+const digests = new Map<ScriptName, string>()
+
+function digestOf(name: ScriptName): string {
+  let digest = digests.get(name)
+  if (digest === undefined) {
+    digest = createHash('sha1').update(scripts[name].lua).digest('hex')
+    digests.set(name, digest)
+  }
+  return digest
+}
+
+/** The command that runs a script inside a MULTI: EVAL, as a NOSCRIPT inside a transaction could not be retried. */
+export function scriptCommand(name: ScriptName, args: readonly RedisArgument[]): RedisArgument[] {
+  return ['EVAL', scripts[name].lua, scripts[name].numberOfKeys, ...args]
+}
+
+/**
+ * Runs a script with EVALSHA (the hash only, not the text, per call) and falls back to EVAL after a
+ * Redis restart or a SCRIPT FLUSH emptied the script cache. `args` are the keys, then the arguments.
+ */
+export async function runScript(connection: RedisConnection, name: ScriptName, args: readonly RedisArgument[], options?: CallOptions): Promise<unknown> {
+  const numberOfKeys = scripts[name].numberOfKeys
+  try {
+    return await connection.call(['EVALSHA', digestOf(name), numberOfKeys, ...args], options)
+  } catch (error) {
+    if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error
+    return connection.call(['EVAL', scripts[name].lua, numberOfKeys, ...args], options)
+  }
+}
+
+/** The scripts, typed, on one connection. */
+export class RedisScripts {
+  constructor(private readonly connection: RedisConnection) {}
+
+  async moveDue(delayed: string, stream: string, limit: number): Promise<number> {
+    const reply = (await runScript(this.connection, 'anymqMoveDue', [delayed, stream, limit])) as [number, string]
+    return Number(reply[0])
+  }
+
+  schedule(delayed: string, delayMs: number, member: Buffer): Promise<unknown> {
+    return runScript(this.connection, 'anymqSchedule', [delayed, delayMs, member])
+  }
+
+  republish(source: string, delayed: string, target: string, group: string, entryId: string, delayMs: number, member: Buffer, remove: '1' | '0'): Promise<unknown> {
+    return runScript(this.connection, 'anymqRepublish', [source, delayed, target, group, entryId, delayMs, member, remove])
+  }
+
+  async reclaim(
     stream: string,
     group: string,
     consumer: string,
@@ -286,21 +320,34 @@ export interface ScriptCommands {
     count: number,
     start: string,
     excludeOwn: '1' | '0',
-  ): Promise<[Buffer, Array<[Buffer, Buffer[], number]>]>
-  anymqHoldLock(lock: string, consumer: string, ttlMs: number): Promise<number>
-  anymqDropLock(lock: string, consumer: string): Promise<number>
-  anymqTouch(stream: string, group: string, consumer: string, ...ids: string[]): Promise<string[]>
-  anymqRelease(stream: string, group: string, consumer: string, ...idsAndCounts: Array<string | number>): Promise<number>
-  anymqTrimTopic(stream: string, cutoff: string, ephemeralPrefix: string, ephemeralIdleMs: number): Promise<number>
-  anymqRemoveConsumer(stream: string, group: string, consumer: string): Promise<number>
-}
-
-export type ScriptedRedis = Redis & ScriptCommands
-
-/** Registers every script on a client. */
-export function withScripts(client: Redis): ScriptedRedis {
-  for (const [name, script] of Object.entries(scripts)) {
-    client.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
+  ): Promise<[Buffer, Array<[Buffer, Buffer[], number]>]> {
+    return (await runScript(this.connection, 'anymqReclaim', [stream, group, consumer, minIdleMs, count, start, excludeOwn], { binary: true })) as [
+      Buffer,
+      Array<[Buffer, Buffer[], number]>,
+    ]
   }
-  return client as ScriptedRedis
+
+  async holdLock(lock: string, consumer: string, ttlMs: number): Promise<number> {
+    return Number(await runScript(this.connection, 'anymqHoldLock', [lock, consumer, ttlMs]))
+  }
+
+  dropLock(lock: string, consumer: string): Promise<unknown> {
+    return runScript(this.connection, 'anymqDropLock', [lock, consumer])
+  }
+
+  touch(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<unknown> {
+    return runScript(this.connection, 'anymqTouch', [stream, group, consumer, ...ids])
+  }
+
+  release(stream: string, group: string, consumer: string, idsAndCounts: ReadonlyArray<string | number>): Promise<unknown> {
+    return runScript(this.connection, 'anymqRelease', [stream, group, consumer, ...idsAndCounts])
+  }
+
+  trimTopic(stream: string, cutoff: string, ephemeralPrefix: string, ephemeralIdleMs: number): Promise<unknown> {
+    return runScript(this.connection, 'anymqTrimTopic', [stream, cutoff, ephemeralPrefix, ephemeralIdleMs])
+  }
+
+  removeConsumer(stream: string, group: string, consumer: string): Promise<unknown> {
+    return runScript(this.connection, 'anymqRemoveConsumer', [stream, group, consumer])
+  }
 }

@@ -17,13 +17,13 @@ import {
   type TransportConsumer,
 } from '@anymq/core/spi'
 import type { RedisSettings } from './redis-config.js'
-import { closeClient } from './redis-connection.js'
 import { type ConsumerSource, RedisConsumer } from './redis-consumer.js'
+import type { RedisConnection, RedisDriver } from './redis-driver.js'
 import { connectionError } from './redis-errors.js'
 import { RedisInbox } from './redis-inbox.js'
 import { RedisKeys } from './redis-keys.js'
-import { RedisPublisher } from './redis-publisher.js'
-import type { ScriptedRedis } from './redis-scripts.js'
+import { RedisPublisher, type Write } from './redis-publisher.js'
+import { RedisScripts } from './redis-scripts.js'
 import { type RawEntry, readEntry } from './redis-wire.js'
 
 /** How often topic streams are trimmed (and abandoned ephemeral groups reaped). */
@@ -48,16 +48,19 @@ export class RedisTransport implements Transport {
   private readonly inboxes = new Set<RedisInbox>()
   private readonly movers = new Map<string, Mover>()
   private readonly topics = new Set<string>()
+  private readonly scripts: RedisScripts
   private trimTimer: NodeJS.Timeout | undefined
   private closed = false
 
   constructor(
-    private readonly commands: ScriptedRedis,
+    private readonly driver: RedisDriver,
+    private readonly commands: RedisConnection,
     private readonly settings: RedisSettings,
     readonly capabilities: Capabilities,
     private readonly logger: Logger,
   ) {
     this.keys = new RedisKeys(settings.prefix)
+    this.scripts = new RedisScripts(commands)
     this.publisher = new RedisPublisher(commands, this.keys, (stream) => this.noteTopic(stream), settings)
   }
 
@@ -72,7 +75,9 @@ export class RedisTransport implements Transport {
     const consumer = new RedisConsumer(
       {
         settings: this.settings,
+        driver: this.driver,
         commands: this.commands,
+        scripts: this.scripts,
         logger: this.logger,
         retainMover: (delayed, stream) => this.retainMover(delayed, stream),
       },
@@ -100,7 +105,7 @@ export class RedisTransport implements Transport {
 
   async openInbox(options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<Inbox> {
     this.assertOpen()
-    const inbox = new RedisInbox(this.settings, this.keys, this.commands, this.logger, options, deliver, () => this.inboxes.delete(inbox))
+    const inbox = new RedisInbox(this.settings, this.driver, this.keys, this.commands, this.logger, options, deliver, () => this.inboxes.delete(inbox))
     this.inboxes.add(inbox)
     try {
       await inbox.start()
@@ -116,7 +121,7 @@ export class RedisTransport implements Transport {
     this.assertOpen()
     const stream = this.keys.queue(queue.name)
     try {
-      const entries = (await this.commands.xrangeBuffer(stream, '-', '+', 'COUNT', Math.max(1, Math.min(limit, 10_000)))) as RawEntry[]
+      const entries = (await this.commands.call(['XRANGE', stream, '-', '+', 'COUNT', Math.max(1, Math.min(limit, 10_000))], { binary: true })) as RawEntry[]
       return entries.map((raw) => readEntry(stream, raw, 1).message)
     } catch (error) {
       throw connectionError(`peeking at queue '${queue.name}'`, error)
@@ -135,20 +140,19 @@ export class RedisTransport implements Transport {
     while (moved < limit) {
       let entries: RawEntry[]
       try {
-        entries = (await this.commands.xrangeBuffer(stream, start, '+', 'COUNT', Math.min(100, limit - moved))) as RawEntry[]
+        entries = (await this.commands.call(['XRANGE', stream, start, '+', 'COUNT', Math.min(100, limit - moved)], { binary: true })) as RawEntry[]
       } catch (error) {
         throw connectionError(`reading queue '${from.name}'`, error)
       }
       if (entries.length === 0) break
-      const writes = []
+      const writes: Write[] = []
       const ids: string[] = []
       for (const raw of entries) {
         const { message, entry } = readEntry(stream, raw, 1)
         writes.push(...this.publisher.writesFor(to, prepare(message)))
         ids.push(entry.entryId)
       }
-      writes.push((writer: ScriptedRedis) => writer.xack(stream, RedisKeys.queueGroup, ...ids))
-      writes.push((writer: ScriptedRedis) => writer.xdel(stream, ...ids))
+      writes.push({ command: ['XACK', stream, RedisKeys.queueGroup, ...ids] }, { command: ['XDEL', stream, ...ids] })
       await this.publisher.apply(writes, describeDestination(to), ids.length)
       moved += ids.length
       start = `(${ids[ids.length - 1]}`
@@ -166,7 +170,7 @@ export class RedisTransport implements Transport {
     this.consumers.clear()
     for (const mover of this.movers.values()) clearTimeout(mover.timer)
     this.movers.clear()
-    await closeClient(this.commands)
+    await this.commands.close()
   }
 
   async terminate(): Promise<void> {
@@ -177,7 +181,7 @@ export class RedisTransport implements Transport {
     for (const inbox of this.inboxes) inbox.kill()
     for (const mover of this.movers.values()) clearTimeout(mover.timer)
     this.movers.clear()
-    this.commands.disconnect()
+    this.commands.terminate()
   }
 
   private consumerSource(source: Source): ConsumerSource {
@@ -236,9 +240,8 @@ export class RedisTransport implements Transport {
 
   private scheduleMove(delayed: string, mover: Mover, inMs: number): void {
     mover.timer = setTimeout(() => {
-      void this.commands
-        .anymqMoveDue(delayed, mover.stream, moveBatch)
-        .then((reply: [number, string]) => Number(reply[0]))
+      void this.scripts
+        .moveDue(delayed, mover.stream, moveBatch)
         .catch((error: unknown) => {
           this.logger.debug(connectionError('moving due delayed messages', error).message)
           return 0
@@ -259,7 +262,7 @@ export class RedisTransport implements Transport {
     this.trimTimer = setTimeout(() => {
       const cutoff = `${Math.max(0, Date.now() - this.settings.topicRetentionMs)}-0`
       void Promise.allSettled(
-        [...this.topics].map((stream) => this.commands.anymqTrimTopic(stream, cutoff, RedisKeys.ephemeralGroupPrefix, ephemeralIdleLimitMs)),
+        [...this.topics].map((stream) => this.scripts.trimTopic(stream, cutoff, RedisKeys.ephemeralGroupPrefix, ephemeralIdleLimitMs)),
       ).then((results) => {
         for (const result of results) if (result.status === 'rejected') this.logger.debug(connectionError('trimming a topic', result.reason).message)
         if (!this.closed) this.scheduleTrim()

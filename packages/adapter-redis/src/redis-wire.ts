@@ -32,9 +32,12 @@ export const fields = {
 
 const defaultContentType = 'application/octet-stream'
 
-/** The XADD field/value arguments for one message; `group` addresses one subscription of a topic. */
-export function entryFields(message: OutgoingMessage, group?: string): Array<string | Buffer> {
-  const result: Array<string | Buffer> = [
+/**
+ * Appends the XADD field/value arguments for one message to `result` (e.g. `['XADD', stream, '*']`)
+ * and returns it; `group` addresses one subscription of a topic.
+ */
+export function entryFields<T extends Array<string | Buffer | number>>(result: T, message: OutgoingMessage, group?: string): T {
+  result.push(
     fields.id,
     message.id,
     fields.body,
@@ -43,7 +46,7 @@ export function entryFields(message: OutgoingMessage, group?: string): Array<str
     message.contentType,
     fields.timestamp,
     String(message.timestamp),
-  ]
+  )
   if (message.key !== undefined) result.push(fields.key, message.key)
   if (message.correlationId !== undefined) result.push(fields.correlationId, message.correlationId)
   if (message.replyTo !== undefined) result.push(fields.replyTo, message.replyTo)
@@ -53,7 +56,7 @@ export function entryFields(message: OutgoingMessage, group?: string): Array<str
   return result
 }
 
-/** A stream entry as ioredis returns it with the `…Buffer` commands: `[id, [field, value, …]]`. */
+/** A stream entry as a driver returns it for a binary call: `[id, [field, value, …]]`. */
 export type RawEntry = [Buffer | string, Array<Buffer | string> | null]
 
 /** The native entry handed to handlers as `message.raw`. */
@@ -156,7 +159,7 @@ function toBuffer(value: Buffer | string): Buffer {
  * mover script writes into the stream when the message is due.
  */
 export function delayedMember(message: OutgoingMessage, group?: string): Buffer {
-  const parts = [Buffer.from(randomUUID()), ...entryFields(message, group).map((part) => (typeof part === 'string' ? Buffer.from(part) : part))]
+  const parts = [Buffer.from(randomUUID()), ...entryFields([] as Array<string | Buffer>, message, group).map((part) => (typeof part === 'string' ? Buffer.from(part) : part))]
   const chunks: Buffer[] = []
   for (const part of parts) chunks.push(Buffer.from(`${part.byteLength}:`), part)
   return Buffer.concat(chunks)

@@ -1,6 +1,7 @@
 import { ConfigError } from '@anymq/core'
 import { describe, expect, it } from 'vitest'
-import { clientOptions, readSettings } from '../src/redis-config.js'
+import { ioredisOptions } from '../src/ioredis-driver.js'
+import { readSettings } from '../src/redis-config.js'
 
 describe('redis settings', () => {
   it('reads redis+sentinel:// with every Sentinel, the master name and the database', () => {
@@ -12,7 +13,7 @@ describe('redis settings', () => {
       { host: 'c', port: 26379 },
     ])
     expect(settings).toMatchObject({ masterName: 'mymaster', db: 2, waitReplicas: 1, waitTimeoutMs: 5_000, password: 'pw' })
-    const options = clientOptions(settings, 'commands')
+    const options = ioredisOptions(settings, 'commands')
     expect(options).toMatchObject({ name: 'mymaster', role: 'master', sentinels: settings.sentinels, db: 2 })
     expect(options.host).toBeUndefined()
     expect(options.reconnectOnError?.(new Error("READONLY You can't write against a read only replica."))).toBe(2)
@@ -23,6 +24,16 @@ describe('redis settings', () => {
     expect(() => readSettings(new URL('redis+sentinel://a:26379'), {})).toThrow(ConfigError)
     const plain = readSettings(new URL('redis://h:6380/1'), {})
     expect(plain).toMatchObject({ host: 'h', port: 6380, db: 1, sentinels: undefined, waitReplicas: 0 })
-    expect(clientOptions(plain, 'commands')).toMatchObject({ host: 'h', port: 6380 })
+    expect(ioredisOptions(plain, 'commands')).toMatchObject({ host: 'h', port: 6380 })
+  })
+
+  it('picks the client library from ?driver= or broker.driver, node-redis by default, and refuses any other', () => {
+    expect(readSettings(new URL('redis://h'), {}).driver).toBe('node-redis')
+    expect(readSettings(new URL('redis://h?driver=ioredis'), {}).driver).toBe('ioredis')
+    expect(readSettings(new URL('redis://h?driver=ioredis'), { driver: 'node-redis' }).driver).toBe('node-redis')
+    const fromUrl = (() => readSettings(new URL('redis://h?driver=jedis'), {}))
+    expect(fromUrl).toThrow(ConfigError)
+    expect(fromUrl).toThrow(/driver.*node-redis.*ioredis/s)
+    expect(() => readSettings(new URL('redis://h'), { driver: 'redis-om' })).toThrow(/broker\.driver/)
   })
 })

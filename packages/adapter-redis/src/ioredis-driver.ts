@@ -1,0 +1,157 @@
+import type { Logger } from '@anymq/core/spi'
+import { Redis, type RedisOptions } from 'ioredis'
+import type { ConnectionRole, RedisSettings } from './redis-config.js'
+import { describeServer } from './redis-connection.js'
+import { routeIoredisWarnings } from './redis-console-warnings.js'
+import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'
+import { connectionError, describeError } from './redis-errors.js'
+
+/**
+ * ioredis options for one role. The command connection queues commands while reconnecting (a send
+ * during a Redis restart waits instead of failing at once) and pipelines automatically. Blocking
+ * connections never resend an interrupted read (a stale blocking read after a reconnect can hang:
+ * ioredis #1285, #1888) and bound every blocking command on the client side too (`blockingTimeout`).
+ */
+export function ioredisOptions(settings: RedisSettings, role: ConnectionRole): RedisOptions {
+  const blocking = role !== 'commands'
+  const where: RedisOptions = settings.sentinels
+    ? {
+        sentinels: settings.sentinels,
+        name: settings.masterName,
+        natMap: settings.natMap,
+        role: 'master',
+        enableTLSForSentinelMode: settings.tls !== undefined,
+        sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
+        // reconnect at once when Sentinel announces a new primary, not when the old socket times out
+        failoverDetector: true,
+      }
+    : { host: settings.host, port: settings.port }
+  return {
+    ...where,
+    // After a failover the old primary comes back as a replica; a connection that still reaches it
+    // must go and find the new primary, and resend the refused write there.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+    username: settings.username,
+    password: settings.password,
+    db: settings.db,
+    tls: settings.tls,
+    protocol: 2,
+    lazyConnect: true,
+    connectTimeout: settings.connectTimeoutMs,
+    connectionName: settings.connectionName === undefined ? undefined : `${settings.connectionName}:${role}`,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    maxRetriesPerRequest: blocking ? 0 : 10,
+    enableOfflineQueue: !blocking,
+    autoResendUnfulfilledCommands: !blocking,
+    enableAutoPipelining: !blocking,
+    blockingTimeout: blocking ? settings.blockMs + 5000 : undefined,
+    blockingTimeoutGrace: 1000,
+  }
+}
+
+/** A connection on ioredis. */
+class IoredisConnection implements RedisConnection {
+  constructor(private readonly client: Redis) {}
+
+  get ready(): boolean {
+    return this.client.status === 'ready'
+  }
+
+  call(args: readonly RedisArgument[], options?: CallOptions): Promise<unknown> {
+    const [command, ...rest] = args as [string, ...RedisArgument[]]
+    if (options?.blockMs === undefined) return options?.binary ? this.client.callBuffer(command, ...rest) : this.client.call(command, ...rest)
+    const startedAt = Date.now()
+    const blockMs = options.blockMs
+    return this.client.callBuffer(command, ...rest).then((reply) => {
+      // An empty read long after BLOCK ran out was ended by ioredis' `blockingTimeout`, not by Redis:
+      // the socket is likely dead without having closed (a silent network failure). Reconnecting gets a
+      // fresh one instead of reading on it forever.
+      if (reply === null && Date.now() - startedAt > blockMs + 2000 && this.client.status === 'ready') this.client.disconnect(true)
+      return reply
+    })
+  }
+
+  async transaction(commands: ReadonlyArray<readonly RedisArgument[]>): Promise<unknown[]> {
+    const results = await this.client.multi(commands.map((command) => [...command]) as Array<[string, ...RedisArgument[]]>).exec()
+    if (results === null) throw new Error('the transaction was aborted')
+    const replies: unknown[] = []
+    for (const [error, reply] of results) {
+      if (error) throw error
+      replies.push(reply)
+    }
+    return replies
+  }
+
+  onReady(listener: () => void): () => void {
+    this.client.on('ready', listener)
+    return () => this.client.off('ready', listener)
+  }
+
+  async close(): Promise<void> {
+    const client = this.client
+    if (client.status === 'end') return
+    if (client.status !== 'ready') {
+      client.disconnect()
+      return
+    }
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      client.quit().catch(() => client.disconnect()),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          client.disconnect()
+          resolve()
+        }, 2000)
+      }),
+    ])
+    clearTimeout(timer)
+  }
+
+  terminate(): void {
+    this.client.disconnect()
+  }
+}
+
+/** The ioredis driver (`?driver=ioredis`). */
+export const ioredisDriver: RedisDriver = {
+  name: 'ioredis',
+  async open(settings, role, logger: Logger, report) {
+    const client = new Redis(ioredisOptions(settings, role))
+    let lastError: unknown
+    // While reconnecting, ioredis emits an error per attempt; each different one is reported once.
+    const reported = new Set<string>()
+    client.on('error', (error: unknown) => {
+      lastError = error
+      const text = describeError(error)
+      if (client.status === 'end' || reported.has(text)) return
+      reported.add(text)
+      const wrapped = connectionError(`${describeServer(settings)} (${role} connection), reconnecting`, error)
+      if (report) report(wrapped)
+      else logger.warn(wrapped.message)
+    })
+    // ioredis' own warnings are written during the handshake of each (re)connection.
+    let releaseWarnings: (() => void) | undefined
+    const handshakeOver = () => {
+      releaseWarnings?.()
+      releaseWarnings = undefined
+    }
+    client.on('connect', () => {
+      handshakeOver()
+      releaseWarnings = routeIoredisWarnings(logger)
+    })
+    client.on('close', handshakeOver)
+    client.on('end', handshakeOver)
+    client.on('ready', () => {
+      handshakeOver()
+      reported.clear()
+    })
+    try {
+      await client.connect()
+    } catch (error) {
+      client.disconnect()
+      handshakeOver()
+      throw connectionError(`cannot connect to ${describeServer(settings)}`, lastError ?? error)
+    }
+    return new IoredisConnection(client)
+  },
+}

@@ -1,0 +1,296 @@
+import type { Logger } from '@anymq/core/spi'
+import { createClient, MultiErrorReply, RESP_TYPES, type RedisClientOptions, TimeoutError } from '@redis/client'
+import type { ConnectionRole, RedisSettings } from './redis-config.js'
+import { describeServer, pause } from './redis-connection.js'
+import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'
+import { connectionError, describeError, isConnectionProblem } from './redis-errors.js'
+
+/** A RESP2 client: the same reply shapes as ioredis', which the adapter reads. */
+function resp2Client(options: Omit<RedisClientOptions, 'RESP'>) {
+  return createClient({ ...options, RESP: 2 })
+}
+type Client = ReturnType<typeof resp2Client>
+type Argument = string | Buffer
+
+/** Bulk strings as Buffers: message bodies are bytes. */
+const binaryReplies = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const
+/** A command sent while reconnecting waits at most this long for the connection to come back. */
+const offlineWaitMs = 20_000
+/** How far past its BLOCK a blocking read may run before the socket counts as stalled. */
+const blockingGraceMs = 5000
+
+function argumentsOf(args: readonly RedisArgument[]): Argument[] {
+  const out = new Array<Argument>(args.length)
+  for (let index = 0; index < args.length; index++) {
+    const value = args[index] as RedisArgument
+    out[index] = typeof value === 'number' ? String(value) : value
+  }
+  return out
+}
+
+/** Asks the Sentinels, in order, where the primary `masterName` is now; applies `natMap`. */
+async function findPrimary(settings: RedisSettings): Promise<{ host: string; port: number }> {
+  let lastError: unknown = new Error('no sentinel configured')
+  for (const sentinel of settings.sentinels ?? []) {
+    const client = resp2Client({
+      socket: { host: sentinel.host, port: sentinel.port, connectTimeout: settings.connectTimeoutMs, reconnectStrategy: false },
+      disableClientInfo: true,
+      maintNotifications: 'disabled',
+    })
+    client.on('error', () => {})
+    try {
+      await client.connect()
+      const reply = (await client.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', settings.masterName as string])) as [string, string] | null
+      if (reply === null) throw new Error(`sentinel ${sentinel.host}:${sentinel.port} does not know a primary named '${settings.masterName}'`)
+      const announced = `${reply[0]}:${reply[1]}`
+      return settings.natMap?.[announced] ?? { host: reply[0], port: Number(reply[1]) }
+    } catch (error) {
+      lastError = error
+    } finally {
+      client.destroy()
+    }
+  }
+  throw lastError
+}
+
+/**
+ * A connection on node-redis. node-redis reconnects to the address it was created with, which after a
+ * Sentinel failover is the old primary; so each underlying client is single-use (no reconnect of its
+ * own), and this connection replaces a lost one with a new client to the current primary, with backoff.
+ */
+class NodeRedisConnection implements RedisConnection {
+  private client: Client | undefined
+  private readonly readyListeners = new Set<() => void>()
+  private waiters: Array<() => void> = []
+  private reconnecting = false
+  private closed = false
+  /** Errors reported since the connection was last ready: each different one once per outage. */
+  private readonly reported = new Set<string>()
+  private readonly blocking: boolean
+
+  constructor(
+    private readonly settings: RedisSettings,
+    private readonly role: ConnectionRole,
+    private readonly report: (error: Error) => void,
+  ) {
+    this.blocking = role !== 'commands'
+  }
+
+  get ready(): boolean {
+    return this.client?.isReady === true
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.client = await this.attach()
+    } catch (error) {
+      throw connectionError(`cannot connect to ${describeServer(this.settings)}`, error)
+    }
+  }
+
+  call(args: readonly RedisArgument[], options?: CallOptions): Promise<unknown> {
+    const client = this.client
+    if (client?.isReady) return this.send(client, args, options, !this.blocking)
+    return this.whenBack().then(() => this.call(args, options))
+  }
+
+  async transaction(commands: ReadonlyArray<readonly RedisArgument[]>): Promise<unknown[]> {
+    let client = this.client
+    if (!client?.isReady) {
+      await this.whenBack()
+      client = this.client as Client
+    }
+    const multi = client.multi()
+    for (const command of commands) multi.addCommand(argumentsOf(command))
+    try {
+      return (await multi.exec()) as unknown[]
+    } catch (error) {
+      // The first failed command's own error, as a single command would have raised it.
+      if (error instanceof MultiErrorReply) throw error.replies[error.errorIndexes[0] as number] ?? error
+      this.noteFailure(client, error)
+      throw error
+    }
+  }
+
+  onReady(listener: () => void): () => void {
+    this.readyListeners.add(listener)
+    return () => this.readyListeners.delete(listener)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.wakeWaiters()
+    const client = this.client
+    this.client = undefined
+    if (!client) return
+    if (!client.isReady) {
+      client.destroy()
+      return
+    }
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      client.close().catch(() => client.destroy()),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          client.destroy()
+          resolve()
+        }, 2000)
+      }),
+    ])
+    clearTimeout(timer)
+  }
+
+  terminate(): void {
+    this.closed = true
+    this.wakeWaiters()
+    this.client?.destroy()
+    this.client = undefined
+  }
+
+  private async send(client: Client, args: readonly RedisArgument[], options: CallOptions | undefined, resend: boolean): Promise<unknown> {
+    const blockMs = options?.blockMs
+    const commandOptions =
+      blockMs === undefined ? (options?.binary ? binaryReplies : undefined) : { ...(options?.binary ? binaryReplies : {}), timeout: blockMs + blockingGraceMs }
+    try {
+      return await client.sendCommand(argumentsOf(args), commandOptions)
+    } catch (error) {
+      if (blockMs !== undefined && error instanceof TimeoutError) {
+        // The read outlived its BLOCK by far: the socket is likely dead without having closed (a
+        // silent network failure). A fresh connection instead of reading on it forever.
+        this.lose(client, error)
+        return null
+      }
+      this.noteFailure(client, error)
+      // The command connection resends a command interrupted by a lost connection once, as ioredis'
+      // autoResendUnfulfilledCommands does; blocking reads are never resent.
+      if (resend && !this.closed && (isConnectionProblem(error) || String((error as Error).message).startsWith('READONLY'))) {
+        await this.whenBack()
+        const next = this.client as Client
+        return this.send(next, args, options, false)
+      }
+      throw error
+    }
+  }
+
+  /** A lost socket, or a primary demoted to a replica by a failover (READONLY): find the primary again. */
+  private noteFailure(client: Client, error: unknown): void {
+    if (String((error as Error)?.message).startsWith('READONLY') || !client.isReady) this.lose(client, error)
+  }
+
+  /** Waits until a new connection is ready; fails at once on a blocking connection or a closed one. */
+  private whenBack(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('Connection is closed'))
+    if (this.blocking) return Promise.reject(new Error('Connection is closed: reconnecting'))
+    if (this.client?.isReady) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((waiter) => waiter !== done)
+        reject(new Error(`Connection is closed: ${describeServer(this.settings)} did not come back within ${offlineWaitMs} ms`))
+      }, offlineWaitMs)
+      const done = () => {
+        clearTimeout(timer)
+        if (this.client?.isReady) resolve()
+        else reject(new Error('Connection is closed'))
+      }
+      this.waiters.push(done)
+    })
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const waiter of waiters) waiter()
+  }
+
+  private async attach(): Promise<Client> {
+    const { host, port } = this.settings.sentinels ? await findPrimary(this.settings) : this.settings
+    const connectTimeout = this.settings.connectTimeoutMs
+    const socket = this.settings.tls
+      ? { ...this.settings.tls, tls: true as const, host, port, connectTimeout, reconnectStrategy: false as const }
+      : { host, port, connectTimeout, reconnectStrategy: false as const }
+    const client = resp2Client({
+      socket,
+      username: this.settings.username,
+      password: this.settings.password,
+      database: this.settings.db,
+      name: this.settings.connectionName === undefined ? undefined : `${this.settings.connectionName}:${this.role}`,
+      disableOfflineQueue: true,
+      disableClientInfo: true,
+      maintNotifications: 'disabled',
+    })
+    let failure: unknown
+    client.on('error', (error: unknown) => {
+      failure ??= error
+      this.lose(client, error)
+    })
+    try {
+      await client.connect()
+      if (this.settings.sentinels) {
+        // Right after a failover a Sentinel may still name the old primary, now a replica.
+        const [role] = (await client.sendCommand(['ROLE'])) as [string]
+        if (role !== 'master') throw new Error(`READONLY ${host}:${port} is a ${role}, not the primary`)
+      }
+    } catch (error) {
+      client.destroy()
+      throw failure ?? error
+    }
+    return client
+  }
+
+  /** The current client failed: drop it and, unless closed, connect a new one. */
+  private lose(client: Client, error: unknown): void {
+    if (client !== this.client) return
+    this.client = undefined
+    if (client.isOpen) client.destroy()
+    this.reportOnce(error)
+    void this.reconnect()
+  }
+
+  private reportOnce(error: unknown): void {
+    if (this.closed) return
+    const text = describeError(error)
+    if (this.reported.has(text)) return
+    this.reported.add(text)
+    this.report(connectionError(`${describeServer(this.settings)} (${this.role} connection), reconnecting`, error))
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.reconnecting) return
+    this.reconnecting = true
+    const stopped = new AbortController()
+    try {
+      for (let attempt = 1; !this.closed; attempt++) {
+        await pause(Math.min(50 * 2 ** Math.min(attempt, 6), 2000), stopped.signal)
+        if (this.closed) return
+        try {
+          const client = await this.attach()
+          if (this.closed) {
+            client.destroy()
+            return
+          }
+          this.client = client
+          this.reported.clear()
+          this.wakeWaiters()
+          for (const listener of [...this.readyListeners]) listener()
+          return
+        } catch (error) {
+          this.reportOnce(error)
+        }
+      }
+    } finally {
+      this.reconnecting = false
+      if (this.closed) this.wakeWaiters()
+    }
+  }
+}
+
+/** The node-redis driver (`?driver=node-redis`, the default): @redis/client, the client of the `redis` package. */
+export const nodeRedisDriver: RedisDriver = {
+  name: 'node-redis',
+  async open(settings, role, logger: Logger, report) {
+    const connection = new NodeRedisConnection(settings, role, report ?? ((error) => logger.warn(error.message)))
+    await connection.start()
+    return connection
+  },
+}
