@@ -49,6 +49,16 @@ export function ioredisOptions(settings: RedisSettings, role: ConnectionRole): R
   }
 }
 
+type Method = (this: Redis, ...args: RedisArgument[]) => Promise<unknown>
+
+/** ioredis' method for a command (`xadd`, or `xaddBuffer` for binary replies), looked up once per command. */
+function commandMethod(client: Redis, command: string, binary: boolean): Method {
+  const name = binary ? `${command.toLowerCase()}Buffer` : command.toLowerCase()
+  const method = (client as unknown as Record<string, Method | undefined>)[name]
+  if (method === undefined) throw new Error(`ioredis has no method for the ${command} command`)
+  return method
+}
+
 /** A connection on ioredis. */
 class IoredisConnection implements RedisConnection {
   constructor(private readonly client: Redis) {}
@@ -59,10 +69,12 @@ class IoredisConnection implements RedisConnection {
 
   call(args: readonly RedisArgument[], options?: CallOptions): Promise<unknown> {
     const [command, ...rest] = args as [string, ...RedisArgument[]]
-    if (options?.blockMs === undefined) return options?.binary ? this.client.callBuffer(command, ...rest) : this.client.call(command, ...rest)
+    // The named method, not `call`: with auto-pipelining, ioredis 6 drops the command name of `call`.
+    const method = commandMethod(this.client, command, options?.binary === true || options?.blockMs !== undefined)
+    if (options?.blockMs === undefined) return method.apply(this.client, rest)
     const startedAt = Date.now()
     const blockMs = options.blockMs
-    return this.client.callBuffer(command, ...rest).then((reply) => {
+    return method.apply(this.client, rest).then((reply) => {
       // An empty read long after BLOCK ran out was ended by ioredis' `blockingTimeout`, not by Redis:
       // the socket is likely dead without having closed (a silent network failure). Reconnecting gets a
       // fresh one instead of reading on it forever.
@@ -72,7 +84,9 @@ class IoredisConnection implements RedisConnection {
   }
 
   async transaction(commands: ReadonlyArray<readonly RedisArgument[]>): Promise<unknown[]> {
-    const results = await this.client.multi(commands.map((command) => [...command]) as Array<[string, ...RedisArgument[]]>).exec()
+    // ioredis names a batched command by its method: `xadd`, not `XADD`.
+    const batch = commands.map(([command, ...rest]) => [String(command).toLowerCase(), ...rest]) as Array<[string, ...RedisArgument[]]>
+    const results = await this.client.multi(batch).exec()
     if (results === null) throw new Error('the transaction was aborted')
     const replies: unknown[] = []
     for (const [error, reply] of results) {
