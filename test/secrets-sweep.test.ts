@@ -15,8 +15,16 @@ const wrongPassword = 'Sweep-Wr0ng-pass'
 const targets = [
   { name: 'rabbitmq', url: process.env.ANYMQ_RABBITMQ_TLS_URL },
   { name: 'redis', url: process.env.ANYMQ_REDIS_TLS_URL },
+  // The Redis adapter's second client library (the default is node-redis).
+  { name: 'redis-ioredis', url: process.env.ANYMQ_REDIS_TLS_URL && withQuery(process.env.ANYMQ_REDIS_TLS_URL, 'driver', 'ioredis') },
   { name: 'kafka', url: process.env.ANYMQ_KAFKA_TLS_URL },
 ].filter((target) => target.url)
+
+function withQuery(url: string, name: string, value: string): string {
+  const copy = new URL(url)
+  copy.searchParams.set(name, value)
+  return copy.toString()
+}
 
 const captured: string[] = []
 const capturingLogger: Logger = {

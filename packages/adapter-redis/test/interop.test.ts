@@ -3,18 +3,20 @@ import { connect } from '@anymq/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 import { redisCli } from './broker.js'
+import { drivers, withDriver } from './drivers.js'
 
 const url = brokerUrl('ANYMQ_REDIS_URL')
 
-describe.skipIf(!url)('redis interop with redis-cli (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', () => {
+describe.skipIf(!url).each(drivers)('redis interop with redis-cli, %s driver (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', (driver) => {
   const redisUrl = url as string
+  const adapterUrl = withDriver(redisUrl, driver)
   const open: Array<{ close(): Promise<void> }> = []
   afterEach(async () => {
     await Promise.allSettled(open.splice(0).map((connection) => connection.close()))
   })
 
   it('consumes an entry that redis-cli XADDed to a queue stream', async () => {
-    const mq = await connect(redisUrl, { adapter })
+    const mq = await connect(adapterUrl, { adapter })
     open.push(mq)
     const name = uniqueName('cli-in')
     const seen = new Collector<{ sku: string; quantity: number }>()
@@ -49,7 +51,7 @@ describe.skipIf(!url)('redis interop with redis-cli (ANYMQ_REDIS_URL unset: run 
   })
 
   it('delivers an entry that redis-cli XADDed to a topic stream to every subscription', async () => {
-    const mq = await connect(redisUrl, { adapter })
+    const mq = await connect(adapterUrl, { adapter })
     open.push(mq)
     const topic = mq.topic<string>(uniqueName('cli-topic'), { codec: 'text' })
     const [first, second] = [new Collector<string>(), new Collector<string>()]
@@ -61,7 +63,7 @@ describe.skipIf(!url)('redis interop with redis-cli (ANYMQ_REDIS_URL unset: run 
   })
 
   it('writes entries that redis-cli XRANGE reads with every field intact', async () => {
-    const mq = await connect(redisUrl, { adapter })
+    const mq = await connect(adapterUrl, { adapter })
     open.push(mq)
     const name = uniqueName('cli-out')
     const before = Date.now()
@@ -88,7 +90,7 @@ describe.skipIf(!url)('redis interop with redis-cli (ANYMQ_REDIS_URL unset: run 
   })
 
   it('keeps a delayed message in a sorted set that redis-cli can inspect, and delivers it when due', async () => {
-    const mq = await connect(redisUrl, { adapter })
+    const mq = await connect(adapterUrl, { adapter })
     open.push(mq)
     const queue = mq.queue<string>(uniqueName('cli-delayed'), { codec: 'text' })
     await queue.send('later', { delayMs: 60_000 })

@@ -2,10 +2,12 @@ import { brokerUrl, Collector, deferred, uniqueName } from '@anymq/conformance'
 import { connect, transportOf } from '@anymq/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
+import { drivers, withDriver } from './drivers.js'
 
 const url = brokerUrl('ANYMQ_REDIS_URL')
 
-describe.skipIf(!url)('redis ordered queues (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', () => {
+describe.skipIf(!url).each(drivers)('redis ordered queues, %s driver (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', (driver) => {
+  const adapterUrl = withDriver(url ?? 'redis://unset', driver)
   const open: Array<{ close(): Promise<void> }> = []
   afterEach(async () => {
     await Promise.allSettled(open.splice(0).map((connection) => connection.close()))
@@ -13,7 +15,7 @@ describe.skipIf(!url)('redis ordered queues (ANYMQ_REDIS_URL unset: run scripts/
 
   it('hands an ordered queue to the next consumer after the active one crashed, its unfinished entries first', async () => {
     const name = uniqueName('ordered-failover')
-    const doomed = await connect(url as string, { adapter })
+    const doomed = await connect(adapterUrl, { adapter })
     const holding = deferred()
     await doomed.queue<number>(name, { ordered: true }).consume(
       async () => {
@@ -22,7 +24,7 @@ describe.skipIf(!url)('redis ordered queues (ANYMQ_REDIS_URL unset: run scripts/
       },
       { leaseMs: 1000, concurrency: 1 },
     ).ready
-    const rescuer = await connect(url as string, { adapter })
+    const rescuer = await connect(adapterUrl, { adapter })
     open.push(rescuer)
     const seen = new Collector<number>()
     // Attached while the doomed consumer is active: it must wait instead of competing.

@@ -5,6 +5,7 @@ import { AnymqError, ConnectionError, connect, type Logger } from '@anymq/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 import { redisCli } from './broker.js'
+import { drivers, withDriver } from './drivers.js'
 
 const url = brokerUrl('ANYMQ_REDIS_URL')
 
@@ -13,7 +14,7 @@ const url = brokerUrl('ANYMQ_REDIS_URL')
  * (ioredis #1229). These tests use a real ACL user with a password in the URL and look for the
  * password everywhere an error or log line can carry it.
  */
-describe.skipIf(!url)('redis never leaks the password (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', () => {
+describe.skipIf(!url).each(drivers)('redis never leaks the password, %s driver (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', (driver) => {
   const adminUrl = url as string
   const user = `anymq-test-${randomBytes(4).toString('hex')}`
   const password = `pw-${randomBytes(12).toString('hex')}`
@@ -21,7 +22,7 @@ describe.skipIf(!url)('redis never leaks the password (ANYMQ_REDIS_URL unset: ru
     const parsed = new URL(adminUrl)
     parsed.username = user
     parsed.password = secret
-    return `${parsed.toString().replace(/\/$/, '')}${query}`
+    return withDriver(`${parsed.toString().replace(/\/$/, '')}${query}`, driver)
   }
   const lines: string[] = []
   const logger: Logger = {

@@ -3,6 +3,7 @@ import { connect, type Logger } from '@anymq/core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { adapter } from '../src/index.js'
 
+// ioredis' own console warnings: only the ioredis driver has them.
 const url = brokerUrl('ANYMQ_REDIS_URL')
 
 describe.skipIf(!url)('redis: ioredis console warnings go through the logger (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', () => {
@@ -17,6 +18,7 @@ describe.skipIf(!url)('redis: ioredis console warnings go through the logger (AN
     const logger: Logger = { debug() {}, info() {}, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) }
     // The suite's Redis has no password: ioredis warns that one was supplied, and connects anyway.
     const withPassword = new URL(url as string)
+    withPassword.searchParams.set('driver', 'ioredis')
     withPassword.password = 'not-needed-secret'
     const mq = await connect(withPassword.toString(), { adapter, logger })
     try {

@@ -3,14 +3,15 @@ import { brokerUrl, describeConformance, describeConnectionRefusals, useBadCerti
 import { connect } from '@anymq/core'
 import { describe } from 'vitest'
 import { adapter, capabilities } from '../src/index.js'
+import { drivers, withDriver } from './drivers.js'
 
 // rediss:// as an ACL user with a password, from scripts/brokers.sh (the CA is in the URL's ?ca=).
 const url = brokerUrl('ANYMQ_REDIS_TLS_URL')
 const plainUrl = brokerUrl('ANYMQ_REDIS_URL')
 
-describe.skipIf(!url || !plainUrl)('redis over TLS (ANYMQ_REDIS_TLS_URL unset: run scripts/brokers.sh up redis)', () => {
+describe.skipIf(!url || !plainUrl).each(drivers)('redis over TLS, %s driver (ANYMQ_REDIS_TLS_URL unset: run scripts/brokers.sh up redis)', (driver) => {
   // The body runs to collect tests even when the suite is skipped: no URL must not throw here.
-  const tlsUrl = new URL(url ?? 'unset://tls')
+  const tlsUrl = new URL(withDriver(url ?? 'unset://tls', driver))
   const certificates = process.env.ANYMQ_TLS_DIR ?? tlsUrl.searchParams.get('ca')?.replace(/\/ca\.pem$/, '') ?? ''
   const file = (name: string) => join(certificates, name)
   const withUrl = (change: (url: URL) => void) => {
@@ -20,7 +21,7 @@ describe.skipIf(!url || !plainUrl)('redis over TLS (ANYMQ_REDIS_TLS_URL unset: r
   }
 
   describeConformance({
-    name: 'redis (rediss, ACL user with a password)',
+    name: `redis (rediss, ACL user with a password, ${driver})`,
     capabilities,
     connect: () => connect(tlsUrl.toString(), { adapter }),
     groups: ['round-trip', 'queue', 'retry', 'request-reply'],
@@ -28,7 +29,7 @@ describe.skipIf(!url || !plainUrl)('redis over TLS (ANYMQ_REDIS_TLS_URL unset: r
 
   // Mutual TLS: Redis checks a client certificate when one is sent (tls-auth-clients optional).
   describeConformance({
-    name: 'redis (rediss with a client certificate)',
+    name: `redis (rediss with a client certificate, ${driver})`,
     capabilities,
     connect: () => connect(tlsUrl.toString(), { adapter, broker: { tls: { cert: file('client.pem'), key: file('client.key') } } }),
     groups: ['round-trip'],
@@ -40,7 +41,7 @@ describe.skipIf(!url || !plainUrl)('redis over TLS (ANYMQ_REDIS_TLS_URL unset: r
   const fronts = useBadCertificateFronts(certificates, { host: plain.hostname, port: Number(plain.port) })
 
   describeConnectionRefusals({
-    name: 'redis (rediss)',
+    name: `redis (rediss, ${driver})`,
     secret: decodeURIComponent(tlsUrl.password),
     cases: {
       'tls-untrusted-certificate': () => withUrl((copy) => copy.searchParams.set('ca', file('other-ca.pem'))),
