@@ -43,7 +43,7 @@ function memoryAfterCollection(): { rssBytes: number; liveBytes: number } {
 }
 
 function deadlineFor(broker: string, cell: Cell): number {
-  const perMessage = { memory: 0.2, rabbitmq: 3, kafka: 3, 'kafka-platformatic': 3, redis: 3, sqs: 50 }[broker] ?? 5
+  const perMessage = { memory: 0.2, rabbitmq: 3, kafka: 3, 'kafka-platformatic': 3, redis: 3, 'redis-node': 3, sqs: 50 }[broker] ?? 5
   return Math.max(60_000, cell.messages * perMessage * (cell.bytes >= 65_536 ? 4 : 1))
 }
 
@@ -74,7 +74,8 @@ export async function runHarness(options: HarnessOptions, progress = new Progres
   const stray = (error: unknown) => anymqWarnings.push(`unhandled rejection: ${(error as Error)?.message ?? String(error)}`)
   process.on('unhandledRejection', stray)
   const runId = newRunId()
-  const targets = allTargets().filter((target) => !options.brokers || options.brokers.includes(target.name))
+  // `--brokers redis` also runs `redis-node` (a broker's other client library), as `kafka` does `kafka-platformatic`.
+  const targets = allTargets().filter((target) => !options.brokers || options.brokers.some((name) => target.name === name || target.name.startsWith(`${name}-`)))
   const plan = targets.map((target) => ({
     target,
     cells: cellsFor(target.name, options.mode).filter((cell) => !options.workloads || options.workloads.some((prefix) => cell.id.startsWith(prefix))),

@@ -7,6 +7,7 @@ import { anymqClient } from './clients/anymq-client.js'
 import { kafkaCleanup, kafkaRawClient } from './clients/kafka-raw-client.js'
 import { plainMemoryClient } from './clients/plain-memory-client.js'
 import { rabbitmqCleanup, rabbitmqRawClient } from './clients/rabbitmq-raw-client.js'
+import { redisNodeRawClient } from './clients/redis-node-raw-client.js'
 import { redisCleanup, redisRawClient } from './clients/redis-raw-client.js'
 import { sqsCleanup, sqsRawClient } from './clients/sqs-raw-client.js'
 
@@ -109,6 +110,8 @@ export function allTargets(): BrokerTarget[] {
     brokerTarget('kafka', 'ANYMQ_KAFKA_URL', 'adapter-kafka', kafkaRawClient, kafkaCleanup, false, ['driver', 'kafkajs']),
     brokerTarget('kafka-platformatic', 'ANYMQ_KAFKA_URL', 'adapter-kafka', platformaticRawClient, kafkaCleanup, false, ['driver', 'platformatic']),
     brokerTarget('sqs', 'ANYMQ_SQS_URL', 'adapter-aws', sqsRawClient, sqsCleanup),
-    brokerTarget('redis', 'ANYMQ_REDIS_URL', 'adapter-redis', redisRawClient, redisCleanup),
+    // Both Redis drivers in one run: anymq on each beside the raw client of the same library.
+    brokerTarget('redis', 'ANYMQ_REDIS_URL', 'adapter-redis', redisRawClient, redisCleanup, true, ['driver', 'ioredis']),
+    brokerTarget('redis-node', 'ANYMQ_REDIS_URL', 'adapter-redis', redisNodeRawClient, redisCleanup, true, ['driver', 'node-redis']),
   ]
 }
