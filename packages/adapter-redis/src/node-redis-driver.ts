@@ -19,9 +19,13 @@ const offlineWaitMs = 20_000
 /** How far past its BLOCK a blocking read may run before the socket counts as stalled. */
 const blockingGraceMs = 5000
 
+/** The arguments as node-redis takes them: strings and Buffers. Copies only when a number is among them. */
 function argumentsOf(args: readonly RedisArgument[]): Argument[] {
+  let index = 0
+  while (index < args.length && typeof args[index] !== 'number') index++
+  if (index === args.length) return args as Argument[]
   const out = new Array<Argument>(args.length)
-  for (let index = 0; index < args.length; index++) {
+  for (index = 0; index < args.length; index++) {
     const value = args[index] as RedisArgument
     out[index] = typeof value === 'number' ? String(value) : value
   }

@@ -77,7 +77,9 @@ export class RedisConsumer implements TransportConsumer {
   private blockingId: number | undefined
   private readonly inflight = new Map<number, InFlight>()
   private nextToken = 1
-  private readonly pendingWork = new Set<Promise<unknown>>()
+  /** Settlements still running; close() waits for them. A count, not a set of promises: one promise less per message. */
+  private pendingWork = 0
+  private whenNoPendingWork: (() => void) | undefined
   private stopped = false
   private closed = false
   private loop: Promise<void> | undefined
@@ -147,7 +149,11 @@ export class RedisConsumer implements TransportConsumer {
     if (this.closed) return
     await this.stop()
     this.closed = true
-    while (this.pendingWork.size > 0) await Promise.allSettled([...this.pendingWork])
+    while (this.pendingWork > 0) {
+      await new Promise<void>((resolve) => {
+        this.whenNoPendingWork = resolve
+      })
+    }
     await this.flushAcks()
     const unsettled = [...this.inflight.values()].filter((held) => !held.settled)
     for (const held of unsettled) held.settled = true
@@ -369,9 +375,16 @@ export class RedisConsumer implements TransportConsumer {
   }
 
   private track(work: Promise<unknown>): void {
-    const tracked = work.catch(() => {})
-    this.pendingWork.add(tracked)
-    void tracked.finally(() => this.pendingWork.delete(tracked))
+    this.pendingWork++
+    work.then(this.untrack, this.untrack)
+  }
+
+  private readonly untrack = (): void => {
+    this.pendingWork--
+    if (this.pendingWork > 0) return
+    const wake = this.whenNoPendingWork
+    this.whenNoPendingWork = undefined
+    wake?.()
   }
 
   /** Acks are batched: every ack asked for in one turn of the event loop goes in one XACK (and XDEL). */

@@ -24,8 +24,11 @@ export class RedisPublisher {
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
     const writes: Write[] = []
-    for (const message of messages) writes.push(...this.writesFor(destination, message))
-    await this.apply(writes, describeDestination(destination), messages.length)
+    for (const message of messages) {
+      const forMessage = this.writesFor(destination, message)
+      for (const write of forMessage) writes.push(write)
+    }
+    await this.apply(writes, destination, messages.length)
     if (destination.kind === 'topic') this.onTopicWrite(this.keys.topic(destination.topic))
     if (destination.kind === 'subscription') this.onTopicWrite(this.keys.topic(destination.subscription.topic))
   }
@@ -63,10 +66,11 @@ export class RedisPublisher {
   }
 
   /** Runs writes: one command directly, several in one MULTI/EXEC; then waits for replicas if asked. */
-  async apply(writes: readonly Write[], where: string, count: number): Promise<void> {
-    const what = `writing ${count} message${count === 1 ? '' : 's'} to ${where}`
+  async apply(writes: readonly Write[], where: Destination, count: number): Promise<void> {
+    // Described only when something failed: building the text costs more than the XADD on the happy path.
+    const what = () => `writing ${count} message${count === 1 ? '' : 's'} to ${describeDestination(where)}`
     await this.write(writes, what)
-    await this.replicated(what)
+    if (this.replication.waitReplicas > 0) await this.replicated(what())
   }
 
   /**
@@ -76,7 +80,6 @@ export class RedisPublisher {
    */
   private async replicated(what: string): Promise<void> {
     const { waitReplicas, waitTimeoutMs } = this.replication
-    if (waitReplicas === 0) return
     let acknowledged: number
     try {
       acknowledged = Number(await this.commands.call(['WAIT', waitReplicas, waitTimeoutMs]))
@@ -91,7 +94,7 @@ export class RedisPublisher {
     }
   }
 
-  private async write(writes: readonly Write[], what: string): Promise<void> {
+  private async write(writes: readonly Write[], what: () => string): Promise<void> {
     try {
       if (writes.length === 1) {
         const write = writes[0] as Write
@@ -100,7 +103,7 @@ export class RedisPublisher {
       }
       await this.commands.transaction(writes.map((write) => (write.script === undefined ? write.command : scriptCommand(write.script, write.args))))
     } catch (error) {
-      throw publishError(what, error)
+      throw publishError(what(), error)
     }
   }
 }

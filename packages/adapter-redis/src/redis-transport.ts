@@ -153,7 +153,7 @@ export class RedisTransport implements Transport {
         ids.push(entry.entryId)
       }
       writes.push({ command: ['XACK', stream, RedisKeys.queueGroup, ...ids] }, { command: ['XDEL', stream, ...ids] })
-      await this.publisher.apply(writes, describeDestination(to), ids.length)
+      await this.publisher.apply(writes, to, ids.length)
       moved += ids.length
       start = `(${ids[ids.length - 1]}`
     }
