@@ -71,10 +71,13 @@ class NodeRedisConnection implements RedisConnection {
   /** Errors reported since the connection was last ready: each different one once per outage. */
   private readonly reported = new Set<string>()
   private readonly blocking: boolean
+  /** Set when the server turned out to need no password (see {@link attach}). */
+  private withoutPassword = false
 
   constructor(
     private readonly settings: RedisSettings,
     private readonly role: ConnectionRole,
+    private readonly logger: Logger,
     private readonly report: (error: Error) => void,
   ) {
     this.blocking = role !== 'commands'
@@ -207,7 +210,23 @@ class NodeRedisConnection implements RedisConnection {
     for (const waiter of waiters) waiter()
   }
 
+  /**
+   * Connects one client. A server without a password refuses AUTH ("called without any password
+   * configured"); like ioredis, the connection then goes on without it, with a warning.
+   */
   private async attach(): Promise<Client> {
+    try {
+      return await this.attachOnce()
+    } catch (error) {
+      if (this.withoutPassword || this.settings.password === undefined || !/called without any password configured/.test(String((error as Error)?.message)))
+        throw error
+      this.withoutPassword = true
+      this.logger.warn(`redis: ${describeServer(this.settings)} does not require a password, but one was supplied; connected without it`)
+      return this.attachOnce()
+    }
+  }
+
+  private async attachOnce(): Promise<Client> {
     const { host, port } = this.settings.sentinels ? await findPrimary(this.settings) : this.settings
     const connectTimeout = this.settings.connectTimeoutMs
     const socket = this.settings.tls
@@ -215,8 +234,8 @@ class NodeRedisConnection implements RedisConnection {
       : { host, port, connectTimeout, reconnectStrategy: false as const }
     const client = resp2Client({
       socket,
-      username: this.settings.username,
-      password: this.settings.password,
+      username: this.withoutPassword ? undefined : this.settings.username,
+      password: this.withoutPassword ? undefined : this.settings.password,
       database: this.settings.db,
       name: this.settings.connectionName === undefined ? undefined : `${this.settings.connectionName}:${this.role}`,
       disableOfflineQueue: true,
@@ -293,7 +312,7 @@ class NodeRedisConnection implements RedisConnection {
 export const nodeRedisDriver: RedisDriver = {
   name: 'node-redis',
   async open(settings, role, logger: Logger, report) {
-    const connection = new NodeRedisConnection(settings, role, report ?? ((error) => logger.warn(error.message)))
+    const connection = new NodeRedisConnection(settings, role, logger, report ?? ((error) => logger.warn(error.message)))
     await connection.start()
     return connection
   },

@@ -2,11 +2,12 @@ import { brokerUrl } from '@anymq/conformance'
 import { connect, type Logger } from '@anymq/core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { adapter } from '../src/index.js'
+import { drivers } from './drivers.js'
 
-// ioredis' own console warnings: only the ioredis driver has them.
 const url = brokerUrl('ANYMQ_REDIS_URL')
 
-describe.skipIf(!url)('redis: ioredis console warnings go through the logger (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', () => {
+// ioredis writes its warnings to console.warn (routed to the logger); the node-redis driver warns on the logger itself.
+describe.skipIf(!url).each(drivers)('redis: client warnings go through the logger, %s driver (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', (driver) => {
   afterEach(() => {
     vi.restoreAllMocks()
   })
@@ -18,7 +19,7 @@ describe.skipIf(!url)('redis: ioredis console warnings go through the logger (AN
     const logger: Logger = { debug() {}, info() {}, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) }
     // The suite's Redis has no password: ioredis warns that one was supplied, and connects anyway.
     const withPassword = new URL(url as string)
-    withPassword.searchParams.set('driver', 'ioredis')
+    withPassword.searchParams.set('driver', driver)
     withPassword.password = 'not-needed-secret'
     const mq = await connect(withPassword.toString(), { adapter, logger })
     try {
