@@ -16,7 +16,11 @@ const targets = [
   { name: 'kafka', url: process.env.ANYMQ_KAFKA_URL, runs: 60 },
   { name: 'redis', url: process.env.ANYMQ_REDIS_URL, runs: 80 },
   // The Redis adapter's second client library (the default is node-redis).
-  { name: 'redis-ioredis', url: process.env.ANYMQ_REDIS_URL && `${process.env.ANYMQ_REDIS_URL}${process.env.ANYMQ_REDIS_URL.includes('?') ? '&' : '?'}driver=ioredis`, runs: 40 },
+  {
+    name: 'redis-ioredis',
+    url: process.env.ANYMQ_REDIS_URL && `${process.env.ANYMQ_REDIS_URL}${process.env.ANYMQ_REDIS_URL.includes('?') ? '&' : '?'}driver=ioredis`,
+    runs: 40,
+  },
   { name: 'sqs', url: process.env.ANYMQ_SQS_URL, runs: 40 },
 ]
 

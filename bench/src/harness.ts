@@ -75,7 +75,9 @@ export async function runHarness(options: HarnessOptions, progress = new Progres
   process.on('unhandledRejection', stray)
   const runId = newRunId()
   // `--brokers redis` also runs `redis-node` (a broker's other client library), as `kafka` does `kafka-platformatic`.
-  const targets = allTargets().filter((target) => !options.brokers || options.brokers.some((name) => target.name === name || target.name.startsWith(`${name}-`)))
+  const targets = allTargets().filter(
+    (target) => !options.brokers || options.brokers.some((name) => target.name === name || target.name.startsWith(`${name}-`)),
+  )
   const plan = targets.map((target) => ({
     target,
     cells: cellsFor(target.name, options.mode).filter((cell) => !options.workloads || options.workloads.some((prefix) => cell.id.startsWith(prefix))),

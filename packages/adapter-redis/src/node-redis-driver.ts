@@ -1,5 +1,5 @@
 import type { Logger } from '@anymq/core/spi'
-import { MultiErrorReply, RedisClient, RESP_TYPES, type RedisClientOptions, TimeoutError } from '@redis/client'
+import { MultiErrorReply, RESP_TYPES, RedisClient, type RedisClientOptions, TimeoutError } from '@redis/client'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
 import { describeServer, pause } from './redis-connection.js'
 import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'

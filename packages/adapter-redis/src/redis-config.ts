@@ -13,7 +13,7 @@ import {
   registerSecret,
   tlsUrlOptions,
 } from '@anymq/core/spi'
-import { type RedisDriverName, driverNames } from './redis-driver.js'
+import { driverNames, type RedisDriverName } from './redis-driver.js'
 
 /** Everything a Redis connection needs, read once from the URL and `connect(url, { broker })`. */
 export interface RedisSettings {

@@ -352,16 +352,7 @@ export class RedisConsumer implements TransportConsumer {
           () => {
             const copy = retryCopy(message, { delayMs, headers })
             const member = delayedMember(copy, source.addressed ? source.group : undefined)
-            return scripts.republish(
-              source.stream,
-              source.delayed,
-              source.stream,
-              source.group,
-              entry.entryId,
-              delayMs,
-              member,
-              source.deleteAcked ? '1' : '0',
-            )
+            return scripts.republish(source.stream, source.delayed, source.stream, source.group, entry.entryId, delayMs, member, source.deleteAcked ? '1' : '0')
           },
           { unsettledOnFailure: true },
         ),

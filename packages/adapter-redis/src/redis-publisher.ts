@@ -1,8 +1,8 @@
 import { ConfigError, type Destination, describeDestination, type OutgoingMessage } from '@anymq/core/spi'
+import type { RedisArgument, RedisConnection } from './redis-driver.js'
 import { publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
-import type { RedisArgument, RedisConnection } from './redis-driver.js'
 import { runScript, scriptCommand } from './redis-scripts.js'
 import { delayedMember, entryFields } from './redis-wire.js'
 

@@ -308,7 +308,16 @@ export class RedisScripts {
     return runScript(this.connection, 'anymqSchedule', [delayed, delayMs, member])
   }
 
-  republish(source: string, delayed: string, target: string, group: string, entryId: string, delayMs: number, member: Buffer, remove: '1' | '0'): Promise<unknown> {
+  republish(
+    source: string,
+    delayed: string,
+    target: string,
+    group: string,
+    entryId: string,
+    delayMs: number,
+    member: Buffer,
+    remove: '1' | '0',
+  ): Promise<unknown> {
     return runScript(this.connection, 'anymqRepublish', [source, delayed, target, group, entryId, delayMs, member, remove])
   }
 

@@ -159,7 +159,10 @@ function toBuffer(value: Buffer | string): Buffer {
  * mover script writes into the stream when the message is due.
  */
 export function delayedMember(message: OutgoingMessage, group?: string): Buffer {
-  const parts = [Buffer.from(randomUUID()), ...entryFields([] as Array<string | Buffer>, message, group).map((part) => (typeof part === 'string' ? Buffer.from(part) : part))]
+  const parts = [
+    Buffer.from(randomUUID()),
+    ...entryFields([] as Array<string | Buffer>, message, group).map((part) => (typeof part === 'string' ? Buffer.from(part) : part)),
+  ]
   const chunks: Buffer[] = []
   for (const part of parts) chunks.push(Buffer.from(`${part.byteLength}:`), part)
   return Buffer.concat(chunks)

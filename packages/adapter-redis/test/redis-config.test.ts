@@ -31,7 +31,7 @@ describe('redis settings', () => {
     expect(readSettings(new URL('redis://h'), {}).driver).toBe('node-redis')
     expect(readSettings(new URL('redis://h?driver=ioredis'), {}).driver).toBe('ioredis')
     expect(readSettings(new URL('redis://h?driver=ioredis'), { driver: 'node-redis' }).driver).toBe('node-redis')
-    const fromUrl = (() => readSettings(new URL('redis://h?driver=jedis'), {}))
+    const fromUrl = () => readSettings(new URL('redis://h?driver=jedis'), {})
     expect(fromUrl).toThrow(ConfigError)
     expect(fromUrl).toThrow(/driver.*node-redis.*ioredis/s)
     expect(() => readSettings(new URL('redis://h'), { driver: 'redis-om' })).toThrow(/broker\.driver/)
