@@ -7,9 +7,7 @@ export const drivers = driverNames
 /** The default driver; the full conformance suite runs on it, a focused part on the others. */
 export const defaultDriver: RedisDriverName = defaults.driver
 
-/** `url` with `?driver=` set. */
+/** `url` with `?driver=` added (textually: a Sentinel URL lists several hosts, which `new URL` refuses). */
 export function withDriver(url: string, driver: RedisDriverName): string {
-  const copy = new URL(url)
-  copy.searchParams.set('driver', driver)
-  return copy.toString()
+  return `${url}${url.includes('?') ? '&' : '?'}driver=${driver}`
 }
