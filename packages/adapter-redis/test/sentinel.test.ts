@@ -14,10 +14,11 @@ const clusterScript = join(import.meta.dirname, '..', '..', '..', 'scripts', 'cl
 const cluster = async (...args: string[]) => (await run('bash', [clusterScript, ...args], { timeout: 120_000, encoding: 'utf8' })).stdout.trim()
 
 /** Sends until Redis accepted it: during a failover a send fails with a retryable error (it may or may not be kept). */
-async function sendUntilStored(send: () => Promise<void>, deadline: number): Promise<void> {
+async function sendUntilStored(send: () => Promise<unknown>, deadline: number): Promise<void> {
   for (;;) {
     try {
-      return await send()
+      await send()
+      return
     } catch (error) {
       if (Date.now() > deadline) throw error
       await new Promise((resolve) => setTimeout(resolve, 250))
