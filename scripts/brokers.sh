@@ -825,7 +825,8 @@ postgres_start() {
   if is_root; then chown postgres: "$PG_DIR" "$PG_DIR/run" "$PG_DIR/postgres.log"; fi
   postgres_init || return 1
   postgres_tls_files || return 1
-  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t "$READY_TIMEOUT" start -o "$(postgres_tls_options)" \
+  # The port on every start: a data dir first made with another ANYMQ_POSTGRES_PORT must follow this one.
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t "$READY_TIMEOUT" start -o "-p $POSTGRES_PORT $(postgres_tls_options)" \
     >>"$PG_DIR/postgres.log" 2>&1 || fail "pg_ctl start failed" || return 1
   # role + database, idempotently
   if [ "$(pg_admin "select 1 from pg_roles where rolname = 'anymq'")" != "1" ]; then

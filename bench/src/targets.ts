@@ -5,7 +5,9 @@ import type { AdapterFactory } from '@anymq/core/spi'
 import { type BenchClient, type BrokerTarget, NotRunnable } from './bench-client.js'
 import { anymqClient } from './clients/anymq-client.js'
 import { kafkaCleanup, kafkaRawClient } from './clients/kafka-raw-client.js'
+import { natsCleanup, natsRawClient } from './clients/nats-raw-client.js'
 import { plainMemoryClient } from './clients/plain-memory-client.js'
+import { pubsubCleanup, pubsubRawClient } from './clients/pubsub-raw-client.js'
 import { rabbitmqCleanup, rabbitmqRawClient } from './clients/rabbitmq-raw-client.js'
 import { redisCleanup, redisRawClient } from './clients/redis-raw-client.js'
 import { sqsCleanup, sqsRawClient } from './clients/sqs-raw-client.js'
@@ -110,5 +112,7 @@ export function allTargets(): BrokerTarget[] {
     brokerTarget('kafka-platformatic', 'ANYMQ_KAFKA_URL', 'adapter-kafka', platformaticRawClient, kafkaCleanup, false, ['driver', 'platformatic']),
     brokerTarget('sqs', 'ANYMQ_SQS_URL', 'adapter-aws', sqsRawClient, sqsCleanup),
     brokerTarget('redis', 'ANYMQ_REDIS_URL', 'adapter-redis', redisRawClient, redisCleanup),
+    brokerTarget('nats', 'ANYMQ_NATS_URL', 'adapter-nats', natsRawClient, natsCleanup),
+    brokerTarget('gcp-pubsub', 'ANYMQ_PUBSUB_URL', 'adapter-gcp-pubsub', pubsubRawClient, pubsubCleanup),
   ]
 }
