@@ -1,5 +1,14 @@
 export { knownSchemes, registerAdapter } from './adapter-registry.js'
 export {
+  type Bridge,
+  type BridgeOptions,
+  type BridgeQueueRoute,
+  type BridgeReport,
+  type BridgeRouteReport,
+  type BridgeSubscriptionRoute,
+  bridge,
+} from './bridge.js'
+export {
   type Capabilities,
   capabilityNames,
   describeCapability,
