@@ -1,6 +1,7 @@
 import { describe } from 'vitest'
 import { acknowledgementCases } from './cases/acknowledgement.js'
 import { delayCases } from './cases/delay.js'
+import { idempotencyCases } from './cases/idempotency.js'
 import { lifecycleCases } from './cases/lifecycle.js'
 import { orderingCases } from './cases/ordering.js'
 import { queueCases } from './cases/queue.js'
@@ -20,6 +21,7 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   retry: retryCases,
   'request-reply': requestReplyCases,
   'scatter-gather': scatterGatherCases,
+  idempotency: idempotencyCases,
   ordering: orderingCases,
   delay: delayCases,
   lifecycle: lifecycleCases,

@@ -50,6 +50,7 @@ export type ConformanceGroup =
   | 'retry'
   | 'request-reply'
   | 'scatter-gather'
+  | 'idempotency'
   | 'ordering'
   | 'delay'
   | 'lifecycle'

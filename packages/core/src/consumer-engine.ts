@@ -1,6 +1,7 @@
 import type { Capabilities } from './capabilities.js'
 import type { Codec } from './codec.js'
 import { AnymqError, SerializationError, Unrecoverable, UnsupportedFeatureError, ValidationError } from './errors.js'
+import type { IdempotencyOptions } from './idempotency-store.js'
 import { KeySequencer } from './key-sequencer.js'
 import type { Logger } from './logger.js'
 import type { Message } from './message.js'
@@ -30,6 +31,7 @@ export interface EngineSettings<T> {
   leaseMs: number | undefined
   handler: Handler<T>
   onError: (error: Error) => void
+  idempotency?: IdempotencyOptions | undefined
 }
 
 const maxErrorText = 1024
@@ -50,7 +52,7 @@ export class ConsumerEngine<T> {
   private consumer: TransportConsumer | undefined
   private closing: Promise<void> | undefined
   private stopped = false
-  readonly counts = { received: 0, acked: 0, retried: 0, deadLettered: 0 }
+  readonly counts = { received: 0, acked: 0, retried: 0, deadLettered: 0, duplicates: 0 }
 
   constructor(private readonly settings: EngineSettings<T>) {
     this.sequencer = new KeySequencer(settings.concurrency)
@@ -131,7 +133,17 @@ export class ConsumerEngine<T> {
       },
     }
     try {
-      await settings.handler(message)
+      const idempotency = settings.idempotency
+      if (idempotency) {
+        const outcome = await idempotency.store.process(message.id, () => settings.handler(message), { ttlMs: idempotency.ttlMs })
+        if (outcome.duplicate) {
+          this.counts.duplicates++
+          await settleOnce(() => this.ack(delivery))
+          return
+        }
+      } else {
+        await settings.handler(message)
+      }
       if (settings.ack === 'auto') await settleOnce(() => this.ack(delivery))
     } catch (error) {
       await settleOnce(() => this.fail(delivery, toError(error)))

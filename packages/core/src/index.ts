@@ -38,7 +38,9 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js'
+export type { IdempotencyOptions, IdempotencyOutcome, IdempotencyProcessOptions, IdempotencyStore } from './idempotency-store.js'
 export { consoleLogger, type Logger, silentLogger } from './logger.js'
+export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './memory-idempotency-store.js'
 export type { DeadLetter, Message } from './message.js'
 export type { PublishOptions, SendOptions } from './outgoing-message.js'
 export { Queue, type QueueOptions } from './queue.js'
