@@ -1,4 +1,5 @@
 import type { Capabilities } from './capabilities.js'
+import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { AnymqError, SerializationError, Unrecoverable, UnsupportedFeatureError, ValidationError } from './errors.js'
 import type { IdempotencyOptions } from './idempotency-store.js'
@@ -32,6 +33,7 @@ export interface EngineSettings<T> {
   handler: Handler<T>
   onError: (error: Error) => void
   idempotency?: IdempotencyOptions | undefined
+  claimCheck?: ClaimCheck | undefined
 }
 
 const maxErrorText = 1024
@@ -94,9 +96,17 @@ export class ConsumerEngine<T> {
 
   private async process(delivery: Delivery): Promise<void> {
     const { settings } = this
+    let bytes: Uint8Array
+    try {
+      bytes = settings.claimCheck ? await settings.claimCheck.fetch(delivery.message) : delivery.message.body
+    } catch (error) {
+      // A store that cannot be reached is retried; a body gone from it is Unrecoverable (dead-lettered).
+      await this.fail(delivery, toError(error))
+      return
+    }
     let body: T
     try {
-      const decoded = settings.codec.decode(delivery.message.body)
+      const decoded = settings.codec.decode(bytes)
       body = settings.schema
         ? await validateBody(settings.schema, decoded, `message ${delivery.message.id} from ${settings.sourceLabel}`, settings.adapter)
         : (decoded as T)
@@ -150,13 +160,16 @@ export class ConsumerEngine<T> {
     }
   }
 
-  private async ack(delivery: Delivery): Promise<void> {
+  /** `keepBody`: a dead-lettered message's claim-checked body stays for the dead letter. */
+  private async ack(delivery: Delivery, keepBody = false): Promise<void> {
     try {
       await delivery.ack()
       this.counts.acked++
     } catch (error) {
       this.settings.onError(toError(error))
+      return
     }
+    if (!keepBody) await this.settings.claimCheck?.released(delivery.message).catch((error: Error) => this.settings.onError(error))
   }
 
   private async release(delivery: Delivery): Promise<void> {
@@ -213,7 +226,8 @@ export class ConsumerEngine<T> {
       return
     }
     this.counts.deadLettered++
-    await this.ack(delivery)
+    await settings.claimCheck?.deadLettered(delivery.message).catch((error: Error) => settings.onError(error))
+    await this.ack(delivery, true)
   }
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Capabilities } from './capabilities.js'
+import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { ConfigError, MessageTooLargeError, UnsupportedFeatureError } from './errors.js'
 import { type StandardSchemaV1, validateBody } from './schema.js'
@@ -43,6 +44,8 @@ export interface OutgoingContext {
   schema: StandardSchemaV1 | undefined
   /** For error messages: `queue 'orders'`. */
   where: string
+  /** Set when large bodies go to a blob store: the size is then checked after offloading, by the sender. */
+  claimCheck?: ClaimCheck
 }
 
 /**
@@ -122,10 +125,15 @@ export function encodeOutgoing(
     dedupeId: options.dedupeId,
     attempt: 1,
   }
-  const size = messageSize(message)
-  if (size > capabilities.maxMessageBytes)
-    throw new MessageTooLargeError(size, capabilities.maxMessageBytes, {
-      adapter,
-    })
+  if (context.claimCheck === undefined) assertFits(message, context)
   return message
+}
+
+/** Throws {@link MessageTooLargeError} when the message exceeds the adapter's `maxMessageBytes`. */
+export function assertFits(message: OutgoingMessage, context: OutgoingContext): void {
+  const size = messageSize(message)
+  if (size > context.capabilities.maxMessageBytes)
+    throw new MessageTooLargeError(size, context.capabilities.maxMessageBytes, {
+      adapter: context.adapter,
+    })
 }

@@ -1,3 +1,4 @@
+import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { resolveConsumeOptions } from './consume-options.js'
 import { ConsumerEngine, type Handler } from './consumer-engine.js'
@@ -75,6 +76,8 @@ export interface ConsumerDefinition<T> {
   schema: StandardSchemaV1<unknown, T> | undefined
   retry: RetryPolicy
   deadLetter: string | false
+  /** Set when the queue offloads large bodies: fetched before decoding, deleted after the ack. */
+  claimCheck?: ClaimCheck
   /** Checks of options that only this kind of consumer takes (a subscription's filter…). */
   extraChecks?: Record<string, OptionCheck>
 }
@@ -107,6 +110,7 @@ export function startSubscription<T>(
     schema: definition.schema,
     retry: definition.retry,
     deadLetter: definition.deadLetter,
+    claimCheck: definition.claimCheck,
     handler,
     ...resolved,
   })

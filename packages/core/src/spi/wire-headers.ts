@@ -23,6 +23,8 @@ export const wireHeaders = {
   replyError: 'x-anymq-reply-error',
   /** Set on a topic responder's reply: the subscription name of the responder that answered (scatter-gather). */
   responder: 'x-anymq-responder',
+  /** Claim check: the blob-store key holding the real body; the message's own body is only that key. */
+  claimCheck: 'x-anymq-claim-check',
 } as const
 
 export function isReservedHeader(name: string): boolean {
