@@ -1,5 +1,6 @@
 import { describe } from 'vitest'
 import { acknowledgementCases } from './cases/acknowledgement.js'
+import { claimCheckCases } from './cases/claim-check.js'
 import { delayCases } from './cases/delay.js'
 import { idempotencyCases } from './cases/idempotency.js'
 import { lifecycleCases } from './cases/lifecycle.js'
@@ -22,6 +23,7 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   'request-reply': requestReplyCases,
   'scatter-gather': scatterGatherCases,
   idempotency: idempotencyCases,
+  'claim-check': claimCheckCases,
   ordering: orderingCases,
   delay: delayCases,
   lifecycle: lifecycleCases,

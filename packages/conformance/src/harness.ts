@@ -51,6 +51,7 @@ export type ConformanceGroup =
   | 'request-reply'
   | 'scatter-gather'
   | 'idempotency'
+  | 'claim-check'
   | 'ordering'
   | 'delay'
   | 'lifecycle'
