@@ -54,7 +54,7 @@ export class ConsumerEngine<T> {
   private consumer: TransportConsumer | undefined
   private closing: Promise<void> | undefined
   private stopped = false
-  readonly counts = { received: 0, acked: 0, retried: 0, deadLettered: 0, duplicates: 0 }
+  readonly counts = { received: 0, acked: 0, retried: 0, deadLettered: 0, duplicates: 0, expired: 0 }
 
   constructor(private readonly settings: EngineSettings<T>) {
     this.sequencer = new KeySequencer(settings.concurrency)
@@ -96,6 +96,14 @@ export class ConsumerEngine<T> {
 
   private async process(delivery: Delivery): Promise<void> {
     const { settings } = this
+    const expiresAt = Number(delivery.message.headers[wireHeaders.expiresAt])
+    if (expiresAt < Date.now()) {
+      // Past its ttlMs: dropped unhandled, as the broker would have done with native expiry.
+      this.counts.expired++
+      settings.logger.debug(`message ${delivery.message.id} from ${settings.sourceLabel} expired ${Date.now() - expiresAt} ms ago; dropped unhandled`)
+      await this.ack(delivery)
+      return
+    }
     let bytes: Uint8Array
     try {
       bytes = settings.claimCheck ? await settings.claimCheck.fetch(delivery.message) : delivery.message.body
@@ -216,6 +224,8 @@ export class ConsumerEngine<T> {
       [wireHeaders.source]: settings.sourceLabel,
     }
     delete headers[wireHeaders.attempt]
+    // A dead letter is kept for inspection: it never expires.
+    delete headers[wireHeaders.expiresAt]
     const copy = republishCopy(delivery.message, { headers, attempt: 1 })
     try {
       await settings.transport.publish({ kind: 'queue', queue: deadLetterSpec(target) }, [copy])

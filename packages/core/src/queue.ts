@@ -66,6 +66,7 @@ export const sendOptionChecks: Record<keyof SendOptions, OptionCheck> = {
   correlationId: ofType('string'),
   replyTo: ofType('string'),
   priority: integer(0, 9),
+  ttlMs: integer(1),
   dedupeId: ofType('string'),
   signal: abortSignal(),
 }

@@ -56,6 +56,8 @@ export interface Subscription {
     deadLettered: number
     /** Deliveries skipped by `idempotency` because their id was processed already. */
     duplicates: number
+    /** Deliveries dropped unhandled because their `ttlMs` had passed. */
+    expired: number
   }>
   /**
    * Stops fetching (or trying to start), lets handlers already running finish and settle their

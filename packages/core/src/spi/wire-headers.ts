@@ -17,7 +17,7 @@ export const wireHeaders = {
   attempts: 'x-anymq-attempts',
   /** The queue or `topic/subscription` a dead letter came from, so redrive knows where to return it. */
   source: 'x-anymq-source',
-  /** Epoch milliseconds after which a request's requester no longer waits; responders skip it. */
+  /** Epoch milliseconds after which the message is dropped unhandled (`ttlMs`; a request's deadline: its requester no longer waits). */
   expiresAt: 'x-anymq-expires-at',
   /** Set on a reply when the responder's handler threw. */
   replyError: 'x-anymq-reply-error',
