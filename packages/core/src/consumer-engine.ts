@@ -2,7 +2,7 @@ import type { Capabilities } from './capabilities.js'
 import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { AnymqError, SerializationError, Unrecoverable, UnsupportedFeatureError, ValidationError } from './errors.js'
-import type { IdempotencyOptions } from './idempotency-store.js'
+import type { IdempotencyOptions, IdempotencyOutcome } from './idempotency-store.js'
 import { KeySequencer } from './key-sequencer.js'
 import type { Logger } from './logger.js'
 import type { Message } from './message.js'
@@ -37,6 +37,12 @@ export interface EngineSettings<T> {
 }
 
 const maxErrorText = 1024
+
+/** Settles a delivery whose handler succeeded (the ack), run by the caller when it is time. */
+type Settle = () => Promise<void>
+
+/** Thrown out of an idempotency store's work when the delivery was settled already (its body could not be read), so that nothing is recorded. */
+const alreadySettled = new Error('[anymq] [core] the delivery was settled before its handler ran')
 const incoming = Symbol('anymq.incoming')
 
 /** The wire message behind a received message, reserved headers included. Internal. */
@@ -104,13 +110,48 @@ export class ConsumerEngine<T> {
       await this.ack(delivery)
       return
     }
+    const idempotency = settings.idempotency
+    if (idempotency === undefined) {
+      await this.handle(delivery, false)
+      return
+    }
+    let outcome: IdempotencyOutcome<Settle>
+    try {
+      // The duplicate check comes first: a duplicate is skipped without fetching or decoding its body
+      // (a claim-checked body is deleted once the first copy is acked).
+      outcome = await idempotency.store.process(delivery.message.id, () => this.handle(delivery, true), { ttlMs: idempotency.ttlMs })
+    } catch (error) {
+      if (error === alreadySettled) return
+      // The handler threw (nothing recorded), or the store itself failed: the retry policy applies.
+      await this.fail(delivery, toError(error))
+      return
+    }
+    if (outcome.duplicate) {
+      this.counts.duplicates++
+      await this.ack(delivery)
+      return
+    }
+    // Acked only now, after the store recorded the id: a crash in between is skipped as a duplicate on redelivery.
+    await outcome.result()
+  }
+
+  /**
+   * Fetches, decodes and validates the body and runs the handler. A body that cannot be read settles
+   * the delivery here (retry or dead letter). `deferAck` (idempotent consumers): a handler error is
+   * rethrown unsettled and an unreadable body throws {@link alreadySettled}, so that the store records
+   * nothing; on success the ack is returned for after the store recorded the id.
+   */
+  private async handle(delivery: Delivery, deferAck: boolean): Promise<Settle> {
+    const { settings } = this
+    const noop: Settle = async () => {}
     let bytes: Uint8Array
     try {
       bytes = settings.claimCheck ? await settings.claimCheck.fetch(delivery.message) : delivery.message.body
     } catch (error) {
       // A store that cannot be reached is retried; a body gone from it is Unrecoverable (dead-lettered).
       await this.fail(delivery, toError(error))
-      return
+      if (deferAck) throw alreadySettled
+      return noop
     }
     let body: T
     try {
@@ -120,7 +161,8 @@ export class ConsumerEngine<T> {
         : (decoded as T)
     } catch (error) {
       await this.deadLetter(delivery, error as Error)
-      return
+      if (deferAck) throw alreadySettled
+      return noop
     }
     let settled = false
     const settleOnce = async (action: () => Promise<void>): Promise<void> => {
@@ -150,22 +192,18 @@ export class ConsumerEngine<T> {
         await delivery.extendLease(ms)
       },
     }
+    const ackNow: Settle = () => (settings.ack === 'auto' ? settleOnce(() => this.ack(delivery)) : Promise.resolve())
+    if (deferAck) {
+      await settings.handler(message)
+      return ackNow
+    }
     try {
-      const idempotency = settings.idempotency
-      if (idempotency) {
-        const outcome = await idempotency.store.process(message.id, () => settings.handler(message), { ttlMs: idempotency.ttlMs })
-        if (outcome.duplicate) {
-          this.counts.duplicates++
-          await settleOnce(() => this.ack(delivery))
-          return
-        }
-      } else {
-        await settings.handler(message)
-      }
-      if (settings.ack === 'auto') await settleOnce(() => this.ack(delivery))
+      await settings.handler(message)
+      await ackNow()
     } catch (error) {
       await settleOnce(() => this.fail(delivery, toError(error)))
     }
+    return noop
   }
 
   /** `keepBody`: a dead-lettered message's claim-checked body stays for the dead letter. */
