@@ -188,12 +188,12 @@ export function acknowledgementCases(h: Harness): void {
         await queue.send('short-lived', { ttlMs: h.ms(200) })
         await queue.send('long-lived', { ttlMs: 600_000 })
         await queue.send('forever')
-        await delay(h.ms(1_000))
+        await delay(h.ms(600))
         const seen = new Collector<string>()
         const subscription = queue.consume(seen.handler)
         await subscription.ready
         await seen.waitForCount(2, h.ms(20_000))
-        await delay(h.ms(500))
+        await delay(h.ms(300))
         expect(seen.bodies.sort()).toEqual(['forever', 'long-lived'])
         // Native: the broker discarded it; emulated: it arrived and anymq acked it unhandled.
         if (h.capabilities.expiry === 'native') expect(subscription.counts.received).toBe(2)
