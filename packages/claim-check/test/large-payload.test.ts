@@ -3,6 +3,7 @@ import { adapter as awsAdapter } from '@anymq/aws'
 import { brokerUrl } from '@anymq/conformance'
 import { type BlobStore, connect } from '@anymq/core'
 import { adapter as kafkaAdapter } from '@anymq/kafka'
+import { adapter as memoryAdapter } from '@anymq/memory'
 import { S3Client } from '@aws-sdk/client-s3'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -110,11 +111,8 @@ describe.skipIf(!redisUrl)('claim check on Redis', () => {
     expect(await store.get('anymq/blobs/x')).toBeUndefined()
   })
 
-  it.skipIf(!kafkaUrl)(
-    'carries a body over Kafka’s limit through a Redis blob store',
-    async () => {
-      await roundTrip(kafkaUrl!, { adapter: kafkaAdapter }, new RedisBlobStore({ redis: redis!, keyPrefix: `${unique('redis')}:` }))
-    },
-    180_000,
-  )
+  // Through memory:// (1 MiB limit): the store is under test here, the brokers are in the S3 cases.
+  it('carries a body over the broker’s limit through a Redis blob store', async () => {
+    await roundTrip('memory://claim-check-redis', { adapter: memoryAdapter }, new RedisBlobStore({ redis: redis!, keyPrefix: `${unique('redis')}:` }))
+  }, 180_000)
 })
