@@ -13,6 +13,7 @@ export const capabilities: Capabilities = {
   // `ordered: true` queues are FIFO queues with the key as MessageGroupId: one key in order, across consumers.
   ordering: 'key',
   priority: false,
+  expiry: 'emulated',
   // Only FIFO queues deduplicate; on a standard connection a dedupeId is refused rather than ignored.
   dedupe: false,
   persistence: true,

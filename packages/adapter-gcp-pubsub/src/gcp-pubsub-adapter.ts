@@ -15,6 +15,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: maxDeadlineSeconds * 1000 },
   ordering: 'key',
   priority: false,
+  expiry: 'emulated',
   dedupe: false,
   persistence: true,
   replay: false,

@@ -14,6 +14,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: 3_600_000 },
   ordering: 'key',
   priority: false,
+  expiry: 'emulated',
   dedupe: false,
   persistence: true,
   replay: true,

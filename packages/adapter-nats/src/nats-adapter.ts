@@ -19,6 +19,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: 86_400_000 },
   ordering: 'key',
   priority: false,
+  expiry: 'emulated',
   dedupe: { windowMs: 120_000 },
   persistence: true,
   replay: true,

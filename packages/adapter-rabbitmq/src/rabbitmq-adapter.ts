@@ -15,6 +15,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: maxDelayMs },
   ordering: 'key',
   priority: false,
+  expiry: 'native',
   dedupe: false,
   persistence: true,
   replay: false,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { attemptFromHeaders, ConfigError, type ConfigProblem, type IncomingMessage, type OutgoingMessage } from '@anymq/core/spi'
+import { attemptFromHeaders, ConfigError, type ConfigProblem, type IncomingMessage, type OutgoingMessage, wireHeaders } from '@anymq/core/spi'
 import type { Message, Options } from 'amqplib'
 import { adapterName } from './rabbitmq-errors.js'
 
@@ -43,7 +43,12 @@ export function publishOptions(message: OutgoingMessage, options: { persistent: 
   if (message.key !== undefined) headers[rabbitmqHeaders.key] = message.key
   if (message.subject !== undefined) headers[rabbitmqHeaders.subject] = message.subject
   headers[rabbitmqHeaders.timestamp] = String(message.timestamp)
+  // Native per-message TTL: RabbitMQ discards the message once expired (its queues have no dead-letter
+  // exchange). Not on a delayed message: the delay queue's own TTL must decide when it moves on.
+  const expiresAt = Number(message.headers[wireHeaders.expiresAt])
+  const expiration = message.delayMs === 0 && Number.isFinite(expiresAt) ? String(Math.max(1, expiresAt - Date.now())) : undefined
   return {
+    ...(expiration === undefined ? {} : { expiration }),
     messageId: message.id,
     contentType: message.contentType,
     headers,

@@ -13,6 +13,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: 2_147_483_647 },
   ordering: 'key',
   priority: false,
+  expiry: 'emulated',
   dedupe: false,
   persistence: true,
   replay: true,

@@ -1,6 +1,8 @@
 import { describe } from 'vitest'
 import { acknowledgementCases } from './cases/acknowledgement.js'
+import { claimCheckCases } from './cases/claim-check.js'
 import { delayCases } from './cases/delay.js'
+import { idempotencyCases } from './cases/idempotency.js'
 import { lifecycleCases } from './cases/lifecycle.js'
 import { orderingCases } from './cases/ordering.js'
 import { queueCases } from './cases/queue.js'
@@ -20,6 +22,8 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   retry: retryCases,
   'request-reply': requestReplyCases,
   'scatter-gather': scatterGatherCases,
+  idempotency: idempotencyCases,
+  'claim-check': claimCheckCases,
   ordering: orderingCases,
   delay: delayCases,
   lifecycle: lifecycleCases,

@@ -50,6 +50,8 @@ export type ConformanceGroup =
   | 'retry'
   | 'request-reply'
   | 'scatter-gather'
+  | 'idempotency'
+  | 'claim-check'
   | 'ordering'
   | 'delay'
   | 'lifecycle'

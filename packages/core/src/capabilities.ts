@@ -14,6 +14,12 @@ export interface Capabilities {
   ordering: 'key' | 'queue' | 'none'
   /** `send(body, { priority })` with 0 (lowest) to 9. */
   priority: boolean
+  /**
+   * `send(body, { ttlMs })`: a message not delivered within `ttlMs` of becoming due is dropped, never
+   * handled. `native`: the broker discards it (RabbitMQ's per-message expiration); `emulated`: anymq
+   * acks and drops it when it arrives late (it occupies the broker until then); `false`: refused.
+   */
+  expiry: 'native' | 'emulated' | false
   /** `send(body, { dedupeId })` drops a repeat of the same id within a window. */
   dedupe: false | { windowMs: number }
   /** Accepted messages survive a broker restart. */
@@ -37,6 +43,7 @@ export const capabilityNames = [
   'delay',
   'ordering',
   'priority',
+  'expiry',
   'dedupe',
   'persistence',
   'replay',

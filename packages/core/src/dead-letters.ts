@@ -1,4 +1,5 @@
 import { abortable, throwIfAborted } from './abortable.js'
+import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { deadLetterSpec } from './consumer-engine.js'
 import { ConfigError } from './errors.js'
@@ -16,6 +17,7 @@ export class DeadLetters<T> {
     private readonly queueName: string | undefined,
     private readonly home: Destination,
     private readonly codec: Codec<unknown>,
+    private readonly claimCheck?: ClaimCheck,
   ) {}
 
   /** The dead-letter queue's name. */
@@ -33,7 +35,7 @@ export class DeadLetters<T> {
     const what = `peeking at dead letters of ${describeDestination(this.home)}`
     throwIfAborted(options.signal, what, this.runtime.adapter)
     const messages = await abortable(this.runtime.transport.peek(deadLetterSpec(this.require()), limit), options.signal, what, this.runtime.adapter)
-    return messages.map((message) => this.describe(message))
+    return Promise.all(messages.map(async (message) => this.describe(message, this.claimCheck ? await this.claimCheck.bodyOf(message) : message.body)))
   }
 
   /**
@@ -51,7 +53,8 @@ export class DeadLetters<T> {
     const moving = this.runtime.transport.move(deadLetterSpec(this.require()), this.home, options.limit ?? Number.POSITIVE_INFINITY, (message) => {
       // Every adapter prepares a message before it sends it: refusing here stops the move between messages.
       throwIfAborted(signal, what, this.runtime.adapter)
-      const headers = Object.fromEntries(Object.entries(message.headers).filter(([name]) => !isReservedHeader(name)))
+      // The failure record goes; a claim-check reference stays, or the redriven message would lose its body.
+      const headers = Object.fromEntries(Object.entries(message.headers).filter(([name]) => !isReservedHeader(name) || name === wireHeaders.claimCheck))
       return republishCopy(message, { headers, attempt: 1 })
     })
     return abortable(moving, signal, what, this.runtime.adapter)
@@ -71,10 +74,10 @@ export class DeadLetters<T> {
     return this.queueName
   }
 
-  private describe(message: IncomingMessage): DeadLetter<T> {
+  private describe(message: IncomingMessage, rawBody: Uint8Array): DeadLetter<T> {
     let body: T | undefined
     try {
-      body = this.codec.decode(message.body) as T
+      body = this.codec.decode(rawBody) as T
     } catch {
       body = undefined
     }
@@ -83,7 +86,7 @@ export class DeadLetters<T> {
     return {
       id: message.id,
       body,
-      rawBody: message.body,
+      rawBody,
       headers: userHeaders(headers),
       key: message.key,
       error: {

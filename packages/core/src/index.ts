@@ -1,4 +1,5 @@
 export { knownSchemes, registerAdapter } from './adapter-registry.js'
+export type { BlobStore } from './blob-store.js'
 export {
   type Bridge,
   type BridgeOptions,
@@ -13,6 +14,7 @@ export {
   capabilityNames,
   describeCapability,
 } from './capabilities.js'
+export { type ClaimCheckOptions, sweepClaimChecks } from './claim-check.js'
 export {
   type Codec,
   type CodecOption,
@@ -47,7 +49,11 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js'
+export { FileBlobStore, type FileBlobStoreOptions } from './file-blob-store.js'
+export type { IdempotencyOptions, IdempotencyOutcome, IdempotencyProcessOptions, IdempotencyStore } from './idempotency-store.js'
 export { consoleLogger, type Logger, silentLogger } from './logger.js'
+export { MemoryBlobStore } from './memory-blob-store.js'
+export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './memory-idempotency-store.js'
 export type { DeadLetter, Message } from './message.js'
 export type { PublishOptions, SendOptions } from './outgoing-message.js'
 export { Queue, type QueueOptions } from './queue.js'

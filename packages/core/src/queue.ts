@@ -1,3 +1,4 @@
+import { ClaimCheck, type ClaimCheckOptions, claimCheckOptionsCheck } from './claim-check.js'
 import { type CodecOption, codecCheck, resolveCodec } from './codec.js'
 import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
@@ -38,6 +39,13 @@ export interface QueueOptions<T> {
   ordered?: boolean
   /** Adapter-specific provisioning (e.g. `{ queueType: 'quorum' }` on RabbitMQ); see the adapter's README. */
   broker?: Record<string, unknown>
+  /**
+   * Claim check for large payloads: a body over the threshold is written to `store` and the message
+   * carries its key; consumers of this queue fetch it back before decoding and validation, delete it
+   * after the ack, and keep it `deadLetterRetentionMs` when the message is dead-lettered. Senders and
+   * consumers of one queue must use the same store.
+   */
+  claimCheck?: ClaimCheckOptions
 }
 
 /** Checks of `mq.queue()` options but `broker`, which the adapter declares (`AdapterFactory.queueBrokerOptions`). */
@@ -47,6 +55,7 @@ const queueOptionChecks: Record<Exclude<keyof QueueOptions<unknown>, 'broker'>, 
   retry: retryPolicyCheck,
   deadLetter: either(oneOf(false), ofType('string', 'a queue name')),
   ordered: ofType('boolean'),
+  claimCheck: claimCheckOptionsCheck,
 }
 
 export const sendOptionChecks: Record<keyof SendOptions, OptionCheck> = {
@@ -57,6 +66,7 @@ export const sendOptionChecks: Record<keyof SendOptions, OptionCheck> = {
   correlationId: ofType('string'),
   replyTo: ofType('string'),
   priority: integer(0, 9),
+  ttlMs: integer(1),
   dedupeId: ofType('string'),
   signal: abortSignal(),
 }
@@ -100,6 +110,7 @@ export class Queue<T = unknown> {
       codec: resolveCodec(options.codec),
       schema: options.schema,
       where: `queue '${name}'`,
+      claimCheck: options.claimCheck ? new ClaimCheck(options.claimCheck, runtime.capabilities, runtime.adapter) : undefined,
     }
     this.sender = new MessageSender(runtime, { kind: 'queue', queue: this.spec }, this.outgoing, sendOptionChecks, 'send')
   }
@@ -140,13 +151,14 @@ export class Queue<T = unknown> {
       schema: this.options.schema,
       retry: createRetryPolicy(this.options.retry),
       deadLetter: this.spec.deadLetter,
+      claimCheck: this.outgoing.claimCheck,
     }
   }
 
   /** Inspect and redrive the dead letters of this queue. */
   deadLetters(): DeadLetters<T> {
-    if (this.spec.deadLetter === false) return new DeadLetters<T>(this.runtime, undefined, { kind: 'queue', queue: this.spec }, this.outgoing.codec)
-    return new DeadLetters<T>(this.runtime, this.spec.deadLetter, { kind: 'queue', queue: this.spec }, this.outgoing.codec)
+    const name = this.spec.deadLetter === false ? undefined : this.spec.deadLetter
+    return new DeadLetters<T>(this.runtime, name, { kind: 'queue', queue: this.spec }, this.outgoing.codec, this.outgoing.claimCheck)
   }
 }
 
