@@ -21,6 +21,7 @@ function startBridge(
   fromUrl: string,
   toUrl: string,
   queue: string,
+  concurrency: number,
 ): { child: ChildProcess; output: Promise<{ code: number | null; stdout: string; stderr: string }> } {
   const child = spawn(
     join(root, 'node_modules', '.bin', 'tsx'),
@@ -33,7 +34,7 @@ function startBridge(
       '--queue',
       queue,
       '--concurrency',
-      '8',
+      String(concurrency),
       '--idle',
       '3',
     ],
@@ -79,7 +80,9 @@ for (const route of routes) {
         const arrivals: { id: string; key: string | undefined; n: number; headers: Readonly<Record<string, string>> }[] = []
         const target = to
           .queue<{ n: number }>(queue)
-          .consume((message) => void arrivals.push({ id: message.id, key: message.key, n: message.body.n, headers: message.headers }), { concurrency: 1 })
+          .consume((message) => void arrivals.push({ id: message.id, key: message.key, n: message.body.n, headers: message.headers }), {
+            concurrency: route.keyOrder ? 1 : 16,
+          })
         await target.ready
 
         // One at a time, so it is still busy when a tenth has arrived and the kill lands mid-way.
