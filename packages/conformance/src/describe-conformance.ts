@@ -1,5 +1,6 @@
 import { describe } from 'vitest'
 import { acknowledgementCases } from './cases/acknowledgement.js'
+import { adminCases } from './cases/admin.js'
 import { delayCases } from './cases/delay.js'
 import { lifecycleCases } from './cases/lifecycle.js'
 import { orderingCases } from './cases/ordering.js'
@@ -24,6 +25,7 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   delay: delayCases,
   lifecycle: lifecycleCases,
   recovery: recoveryCases,
+  admin: adminCases,
 }
 
 /**

@@ -1,5 +1,7 @@
 export { knownSchemes, registerAdapter } from './adapter-registry.js'
 export {
+  type AdminCapabilities,
+  adminCapabilityNames,
   type Capabilities,
   capabilityNames,
   describeCapability,
@@ -19,6 +21,7 @@ export {
 } from './connection.js'
 export type { Handler } from './consumer-engine.js'
 export type { DeadLetters } from './dead-letters.js'
+export type { DestinationStats } from './destination-stats.js'
 export {
   AbortedError,
   AnymqError,
@@ -65,6 +68,7 @@ export {
   ScatterGather,
 } from './scatter-gather.js'
 export type { StandardSchemaV1 } from './schema.js'
+export type { ListedDestination } from './spi/admin.js'
 export type { ConsumeOptions, Subscription } from './subscription.js'
 export { type SubscribeOptions, Topic, type TopicOptions } from './topic.js'
 export { TopicResponder } from './topic-responder.js'
