@@ -127,6 +127,28 @@ export function adminCases(h: Harness): void {
         if (!admin.delete) await expect(mq.queue(uniqueName('delete'), h.target.queueOptions).delete()).rejects.toBeInstanceOf(UnsupportedFeatureError)
       })
     }
+    if (admin.delete && admin.stats) {
+      it('deletes a queue with its waiting messages', async () => {
+        const mq = await h.connect()
+        const queue = mq.queue<string>(uniqueName('delete'), { ...h.target.queueOptions, deadLetter: false })
+        await queue.sendBatch(['gone-1', 'gone-2'])
+        await eventually(
+          () => queue.stats(),
+          (stats) => stats.ready === 2,
+          h.ms(20_000),
+          'stats before delete',
+        )
+        await queue.delete()
+        await queue.delete()
+        await queue.send('after')
+        await eventually(
+          () => queue.stats(),
+          (stats) => stats.ready === 1,
+          h.ms(20_000),
+          'stats of the queue made again after delete',
+        )
+      })
+    }
     if (admin.list && admin.delete) {
       it('lists the queues, topics and subscriptions it made, and forgets what it deleted', async () => {
         const mq = await h.connect()
