@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { capabilityNames, describeCapability } from '@anymq/core'
+import { capabilityReport } from './capability-report.js'
 import { type CliIo, line, UsageError } from './cli-io.js'
 import { connectUrl } from './connect-url.js'
 import { noteInProcessBroker } from './in-process-note.js'
@@ -189,8 +189,7 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
   try {
     line(io.stdout, `connected to ${mq.url} with the ${mq.adapter} adapter in ${(performance.now() - started).toFixed(0)} ms`)
     line(io.stdout)
-    const width = Math.max(...capabilityNames.map((name) => name.length))
-    for (const name of capabilityNames) line(io.stdout, `  ${name.padEnd(width)}  ${describeCapability(mq.capabilities, name)}`)
+    for (const text of capabilityReport(mq.capabilities)) line(io.stdout, text)
   } finally {
     await mq.close()
   }

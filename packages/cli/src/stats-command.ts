@@ -60,7 +60,14 @@ export async function statsCommand(args: string[], io: CliIo, signal?: AbortSign
       line(io.stdout, `\n${mq.url} · every ${intervalMs} ms · ${new Date().toISOString()} · Ctrl-C to stop`)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, intervalMs)
-        signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true })
+        signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer)
+            resolve()
+          },
+          { once: true },
+        )
       })
       if (signal?.aborted) break
     }

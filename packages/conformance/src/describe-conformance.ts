@@ -28,6 +28,9 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   admin: adminCases,
 }
 
+/** Every group of the suite, in the order they run. */
+export const conformanceGroups = Object.keys(groups) as ConformanceGroup[]
+
 /**
  * Registers the shared conformance suite for one adapter configuration. Every case makes its own
  * uniquely named queues and topics. A feature the target's capabilities declare must work; one they
