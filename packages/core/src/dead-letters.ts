@@ -79,7 +79,7 @@ export class DeadLetters<T> {
    * queue's codec), `headers` replace the user headers. Same guarantees as {@link redriveOne}; an edited
    * body the codec cannot encode rejects with `SerializationError` and the dead letter stays.
    */
-  editAndRedrive(id: string, edit: { body?: T; headers?: Record<string, string> }): Promise<boolean> {
+  async editAndRedrive(id: string, edit: { body?: T; headers?: Record<string, string> }): Promise<boolean> {
     validateOptions(edit, { body: anything, headers: stringRecord() }, 'editAndRedrive edit', this.runtime.adapter)
     const body = 'body' in edit ? this.codec.encode(edit.body) : undefined
     return this.takeOne(id, 'editAndRedrive()', async (message) => {

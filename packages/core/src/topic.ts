@@ -151,7 +151,7 @@ export class Topic<T = unknown> {
    * Depths of one named subscription (see {@link Queue.stats}). Pass the subscription's `deadLetter`
    * option when it was given one, so the dead-lettered count reads the right queue.
    */
-  stats(subscription: string, options: Pick<SubscribeOptions, 'deadLetter'> = {}): Promise<DestinationStats> {
+  async stats(subscription: string, options: Pick<SubscribeOptions, 'deadLetter'> = {}): Promise<DestinationStats> {
     validateName(this.runtime, subscription, 'subscription')
     const spec = this.spec(subscription, options)
     return readStats(this.runtime, { kind: 'subscription', subscription: spec }, `${this.name}/${subscription}`, spec.deadLetter)
