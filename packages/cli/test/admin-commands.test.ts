@@ -1,6 +1,7 @@
 import { connect, Unrecoverable } from '@anymq/core'
 import '@anymq/memory'
 import { describe, expect, it } from 'vitest'
+import { statsCommand } from '../src/index.js'
 import { anymq } from './run-cli.js'
 
 /** Dead-letters `bodies` on `url`'s queue `name` and resolves with their ids, oldest first. */
@@ -38,6 +39,33 @@ describe('anymq stats', () => {
     const { code, stdout } = await anymq('stats', 'memory://cli-stats-empty', '--prefix', 'nothing-here-')
     expect(code).toBe(0)
     expect(stdout).toBe('nothing anymq made on memory://cli-stats-empty starting with nothing-here-\n')
+  })
+})
+
+describe('anymq stats --watch', () => {
+  it('redraws the table until stopped, with the counts of the moment', async () => {
+    const url = 'memory://cli-stats-watch'
+    const mq = await connect(url)
+    const queue = mq.queue('watched')
+    await queue.send('first')
+    const stop = new AbortController()
+    const frames: string[] = []
+    const io = {
+      stdout: {
+        write: (text: string) => {
+          frames.push(text)
+          if (/^watched +2 /m.test(text)) stop.abort()
+          else if (/^watched +1 /m.test(text)) void queue.send('second')
+          return true
+        },
+      },
+      stderr: { write: () => true },
+    }
+    expect(await statsCommand([url, 'watched', '--watch', '--interval', '50'], io, stop.signal)).toBe(0)
+    const tables = frames.filter((text) => text.startsWith('name'))
+    expect(tables[0]).toMatch(/^watched +1 /m)
+    expect(tables.at(-1)).toMatch(/^watched +2 /m)
+    await mq.close()
   })
 })
 
