@@ -566,6 +566,9 @@ KAFKA_TLS_PORT="${ANYMQ_KAFKA_TLS_PORT:-9094}"
 TLS_USER="anymq-tls"
 TLS_PASSWORD="anymq-tls-Pa55word"
 TLS_NOPERM_USER="anymq-noperm"
+# RabbitMQ only: may read and write on the TLS vhost but not configure (declare) anything, for
+# `anymq conformance` failing meaningfully on a broker with a feature removed.
+NOCONFIGURE_USER="anymq-noconfigure"
 TLS_VHOST="anymq-tls"
 
 tls_enabled() { [ "${ANYMQ_TLS:-1}" != 0 ]; }
@@ -653,6 +656,12 @@ rabbitmq_tls_users() {
         rabbitmq_run rabbitmqctl -q add_user "$TLS_NOPERM_USER" "$TLS_PASSWORD"
     } >>"$RMQ_DIR/startup.log" 2>&1 || fail "creating the RabbitMQ TLS users failed" || return 1
   fi
+  if ! grep -q "^$NOCONFIGURE_USER\b" <<<"$users"; then
+    {
+      rabbitmq_run rabbitmqctl -q add_user "$NOCONFIGURE_USER" "$TLS_PASSWORD" &&
+        rabbitmq_run rabbitmqctl -q set_permissions -p "$TLS_VHOST" "$NOCONFIGURE_USER" '^$' '.*' '.*'
+    } >>"$RMQ_DIR/startup.log" 2>&1 || fail "creating the RabbitMQ user without configure permission failed" || return 1
+  fi
 }
 
 # redis-server arguments: a TLS port (client certificates optional) and two ACL users, given as
@@ -733,6 +742,7 @@ tls_env() { # prefix quote
   echo "${prefix}ANYMQ_TLS_DIR=$q$TLS_DIR$q"
   echo "${prefix}ANYMQ_TLS_PASSWORD=$q$TLS_PASSWORD$q"
   echo "${prefix}ANYMQ_RABBITMQ_TLS_URL=${q}amqps://$TLS_USER:$TLS_PASSWORD@localhost:$RABBITMQ_TLS_PORT/$TLS_VHOST$(tls_url_query)$q"
+  echo "${prefix}ANYMQ_RABBITMQ_NOCONFIGURE_URL=${q}amqp://$NOCONFIGURE_USER:$TLS_PASSWORD@127.0.0.1:$RABBITMQ_PORT/$TLS_VHOST$q"
   echo "${prefix}ANYMQ_KAFKA_TLS_URL=${q}kafka://$TLS_USER:$TLS_PASSWORD@127.0.0.1:$KAFKA_TLS_PORT?saslMechanism=scram-sha-512&ca=$TLS_DIR/ca.pem$q"
   echo "${prefix}ANYMQ_POSTGRES_TLS_URL=${q}postgres://anymq:anymq@localhost:$POSTGRES_PORT/anymq?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.pem$q"
   echo "${prefix}ANYMQ_REDIS_TLS_URL=${q}rediss://$TLS_USER:$TLS_PASSWORD@localhost:$REDIS_TLS_PORT$(tls_url_query)$q"

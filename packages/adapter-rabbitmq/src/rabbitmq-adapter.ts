@@ -24,6 +24,8 @@ export const capabilities: Capabilities = {
   leaseExpiry: false,
   leaseExtension: false,
   topicFilters: { subject: true, headers: true },
+  // AMQP cannot list queues or count unacked messages; the rest goes over the protocol itself.
+  admin: { stats: true, purge: true, delete: true, list: false, deadLetterById: true },
 }
 
 /**

@@ -168,6 +168,26 @@ export class RabbitTopology {
     }
   }
 
+  /** Ready messages and consumers of a queue from a passive declare; `undefined` when it does not exist. */
+  async counts(queue: string): Promise<{ messageCount: number; consumerCount: number } | undefined> {
+    let counts: { messageCount: number; consumerCount: number } | undefined
+    try {
+      await this.check(`queue '${queue}'`, async (channel) => {
+        counts = await channel.checkQueue(queue)
+      })
+    } catch (error) {
+      if (isNotFound((error as { cause?: unknown }).cause)) return undefined
+      throw error
+    }
+    return counts
+  }
+
+  /** Runs purges and deletions on a channel of their own and forgets what they removed, so the next use declares again. */
+  async administer(what: string, work: (channel: Channel) => Promise<unknown>): Promise<void> {
+    await this.check(what, work)
+    this.declared.clear()
+  }
+
   /**
    * A passive check on a channel of its own: the broker closes the channel when the answer is "not
    * found", which must not cut off declarations running on the shared one.

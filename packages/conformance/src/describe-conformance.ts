@@ -1,5 +1,6 @@
 import { describe } from 'vitest'
 import { acknowledgementCases } from './cases/acknowledgement.js'
+import { adminCases } from './cases/admin.js'
 import { claimCheckCases } from './cases/claim-check.js'
 import { delayCases } from './cases/delay.js'
 import { idempotencyCases } from './cases/idempotency.js'
@@ -28,7 +29,11 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   delay: delayCases,
   lifecycle: lifecycleCases,
   recovery: recoveryCases,
+  admin: adminCases,
 }
+
+/** Every group of the suite, in the order they run. */
+export const conformanceGroups = Object.keys(groups) as ConformanceGroup[]
 
 /**
  * Registers the shared conformance suite for one adapter configuration. Every case makes its own

@@ -1,7 +1,7 @@
 export { waitUntil } from './cases/retry.js'
 export { orderSchema } from './cases/round-trip.js'
 export { describeConnectionRefusals, everythingIn, type RefusalTarget, secretForms, startTlsFront, useBadCertificateFronts } from './connection-refusals.js'
-export { describeConformance } from './describe-conformance.js'
+export { conformanceGroups, describeConformance } from './describe-conformance.js'
 export {
   brokerUrl,
   Collector,

@@ -1,5 +1,6 @@
 import { abortable, throwIfAborted } from './abortable.js'
 import { resolveAdapter } from './adapter-registry.js'
+import { adminFor } from './admin-access.js'
 import type { Capabilities } from './capabilities.js'
 import { ConfigError } from './errors.js'
 import { consoleLogger, type Logger, redactingLogger } from './logger.js'
@@ -10,6 +11,7 @@ import { Requester, type RequestReplyOptions } from './requester.js'
 import { Responder } from './responder.js'
 import { Runtime } from './runtime.js'
 import { type GatherTarget, ScatterGather } from './scatter-gather.js'
+import type { ListedDestination } from './spi/admin.js'
 import type { AdapterFactory, Transport } from './spi/transport.js'
 import { Topic, type TopicOptions } from './topic.js'
 import { TopicResponder } from './topic-responder.js'
@@ -94,6 +96,18 @@ export class Anymq {
   ): TopicResponder<Request, Response> {
     this.runtime.assertOpen()
     return new TopicResponder<Request, Response>(this.runtime, topic, name, options)
+  }
+
+  /**
+   * The queues, topics and subscriptions anymq made on this broker whose names start with `prefix`
+   * (all of them without one), sorted by kind and name; anymq's private structures (retry queues,
+   * reply inboxes) are left out. Rejects with `UnsupportedFeatureError` when the adapter does not declare `admin.list`.
+   */
+  async list(options: { prefix?: string } = {}): Promise<ListedDestination[]> {
+    validateOptions(options, { prefix: ofType('string') }, 'list options', this.adapter)
+    const found = await adminFor(this.runtime, 'list', 'list()').list(options.prefix ?? '')
+    const order = { queue: 0, topic: 1, subscription: 2 }
+    return found.sort((a, b) => order[a.kind] - order[b.kind] || (a.topic ?? '').localeCompare(b.topic ?? '') || a.name.localeCompare(b.name))
   }
 
   get closed(): boolean {

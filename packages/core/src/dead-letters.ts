@@ -1,10 +1,11 @@
 import { abortable, throwIfAborted } from './abortable.js'
+import { adminFor } from './admin-access.js'
 import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { deadLetterSpec } from './consumer-engine.js'
 import { ConfigError } from './errors.js'
 import type { DeadLetter } from './message.js'
-import { abortSignal, integer, validateOptions } from './options-validation.js'
+import { abortSignal, anything, integer, ofType, stringRecord, validateOptions } from './options-validation.js'
 import type { Runtime } from './runtime.js'
 import { describeDestination, republishCopy } from './spi/republish-retry.js'
 import type { Destination, IncomingMessage } from './spi/transport.js'
@@ -58,6 +59,49 @@ export class DeadLetters<T> {
       return republishCopy(message, { headers, attempt: 1 })
     })
     return abortable(moving, signal, what, this.runtime.adapter)
+  }
+
+  /**
+   * Moves the dead letter with this id back to where it failed, as a fresh message (attempt 1, failure
+   * record cleared), leaving every other dead letter where it is. It leaves the dead-letter queue only
+   * after its home has it. Resolves `false` when no waiting dead letter has this id. Needs `admin.deadLetterById`.
+   */
+  redriveOne(id: string): Promise<boolean> {
+    return this.takeOne(id, 'redriveOne()', async (message) => {
+      await this.runtime.publish(this.home, [republishCopy(message, { headers: this.cleared(message.headers), attempt: 1 })])
+    })
+  }
+
+  /** Deletes the dead letter with this id for good, leaving every other one. Resolves `false` when none has it. Needs `admin.deadLetterById`. */
+  deleteOne(id: string): Promise<boolean> {
+    return this.takeOne(id, 'deleteOne()', async () => {})
+  }
+
+  /**
+   * Redrives the dead letter with this id after changing it: `body` replaces the body (encoded with the
+   * queue's codec), `headers` replace the user headers. Same guarantees as {@link redriveOne}; an edited
+   * body the codec cannot encode rejects with `SerializationError` and the dead letter stays.
+   */
+  async editAndRedrive(id: string, edit: { body?: T; headers?: Record<string, string> }): Promise<boolean> {
+    validateOptions(edit, { body: anything, headers: stringRecord() }, 'editAndRedrive edit', this.runtime.adapter)
+    const body = 'body' in edit ? this.codec.encode(edit.body) : undefined
+    return this.takeOne(id, 'editAndRedrive()', async (message) => {
+      // A new body travels inline, so a claim-check reference to the old one must not come along.
+      const headers = edit.headers ? { ...edit.headers } : this.cleared(message.headers, body === undefined)
+      const copy = republishCopy(message, { headers, attempt: 1 })
+      await this.runtime.publish(this.home, [body === undefined ? copy : { ...copy, body }])
+    })
+  }
+
+  private async takeOne(id: string, call: string, handle: (message: IncomingMessage) => Promise<void>): Promise<boolean> {
+    validateOptions({ id }, { id: ofType('string') }, `${call} id`, this.runtime.adapter)
+    const admin = adminFor(this.runtime, 'deadLetterById', `deadLetters().${call}`)
+    return admin.takeById(deadLetterSpec(this.require()), id, handle)
+  }
+
+  /** Headers of a dead letter without anymq's failure record, as a redriven message carries them (with its claim-check reference, if kept). */
+  private cleared(headers: Record<string, string>, keepClaimCheck = true): Record<string, string> {
+    return Object.fromEntries(Object.entries(headers).filter(([name]) => !isReservedHeader(name) || (keepClaimCheck && name === wireHeaders.claimCheck)))
   }
 
   private require(): string {

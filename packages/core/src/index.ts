@@ -10,6 +10,8 @@ export {
   bridge,
 } from './bridge.js'
 export {
+  type AdminCapabilities,
+  adminCapabilityNames,
   type Capabilities,
   capabilityNames,
   describeCapability,
@@ -30,6 +32,7 @@ export {
 } from './connection.js'
 export type { Handler } from './consumer-engine.js'
 export type { DeadLetters } from './dead-letters.js'
+export type { DestinationStats } from './destination-stats.js'
 export {
   AbortedError,
   AnymqError,
@@ -80,6 +83,7 @@ export {
   ScatterGather,
 } from './scatter-gather.js'
 export type { StandardSchemaV1 } from './schema.js'
+export type { ListedDestination } from './spi/admin.js'
 export type { ConsumeOptions, Subscription } from './subscription.js'
 export { type SubscribeOptions, Topic, type TopicOptions } from './topic.js'
 export { TopicResponder } from './topic-responder.js'

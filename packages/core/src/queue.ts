@@ -1,7 +1,9 @@
+import { adminFor } from './admin-access.js'
 import { ClaimCheck, type ClaimCheckOptions, claimCheckOptionsCheck } from './claim-check.js'
 import { type CodecOption, codecCheck, resolveCodec } from './codec.js'
 import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
+import { type DestinationStats, readStats } from './destination-stats.js'
 import { UnsupportedFeatureError } from './errors.js'
 import type { Message } from './message.js'
 import { iterateMessages, type MessagesOptions } from './message-iterator.js'
@@ -153,6 +155,31 @@ export class Queue<T = unknown> {
       deadLetter: this.spec.deadLetter,
       claimCheck: this.outgoing.claimCheck,
     }
+  }
+
+  /**
+   * Depths of this queue: ready, in flight, dead-lettered, consumers and the oldest message's age where
+   * the broker tells. Rejects with `UnsupportedFeatureError` when the adapter does not declare `admin.stats`.
+   */
+  stats(): Promise<DestinationStats> {
+    return readStats(this.runtime, { kind: 'queue', queue: this.spec }, this.name, this.spec.deadLetter)
+  }
+
+  /**
+   * Removes every waiting message of this queue (not its dead letters). Messages already handed to a
+   * consumer may still be settled. Rejects with `UnsupportedFeatureError` when the adapter does not declare `admin.purge`.
+   */
+  async purge(): Promise<void> {
+    await adminFor(this.runtime, 'purge', 'purge()').purge({ kind: 'queue', queue: this.spec })
+  }
+
+  /**
+   * Deletes this queue on the broker with anymq's private structures for it (retry queues, delay
+   * sets); its dead-letter queue stays (delete it with `mq.queue(deadLetters().name).delete()`).
+   * Idempotent. Rejects with `UnsupportedFeatureError` when the adapter does not declare `admin.delete`.
+   */
+  async delete(): Promise<void> {
+    await adminFor(this.runtime, 'delete', 'delete()').remove({ kind: 'queue', queue: this.spec })
   }
 
   /** Inspect and redrive the dead letters of this queue. */

@@ -1,6 +1,7 @@
 import type { Capabilities } from '../capabilities.js'
 import type { Logger } from '../logger.js'
 import type { OptionShape } from '../options-validation.js'
+import type { TransportAdmin } from './admin.js'
 
 /**
  * The adapter contract. Users never call it; `@anymq/core` does. An adapter implements a few
@@ -185,6 +186,8 @@ export interface Transport {
    * each is removed from `from` only after `to` has it. Resolves with the number moved.
    */
   move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number>
+  /** Stats, purge, delete, list and per-message dead-letter operations; present when `capabilities.admin` declares any. */
+  readonly admin?: TransportAdmin
   /** Settles nothing more, flushes accepted publishes, closes connections. Idempotent. */
   close(): Promise<void>
   /** Drops the connection at once without settling anything, as a crashed process would. */
