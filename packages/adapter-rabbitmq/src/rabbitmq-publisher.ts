@@ -38,6 +38,8 @@ interface PublishChannel {
  */
 export class RabbitPublisher {
   private current: Promise<PublishChannel> | undefined
+  /** What `current` resolved to, once it did. */
+  private opened: PublishChannel | undefined
 
   constructor(
     private readonly connection: RabbitConnection,
@@ -45,7 +47,9 @@ export class RabbitPublisher {
   ) {}
 
   async publish(messages: readonly Outbound[], signal?: AbortSignal): Promise<void> {
-    const target = await this.channel(signal)
+    // The channel already open on the current connection is taken without an await on every publish.
+    const opened = this.opened
+    const target = opened !== undefined && !opened.isClosed && opened.model === this.connection.current ? opened : await this.channel(signal)
     const confirms: Promise<void>[] = []
     for (const message of messages) {
       if (target.isClosed) {
@@ -86,6 +90,7 @@ export class RabbitPublisher {
       confirms.push(confirmed)
       if (!written!) await Promise.race([new Promise((resolve) => target.channel.once('drain', resolve)), target.closed])
     }
+    if (confirms.length === 1) return confirms[0]
     const results = await Promise.allSettled(confirms)
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed) throw failed.reason
@@ -113,7 +118,9 @@ export class RabbitPublisher {
         if (this.current === opening) this.current = undefined
       })
       try {
-        return await opening
+        const state = await opening
+        this.opened = state
+        return state
       } catch (error) {
         throw connectionError(`cannot open a publishing channel: ${(error as Error).message}`, error)
       }
