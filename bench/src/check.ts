@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { runHarness } from './harness.js'
@@ -31,7 +31,7 @@ const usage = `pnpm bench:check [--results bench/results/<date>.json] [--update]
   grew more than the baseline's tolerance (15 %). A cell over the line is measured again (3 runs per side)
   before it is called a regression: CPU time per message is steadier than wall time on a busy machine,
   but not noise-free.
-  --results  check an existing run instead of running one
+  --results  check existing runs (one file, or several separated by commas) instead of running one
   --update   write the run's figures as the new baseline (commit bench/baseline.json with the change that earned it)`
 
 const baselinePath = join(workspaceRoot, 'bench', 'baseline.json')
@@ -66,12 +66,16 @@ export async function check(argv: string[]): Promise<number> {
     console.log(usage)
     return 0
   }
-  const baseline = JSON.parse(readFileSync(baselinePath, 'utf8')) as Baseline
+  const baseline: Baseline = existsSync(baselinePath)
+    ? (JSON.parse(readFileSync(baselinePath, 'utf8')) as Baseline)
+    : { recorded: '', commit: undefined, machine: '', command: 'pnpm bench:check --update', tolerance: 0.15, cells: {} }
+  if (!values.update && Object.keys(baseline.cells).length === 0) throw new Error(`${baselinePath} lists no cells: record one with --update`)
   const keys = Object.keys(baseline.cells)
+  if (keys.length === 0 && !values.results) throw new Error('no baseline yet: record one from a run with --results bench/results/<date>.json --update')
   const reps = values.reps ? Number(values.reps) : 2
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps takes a whole number ≥ 1, got ${values.reps}`)
   const measured = values.results
-    ? figures((JSON.parse(readFileSync(values.results, 'utf8')) as { brokers: BrokerReport[] }).brokers)
+    ? figures(values.results.split(',').flatMap((file) => (JSON.parse(readFileSync(file, 'utf8')) as { brokers: BrokerReport[] }).brokers))
     : await measure(keys, reps)
   if (values.update) {
     const cells: Record<string, BaselineCell> = {}
@@ -79,7 +83,16 @@ export async function check(argv: string[]): Promise<number> {
       const cell = measured.get(key)
       if (cell) cells[key] = cell
     }
-    writeFileSync(baselinePath, `${JSON.stringify({ ...baseline, recorded: new Date().toISOString(), cells }, null, 2)}\n`)
+    const source = values.results
+      ? (JSON.parse(readFileSync(values.results.split(',')[0] as string, 'utf8')) as {
+          date: string
+          commit?: string
+          machine: { cpus: number; model: string; node: string }
+        })
+      : undefined
+    const machine = source ? `${source.machine.cpus} cores (${source.machine.model}), Node ${source.machine.node}` : baseline.machine
+    const recorded = { ...baseline, recorded: source?.date ?? new Date().toISOString(), commit: source?.commit ?? baseline.commit, machine, cells }
+    writeFileSync(baselinePath, `${JSON.stringify(recorded, null, 2)}\n`)
     console.log(`wrote ${Object.keys(cells).length} cells to ${baselinePath}`)
     return 0
   }
