@@ -42,7 +42,12 @@ function figures(reports: BrokerReport[]): Map<string, BaselineCell> {
     for (const cell of report.cells) {
       if (cell.group === 'scaling' || cell.error || cell.anymq.length === 0 || cell.raw.length === 0) continue
       const summary = summarize(cell)
-      found.set(`${report.broker}/${cell.id}`, { anymqCpuMicros: summary.anymqCpuMicros, rawCpuMicros: summary.rawCpuMicros, ratio: summary.ratio })
+      const round = (value: number) => Math.round(value * 1000) / 1000
+      found.set(`${report.broker}/${cell.id}`, {
+        anymqCpuMicros: round(summary.anymqCpuMicros),
+        rawCpuMicros: round(summary.rawCpuMicros),
+        ratio: round(summary.ratio),
+      })
     }
   }
   return found
