@@ -3,6 +3,7 @@ import { type ChannelModel, connect } from 'amqplib'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
 import { adapterName, connectFailureOf, connectionError } from './rabbitmq-errors.js'
 import { keepExactLongHeaders } from './rabbitmq-long-headers.js'
+import { coalesceFrameWrites } from './rabbitmq-write-coalescing.js'
 
 /** Something that lives on a connection and must be rebuilt when a lost connection comes back. */
 export interface Recoverable {
@@ -173,6 +174,7 @@ export class RabbitConnection {
     model.on('blocked', (reason: string) => this.logger.warn(`rabbitmq broker blocked publishing: ${reason}`))
     model.on('unblocked', () => this.logger.info('rabbitmq broker unblocked publishing'))
     keepExactLongHeaders(model.connection)
+    coalesceFrameWrites(model.connection)
     // A socket closed without 'end' or 'error' (destroyed locally) would leave amqplib unaware until
     // heartbeats time out, with confirms outstanding; tell it at once. A no-op after a normal close.
     const internals = model.connection as unknown as { stream?: NodeJS.EventEmitter; onSocketError?: (error: Error) => void }

@@ -68,17 +68,21 @@ export function publishOptions(message: OutgoingMessage, options: { persistent: 
 export function toIncoming(raw: Message): IncomingMessage {
   const properties = raw.properties
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(properties.headers ?? {})) {
-    if (brokerHeaders.test(name)) continue
-    const text = headerText(value)
-    if (text !== undefined) headers[name] = text
-  }
-  const key = headers[rabbitmqHeaders.key]
-  const subject = headers[rabbitmqHeaders.subject]
-  const milliseconds = Number(headers[rabbitmqHeaders.timestamp])
-  delete headers[rabbitmqHeaders.key]
-  delete headers[rabbitmqHeaders.subject]
-  delete headers[rabbitmqHeaders.timestamp]
+  let key: string | undefined
+  let subject: string | undefined
+  let milliseconds = Number.NaN
+  const table = properties.headers
+  // The adapter's own headers are read out rather than copied then deleted: a `delete` turns the
+  // object into a slow dictionary that every later read of the headers pays for.
+  if (table)
+    for (const name in table) {
+      const text = headerText(table[name])
+      if (text === undefined) continue
+      if (name === rabbitmqHeaders.key) key = text
+      else if (name === rabbitmqHeaders.subject) subject = text
+      else if (name === rabbitmqHeaders.timestamp) milliseconds = Number(text)
+      else if (!brokerHeaders.test(name)) headers[name] = text
+    }
   const seconds = typeof properties.timestamp === 'number' ? properties.timestamp : undefined
   const timestamp = Number.isFinite(milliseconds) && milliseconds > 0 ? milliseconds : seconds !== undefined ? seconds * 1000 : Date.now()
   const deliveryCount = properties.headers?.['x-delivery-count']

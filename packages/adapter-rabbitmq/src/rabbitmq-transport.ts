@@ -70,7 +70,7 @@ export class RabbitTransport implements Transport {
     let outbound: Outbound[]
     switch (destination.kind) {
       case 'queue': {
-        const queue = await this.topology.queue(destination.queue)
+        const queue = this.topology.declaredQueue(destination.queue) ?? (await this.topology.queue(destination.queue))
         outbound = await this.toQueue(queue, messages, where)
         break
       }

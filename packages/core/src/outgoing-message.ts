@@ -98,23 +98,26 @@ export function encodeOutgoing(
     throw new UnsupportedFeatureError(adapter, 'broker-side deduplication (dedupeId)', 'make the handler idempotent (the outbox package has an inbox for that)')
   }
   const headers: Record<string, string> = {}
-  for (const [name, headerValue] of Object.entries(options.headers ?? {})) {
-    if (isReservedHeader(name))
-      throw new ConfigError(
-        [
-          {
-            field: `headers.${name}`,
-            message: "names starting with 'x-anymq-' are reserved for anymq",
-          },
-        ],
-        { adapter },
-      )
-    // `headers.__proto__ = value` would not make a header: refused, not silently dropped.
-    if (name === '__proto__')
-      throw new ConfigError([{ field: 'headers.__proto__', message: 'this name cannot be carried by a JavaScript object; rename the header' }], { adapter })
-    headers[name] = headerValue
-  }
-  Object.assign(headers, extra.headers)
+  const given = options.headers
+  if (given !== undefined)
+    for (const name of Object.keys(given)) {
+      const headerValue = given[name] as string
+      if (isReservedHeader(name))
+        throw new ConfigError(
+          [
+            {
+              field: `headers.${name}`,
+              message: "names starting with 'x-anymq-' are reserved for anymq",
+            },
+          ],
+          { adapter },
+        )
+      // `headers.__proto__ = value` would not make a header: refused, not silently dropped.
+      if (name === '__proto__')
+        throw new ConfigError([{ field: 'headers.__proto__', message: 'this name cannot be carried by a JavaScript object; rename the header' }], { adapter })
+      headers[name] = headerValue
+    }
+  if (extra.headers !== undefined) Object.assign(headers, extra.headers)
   const now = Date.now()
   if (options.ttlMs !== undefined) headers[wireHeaders.expiresAt] = String(now + delayMs + options.ttlMs)
   const message: OutgoingMessage = {
