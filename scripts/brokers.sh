@@ -35,6 +35,7 @@ RABBITMQ_MGMT_PORT="${ANYMQ_RABBITMQ_MGMT_PORT:-15672}"
 KAFKA_PORT="${ANYMQ_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${ANYMQ_KAFKA_CONTROLLER_PORT:-9093}"
 MOTO_PORT="${ANYMQ_SQS_PORT:-4566}"
+SQS_TLS_PORT="${ANYMQ_SQS_TLS_PORT:-4567}" # moto over HTTPS (the TLS section)
 REDIS_PORT="${ANYMQ_REDIS_PORT:-6379}"
 POSTGRES_PORT="${ANYMQ_POSTGRES_PORT:-5432}"
 NATS_PORT="${ANYMQ_NATS_PORT:-4222}"
@@ -476,10 +477,16 @@ MOTO_DIR="$BROKERS_DIR/moto"
 # one instead of replacing it under a moto server another checkout is running from.
 VENV_DIR="$CACHE_DIR/venv-$(printf '%s\n' "${PY_REQUIREMENTS[@]}" | sha256sum | cut -c1-12)"
 
-sqs_logfiles() { echo "$MOTO_DIR/moto.log"; }
+sqs_logfiles() { echo "$MOTO_DIR/moto.log" "$MOTO_DIR/moto-tls.log"; }
 MOTO_MARKER="moto_server -H 127.0.0.1 -p $MOTO_PORT"
+# A second moto over HTTPS with the CA's server certificate (its own state: a separate account, in effect).
+MOTO_TLS_MARKER="moto_server -H 127.0.0.1 -p $SQS_TLS_PORT"
 sqs_ours() { pid_alive "$MOTO_DIR/moto.pid" "$MOTO_MARKER"; }
-sqs_pids() { if sqs_ours; then cat "$MOTO_DIR/moto.pid"; fi; }
+sqs_tls_ours() { pid_alive "$MOTO_DIR/moto-tls.pid" "$MOTO_TLS_MARKER"; }
+sqs_pids() {
+  if sqs_ours; then cat "$MOTO_DIR/moto.pid"; fi
+  if sqs_tls_ours; then cat "$MOTO_DIR/moto-tls.pid"; fi
+}
 
 sqs_install() {
   local want
@@ -513,7 +520,15 @@ moto_call() { # service target-or-empty data
 # SQS ListQueues (JSON protocol) and SNS ListTopics (query protocol) both answer.
 sqs_ready() {
   moto_call sqs AmazonSQS.ListQueues '{}' | grep -q '^{' &&
-    moto_call sns "" 'Action=ListTopics&Version=2010-03-31' | grep -q '<ListTopicsResponse'
+    moto_call sns "" 'Action=ListTopics&Version=2010-03-31' | grep -q '<ListTopicsResponse' &&
+    { ! tls_enabled || sqs_tls_ready; }
+}
+
+# The HTTPS moto answers, and its certificate verifies against the CA.
+sqs_tls_ready() {
+  curl -fsS -m 5 --cacert "$TLS_DIR/ca.pem" -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: AmazonSQS.ListQueues' \
+    -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0' \
+    -d '{}' "https://127.0.0.1:$SQS_TLS_PORT/" | grep -q '^{'
 }
 
 sqs_start() {
@@ -522,10 +537,19 @@ sqs_start() {
   echo "==== $(date -Is) starting moto server ====" >>"$MOTO_DIR/moto.log"
   spawn "$MOTO_DIR/moto.pid" "$MOTO_DIR/moto.log" \
     "$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
-  wait_ready sqs_ours "SQS ListQueues / SNS ListTopics on http://127.0.0.1:$MOTO_PORT" sqs_ready
+  if tls_enabled; then
+    rm -f "$MOTO_DIR/moto-tls.pid"
+    echo "==== $(date -Is) starting moto server (https) ====" >>"$MOTO_DIR/moto-tls.log"
+    spawn "$MOTO_DIR/moto-tls.pid" "$MOTO_DIR/moto-tls.log" \
+      "$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p "$SQS_TLS_PORT" -c "$TLS_DIR/server.pem" -k "$TLS_DIR/server.key" || return 1
+  fi
+  wait_ready sqs_ours "SQS ListQueues / SNS ListTopics on http://127.0.0.1:$MOTO_PORT (and https://127.0.0.1:$SQS_TLS_PORT)" sqs_ready
 }
 
-sqs_stop() { stop_pidfile "$MOTO_DIR/moto.pid" "$MOTO_MARKER" 15; }
+sqs_stop() {
+  stop_pidfile "$MOTO_DIR/moto-tls.pid" "$MOTO_TLS_MARKER" 15
+  stop_pidfile "$MOTO_DIR/moto.pid" "$MOTO_MARKER" 15
+}
 
 # ----------------------------------------------------------------------------------------------
 # ElasticMQ (opt-in: not in `up` without names). An SQS server that keeps queues and messages on
@@ -628,7 +652,7 @@ redis_stop() { stop_pidfile "$REDIS_DIR/redis.pid" "$REDIS_MARKER" 30; }
 # ----------------------------------------------------------------------------------------------
 # TLS + authentication: a local certificate authority (openssl) and, beside every plain listener,
 # a TLS one that demands a password: RabbitMQ amqps (user + vhost), Redis rediss (ACL user),
-# Kafka SASL_SSL (SCRAM-SHA-512). Certificates are made at run time into $TLS_DIR (gitignored).
+# Kafka SASL_SSL (SCRAM-SHA-512); SQS/SNS over HTTPS is a second moto (AWS checks no password here). Certificates are made at run time into $TLS_DIR (gitignored).
 # ANYMQ_TLS=0 leaves the TLS listeners out.
 # ----------------------------------------------------------------------------------------------
 TLS_DIR="$BROKERS_DIR/tls"
@@ -808,6 +832,7 @@ tls_env() { # prefix quote
   echo "${prefix}ANYMQ_RABBITMQ_TLS_URL=${q}amqps://$TLS_USER:$TLS_PASSWORD@localhost:$RABBITMQ_TLS_PORT/$TLS_VHOST$(tls_url_query)$q"
   echo "${prefix}ANYMQ_KAFKA_TLS_URL=${q}kafka://$TLS_USER:$TLS_PASSWORD@127.0.0.1:$KAFKA_TLS_PORT?saslMechanism=scram-sha-512&ca=$TLS_DIR/ca.pem$q"
   echo "${prefix}ANYMQ_POSTGRES_TLS_URL=${q}postgres://anymq:anymq@localhost:$POSTGRES_PORT/anymq?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.pem$q"
+  echo "${prefix}ANYMQ_SQS_TLS_URL=${q}sqs://us-east-1?endpoint=https://localhost:$SQS_TLS_PORT&ca=$TLS_DIR/ca.pem$q"
   echo "${prefix}ANYMQ_REDIS_TLS_URL=${q}rediss://$TLS_USER:$TLS_PASSWORD@localhost:$REDIS_TLS_PORT$(tls_url_query)$q"
 }
 
