@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# scripts/cluster-conformance.sh [kafka|rabbitmq|redis...]  (`pnpm conformance:cluster`)
+# scripts/cluster-conformance.sh [kafka|rabbitmq|redis...] [-- vitest args]  (`pnpm conformance:cluster`)
 #
 # Runs an adapter's conformance file against the 3-node cluster of scripts/cluster.sh instead of
 # the single broker of scripts/brokers.sh: the adapter gets the cluster's multi-host URL, and the
 # recovery group's restartBroker hook calls `cluster.sh restart <cluster>` (SIGKILL of node 1, or
 # of the Redis primary, then start it again), so "nothing confirmed is lost across a restart" is
 # proved across a node loss. Brings each cluster up (idempotent) and leaves it up; `cluster.sh
-# down` stops it. Exit code: the first failing run's.
+# down` stops it. Exit code: the first failing run's. A killed Kafka node takes 60-100 s to serve again
+# on a busy 2-core machine, so a recovery case outlasts vitest's usual 120 s: the timeout is 600 s.
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_DIR"
-clusters=("$@")
+# Arguments after `--` go to vitest (e.g. `-- -t recovery`).
+clusters=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+  clusters+=("$1")
+  shift
+done
+[ "${1:-}" != -- ] || shift
 [ ${#clusters[@]} -gt 0 ] || clusters=(kafka rabbitmq redis)
 
 rc=0
@@ -27,7 +34,7 @@ for cluster in "${clusters[@]}"; do
   esac
   echo "cluster-conformance: $file against the $cluster cluster" >&2
   env "${vars[@]}" ANYMQ_BROKERS_SCRIPT="$REPO_DIR/scripts/cluster.sh" ANYMQ_REQUIRE_BROKERS=true \
-    node_modules/.bin/vitest run "$file" || {
+    node_modules/.bin/vitest run --testTimeout=600000 "$file" "$@" || {
     status=$?
     [ $rc -ne 0 ] || rc=$status
   }
