@@ -1196,6 +1196,10 @@ cmd_down() {
   local list
   list=$(normalize_brokers "$@") || exit 2
   mapfile -t brokers <<<"$list"
+  # `down` without names also stops the opt-in brokers that run.
+  if [ $# -eq 0 ]; then
+    for b in "${OPTIONAL_BROKERS[@]}"; do "${b}_ours" && brokers+=("$b"); done
+  fi
   take_lock
   for b in "${brokers[@]}"; do
     if ! broker_down "$b" 9>&-; then
