@@ -87,7 +87,7 @@ export class AwsTransport implements Transport {
   ) {
     const agents = (maxSockets: number) => ({
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ ...config.tls, keepAlive: true, maxSockets }),
     })
     const common = {
       ...(config.region ? { region: config.region } : {}),

@@ -191,8 +191,14 @@ class PlatformaticConsumer implements DriverConsumer {
   private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
   private stopping: Promise<void> | undefined
   private joined: (() => void) | undefined
-  /** Records of a batch cut short by `pause()`: handed over again, first, on resume. */
+  /**
+   * Records read from the stream but not resolved (a batch cut short by `pause()` or by a rebalance):
+   * handed over again, first. The stream has read past them and cannot go back, so dropping them
+   * while their partition stays ours would skip them for good once a later offset is committed.
+   */
   private leftover: Message<Buffer, Buffer, Buffer, Buffer>[] = []
+  /** The partitions of the last assignment, as `topic:partition`. */
+  private assigned = new Set<string>()
   private paused = false
   private wake: (() => void) | undefined
   private pumping: Promise<void> | undefined
@@ -216,8 +222,10 @@ class PlatformaticConsumer implements DriverConsumer {
     this.consumer.on('consumer:group:join', (payload) => {
       const assignment = new Map<string, number[]>()
       for (const { topic, partitions } of payload.assignments ?? []) assignment.set(topic, [...(assignment.get(topic) ?? []), ...partitions])
-      // Records read before the rejoin are stale: the stream refetches from the committed offsets.
-      this.leftover = []
+      this.assigned = new Set([...assignment].flatMap(([topic, partitions]) => partitions.map((partition) => `${topic}:${partition}`)))
+      // A partition that moved is read by its new owner from the committed offset; one that stayed
+      // keeps its unresolved records (what the stream refetches of them is recognised as handed out).
+      this.leftover = this.leftover.filter((record) => this.assigned.has(`${record.topic}:${record.partition}`))
       options.onAssigned(assignment)
       this.joined?.()
     })
@@ -303,7 +311,13 @@ class PlatformaticConsumer implements DriverConsumer {
     }
   }
 
-  /** Splits records into runs of one partition, keeping their order, and hands each run over. */
+  /**
+   * Splits records into runs of one partition, keeping their order, and hands each run over. A run
+   * is judged by the current assignment, not by the generation the library stamped on it: a fetch
+   * answered just after a rejoin carries the new generation but continues from the old position,
+   * so dropping the older run before it (stamped with the old generation) left a gap that the next
+   * commit skipped (the chaos suite lost ~3,700 of 100,000 records that way).
+   */
   private async handOver(records: Message<Buffer, Buffer, Buffer, Buffer>[]): Promise<void> {
     let start = 0
     while (start < records.length && !this.stopping) {
@@ -311,12 +325,14 @@ class PlatformaticConsumer implements DriverConsumer {
       let end = start + 1
       while (end < records.length && records[end]?.partition === first.partition && records[end]?.topic === first.topic) end++
       const run = records.slice(start, end)
-      const generation = generationOf(first)
-      if (generation === undefined || generation === this.consumer.generationId) {
+      if (this.assigned.has(`${first.topic}:${first.partition}`)) {
+        const generation = this.consumer.generationId
         const unresolved = await this.handBatch(run, generation)
-        if (unresolved.length > 0 && this.paused) {
-          // Cut short by pause(): these and the rest wait for resume, in order.
+        if (unresolved.length > 0 && !this.stopping) {
+          // Cut short by pause() or by a rebalance: these and the rest are handed over again, in order.
           this.leftover = [...unresolved, ...records.slice(end)]
+          // Neither paused nor rebalanced (the consumer gave up on the batch): do not spin on it.
+          if (!this.paused && generation === this.consumer.generationId) await new Promise((resolve) => setTimeout(resolve, 100))
           return
         }
       }
@@ -373,11 +389,6 @@ class PlatformaticConsumer implements DriverConsumer {
     })().finally(this.forget)
     return this.stopping
   }
-}
-
-function generationOf(message: Message<Buffer, Buffer, Buffer, Buffer>): number | undefined {
-  const consumer = (message.metadata as { consumer?: { generationId?: number } } | undefined)?.consumer
-  return consumer?.generationId
 }
 
 function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecord {

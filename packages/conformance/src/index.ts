@@ -2,6 +2,7 @@ export { waitUntil } from './cases/retry.js'
 export { orderSchema } from './cases/round-trip.js'
 export { describeConnectionRefusals, everythingIn, type RefusalTarget, secretForms, startTlsFront, useBadCertificateFronts } from './connection-refusals.js'
 export { conformanceGroups, describeConformance } from './describe-conformance.js'
+export { describeForeignMessages, type ForeignMessageTarget } from './foreign-messages.js'
 export {
   brokerUrl,
   Collector,
