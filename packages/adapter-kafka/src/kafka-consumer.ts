@@ -146,8 +146,15 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
     // A fetch answered after a rebalance can carry a partition that moved to another member: its new
     // owner reads it from the committed offset, handing it out here too would break per-key order.
     if (!this.assigned.has(key)) return
+    // The driver is told the last offset taken once per stretch, not per record (kafkajs makes a
+    // Long per call): before any wait, pause or early return, and at the end.
+    let taken = -1
+    const resolveTaken = () => {
+      if (taken >= 0) batch.resolve(taken)
+      taken = -1
+    }
     for (const record of batch.records) {
-      if (this.stopping || !batch.isRunning()) return
+      if (this.stopping || !batch.isRunning()) return resolveTaken()
       let tracker = this.trackers.get(key)
       if (!tracker) {
         tracker = new PartitionTracker(batch.topic, batch.partition, record.offset)
@@ -155,13 +162,13 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       }
       if (record.offset < tracker.next) {
         // Already handed out (refetched after a rejoin while still in flight here).
-        batch.resolve(record.offset)
+        taken = record.offset
         continue
       }
       const message = fromRecord(record)
       if (!fromRetryTopic && !filterMatches(this.plan.filter, message.subject, message.headers)) {
         tracker.skip(record.offset)
-        batch.resolve(record.offset)
+        taken = record.offset
         this.scheduleCommit()
         continue
       }
@@ -169,23 +176,26 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
         const wait = dueAtOf(record) - Date.now()
         if (wait > 0) {
           if (this.held >= holdLimit) {
+            resolveTaken()
             this.resumeHeld.push(batch.pause())
             return
           }
           tracker.track(record.offset)
-          batch.resolve(record.offset)
+          taken = record.offset
           this.hold({ message, raw: record.raw, tracker, offset: record.offset }, wait)
           continue
         }
       }
       if (this.readyItems.length >= this.readAheadLimit) {
+        resolveTaken()
         this.drain()
         if (!(await this.waitForCapacity(batch))) return
       }
       tracker.track(record.offset)
-      batch.resolve(record.offset)
+      taken = record.offset
       this.readyItems.push({ message, raw: record.raw, tracker, offset: record.offset })
     }
+    resolveTaken()
     this.drain()
   }
 
