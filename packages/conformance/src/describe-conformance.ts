@@ -2,6 +2,7 @@ import { describe } from 'vitest'
 import { acknowledgementCases } from './cases/acknowledgement.js'
 import { delayCases } from './cases/delay.js'
 import { lifecycleCases } from './cases/lifecycle.js'
+import { observabilityCases } from './cases/observability.js'
 import { orderingCases } from './cases/ordering.js'
 import { queueCases } from './cases/queue.js'
 import { recoveryCases } from './cases/recovery.js'
@@ -24,6 +25,8 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   delay: delayCases,
   lifecycle: lifecycleCases,
   recovery: recoveryCases,
+  // Last: it registers an OpenTelemetry SDK for the rest of the file.
+  observability: observabilityCases,
 }
 
 /**

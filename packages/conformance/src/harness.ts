@@ -54,6 +54,7 @@ export type ConformanceGroup =
   | 'delay'
   | 'lifecycle'
   | 'recovery'
+  | 'observability'
 
 /** Shared per-suite state: open connections are closed after each case, even when it fails. */
 export class Harness {

@@ -11,6 +11,8 @@ export {
   rawCodec,
   textCodec,
 } from './codec.js'
+export type { ConnectionEvent, HealthReport } from './connection-health.js'
+export type { ConnectionState } from './spi/connection-state.js'
 export {
   Anymq,
   type ConnectOptions,

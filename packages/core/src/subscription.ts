@@ -96,6 +96,7 @@ export function startSubscription<T>(
     retry: definition.retry,
     deadLetter: definition.deadLetter,
     handler,
+    telemetry: runtime.telemetry,
     ...resolved,
   })
   const signal = options.signal

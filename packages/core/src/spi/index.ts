@@ -28,6 +28,7 @@ export { redactText, redactUrl, registerSecret } from '../redact.js'
 export { retryPolicyCheck } from '../retry-policy.js'
 export { validateBody, validateBodySync } from '../schema.js'
 export { publishOptionChecks } from '../topic.js'
+export type { ConnectionState, ConnectionStateChange } from './connection-state.js'
 export { messageSize } from './message-size.js'
 export {
   attemptFromHeaders,
