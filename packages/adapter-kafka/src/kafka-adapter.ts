@@ -2,6 +2,7 @@ import { type AdapterFactory, type Capabilities, ConfigError, type Logger } from
 import { type KafkaSettings, queueBrokerOptions, resolveSettings } from './kafka-config.js'
 import type { KafkaDriver } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
+import { KafkaConnectionState } from './kafka-connection-state.js'
 import { KafkaTransport } from './kafka-transport.js'
 
 /**
@@ -42,7 +43,13 @@ export const adapter: AdapterFactory = {
       await driver.close().catch(() => {})
       throw wrapError(error, `connecting to ${settings.brokers.join(',')}`)
     }
-    return new KafkaTransport(driver, settings, context.logger, { ...capabilities, maxMessageBytes: settings.maxMessageBytes })
+    return new KafkaTransport(
+      driver,
+      settings,
+      context.logger,
+      { ...capabilities, maxMessageBytes: settings.maxMessageBytes },
+      new KafkaConnectionState(context.reportConnectionState),
+    )
   },
 }
 

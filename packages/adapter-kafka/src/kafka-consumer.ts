@@ -10,6 +10,7 @@ import {
   type TransportConsumer,
   UnsupportedFeatureError,
 } from '@anymq/core/spi'
+import type { KafkaConnectionState } from './kafka-connection-state.js'
 import type { DriverBatch, DriverConsumer, KafkaDriver, TopicPartitionOffset } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
 import { dueAtOf, fromRecord } from './kafka-wire.js'
@@ -36,6 +37,8 @@ export interface ConsumerPlan {
 export interface ConsumerContext {
   driver: KafkaDriver
   logger: Logger
+  /** Hears of crashes the client restarts from, and of assignments (it works again). */
+  connectionState: KafkaConnectionState
   /** Publishes a retry copy to a redelivery topic, due at `dueAt`. */
   republish(topic: string, message: OutgoingMessage, dueAt: number): Promise<void>
 }
@@ -141,10 +144,14 @@ export class KafkaConsumer implements TransportConsumer {
       topics: plan.retryTopic ? [plan.mainTopic, plan.retryTopic] : [plan.mainTopic],
       fromBeginning: plan.fromBeginning,
       onBatch: (batch) => this.onBatch(batch),
-      onAssigned: (assignment) => this.onAssigned(assignment),
+      onAssigned: (assignment) => {
+        context.connectionState.working()
+        this.onAssigned(assignment)
+      },
       onCommitted: (offsets) => this.onCommitted(offsets),
       onCrash: (error, restarting) => {
         if (this.closed) return
+        context.connectionState.failed(error, restarting)
         options.onError(wrapError(error, `consumer of group '${plan.groupId}'${restarting ? ' (reconnecting)' : ''}`))
       },
     })

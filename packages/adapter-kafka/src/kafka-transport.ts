@@ -17,6 +17,7 @@ import {
   type TransportConsumer,
 } from '@anymq/core/spi'
 import { type KafkaSettings, type KafkaTopicOptions, resolveTopicOptions } from './kafka-config.js'
+import { KafkaConnectionState } from './kafka-connection-state.js'
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from './kafka-consumer.js'
 import type { DriverOutgoingRecord, DriverRecord, KafkaDriver, PartitionRange } from './kafka-driver.js'
 import { retryTransient, wrapError } from './kafka-errors.js'
@@ -46,11 +47,13 @@ export class KafkaTransport implements Transport {
     private readonly settings: KafkaSettings,
     private readonly logger: Logger,
     readonly capabilities: Capabilities,
+    private readonly connectionState = new KafkaConnectionState(undefined),
   ) {
     this.publisher = new KafkaPublisher(driver)
     this.context = {
       driver,
       logger,
+      connectionState,
       republish: async (topic, message, dueAt) => {
         this.assertOpen()
         await this.ensureTopics([topic])
@@ -92,7 +95,13 @@ export class KafkaTransport implements Transport {
         break
     }
     if (destination.kind !== 'inbox') await this.ensureTopics([...new Set(records.map((record) => record.topic))], topicOptions)
-    await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
+    try {
+      await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
+    } catch (error) {
+      this.connectionState.failed(error, KafkaConnectionState.retryable(error))
+      throw error
+    }
+    this.connectionState.working()
   }
 
   async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {
