@@ -42,6 +42,8 @@ export const fifoCapabilities: Capabilities = {
 export const adapter: AdapterFactory = {
   name: adapterName,
   schemes: ['sqs'],
+  // The semantic conventions' name; SNS and EventBridge topics deliver through SQS queues.
+  messagingSystem: 'aws_sqs',
   capabilities,
   queueBrokerOptions,
   async connect(url, context) {

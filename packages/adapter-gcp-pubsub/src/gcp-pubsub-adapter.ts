@@ -34,6 +34,7 @@ export const capabilities: Capabilities = {
 export const adapter: AdapterFactory = {
   name: 'gcp-pubsub',
   schemes: ['gcp-pubsub'],
+  messagingSystem: 'gcp_pubsub',
   capabilities,
   async connect(url, context) {
     const settings = readSettings(url, context.options)
