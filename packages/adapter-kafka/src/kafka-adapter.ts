@@ -1,8 +1,7 @@
-import { type AdapterFactory, type Capabilities, ConfigError, type Logger } from '@anymq/core/spi'
+import { type AdapterFactory, type Capabilities, ConfigError, ConnectionStateTracker, type Logger } from '@anymq/core/spi'
 import { type KafkaSettings, queueBrokerOptions, resolveSettings } from './kafka-config.js'
 import type { KafkaDriver } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
-import { KafkaConnectionState } from './kafka-connection-state.js'
 import { KafkaTransport } from './kafka-transport.js'
 
 /**
@@ -48,7 +47,7 @@ export const adapter: AdapterFactory = {
       settings,
       context.logger,
       { ...capabilities, maxMessageBytes: settings.maxMessageBytes },
-      new KafkaConnectionState(context.reportConnectionState),
+      new ConnectionStateTracker(context.reportConnectionState),
     )
   },
 }

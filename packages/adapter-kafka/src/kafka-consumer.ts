@@ -1,4 +1,5 @@
 import {
+  type ConnectionStateTracker,
   type Delivery,
   filterMatches,
   type IncomingMessage,
@@ -10,7 +11,6 @@ import {
   type TransportConsumer,
   UnsupportedFeatureError,
 } from '@anymq/core/spi'
-import type { KafkaConnectionState } from './kafka-connection-state.js'
 import type { DriverBatch, DriverConsumer, KafkaDriver, TopicPartitionOffset } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
 import { dueAtOf, fromRecord } from './kafka-wire.js'
@@ -38,7 +38,7 @@ export interface ConsumerContext {
   driver: KafkaDriver
   logger: Logger
   /** Hears of crashes the client restarts from, and of assignments (it works again). */
-  connectionState: KafkaConnectionState
+  connectionState: ConnectionStateTracker
   /** Publishes a retry copy to a redelivery topic, due at `dueAt`. */
   republish(topic: string, message: OutgoingMessage, dueAt: number): Promise<void>
 }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import {
   AbortedError,
+  AnymqError,
   type Capabilities,
   ClosedError,
   ConfigError,
+  ConnectionStateTracker,
   type Delivery,
   type Destination,
   type Inbox,
@@ -17,7 +19,6 @@ import {
   type TransportConsumer,
 } from '@anymq/core/spi'
 import { type KafkaSettings, type KafkaTopicOptions, resolveTopicOptions } from './kafka-config.js'
-import { KafkaConnectionState } from './kafka-connection-state.js'
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from './kafka-consumer.js'
 import type { DriverOutgoingRecord, DriverRecord, KafkaDriver, PartitionRange } from './kafka-driver.js'
 import { retryTransient, wrapError } from './kafka-errors.js'
@@ -47,7 +48,7 @@ export class KafkaTransport implements Transport {
     private readonly settings: KafkaSettings,
     private readonly logger: Logger,
     readonly capabilities: Capabilities,
-    private readonly connectionState = new KafkaConnectionState(undefined),
+    private readonly connectionState = new ConnectionStateTracker(undefined),
   ) {
     this.publisher = new KafkaPublisher(driver)
     this.context = {
@@ -98,7 +99,7 @@ export class KafkaTransport implements Transport {
     try {
       await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
     } catch (error) {
-      this.connectionState.failed(error, KafkaConnectionState.retryable(error))
+      this.connectionState.failed(error, AnymqError.isInstance(error) && error.isRetryable)
       throw error
     }
     this.connectionState.working()

@@ -1,7 +1,7 @@
 import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
 import { defaults, queueBrokerOptions, readSettings } from './redis-config.js'
-import { reportClientState } from './redis-connection-state.js'
 import { openClient } from './redis-connection.js'
+import { reportClientState } from './redis-connection-state.js'
 import { RedisTransport } from './redis-transport.js'
 
 /**

@@ -2,7 +2,6 @@ export { waitUntil } from './cases/retry.js'
 export { orderSchema } from './cases/round-trip.js'
 export { describeConnectionRefusals, everythingIn, type RefusalTarget, secretForms, startTlsFront, useBadCertificateFronts } from './connection-refusals.js'
 export { describeConformance } from './describe-conformance.js'
-export { TelemetryCapture, telemetryCapture } from './telemetry-capture.js'
 export {
   brokerUrl,
   Collector,
@@ -13,3 +12,4 @@ export {
   uniqueName,
   withTimeout,
 } from './harness.js'
+export { TelemetryCapture, telemetryCapture } from './telemetry-capture.js'

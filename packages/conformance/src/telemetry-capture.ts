@@ -32,7 +32,9 @@ export class TelemetryCapture {
 
   /** Finished spans whose `messaging.destination.name` or name mentions `destination`. */
   spansOf(destination: string): ReadableSpan[] {
-    return this.exporter.getFinishedSpans().filter((span) => span.name.endsWith(` ${destination}`) || span.attributes['messaging.destination.name'] === destination)
+    return this.exporter
+      .getFinishedSpans()
+      .filter((span) => span.name.endsWith(` ${destination}`) || span.attributes['messaging.destination.name'] === destination)
   }
 
   /** Every finished span. */

@@ -12,9 +12,9 @@ import { Responder } from './responder.js'
 import { Runtime } from './runtime.js'
 import { type GatherTarget, ScatterGather } from './scatter-gather.js'
 import type { AdapterFactory, Transport } from './spi/transport.js'
-import { Topic, type TopicOptions } from './topic.js'
 import { connectionTelemetry } from './telemetry/connection-telemetry.js'
 import type { Telemetry } from './telemetry/telemetry.js'
+import { Topic, type TopicOptions } from './topic.js'
 import { TopicResponder } from './topic-responder.js'
 
 export interface ConnectOptions {

@@ -11,14 +11,13 @@ export {
   rawCodec,
   textCodec,
 } from './codec.js'
-export type { ConnectionEvent, HealthReport } from './connection-health.js'
-export type { ConnectionState } from './spi/connection-state.js'
 export {
   Anymq,
   type ConnectOptions,
   connect,
   transportOf,
 } from './connection.js'
+export type { ConnectionEvent, HealthReport } from './connection-health.js'
 export type { Handler } from './consumer-engine.js'
 export type { DeadLetters } from './dead-letters.js'
 export {
@@ -67,6 +66,7 @@ export {
   ScatterGather,
 } from './scatter-gather.js'
 export type { StandardSchemaV1 } from './schema.js'
+export type { ConnectionState } from './spi/connection-state.js'
 export type { ConsumeOptions, Subscription } from './subscription.js'
 export { type SubscribeOptions, Topic, type TopicOptions } from './topic.js'
 export { TopicResponder } from './topic-responder.js'

@@ -3,8 +3,8 @@ import { context, SpanKind, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { Collector, type Harness, uniqueName } from '../harness.js'
-import { waitUntil } from './retry.js'
 import { type TelemetryCapture, telemetryCapture } from '../telemetry-capture.js'
+import { waitUntil } from './retry.js'
 
 /**
  * OpenTelemetry traces and metrics across a real broker hop, and connection health. Registers an
@@ -92,7 +92,9 @@ export function observabilityCases(h: Harness): void {
       const name = uniqueName('trace-rpc')
       await server.responder<number, number>(name).serve((n) => n + 1).ready
       const root = trace.getTracer('conformance').startSpan('caller')
-      const reply = await context.with(trace.setSpan(context.active(), root), () => client.requester<number, number>(name).request(41, { timeoutMs: h.ms(10_000) }))
+      const reply = await context.with(trace.setSpan(context.active(), root), () =>
+        client.requester<number, number>(name).request(41, { timeoutMs: h.ms(10_000) }),
+      )
       root.end()
       expect(reply).toBe(42)
       await finished(name, `process ${name}`, 1)

@@ -1,5 +1,5 @@
-import { type OpenTelemetryApi, loadOpenTelemetryApi } from './open-telemetry-api.js'
 import { OpenTelemetryMessaging } from './open-telemetry.js'
+import { loadOpenTelemetryApi, type OpenTelemetryApi } from './open-telemetry-api.js'
 import { noTelemetry, type Telemetry } from './telemetry.js'
 
 /**

@@ -22,7 +22,10 @@ export class MessagingMetrics {
   readonly inFlight: UpDownCounter
 
   constructor(meter: Meter) {
-    this.sent = meter.createCounter('messaging.client.sent.messages', { unit: '{message}', description: 'Number of messages producer attempted to send to the broker.' })
+    this.sent = meter.createCounter('messaging.client.sent.messages', {
+      unit: '{message}',
+      description: 'Number of messages producer attempted to send to the broker.',
+    })
     this.operationDuration = meter.createHistogram('messaging.client.operation.duration', {
       unit: 's',
       description: 'Duration of messaging operation initiated by a producer or consumer client.',
@@ -42,6 +45,9 @@ export class MessagingMetrics {
       unit: '{message}',
       description: 'Messages that failed for good: moved to the dead-letter queue, or dropped where there is none.',
     })
-    this.inFlight = meter.createUpDownCounter('anymq.messages.in_flight', { unit: '{message}', description: 'Messages handed to a handler and not yet settled.' })
+    this.inFlight = meter.createUpDownCounter('anymq.messages.in_flight', {
+      unit: '{message}',
+      description: 'Messages handed to a handler and not yet settled.',
+    })
   }
 }
