@@ -13,7 +13,12 @@ describe('ConnectionHealth', () => {
     expect(health.health()).toMatchObject({ ready: false, state: 'reconnecting', reconnects: 2 })
     health.report({ state: 'connected' })
     health.report({ state: 'connected' })
-    expect(health.health()).toMatchObject({ ready: true, state: 'connected', reconnects: 2, lastError: { code: 'ECONNREFUSED', message: 'ECONNREFUSED 127.0.0.1:5672' } })
+    expect(health.health()).toMatchObject({
+      ready: true,
+      state: 'connected',
+      reconnects: 2,
+      lastError: { code: 'ECONNREFUSED', message: 'ECONNREFUSED 127.0.0.1:5672' },
+    })
     expect(events.map((event) => [event.previous, event.state, event.reconnects])).toEqual([
       ['connected', 'reconnecting', 1],
       ['reconnecting', 'reconnecting', 2],
