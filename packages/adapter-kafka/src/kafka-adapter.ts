@@ -36,19 +36,15 @@ export const adapter: AdapterFactory = {
   async connect(url, context) {
     const settings = resolveSettings(url, context.hosts, context.options)
     const driver = await createDriver(settings, context.logger)
+    const connectionState = new ConnectionStateTracker(context.reportConnectionState)
+    driver.watchConnections?.(connectionState)
     try {
       await driver.connect()
     } catch (error) {
       await driver.close().catch(() => {})
       throw wrapError(error, `connecting to ${settings.brokers.join(',')}`)
     }
-    return new KafkaTransport(
-      driver,
-      settings,
-      context.logger,
-      { ...capabilities, maxMessageBytes: settings.maxMessageBytes },
-      new ConnectionStateTracker(context.reportConnectionState),
-    )
+    return new KafkaTransport(driver, settings, context.logger, { ...capabilities, maxMessageBytes: settings.maxMessageBytes }, connectionState)
   },
 }
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@anymq/core/spi'
+import type { ConnectionStateTracker, Logger } from '@anymq/core/spi'
 import { Admin, Consumer, compatibilityPartitioner, type Message, type MessagesStream, Producer } from '@platformatic/kafka'
 import type { KafkaSettings } from './kafka-config.js'
 import type {
@@ -48,6 +48,7 @@ export class PlatformaticDriver implements KafkaDriver {
   private readonly admin: Admin
   private producer: Producer | undefined
   private readonly consumers = new Set<PlatformaticConsumer>()
+  private connectionState: ConnectionStateTracker | undefined
 
   constructor(
     private readonly settings: KafkaSettings,
@@ -60,6 +61,25 @@ export class PlatformaticDriver implements KafkaDriver {
     await this.admin.metadata({ topics: [] })
   }
 
+  watchConnections(connectionState: ConnectionStateTracker): void {
+    this.connectionState = connectionState
+    this.watch(this.admin)
+    if (this.producer) this.watch(this.producer)
+  }
+
+  /**
+   * A failed dial of a broker is a loss, the next successful one the end of it. A plain disconnect
+   * is not: brokers close idle connections, and the client dials again only when it needs to.
+   */
+  private watch(client: Admin | Producer): void {
+    const state = this.connectionState
+    if (!state) return
+    client.on('client:broker:failed', ({ broker }: { broker: { host: string; port: number } }) =>
+      state.failed(new Error(`cannot connect to kafka broker ${broker.host}:${broker.port}`), true),
+    )
+    client.on('client:broker:connect', () => state.working())
+  }
+
   private connectedProducer(): Producer {
     this.producer ??= new Producer({
       ...clientOptions(this.settings, 8),
@@ -70,6 +90,7 @@ export class PlatformaticDriver implements KafkaDriver {
       partitioner: compatibilityPartitioner,
       ...(this.settings.compression === 'none' ? {} : { compression: this.settings.compression }),
     })
+    this.watch(this.producer)
     return this.producer
   }
 
@@ -173,6 +194,7 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   async close(): Promise<void> {
+    this.connectionState = undefined
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()))
     await Promise.allSettled([this.producer?.close(), this.admin.close()])
   }
