@@ -68,16 +68,39 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   /**
-   * A failed dial of a broker is a loss, the next successful one the end of it. A plain disconnect
-   * is not: brokers close idle connections, and the client dials again only when it needs to.
+   * A failed dial of a broker is a loss, the next successful one the end of it. A dropped connection
+   * is checked by dialling again at once (brokers also close idle connections, which is no loss):
+   * only when that fails is it a loss, and the check repeats with backoff until a broker answers.
    */
   private watch(client: Admin | Producer): void {
-    const state = this.connectionState
-    if (!state) return
+    if (!this.connectionState) return
     client.on('client:broker:failed', ({ broker }: { broker: { host: string; port: number } }) =>
-      state.failed(new Error(`cannot connect to kafka broker ${broker.host}:${broker.port}`), true),
+      this.connectionState?.failed(new Error(`cannot connect to kafka broker ${broker.host}:${broker.port}`), true),
     )
-    client.on('client:broker:connect', () => state.working())
+    client.on('client:broker:connect', () => this.connectionState?.working())
+    client.on('client:broker:disconnect', () => void this.probe())
+  }
+
+  private probing = false
+
+  private async probe(): Promise<void> {
+    if (this.probing) return
+    this.probing = true
+    try {
+      for (let attempt = 0; this.connectionState; attempt++) {
+        try {
+          // Forced: cached metadata would answer without dialling anything.
+          await this.admin.metadata({ topics: [], forceUpdate: true })
+          this.connectionState?.working()
+          return
+        } catch (error) {
+          this.connectionState?.failed(error, true)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)))
+        }
+      }
+    } finally {
+      this.probing = false
+    }
   }
 
   private connectedProducer(): Producer {
@@ -200,6 +223,7 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   async terminate(): Promise<void> {
+    this.connectionState = undefined
     // No leave-group, no commit: the consumers' streams and connections are dropped as they are.
     const stopping = [...this.consumers].map((consumer) => consumer.stop(true))
     stopping.push(this.producer?.close(true) ?? Promise.resolve(), this.admin.close())
