@@ -27,6 +27,7 @@ describe.skipIf(!url)('gcp-pubsub (ANYMQ_PUBSUB_URL unset: run scripts/brokers.s
       'ordering',
       'delay',
       'lifecycle',
+      'observability',
     ],
   })
 })

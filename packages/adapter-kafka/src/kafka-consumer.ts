@@ -1,4 +1,5 @@
 import {
+  type ConnectionStateTracker,
   type Delivery,
   filterMatches,
   type IncomingMessage,
@@ -37,6 +38,8 @@ export interface ConsumerPlan {
 export interface ConsumerContext {
   driver: KafkaDriver
   logger: Logger
+  /** Hears of crashes the client restarts from, and of assignments (it works again). */
+  connectionState: ConnectionStateTracker
   /** Publishes a retry copy to a redelivery topic, due at `dueAt`. */
   republish(topic: string, message: OutgoingMessage, dueAt: number): Promise<void>
 }
@@ -86,10 +89,14 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       topics: plan.retryTopic ? [plan.mainTopic, plan.retryTopic] : [plan.mainTopic],
       fromBeginning: plan.fromBeginning,
       onBatch: (batch) => this.onBatch(batch),
-      onAssigned: (assignment) => this.onAssigned(assignment),
+      onAssigned: (assignment) => {
+        context.connectionState.working()
+        this.onAssigned(assignment)
+      },
       onCommitted: (offsets) => this.onCommitted(offsets),
       onCrash: (error, restarting) => {
         if (this.closed) return
+        context.connectionState.failed(error, restarting)
         options.onError(wrapError(error, `consumer of group '${plan.groupId}'${restarting ? ' (reconnecting)' : ''}`))
       },
     })

@@ -1,4 +1,4 @@
-import type { Logger } from '@anymq/core/spi'
+import type { ConnectionStateTracker, Logger } from '@anymq/core/spi'
 import { Admin, Consumer, compatibilityPartitioner, type Message, type MessagesStream, Producer } from '@platformatic/kafka'
 import type { KafkaSettings } from './kafka-config.js'
 import type {
@@ -57,6 +57,7 @@ export class PlatformaticDriver implements KafkaDriver {
   private readonly admin: Admin
   private producer: Producer | undefined
   private readonly consumers = new Set<PlatformaticConsumer>()
+  private connectionState: ConnectionStateTracker | undefined
 
   constructor(
     private readonly settings: KafkaSettings,
@@ -69,6 +70,48 @@ export class PlatformaticDriver implements KafkaDriver {
     await this.admin.metadata({ topics: [] })
   }
 
+  watchConnections(connectionState: ConnectionStateTracker): void {
+    this.connectionState = connectionState
+    this.watch(this.admin)
+    if (this.producer) this.watch(this.producer)
+  }
+
+  /**
+   * A failed dial of a broker is a loss, the next successful one the end of it. A dropped connection
+   * is checked by dialling again at once (brokers also close idle connections, which is no loss):
+   * only when that fails is it a loss, and the check repeats with backoff until a broker answers.
+   */
+  private watch(client: Admin | Producer): void {
+    if (!this.connectionState) return
+    client.on('client:broker:failed', ({ broker }: { broker: { host: string; port: number } }) =>
+      this.connectionState?.failed(new Error(`cannot connect to kafka broker ${broker.host}:${broker.port}`), true),
+    )
+    client.on('client:broker:connect', () => this.connectionState?.working())
+    client.on('client:broker:disconnect', () => void this.probe())
+  }
+
+  private probing = false
+
+  private async probe(): Promise<void> {
+    if (this.probing) return
+    this.probing = true
+    try {
+      for (let attempt = 0; this.connectionState; attempt++) {
+        try {
+          // Forced: cached metadata would answer without dialling anything.
+          await this.admin.metadata({ topics: [], forceUpdate: true })
+          this.connectionState?.working()
+          return
+        } catch (error) {
+          this.connectionState?.failed(error, true)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)))
+        }
+      }
+    } finally {
+      this.probing = false
+    }
+  }
+
   private connectedProducer(): Producer {
     this.producer ??= new Producer({
       ...clientOptions(this.settings, 8),
@@ -79,6 +122,7 @@ export class PlatformaticDriver implements KafkaDriver {
       partitioner: compatibilityPartitioner,
       ...(this.settings.compression === 'none' ? {} : { compression: this.settings.compression }),
     })
+    this.watch(this.producer)
     return this.producer
   }
 
@@ -182,11 +226,13 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   async close(): Promise<void> {
+    this.connectionState = undefined
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()))
     await Promise.allSettled([this.producer?.close(), this.admin.close()])
   }
 
   async terminate(): Promise<void> {
+    this.connectionState = undefined
     // No leave-group, no commit: the consumers' streams and connections are dropped as they are.
     const stopping = [...this.consumers].map((consumer) => consumer.stop(true))
     stopping.push(this.producer?.close(true) ?? Promise.resolve(), this.admin.close())

@@ -41,7 +41,7 @@ export const adapter: AdapterFactory = {
   queueBrokerOptions,
   async connect(url, context) {
     const config = resolveConfig(url, context.options, context.capabilities, context.hosts)
-    const connection = await RabbitConnection.open(config, context.logger)
+    const connection = await RabbitConnection.open(config, context.logger, context.reportConnectionState)
     return new RabbitTransport(connection, config, context.logger)
   },
 }

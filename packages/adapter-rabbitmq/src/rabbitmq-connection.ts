@@ -1,4 +1,4 @@
-import { AbortedError, ClosedError, ConnectionError, explainConnectionFailure, type Logger } from '@anymq/core/spi'
+import { AbortedError, ClosedError, ConnectionError, type ConnectionStateChange, explainConnectionFailure, type Logger } from '@anymq/core/spi'
 import { type ChannelModel, connect } from 'amqplib'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
 import { adapterName, connectFailureOf, connectionError } from './rabbitmq-errors.js'
@@ -35,11 +35,15 @@ export class RabbitConnection {
   private constructor(
     private readonly config: RabbitmqConfig,
     private readonly logger: Logger,
+    private readonly reportState: (change: ConnectionStateChange) => void,
   ) {}
 
-  /** Opens the first connection; rejects with `ConnectionError` (never retried: the caller sees at once that the broker is not there). */
-  static async open(config: RabbitmqConfig, logger: Logger): Promise<RabbitConnection> {
-    const connection = new RabbitConnection(config, logger)
+  /**
+   * Opens the first connection; rejects with `ConnectionError` (never retried: the caller sees at once
+   * that the broker is not there). `reportState` hears of every loss, reconnect attempt and recovery.
+   */
+  static async open(config: RabbitmqConfig, logger: Logger, reportState: (change: ConnectionStateChange) => void = () => {}): Promise<RabbitConnection> {
+    const connection = new RabbitConnection(config, logger, reportState)
     const model = await connection.dial()
     connection.attach(model)
     return connection
@@ -186,6 +190,7 @@ export class RabbitConnection {
       this.model = undefined
       this.state = 'reconnecting'
       this.logger.warn(`rabbitmq connection lost${error ? `: ${error.message}` : ''}; reconnecting`)
+      this.reportState({ state: 'reconnecting', cause: error ?? new Error('the broker closed the connection') })
       this.scheduleReconnect(1)
     })
     for (const waiter of [...this.waiters]) waiter.resolve(model)
@@ -205,6 +210,7 @@ export class RabbitConnection {
       model = await this.dial()
     } catch (error) {
       this.logger.debug(`rabbitmq reconnect attempt ${attempt} failed: ${(error as Error).message}`)
+      this.reportState({ state: 'reconnecting', cause: error as Error })
       this.scheduleReconnect(attempt + 1)
       return
     }
@@ -215,6 +221,7 @@ export class RabbitConnection {
     }
     this.attach(model)
     this.logger.info(`rabbitmq reconnected after ${attempt} attempt(s)`)
+    this.reportState({ state: 'connected' })
     await Promise.all(
       [...this.recoverables].map((recoverable) =>
         recoverable.recover(model).catch((error: Error) => this.logger.error(`rabbitmq: recovery after reconnect failed: ${error.message}`)),

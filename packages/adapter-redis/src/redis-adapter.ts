@@ -1,6 +1,7 @@
 import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
 import { defaults, queueBrokerOptions, readSettings } from './redis-config.js'
 import { openClient } from './redis-connection.js'
+import { reportClientState } from './redis-connection-state.js'
 import { RedisTransport } from './redis-transport.js'
 
 /**
@@ -41,6 +42,7 @@ export const adapter: AdapterFactory = {
   async connect(url, context) {
     const settings = readSettings(url, context.options, context.hosts)
     const commands = await openClient(settings, 'commands', context.logger)
+    reportClientState(commands, context.reportConnectionState)
     return new RedisTransport(commands, settings, { ...context.capabilities, maxMessageBytes: settings.maxMessageBytes }, context.logger)
   },
 }

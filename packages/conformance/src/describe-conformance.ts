@@ -5,6 +5,7 @@ import { claimCheckCases } from './cases/claim-check.js'
 import { delayCases } from './cases/delay.js'
 import { idempotencyCases } from './cases/idempotency.js'
 import { lifecycleCases } from './cases/lifecycle.js'
+import { observabilityCases } from './cases/observability.js'
 import { orderingCases } from './cases/ordering.js'
 import { queueCases } from './cases/queue.js'
 import { recoveryCases } from './cases/recovery.js'
@@ -30,6 +31,8 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   lifecycle: lifecycleCases,
   recovery: recoveryCases,
   admin: adminCases,
+  // Last: it registers an OpenTelemetry SDK for the rest of the file.
+  observability: observabilityCases,
 }
 
 /** Every group of the suite, in the order they run. */

@@ -33,6 +33,12 @@ export interface ConformanceTarget {
    * attempt 1 again.
    */
   countsRedeliveries?: boolean
+  /**
+   * Whether a connection notices a broker restart and reports `reconnecting` then `connected`
+   * (`mq.onConnectionState`), checked by the recovery group. Default true. Set false only with the
+   * reason in the adapter's README.
+   */
+  observesReconnects?: boolean
   /** Only these groups run (default: all). */
   groups?: readonly ConformanceGroup[]
 }
@@ -57,6 +63,7 @@ export type ConformanceGroup =
   | 'lifecycle'
   | 'recovery'
   | 'admin'
+  | 'observability'
 
 /** Shared per-suite state: open connections are closed after each case, even when it fails. */
 export class Harness {

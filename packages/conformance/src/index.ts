@@ -13,3 +13,4 @@ export {
   uniqueName,
   withTimeout,
 } from './harness.js'
+export { TelemetryCapture, telemetryCapture } from './telemetry-capture.js'

@@ -2,6 +2,7 @@ import { abortable, throwIfAborted } from './abortable.js'
 import { resolveAdapter } from './adapter-registry.js'
 import { adminFor } from './admin-access.js'
 import type { Capabilities } from './capabilities.js'
+import { type ConnectionEvent, ConnectionHealth, type HealthReport } from './connection-health.js'
 import { ConfigError } from './errors.js'
 import { consoleLogger, type Logger, redactingLogger } from './logger.js'
 import { abortSignal, type OptionShape, ofType, validateOptions } from './options-validation.js'
@@ -13,6 +14,8 @@ import { Runtime } from './runtime.js'
 import { type GatherTarget, ScatterGather } from './scatter-gather.js'
 import type { ListedDestination } from './spi/admin.js'
 import type { AdapterFactory, Transport } from './spi/transport.js'
+import { connectionTelemetry } from './telemetry/connection-telemetry.js'
+import type { Telemetry } from './telemetry/telemetry.js'
 import { Topic, type TopicOptions } from './topic.js'
 import { TopicResponder } from './topic-responder.js'
 
@@ -45,13 +48,22 @@ export class Anymq {
   /** The connection URL with its password and secrets replaced by `***`. */
   readonly url: string
   private readonly runtime: Runtime
+  private readonly connectionHealth: ConnectionHealth
   private closing: Promise<void> | undefined
 
-  constructor(transport: Transport, factory: AdapterFactory, capabilities: Capabilities, logger: Logger, url: string) {
+  constructor(
+    transport: Transport,
+    factory: AdapterFactory,
+    capabilities: Capabilities,
+    logger: Logger,
+    url: string,
+    observability: { health?: ConnectionHealth; telemetry?: Telemetry } = {},
+  ) {
     this.adapter = factory.name
     this.capabilities = capabilities
     this.url = url
-    this.runtime = new Runtime(transport, factory.name, capabilities, logger, factory.queueBrokerOptions)
+    this.connectionHealth = observability.health ?? new ConnectionHealth()
+    this.runtime = new Runtime(transport, factory.name, capabilities, logger, factory.queueBrokerOptions, observability.telemetry)
     transports.set(this, transport)
     queueBrokerOptions.set(this, factory.queueBrokerOptions ?? {})
   }
@@ -115,13 +127,35 @@ export class Anymq {
   }
 
   /**
+   * Where the connection stands, for a readiness probe: `ready` only while `connected`; how many
+   * times the adapter had to reconnect and the last cause (secrets redacted). Never throws, also
+   * after `close()` (then `closed`).
+   */
+  health(): HealthReport {
+    return this.connectionHealth.health()
+  }
+
+  /**
+   * Calls `listener` on every connection state change (`connected`, `reconnecting` with its cause,
+   * `closed`), and on every further reconnect attempt. Returns the function that removes it. A
+   * listener that throws is ignored.
+   */
+  onConnectionState(listener: (event: ConnectionEvent) => void): () => void {
+    return this.connectionHealth.listen(listener)
+  }
+
+  /**
    * Closes every subscription (running handlers finish and settle), every requester, waits for every
    * accepted publish, then disconnects. Idempotent: later calls return the same promise.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.runtime.closeAll()
-      await this.runtime.transport.close()
+      try {
+        await this.runtime.closeAll()
+        await this.runtime.transport.close()
+      } finally {
+        this.connectionHealth.report({ state: 'closed' })
+      }
     })()
     return this.closing
   }
@@ -188,11 +222,14 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
     )
   }
   const logger = redactingLogger(options.logger ?? consoleLogger, factory.name)
+  const health = new ConnectionHealth()
+  const telemetry = await connectionTelemetry(factory.messagingSystem ?? factory.name)
   const connecting = factory.connect(parsed, {
     logger,
     hosts,
     options: options.broker ?? {},
     capabilities: factory.capabilities,
+    reportConnectionState: health.report,
   })
   let transport: Transport
   try {
@@ -203,7 +240,7 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
   }
   const capabilities = transport.capabilities ?? factory.capabilities
   const shown = hosts.length > 1 ? redactUrl(parsed).replace(parsed.host, hosts.join(',')) : redactUrl(parsed)
-  return new Anymq(transport, factory, capabilities, logger, shown)
+  return new Anymq(transport, factory, capabilities, logger, shown, { health, telemetry })
 }
 
 const multiHost = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*@)?([^@/?#]*,[^@/?#]*)([/?#].*)?$/i

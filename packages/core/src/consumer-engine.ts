@@ -11,6 +11,7 @@ import { type StandardSchemaV1, validateBody } from './schema.js'
 import { republishCopy } from './spi/republish-retry.js'
 import type { Delivery, IncomingMessage, QueueSpec, Source, Transport, TransportConsumer } from './spi/transport.js'
 import { userHeaders, wireHeaders } from './spi/wire-headers.js'
+import { noTelemetry, type Telemetry } from './telemetry/telemetry.js'
 
 export type Handler<T> = (message: Message<T>) => unknown
 
@@ -34,6 +35,8 @@ export interface EngineSettings<T> {
   onError: (error: Error) => void
   idempotency?: IdempotencyOptions | undefined
   claimCheck?: ClaimCheck | undefined
+  /** Process spans, retry and dead-letter events, consumer metrics. Default: none. */
+  telemetry?: Telemetry
 }
 
 const maxErrorText = 1024
@@ -93,9 +96,10 @@ export class ConsumerEngine<T> {
       return
     }
     this.counts.received++
+    const telemetry = this.settings.telemetry ?? noTelemetry
     this.sequencer.submit(
       delivery.message.key,
-      () => this.process(delivery),
+      telemetry === noTelemetry ? () => this.process(delivery) : () => telemetry.process(this.settings.source, delivery.message, () => this.process(delivery)),
       () => void delivery.release().catch(() => {}),
     )
   }
@@ -240,6 +244,7 @@ export class ConsumerEngine<T> {
         headers: failureHeaders(delivery, error),
       })
       this.counts.retried++
+      this.settings.telemetry?.retried(this.settings.source, delivery.message, error, delayMs)
     } catch (retryError) {
       // The retry copy was not taken: hand the original back so it is not held until the connection closes.
       this.settings.onError(toError(retryError))
@@ -252,6 +257,7 @@ export class ConsumerEngine<T> {
     const target = settings.deadLetter
     if (target === false) {
       settings.logger.error(`message ${delivery.message.id} from ${settings.sourceLabel} failed and has no dead-letter queue; dropped`, { error })
+      settings.telemetry?.deadLettered(settings.source, delivery.message, error, false)
       await this.ack(delivery)
       return
     }
@@ -274,6 +280,7 @@ export class ConsumerEngine<T> {
       return
     }
     this.counts.deadLettered++
+    settings.telemetry?.deadLettered(settings.source, delivery.message, error, target)
     await settings.claimCheck?.deadLettered(delivery.message).catch((error: Error) => settings.onError(error))
     await this.ack(delivery, true)
   }

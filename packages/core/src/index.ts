@@ -30,6 +30,7 @@ export {
   connect,
   transportOf,
 } from './connection.js'
+export type { ConnectionEvent, HealthReport } from './connection-health.js'
 export type { Handler } from './consumer-engine.js'
 export type { DeadLetters } from './dead-letters.js'
 export type { DestinationStats } from './destination-stats.js'
@@ -84,6 +85,7 @@ export {
 } from './scatter-gather.js'
 export type { StandardSchemaV1 } from './schema.js'
 export type { ListedDestination } from './spi/admin.js'
+export type { ConnectionState } from './spi/connection-state.js'
 export type { ConsumeOptions, Subscription } from './subscription.js'
 export { type SubscribeOptions, Topic, type TopicOptions } from './topic.js'
 export { TopicResponder } from './topic-responder.js'

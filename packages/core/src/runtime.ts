@@ -4,6 +4,7 @@ import type { Logger } from './logger.js'
 import { type OptionCheck, type OptionShape, objectOf } from './options-validation.js'
 import { ReplyInbox } from './reply-inbox.js'
 import type { Destination, OutgoingMessage, Transport } from './spi/transport.js'
+import { noTelemetry, type Telemetry } from './telemetry/telemetry.js'
 
 export interface Closeable {
   close(): Promise<void>
@@ -27,6 +28,8 @@ export class Runtime {
     readonly capabilities: Capabilities,
     readonly logger: Logger,
     queueBrokerOptions: OptionShape = {},
+    /** Traces and metrics of sends and processing; see `telemetry/`. */
+    readonly telemetry: Telemetry = noTelemetry,
   ) {
     this.replies = new ReplyInbox(transport, adapter, logger)
     this.brokerOptionsCheck = objectOf(queueBrokerOptions)
@@ -37,7 +40,8 @@ export class Runtime {
   }
 
   publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
-    return this.transport.publish(destination, messages, signal)
+    if (this.telemetry === noTelemetry) return this.transport.publish(destination, messages, signal)
+    return this.telemetry.publish(destination, messages, () => this.transport.publish(destination, messages, signal))
   }
 
   /**

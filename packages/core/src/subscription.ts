@@ -114,6 +114,7 @@ export function startSubscription<T>(
     deadLetter: definition.deadLetter,
     claimCheck: definition.claimCheck,
     handler,
+    telemetry: runtime.telemetry,
     ...resolved,
   })
   const signal = options.signal

@@ -29,6 +29,8 @@ export { retryPolicyCheck } from '../retry-policy.js'
 export { validateBody, validateBodySync } from '../schema.js'
 export { publishOptionChecks } from '../topic.js'
 export type { AdminTarget, BrokerStats, ListedDestination, TransportAdmin } from './admin.js'
+export type { ConnectionState, ConnectionStateChange } from './connection-state.js'
+export { ConnectionStateTracker } from './connection-state-tracker.js'
 export { messageSize } from './message-size.js'
 export {
   attemptFromHeaders,
