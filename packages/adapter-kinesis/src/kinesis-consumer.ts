@@ -9,6 +9,9 @@ import { ShardProgress } from './kinesis-shard-progress.js'
 import { ShardReader } from './kinesis-shard-reader.js'
 import type { KinesisStreams } from './kinesis-streams.js'
 
+/** Records read per GetRecords call when the handlers have room (they wait in memory for it). */
+const readAhead = 100
+
 export interface GroupConsumerSettings {
   client: KinesisClient
   streams: KinesisStreams
@@ -48,6 +51,8 @@ interface OwnedShard {
 export class GroupConsumer implements TransportConsumer {
   private readonly workerId = randomUUID()
   private readonly owned = new Map<string, OwnedShard>()
+  /** Shards whose take is in flight: never claimed twice at once. */
+  private readonly claiming = new Set<string>()
   /** Last counter seen of every other worker's lease and when it was first seen: expiry by our own clock. */
   private readonly observed = new Map<string, { counter: number; since: number }>()
   private readonly held = new Set<NodeJS.Timeout>()
@@ -146,7 +151,7 @@ export class GroupConsumer implements TransportConsumer {
     if (created) leases = await this.settings.leases.list()
     if (!this.running) return
     await this.renewAll()
-    this.take(leases, Date.now())
+    await this.take(leases, Date.now())
   }
 
   private initialCheckpoint(shardId: string, parents: string[]): Checkpoint {
@@ -166,7 +171,12 @@ export class GroupConsumer implements TransportConsumer {
   /** Renews a held lease with the current checkpoint; a refused renewal means another worker has it now. */
   private async renew(shard: OwnedShard): Promise<boolean> {
     if (shard.lost) return false
-    const renewed = await this.write(shard, () => this.settings.leases.renew(shard.lease, shard.progress.current())).catch((error) => {
+    // The lease is read and replaced inside the serialized write, so the next write sees its counter.
+    const renewed = await this.write(shard, async () => {
+      const result = await this.settings.leases.renew(shard.lease, shard.progress.current())
+      if (result) shard.lease = result
+      return result
+    }).catch((error) => {
       this.options.onError(wrapError(error, `renewing the lease of shard ${shard.lease.shardId}`))
       return null
     })
@@ -175,11 +185,11 @@ export class GroupConsumer implements TransportConsumer {
       this.lose(shard)
       return false
     }
-    shard.lease = renewed
     if (renewed.checkpoint.kind === 'shard-end') {
       // Read to its end: give it up so the children, which wait for it, can be taken.
+      shard.lost = true
       await this.write(shard, () => this.settings.leases.release(shard.lease, renewed.checkpoint)).catch(() => {})
-      this.owned.delete(shard.lease.shardId)
+      if (this.owned.get(shard.lease.shardId) === shard) this.owned.delete(shard.lease.shardId)
     }
     return true
   }
@@ -187,7 +197,7 @@ export class GroupConsumer implements TransportConsumer {
   private lose(shard: OwnedShard): void {
     shard.lost = true
     shard.reader.stop()
-    this.owned.delete(shard.lease.shardId)
+    if (this.owned.get(shard.lease.shardId) === shard) this.owned.delete(shard.lease.shardId)
     for (let index = this.waiting.length - 1; index >= 0; index--) if (this.waiting[index]?.shard === shard) this.waiting.splice(index, 1)
   }
 
@@ -197,7 +207,7 @@ export class GroupConsumer implements TransportConsumer {
     return next
   }
 
-  private take(leases: Lease[], now: number): void {
+  private async take(leases: Lease[], now: number): Promise<void> {
     const done = new Set(leases.filter((lease) => lease.checkpoint.kind === 'shard-end').map((lease) => lease.shardId))
     const available = leases.filter((lease) => lease.checkpoint.kind !== 'shard-end' && lease.parentShardIds.every((parent) => done.has(parent) || !leases.some((other) => other.shardId === parent)))
     const expired = (lease: Lease) => {
@@ -208,7 +218,7 @@ export class GroupConsumer implements TransportConsumer {
       }
       return lease.owner === undefined || now - seen.since >= this.settings.leaseMs
     }
-    const others = available.filter((lease) => !this.owned.has(lease.shardId))
+    const others = available.filter((lease) => !this.owned.has(lease.shardId) && !this.claiming.has(lease.shardId))
     const free = others.filter(expired)
     const load = new Map<string, Lease[]>()
     for (const lease of others) {
@@ -224,20 +234,24 @@ export class GroupConsumer implements TransportConsumer {
       const busiest = [...load.values()].sort((a, b) => b.length - a.length)[0]
       if (busiest && busiest.length > target) claims.push(busiest[0] as Lease)
     }
-    for (const lease of claims) this.claim(lease)
+    await Promise.all(claims.map((lease) => this.claim(lease)))
   }
 
-  private claim(lease: Lease): void {
-    this.settings.leases
-      .take(lease, this.workerId)
-      .then((taken) => {
-        if (!taken || !this.running) {
-          if (taken) this.settings.leases.release(taken, taken.checkpoint).catch(() => {})
-          return
-        }
-        this.own(taken)
-      })
-      .catch((error) => this.options.onError(wrapError(error, `taking the lease of shard ${lease.shardId}`)))
+  private async claim(lease: Lease): Promise<void> {
+    this.claiming.add(lease.shardId)
+    try {
+      const taken = await this.settings.leases.take(lease, this.workerId)
+      if (!taken) return
+      if (!this.running || this.owned.has(lease.shardId)) {
+        await this.settings.leases.release(taken, taken.checkpoint)
+        return
+      }
+      this.own(taken)
+    } catch (error) {
+      this.options.onError(wrapError(error, `taking the lease of shard ${lease.shardId}`))
+    } finally {
+      this.claiming.delete(lease.shardId)
+    }
   }
 
   private own(lease: Lease): void {
@@ -245,7 +259,9 @@ export class GroupConsumer implements TransportConsumer {
     const shard: OwnedShard = { lease, progress, writes: Promise.resolve(), lost: false, reader: undefined as unknown as ShardReader }
     shard.reader = new ShardReader(this.settings.client, this.settings.stream, lease.shardId, lease.checkpoint, {
       pollMs: this.settings.pollMs,
-      room: () => (this.waiting.some((entry) => entry.shard === shard) ? 0 : Math.max(0, this.options.prefetch - this.inFlight)),
+      // Reads ahead of the handlers by up to `readAhead` records per shard, so a batch pays for its
+      // lease check; nothing beyond `prefetch` is delivered.
+      room: () => (this.waiting.some((entry) => entry.shard === shard) || this.inFlight >= this.options.prefetch ? 0 : Math.max(readAhead, this.options.prefetch - this.inFlight)),
       accept: async (records) => {
         // The lease is confirmed before a batch is handed over, so a worker that lost it to a steal
         // stops instead of delivering what the new owner will deliver too.
