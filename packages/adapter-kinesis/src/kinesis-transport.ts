@@ -24,7 +24,8 @@ import type { Checkpoint, Lease, LeaseStore } from './kinesis-lease.js'
 import { DynamoLeaseTable } from './kinesis-lease-table.js'
 import { LocalLeases } from './kinesis-local-leases.js'
 import { ephemeralGroup, inboxStreamName, leaseTableName, queueGroup, streamName } from './kinesis-names.js'
-import { partitionKeyOf, putRecords } from './kinesis-publisher.js'
+import { partitionKeyOf } from './kinesis-publisher.js'
+import { StreamPutQueue } from './kinesis-put-queue.js'
 import { decodeRecord, encodeRecord, type RecordRouting } from './kinesis-record-format.js'
 import { KinesisStreams } from './kinesis-streams.js'
 
@@ -39,6 +40,7 @@ export class KinesisTransport implements Transport {
   private readonly kinesis: KinesisClient
   private readonly dynamodb: DynamoDBClient
   private readonly streams: KinesisStreams
+  private readonly puts: StreamPutQueue
   private readonly consumers = new Set<GroupConsumer>()
   private closed = false
 
@@ -57,6 +59,7 @@ export class KinesisTransport implements Transport {
     this.kinesis = new KinesisClient({ ...common, requestHandler: new NodeHttpHandler() })
     this.dynamodb = new DynamoDBClient(common)
     this.streams = new KinesisStreams(this.kinesis, config.shards)
+    this.puts = new StreamPutQueue(this.kinesis)
   }
 
   /** Resolves once Kinesis answered (so a wrong endpoint or missing credentials fail `connect`). */
@@ -199,7 +202,8 @@ export class KinesisTransport implements Transport {
         data: encodeRecord(message, message.delayMs > 0 ? { ...routing, notBefore: Date.now() + message.delayMs } : routing),
         partitionKey: partitionKeyOf(message.key, message.id),
       }))
-      await putRecords(this.kinesis, stream, records, signal)
+      signal?.throwIfAborted()
+      await this.puts.put(stream, records)
     } catch (error) {
       throw wrapError(error, `publishing to stream '${stream}'`, 'publish')
     }

@@ -54,7 +54,7 @@ describe.skipIf(!url)('kinesis shard leases (ANYMQ_KINESIS_URL unset: run script
     cleanups.push(() => mq.close())
     const bodies = Array.from({ length: 9 }, (_, index) => `m${index}`)
     // Nine keys over two shards: both shards get some.
-    for (const body of bodies) await mq.queue<string>(queue).send(body, { key: body })
+    await mq.queue<string>(queue).sendBatch(bodies, (body) => ({ key: body }))
     await waitFor('the child to receive every record', () => bodies.every((body) => doomed.output().includes(`got ${body}\n`)), 30_000)
     doomed.process.kill('SIGKILL')
     await doomed.exited
