@@ -1,4 +1,16 @@
-import { ConfigError, type ConfigProblem, either, integer, type OptionShape, objectOf, ofType, parseUrlOptions, required, stringRecord, withMembers } from '@anymq/core/spi'
+import {
+  ConfigError,
+  type ConfigProblem,
+  either,
+  integer,
+  type OptionShape,
+  objectOf,
+  ofType,
+  parseUrlOptions,
+  required,
+  stringRecord,
+  withMembers,
+} from '@anymq/core/spi'
 import { adapterName } from './kinesis-errors.js'
 
 /** Connection settings of `kinesis://<region>?…`, every one validated up front. */

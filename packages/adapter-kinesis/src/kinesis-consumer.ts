@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto'
+import {
+  type Delivery,
+  filterMatches,
+  type OutgoingMessage,
+  retryCopy,
+  type TopicFilter,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+} from '@anymq/core/spi'
 import type { _Record, KinesisClient, Shard } from '@aws-sdk/client-kinesis'
-import { type Delivery, filterMatches, type OutgoingMessage, retryCopy, type TopicFilter, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
 import type { KinesisStartAt } from './kinesis-config.js'
 import { wrapError } from './kinesis-errors.js'
 import type { Checkpoint, Lease, LeaseStore } from './kinesis-lease.js'
@@ -124,11 +132,14 @@ export class GroupConsumer implements TransportConsumer {
 
   private schedule(): void {
     if (!this.running) return
-    this.ticker = setTimeout(() => {
-      this.ticking = this.tick()
-        .catch((error) => this.options.onError(wrapError(error, `coordinating the leases of group '${this.settings.group}'`)))
-        .finally(() => this.schedule())
-    }, Math.max(50, Math.floor(this.settings.leaseMs / 3)))
+    this.ticker = setTimeout(
+      () => {
+        this.ticking = this.tick()
+          .catch((error) => this.options.onError(wrapError(error, `coordinating the leases of group '${this.settings.group}'`)))
+          .finally(() => this.schedule())
+      },
+      Math.max(50, Math.floor(this.settings.leaseMs / 3)),
+    )
   }
 
   /** One round of the lease protocol: discover shards, renew what we hold, take what is ours to take. */
@@ -145,7 +156,13 @@ export class GroupConsumer implements TransportConsumer {
       const shardId = shard.ShardId as string
       if (known.has(shardId)) continue
       const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((id): id is string => id !== undefined)
-      await this.settings.leases.create({ shardId, owner: undefined, counter: 0, checkpoint: this.initialCheckpoint(shardId, parents), parentShardIds: parents })
+      await this.settings.leases.create({
+        shardId,
+        owner: undefined,
+        counter: 0,
+        checkpoint: this.initialCheckpoint(shardId, parents),
+        parentShardIds: parents,
+      })
       created = true
     }
     if (created) leases = await this.settings.leases.list()
@@ -209,7 +226,10 @@ export class GroupConsumer implements TransportConsumer {
 
   private async take(leases: Lease[], now: number): Promise<void> {
     const done = new Set(leases.filter((lease) => lease.checkpoint.kind === 'shard-end').map((lease) => lease.shardId))
-    const available = leases.filter((lease) => lease.checkpoint.kind !== 'shard-end' && lease.parentShardIds.every((parent) => done.has(parent) || !leases.some((other) => other.shardId === parent)))
+    const available = leases.filter(
+      (lease) =>
+        lease.checkpoint.kind !== 'shard-end' && lease.parentShardIds.every((parent) => done.has(parent) || !leases.some((other) => other.shardId === parent)),
+    )
     const expired = (lease: Lease) => {
       const seen = this.observed.get(lease.shardId)
       if (!seen || seen.counter !== lease.counter) {
@@ -261,7 +281,10 @@ export class GroupConsumer implements TransportConsumer {
       pollMs: this.settings.pollMs,
       // Reads ahead of the handlers by up to `readAhead` records per shard, so a batch pays for its
       // lease check; nothing beyond `prefetch` is delivered.
-      room: () => (this.waiting.some((entry) => entry.shard === shard) || this.inFlight >= this.options.prefetch ? 0 : Math.max(readAhead, this.options.prefetch - this.inFlight)),
+      room: () =>
+        this.waiting.some((entry) => entry.shard === shard) || this.inFlight >= this.options.prefetch
+          ? 0
+          : Math.max(readAhead, this.options.prefetch - this.inFlight),
       accept: async (records) => {
         // The lease is confirmed before a batch is handed over, so a worker that lost it to a steal
         // stops instead of delivering what the new owner will deliver too.
@@ -345,13 +368,16 @@ export class GroupConsumer implements TransportConsumer {
         // A record cannot go back onto a shard: it is offered again here, or, once this worker
         // stopped, stays unchecked-pointed so the next owner of the shard reads it.
         if (this.running && !shard.lost) {
-          const timer = setTimeout(() => {
-            this.held.delete(timer)
-            if (this.running && !shard.lost) {
-              this.waiting.unshift({ shard, record })
-              this.drain()
-            }
-          }, Math.min(100, this.settings.pollMs))
+          const timer = setTimeout(
+            () => {
+              this.held.delete(timer)
+              if (this.running && !shard.lost) {
+                this.waiting.unshift({ shard, record })
+                this.drain()
+              }
+            },
+            Math.min(100, this.settings.pollMs),
+          )
           this.held.add(timer)
         } else this.drain()
       },

@@ -62,10 +62,10 @@ export function wrapError(error: unknown, what: string, kind: 'connection' | 'pu
   const code = errorCode(error)
   const detail = `${code && code !== 'Error' ? `${code}: ` : ''}${(error as Error)?.message ?? String(error)}`
   if (code === 'CredentialsProviderError') {
-    return new ConfigError(
-      `${what} failed: no AWS credentials were found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an IAM role`,
-      { adapter: adapterName, cause: error },
-    )
+    return new ConfigError(`${what} failed: no AWS credentials were found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an IAM role`, {
+      adapter: adapterName,
+      cause: error,
+    })
   }
   if (/Region is missing/i.test(detail)) {
     return new ConfigError(`${what} failed: no AWS region: put it in the URL (kinesis://eu-west-1) or set AWS_REGION`, { adapter: adapterName, cause: error })

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
+import { PublishError } from '@anymq/core/spi'
 import type { KinesisClient, PutRecordsCommandOutput, PutRecordsRequestEntry } from '@aws-sdk/client-kinesis'
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis'
-import { PublishError } from '@anymq/core/spi'
 import { recordLimitBytes } from './kinesis-config.js'
 import { adapterName, isRetryable, wrapError } from './kinesis-errors.js'
 

@@ -1,4 +1,4 @@
-import { GetRecordsCommand, GetShardIteratorCommand, type GetShardIteratorCommandInput, type KinesisClient, type _Record } from '@aws-sdk/client-kinesis'
+import { type _Record, GetRecordsCommand, GetShardIteratorCommand, type GetShardIteratorCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis'
 import { isIteratorExpired, isResourceMissing, wrapError } from './kinesis-errors.js'
 import type { Checkpoint } from './kinesis-lease.js'
 

@@ -1,4 +1,11 @@
-import { CreateStreamCommand, DeleteStreamCommand, DescribeStreamSummaryCommand, type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis'
+import {
+  CreateStreamCommand,
+  DeleteStreamCommand,
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  type Shard,
+} from '@aws-sdk/client-kinesis'
 import { isResourceInUse, isResourceMissing } from './kinesis-errors.js'
 
 /**

@@ -1,13 +1,10 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis'
 import {
   type Capabilities,
   ClosedError,
   type Delivery,
   type Destination,
-  type IncomingMessage,
   type Inbox,
+  type IncomingMessage,
   type Logger,
   type OutgoingMessage,
   type QueueSpec,
@@ -17,6 +14,9 @@ import {
   type TransportConsumeOptions,
   type TransportConsumer,
 } from '@anymq/core/spi'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { type KinesisConfig, startAtOf } from './kinesis-config.js'
 import { GroupConsumer } from './kinesis-consumer.js'
 import { adapterName, wrapError } from './kinesis-errors.js'
@@ -214,7 +214,15 @@ export class KinesisTransport implements Transport {
   }
 
   private async startGroup(
-    settings: { stream: string; group: string; leases: LeaseStore; startFrom: 'earliest' | 'latest'; startAt: ReturnType<typeof startAtOf>; filter: TopicFilter | undefined; cleanup?: () => Promise<void> },
+    settings: {
+      stream: string
+      group: string
+      leases: LeaseStore
+      startFrom: 'earliest' | 'latest'
+      startAt: ReturnType<typeof startAtOf>
+      filter: TopicFilter | undefined
+      cleanup?: () => Promise<void>
+    },
     options: TransportConsumeOptions,
     deliver: (delivery: Delivery) => void,
   ): Promise<GroupConsumer> {
