@@ -1309,6 +1309,8 @@ cmd_env() {
   tls_env "$prefix" "$q"
   echo "${prefix}ANYMQ_BROKERS_SCRIPT=$q$SCRIPT_PATH$q"
   echo "${prefix}ANYMQ_AWS_CLI=$q$VENV_DIR/bin/aws$q"
+  # Kinesis and DynamoDB (its lease tables) are served by the same moto server as SQS.
+  echo "${prefix}ANYMQ_KINESIS_URL=${q}kinesis://us-east-1?endpoint=http://127.0.0.1:$MOTO_PORT$q"
   echo "${prefix}AWS_ACCESS_KEY_ID=${q}test$q"
   echo "${prefix}AWS_SECRET_ACCESS_KEY=${q}test$q"
   echo "${prefix}AWS_REGION=${q}us-east-1$q"
