@@ -2,7 +2,7 @@
 // Builds what the benchmark runs (core, the memory adapter, the CLI, every adapter package present, the
 // harness) with tsc, then runs the compiled JavaScript: the code users run, without tsx's per-closure
 // `__name` helper that would tax anymq's TypeScript but not the raw clients' JavaScript.
-//   node --expose-gc bench/bench.mjs [memory] [--no-build] [harness options]
+//   node --expose-gc bench/bench.mjs [memory | check] [--no-build] [harness or check options]
 import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -14,8 +14,9 @@ const benchDirectory = dirname(fileURLToPath(import.meta.url))
 const root = join(benchDirectory, '..')
 const tsc = join(root, 'node_modules', '.bin', 'tsc')
 const args = process.argv.slice(2)
-const entry = args[0] === 'memory' ? 'memory.js' : 'run.js'
-if (args[0] === 'memory') args.shift()
+const entries = { memory: 'memory.js', check: 'check.js' }
+const entry = entries[args[0]] ?? 'run.js'
+if (entries[args[0]]) args.shift()
 const skipBuild = args.includes('--no-build')
 
 // Broker URLs: what the environment says, else what scripts/brokers.sh would export (it starts nothing).
@@ -65,6 +66,8 @@ if (!skipBuild) {
     'packages/adapter-kafka',
     'packages/adapter-aws',
     'packages/adapter-redis',
+    'packages/adapter-nats',
+    'packages/adapter-gcp-pubsub',
   ]
   const present = adapters.filter((folder) => existsSync(join(root, folder, 'package.json')))
   for (let index = 0; index < present.length; index += 2) problems.push(...(await Promise.all(present.slice(index, index + 2).map(build))))

@@ -10,6 +10,7 @@
 #   postgres  PostgreSQL (Debian package postgresql), own cluster     127.0.0.1:5432
 #   nats      NATS with JetStream (Debian package nats-server), file store  nats://127.0.0.1:4222
 #   pubsub    Google Pub/Sub fake (pstest, built with Go from scripts/pubsub-emulator) 127.0.0.1:8085
+#   elasticmq ElasticMQ, SQS kept on disk (jars from Maven Central; only when named)  http://127.0.0.1:9324
 #
 # Usage: scripts/brokers.sh up|down|status|restart|env|logs [broker...]   (see `help`)
 #
@@ -24,6 +25,8 @@ BROKERS_DIR="${ANYMQ_BROKERS_DIR:-$REPO_DIR/.brokers}"
 CACHE_DIR="${ANYMQ_CACHE_DIR:-$HOME/.cache/anymq}"
 
 ALL_BROKERS=(rabbitmq kafka sqs redis postgres nats pubsub)
+# Started only when named (`up elasticmq`); `env` prints their URLs while they run.
+OPTIONAL_BROKERS=(elasticmq)
 
 # Ports. The defaults are the ones docker-compose.yml publishes, so `env` fits both paths; the
 # ANYMQ_*_PORT overrides exist to run a second, isolated set beside the first (`env` follows).
@@ -32,11 +35,13 @@ RABBITMQ_MGMT_PORT="${ANYMQ_RABBITMQ_MGMT_PORT:-15672}"
 KAFKA_PORT="${ANYMQ_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${ANYMQ_KAFKA_CONTROLLER_PORT:-9093}"
 MOTO_PORT="${ANYMQ_SQS_PORT:-4566}"
+SQS_TLS_PORT="${ANYMQ_SQS_TLS_PORT:-4567}" # moto over HTTPS (the TLS section)
 REDIS_PORT="${ANYMQ_REDIS_PORT:-6379}"
 POSTGRES_PORT="${ANYMQ_POSTGRES_PORT:-5432}"
 NATS_PORT="${ANYMQ_NATS_PORT:-4222}"
 NATS_MONITOR_PORT="${ANYMQ_NATS_MONITOR_PORT:-8222}"
 PUBSUB_PORT="${ANYMQ_PUBSUB_PORT:-8085}"
+ELASTICMQ_PORT="${ANYMQ_ELASTICMQ_PORT:-9324}"
 
 # Versions. Kafka's default is the one in scripts/kafka/pom.xml; ANYMQ_KAFKA_VERSION picks another
 # (3.9.2, the last 3.x, for clients that need the protocol versions 4.0 removed).
@@ -194,6 +199,11 @@ debian_packages_for() { # broker...
     postgres) pkgs+=(postgresql) ;;
     nats) command -v nats-server >/dev/null || pkgs+=(nats-server) ;;
     pubsub) command -v curl >/dev/null || pkgs+=(curl) ;;
+    elasticmq)
+      command -v curl >/dev/null || pkgs+=(curl)
+      command -v java >/dev/null || pkgs+=(default-jre-headless)
+      [ -f "$(elasticmq_libs)/.complete" ] || command -v mvn >/dev/null || pkgs+=(maven)
+      ;;
     kafka)
       pkgs+=(kcat)
       command -v java >/dev/null || pkgs+=(default-jre-headless)
@@ -467,10 +477,16 @@ MOTO_DIR="$BROKERS_DIR/moto"
 # one instead of replacing it under a moto server another checkout is running from.
 VENV_DIR="$CACHE_DIR/venv-$(printf '%s\n' "${PY_REQUIREMENTS[@]}" | sha256sum | cut -c1-12)"
 
-sqs_logfiles() { echo "$MOTO_DIR/moto.log"; }
+sqs_logfiles() { echo "$MOTO_DIR/moto.log" "$MOTO_DIR/moto-tls.log"; }
 MOTO_MARKER="moto_server -H 127.0.0.1 -p $MOTO_PORT"
+# A second moto over HTTPS with the CA's server certificate (its own state: a separate account, in effect).
+MOTO_TLS_MARKER="moto_server -H 127.0.0.1 -p $SQS_TLS_PORT"
 sqs_ours() { pid_alive "$MOTO_DIR/moto.pid" "$MOTO_MARKER"; }
-sqs_pids() { if sqs_ours; then cat "$MOTO_DIR/moto.pid"; fi; }
+sqs_tls_ours() { pid_alive "$MOTO_DIR/moto-tls.pid" "$MOTO_TLS_MARKER"; }
+sqs_pids() {
+  if sqs_ours; then cat "$MOTO_DIR/moto.pid"; fi
+  if sqs_tls_ours; then cat "$MOTO_DIR/moto-tls.pid"; fi
+}
 
 sqs_install() {
   local want
@@ -504,7 +520,15 @@ moto_call() { # service target-or-empty data
 # SQS ListQueues (JSON protocol) and SNS ListTopics (query protocol) both answer.
 sqs_ready() {
   moto_call sqs AmazonSQS.ListQueues '{}' | grep -q '^{' &&
-    moto_call sns "" 'Action=ListTopics&Version=2010-03-31' | grep -q '<ListTopicsResponse'
+    moto_call sns "" 'Action=ListTopics&Version=2010-03-31' | grep -q '<ListTopicsResponse' &&
+    { ! tls_enabled || sqs_tls_ready; }
+}
+
+# The HTTPS moto answers, and its certificate verifies against the CA.
+sqs_tls_ready() {
+  curl -fsS -m 5 --cacert "$TLS_DIR/ca.pem" -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: AmazonSQS.ListQueues' \
+    -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0' \
+    -d '{}' "https://127.0.0.1:$SQS_TLS_PORT/" | grep -q '^{'
 }
 
 sqs_start() {
@@ -513,10 +537,83 @@ sqs_start() {
   echo "==== $(date -Is) starting moto server ====" >>"$MOTO_DIR/moto.log"
   spawn "$MOTO_DIR/moto.pid" "$MOTO_DIR/moto.log" \
     "$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
-  wait_ready sqs_ours "SQS ListQueues / SNS ListTopics on http://127.0.0.1:$MOTO_PORT" sqs_ready
+  if tls_enabled; then
+    rm -f "$MOTO_DIR/moto-tls.pid"
+    echo "==== $(date -Is) starting moto server (https) ====" >>"$MOTO_DIR/moto-tls.log"
+    spawn "$MOTO_DIR/moto-tls.pid" "$MOTO_DIR/moto-tls.log" \
+      "$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p "$SQS_TLS_PORT" -c "$TLS_DIR/server.pem" -k "$TLS_DIR/server.key" || return 1
+  fi
+  wait_ready sqs_ours "SQS ListQueues / SNS ListTopics on http://127.0.0.1:$MOTO_PORT (and https://127.0.0.1:$SQS_TLS_PORT)" sqs_ready
 }
 
-sqs_stop() { stop_pidfile "$MOTO_DIR/moto.pid" "$MOTO_MARKER" 15; }
+sqs_stop() {
+  stop_pidfile "$MOTO_DIR/moto-tls.pid" "$MOTO_TLS_MARKER" 15
+  stop_pidfile "$MOTO_DIR/moto.pid" "$MOTO_MARKER" 15
+}
+
+# ----------------------------------------------------------------------------------------------
+# ElasticMQ (opt-in: not in `up` without names). An SQS server that keeps queues and messages on
+# disk (H2), so SQS can be SIGKILLed and restarted without losing what it confirmed. No SNS: with
+# it, topics fail; queues, delays, dead letters and FIFO work. Jars from Maven Central.
+# ----------------------------------------------------------------------------------------------
+ELASTICMQ_DIR="$BROKERS_DIR/elasticmq"
+ELASTICMQ_VERSION="$(sed -n 's:.*<elasticmq.version>\(.*\)</elasticmq.version>.*:\1:p' "$SCRIPT_DIR/elasticmq/pom.xml")"
+
+elasticmq_libs() { echo "$CACHE_DIR/elasticmq-$ELASTICMQ_VERSION/libs"; }
+elasticmq_logfiles() { echo "$ELASTICMQ_DIR/elasticmq.log"; }
+elasticmq_ours() { pid_alive "$ELASTICMQ_DIR/elasticmq.pid" "$ELASTICMQ_DIR/elasticmq.conf"; }
+elasticmq_pids() { if elasticmq_ours; then cat "$ELASTICMQ_DIR/elasticmq.pid"; fi; }
+
+elasticmq_install() {
+  local libs tmp
+  libs="$(elasticmq_libs)"
+  [ -f "$libs/.complete" ] && return 0
+  say "elasticmq: fetching ElasticMQ $ELASTICMQ_VERSION jars from Maven Central into $libs"
+  tmp="$libs.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  mvn -q -B -f "$SCRIPT_DIR/elasticmq/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" >>"$INSTALL_LOG" 2>&1 ||
+    { rm -rf "$tmp"; fail "mvn dependency:copy-dependencies failed (scripts/elasticmq/pom.xml)"; return 1; }
+  [ -f "$tmp/elasticmq-server_2.13-$ELASTICMQ_VERSION.jar" ] || { rm -rf "$tmp"; fail "elasticmq-server_2.13-$ELASTICMQ_VERSION.jar missing after mvn"; return 1; }
+  touch "$tmp/.complete"
+  rm -rf "$libs"
+  mv "$tmp" "$libs"
+}
+
+# The account id and region are the ones moto answers with, so queue URLs look alike on both.
+elasticmq_write_config() {
+  mkdir -p "$ELASTICMQ_DIR/data"
+  cat >"$ELASTICMQ_DIR/elasticmq.conf" <<CONF
+# generated by scripts/brokers.sh — ElasticMQ on loopback, queues and messages kept on disk
+include classpath("application.conf")
+node-address { protocol = http, host = "127.0.0.1", port = $ELASTICMQ_PORT, context-path = "" }
+rest-sqs { enabled = true, bind-port = $ELASTICMQ_PORT, bind-hostname = "127.0.0.1", sqs-limits = strict }
+rest-stats { enabled = false }
+generate-node-address = false
+# WRITE_DELAY=0: H2 writes a commit at once (its default waits up to 500 ms, which a SIGKILL loses).
+messages-storage { enabled = true, uri = "jdbc:h2:$ELASTICMQ_DIR/data/messages;WRITE_DELAY=0" }
+queues-storage { enabled = true, path = "$ELASTICMQ_DIR/data/queues.conf" }
+aws { region = "us-east-1", accountId = "123456789012" }
+CONF
+}
+
+elasticmq_ready() {
+  curl -fsS -m 5 -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: AmazonSQS.ListQueues' \
+    -d '{}' "http://127.0.0.1:$ELASTICMQ_PORT/" | grep -q '"QueueUrls"'
+}
+
+elasticmq_start() {
+  command -v java >/dev/null || fail "java not found (Debian package default-jre-headless)" || return 1
+  elasticmq_write_config
+  rm -f "$ELASTICMQ_DIR/elasticmq.pid"
+  echo "==== $(date -Is) starting ElasticMQ $ELASTICMQ_VERSION ====" >>"$ELASTICMQ_DIR/elasticmq.log"
+  spawn "$ELASTICMQ_DIR/elasticmq.pid" "$ELASTICMQ_DIR/elasticmq.log" \
+    java -Xms64m -Xmx256m -XX:+UseSerialGC -Dconfig.file="$ELASTICMQ_DIR/elasticmq.conf" \
+    -cp "$(elasticmq_libs)/*" org.elasticmq.server.Main || return 1
+  wait_ready elasticmq_ours "ElasticMQ ListQueues on http://127.0.0.1:$ELASTICMQ_PORT" elasticmq_ready
+}
+
+elasticmq_stop() { stop_pidfile "$ELASTICMQ_DIR/elasticmq.pid" "$ELASTICMQ_DIR/elasticmq.conf" 30; }
 
 # ----------------------------------------------------------------------------------------------
 # Redis (append-only file, fsync on every write: nothing acknowledged is lost on restart)
@@ -555,7 +652,7 @@ redis_stop() { stop_pidfile "$REDIS_DIR/redis.pid" "$REDIS_MARKER" 30; }
 # ----------------------------------------------------------------------------------------------
 # TLS + authentication: a local certificate authority (openssl) and, beside every plain listener,
 # a TLS one that demands a password: RabbitMQ amqps (user + vhost), Redis rediss (ACL user),
-# Kafka SASL_SSL (SCRAM-SHA-512). Certificates are made at run time into $TLS_DIR (gitignored).
+# Kafka SASL_SSL (SCRAM-SHA-512); SQS/SNS over HTTPS is a second moto (AWS checks no password here). Certificates are made at run time into $TLS_DIR (gitignored).
 # ANYMQ_TLS=0 leaves the TLS listeners out.
 # ----------------------------------------------------------------------------------------------
 TLS_DIR="$BROKERS_DIR/tls"
@@ -566,6 +663,9 @@ KAFKA_TLS_PORT="${ANYMQ_KAFKA_TLS_PORT:-9094}"
 TLS_USER="anymq-tls"
 TLS_PASSWORD="anymq-tls-Pa55word"
 TLS_NOPERM_USER="anymq-noperm"
+# RabbitMQ only: may read and write on the TLS vhost but not configure (declare) anything, for
+# `anymq conformance` failing meaningfully on a broker with a feature removed.
+NOCONFIGURE_USER="anymq-noconfigure"
 TLS_VHOST="anymq-tls"
 
 tls_enabled() { [ "${ANYMQ_TLS:-1}" != 0 ]; }
@@ -653,6 +753,12 @@ rabbitmq_tls_users() {
         rabbitmq_run rabbitmqctl -q add_user "$TLS_NOPERM_USER" "$TLS_PASSWORD"
     } >>"$RMQ_DIR/startup.log" 2>&1 || fail "creating the RabbitMQ TLS users failed" || return 1
   fi
+  if ! grep -q "^$NOCONFIGURE_USER\b" <<<"$users"; then
+    {
+      rabbitmq_run rabbitmqctl -q add_user "$NOCONFIGURE_USER" "$TLS_PASSWORD" &&
+        rabbitmq_run rabbitmqctl -q set_permissions -p "$TLS_VHOST" "$NOCONFIGURE_USER" '^$' '.*' '.*'
+    } >>"$RMQ_DIR/startup.log" 2>&1 || fail "creating the RabbitMQ user without configure permission failed" || return 1
+  fi
 }
 
 # redis-server arguments: a TLS port (client certificates optional) and two ACL users, given as
@@ -733,8 +839,10 @@ tls_env() { # prefix quote
   echo "${prefix}ANYMQ_TLS_DIR=$q$TLS_DIR$q"
   echo "${prefix}ANYMQ_TLS_PASSWORD=$q$TLS_PASSWORD$q"
   echo "${prefix}ANYMQ_RABBITMQ_TLS_URL=${q}amqps://$TLS_USER:$TLS_PASSWORD@localhost:$RABBITMQ_TLS_PORT/$TLS_VHOST$(tls_url_query)$q"
+  echo "${prefix}ANYMQ_RABBITMQ_NOCONFIGURE_URL=${q}amqp://$NOCONFIGURE_USER:$TLS_PASSWORD@127.0.0.1:$RABBITMQ_PORT/$TLS_VHOST$q"
   echo "${prefix}ANYMQ_KAFKA_TLS_URL=${q}kafka://$TLS_USER:$TLS_PASSWORD@127.0.0.1:$KAFKA_TLS_PORT?saslMechanism=scram-sha-512&ca=$TLS_DIR/ca.pem$q"
   echo "${prefix}ANYMQ_POSTGRES_TLS_URL=${q}postgres://anymq:anymq@localhost:$POSTGRES_PORT/anymq?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.pem$q"
+  echo "${prefix}ANYMQ_SQS_TLS_URL=${q}sqs://us-east-1?endpoint=https://localhost:$SQS_TLS_PORT&ca=$TLS_DIR/ca.pem$q"
   echo "${prefix}ANYMQ_REDIS_TLS_URL=${q}rediss://$TLS_USER:$TLS_PASSWORD@localhost:$REDIS_TLS_PORT$(tls_url_query)$q"
 }
 
@@ -825,7 +933,8 @@ postgres_start() {
   if is_root; then chown postgres: "$PG_DIR" "$PG_DIR/run" "$PG_DIR/postgres.log"; fi
   postgres_init || return 1
   postgres_tls_files || return 1
-  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t "$READY_TIMEOUT" start -o "$(postgres_tls_options)" \
+  # The port on every start: a data dir first made with another ANYMQ_POSTGRES_PORT must follow this one.
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t "$READY_TIMEOUT" start -o "-p $POSTGRES_PORT $(postgres_tls_options)" \
     >>"$PG_DIR/postgres.log" 2>&1 || fail "pg_ctl start failed" || return 1
   # role + database, idempotently
   if [ "$(pg_admin "select 1 from pg_roles where rolname = 'anymq'")" != "1" ]; then
@@ -917,7 +1026,7 @@ broker_port() {
   case "$1" in
   rabbitmq) echo "$RABBITMQ_PORT" ;; kafka) echo "$KAFKA_PORT" ;; sqs) echo "$MOTO_PORT" ;;
   redis) echo "$REDIS_PORT" ;; postgres) echo "$POSTGRES_PORT" ;;
-  nats) echo "$NATS_PORT" ;; pubsub) echo "$PUBSUB_PORT" ;;
+  nats) echo "$NATS_PORT" ;; pubsub) echo "$PUBSUB_PORT" ;; elasticmq) echo "$ELASTICMQ_PORT" ;;
   esac
 }
 
@@ -930,6 +1039,7 @@ broker_url() {
   postgres) echo "postgres://anymq:anymq@127.0.0.1:$POSTGRES_PORT/anymq" ;;
   nats) echo "nats://127.0.0.1:$NATS_PORT" ;;
   pubsub) echo "gcp-pubsub://anymq-test?endpoint=127.0.0.1:$PUBSUB_PORT" ;;
+  elasticmq) echo "sqs://us-east-1?endpoint=http://127.0.0.1:$ELASTICMQ_PORT" ;;
   esac
 }
 
@@ -937,7 +1047,7 @@ broker_url() {
 # The cache is shared by every checkout on the machine: installs into it take a lock of their own.
 broker_install() {
   case "$1" in
-  kafka | sqs | pubsub) ;;
+  kafka | sqs | pubsub | elasticmq) ;;
   *) return 0 ;;
   esac
   local rc=0
@@ -948,6 +1058,7 @@ broker_install() {
   kafka) kafka_install || rc=1 ;;
   sqs) sqs_install || rc=1 ;;
   pubsub) pubsub_install || rc=1 ;;
+  elasticmq) elasticmq_install || rc=1 ;;
   esac
   exec 8>&-
   return $rc
@@ -994,6 +1105,16 @@ broker_down() { # broker
   echo "$b: stopped in $(since "$t0")"
 }
 
+broker_stop() { "${1}_stop"; }
+
+# SIGKILL the processes of ours (the pid file's), then wait until they are gone.
+broker_kill() { # broker
+  local pids pid
+  pids=$("${1}_pids" | tr '\n' ' ')
+  for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in $pids; do while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done
+}
+
 normalize_brokers() { # names... -> canonical names (all if none)
   local n out=()
   [ $# -gt 0 ] || set -- "${ALL_BROKERS[@]}"
@@ -1006,9 +1127,10 @@ normalize_brokers() { # names... -> canonical names (all if none)
     postgres | postgresql | pg) out+=(postgres) ;;
     nats | jetstream) out+=(nats) ;;
     pubsub | gcp-pubsub | pstest) out+=(pubsub) ;;
+    elasticmq) out+=(elasticmq) ;;
     all) out+=("${ALL_BROKERS[@]}") ;;
     *)
-      say "unknown broker '$n' (known: ${ALL_BROKERS[*]})"
+      say "unknown broker '$n' (known: ${ALL_BROKERS[*]} ${OPTIONAL_BROKERS[*]})"
       exit 2
       ;;
     esac
@@ -1085,6 +1207,10 @@ cmd_down() {
   local list
   list=$(normalize_brokers "$@") || exit 2
   mapfile -t brokers <<<"$list"
+  # `down` without names also stops the opt-in brokers that run.
+  if [ $# -eq 0 ]; then
+    for b in "${OPTIONAL_BROKERS[@]}"; do "${b}_ours" && brokers+=("$b"); done
+  fi
   take_lock
   for b in "${brokers[@]}"; do
     if ! broker_down "$b" 9>&-; then
@@ -1108,9 +1234,14 @@ cmd_down() {
 }
 
 # Stop and start again, keeping the data; returns once the broker is ready again.
+# --kill: SIGKILL the broker's process instead of stopping it politely (a crash, not a shutdown).
 cmd_restart() {
-  local brokers=() b t0 failed=()
-  [ $# -gt 0 ] || { say "usage: brokers.sh restart <broker...>"; exit 2; }
+  local brokers=() b t0 failed=() stop=stop
+  if [ "${1:-}" = --kill ]; then
+    stop=kill
+    shift
+  fi
+  [ $# -gt 0 ] || { say "usage: brokers.sh restart [--kill] <broker...>"; exit 2; }
   local list
   list=$(normalize_brokers "$@") || exit 2
   mapfile -t brokers <<<"$list"
@@ -1127,7 +1258,7 @@ cmd_restart() {
     fi
     if [ "$b" = sqs ]; then say "note: moto keeps its state in memory; after a restart SQS/SNS start empty"; fi
     if [ "$b" = pubsub ]; then say "note: pstest keeps its state in memory; after a restart Pub/Sub starts empty"; fi
-    if { { "${b}_stop" || fail "could not stop $b"; } && broker_up "$b" >/dev/null; } 9>&-; then
+    if { { "broker_$stop" "$b" || fail "could not stop $b"; } && broker_up "$b" >/dev/null; } 9>&-; then
       echo "$b: restarted in $(since "$t0")"
     else
       fail_broker "$b"
@@ -1169,13 +1300,17 @@ cmd_env() {
     ;;
   esac
   local b name
-  for b in "${ALL_BROKERS[@]}"; do
+  for b in "${ALL_BROKERS[@]}" "${OPTIONAL_BROKERS[@]}"; do
+    # An opt-in broker's URL only while it runs: test files skip it exactly when it is not there.
+    if [[ " ${OPTIONAL_BROKERS[*]} " == *" $b "* ]] && ! "${b}_ours"; then continue; fi
     name="ANYMQ_$(echo "$b" | tr '[:lower:]' '[:upper:]')_URL"
     echo "$prefix$name=$q$(broker_url "$b")$q"
   done
   tls_env "$prefix" "$q"
   echo "${prefix}ANYMQ_BROKERS_SCRIPT=$q$SCRIPT_PATH$q"
   echo "${prefix}ANYMQ_AWS_CLI=$q$VENV_DIR/bin/aws$q"
+  # Kinesis and DynamoDB (its lease tables) are served by the same moto server as SQS.
+  echo "${prefix}ANYMQ_KINESIS_URL=${q}kinesis://us-east-1?endpoint=http://127.0.0.1:$MOTO_PORT$q"
   echo "${prefix}AWS_ACCESS_KEY_ID=${q}test$q"
   echo "${prefix}AWS_SECRET_ACCESS_KEY=${q}test$q"
   echo "${prefix}AWS_REGION=${q}us-east-1$q"
@@ -1199,16 +1334,18 @@ usage() {
 usage: scripts/brokers.sh <command> [broker...]
 
 brokers: ${ALL_BROKERS[*]}   (default: all; aliases: sns/moto=sqs, pg=postgres, jetstream=nats, pstest=pubsub)
+         ${OPTIONAL_BROKERS[*]}   (only when named: SQS kept on disk, restartable without loss)
 
   up [broker...]       install what is missing, start, wait until really ready (idempotent)
   down [broker...]     stop them (data is kept in \$ANYMQ_BROKERS_DIR)
   restart <broker...>  stop and start again keeping the data (moto, pstest: state is in memory, lost)
+  restart --kill <broker...>  the same after a SIGKILL instead of a polite stop (a crash)
   status [broker...]   one line per broker; exit 1 if any is not healthy
   env [--plain]        \`export NAME='value'\` lines for eval (--plain: NAME=value, dotenv style)
   logs [broker...]     tail of each broker's log
 
 data dir:  $BROKERS_DIR   (ANYMQ_BROKERS_DIR)
-cache dir: $CACHE_DIR   (ANYMQ_CACHE_DIR: Kafka jars, Python venv with moto + awscli, pstest binary)
+cache dir: $CACHE_DIR   (ANYMQ_CACHE_DIR: Kafka and ElasticMQ jars, Python venv with moto + awscli, pstest binary)
 EOF
 }
 

@@ -10,4 +10,7 @@ if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number
   export PATH="$bin:$PATH"
 fi
 tsc -p tsconfig.json --noEmit
-vitest run "$@"
+# With arguments (a folder, a file, -t …) it is one plain vitest run; without, every file in lanes that
+# run side by side where they share no broker (scripts/test-lanes.mjs says how).
+if [ "$#" -gt 0 ]; then exec vitest run "$@"; fi
+exec node scripts/test-lanes.mjs

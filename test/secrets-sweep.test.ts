@@ -1,5 +1,6 @@
+import { execFile } from 'node:child_process'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
-import { inspect } from 'node:util'
+import { inspect, promisify } from 'node:util'
 import { everythingIn, secretForms } from '@anymq/conformance'
 import { type Anymq, connect, type Logger } from '@anymq/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // paths (a wrong password, the connection cut in the middle of sends), with everything captured:
 // stdout, stderr, every logger call at every level with its context, and every error's message,
 // stack, cause chain and util.inspect. Neither the password nor the wrong one may appear in any
-// form (as given, URL-encoded, base64). Killing the broker itself is left to the restart groups of
-// the conformance suite: here it would pull the broker from under the other files running beside.
+// form (as given, URL-encoded, base64). The broker SIGKILLed in the middle of sends runs only under
+// `pnpm test:secrets-kill` (ANYMQ_SWEEP_KILL=1): inside `pnpm test` it would pull the broker from
+// under the other files running beside.
 const password = process.env.ANYMQ_TLS_PASSWORD
 const wrongPassword = 'Sweep-Wr0ng-pass'
 const targets = [
@@ -19,6 +21,7 @@ const targets = [
   { name: 'redis-ioredis', url: process.env.ANYMQ_REDIS_TLS_URL && withQuery(process.env.ANYMQ_REDIS_TLS_URL, 'driver', 'ioredis') },
   { name: 'kafka', url: process.env.ANYMQ_KAFKA_TLS_URL },
 ].filter((target) => target.url)
+const killing = process.env.ANYMQ_SWEEP_KILL === '1' && process.env.ANYMQ_BROKERS_SCRIPT !== undefined
 
 function withQuery(url: string, name: string, value: string): string {
   const copy = new URL(url)
@@ -122,10 +125,48 @@ describe.skipIf(!password || targets.length === 0)('secrets sweep (ANYMQ_*_TLS_U
       await Promise.all(connections.map((mq) => mq.close().catch((error: unknown) => errors.push(error))))
     }
     expect(errors.length, 'the wrong password must have failed').toBeGreaterThan(0)
-    console.info(`secrets sweep ${name}: ${errors.length} errors and ${captured.length} captured writes and log lines swept`)
-    const everything = [...captured, ...errors.map(everythingIn)].join('\n')
-    for (const form of [...secretForms(password as string), ...secretForms(wrongPassword)]) {
-      expect(everything.includes(form), `'${form}' was written or thrown`).toBe(false)
+    expectNoSecret(name, errors)
+  })
+})
+
+function expectNoSecret(name: string, errors: unknown[]): void {
+  console.info(`secrets sweep ${name}: ${errors.length} errors and ${captured.length} captured writes and log lines swept`)
+  const everything = [...captured, ...errors.map(everythingIn)].join('\n')
+  for (const form of [...secretForms(password as string), ...secretForms(wrongPassword)]) {
+    expect(everything.includes(form), `'${form}' was written or thrown`).toBe(false)
+  }
+}
+
+describe.skipIf(!password || targets.length === 0 || !killing)('secrets sweep, broker SIGKILLed mid-send (run pnpm test:secrets-kill)', () => {
+  it.each(targets)('$name: no password anywhere while the broker dies and comes back; every send confirmed or failed', async ({ name, url }) => {
+    const errors: unknown[] = []
+    const mq = await connect(url as string, { logger: capturingLogger })
+    try {
+      const queue = mq.queue<string>(`sweep-kill-${name}-${Date.now().toString(36)}`)
+      await queue.send('before')
+      const restart = promisify(execFile)(process.env.ANYMQ_BROKERS_SCRIPT as string, ['restart', '--kill', name], { timeout: 240_000 })
+      let settled = 0
+      const sends = Array.from({ length: 40 }, async (_, index) => {
+        await new Promise((resolve) => setTimeout(resolve, index * 50))
+        await queue.send(`m${index}`).catch((error: unknown) => errors.push(error))
+        settled++
+      })
+      await Promise.all([...sends, restart])
+      expect(settled).toBe(40)
+      // After the restart the connection recovers and sends again.
+      for (let tries = 0; ; tries++) {
+        try {
+          await queue.send('after')
+          break
+        } catch (error) {
+          errors.push(error)
+          if (tries > 60) throw error
+          await new Promise((resolve) => setTimeout(resolve, 500))
+        }
+      }
+    } finally {
+      await mq.close().catch((error: unknown) => errors.push(error))
     }
+    expectNoSecret(`${name} (killed)`, errors)
   })
 })

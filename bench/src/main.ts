@@ -8,7 +8,7 @@ import { markdownReport, terminalReport } from './report.js'
 import { workspaceRoot } from './targets.js'
 
 const usage = `pnpm bench [--quick | --full] [--brokers memory,rabbitmq,kafka,sqs,redis] [--workloads e2e-c16,request-reply] [--reps N]
-  default: 1 KB workloads, 100 B and 64 KB batch + end-to-end, latency, request/reply, memory scaling to 1M; 2 runs per side
+  default: every workload at 1 KB and 100 B, 64 KB batch + end-to-end, latency, request/reply, memory scaling to 1M; 2 runs per side
   --quick: a few 1 KB workloads, a quarter of the messages, 1 run per side
   --full:  every workload at 100 B, 1 KB and 64 KB, scaling to 1M on every broker that allows it, 3 runs per side`
 

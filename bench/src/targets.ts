@@ -5,7 +5,9 @@ import type { AdapterFactory } from '@anymq/core/spi'
 import { type BenchClient, type BrokerTarget, NotRunnable } from './bench-client.js'
 import { anymqClient } from './clients/anymq-client.js'
 import { kafkaCleanup, kafkaRawClient } from './clients/kafka-raw-client.js'
+import { natsCleanup, natsRawClient } from './clients/nats-raw-client.js'
 import { plainMemoryClient } from './clients/plain-memory-client.js'
+import { pubsubCleanup, pubsubRawClient } from './clients/pubsub-raw-client.js'
 import { rabbitmqCleanup, rabbitmqRawClient } from './clients/rabbitmq-raw-client.js'
 import { redisNodeRawClient } from './clients/redis-node-raw-client.js'
 import { redisCleanup, redisRawClient } from './clients/redis-raw-client.js'
@@ -113,5 +115,7 @@ export function allTargets(): BrokerTarget[] {
     // Both Redis drivers in one run: anymq on each beside the raw client of the same library.
     brokerTarget('redis', 'ANYMQ_REDIS_URL', 'adapter-redis', redisRawClient, redisCleanup, true, ['driver', 'ioredis']),
     brokerTarget('redis-node', 'ANYMQ_REDIS_URL', 'adapter-redis', redisNodeRawClient, redisCleanup, true, ['driver', 'node-redis']),
+    brokerTarget('nats', 'ANYMQ_NATS_URL', 'adapter-nats', natsRawClient, natsCleanup),
+    brokerTarget('gcp-pubsub', 'ANYMQ_PUBSUB_URL', 'adapter-gcp-pubsub', pubsubRawClient, pubsubCleanup),
   ]
 }

@@ -1,5 +1,5 @@
 /**
- * `pnpm chaos [kafka|rabbitmq|redis...] [--ci] [--messages N] [--json file]`: queue and topic traffic
+ * `pnpm chaos [kafka|rabbitmq|redis...] [--ci] [--messages N] [--deadline-seconds S] [--json file]`: queue and topic traffic
  * through the clusters of scripts/cluster.sh while nodes are SIGKILLed, a consumer process is
  * SIGKILLed and client connections are cut; then checks that every confirmed message arrived.
  * Bounded in count and time; stops its processes and proxies whatever happens. Exit code 1 when a
@@ -261,6 +261,11 @@ async function runBroker(broker: ChaosBroker, plan: Plan) {
       const calmFrom = lastFault ? lastFault.at + (lastFault.publishRecoveryMs ?? 0) + (lastFault.restoredMs ?? 0) : trafficEnd
       const deliveries = (map: Map<string, number>) => [...map.values()].reduce((sum, count) => sum + count, 0)
       const lost = missing()
+      // A few of the lost ids (`<publisher>-<sequence>`), to look them up on the broker.
+      const lostSample = [
+        ...[...confirmed.queue].filter((id) => !received.queue.has(id)).map((id) => `queue ${id}`),
+        ...[...confirmed.topic].filter((id) => !received.topic.has(id)).map((id) => `topic ${id}`),
+      ].slice(0, 20)
       const result = {
         broker,
         url: target.url.replace(/\/\/[^@]*@/, '//'),
@@ -271,6 +276,7 @@ async function runBroker(broker: ChaosBroker, plan: Plan) {
         receivedUnique: received.queue.size + received.topic.size,
         deliveries: deliveries(received.queue) + deliveries(received.topic),
         lost,
+        lostSample,
         duplicates: deliveries(received.queue) + deliveries(received.topic) - (received.queue.size + received.topic.size),
         unconfirmedButReceived:
           [...received.queue.keys()].filter((id) => !confirmed.queue.has(id)).length +
@@ -305,9 +311,14 @@ const ci = args.includes('--ci')
 const plan: Plan = { ...(ci ? ciPlan : fullPlan) }
 const messagesIndex = args.indexOf('--messages')
 if (messagesIndex >= 0) plan.messages = Number(args[messagesIndex + 1])
+// A slow cluster (Kafka's acks=all across three JVMs on two shared cores) needs more than 900 s for 100,000.
+const deadlineIndex = args.indexOf('--deadline-seconds')
+if (deadlineIndex >= 0) plan.deadlineSeconds = Number(args[deadlineIndex + 1])
 const jsonIndex = args.indexOf('--json')
 const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : undefined
-const named = args.filter((arg, index) => (chaosBrokers as readonly string[]).includes(arg) && args[index - 1] !== '--json') as ChaosBroker[]
+const named = args.filter(
+  (arg, index) => (chaosBrokers as readonly string[]).includes(arg) && args[index - 1] !== '--json' && args[index - 1] !== '--deadline-seconds',
+) as ChaosBroker[]
 const brokers = named.length > 0 ? named : [...chaosBrokers]
 
 let failed = false

@@ -1,4 +1,4 @@
-import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
+import { type AdapterFactory, type Capabilities, ConnectionStateTracker } from '@anymq/core/spi'
 import { parseConfig, queueBrokerOptions } from './aws-config.js'
 import { adapterName } from './aws-errors.js'
 import { AwsTransport } from './aws-transport.js'
@@ -13,6 +13,7 @@ export const capabilities: Capabilities = {
   // `ordered: true` queues are FIFO queues with the key as MessageGroupId: one key in order, across consumers.
   ordering: 'key',
   priority: false,
+  expiry: 'emulated',
   // Only FIFO queues deduplicate; on a standard connection a dedupeId is refused rather than ignored.
   dedupe: false,
   persistence: true,
@@ -42,12 +43,19 @@ export const fifoCapabilities: Capabilities = {
 export const adapter: AdapterFactory = {
   name: adapterName,
   schemes: ['sqs'],
+  // The semantic conventions' name; SNS and EventBridge topics deliver through SQS queues.
+  messagingSystem: 'aws_sqs',
   capabilities,
   queueBrokerOptions,
   async connect(url, context) {
     const config = parseConfig(url, context.options)
     const base = config.queueType === 'fifo' ? fifoCapabilities : capabilities
-    const transport = new AwsTransport(config, { ...base, maxMessageBytes: config.maxMessageBytes }, context.logger)
+    const transport = new AwsTransport(
+      config,
+      { ...base, maxMessageBytes: config.maxMessageBytes },
+      context.logger,
+      new ConnectionStateTracker(context.reportConnectionState),
+    )
     await transport.open()
     return transport
   },

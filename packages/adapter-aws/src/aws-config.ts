@@ -1,4 +1,17 @@
-import { ConfigError, type ConfigProblem, either, type OptionShape, objectOf, ofType, parseUrlOptions, required, withMembers } from '@anymq/core/spi'
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import {
+  ConfigError,
+  type ConfigProblem,
+  either,
+  type OptionShape,
+  objectOf,
+  ofType,
+  parseUrlOptions,
+  readTlsOptions,
+  required,
+  tlsUrlOptions,
+  withMembers,
+} from '@anymq/core/spi'
 import type { SQSClientConfig } from '@aws-sdk/client-sqs'
 import { adapterName } from './aws-errors.js'
 
@@ -24,12 +37,19 @@ export interface AwsConfig {
   eventBus: string
   /** Explicit credentials or provider (`connect(url, { broker: { credentials } })`); default: the AWS provider chain. */
   credentials: unknown
+  /** TLS settings of the https agent (`?ca=` or `broker.tls`): a private CA, a client certificate; `undefined` = Node's defaults. */
+  tls: TlsOptions | undefined
 }
 
 /** Options of `connect('sqs://…', { broker: { … } })`. */
 export interface AwsBrokerOptions {
   /** `{ accessKeyId, secretAccessKey, sessionToken? }` or a provider (`@aws-sdk/credential-providers`). Default: the SDK's provider chain. */
   credentials?: SQSClientConfig['credentials']
+  /**
+   * TLS settings for an https:// endpoint, passed to Node's https agent: `ca`, `cert`, `key` (PEM
+   * text, Buffers or file paths), `servername`, `rejectUnauthorized`. The URL's `?ca=` etc. are the same.
+   */
+  tls?: TlsOptions
 }
 
 export const snsMaxMessageBytes = 262_144
@@ -43,6 +63,7 @@ export const urlOptions = {
   queueType: { type: 'enum', values: ['standard', 'fifo'], description: 'fifo: every queue is an SQS FIFO queue (dedupe, no delay)' },
   topics: { type: 'enum', values: ['sns', 'eventbridge'], description: 'topics as SNS topics (default) or as events on an EventBridge bus' },
   eventBus: { type: 'string', description: "EventBridge bus name for topics=eventbridge (default 'default'; any other is created when missing)" },
+  ...tlsUrlOptions,
 } as const
 
 const brokerOptionChecks: OptionShape = {
@@ -53,6 +74,7 @@ const brokerOptionChecks: OptionShape = {
       'credentials { accessKeyId, secretAccessKey, sessionToken? }',
     ),
   ),
+  tls: ofType('object', 'an object of tls.connect options'),
 }
 
 /** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`: the AWS adapter takes none. */
@@ -98,6 +120,12 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
   }
   objectOf(brokerOptionChecks)(options, 'broker', problems)
   const credentials = options.credentials
+  // A `tls` that is not an object is reported by the check above; here only its contents are read.
+  const tlsObject = typeof options.tls === 'object' && options.tls !== null && !Array.isArray(options.tls) ? options.tls : undefined
+  const tls = readTlsOptions(parsed, tlsObject, 'broker.tls', problems)
+  if (tls !== undefined && parsed.endpoint?.startsWith('http:')) {
+    problems.push({ field: 'broker.tls', message: 'TLS settings apply to an https:// endpoint; this one is http://' })
+  }
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
   return {
     region,
@@ -110,5 +138,6 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
     topics: (parsed.topics as 'sns' | 'eventbridge' | undefined) ?? 'sns',
     eventBus: parsed.eventBus ?? 'default',
     credentials,
+    tls,
   }
 }

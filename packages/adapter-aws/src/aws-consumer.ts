@@ -1,7 +1,7 @@
-import { ConnectionError, type Delivery, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
+import { ConnectionError, type ConnectionStateTracker, type Delivery, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
 import { ReceiveMessageCommand, type SQSClient, type Message as SqsMessage } from '@aws-sdk/client-sqs'
 import type { Batcher } from './aws-batcher.js'
-import { adapterName, isQueueMissing, wrapError } from './aws-errors.js'
+import { adapterName, isQueueMissing, isRetryable, wrapError } from './aws-errors.js'
 import type { QueueRef } from './aws-topology.js'
 import { decodeMessage } from './aws-wire-format.js'
 
@@ -28,6 +28,8 @@ export interface ConsumerContext {
    * `prefetch / 10`. 1 keeps a standard queue's best-effort order; more raise throughput.
    */
   pollers: number
+  /** Hears of receives failing with an error the SDK recovers from, and of the next that works. */
+  connectionState: ConnectionStateTracker
 }
 
 /** Longest SQS visibility timeout: 12 hours. */
@@ -136,8 +138,10 @@ export class SqsConsumer implements TransportConsumer {
       try {
         messages = await this.receive(count)
         backoff = 0
+        this.context.connectionState.working()
       } catch (error) {
         if (this.stopped) break
+        this.context.connectionState.failed(error, isRetryable(error))
         if (isQueueMissing(error)) {
           // Deleted behind our back, or an emulator restarted empty: provision it again.
           this.url = await this.context.provision(true).catch(() => undefined)

@@ -4,6 +4,7 @@ import {
   type Capabilities,
   ClosedError,
   ConnectionError,
+  ConnectionStateTracker,
   type Delivery,
   type Destination,
   type Inbox,
@@ -84,10 +85,11 @@ export class AwsTransport implements Transport {
     private readonly config: AwsConfig,
     readonly capabilities: Capabilities,
     private readonly logger: Logger,
+    private readonly connectionState = new ConnectionStateTracker(undefined),
   ) {
     const agents = (maxSockets: number) => ({
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ ...config.tls, keepAlive: true, maxSockets }),
     })
     const common = {
       ...(config.region ? { region: config.region } : {}),
@@ -386,6 +388,7 @@ export class AwsTransport implements Transport {
         // Ordered FIFO queues keep per-key order with concurrent receives (SQS locks a group while
         // any of its messages is in flight); elsewhere one poller keeps the best-effort order.
         pollers: pollers ?? (ref.fifo && ref.ordered ? 10 : this.config.pollers),
+        connectionState: this.connectionState,
         onClose: async () => {
           this.consumers.delete(consumer)
           await removeQueue?.().catch((error: Error) => options.onError(error))

@@ -131,6 +131,13 @@ describe('aws configuration', () => {
   it('refuses unknown broker options', async () => {
     await expect(connect('sqs://us-east-1', { adapter, broker: { accessKey: 'x' } })).rejects.toThrow(/broker.accessKey: unknown option; allowed: credentials/)
   })
+
+  it('checks TLS settings before connecting: a readable CA file, and an https:// endpoint', async () => {
+    const error = await connect('sqs://us-east-1?endpoint=http://127.0.0.1:1&ca=/nonexistent/ca.pem', { adapter }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).problems.map((problem) => problem.field).sort()).toEqual(['broker.tls', 'url ?ca'])
+    await expect(connect('sqs://us-east-1', { adapter, broker: { tls: 'ca.pem' } })).rejects.toThrow(/broker.tls: expected an object of tls.connect options/)
+  })
 })
 
 describe.skipIf(!url)('aws adapter against the broker (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)', () => {

@@ -24,7 +24,20 @@ describe.skipIf(!url)('aws (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)'
     // moto answers ~25-50 requests/s on this machine: 10 000 messages would take minutes (see README).
     stress: { publishers: 10, messagesPerPublisher: 20, consumers: 10 },
     volume: 500,
-    groups: ['round-trip', 'queue', 'topic', 'acknowledgement', 'retry', 'request-reply', 'scatter-gather', 'delay', 'lifecycle'],
+    groups: [
+      'round-trip',
+      'queue',
+      'topic',
+      'acknowledgement',
+      'retry',
+      'request-reply',
+      'scatter-gather',
+      'idempotency',
+      'claim-check',
+      'delay',
+      'lifecycle',
+      'observability',
+    ],
   })
   // The ordering group without its cross-instance case (registered for ordering: 'key' only): moto's
   // FIFO group lock races when two consumers poll at once (receive_message checks groups against a

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
+import { brokerUrl, Collector, describeForeignMessages, uniqueName } from '@anymq/conformance'
 import { connect } from '@anymq/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
@@ -147,5 +147,25 @@ describe.skipIf(!url || !existsSync(cli))('aws interop with the AWS CLI (needs A
     await received.waitForCount(1, 20_000)
     await new Promise((resolve) => setTimeout(resolve, 1_500))
     expect(received.bodies).toEqual([{ order: 42 }])
+  })
+})
+
+describe.skipIf(!url || !existsSync(cli))('aws foreign messages from the AWS CLI (needs ANYMQ_SQS_URL and the CLI from scripts/brokers.sh up sqs)', () => {
+  describeForeignMessages({
+    name: 'aws (aws sqs send-message)',
+    connect: () => connect(`${url}&waitTimeSeconds=2`, { adapter }),
+    timeScale: 2,
+    inject: async (queue, malformed, foreign) => {
+      const queueUrl = (await aws('sqs', 'get-queue-url', '--queue-name', queue)).QueueUrl as string
+      await aws('sqs', 'send-message', '--queue-url', queueUrl, '--message-body', malformed.body)
+      // SQS refuses an empty attribute value: those are left out.
+      const attributes = Object.fromEntries(
+        Object.entries(foreign.headers)
+          .filter(([, value]) => value !== '')
+          .map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+      )
+      attributes['x-binary'] = { DataType: 'Binary', BinaryValue: Buffer.from([0, 255, 1]).toString('base64') } as never
+      await aws('sqs', 'send-message', '--queue-url', queueUrl, '--message-body', foreign.body, '--message-attributes', JSON.stringify(attributes))
+    },
   })
 })

@@ -1,4 +1,4 @@
-import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
+import { type AdapterFactory, type Capabilities, ConnectionStateTracker } from '@anymq/core/spi'
 import { PubSub, v1 } from '@google-cloud/pubsub'
 import { readSettings } from './gcp-pubsub-config.js'
 import { maxDeadlineSeconds } from './gcp-pubsub-consumer.js'
@@ -15,6 +15,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: maxDeadlineSeconds * 1000 },
   ordering: 'key',
   priority: false,
+  expiry: 'emulated',
   dedupe: false,
   persistence: true,
   replay: false,
@@ -34,6 +35,7 @@ export const capabilities: Capabilities = {
 export const adapter: AdapterFactory = {
   name: 'gcp-pubsub',
   schemes: ['gcp-pubsub'],
+  messagingSystem: 'gcp_pubsub',
   capabilities,
   async connect(url, context) {
     const settings = readSettings(url, context.options)
@@ -63,6 +65,6 @@ export const adapter: AdapterFactory = {
       throw connectionError(`cannot reach Pub/Sub for project '${settings.projectId}'${settings.endpoint ? ` at ${settings.endpoint}` : ''}`, error)
     }
     await pubsub.close()
-    return new PubSubTransport(publisher, subscriber, settings, context.capabilities)
+    return new PubSubTransport(publisher, subscriber, settings, context.capabilities, new ConnectionStateTracker(context.reportConnectionState))
   },
 }

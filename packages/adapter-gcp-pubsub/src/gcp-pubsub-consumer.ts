@@ -1,4 +1,12 @@
-import { type Delivery, filterMatches, retryCopy, type TopicFilter, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
+import {
+  type ConnectionStateTracker,
+  type Delivery,
+  filterMatches,
+  retryCopy,
+  type TopicFilter,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+} from '@anymq/core/spi'
 import type { v1 } from '@google-cloud/pubsub'
 import { PubSubAcker } from './gcp-pubsub-acker.js'
 import { codeOf, connectionError, grpcCode } from './gcp-pubsub-errors.js'
@@ -23,6 +31,8 @@ export interface PubSubConsumerContext {
   topology: PubSubTopology
   publisher: PubSubPublisher
   maxPull: number
+  /** Hears of pulls failing (the service or emulator unreachable) and of the next that works. */
+  connectionState: ConnectionStateTracker
 }
 
 /**
@@ -92,6 +102,7 @@ export class PubSubConsumer implements TransportConsumer {
           { timeout: pullTimeoutMs },
         )
         failures = 0
+        this.context.connectionState.working()
         const received = (response.receivedMessages ?? []) as ReceivedMessage[]
         if (this.stopped) {
           const ackIds = received.map((item) => item.ackId).filter((id): id is string => typeof id === 'string')
@@ -104,6 +115,7 @@ export class PubSubConsumer implements TransportConsumer {
         // An empty long poll that ran out of time is not a failure.
         if (codeOf(error) === grpcCode.deadlineExceeded) continue
         failures++
+        this.context.connectionState.failed(error, true)
         if (failures === 1 || failures % 20 === 0) this.options.onError(connectionError(`pulling from '${this.target.subscription}'`, error))
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(failures, 5), 2000)))
       }

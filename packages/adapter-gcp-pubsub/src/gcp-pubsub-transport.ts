@@ -3,6 +3,7 @@ import {
   AbortedError,
   type Capabilities,
   ClosedError,
+  ConnectionStateTracker,
   type Delivery,
   type Destination,
   describeDestination,
@@ -46,6 +47,7 @@ export class PubSubTransport implements Transport {
     private readonly subscriber: v1.SubscriberClient,
     private readonly settings: PubSubSettings,
     readonly capabilities: Capabilities,
+    private readonly connectionState = new ConnectionStateTracker(undefined),
   ) {
     this.names = new PubSubNames(settings.projectId, settings.prefix)
     this.topology = new PubSubTopology(publisherClient, subscriber, this.names, settings.ackDeadlineSeconds)
@@ -160,7 +162,13 @@ export class PubSubTransport implements Transport {
     deliver: (delivery: Delivery) => void,
   ): TransportConsumer {
     const consumer = new PubSubConsumer(
-      { subscriber: this.subscriber, topology: this.topology, publisher: this.publisher, maxPull: this.settings.maxPull },
+      {
+        subscriber: this.subscriber,
+        topology: this.topology,
+        publisher: this.publisher,
+        maxPull: this.settings.maxPull,
+        connectionState: this.connectionState,
+      },
       target,
       filter,
       options,

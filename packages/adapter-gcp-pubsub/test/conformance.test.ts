@@ -14,6 +14,20 @@ describe.skipIf(!url)('gcp-pubsub (ANYMQ_PUBSUB_URL unset: run scripts/brokers.s
     name: 'gcp-pubsub (pstest)',
     capabilities,
     connect: () => connect(url as string, { adapter }),
-    groups: ['round-trip', 'queue', 'topic', 'acknowledgement', 'retry', 'request-reply', 'scatter-gather', 'ordering', 'delay', 'lifecycle'],
+    groups: [
+      'round-trip',
+      'queue',
+      'topic',
+      'acknowledgement',
+      'retry',
+      'request-reply',
+      'scatter-gather',
+      'idempotency',
+      'claim-check',
+      'ordering',
+      'delay',
+      'lifecycle',
+      'observability',
+    ],
   })
 })

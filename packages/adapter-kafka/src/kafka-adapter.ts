@@ -1,4 +1,4 @@
-import { type AdapterFactory, type Capabilities, ConfigError, type Logger } from '@anymq/core/spi'
+import { type AdapterFactory, type Capabilities, ConfigError, ConnectionStateTracker, type Logger } from '@anymq/core/spi'
 import { type KafkaSettings, queueBrokerOptions, resolveSettings } from './kafka-config.js'
 import type { KafkaDriver } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
@@ -14,6 +14,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: 3_600_000 },
   ordering: 'key',
   priority: false,
+  expiry: 'emulated',
   dedupe: false,
   persistence: true,
   replay: true,
@@ -36,13 +37,15 @@ export const adapter: AdapterFactory = {
   async connect(url, context) {
     const settings = resolveSettings(url, context.hosts, context.options)
     const driver = await createDriver(settings, context.logger)
+    const connectionState = new ConnectionStateTracker(context.reportConnectionState)
+    driver.watchConnections?.(connectionState)
     try {
       await driver.connect()
     } catch (error) {
       await driver.close().catch(() => {})
       throw wrapError(error, `connecting to ${settings.brokers.join(',')}`)
     }
-    return new KafkaTransport(driver, settings, context.logger, { ...capabilities, maxMessageBytes: settings.maxMessageBytes })
+    return new KafkaTransport(driver, settings, context.logger, { ...capabilities, maxMessageBytes: settings.maxMessageBytes }, connectionState)
   },
 }
 

@@ -1,4 +1,5 @@
 import {
+  type ConnectionStateTracker,
   type Delivery,
   filterMatches,
   type IncomingMessage,
@@ -8,10 +9,11 @@ import {
   type TopicFilter,
   type TransportConsumeOptions,
   type TransportConsumer,
-  UnsupportedFeatureError,
 } from '@anymq/core/spi'
+import { type DeliveryHost, type Item, KafkaDelivery } from './kafka-delivery.js'
 import type { DriverBatch, DriverConsumer, KafkaDriver, TopicPartitionOffset } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
+import { PartitionTracker } from './kafka-partition-tracker.js'
 import { dueAtOf, fromRecord } from './kafka-wire.js'
 
 /** What one anymq consumer reads and how. */
@@ -36,6 +38,8 @@ export interface ConsumerPlan {
 export interface ConsumerContext {
   driver: KafkaDriver
   logger: Logger
+  /** Hears of crashes the client restarts from, and of assignments (it works again). */
+  connectionState: ConnectionStateTracker
   /** Publishes a retry copy to a redelivery topic, due at `dueAt`. */
   republish(topic: string, message: OutgoingMessage, dueAt: number): Promise<void>
 }
@@ -52,68 +56,12 @@ const readAhead = 500
 const releaseDelayMs = 500
 
 /**
- * Offsets of one partition handed out and not yet settled. The commit point is the lowest unsettled
- * offset (or the next one when all are settled): never past a message still in flight.
- */
-class PartitionTracker {
-  next: number
-  /** What the broker confirmed for the current generation; `undefined` after a rejoin. */
-  committed: number | undefined
-  private readonly pending = new Map<number, boolean>()
-  private readonly order: number[] = []
-  private head = 0
-
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-    first: number,
-  ) {
-    this.next = first
-  }
-
-  track(offset: number): void {
-    this.pending.set(offset, false)
-    this.order.push(offset)
-    this.next = offset + 1
-  }
-
-  /** An offset that needs no settling (filtered out). */
-  skip(offset: number): void {
-    this.next = offset + 1
-  }
-
-  settle(offset: number): void {
-    if (!this.pending.has(offset)) return
-    this.pending.set(offset, true)
-    while (this.head < this.order.length && this.pending.get(this.order[this.head] as number) === true) {
-      this.pending.delete(this.order[this.head] as number)
-      this.head++
-    }
-    if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order.splice(0, this.head)
-      this.head = 0
-    }
-  }
-
-  get commitPoint(): number {
-    return this.head < this.order.length ? (this.order[this.head] as number) : this.next
-  }
-}
-
-interface Item {
-  message: IncomingMessage
-  raw: unknown
-  tracker: PartitionTracker | undefined
-  offset: number
-}
-
-/**
  * One anymq consumer = one member of a Kafka consumer group. Fetched records are handed to core in
  * partition order up to `prefetch` unsettled; fetching waits beyond it. Offsets are committed when
  * they and every earlier one of the partition are settled. Retries go to the group's redelivery
  * topic (the partition is never blocked); records read back from it wait in memory until due.
  */
-export class KafkaConsumer implements TransportConsumer {
+export class KafkaConsumer implements TransportConsumer, DeliveryHost {
   private readonly member: DriverConsumer
   private readonly trackers = new Map<string, PartitionTracker>()
   private assigned = new Set<string>()
@@ -141,10 +89,14 @@ export class KafkaConsumer implements TransportConsumer {
       topics: plan.retryTopic ? [plan.mainTopic, plan.retryTopic] : [plan.mainTopic],
       fromBeginning: plan.fromBeginning,
       onBatch: (batch) => this.onBatch(batch),
-      onAssigned: (assignment) => this.onAssigned(assignment),
+      onAssigned: (assignment) => {
+        context.connectionState.working()
+        this.onAssigned(assignment)
+      },
       onCommitted: (offsets) => this.onCommitted(offsets),
       onCrash: (error, restarting) => {
         if (this.closed) return
+        context.connectionState.failed(error, restarting)
         options.onError(wrapError(error, `consumer of group '${plan.groupId}'${restarting ? ' (reconnecting)' : ''}`))
       },
     })
@@ -201,8 +153,15 @@ export class KafkaConsumer implements TransportConsumer {
     // A fetch answered after a rebalance can carry a partition that moved to another member: its new
     // owner reads it from the committed offset, handing it out here too would break per-key order.
     if (!this.assigned.has(key)) return
+    // The driver is told the last offset taken once per stretch, not per record (kafkajs makes a
+    // Long per call): before any wait, pause or early return, and at the end.
+    let taken = -1
+    const resolveTaken = () => {
+      if (taken >= 0) batch.resolve(taken)
+      taken = -1
+    }
     for (const record of batch.records) {
-      if (this.stopping || !batch.isRunning()) return
+      if (this.stopping || !batch.isRunning()) return resolveTaken()
       let tracker = this.trackers.get(key)
       if (!tracker) {
         tracker = new PartitionTracker(batch.topic, batch.partition, record.offset)
@@ -210,13 +169,13 @@ export class KafkaConsumer implements TransportConsumer {
       }
       if (record.offset < tracker.next) {
         // Already handed out (refetched after a rejoin while still in flight here).
-        batch.resolve(record.offset)
+        taken = record.offset
         continue
       }
       const message = fromRecord(record)
       if (!fromRetryTopic && !filterMatches(this.plan.filter, message.subject, message.headers)) {
         tracker.skip(record.offset)
-        batch.resolve(record.offset)
+        taken = record.offset
         this.scheduleCommit()
         continue
       }
@@ -224,23 +183,26 @@ export class KafkaConsumer implements TransportConsumer {
         const wait = dueAtOf(record) - Date.now()
         if (wait > 0) {
           if (this.held >= holdLimit) {
+            resolveTaken()
             this.resumeHeld.push(batch.pause())
             return
           }
           tracker.track(record.offset)
-          batch.resolve(record.offset)
+          taken = record.offset
           this.hold({ message, raw: record.raw, tracker, offset: record.offset }, wait)
           continue
         }
       }
       if (this.readyItems.length >= this.readAheadLimit) {
+        resolveTaken()
         this.drain()
         if (!(await this.waitForCapacity(batch))) return
       }
       tracker.track(record.offset)
-      batch.resolve(record.offset)
+      taken = record.offset
       this.readyItems.push({ message, raw: record.raw, tracker, offset: record.offset })
     }
+    resolveTaken()
     this.drain()
   }
 
@@ -305,59 +267,42 @@ export class KafkaConsumer implements TransportConsumer {
 
   private handOut(item: Item): void {
     this.inflight++
-    this.deliver(this.delivery(item))
+    this.deliver(new KafkaDelivery(this, item))
   }
 
-  private delivery(item: Item): Delivery {
-    let done = false
-    const finish = (settled: boolean): boolean => {
-      if (done) return false
-      done = true
-      this.inflight--
-      if (settled && item.tracker) {
-        item.tracker.settle(item.offset)
-        this.scheduleCommit()
-      }
+  /** @internal Called once per delivery by `KafkaDelivery`. */
+  finish(item: Item, settled: boolean): void {
+    this.inflight--
+    if (settled && item.tracker) {
+      item.tracker.settle(item.offset)
+      this.scheduleCommit()
+    }
+    this.drain()
+  }
+
+  /** @internal */
+  giveBack(item: Item): void {
+    if (this.stopping) return
+    this.later(() => {
+      this.readyItems.unshift(item)
       this.drain()
-      return true
-    }
-    const giveBack = () => {
-      if (!finish(false) || this.stopping) return
+    }, releaseDelayMs)
+  }
+
+  /** @internal */
+  async retry(item: Item, { delayMs, headers }: { delayMs: number; headers: Record<string, string> }): Promise<void> {
+    const copy = retryCopy(item.message, { delayMs, headers })
+    const retryTopic = this.plan.retryTopic
+    if (retryTopic === undefined) {
+      if (this.stopping) return
+      // Nothing durable behind an ephemeral group or an inbox: the retry waits in memory.
       this.later(() => {
-        this.readyItems.unshift(item)
+        this.readyItems.push({ message: asIncoming(copy), raw: item.raw, tracker: undefined, offset: -1 })
         this.drain()
-      }, releaseDelayMs)
+      }, delayMs)
+      return
     }
-    return {
-      message: item.message,
-      raw: item.raw,
-      ack: async () => {
-        finish(true)
-      },
-      retry: async ({ delayMs, headers }) => {
-        if (done) return
-        const copy = retryCopy(item.message, { delayMs, headers })
-        const retryTopic = this.plan.retryTopic
-        if (retryTopic === undefined) {
-          finish(true)
-          if (this.stopping) return
-          // Nothing durable behind an ephemeral group or an inbox: the retry waits in memory.
-          this.later(() => {
-            this.readyItems.push({ message: asIncoming(copy), raw: item.raw, tracker: undefined, offset: -1 })
-            this.drain()
-          }, delayMs)
-          return
-        }
-        // If the republish fails the delivery stays unsettled, its offset uncommitted (the SPI's
-        // contract), and core releases it.
-        await this.context.republish(retryTopic, copy, Date.now() + delayMs)
-        finish(true)
-      },
-      release: async () => giveBack(),
-      extendLease: async () => {
-        throw new UnsupportedFeatureError('kafka', 'extendLease()', 'Kafka has no per-message lease; a consumer keeps its partitions while it heartbeats')
-      },
-    }
+    await this.context.republish(retryTopic, copy, Date.now() + delayMs)
   }
 
   private onAssigned(assignment: ReadonlyMap<string, readonly number[]>): void {

@@ -1,3 +1,5 @@
+import type { ConnectionStateTracker } from '@anymq/core/spi'
+
 /**
  * The seam between the adapter's semantics and a Kafka client library. Everything kafkajs-specific
  * lives in `kafkajs-driver.ts`; a second driver (e.g. a librdkafka binding) implements these
@@ -103,6 +105,11 @@ export interface KafkaDriver {
   setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyArray<{ partition: number; offset: number }>): Promise<void>
   deleteGroups(groupIds: readonly string[]): Promise<void>
   consumer(options: DriverConsumerOptions): DriverConsumer
+  /**
+   * Reports failed and successful dials of the brokers to `connectionState`, where the client tells
+   * them (the platformatic driver; kafkajs does not, and relies on consumer crashes and publish errors).
+   */
+  watchConnections?(connectionState: ConnectionStateTracker): void
   /** Disconnects everything gracefully. */
   close(): Promise<void>
   /** Drops every connection at once: no leave-group, no commit (as a crashed process). */

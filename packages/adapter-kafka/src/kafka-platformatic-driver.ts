@@ -1,4 +1,4 @@
-import type { Logger } from '@anymq/core/spi'
+import type { ConnectionStateTracker, Logger } from '@anymq/core/spi'
 import { Admin, Consumer, compatibilityPartitioner, type Message, type MessagesStream, Producer } from '@platformatic/kafka'
 import type { KafkaSettings } from './kafka-config.js'
 import type {
@@ -14,6 +14,15 @@ import type {
 
 /** Most records handed to one `onBatch` call; a batch is one partition's run of the stream's buffer. */
 const maxBatchRecords = 500
+/**
+ * Fetch sizes of the Java consumer's defaults for a partition (`max.partition.fetch.bytes`, 1 MiB)
+ * and a smaller cap per response than its 50 MiB: the library reads a response through a chain of
+ * socket chunks, searching it from the first chunk on every read, so parsing a 20 MiB response costs
+ * several times what four 1 MiB ones do (measured: 55–70 → 30–35 µs CPU per 1 KB record, c16).
+ * A record batch larger than these is still returned whole (KIP-74).
+ */
+const fetchMaxBytesPerPartition = 1_048_576
+const fetchMaxBytes = 4 * 1_048_576
 /** Earliest / latest in a ListOffsets request. */
 const earliest = -2n
 const latest = -1n
@@ -48,6 +57,7 @@ export class PlatformaticDriver implements KafkaDriver {
   private readonly admin: Admin
   private producer: Producer | undefined
   private readonly consumers = new Set<PlatformaticConsumer>()
+  private connectionState: ConnectionStateTracker | undefined
 
   constructor(
     private readonly settings: KafkaSettings,
@@ -60,6 +70,48 @@ export class PlatformaticDriver implements KafkaDriver {
     await this.admin.metadata({ topics: [] })
   }
 
+  watchConnections(connectionState: ConnectionStateTracker): void {
+    this.connectionState = connectionState
+    this.watch(this.admin)
+    if (this.producer) this.watch(this.producer)
+  }
+
+  /**
+   * A failed dial of a broker is a loss, the next successful one the end of it. A dropped connection
+   * is checked by dialling again at once (brokers also close idle connections, which is no loss):
+   * only when that fails is it a loss, and the check repeats with backoff until a broker answers.
+   */
+  private watch(client: Admin | Producer): void {
+    if (!this.connectionState) return
+    client.on('client:broker:failed', ({ broker }: { broker: { host: string; port: number } }) =>
+      this.connectionState?.failed(new Error(`cannot connect to kafka broker ${broker.host}:${broker.port}`), true),
+    )
+    client.on('client:broker:connect', () => this.connectionState?.working())
+    client.on('client:broker:disconnect', () => void this.probe())
+  }
+
+  private probing = false
+
+  private async probe(): Promise<void> {
+    if (this.probing) return
+    this.probing = true
+    try {
+      for (let attempt = 0; this.connectionState; attempt++) {
+        try {
+          // Forced: cached metadata would answer without dialling anything.
+          await this.admin.metadata({ topics: [], forceUpdate: true })
+          this.connectionState?.working()
+          return
+        } catch (error) {
+          this.connectionState?.failed(error, true)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)))
+        }
+      }
+    } finally {
+      this.probing = false
+    }
+  }
+
   private connectedProducer(): Producer {
     this.producer ??= new Producer({
       ...clientOptions(this.settings, 8),
@@ -70,6 +122,7 @@ export class PlatformaticDriver implements KafkaDriver {
       partitioner: compatibilityPartitioner,
       ...(this.settings.compression === 'none' ? {} : { compression: this.settings.compression }),
     })
+    this.watch(this.producer)
     return this.producer
   }
 
@@ -173,11 +226,13 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   async close(): Promise<void> {
+    this.connectionState = undefined
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()))
     await Promise.allSettled([this.producer?.close(), this.admin.close()])
   }
 
   async terminate(): Promise<void> {
+    this.connectionState = undefined
     // No leave-group, no commit: the consumers' streams and connections are dropped as they are.
     const stopping = [...this.consumers].map((consumer) => consumer.stop(true))
     stopping.push(this.producer?.close(true) ?? Promise.resolve(), this.admin.close())
@@ -191,8 +246,14 @@ class PlatformaticConsumer implements DriverConsumer {
   private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
   private stopping: Promise<void> | undefined
   private joined: (() => void) | undefined
-  /** Records of a batch cut short by `pause()`: handed over again, first, on resume. */
+  /**
+   * Records read from the stream but not resolved (a batch cut short by `pause()` or by a rebalance):
+   * handed over again, first. The stream has read past them and cannot go back, so dropping them
+   * while their partition stays ours would skip them for good once a later offset is committed.
+   */
   private leftover: Message<Buffer, Buffer, Buffer, Buffer>[] = []
+  /** The partitions of the last assignment, as `topic:partition`. */
+  private assigned = new Set<string>()
   private paused = false
   private wake: (() => void) | undefined
   private pumping: Promise<void> | undefined
@@ -212,12 +273,16 @@ class PlatformaticConsumer implements DriverConsumer {
       maxWaitTime: settings.maxWaitTimeMs,
       autocommit: false,
       autocreateTopics: false,
+      maxBytes: fetchMaxBytes,
+      maxBytesPerPartition: fetchMaxBytesPerPartition,
     })
     this.consumer.on('consumer:group:join', (payload) => {
       const assignment = new Map<string, number[]>()
       for (const { topic, partitions } of payload.assignments ?? []) assignment.set(topic, [...(assignment.get(topic) ?? []), ...partitions])
-      // Records read before the rejoin are stale: the stream refetches from the committed offsets.
-      this.leftover = []
+      this.assigned = new Set([...assignment].flatMap(([topic, partitions]) => partitions.map((partition) => `${topic}:${partition}`)))
+      // A partition that moved is read by its new owner from the committed offset; one that stayed
+      // keeps its unresolved records (what the stream refetches of them is recognised as handed out).
+      this.leftover = this.leftover.filter((record) => this.assigned.has(`${record.topic}:${record.partition}`))
       options.onAssigned(assignment)
       this.joined?.()
     })
@@ -303,7 +368,13 @@ class PlatformaticConsumer implements DriverConsumer {
     }
   }
 
-  /** Splits records into runs of one partition, keeping their order, and hands each run over. */
+  /**
+   * Splits records into runs of one partition, keeping their order, and hands each run over. A run
+   * is judged by the current assignment, not by the generation the library stamped on it: a fetch
+   * answered just after a rejoin carries the new generation but continues from the old position,
+   * so dropping the older run before it (stamped with the old generation) left a gap that the next
+   * commit skipped (the chaos suite lost ~3,700 of 100,000 records that way).
+   */
   private async handOver(records: Message<Buffer, Buffer, Buffer, Buffer>[]): Promise<void> {
     let start = 0
     while (start < records.length && !this.stopping) {
@@ -311,12 +382,14 @@ class PlatformaticConsumer implements DriverConsumer {
       let end = start + 1
       while (end < records.length && records[end]?.partition === first.partition && records[end]?.topic === first.topic) end++
       const run = records.slice(start, end)
-      const generation = generationOf(first)
-      if (generation === undefined || generation === this.consumer.generationId) {
+      if (this.assigned.has(`${first.topic}:${first.partition}`)) {
+        const generation = this.consumer.generationId
         const unresolved = await this.handBatch(run, generation)
-        if (unresolved.length > 0 && this.paused) {
-          // Cut short by pause(): these and the rest wait for resume, in order.
+        if (unresolved.length > 0 && !this.stopping) {
+          // Cut short by pause() or by a rebalance: these and the rest are handed over again, in order.
           this.leftover = [...unresolved, ...records.slice(end)]
+          // Neither paused nor rebalanced (the consumer gave up on the batch): do not spin on it.
+          if (!this.paused && generation === this.consumer.generationId) await new Promise((resolve) => setTimeout(resolve, 100))
           return
         }
       }
@@ -375,11 +448,6 @@ class PlatformaticConsumer implements DriverConsumer {
   }
 }
 
-function generationOf(message: Message<Buffer, Buffer, Buffer, Buffer>): number | undefined {
-  const consumer = (message.metadata as { consumer?: { generationId?: number } } | undefined)?.consumer
-  return consumer?.generationId
-}
-
 function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecord {
   const value = message.value ?? Buffer.alloc(0)
   const headers: Record<string, string> = {}
@@ -402,7 +470,7 @@ function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecor
 
 function encodeHeaders(headers: Record<string, string>): Map<Buffer, Buffer> {
   const result = new Map<Buffer, Buffer>()
-  for (const [name, value] of Object.entries(headers)) result.set(Buffer.from(name), Buffer.from(value))
+  for (const name in headers) result.set(Buffer.from(name), Buffer.from(headers[name] as string))
   return result
 }
 

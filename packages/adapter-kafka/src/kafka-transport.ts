@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import {
   AbortedError,
+  AnymqError,
   type Capabilities,
   ClosedError,
   ConfigError,
+  ConnectionStateTracker,
   type Delivery,
   type Destination,
   type Inbox,
@@ -46,11 +48,13 @@ export class KafkaTransport implements Transport {
     private readonly settings: KafkaSettings,
     private readonly logger: Logger,
     readonly capabilities: Capabilities,
+    private readonly connectionState = new ConnectionStateTracker(undefined),
   ) {
     this.publisher = new KafkaPublisher(driver)
     this.context = {
       driver,
       logger,
+      connectionState,
       republish: async (topic, message, dueAt) => {
         this.assertOpen()
         await this.ensureTopics([topic])
@@ -92,7 +96,13 @@ export class KafkaTransport implements Transport {
         break
     }
     if (destination.kind !== 'inbox') await this.ensureTopics([...new Set(records.map((record) => record.topic))], topicOptions)
-    await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
+    try {
+      await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
+    } catch (error) {
+      this.connectionState.failed(error, AnymqError.isInstance(error) && error.isRetryable)
+      throw error
+    }
+    this.connectionState.working()
   }
 
   async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {

@@ -21,5 +21,7 @@ describe.skipIf(!url)('kafka (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up k
     // Group joins, and the session timeout before a killed consumer's partitions move, on a loaded CI machine.
     timeScale: 2,
     countsRedeliveries: false,
+    // Known gap (README, "Connection health"): a restart between two operations reaches no listener yet.
+    observesReconnects: false,
   })
 })

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
+import { brokerUrl, Collector, describeForeignMessages, uniqueName } from '@anymq/conformance'
 import { type Anymq, connect } from '@anymq/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
@@ -95,5 +95,28 @@ describe.skipIf(!url)('kafka interop with kcat (ANYMQ_KAFKA_URL unset: run scrip
     expect(message?.headers).toEqual({ source: 'kcat', city: 'Zürich' })
     expect(message?.attempt).toBe(1)
     expect(message?.id).toMatch(new RegExp(`^${name}-\\d+-\\d+$`))
+  })
+})
+
+describe.skipIf(!url)('kafka foreign messages from kcat (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)', () => {
+  describeForeignMessages({
+    name: 'kafka (kcat produce)',
+    connect: () => connect(url as string, { adapter }),
+    timeScale: 2,
+    inject: async (queue, malformed, foreign) => {
+      const directory = mkdtempSync(join(tmpdir(), 'anymq-kcat-'))
+      try {
+        const produce = async (body: string, headers: Record<string, string>) => {
+          const file = join(directory, 'body.bin')
+          writeFileSync(file, body)
+          const flags = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`])
+          await run('kcat', ['-b', bootstrap(), '-P', '-t', queue, ...flags, file], { timeout: 30_000 })
+        }
+        await produce(malformed.body, {})
+        await produce(foreign.body, foreign.headers)
+      } finally {
+        rmSync(directory, { recursive: true, force: true })
+      }
+    },
   })
 })

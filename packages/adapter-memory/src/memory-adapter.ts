@@ -7,6 +7,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: 24 * 86_400_000 },
   ordering: 'key',
   priority: true,
+  expiry: 'emulated',
   dedupe: { windowMs: 300_000 },
   persistence: false,
   replay: true,
@@ -15,6 +16,7 @@ export const capabilities: Capabilities = {
   leaseExpiry: true,
   leaseExtension: true,
   topicFilters: { subject: true, headers: true },
+  admin: { stats: true, purge: true, delete: true, list: true, deadLetterById: true },
 }
 
 const urlOptions = {

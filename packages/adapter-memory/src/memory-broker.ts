@@ -51,6 +51,31 @@ export class MemoryBroker {
     this.queues.delete(name)
   }
 
+  /** The queue of this name, or of this topic's subscription, without creating it. */
+  existing(target: { queue: string } | { topic: string; subscription: string }): MemoryQueue | undefined {
+    if ('queue' in target) return this.queues.get(target.queue)
+    return this.topics.get(target.topic)?.subscriptions.get(target.subscription)?.queue
+  }
+
+  deleteSubscription(topic: string, name: string): void {
+    this.topics.get(topic)?.subscriptions.delete(name)
+  }
+
+  deleteTopic(name: string): void {
+    this.topics.delete(name)
+  }
+
+  /** Every queue, topic and named subscription, without reply inboxes and ephemeral subscriptions. */
+  names(): { queues: string[]; topics: { name: string; subscriptions: string[] }[] } {
+    return {
+      queues: [...this.queues.keys()].filter((name) => !name.startsWith('~')),
+      topics: [...this.topics.entries()].map(([name, topic]) => ({
+        name,
+        subscriptions: [...topic.subscriptions.keys()].filter((subscription) => !subscription.startsWith('~')),
+      })),
+    }
+  }
+
   publishToTopic(name: string, stored: StoredMessage): void {
     const topic = this.topic(name)
     topic.log.push(stored)

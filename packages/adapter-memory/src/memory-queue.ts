@@ -40,7 +40,7 @@ export class MemoryQueue {
   private nextToken = 1
   private dispatching = false
   private dispatchAgain = false
-  private delayed = 0
+  private readonly delayedTimers = new Set<NodeJS.Timeout>()
 
   constructor(
     readonly name: string,
@@ -48,7 +48,7 @@ export class MemoryQueue {
   ) {}
 
   get depth(): number {
-    let count = this.delayed
+    let count = this.delayedTimers.size
     for (const level of this.levels) count += level?.length ?? 0
     return count + this.leases.size
   }
@@ -63,11 +63,11 @@ export class MemoryQueue {
       if (this.dedupe.size > 10_000) for (const [id, until] of this.dedupe) if (until <= now) this.dedupe.delete(id)
     }
     if (delayMs > 0) {
-      this.delayed++
-      this.timers.add(() => {
-        this.delayed--
+      const timer = this.timers.add(() => {
+        this.delayedTimers.delete(timer)
         this.makeReady(stored, false)
       }, delayMs)
+      this.delayedTimers.add(timer)
     } else this.makeReady(stored, false)
     return true
   }
@@ -116,6 +116,37 @@ export class MemoryQueue {
   /** Puts back messages taken by {@link take} that could not be moved, in their order, at the front. */
   putBack(stored: StoredMessage[]): void {
     for (const item of [...stored].reverse()) this.makeReady(item, true)
+  }
+
+  /** Counts for `stats()`: waiting (delayed included), leased, consumers, and the oldest waiting message's first-sent time. */
+  stats(): { ready: number; inFlight: number; consumers: number; oldestTimestamp: number | undefined } {
+    let ready = this.delayedTimers.size
+    let oldestTimestamp: number | undefined
+    for (const level of this.levels) {
+      for (const stored of level ?? []) {
+        ready++
+        oldestTimestamp = Math.min(oldestTimestamp ?? stored.message.timestamp, stored.message.timestamp)
+      }
+    }
+    return { ready, inFlight: this.leases.size, consumers: this.consumers.length, oldestTimestamp }
+  }
+
+  /** Drops every waiting message, delayed ones included; leased messages stay with their consumers. */
+  purge(): void {
+    for (const level of this.levels) while (level && level.length > 0) level.shift()
+    for (const timer of this.delayedTimers) this.timers.clear(timer)
+    this.delayedTimers.clear()
+  }
+
+  /** Takes the waiting message with this id out (to be put back with {@link putBack} if it cannot go), or `undefined`. */
+  takeById(id: string): StoredMessage | undefined {
+    for (const level of this.levels) {
+      if (!level) continue
+      for (let index = 0; index < level.length; index++) {
+        if ((level.at(index) as StoredMessage).message.id === id) return level.removeAt(index)
+      }
+    }
+    return undefined
   }
 
   private makeReady(stored: StoredMessage, front: boolean): void {

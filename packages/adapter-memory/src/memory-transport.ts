@@ -14,6 +14,7 @@ import {
   type TransportConsumer,
 } from '@anymq/core/spi'
 import { copyBytes } from './copy-bytes.js'
+import { MemoryAdmin } from './memory-admin.js'
 import type { MemoryBroker } from './memory-broker.js'
 import type { MemoryConsumer, MemoryQueue, StoredMessage } from './memory-queue.js'
 
@@ -27,12 +28,14 @@ interface Attached {
 export class MemoryTransport implements Transport {
   private readonly attached = new Set<Attached>()
   private closed = false
+  readonly admin: MemoryAdmin
 
   constructor(
     private readonly broker: MemoryBroker,
     readonly capabilities: Capabilities,
   ) {
     broker.opened()
+    this.admin = new MemoryAdmin(broker, () => this.assertOpen())
   }
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {

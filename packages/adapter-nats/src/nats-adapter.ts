@@ -19,6 +19,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: 86_400_000 },
   ordering: 'key',
   priority: false,
+  expiry: 'emulated',
   dedupe: { windowMs: 120_000 },
   persistence: true,
   replay: true,
@@ -41,7 +42,7 @@ export const adapter: AdapterFactory = {
   capabilities,
   async connect(url, context) {
     const settings = readSettings(url, context.hosts, context.options)
-    const { connection, client, manager } = await openConnection(settings, context.logger)
+    const { connection, client, manager } = await openConnection(settings, context.logger, context.reportConnectionState)
     const maxPayload = connection.info?.max_payload ?? defaultMaxPayload
     const maxMessageBytes = Math.min(context.capabilities.maxMessageBytes, maxPayload - headerAllowance)
     return new NatsTransport(connection, client, manager, settings, { ...context.capabilities, maxMessageBytes }, context.logger)

@@ -1,4 +1,4 @@
-import type { Logger } from '@anymq/core/spi'
+import type { ConnectionStateChange, Logger } from '@anymq/core/spi'
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { NatsSettings } from './nats-config.js'
@@ -16,6 +16,7 @@ export function describeServers(settings: NatsSettings): string {
 export async function openConnection(
   settings: NatsSettings,
   logger: Logger,
+  reportState: (change: ConnectionStateChange) => void = () => {},
 ): Promise<{ connection: NatsConnection; client: JetStreamClient; manager: JetStreamManager }> {
   let connection: NatsConnection
   try {
@@ -36,7 +37,7 @@ export async function openConnection(
   try {
     const manager = await jetstreamManager(connection)
     const client = jetstream(connection)
-    void watchStatus(connection, settings, logger)
+    void watchStatus(connection, settings, logger, reportState)
     return { connection, client, manager }
   } catch (error) {
     await connection.close().catch(() => {})
@@ -44,12 +45,23 @@ export async function openConnection(
   }
 }
 
-async function watchStatus(connection: NatsConnection, settings: NatsSettings, logger: Logger): Promise<void> {
+/** Logs each status change and tells core of every loss (`disconnect`), reconnect attempt and recovery. */
+async function watchStatus(
+  connection: NatsConnection,
+  settings: NatsSettings,
+  logger: Logger,
+  reportState: (change: ConnectionStateChange) => void,
+): Promise<void> {
   try {
     for await (const status of connection.status()) {
-      if (status.type === 'disconnect') logger.warn(`[anymq] [nats] lost ${describeServers(settings)}, reconnecting`)
-      else if (status.type === 'reconnect') logger.info(`[anymq] [nats] reconnected to ${describeServers(settings)}`)
-      else if (status.type === 'error') logger.warn(`[anymq] [nats] ${describeError((status as { error?: unknown }).error)}`)
+      if (status.type === 'disconnect') {
+        logger.warn(`[anymq] [nats] lost ${describeServers(settings)}, reconnecting`)
+        reportState({ state: 'reconnecting', cause: new Error(`lost the connection to ${status.server}`) })
+      } else if (status.type === 'reconnecting') reportState({ state: 'reconnecting' })
+      else if (status.type === 'reconnect') {
+        logger.info(`[anymq] [nats] reconnected to ${describeServers(settings)}`)
+        reportState({ state: 'connected' })
+      } else if (status.type === 'error') logger.warn(`[anymq] [nats] ${describeError((status as { error?: unknown }).error)}`)
     }
   } catch {
     // The status iterator ends when the connection closes.

@@ -15,6 +15,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: maxDelayMs },
   ordering: 'key',
   priority: false,
+  expiry: 'native',
   dedupe: false,
   persistence: true,
   replay: false,
@@ -23,6 +24,8 @@ export const capabilities: Capabilities = {
   leaseExpiry: false,
   leaseExtension: false,
   topicFilters: { subject: true, headers: true },
+  // AMQP cannot list queues or count unacked messages; the rest goes over the protocol itself.
+  admin: { stats: true, purge: true, delete: true, list: false, deadLetterById: true },
 }
 
 /**
@@ -38,7 +41,7 @@ export const adapter: AdapterFactory = {
   queueBrokerOptions,
   async connect(url, context) {
     const config = resolveConfig(url, context.options, context.capabilities, context.hosts)
-    const connection = await RabbitConnection.open(config, context.logger)
+    const connection = await RabbitConnection.open(config, context.logger, context.reportConnectionState)
     return new RabbitTransport(connection, config, context.logger)
   },
 }

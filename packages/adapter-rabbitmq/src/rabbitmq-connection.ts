@@ -1,8 +1,9 @@
-import { AbortedError, ClosedError, ConnectionError, explainConnectionFailure, type Logger } from '@anymq/core/spi'
+import { AbortedError, ClosedError, ConnectionError, type ConnectionStateChange, explainConnectionFailure, type Logger } from '@anymq/core/spi'
 import { type ChannelModel, connect } from 'amqplib'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
 import { adapterName, connectFailureOf, connectionError } from './rabbitmq-errors.js'
 import { keepExactLongHeaders } from './rabbitmq-long-headers.js'
+import { coalesceFrameWrites } from './rabbitmq-write-coalescing.js'
 
 /** Something that lives on a connection and must be rebuilt when a lost connection comes back. */
 export interface Recoverable {
@@ -34,11 +35,15 @@ export class RabbitConnection {
   private constructor(
     private readonly config: RabbitmqConfig,
     private readonly logger: Logger,
+    private readonly reportState: (change: ConnectionStateChange) => void,
   ) {}
 
-  /** Opens the first connection; rejects with `ConnectionError` (never retried: the caller sees at once that the broker is not there). */
-  static async open(config: RabbitmqConfig, logger: Logger): Promise<RabbitConnection> {
-    const connection = new RabbitConnection(config, logger)
+  /**
+   * Opens the first connection; rejects with `ConnectionError` (never retried: the caller sees at once
+   * that the broker is not there). `reportState` hears of every loss, reconnect attempt and recovery.
+   */
+  static async open(config: RabbitmqConfig, logger: Logger, reportState: (change: ConnectionStateChange) => void = () => {}): Promise<RabbitConnection> {
+    const connection = new RabbitConnection(config, logger, reportState)
     const model = await connection.dial()
     connection.attach(model)
     return connection
@@ -173,6 +178,7 @@ export class RabbitConnection {
     model.on('blocked', (reason: string) => this.logger.warn(`rabbitmq broker blocked publishing: ${reason}`))
     model.on('unblocked', () => this.logger.info('rabbitmq broker unblocked publishing'))
     keepExactLongHeaders(model.connection)
+    coalesceFrameWrites(model.connection)
     // A socket closed without 'end' or 'error' (destroyed locally) would leave amqplib unaware until
     // heartbeats time out, with confirms outstanding; tell it at once. A no-op after a normal close.
     const internals = model.connection as unknown as { stream?: NodeJS.EventEmitter; onSocketError?: (error: Error) => void }
@@ -184,6 +190,7 @@ export class RabbitConnection {
       this.model = undefined
       this.state = 'reconnecting'
       this.logger.warn(`rabbitmq connection lost${error ? `: ${error.message}` : ''}; reconnecting`)
+      this.reportState({ state: 'reconnecting', cause: error ?? new Error('the broker closed the connection') })
       this.scheduleReconnect(1)
     })
     for (const waiter of [...this.waiters]) waiter.resolve(model)
@@ -203,6 +210,7 @@ export class RabbitConnection {
       model = await this.dial()
     } catch (error) {
       this.logger.debug(`rabbitmq reconnect attempt ${attempt} failed: ${(error as Error).message}`)
+      this.reportState({ state: 'reconnecting', cause: error as Error })
       this.scheduleReconnect(attempt + 1)
       return
     }
@@ -213,6 +221,7 @@ export class RabbitConnection {
     }
     this.attach(model)
     this.logger.info(`rabbitmq reconnected after ${attempt} attempt(s)`)
+    this.reportState({ state: 'connected' })
     await Promise.all(
       [...this.recoverables].map((recoverable) =>
         recoverable.recover(model).catch((error: Error) => this.logger.error(`rabbitmq: recovery after reconnect failed: ${error.message}`)),

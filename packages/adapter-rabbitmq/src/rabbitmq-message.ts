@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { attemptFromHeaders, ConfigError, type ConfigProblem, type IncomingMessage, type OutgoingMessage } from '@anymq/core/spi'
+import { attemptFromHeaders, ConfigError, type ConfigProblem, type IncomingMessage, type OutgoingMessage, wireHeaders } from '@anymq/core/spi'
 import type { Message, Options } from 'amqplib'
 import { adapterName } from './rabbitmq-errors.js'
 
@@ -43,7 +43,12 @@ export function publishOptions(message: OutgoingMessage, options: { persistent: 
   if (message.key !== undefined) headers[rabbitmqHeaders.key] = message.key
   if (message.subject !== undefined) headers[rabbitmqHeaders.subject] = message.subject
   headers[rabbitmqHeaders.timestamp] = String(message.timestamp)
+  // Native per-message TTL: RabbitMQ discards the message once expired (its queues have no dead-letter
+  // exchange). Not on a delayed message: the delay queue's own TTL must decide when it moves on.
+  const expiresAt = Number(message.headers[wireHeaders.expiresAt])
+  const expiration = message.delayMs === 0 && Number.isFinite(expiresAt) ? String(Math.max(1, expiresAt - Date.now())) : undefined
   return {
+    ...(expiration === undefined ? {} : { expiration }),
     messageId: message.id,
     contentType: message.contentType,
     headers,
@@ -63,17 +68,21 @@ export function publishOptions(message: OutgoingMessage, options: { persistent: 
 export function toIncoming(raw: Message): IncomingMessage {
   const properties = raw.properties
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(properties.headers ?? {})) {
-    if (brokerHeaders.test(name)) continue
-    const text = headerText(value)
-    if (text !== undefined) headers[name] = text
-  }
-  const key = headers[rabbitmqHeaders.key]
-  const subject = headers[rabbitmqHeaders.subject]
-  const milliseconds = Number(headers[rabbitmqHeaders.timestamp])
-  delete headers[rabbitmqHeaders.key]
-  delete headers[rabbitmqHeaders.subject]
-  delete headers[rabbitmqHeaders.timestamp]
+  let key: string | undefined
+  let subject: string | undefined
+  let milliseconds = Number.NaN
+  const table = properties.headers
+  // The adapter's own headers are read out rather than copied then deleted: a `delete` turns the
+  // object into a slow dictionary that every later read of the headers pays for.
+  if (table)
+    for (const name in table) {
+      const text = headerText(table[name])
+      if (text === undefined) continue
+      if (name === rabbitmqHeaders.key) key = text
+      else if (name === rabbitmqHeaders.subject) subject = text
+      else if (name === rabbitmqHeaders.timestamp) milliseconds = Number(text)
+      else if (!brokerHeaders.test(name)) headers[name] = text
+    }
   const seconds = typeof properties.timestamp === 'number' ? properties.timestamp : undefined
   const timestamp = Number.isFinite(milliseconds) && milliseconds > 0 ? milliseconds : seconds !== undefined ? seconds * 1000 : Date.now()
   const deliveryCount = properties.headers?.['x-delivery-count']

@@ -21,8 +21,11 @@ interface Pending {
 interface PublishChannel {
   model: ChannelModel
   channel: ConfirmChannel
-  /** Mandatory publishes waiting for their confirm, by routing key and message id, oldest first. */
-  mandatory: Map<string, Pending[]>
+  /**
+   * Mandatory publishes waiting for their confirm, oldest first. A set rather than a map by routing
+   * key and id: returns are rare, so the search on one is cheaper than a key string per publish.
+   */
+  mandatory: Set<Pending>
   closed: Promise<void>
   isClosed: boolean
   /** Why the broker closed the channel (e.g. 404 for an exchange that does not exist). */
@@ -38,6 +41,8 @@ interface PublishChannel {
  */
 export class RabbitPublisher {
   private current: Promise<PublishChannel> | undefined
+  /** What `current` resolved to, once it did. */
+  private opened: PublishChannel | undefined
 
   constructor(
     private readonly connection: RabbitConnection,
@@ -45,7 +50,9 @@ export class RabbitPublisher {
   ) {}
 
   async publish(messages: readonly Outbound[], signal?: AbortSignal): Promise<void> {
-    const target = await this.channel(signal)
+    // The channel already open on the current connection is taken without an await on every publish.
+    const opened = this.opened
+    const target = opened !== undefined && !opened.isClosed && opened.model === this.connection.current ? opened : await this.channel(signal)
     const confirms: Promise<void>[] = []
     for (const message of messages) {
       if (target.isClosed) {
@@ -56,16 +63,12 @@ export class RabbitPublisher {
       }
       let written: boolean
       const pending: Pending = { message, returned: undefined }
-      const key = message.options.mandatory ? returnKey(message.routingKey, message.options.messageId) : undefined
-      if (key !== undefined) {
-        const list = target.mandatory.get(key)
-        if (list) list.push(pending)
-        else target.mandatory.set(key, [pending])
-      }
+      const mandatory = message.options.mandatory === true
+      if (mandatory) target.mandatory.add(pending)
       const confirmed = new Promise<void>((resolve, reject) => {
         try {
           written = target.channel.publish(message.exchange, message.routingKey, message.content, message.options, (error: unknown) => {
-            if (key !== undefined) removePending(target.mandatory, key, pending)
+            if (mandatory) target.mandatory.delete(pending)
             if (error) {
               reject(
                 isNack(error)
@@ -76,7 +79,7 @@ export class RabbitPublisher {
             else resolve()
           })
         } catch (error) {
-          if (key !== undefined) removePending(target.mandatory, key, pending)
+          if (mandatory) target.mandatory.delete(pending)
           written = true
           reject(wrapPublishError(message.where, error))
         }
@@ -86,6 +89,7 @@ export class RabbitPublisher {
       confirms.push(confirmed)
       if (!written!) await Promise.race([new Promise((resolve) => target.channel.once('drain', resolve)), target.closed])
     }
+    if (confirms.length === 1) return confirms[0]
     const results = await Promise.allSettled(confirms)
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failed) throw failed.reason
@@ -113,7 +117,9 @@ export class RabbitPublisher {
         if (this.current === opening) this.current = undefined
       })
       try {
-        return await opening
+        const state = await opening
+        this.opened = state
+        return state
       } catch (error) {
         throw connectionError(`cannot open a publishing channel: ${(error as Error).message}`, error)
       }
@@ -126,7 +132,7 @@ export class RabbitPublisher {
     const state: PublishChannel = {
       model,
       channel,
-      mandatory: new Map(),
+      mandatory: new Set(),
       closed: new Promise<void>((resolve) => {
         markClosed = resolve
       }),
@@ -144,25 +150,22 @@ export class RabbitPublisher {
     })
     // The broker sends basic.return before the basic.ack of the same message.
     channel.on('return', (returned: Message) => {
-      const key = returnKey(returned.fields.routingKey, returned.properties.messageId)
-      const pending = state.mandatory.get(key)?.find((candidate) => candidate.returned === undefined)
+      let pending: Pending | undefined
+      for (const candidate of state.mandatory) {
+        if (
+          candidate.returned === undefined &&
+          candidate.message.routingKey === returned.fields.routingKey &&
+          candidate.message.options.messageId === returned.properties.messageId
+        ) {
+          pending = candidate
+          break
+        }
+      }
       const reason = (returned.fields as { replyText?: string }).replyText ?? 'NO_ROUTE'
       if (pending) pending.returned = `${reason}: no queue named '${returned.fields.routingKey}'`
     })
     return state
   }
-}
-
-function returnKey(routingKey: string, messageId: unknown): string {
-  return `${routingKey}\u0000${String(messageId)}`
-}
-
-function removePending(map: Map<string, Pending[]>, key: string, pending: Pending): void {
-  const list = map.get(key)
-  if (!list) return
-  const index = list.indexOf(pending)
-  if (index >= 0) list.splice(index, 1)
-  if (list.length === 0) map.delete(key)
 }
 
 function isNack(error: unknown): boolean {

@@ -46,7 +46,10 @@ const delayRefreshMs = 60_000
  */
 export class RabbitTopology {
   private channel: { model: ChannelModel; channel: Promise<Channel> } | undefined
-  private declared = new Map<string, { epoch: number; at: number; done: Promise<void> }>()
+  /** `succeeded` is set once `done` resolved: a publish to a declared queue then skips the await. */
+  private declared = new Map<string, { epoch: number; at: number; done: Promise<void>; succeeded: boolean }>()
+  /** The declaration key of each queue handle's spec, computed once rather than on every publish. */
+  private readonly queueKeys = new WeakMap<QueueSpec, string>()
 
   constructor(
     private readonly connection: RabbitConnection,
@@ -65,7 +68,18 @@ export class RabbitTopology {
 
   /** The declaration's arguments are part of its key: two handles that disagree both reach the broker, which refuses the second. */
   private queueKey(spec: QueueSpec): string {
-    return `queue:${spec.name}:${JSON.stringify(this.queueArguments(spec).arguments)}`
+    let key = this.queueKeys.get(spec)
+    if (key === undefined) {
+      key = `queue:${spec.name}:${JSON.stringify(this.queueArguments(spec).arguments)}`
+      this.queueKeys.set(spec, key)
+    }
+    return key
+  }
+
+  /** The queue's name when it is already declared on the current connection, else `undefined` (then call {@link queue}). */
+  declaredQueue(spec: QueueSpec): string | undefined {
+    const known = this.declared.get(this.queueKey(spec))
+    return known?.succeeded && known.epoch === this.connection.epoch ? spec.name : undefined
   }
 
   queueArguments(spec: QueueSpec): { durable: true; arguments: Record<string, unknown> } {
@@ -168,6 +182,26 @@ export class RabbitTopology {
     }
   }
 
+  /** Ready messages and consumers of a queue from a passive declare; `undefined` when it does not exist. */
+  async counts(queue: string): Promise<{ messageCount: number; consumerCount: number } | undefined> {
+    let counts: { messageCount: number; consumerCount: number } | undefined
+    try {
+      await this.check(`queue '${queue}'`, async (channel) => {
+        counts = await channel.checkQueue(queue)
+      })
+    } catch (error) {
+      if (isNotFound((error as { cause?: unknown }).cause)) return undefined
+      throw error
+    }
+    return counts
+  }
+
+  /** Runs purges and deletions on a channel of their own and forgets what they removed, so the next use declares again. */
+  async administer(what: string, work: (channel: Channel) => Promise<unknown>): Promise<void> {
+    await this.check(what, work)
+    this.declared.clear()
+  }
+
   /**
    * A passive check on a channel of its own: the broker closes the channel when the answer is "not
    * found", which must not cut off declarations running on the shared one.
@@ -213,10 +247,16 @@ export class RabbitTopology {
     const known = this.declared.get(key)
     if (known && known.epoch === epoch) return known.done
     const done = this.run(what, declare)
-    this.declared.set(key, { epoch, at: Date.now(), done })
-    done.catch(() => {
-      if (this.declared.get(key)?.done === done) this.declared.delete(key)
-    })
+    const entry = { epoch, at: Date.now(), done, succeeded: false }
+    this.declared.set(key, entry)
+    done.then(
+      () => {
+        entry.succeeded = true
+      },
+      () => {
+        if (this.declared.get(key)?.done === done) this.declared.delete(key)
+      },
+    )
     return done
   }
 

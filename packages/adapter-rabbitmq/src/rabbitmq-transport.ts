@@ -18,6 +18,7 @@ import {
   type TransportConsumer,
 } from '@anymq/core/spi'
 import type { Channel, GetMessage } from 'amqplib'
+import { RabbitAdmin } from './rabbitmq-admin.js'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
 import { RabbitConnection, retryWhileReconnecting } from './rabbitmq-connection.js'
 import { type ConsumerSource, RabbitConsumer } from './rabbitmq-consumer.js'
@@ -41,6 +42,7 @@ export class RabbitTransport implements Transport {
    */
   private browsing: Promise<RabbitConnection> | undefined
   private closed = false
+  readonly admin: RabbitAdmin
 
   constructor(
     private readonly connection: RabbitConnection,
@@ -49,6 +51,11 @@ export class RabbitTransport implements Transport {
   ) {
     this.publisher = new RabbitPublisher(connection, logger)
     this.topology = new RabbitTopology(connection, config, logger)
+    this.admin = new RabbitAdmin({
+      topology: this.topology,
+      assertOpen: () => this.assertOpen(),
+      browse: async (what, work) => this.withChannel(what, await this.browsingConnection(), work),
+    })
   }
 
   get capabilities(): Capabilities {
@@ -63,7 +70,7 @@ export class RabbitTransport implements Transport {
     let outbound: Outbound[]
     switch (destination.kind) {
       case 'queue': {
-        const queue = await this.topology.queue(destination.queue)
+        const queue = this.topology.declaredQueue(destination.queue) ?? (await this.topology.queue(destination.queue))
         outbound = await this.toQueue(queue, messages, where)
         break
       }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { brokerUrl, Collector } from '@anymq/conformance'
+import { brokerUrl, Collector, describeForeignMessages } from '@anymq/conformance'
 import { connect } from '@anymq/core'
 import amqplib from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -142,3 +142,21 @@ async function waitForGet(channel: amqplib.Channel, queue: string): Promise<amqp
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
+
+// The publisher is plain amqplib, not rabbitmqadmin: RabbitMQ's own CLI publishes only through the
+// management plugin, which scripts/brokers.sh leaves off by default (ANYMQ_RABBITMQ_MANAGEMENT=1).
+describe.skipIf(!url)('rabbitmq foreign messages from a plain amqplib client (ANYMQ_RABBITMQ_URL unset: run scripts/brokers.sh up rabbitmq)', () => {
+  describeForeignMessages({
+    name: 'rabbitmq (plain amqplib publish)',
+    connect: () => connect(url as string, { adapter }),
+    inject: async (queue, malformed, foreign) => {
+      const channel = await plainChannel()
+      // The queue exists (the consumer declared it); the default exchange routes by its name.
+      channel.publish('', queue, Buffer.from(malformed.body))
+      // Foreign headers of every AMQP type anymq does not write: a number, a boolean, a nested table.
+      const headers = { ...foreign.headers, 'x-count': 7, 'x-flag': true, 'x-table': { inner: 'v' } }
+      channel.publish('', queue, Buffer.from(foreign.body), { headers, messageId: '', timestamp: 0, contentType: 'text/x-unknown' })
+      await channel.waitForConfirms()
+    },
+  })
+})

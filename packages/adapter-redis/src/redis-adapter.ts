@@ -1,5 +1,6 @@
 import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
 import { defaults, queueBrokerOptions, type RedisSettings, readSettings } from './redis-config.js'
+import { connectionStateReporter } from './redis-connection-state.js'
 import type { RedisDriver } from './redis-driver.js'
 import { RedisTransport } from './redis-transport.js'
 
@@ -13,6 +14,7 @@ export const capabilities: Capabilities = {
   delay: { maxMs: 2_147_483_647 },
   ordering: 'key',
   priority: false,
+  expiry: 'emulated',
   dedupe: false,
   persistence: true,
   replay: true,
@@ -40,7 +42,9 @@ export const adapter: AdapterFactory = {
   async connect(url, context) {
     const settings = readSettings(url, context.options, context.hosts)
     const driver = await loadDriver(settings)
-    const commands = await driver.open(settings, 'commands', context.logger)
+    const state = connectionStateReporter(context.reportConnectionState, context.logger)
+    const commands = await driver.open(settings, 'commands', context.logger, state.onError)
+    state.watch(commands)
     return new RedisTransport(driver, commands, settings, { ...context.capabilities, maxMessageBytes: settings.maxMessageBytes }, context.logger)
   },
 }

@@ -1,4 +1,4 @@
-import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
+import { brokerUrl, Collector, describeForeignMessages, uniqueName } from '@anymq/conformance'
 import { connect } from '@anymq/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
@@ -109,5 +109,18 @@ describe.skipIf(!url).each(drivers)('redis interop with redis-cli, %s driver (AN
     await seen.waitForCount(1, 10_000)
     expect(seen.bodies).toEqual(['later'])
     expect(await redisCli(redisUrl, 'ZCARD', `anymq:q:${queue.name}:delayed`)).toEqual(['0'])
+  })
+})
+
+describe.skipIf(!url)('redis foreign messages from redis-cli (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', () => {
+  describeForeignMessages({
+    name: 'redis (redis-cli XADD)',
+    connect: () => connect(url as string, { adapter }),
+    inject: async (queue, malformed, foreign) => {
+      await redisCli(url as string, 'XADD', `anymq:q:${queue}`, '*', 'body', malformed.body)
+      const fields = Object.entries(foreign.headers).flatMap(([name, value]) => [`h:${name}`, value])
+      // and wire fields of anymq's own with values it never writes
+      await redisCli(url as string, 'XADD', `anymq:q:${queue}`, '*', 'body', foreign.body, 'attempt', 'many', 'timestamp', 'x', ...fields)
+    },
   })
 })

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { AnymqError } from '@anymq/core'
 import { benchCommand, benchUsage } from './bench-command.js'
+import { bridgeCommand, bridgeUsage } from './bridge-command.js'
 import { type CliIo, line, UsageError } from './cli-io.js'
+import { conformanceCommand, conformanceUsage } from './conformance-command.js'
 import { consumeCommand, consumeUsage, deadLetterCommand, deadLetterUsage, doctorCommand, doctorUsage, sendCommand, sendUsage } from './message-commands.js'
+import { statsCommand, statsUsage } from './stats-command.js'
 
 export const usage = `usage: anymq <command> …   (anymq --version prints the version)
 
@@ -16,6 +19,12 @@ ${deadLetterUsage}
 
 ${doctorUsage}
 
+${bridgeUsage}
+
+${statsUsage}
+
+${conformanceUsage}
+
 URLs: memory://, amqp://user:pass@host:5672, kafka://host:9092, sqs://us-east-1?endpoint=…, redis://host:6379, nats://host:4222
 (the adapter package for the scheme must be installed: @anymq/rabbitmq, @anymq/kafka, @anymq/aws, @anymq/redis, @anymq/nats).`
 
@@ -25,6 +34,9 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   consume: consumeCommand,
   dlq: deadLetterCommand,
   doctor: doctorCommand,
+  bridge: bridgeCommand,
+  stats: statsCommand,
+  conformance: conformanceCommand,
 }
 
 /** Runs `anymq <argv…>` and resolves with the exit code: 0 done, 1 failed, 2 bad usage. */

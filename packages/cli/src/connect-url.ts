@@ -7,6 +7,12 @@ import type { CliIo } from './cli-io.js'
  * it is missing. Log lines go to stderr, redacted by core.
  */
 export async function connectUrl(url: string, io: CliIo): Promise<Anymq> {
+  await importAdapterFor(url)
+  return connect(url, { logger: stderrLogger(io) })
+}
+
+/** Imports the adapter package of `url`'s scheme from beside the CLI, where installed; core says what to install otherwise. */
+export async function importAdapterFor(url: string): Promise<void> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase()
   const packageName = scheme === undefined ? undefined : knownSchemes[scheme]
   if (packageName !== undefined) {
@@ -17,7 +23,6 @@ export async function connectUrl(url: string, io: CliIo): Promise<Anymq> {
       if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error
     }
   }
-  return connect(url, { logger: stderrLogger(io) })
 }
 
 function stderrLogger(io: CliIo): Logger {

@@ -5,3 +5,4 @@ export { type EndToEndOptions, type EndToEndResult, runEndToEnd } from './end-to
 export { LatencyRecorder } from './latency-recorder.js'
 export { ProgressBar, type ProgressStream } from './progress-bar.js'
 export { formatBytes, formatCount, formatMilliseconds, median, parseBytes, parseCount, percentileOfSorted } from './statistics.js'
+export { statsCommand, statsTable } from './stats-command.js'

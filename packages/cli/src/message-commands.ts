@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { capabilityNames, describeCapability } from '@anymq/core'
+import { capabilityReport } from './capability-report.js'
 import { type CliIo, line, UsageError } from './cli-io.js'
 import { connectUrl } from './connect-url.js'
 import { noteInProcessBroker } from './in-process-note.js'
@@ -13,7 +13,11 @@ export const consumeUsage = `anymq consume <url> <queue> [--count <n>] [--timeou
   --timeout seconds without one (default 10).`
 
 export const deadLetterUsage = `anymq dlq peek <url> <queue> [--limit <n>]      dead letters of a queue, without taking them
-anymq dlq redrive <url> <queue> [--limit <n>]   move them back to the queue as fresh messages`
+anymq dlq redrive <url> <queue> [--limit <n>]   move them back to the queue as fresh messages
+anymq dlq redrive-one <url> <queue> <id>        move one dead letter back, leaving the others
+anymq dlq delete-one <url> <queue> <id>         delete one dead letter for good
+anymq dlq edit <url> <queue> <id> [--body <json>] [--header name=value …]
+                                                change one dead letter, then move it back`
 
 export const doctorUsage = `anymq doctor <url>
   Connects, prints the adapter, the URL with its secrets redacted, and the broker's capabilities.`
@@ -26,7 +30,8 @@ function parseJsonOrText(text: string): unknown {
   }
 }
 
-function count(value: string | undefined, fallback: number, name: string): number {
+/** A `--name` option holding a whole number ≥ 1, or `fallback` when absent. */
+export function count(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback
   const parsed = parseCount(value)
   if (parsed === undefined || parsed < 1) throw new UsageError(`--${name} takes a whole number ≥ 1, got ${JSON.stringify(value)}`)
@@ -108,12 +113,21 @@ export async function consumeCommand(args: string[], io: CliIo): Promise<number>
   return received > 0 ? 0 : 1
 }
 
+const deadLetterActions = ['peek', 'redrive', 'redrive-one', 'delete-one', 'edit'] as const
+
 export async function deadLetterCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { limit: { type: 'string' } } })
-  const [action, url, queueName] = positionals
-  if ((action !== 'peek' && action !== 'redrive') || url === undefined || queueName === undefined || positionals.length > 3) {
-    throw new UsageError('anymq dlq takes peek|redrive <url> <queue>')
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { limit: { type: 'string' }, body: { type: 'string' }, header: { type: 'string', multiple: true } },
+  })
+  const [action, url, queueName, id] = positionals
+  const known = (deadLetterActions as readonly string[]).includes(action ?? '')
+  const needsId = action === 'redrive-one' || action === 'delete-one' || action === 'edit'
+  if (!known || url === undefined || queueName === undefined || (needsId ? id === undefined : id !== undefined) || positionals.length > 4) {
+    throw new UsageError('anymq dlq takes peek|redrive <url> <queue>, or redrive-one|delete-one|edit <url> <queue> <message id>')
   }
+  if (action !== 'edit' && (values.body !== undefined || values.header !== undefined)) throw new UsageError('--body and --header go with anymq dlq edit only')
   const mq = await connectUrl(url, io)
   noteInProcessBroker(mq, io, 'its dead-letter queues hold only what failed inside this same process')
   try {
@@ -126,14 +140,44 @@ export async function deadLetterCommand(args: string[], io: CliIo): Promise<numb
         const { rawBody: _bytes, ...shown } = letter
         line(io.stdout, JSON.stringify(shown))
       }
-    } else {
+      return 0
+    }
+    if (action === 'redrive') {
       const moved = await deadLetters.redrive(values.limit === undefined ? {} : { limit: count(values.limit, 1, 'limit') })
       line(io.stdout, `moved ${moved} dead letters from ${deadLetters.name} back to ${queueName}`)
+      return 0
     }
+    const messageId = id as string
+    let done: boolean
+    if (action === 'redrive-one') done = await deadLetters.redriveOne(messageId)
+    else if (action === 'delete-one') done = await deadLetters.deleteOne(messageId)
+    else done = await deadLetters.editAndRedrive(messageId, editOf(values.body, values.header))
+    const what =
+      action === 'delete-one'
+        ? `deleted ${messageId} from ${deadLetters.name}`
+        : `${action === 'edit' ? 'edited and redrove' : 'redrove'} ${messageId} from ${deadLetters.name} back to ${queueName}`
+    if (done) line(io.stdout, what)
+    else line(io.stderr, `no dead letter with id ${messageId} in ${deadLetters.name}`)
+    return done ? 0 : 1
   } finally {
     await mq.close()
   }
-  return 0
+}
+
+/** `--body` is JSON (a bare word is taken as a string); each `--header name=value` replaces the user headers. */
+function editOf(body: string | undefined, headers: string[] | undefined): { body?: unknown; headers?: Record<string, string> } {
+  const edit: { body?: unknown; headers?: Record<string, string> } = {}
+  if (body !== undefined) edit.body = parseJsonOrText(body)
+  if (headers !== undefined) {
+    edit.headers = {}
+    for (const pair of headers) {
+      const at = pair.indexOf('=')
+      if (at < 1) throw new UsageError(`--header takes name=value, got ${JSON.stringify(pair)}`)
+      edit.headers[pair.slice(0, at)] = pair.slice(at + 1)
+    }
+  }
+  if (edit.body === undefined && edit.headers === undefined) throw new UsageError('anymq dlq edit needs --body and/or --header')
+  return edit
 }
 
 export async function doctorCommand(args: string[], io: CliIo): Promise<number> {
@@ -145,8 +189,7 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
   try {
     line(io.stdout, `connected to ${mq.url} with the ${mq.adapter} adapter in ${(performance.now() - started).toFixed(0)} ms`)
     line(io.stdout)
-    const width = Math.max(...capabilityNames.map((name) => name.length))
-    for (const name of capabilityNames) line(io.stdout, `  ${name.padEnd(width)}  ${describeCapability(mq.capabilities, name)}`)
+    for (const text of capabilityReport(mq.capabilities)) line(io.stdout, text)
   } finally {
     await mq.close()
   }

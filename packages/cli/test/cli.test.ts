@@ -3,20 +3,10 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { LatencyRecorder, main, parseBytes, parseCount } from '../src/index.js'
+import { LatencyRecorder, parseBytes, parseCount } from '../src/index.js'
+import { anymq } from './run-cli.js'
 
 const run = promisify(execFile)
-
-/** Runs `anymq …` in this process and collects what it prints. */
-async function anymq(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(argv, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-  })
-  return { code, stdout, stderr }
-}
 
 describe('anymq bench', () => {
   it('runs the end-to-end workload on memory:// and reports counts in = counts out', async () => {

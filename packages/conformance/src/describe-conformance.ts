@@ -1,7 +1,11 @@
 import { describe } from 'vitest'
 import { acknowledgementCases } from './cases/acknowledgement.js'
+import { adminCases } from './cases/admin.js'
+import { claimCheckCases } from './cases/claim-check.js'
 import { delayCases } from './cases/delay.js'
+import { idempotencyCases } from './cases/idempotency.js'
 import { lifecycleCases } from './cases/lifecycle.js'
+import { observabilityCases } from './cases/observability.js'
 import { orderingCases } from './cases/ordering.js'
 import { queueCases } from './cases/queue.js'
 import { recoveryCases } from './cases/recovery.js'
@@ -20,11 +24,19 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   retry: retryCases,
   'request-reply': requestReplyCases,
   'scatter-gather': scatterGatherCases,
+  idempotency: idempotencyCases,
+  'claim-check': claimCheckCases,
   ordering: orderingCases,
   delay: delayCases,
   lifecycle: lifecycleCases,
   recovery: recoveryCases,
+  admin: adminCases,
+  // Last: it registers an OpenTelemetry SDK for the rest of the file.
+  observability: observabilityCases,
 }
+
+/** Every group of the suite, in the order they run. */
+export const conformanceGroups = Object.keys(groups) as ConformanceGroup[]
 
 /**
  * Registers the shared conformance suite for one adapter configuration. Every case makes its own

@@ -33,6 +33,12 @@ export interface ConformanceTarget {
    * attempt 1 again.
    */
   countsRedeliveries?: boolean
+  /**
+   * Whether a connection notices a broker restart and reports `reconnecting` then `connected`
+   * (`mq.onConnectionState`), checked by the recovery group. Default true. Set false only with the
+   * reason in the adapter's README.
+   */
+  observesReconnects?: boolean
   /** Only these groups run (default: all). */
   groups?: readonly ConformanceGroup[]
 }
@@ -50,10 +56,14 @@ export type ConformanceGroup =
   | 'retry'
   | 'request-reply'
   | 'scatter-gather'
+  | 'idempotency'
+  | 'claim-check'
   | 'ordering'
   | 'delay'
   | 'lifecycle'
   | 'recovery'
+  | 'admin'
+  | 'observability'
 
 /** Shared per-suite state: open connections are closed after each case, even when it fails. */
 export class Harness {
@@ -185,4 +195,18 @@ export function brokerUrl(variable: string): string | undefined {
     throw new Error(`${variable} is not set, and CI requires every broker: run scripts/brokers.sh up and export the lines of scripts/brokers.sh env`)
   }
   return undefined
+}
+
+/**
+ * Reads `read()` until `check` holds, for brokers whose counts settle a moment after the fact (stats
+ * that are refreshed every few seconds). Rejects after `timeoutMs` with the last value seen.
+ */
+export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = await read()
+    if (check(value)) return value
+    if (Date.now() > until) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`)
+    await delay(200)
+  }
 }

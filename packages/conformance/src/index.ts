@@ -1,7 +1,8 @@
 export { waitUntil } from './cases/retry.js'
 export { orderSchema } from './cases/round-trip.js'
 export { describeConnectionRefusals, everythingIn, type RefusalTarget, secretForms, startTlsFront, useBadCertificateFronts } from './connection-refusals.js'
-export { describeConformance } from './describe-conformance.js'
+export { conformanceGroups, describeConformance } from './describe-conformance.js'
+export { describeForeignMessages, type ForeignMessageTarget } from './foreign-messages.js'
 export {
   brokerUrl,
   Collector,
@@ -12,3 +13,4 @@ export {
   uniqueName,
   withTimeout,
 } from './harness.js'
+export { TelemetryCapture, telemetryCapture } from './telemetry-capture.js'

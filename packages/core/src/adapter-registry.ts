@@ -17,6 +17,7 @@ export const knownSchemes: Readonly<Record<string, string>> = {
   'rediss+sentinel': '@anymq/redis',
   nats: '@anymq/nats',
   'gcp-pubsub': '@anymq/gcp-pubsub',
+  kinesis: '@anymq/kinesis',
 }
 
 const registered = new Map<string, AdapterFactory>()

@@ -14,6 +14,12 @@ export interface Capabilities {
   ordering: 'key' | 'queue' | 'none'
   /** `send(body, { priority })` with 0 (lowest) to 9. */
   priority: boolean
+  /**
+   * `send(body, { ttlMs })`: a message not delivered within `ttlMs` of becoming due is dropped, never
+   * handled. `native`: the broker discards it (RabbitMQ's per-message expiration); `emulated`: anymq
+   * acks and drops it when it arrives late (it occupies the broker until then); `false`: refused.
+   */
+  expiry: 'native' | 'emulated' | false
   /** `send(body, { dedupeId })` drops a repeat of the same id within a window. */
   dedupe: false | { windowMs: number }
   /** Accepted messages survive a broker restart. */
@@ -30,13 +36,36 @@ export interface Capabilities {
   leaseExtension: boolean
   /** Topic subscriptions can filter: by subject pattern (`orders.*.created`) and/or by header equality. */
   topicFilters: { subject: boolean; headers: boolean }
+  /**
+   * Which admin calls the adapter serves; absent means none. An undeclared call rejects with
+   * {@link UnsupportedFeatureError}.
+   */
+  admin?: AdminCapabilities
 }
+
+/** The admin calls of one adapter (see `Queue.stats()`, `purge()`, `delete()`, `Anymq.list()`, `DeadLetters.redriveOne()`). */
+export interface AdminCapabilities {
+  /** `stats()` of queues and subscriptions. */
+  stats: boolean
+  /** `purge()` of queues and subscriptions. */
+  purge: boolean
+  /** `delete()` of queues, topics and subscriptions. */
+  delete: boolean
+  /** `mq.list()` of what anymq made on the broker. */
+  list: boolean
+  /** Dead-letter operations on one message by id: `redriveOne`, `deleteOne`, `editAndRedrive`. */
+  deadLetterById: boolean
+}
+
+/** Names of the admin calls, for tables and messages. */
+export const adminCapabilityNames = ['stats', 'purge', 'delete', 'list', 'deadLetterById'] as const satisfies readonly (keyof AdminCapabilities)[]
 
 /** Names of the capability flags, for tables and messages. */
 export const capabilityNames = [
   'delay',
   'ordering',
   'priority',
+  'expiry',
   'dedupe',
   'persistence',
   'replay',
@@ -45,6 +74,7 @@ export const capabilityNames = [
   'leaseExpiry',
   'leaseExtension',
   'topicFilters',
+  'admin',
 ] as const satisfies readonly (keyof Capabilities)[]
 
 /** Renders one capability value as a short table cell. */
@@ -65,6 +95,11 @@ export function describeCapability(capabilities: Capabilities, name: keyof Capab
       const filters = capabilities.topicFilters
       const kinds = [filters.subject ? 'subject' : '', filters.headers ? 'headers' : ''].filter(Boolean)
       return kinds.length === 0 ? 'no' : kinds.join(' + ')
+    }
+    case 'admin': {
+      const admin = capabilities.admin
+      const served = adminCapabilityNames.filter((call) => admin?.[call] === true)
+      return served.length === 0 ? 'no' : served.length === adminCapabilityNames.length ? 'all' : served.join(', ')
     }
     default:
       return typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value)

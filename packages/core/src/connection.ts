@@ -1,6 +1,8 @@
 import { abortable, throwIfAborted } from './abortable.js'
 import { resolveAdapter } from './adapter-registry.js'
+import { adminFor } from './admin-access.js'
 import type { Capabilities } from './capabilities.js'
+import { type ConnectionEvent, ConnectionHealth, type HealthReport } from './connection-health.js'
 import { ConfigError } from './errors.js'
 import { consoleLogger, type Logger, redactingLogger } from './logger.js'
 import { abortSignal, type OptionShape, ofType, validateOptions } from './options-validation.js'
@@ -10,7 +12,10 @@ import { Requester, type RequestReplyOptions } from './requester.js'
 import { Responder } from './responder.js'
 import { Runtime } from './runtime.js'
 import { type GatherTarget, ScatterGather } from './scatter-gather.js'
+import type { ListedDestination } from './spi/admin.js'
 import type { AdapterFactory, Transport } from './spi/transport.js'
+import { connectionTelemetry } from './telemetry/connection-telemetry.js'
+import type { Telemetry } from './telemetry/telemetry.js'
 import { Topic, type TopicOptions } from './topic.js'
 import { TopicResponder } from './topic-responder.js'
 
@@ -43,13 +48,22 @@ export class Anymq {
   /** The connection URL with its password and secrets replaced by `***`. */
   readonly url: string
   private readonly runtime: Runtime
+  private readonly connectionHealth: ConnectionHealth
   private closing: Promise<void> | undefined
 
-  constructor(transport: Transport, factory: AdapterFactory, capabilities: Capabilities, logger: Logger, url: string) {
+  constructor(
+    transport: Transport,
+    factory: AdapterFactory,
+    capabilities: Capabilities,
+    logger: Logger,
+    url: string,
+    observability: { health?: ConnectionHealth; telemetry?: Telemetry } = {},
+  ) {
     this.adapter = factory.name
     this.capabilities = capabilities
     this.url = url
-    this.runtime = new Runtime(transport, factory.name, capabilities, logger, factory.queueBrokerOptions)
+    this.connectionHealth = observability.health ?? new ConnectionHealth()
+    this.runtime = new Runtime(transport, factory.name, capabilities, logger, factory.queueBrokerOptions, observability.telemetry)
     transports.set(this, transport)
     queueBrokerOptions.set(this, factory.queueBrokerOptions ?? {})
   }
@@ -96,8 +110,38 @@ export class Anymq {
     return new TopicResponder<Request, Response>(this.runtime, topic, name, options)
   }
 
+  /**
+   * The queues, topics and subscriptions anymq made on this broker whose names start with `prefix`
+   * (all of them without one), sorted by kind and name; anymq's private structures (retry queues,
+   * reply inboxes) are left out. Rejects with `UnsupportedFeatureError` when the adapter does not declare `admin.list`.
+   */
+  async list(options: { prefix?: string } = {}): Promise<ListedDestination[]> {
+    validateOptions(options, { prefix: ofType('string') }, 'list options', this.adapter)
+    const found = await adminFor(this.runtime, 'list', 'list()').list(options.prefix ?? '')
+    const order = { queue: 0, topic: 1, subscription: 2 }
+    return found.sort((a, b) => order[a.kind] - order[b.kind] || (a.topic ?? '').localeCompare(b.topic ?? '') || a.name.localeCompare(b.name))
+  }
+
   get closed(): boolean {
     return this.runtime.closed
+  }
+
+  /**
+   * Where the connection stands, for a readiness probe: `ready` only while `connected`; how many
+   * times the adapter had to reconnect and the last cause (secrets redacted). Never throws, also
+   * after `close()` (then `closed`).
+   */
+  health(): HealthReport {
+    return this.connectionHealth.health()
+  }
+
+  /**
+   * Calls `listener` on every connection state change (`connected`, `reconnecting` with its cause,
+   * `closed`), and on every further reconnect attempt. Returns the function that removes it. A
+   * listener that throws is ignored.
+   */
+  onConnectionState(listener: (event: ConnectionEvent) => void): () => void {
+    return this.connectionHealth.listen(listener)
   }
 
   /**
@@ -106,8 +150,12 @@ export class Anymq {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.runtime.closeAll()
-      await this.runtime.transport.close()
+      try {
+        await this.runtime.closeAll()
+        await this.runtime.transport.close()
+      } finally {
+        this.connectionHealth.report({ state: 'closed' })
+      }
     })()
     return this.closing
   }
@@ -174,11 +222,14 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
     )
   }
   const logger = redactingLogger(options.logger ?? consoleLogger, factory.name)
+  const health = new ConnectionHealth()
+  const telemetry = await connectionTelemetry(factory.messagingSystem ?? factory.name)
   const connecting = factory.connect(parsed, {
     logger,
     hosts,
     options: options.broker ?? {},
     capabilities: factory.capabilities,
+    reportConnectionState: health.report,
   })
   let transport: Transport
   try {
@@ -189,7 +240,7 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
   }
   const capabilities = transport.capabilities ?? factory.capabilities
   const shown = hosts.length > 1 ? redactUrl(parsed).replace(parsed.host, hosts.join(',')) : redactUrl(parsed)
-  return new Anymq(transport, factory, capabilities, logger, shown)
+  return new Anymq(transport, factory, capabilities, logger, shown, { health, telemetry })
 }
 
 const multiHost = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*@)?([^@/?#]*,[^@/?#]*)([/?#].*)?$/i

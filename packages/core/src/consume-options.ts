@@ -1,6 +1,7 @@
 import type { Handler } from './consumer-engine.js'
 import { ConfigError, UnsupportedFeatureError } from './errors.js'
-import { abortSignal, integer, type OptionCheck, ofType, oneOf, validateOptions } from './options-validation.js'
+import type { IdempotencyOptions } from './idempotency-store.js'
+import { abortSignal, integer, type OptionCheck, objectOf, ofType, oneOf, required, validateOptions, withMembers } from './options-validation.js'
 import type { Runtime } from './runtime.js'
 import type { ConsumeOptions } from './subscription.js'
 
@@ -11,6 +12,13 @@ export const consumeOptionChecks: Record<keyof ConsumeOptions, OptionCheck> = {
   leaseMs: integer(1),
   signal: abortSignal(),
   onError: ofType('function'),
+  idempotency: objectOf(
+    {
+      store: required(withMembers({ process: required(ofType('function')) }, 'an idempotency store (an object with process(messageId, work))')),
+      ttlMs: integer(1),
+    },
+    'an object { store, ttlMs? }',
+  ),
 }
 
 /** Validates consume options and fills defaults; every problem reported at once. */
@@ -26,6 +34,7 @@ export function resolveConsumeOptions(
   ack: 'auto' | 'manual'
   leaseMs: number | undefined
   onError: (error: Error) => void
+  idempotency: IdempotencyOptions | undefined
 } {
   if (typeof handler !== 'function')
     throw new ConfigError(
@@ -45,6 +54,13 @@ export function resolveConsumeOptions(
       'the broker redelivers unsettled messages when the consumer disconnects; omit leaseMs',
     )
   }
+  if (options.idempotency !== undefined && options.ack === 'manual') {
+    // The id is recorded when the handler returns; a handler that nacked would have its retry skipped as a duplicate.
+    throw new ConfigError(
+      [{ field: `${where} options.idempotency`, message: "works with ack: 'auto' only (the id is recorded when the handler returns); drop ack: 'manual'" }],
+      { adapter: runtime.adapter },
+    )
+  }
   const concurrency = options.concurrency ?? 1
   return {
     concurrency,
@@ -52,5 +68,6 @@ export function resolveConsumeOptions(
     ack: options.ack ?? 'auto',
     leaseMs: options.leaseMs,
     onError: options.onError ?? ((error) => runtime.logger.error(`${where}: ${error.message}`, { error })),
+    idempotency: options.idempotency,
   }
 }

@@ -1,6 +1,8 @@
 import type { Capabilities } from './capabilities.js'
+import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { AnymqError, SerializationError, Unrecoverable, UnsupportedFeatureError, ValidationError } from './errors.js'
+import type { IdempotencyOptions, IdempotencyOutcome } from './idempotency-store.js'
 import { KeySequencer } from './key-sequencer.js'
 import type { Logger } from './logger.js'
 import type { Message } from './message.js'
@@ -9,6 +11,7 @@ import { type StandardSchemaV1, validateBody } from './schema.js'
 import { republishCopy } from './spi/republish-retry.js'
 import type { Delivery, IncomingMessage, QueueSpec, Source, Transport, TransportConsumer } from './spi/transport.js'
 import { userHeaders, wireHeaders } from './spi/wire-headers.js'
+import { noTelemetry, type Telemetry } from './telemetry/telemetry.js'
 
 export type Handler<T> = (message: Message<T>) => unknown
 
@@ -30,9 +33,19 @@ export interface EngineSettings<T> {
   leaseMs: number | undefined
   handler: Handler<T>
   onError: (error: Error) => void
+  idempotency?: IdempotencyOptions | undefined
+  claimCheck?: ClaimCheck | undefined
+  /** Process spans, retry and dead-letter events, consumer metrics. Default: none. */
+  telemetry?: Telemetry
 }
 
 const maxErrorText = 1024
+
+/** Settles a delivery whose handler succeeded (the ack), run by the caller when it is time. */
+type Settle = () => Promise<void>
+
+/** Thrown out of an idempotency store's work when the delivery was settled already (its body could not be read), so that nothing is recorded. */
+const alreadySettled = new Error('[anymq] [core] the delivery was settled before its handler ran')
 const incoming = Symbol('anymq.incoming')
 
 /** The wire message behind a received message, reserved headers included. Internal. */
@@ -50,7 +63,7 @@ export class ConsumerEngine<T> {
   private consumer: TransportConsumer | undefined
   private closing: Promise<void> | undefined
   private stopped = false
-  readonly counts = { received: 0, acked: 0, retried: 0, deadLettered: 0 }
+  readonly counts = { received: 0, acked: 0, retried: 0, deadLettered: 0, duplicates: 0, expired: 0 }
 
   constructor(private readonly settings: EngineSettings<T>) {
     this.sequencer = new KeySequencer(settings.concurrency)
@@ -83,24 +96,77 @@ export class ConsumerEngine<T> {
       return
     }
     this.counts.received++
+    const telemetry = this.settings.telemetry ?? noTelemetry
     this.sequencer.submit(
       delivery.message.key,
-      () => this.process(delivery),
+      telemetry === noTelemetry ? () => this.process(delivery) : () => telemetry.process(this.settings.source, delivery.message, () => this.process(delivery)),
       () => void delivery.release().catch(() => {}),
     )
   }
 
   private async process(delivery: Delivery): Promise<void> {
     const { settings } = this
+    const expiresAt = Number(delivery.message.headers[wireHeaders.expiresAt])
+    if (expiresAt < Date.now()) {
+      // Past its ttlMs: dropped unhandled, as the broker would have done with native expiry.
+      this.counts.expired++
+      settings.logger.debug(`message ${delivery.message.id} from ${settings.sourceLabel} expired ${Date.now() - expiresAt} ms ago; dropped unhandled`)
+      await this.ack(delivery)
+      return
+    }
+    const idempotency = settings.idempotency
+    if (idempotency === undefined) {
+      await this.handle(delivery, false)
+      return
+    }
+    let outcome: IdempotencyOutcome<Settle>
+    try {
+      // The duplicate check comes first: a duplicate is skipped without fetching or decoding its body
+      // (a claim-checked body is deleted once the first copy is acked).
+      outcome = await idempotency.store.process(delivery.message.id, () => this.handle(delivery, true), { ttlMs: idempotency.ttlMs })
+    } catch (error) {
+      if (error === alreadySettled) return
+      // The handler threw (nothing recorded), or the store itself failed: the retry policy applies.
+      await this.fail(delivery, toError(error))
+      return
+    }
+    if (outcome.duplicate) {
+      this.counts.duplicates++
+      await this.ack(delivery)
+      return
+    }
+    // Acked only now, after the store recorded the id: a crash in between is skipped as a duplicate on redelivery.
+    await outcome.result()
+  }
+
+  /**
+   * Fetches, decodes and validates the body and runs the handler. A body that cannot be read settles
+   * the delivery here (retry or dead letter). `deferAck` (idempotent consumers): a handler error is
+   * rethrown unsettled and an unreadable body throws {@link alreadySettled}, so that the store records
+   * nothing; on success the ack is returned for after the store recorded the id.
+   */
+  private async handle(delivery: Delivery, deferAck: boolean): Promise<Settle> {
+    const { settings } = this
+    const noop: Settle = async () => {}
+    let bytes: Uint8Array
+    try {
+      bytes = settings.claimCheck ? await settings.claimCheck.fetch(delivery.message) : delivery.message.body
+    } catch (error) {
+      // A store that cannot be reached is retried; a body gone from it is Unrecoverable (dead-lettered).
+      await this.fail(delivery, toError(error))
+      if (deferAck) throw alreadySettled
+      return noop
+    }
     let body: T
     try {
-      const decoded = settings.codec.decode(delivery.message.body)
+      const decoded = settings.codec.decode(bytes)
       body = settings.schema
         ? await validateBody(settings.schema, decoded, `message ${delivery.message.id} from ${settings.sourceLabel}`, settings.adapter)
         : (decoded as T)
     } catch (error) {
       await this.deadLetter(delivery, error as Error)
-      return
+      if (deferAck) throw alreadySettled
+      return noop
     }
     let settled = false
     const settleOnce = async (action: () => Promise<void>): Promise<void> => {
@@ -130,21 +196,30 @@ export class ConsumerEngine<T> {
         await delivery.extendLease(ms)
       },
     }
+    const ackNow: Settle = () => (settings.ack === 'auto' ? settleOnce(() => this.ack(delivery)) : Promise.resolve())
+    if (deferAck) {
+      await settings.handler(message)
+      return ackNow
+    }
     try {
       await settings.handler(message)
-      if (settings.ack === 'auto') await settleOnce(() => this.ack(delivery))
+      await ackNow()
     } catch (error) {
       await settleOnce(() => this.fail(delivery, toError(error)))
     }
+    return noop
   }
 
-  private async ack(delivery: Delivery): Promise<void> {
+  /** `keepBody`: a dead-lettered message's claim-checked body stays for the dead letter. */
+  private async ack(delivery: Delivery, keepBody = false): Promise<void> {
     try {
       await delivery.ack()
       this.counts.acked++
     } catch (error) {
       this.settings.onError(toError(error))
+      return
     }
+    if (!keepBody) await this.settings.claimCheck?.released(delivery.message).catch((error: Error) => this.settings.onError(error))
   }
 
   private async release(delivery: Delivery): Promise<void> {
@@ -169,6 +244,7 @@ export class ConsumerEngine<T> {
         headers: failureHeaders(delivery, error),
       })
       this.counts.retried++
+      this.settings.telemetry?.retried(this.settings.source, delivery.message, error, delayMs)
     } catch (retryError) {
       // The retry copy was not taken: hand the original back so it is not held until the connection closes.
       this.settings.onError(toError(retryError))
@@ -181,6 +257,7 @@ export class ConsumerEngine<T> {
     const target = settings.deadLetter
     if (target === false) {
       settings.logger.error(`message ${delivery.message.id} from ${settings.sourceLabel} failed and has no dead-letter queue; dropped`, { error })
+      settings.telemetry?.deadLettered(settings.source, delivery.message, error, false)
       await this.ack(delivery)
       return
     }
@@ -191,6 +268,8 @@ export class ConsumerEngine<T> {
       [wireHeaders.source]: settings.sourceLabel,
     }
     delete headers[wireHeaders.attempt]
+    // A dead letter is kept for inspection: it never expires.
+    delete headers[wireHeaders.expiresAt]
     const copy = republishCopy(delivery.message, { headers, attempt: 1 })
     try {
       await settings.transport.publish({ kind: 'queue', queue: deadLetterSpec(target) }, [copy])
@@ -201,7 +280,9 @@ export class ConsumerEngine<T> {
       return
     }
     this.counts.deadLettered++
-    await this.ack(delivery)
+    settings.telemetry?.deadLettered(settings.source, delivery.message, error, target)
+    await settings.claimCheck?.deadLettered(delivery.message).catch((error: Error) => settings.onError(error))
+    await this.ack(delivery, true)
   }
 }
 

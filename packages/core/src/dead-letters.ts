@@ -1,9 +1,11 @@
 import { abortable, throwIfAborted } from './abortable.js'
+import { adminFor } from './admin-access.js'
+import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { deadLetterSpec } from './consumer-engine.js'
 import { ConfigError } from './errors.js'
 import type { DeadLetter } from './message.js'
-import { abortSignal, integer, validateOptions } from './options-validation.js'
+import { abortSignal, anything, integer, ofType, stringRecord, validateOptions } from './options-validation.js'
 import type { Runtime } from './runtime.js'
 import { describeDestination, republishCopy } from './spi/republish-retry.js'
 import type { Destination, IncomingMessage } from './spi/transport.js'
@@ -16,6 +18,7 @@ export class DeadLetters<T> {
     private readonly queueName: string | undefined,
     private readonly home: Destination,
     private readonly codec: Codec<unknown>,
+    private readonly claimCheck?: ClaimCheck,
   ) {}
 
   /** The dead-letter queue's name. */
@@ -33,7 +36,7 @@ export class DeadLetters<T> {
     const what = `peeking at dead letters of ${describeDestination(this.home)}`
     throwIfAborted(options.signal, what, this.runtime.adapter)
     const messages = await abortable(this.runtime.transport.peek(deadLetterSpec(this.require()), limit), options.signal, what, this.runtime.adapter)
-    return messages.map((message) => this.describe(message))
+    return Promise.all(messages.map(async (message) => this.describe(message, this.claimCheck ? await this.claimCheck.bodyOf(message) : message.body)))
   }
 
   /**
@@ -51,10 +54,54 @@ export class DeadLetters<T> {
     const moving = this.runtime.transport.move(deadLetterSpec(this.require()), this.home, options.limit ?? Number.POSITIVE_INFINITY, (message) => {
       // Every adapter prepares a message before it sends it: refusing here stops the move between messages.
       throwIfAborted(signal, what, this.runtime.adapter)
-      const headers = Object.fromEntries(Object.entries(message.headers).filter(([name]) => !isReservedHeader(name)))
+      // The failure record goes; a claim-check reference stays, or the redriven message would lose its body.
+      const headers = Object.fromEntries(Object.entries(message.headers).filter(([name]) => !isReservedHeader(name) || name === wireHeaders.claimCheck))
       return republishCopy(message, { headers, attempt: 1 })
     })
     return abortable(moving, signal, what, this.runtime.adapter)
+  }
+
+  /**
+   * Moves the dead letter with this id back to where it failed, as a fresh message (attempt 1, failure
+   * record cleared), leaving every other dead letter where it is. It leaves the dead-letter queue only
+   * after its home has it. Resolves `false` when no waiting dead letter has this id. Needs `admin.deadLetterById`.
+   */
+  redriveOne(id: string): Promise<boolean> {
+    return this.takeOne(id, 'redriveOne()', async (message) => {
+      await this.runtime.publish(this.home, [republishCopy(message, { headers: this.cleared(message.headers), attempt: 1 })])
+    })
+  }
+
+  /** Deletes the dead letter with this id for good, leaving every other one. Resolves `false` when none has it. Needs `admin.deadLetterById`. */
+  deleteOne(id: string): Promise<boolean> {
+    return this.takeOne(id, 'deleteOne()', async () => {})
+  }
+
+  /**
+   * Redrives the dead letter with this id after changing it: `body` replaces the body (encoded with the
+   * queue's codec), `headers` replace the user headers. Same guarantees as {@link redriveOne}; an edited
+   * body the codec cannot encode rejects with `SerializationError` and the dead letter stays.
+   */
+  async editAndRedrive(id: string, edit: { body?: T; headers?: Record<string, string> }): Promise<boolean> {
+    validateOptions(edit, { body: anything, headers: stringRecord() }, 'editAndRedrive edit', this.runtime.adapter)
+    const body = 'body' in edit ? this.codec.encode(edit.body) : undefined
+    return this.takeOne(id, 'editAndRedrive()', async (message) => {
+      // A new body travels inline, so a claim-check reference to the old one must not come along.
+      const headers = edit.headers ? { ...edit.headers } : this.cleared(message.headers, body === undefined)
+      const copy = republishCopy(message, { headers, attempt: 1 })
+      await this.runtime.publish(this.home, [body === undefined ? copy : { ...copy, body }])
+    })
+  }
+
+  private async takeOne(id: string, call: string, handle: (message: IncomingMessage) => Promise<void>): Promise<boolean> {
+    validateOptions({ id }, { id: ofType('string') }, `${call} id`, this.runtime.adapter)
+    const admin = adminFor(this.runtime, 'deadLetterById', `deadLetters().${call}`)
+    return admin.takeById(deadLetterSpec(this.require()), id, handle)
+  }
+
+  /** Headers of a dead letter without anymq's failure record, as a redriven message carries them (with its claim-check reference, if kept). */
+  private cleared(headers: Record<string, string>, keepClaimCheck = true): Record<string, string> {
+    return Object.fromEntries(Object.entries(headers).filter(([name]) => !isReservedHeader(name) || (keepClaimCheck && name === wireHeaders.claimCheck)))
   }
 
   private require(): string {
@@ -71,10 +118,10 @@ export class DeadLetters<T> {
     return this.queueName
   }
 
-  private describe(message: IncomingMessage): DeadLetter<T> {
+  private describe(message: IncomingMessage, rawBody: Uint8Array): DeadLetter<T> {
     let body: T | undefined
     try {
-      body = this.codec.decode(message.body) as T
+      body = this.codec.decode(rawBody) as T
     } catch {
       body = undefined
     }
@@ -83,7 +130,7 @@ export class DeadLetters<T> {
     return {
       id: message.id,
       body,
-      rawBody: message.body,
+      rawBody,
       headers: userHeaders(headers),
       key: message.key,
       error: {

@@ -66,10 +66,9 @@ export class KeySequencer {
       if (!task) break
       this.active++
       if (task.key !== undefined) this.runningKeys.add(task.key)
-      void task
-        .run()
-        .catch(() => {})
-        .finally(() => this.finish(task))
+      // One reaction for both outcomes: no extra promise per task for a catch and a finally.
+      const done = () => this.finish(task)
+      task.run().then(done, done)
     }
   }
 

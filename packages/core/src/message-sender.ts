@@ -1,6 +1,6 @@
 import { throwIfAborted } from './abortable.js'
 import { type OptionCheck, validateOptions } from './options-validation.js'
-import { encodeOutgoing, type OutgoingContext, type PublishOptions, prepareOutgoing, type SendOptions } from './outgoing-message.js'
+import { assertFits, encodeOutgoing, type OutgoingContext, type PublishOptions, prepareOutgoing, type SendOptions } from './outgoing-message.js'
 import type { Runtime } from './runtime.js'
 import type { Destination, OutgoingMessage } from './spi/transport.js'
 
@@ -19,34 +19,78 @@ export class MessageSender {
     private readonly verb: 'send' | 'publish',
   ) {}
 
-  one(body: unknown, options: Options): Promise<{ id: string }> {
-    return this.runtime.accept('the connection', async () => {
-      validateOptions(options, this.checks, `${this.verb} options`, this.runtime.adapter)
-      const message = this.outgoing.schema ? await prepareOutgoing(body, options, this.outgoing) : encodeOutgoing(body, options, this.outgoing)
-      await this.runtime.publish(this.destination, [message], options.signal)
-      return { id: message.id }
-    })
+  // Async methods rather than closures handed to the runtime: no closure or extra promise per send.
+  async one(body: unknown, options: Options): Promise<{ id: string }> {
+    this.runtime.enter('the connection')
+    try {
+      if (hasOptions(options)) validateOptions(options, this.checks, `${this.verb} options`, this.runtime.adapter)
+      const encoded = this.outgoing.schema ? await prepareOutgoing(body, options, this.outgoing) : encodeOutgoing(body, options, this.outgoing)
+      const message = this.outgoing.claimCheck === undefined ? encoded : (await this.offload([encoded]))[0]!
+      await this.publish([message], options.signal)
+      return { id: encoded.id }
+    } finally {
+      this.runtime.leave()
+    }
   }
 
   /**
    * Every body is validated and encoded first: one bad body rejects the whole batch before anything is
    * sent. The batch's signal is the `signal` of `options` (the object, or the first call of the function).
    */
-  many<T>(bodies: readonly T[], options: Options | ((body: T, index: number) => Options)): Promise<{ ids: string[] }> {
-    return this.runtime.accept('the connection', async () => {
+  async many<T>(bodies: readonly T[], options: Options | ((body: T, index: number) => Options)): Promise<{ ids: string[] }> {
+    this.runtime.enter('the connection')
+    try {
       // Without a schema nothing is asynchronous: encode in place instead of a promise per message.
       const prepare = this.outgoing.schema ? prepareOutgoing : encodeOutgoing
       let signal = typeof options === 'function' ? undefined : options.signal
       const prepared = bodies.map((body, index) => {
         const each = typeof options === 'function' ? options(body, index) : options
         if (index === 0) signal = each.signal
-        validateOptions(each, this.checks, `${this.verb}Batch options [${index}]`, this.runtime.adapter)
+        if (hasOptions(each)) validateOptions(each, this.checks, `${this.verb}Batch options [${index}]`, this.runtime.adapter)
         return prepare(body, each, this.outgoing)
       })
-      const messages = this.outgoing.schema ? await Promise.all(prepared) : (prepared as OutgoingMessage[])
+      const encoded = this.outgoing.schema ? await Promise.all(prepared) : (prepared as OutgoingMessage[])
       throwIfAborted(signal, `${this.verb}Batch`, this.runtime.adapter)
-      if (messages.length > 0) await this.runtime.publish(this.destination, messages, signal)
+      const messages = await this.offload(encoded)
+      if (messages.length > 0) await this.publish(messages, signal)
       return { ids: messages.map((message) => message.id) }
-    })
+    } finally {
+      this.runtime.leave()
+    }
   }
+
+  /** Claim check: large bodies to the blob store, then the size check the encoder left to us. */
+  private async offload(messages: OutgoingMessage[]): Promise<OutgoingMessage[]> {
+    const claimCheck = this.outgoing.claimCheck
+    if (claimCheck === undefined) return messages
+    const offloaded: OutgoingMessage[] = []
+    try {
+      for (const message of messages) {
+        const sent = await claimCheck.offload(message)
+        offloaded.push(sent)
+        assertFits(sent, this.outgoing)
+      }
+    } catch (error) {
+      await claimCheck.discard(offloaded).catch(() => {})
+      throw error
+    }
+    return offloaded
+  }
+
+  private async publish(messages: OutgoingMessage[], signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await this.runtime.publish(this.destination, messages, signal)
+    } catch (error) {
+      // Maybe not taken: the broker may still have it (a lost confirm), so the bodies are not deleted now but
+      // left to expire like a dead letter's, which sweepClaimChecks removes.
+      await this.outgoing.claimCheck?.expire(messages).catch(() => {})
+      throw error
+    }
+  }
+}
+
+/** Whether an options object has any key to check: the usual `{}` costs no validation pass. */
+function hasOptions(options: object): boolean {
+  for (const _ in options) return true
+  return typeof options !== 'object' || options === null || Array.isArray(options)
 }

@@ -29,13 +29,21 @@ function describedCheck(
   return Object.assign(check, meta)
 }
 
+/** The object check of each shape, built once: sends validate their options on every call. */
+const objectChecks = new WeakMap<OptionShape, OptionCheck>()
+
 /**
  * Checks an options object: unknown keys, missing required keys and malformed values. Throws one
  * {@link ConfigError} listing every problem at once; returns nothing when the options are fine.
  */
 export function validateOptions(value: unknown, shape: OptionShape, where: string, adapter = 'core'): void {
   const problems: ConfigProblem[] = []
-  objectOf(shape)(value, where, problems)
+  let check = objectChecks.get(shape)
+  if (!check) {
+    check = objectOf(shape)
+    objectChecks.set(shape, check)
+  }
+  check(value, where, problems)
   if (problems.length > 0) throw new ConfigError(problems, { adapter })
 }
 

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Capabilities } from './capabilities.js'
+import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { ConfigError, MessageTooLargeError, UnsupportedFeatureError } from './errors.js'
 import { type StandardSchemaV1, validateBody } from './schema.js'
 import { messageSize } from './spi/message-size.js'
 import type { OutgoingMessage } from './spi/transport.js'
-import { isReservedHeader } from './spi/wire-headers.js'
+import { isReservedHeader, wireHeaders } from './spi/wire-headers.js'
 
 /** Options of one message sent to a queue. */
 export interface SendOptions {
@@ -20,6 +21,8 @@ export interface SendOptions {
   replyTo?: string
   /** 0 (lowest) to 9; adapter's `priority` capability. */
   priority?: number
+  /** Drop the message, unhandled, when it is not delivered within this many ms of becoming due (after `delayMs`); adapter's `expiry` capability. */
+  ttlMs?: number
   /** Drops a repeat of this id within the broker's window; adapter's `dedupe` capability. */
   dedupeId?: string
   signal?: AbortSignal
@@ -43,6 +46,8 @@ export interface OutgoingContext {
   schema: StandardSchemaV1 | undefined
   /** For error messages: `queue 'orders'`. */
   where: string
+  /** Set when large bodies go to a blob store: the size is then checked after offloading, by the sender. */
+  claimCheck?: ClaimCheck
 }
 
 /**
@@ -86,27 +91,35 @@ export function encodeOutgoing(
   if (options.priority !== undefined && !capabilities.priority) {
     throw new UnsupportedFeatureError(adapter, 'message priority', 'use a separate queue for urgent messages')
   }
+  if (options.ttlMs !== undefined && capabilities.expiry === false) {
+    throw new UnsupportedFeatureError(adapter, 'message expiry (ttlMs)', 'put a deadline in the body and have the handler skip late messages')
+  }
   if (options.dedupeId !== undefined && capabilities.dedupe === false) {
     throw new UnsupportedFeatureError(adapter, 'broker-side deduplication (dedupeId)', 'make the handler idempotent (the outbox package has an inbox for that)')
   }
   const headers: Record<string, string> = {}
-  for (const [name, headerValue] of Object.entries(options.headers ?? {})) {
-    if (isReservedHeader(name))
-      throw new ConfigError(
-        [
-          {
-            field: `headers.${name}`,
-            message: "names starting with 'x-anymq-' are reserved for anymq",
-          },
-        ],
-        { adapter },
-      )
-    // `headers.__proto__ = value` would not make a header: refused, not silently dropped.
-    if (name === '__proto__')
-      throw new ConfigError([{ field: 'headers.__proto__', message: 'this name cannot be carried by a JavaScript object; rename the header' }], { adapter })
-    headers[name] = headerValue
-  }
-  Object.assign(headers, extra.headers)
+  const given = options.headers
+  if (given !== undefined)
+    for (const name of Object.keys(given)) {
+      const headerValue = given[name] as string
+      if (isReservedHeader(name))
+        throw new ConfigError(
+          [
+            {
+              field: `headers.${name}`,
+              message: "names starting with 'x-anymq-' are reserved for anymq",
+            },
+          ],
+          { adapter },
+        )
+      // `headers.__proto__ = value` would not make a header: refused, not silently dropped.
+      if (name === '__proto__')
+        throw new ConfigError([{ field: 'headers.__proto__', message: 'this name cannot be carried by a JavaScript object; rename the header' }], { adapter })
+      headers[name] = headerValue
+    }
+  if (extra.headers !== undefined) Object.assign(headers, extra.headers)
+  const now = Date.now()
+  if (options.ttlMs !== undefined) headers[wireHeaders.expiresAt] = String(now + delayMs + options.ttlMs)
   const message: OutgoingMessage = {
     id: options.id ?? randomUUID(),
     body: context.codec.encode(value),
@@ -115,17 +128,22 @@ export function encodeOutgoing(
     key: options.key,
     correlationId: options.correlationId,
     replyTo: extra.replyTo ?? options.replyTo,
-    timestamp: Date.now(),
+    timestamp: now,
     subject: options.subject,
     delayMs,
     priority: options.priority,
     dedupeId: options.dedupeId,
     attempt: 1,
   }
-  const size = messageSize(message)
-  if (size > capabilities.maxMessageBytes)
-    throw new MessageTooLargeError(size, capabilities.maxMessageBytes, {
-      adapter,
-    })
+  if (context.claimCheck === undefined) assertFits(message, context)
   return message
+}
+
+/** Throws {@link MessageTooLargeError} when the message exceeds the adapter's `maxMessageBytes`. */
+export function assertFits(message: OutgoingMessage, context: OutgoingContext): void {
+  const size = messageSize(message)
+  if (size > context.capabilities.maxMessageBytes)
+    throw new MessageTooLargeError(size, context.capabilities.maxMessageBytes, {
+      adapter: context.adapter,
+    })
 }

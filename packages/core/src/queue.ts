@@ -1,6 +1,9 @@
+import { adminFor } from './admin-access.js'
+import { ClaimCheck, type ClaimCheckOptions, claimCheckOptionsCheck } from './claim-check.js'
 import { type CodecOption, codecCheck, resolveCodec } from './codec.js'
 import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
+import { type DestinationStats, readStats } from './destination-stats.js'
 import { UnsupportedFeatureError } from './errors.js'
 import type { Message } from './message.js'
 import { iterateMessages, type MessagesOptions } from './message-iterator.js'
@@ -38,6 +41,13 @@ export interface QueueOptions<T> {
   ordered?: boolean
   /** Adapter-specific provisioning (e.g. `{ queueType: 'quorum' }` on RabbitMQ); see the adapter's README. */
   broker?: Record<string, unknown>
+  /**
+   * Claim check for large payloads: a body over the threshold is written to `store` and the message
+   * carries its key; consumers of this queue fetch it back before decoding and validation, delete it
+   * after the ack, and keep it `deadLetterRetentionMs` when the message is dead-lettered. Senders and
+   * consumers of one queue must use the same store.
+   */
+  claimCheck?: ClaimCheckOptions
 }
 
 /** Checks of `mq.queue()` options but `broker`, which the adapter declares (`AdapterFactory.queueBrokerOptions`). */
@@ -47,6 +57,7 @@ const queueOptionChecks: Record<Exclude<keyof QueueOptions<unknown>, 'broker'>, 
   retry: retryPolicyCheck,
   deadLetter: either(oneOf(false), ofType('string', 'a queue name')),
   ordered: ofType('boolean'),
+  claimCheck: claimCheckOptionsCheck,
 }
 
 export const sendOptionChecks: Record<keyof SendOptions, OptionCheck> = {
@@ -57,6 +68,7 @@ export const sendOptionChecks: Record<keyof SendOptions, OptionCheck> = {
   correlationId: ofType('string'),
   replyTo: ofType('string'),
   priority: integer(0, 9),
+  ttlMs: integer(1),
   dedupeId: ofType('string'),
   signal: abortSignal(),
 }
@@ -100,6 +112,7 @@ export class Queue<T = unknown> {
       codec: resolveCodec(options.codec),
       schema: options.schema,
       where: `queue '${name}'`,
+      claimCheck: options.claimCheck ? new ClaimCheck(options.claimCheck, runtime.capabilities, runtime.adapter) : undefined,
     }
     this.sender = new MessageSender(runtime, { kind: 'queue', queue: this.spec }, this.outgoing, sendOptionChecks, 'send')
   }
@@ -140,13 +153,39 @@ export class Queue<T = unknown> {
       schema: this.options.schema,
       retry: createRetryPolicy(this.options.retry),
       deadLetter: this.spec.deadLetter,
+      claimCheck: this.outgoing.claimCheck,
     }
+  }
+
+  /**
+   * Depths of this queue: ready, in flight, dead-lettered, consumers and the oldest message's age where
+   * the broker tells. Rejects with `UnsupportedFeatureError` when the adapter does not declare `admin.stats`.
+   */
+  stats(): Promise<DestinationStats> {
+    return readStats(this.runtime, { kind: 'queue', queue: this.spec }, this.name, this.spec.deadLetter)
+  }
+
+  /**
+   * Removes every waiting message of this queue (not its dead letters). Messages already handed to a
+   * consumer may still be settled. Rejects with `UnsupportedFeatureError` when the adapter does not declare `admin.purge`.
+   */
+  async purge(): Promise<void> {
+    await adminFor(this.runtime, 'purge', 'purge()').purge({ kind: 'queue', queue: this.spec })
+  }
+
+  /**
+   * Deletes this queue on the broker with anymq's private structures for it (retry queues, delay
+   * sets); its dead-letter queue stays (delete it with `mq.queue(deadLetters().name).delete()`).
+   * Idempotent. Rejects with `UnsupportedFeatureError` when the adapter does not declare `admin.delete`.
+   */
+  async delete(): Promise<void> {
+    await adminFor(this.runtime, 'delete', 'delete()').remove({ kind: 'queue', queue: this.spec })
   }
 
   /** Inspect and redrive the dead letters of this queue. */
   deadLetters(): DeadLetters<T> {
-    if (this.spec.deadLetter === false) return new DeadLetters<T>(this.runtime, undefined, { kind: 'queue', queue: this.spec }, this.outgoing.codec)
-    return new DeadLetters<T>(this.runtime, this.spec.deadLetter, { kind: 'queue', queue: this.spec }, this.outgoing.codec)
+    const name = this.spec.deadLetter === false ? undefined : this.spec.deadLetter
+    return new DeadLetters<T>(this.runtime, name, { kind: 'queue', queue: this.spec }, this.outgoing.codec, this.outgoing.claimCheck)
   }
 }
 

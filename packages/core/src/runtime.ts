@@ -4,6 +4,7 @@ import type { Logger } from './logger.js'
 import { type OptionCheck, type OptionShape, objectOf } from './options-validation.js'
 import { ReplyInbox } from './reply-inbox.js'
 import type { Destination, OutgoingMessage, Transport } from './spi/transport.js'
+import { noTelemetry, type Telemetry } from './telemetry/telemetry.js'
 
 export interface Closeable {
   close(): Promise<void>
@@ -11,7 +12,9 @@ export interface Closeable {
 
 /** What queues, topics and request/reply share from their connection. Internal. */
 export class Runtime {
-  private readonly pending = new Set<Promise<unknown>>()
+  /** Sends accepted and not yet settled: a count, not a set of promises, since it is paid on every send. */
+  private inFlight = 0
+  private idle: (() => void) | undefined
   private readonly closeables = new Set<Closeable>()
   closed = false
   /** The connection's one reply inbox, shared by every requester made from it. */
@@ -25,6 +28,8 @@ export class Runtime {
     readonly capabilities: Capabilities,
     readonly logger: Logger,
     queueBrokerOptions: OptionShape = {},
+    /** Traces and metrics of sends and processing; see `telemetry/`. */
+    readonly telemetry: Telemetry = noTelemetry,
   ) {
     this.replies = new ReplyInbox(transport, adapter, logger)
     this.brokerOptionsCheck = objectOf(queueBrokerOptions)
@@ -35,20 +40,28 @@ export class Runtime {
   }
 
   publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
-    return this.transport.publish(destination, messages, signal)
+    if (this.telemetry === noTelemetry) return this.transport.publish(destination, messages, signal)
+    return this.telemetry.publish(destination, messages, () => this.transport.publish(destination, messages, signal))
   }
 
   /**
-   * Runs a send that the caller started while the connection was open, and keeps it so that
-   * `close()` waits for it: a send accepted before close is never cut off by it.
+   * Marks the start of a send the caller started while the connection was open, so that `close()`
+   * waits for it: a send accepted before close is never cut off by it. Throws `ClosedError` after
+   * close. Every `enter()` is paired with one {@link leave}, in a `finally`.
    */
-  accept<T>(what: string, work: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new ClosedError(what, { adapter: this.adapter }))
-    const promise = work()
-    this.pending.add(promise)
-    const forget = () => this.pending.delete(promise)
-    promise.then(forget, forget)
-    return promise
+  enter(what: string): void {
+    if (this.closed) throw new ClosedError(what, { adapter: this.adapter })
+    this.inFlight++
+  }
+
+  /** Ends a send begun with {@link enter}. */
+  leave(): void {
+    this.inFlight--
+    if (this.inFlight === 0 && this.idle) {
+      const wake = this.idle
+      this.idle = undefined
+      wake()
+    }
   }
 
   track<T extends Closeable>(closeable: T): T {
@@ -63,7 +76,7 @@ export class Runtime {
   async closeAll(): Promise<void> {
     this.closed = true
     await Promise.allSettled([...this.closeables].map((closeable) => closeable.close()))
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending])
+    while (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve))
     // Last: every requester has already rejected what it was waiting for.
     await this.replies.close().catch((error: Error) => this.logger.warn(`closing the reply inbox: ${error.message}`, { error }))
   }

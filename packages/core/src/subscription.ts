@@ -1,7 +1,9 @@
+import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { resolveConsumeOptions } from './consume-options.js'
 import { ConsumerEngine, type Handler } from './consumer-engine.js'
 import { AbortedError, AnymqError, ClosedError } from './errors.js'
+import type { IdempotencyOptions } from './idempotency-store.js'
 import type { OptionCheck } from './options-validation.js'
 import { createRetryPolicy, type RetryPolicy } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
@@ -22,6 +24,15 @@ export interface ConsumeOptions {
   signal?: AbortSignal
   /** Errors that belong to no handler call (a lost connection being retried, a start that cannot succeed). Default: logged. */
   onError?: (error: Error) => void
+  /**
+   * The idempotent consumer: a message whose id `store` has processed already is acked without
+   * running the handler (counted in `counts.duplicates`). The id is recorded only after the handler
+   * succeeded, then the message is acked. Crash windows: a crash after the handler's effects but
+   * before the store recorded the id runs the handler again on redelivery (effects outside the
+   * store's transaction are at-least-once); a crash after the record but before the ack redelivers a
+   * message that is then skipped as a duplicate. Refused with `ack: 'manual'` (ConfigError).
+   */
+  idempotency?: IdempotencyOptions
 }
 
 /** A running consumer. */
@@ -43,6 +54,10 @@ export interface Subscription {
     acked: number
     retried: number
     deadLettered: number
+    /** Deliveries skipped by `idempotency` because their id was processed already. */
+    duplicates: number
+    /** Deliveries dropped unhandled because their `ttlMs` had passed. */
+    expired: number
   }>
   /**
    * Stops fetching (or trying to start), lets handlers already running finish and settle their
@@ -63,6 +78,8 @@ export interface ConsumerDefinition<T> {
   schema: StandardSchemaV1<unknown, T> | undefined
   retry: RetryPolicy
   deadLetter: string | false
+  /** Set when the queue offloads large bodies: fetched before decoding, deleted after the ack. */
+  claimCheck?: ClaimCheck
   /** Checks of options that only this kind of consumer takes (a subscription's filter…). */
   extraChecks?: Record<string, OptionCheck>
 }
@@ -95,7 +112,9 @@ export function startSubscription<T>(
     schema: definition.schema,
     retry: definition.retry,
     deadLetter: definition.deadLetter,
+    claimCheck: definition.claimCheck,
     handler,
+    telemetry: runtime.telemetry,
     ...resolved,
   })
   const signal = options.signal

@@ -1,6 +1,8 @@
+import { adminFor } from './admin-access.js'
 import { type CodecOption, codecCheck, resolveCodec } from './codec.js'
 import type { Handler } from './consumer-engine.js'
 import { DeadLetters } from './dead-letters.js'
+import { type DestinationStats, readStats } from './destination-stats.js'
 import { ConfigError, UnsupportedFeatureError } from './errors.js'
 import type { Message } from './message.js'
 import { iterateMessages, type MessagesOptions } from './message-iterator.js'
@@ -143,6 +145,33 @@ export class Topic<T = unknown> {
       { kind: 'subscription', subscription: spec },
       this.outgoing.codec,
     )
+  }
+
+  /**
+   * Depths of one named subscription (see {@link Queue.stats}). Pass the subscription's `deadLetter`
+   * option when it was given one, so the dead-lettered count reads the right queue.
+   */
+  async stats(subscription: string, options: Pick<SubscribeOptions, 'deadLetter'> = {}): Promise<DestinationStats> {
+    validateName(this.runtime, subscription, 'subscription')
+    const spec = this.spec(subscription, options)
+    return readStats(this.runtime, { kind: 'subscription', subscription: spec }, `${this.name}/${subscription}`, spec.deadLetter)
+  }
+
+  /** Removes every waiting message of one named subscription; the other subscriptions keep theirs. Needs `admin.purge`. */
+  async purge(subscription: string): Promise<void> {
+    validateName(this.runtime, subscription, 'subscription')
+    await adminFor(this.runtime, 'purge', 'purge()').purge({ kind: 'subscription', subscription: this.spec(subscription, {}) })
+  }
+
+  /** Deletes one named subscription (its messages go with it; its dead-letter queue stays). Idempotent. Needs `admin.delete`. */
+  async deleteSubscription(subscription: string): Promise<void> {
+    validateName(this.runtime, subscription, 'subscription')
+    await adminFor(this.runtime, 'delete', 'deleteSubscription()').remove({ kind: 'subscription', subscription: this.spec(subscription, {}) })
+  }
+
+  /** Deletes the topic and every subscription of it. Idempotent. Needs `admin.delete`. */
+  async delete(): Promise<void> {
+    await adminFor(this.runtime, 'delete', 'delete()').remove({ kind: 'topic', topic: this.name })
   }
 
   private spec(name: string | undefined, options: SubscribeOptions): SubscriptionSpec {

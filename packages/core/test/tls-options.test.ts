@@ -60,11 +60,14 @@ describe('tlsFailureOf', () => {
     expect(tlsFailureOf(new Error('outer', { cause: coded('CERT_HAS_EXPIRED') }))).toBe('tls-certificate-expired')
     expect(tlsFailureOf(new AggregateError([new Error('a'), coded('ERR_TLS_CERT_ALTNAME_INVALID')]))).toBe('tls-hostname-mismatch')
     expect(tlsFailureOf(coded('ERR_SSL_WRONG_VERSION_NUMBER'))).toBe('tls-handshake')
+    // what an https agent's socket write reports for TLS to a plain HTTP port
+    expect(tlsFailureOf(coded('EPROTO', 'write EPROTO 40CD:error:0A00010B:SSL routines:tls_validate_record_header:wrong version number'))).toBe('tls-handshake')
     expect(tlsFailureOf(new Error('Client network socket disconnected before secure TLS connection was established'))).toBe('tls-handshake')
   })
 
   it('says nothing of errors that are not TLS verdicts', () => {
     expect(tlsFailureOf(coded('ECONNREFUSED'))).toBeUndefined()
+    expect(tlsFailureOf(coded('EPROTO', 'write EPROTO: protocol error'))).toBeUndefined()
     expect(tlsFailureOf('CERT_HAS_EXPIRED')).toBeUndefined()
   })
 

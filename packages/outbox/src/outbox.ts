@@ -30,6 +30,7 @@ export const portableCapabilities: Capabilities = {
   delay: false,
   ordering: 'none',
   priority: false,
+  expiry: false,
   dedupe: false,
   persistence: true,
   replay: false,

@@ -28,12 +28,19 @@ export class PostgresInbox extends BaseInbox<PostgresQueryable> {
     this.table = resolveTableNames({ inbox: options.table ?? 'anymq_inbox' }, 'postgres inbox').inbox
   }
 
-  protected async run<R>(messageId: string, work: (client: PostgresQueryable) => R | Promise<R>): Promise<InboxOutcome<R>> {
+  protected async run<R>(messageId: string, work: (client: PostgresQueryable) => R | Promise<R>, ttlMs: number | undefined): Promise<InboxOutcome<R>> {
     const client = await this.pool.connect()
     let broken: Error | undefined
     try {
       await client.query('BEGIN')
-      const inserted = await client.query(`INSERT INTO ${this.table} (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [this.consumer, messageId])
+      // A row older than ttlMs is taken over (processed again), as if it had been cleaned up.
+      const inserted =
+        ttlMs === undefined
+          ? await client.query(`INSERT INTO ${this.table} (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [this.consumer, messageId])
+          : await client.query(
+              `INSERT INTO ${this.table} (consumer, message_id) VALUES ($1, $2) ON CONFLICT (consumer, message_id) DO UPDATE SET processed_at = now() WHERE ${this.table}.processed_at < now() - $3 * interval '1 millisecond'`,
+              [this.consumer, messageId, ttlMs],
+            )
       if (inserted.rowCount === 0) {
         await client.query('ROLLBACK')
         return { duplicate: true }

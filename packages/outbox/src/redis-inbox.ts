@@ -53,7 +53,7 @@ export class RedisInbox<Multi extends RedisMulti = RedisMulti> extends BaseInbox
     this.leaseMs = options.leaseMs ?? 60_000
   }
 
-  protected async run<R>(messageId: string, work: (multi: Multi) => R | Promise<R>): Promise<InboxOutcome<R>> {
+  protected async run<R>(messageId: string, work: (multi: Multi) => R | Promise<R>, ttlMs: number | undefined): Promise<InboxOutcome<R>> {
     const key = `${this.prefix}${this.consumer}:${messageId}`
     const token = `processing:${randomUUID()}`
     const taken = await this.redis.set(key, token, 'PX', this.leaseMs, 'NX')
@@ -61,12 +61,12 @@ export class RedisInbox<Multi extends RedisMulti = RedisMulti> extends BaseInbox
       const value = await this.redis.get(key)
       if (value === 'done') return { duplicate: true }
       if (value !== null) throw new InboxBusyError(this.consumer, messageId)
-      return this.run(messageId, work)
+      return this.run(messageId, work, ttlMs)
     }
     try {
       const multi = this.redis.multi() as Multi
       const result = await work(multi)
-      multi.set(key, 'done', 'PX', this.ttlMs)
+      multi.set(key, 'done', 'PX', ttlMs ?? this.ttlMs)
       const replies = await multi.exec()
       const failed = replies?.find(([error]) => error !== null)
       if (!replies || failed) throw failed?.[0] ?? new Error('the Redis transaction was discarded')

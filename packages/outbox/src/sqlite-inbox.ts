@@ -30,14 +30,18 @@ export class SqliteInbox extends BaseInbox<SqliteDatabase> {
     this.table = resolveTableNames({ inbox: options.table ?? 'anymq_inbox' }, 'sqlite inbox').inbox
   }
 
-  protected run<R>(messageId: string, work: (database: SqliteDatabase) => R | Promise<R>): Promise<InboxOutcome<R>> {
+  protected run<R>(messageId: string, work: (database: SqliteDatabase) => R | Promise<R>, ttlMs: number | undefined): Promise<InboxOutcome<R>> {
     return this.serialized(async () => {
       const database = this.database
       database.exec('BEGIN IMMEDIATE')
       try {
+        const now = Date.now()
+        // A row older than ttlMs is taken over (processed again), as if it had been cleaned up.
         const inserted = database
-          .prepare(`INSERT INTO ${this.table} (consumer, message_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
-          .run(this.consumer, messageId, Date.now())
+          .prepare(
+            `INSERT INTO ${this.table} (consumer, message_id, processed_at) VALUES (?, ?, ?) ON CONFLICT (consumer, message_id) DO UPDATE SET processed_at = excluded.processed_at WHERE ${this.table}.processed_at < ?`,
+          )
+          .run(this.consumer, messageId, now, ttlMs === undefined ? Number.MIN_SAFE_INTEGER : now - ttlMs)
         if (inserted.changes === 0) {
           database.exec('ROLLBACK')
           return { duplicate: true }

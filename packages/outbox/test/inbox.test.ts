@@ -114,6 +114,33 @@ for (const store of stores) {
       expect(await first.process('shared-id', () => 'again')).toEqual({ duplicate: false, result: 'again' })
     })
 
+    it('takes over an id recorded longer ago than ttlMs, and keeps one recorded since', async () => {
+      const inbox = makeInbox('ttl')
+      expect(await inbox.process('ttl-1', () => 'first', { ttlMs: 60_000 })).toEqual({ duplicate: false, result: 'first' })
+      expect(await inbox.process('ttl-1', () => 'second', { ttlMs: 60_000 })).toEqual({ duplicate: true })
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      expect(await inbox.process('ttl-1', () => 'third', { ttlMs: 5 })).toEqual({ duplicate: false, result: 'third' })
+      expect(await inbox.process('ttl-1', () => 'fourth', { ttlMs: 60_000 })).toEqual({ duplicate: true })
+    })
+
+    it("is core's idempotency store: consume({ idempotency }) runs the handler once per id", async () => {
+      const mq = await connect(`memory://${uniqueName('idempotency')}`, { adapter: memoryAdapter })
+      try {
+        const queue = mq.queue<string>(uniqueName('idempotent'))
+        const seen: string[] = []
+        const subscription = queue.consume((message) => void seen.push(message.body), { idempotency: { store: makeInbox('core-consumer'), ttlMs: 60_000 } })
+        await subscription.ready
+        await queue.send('a', { id: 'core-1' })
+        await queue.send('a again', { id: 'core-1' })
+        await queue.send('b', { id: 'core-2' })
+        await waitUntil(() => subscription.counts.acked >= 3, 20_000, 'three acks')
+        expect(seen.sort()).toEqual(['a', 'b'])
+        expect(subscription.counts.duplicates).toBe(1)
+      } finally {
+        await mq.close()
+      }
+    })
+
     it('dedupes real redeliveries through anymq (the handler fails after writing, the message comes back)', async () => {
       const mq = await connect(`memory://${uniqueName('inbox')}`, { adapter: memoryAdapter })
       try {
@@ -162,6 +189,15 @@ describe.skipIf(!redisUrl)(`inbox on redis${unsetReason('redis')}`, () => {
     expect(await redis.get(`${prefix}last`)).toBe('r-2')
     expect(inbox.counts).toEqual({ processed: 2, duplicates: 1 })
     expect(await redis.pttl(`${prefix}counter:r-1`)).toBeGreaterThan(0)
+  })
+
+  it("takes the call's ttlMs for the processed mark, as core's idempotent consumer passes it", async () => {
+    const prefix = `${uniqueName('inbox')}:`
+    const inbox = redisInbox({ redis, consumer: 'ttl', prefix, ttlMs: 3_600_000 })
+    await inbox.process('r-ttl', () => 'ran', { ttlMs: 50_000 })
+    const ttl = await redis.pttl(`${prefix}ttl:r-ttl`)
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(50_000)
   })
 
   it('lets a failed handler run again, and turns a concurrent duplicate away while one runs', async () => {

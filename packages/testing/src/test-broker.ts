@@ -116,14 +116,13 @@ export function createTestBroker(options: { chaos?: ChaosOptions } = {}): TestBr
   const record = (name: string, messages: readonly OutgoingMessage[]) => {
     let list = sent.get(name)
     if (!list) sent.set(name, (list = []))
-    for (const message of messages)
-      list.push({ id: message.id, body: decodeBody(message.body, message.contentType), headers: message.headers, key: message.key })
+    for (const message of messages) list.push({ id: message.id, body: decodeBody(message), headers: message.headers, key: message.key })
   }
 
   const observed = (delivery: Delivery, log: HandledLog): Delivery => {
     const settled = async (settle: () => Promise<void>) => {
       await settle()
-      log.add(decodeBody(delivery.message.body, delivery.message.contentType))
+      log.add(decodeBody(delivery.message))
     }
     return {
       message: delivery.message,

@@ -1,6 +1,6 @@
 import { type Message, transportOf, UnsupportedFeatureError } from '@anymq/core'
 import { describe, expect, it } from 'vitest'
-import { Collector, deferred, type Harness, uniqueName } from '../harness.js'
+import { Collector, deferred, delay, type Harness, uniqueName } from '../harness.js'
 
 export function acknowledgementCases(h: Harness): void {
   describe('acknowledgement', () => {
@@ -178,6 +178,31 @@ export function acknowledgementCases(h: Harness): void {
       it('refuses message priority with UnsupportedFeatureError', async () => {
         const mq = await h.connect()
         await expect(mq.queue(uniqueName('priority'), h.target.queueOptions).send('x', { priority: 5 })).rejects.toBeInstanceOf(UnsupportedFeatureError)
+      })
+    }
+
+    if (h.capabilities.expiry !== false) {
+      it(`drops a message not delivered within its ttlMs, unhandled (${h.capabilities.expiry})`, async () => {
+        const mq = await h.connect()
+        const queue = mq.queue<string>(uniqueName('expiry'), h.target.queueOptions)
+        await queue.send('short-lived', { ttlMs: h.ms(200) })
+        await queue.send('long-lived', { ttlMs: 600_000 })
+        await queue.send('forever')
+        await delay(h.ms(600))
+        const seen = new Collector<string>()
+        const subscription = queue.consume(seen.handler)
+        await subscription.ready
+        await seen.waitForCount(2, h.ms(20_000))
+        await delay(h.ms(300))
+        expect(seen.bodies.sort()).toEqual(['forever', 'long-lived'])
+        // Native: the broker discarded it; emulated: it arrived and anymq acked it unhandled.
+        if (h.capabilities.expiry === 'native') expect(subscription.counts.received).toBe(2)
+        else expect(subscription.counts.expired).toBe(1)
+      })
+    } else {
+      it('refuses ttlMs with UnsupportedFeatureError', async () => {
+        const mq = await h.connect()
+        await expect(mq.queue(uniqueName('expiry'), h.target.queueOptions).send('x', { ttlMs: 1000 })).rejects.toBeInstanceOf(UnsupportedFeatureError)
       })
     }
 

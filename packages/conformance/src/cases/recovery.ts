@@ -1,4 +1,4 @@
-import { AnymqError } from '@anymq/core'
+import { AnymqError, type ConnectionState } from '@anymq/core'
 import { describe, expect, it } from 'vitest'
 import { Collector, type Harness, uniqueName } from '../harness.js'
 
@@ -17,6 +17,8 @@ export function recoveryCases(h: Harness): void {
     }
     it('loses nothing confirmed across a broker restart, and consumers resume by themselves', async () => {
       const [producer, consumer] = [await h.connect(), await h.connect()]
+      const states: ConnectionState[] = []
+      producer.onConnectionState((event) => states.push(event.state))
       const name = uniqueName('restart')
       const seen = new Collector<number>()
       const errors: Error[] = []
@@ -42,6 +44,15 @@ export function recoveryCases(h: Harness): void {
       }
       await seen.waitForDistinct(200, h.ms(90_000))
       expect(seen.distinct).toBe(200)
+      expect(producer.health().state).toBe('connected')
+      if (h.target.observesReconnects === false) return
+      // The producer saw the outage and its end, and a readiness probe would say so.
+      expect(states).toContain('reconnecting')
+      expect(states.at(-1)).toBe('connected')
+      const health = producer.health()
+      expect(health).toMatchObject({ ready: true, state: 'connected' })
+      expect(health.reconnects).toBeGreaterThanOrEqual(1)
+      expect(health.lastError?.message).toEqual(expect.any(String))
     })
 
     it('keeps unconsumed messages across a broker restart', async () => {

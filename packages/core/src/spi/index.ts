@@ -1,4 +1,4 @@
-export type { Capabilities } from '../capabilities.js'
+export type { AdminCapabilities, Capabilities } from '../capabilities.js'
 export { codecCheck, resolveCodec } from '../codec.js'
 export { queueBrokerOptionsOf } from '../connection.js'
 export * from '../errors.js'
@@ -28,6 +28,9 @@ export { redactText, redactUrl, registerSecret } from '../redact.js'
 export { retryPolicyCheck } from '../retry-policy.js'
 export { validateBody, validateBodySync } from '../schema.js'
 export { publishOptionChecks } from '../topic.js'
+export type { AdminTarget, BrokerStats, ListedDestination, TransportAdmin } from './admin.js'
+export type { ConnectionState, ConnectionStateChange } from './connection-state.js'
+export { ConnectionStateTracker } from './connection-state-tracker.js'
 export { messageSize } from './message-size.js'
 export {
   attemptFromHeaders,

@@ -28,6 +28,8 @@ export function tlsFailureOf(error: unknown): ConnectionFailure | undefined {
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'tls-hostname-mismatch'
     // ERR_SSL_WRONG_VERSION_NUMBER (TLS to a plain port), ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED…
     if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'tls-handshake'
+    // The same from a socket write (https through an agent): EPROTO, and OpenSSL's reason in the message.
+    if (code === 'EPROTO' && /SSL routines/.test(current.message)) return 'tls-handshake'
   }
   return undefined
 }

@@ -1,6 +1,8 @@
 import type { Capabilities } from '../capabilities.js'
 import type { Logger } from '../logger.js'
 import type { OptionShape } from '../options-validation.js'
+import type { TransportAdmin } from './admin.js'
+import type { ConnectionStateChange } from './connection-state.js'
 
 /**
  * The adapter contract. Users never call it; `@anymq/core` does. An adapter implements a few
@@ -21,6 +23,11 @@ export interface AdapterFactory {
    */
   readonly queueBrokerOptions?: OptionShape
   /**
+   * `messaging.system` in traces and metrics when it differs from `name` (the semantic conventions'
+   * well-known value, e.g. `aws_sqs`, `gcp_pubsub`).
+   */
+  readonly messagingSystem?: string
+  /**
    * Opens a connection. Resolves once the broker answered; rejects with `ConnectionError`, or with
    * `ConfigError` naming every bad URL parameter or option at once.
    */
@@ -38,6 +45,14 @@ export interface AdapterContext {
   options: Readonly<Record<string, unknown>>
   /** The capabilities in force for this connection (an adapter may narrow them by URL options). */
   capabilities: Capabilities
+  /**
+   * Tells core how the connection stands, for `mq.health()` and connection events: `reconnecting`
+   * with the cause each time the adapter notices the connection lost and tries again, `connected`
+   * once it is back, `closed` when it gave up for good. The connection starts `connected` when
+   * `connect()` resolves, and `mq.close()` makes it `closed`; repeated `connected` reports are ignored.
+   * Absent when the adapter is driven without core (adapter tests).
+   */
+  reportConnectionState?: (change: ConnectionStateChange) => void
 }
 
 /** How a queue should look when the adapter provisions it. */
@@ -185,6 +200,8 @@ export interface Transport {
    * each is removed from `from` only after `to` has it. Resolves with the number moved.
    */
   move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number>
+  /** Stats, purge, delete, list and per-message dead-letter operations; present when `capabilities.admin` declares any. */
+  readonly admin?: TransportAdmin
   /** Settles nothing more, flushes accepted publishes, closes connections. Idempotent. */
   close(): Promise<void>
   /** Drops the connection at once without settling anything, as a crashed process would. */

@@ -17,12 +17,14 @@ export const wireHeaders = {
   attempts: 'x-anymq-attempts',
   /** The queue or `topic/subscription` a dead letter came from, so redrive knows where to return it. */
   source: 'x-anymq-source',
-  /** Epoch milliseconds after which a request's requester no longer waits; responders skip it. */
+  /** Epoch milliseconds after which the message is dropped unhandled (`ttlMs`; a request's deadline: its requester no longer waits). */
   expiresAt: 'x-anymq-expires-at',
   /** Set on a reply when the responder's handler threw. */
   replyError: 'x-anymq-reply-error',
   /** Set on a topic responder's reply: the subscription name of the responder that answered (scatter-gather). */
   responder: 'x-anymq-responder',
+  /** Claim check: the blob-store key holding the real body; the message's own body is only that key. */
+  claimCheck: 'x-anymq-claim-check',
 } as const
 
 export function isReservedHeader(name: string): boolean {
@@ -32,8 +34,7 @@ export function isReservedHeader(name: string): boolean {
 /** The user's headers only, without anymq's reserved ones. */
 export function userHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   const result: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (!isReservedHeader(name)) result[name] = value
-  }
+  // Keys, not entries: no [name, value] array per header on every delivery.
+  for (const name of Object.keys(headers)) if (!isReservedHeader(name)) result[name] = headers[name] as string
   return result
 }

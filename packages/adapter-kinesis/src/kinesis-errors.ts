@@ -1,0 +1,76 @@
+import { AbortedError, AnymqError, ConfigError, ConnectionError, PublishError } from '@anymq/core/spi'
+
+export const adapterName = 'kinesis'
+
+interface AwsErrorShape {
+  name?: string
+  message?: string
+  code?: string
+  Code?: string
+  $fault?: 'client' | 'server'
+  $retryable?: unknown
+  $metadata?: { httpStatusCode?: number }
+}
+
+/** The AWS error code (`ResourceNotFoundException`, `ConditionalCheckFailedException`, `ECONNREFUSED`…). */
+export function errorCode(error: unknown): string {
+  const shape = (error ?? {}) as AwsErrorShape
+  return String(shape.Code ?? shape.code ?? shape.name ?? '')
+}
+
+export function isResourceMissing(error: unknown): boolean {
+  return errorCode(error) === 'ResourceNotFoundException'
+}
+
+export function isResourceInUse(error: unknown): boolean {
+  return errorCode(error) === 'ResourceInUseException'
+}
+
+/** Another worker changed the lease first (DynamoDB conditional write refused). */
+export function isConditionFailed(error: unknown): boolean {
+  return errorCode(error) === 'ConditionalCheckFailedException'
+}
+
+export function isIteratorExpired(error: unknown): boolean {
+  return errorCode(error) === 'ExpiredIteratorException'
+}
+
+export function isAbort(error: unknown): boolean {
+  const name = (error as Error)?.name
+  return name === 'AbortError' || (AnymqError.isInstance(error) && error.code === 'ERR_ABORTED')
+}
+
+/** Whether repeating the request may succeed: network trouble, throttling, server faults. */
+export function isRetryable(error: unknown): boolean {
+  const shape = (error ?? {}) as AwsErrorShape
+  if (shape.$retryable) return true
+  if (shape.$fault === 'server') return true
+  const status = shape.$metadata?.httpStatusCode
+  if (status !== undefined && (status >= 500 || status === 429)) return true
+  if (status !== undefined && status >= 400) return /Throttl|ProvisionedThroughputExceeded|LimitExceeded|KMSThrottling/i.test(errorCode(error))
+  // No HTTP status: the request never got an answer (refused, reset, timed out).
+  return !/CredentialsProviderError|UnrecognizedClient|InvalidSignature|AccessDenied|ExpiredToken/i.test(errorCode(error))
+}
+
+/**
+ * Wraps whatever the AWS SDK threw into an anymq error. The SDK's own error stays as `cause`; core
+ * redacts registered secrets from both.
+ */
+export function wrapError(error: unknown, what: string, kind: 'connection' | 'publish' = 'connection'): AnymqError {
+  if (AnymqError.isInstance(error)) return error
+  if (isAbort(error)) return new AbortedError(what, { adapter: adapterName, cause: error })
+  const code = errorCode(error)
+  const detail = `${code && code !== 'Error' ? `${code}: ` : ''}${(error as Error)?.message ?? String(error)}`
+  if (code === 'CredentialsProviderError') {
+    return new ConfigError(`${what} failed: no AWS credentials were found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an IAM role`, {
+      adapter: adapterName,
+      cause: error,
+    })
+  }
+  if (/Region is missing/i.test(detail)) {
+    return new ConfigError(`${what} failed: no AWS region: put it in the URL (kinesis://eu-west-1) or set AWS_REGION`, { adapter: adapterName, cause: error })
+  }
+  const retryable = isRetryable(error)
+  if (kind === 'publish') return new PublishError(`${what} failed: ${detail}`, { adapter: adapterName, cause: error, retryable })
+  return new ConnectionError(`${what} failed: ${detail}`, { adapter: adapterName, cause: error, retryable })
+}

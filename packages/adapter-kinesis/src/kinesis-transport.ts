@@ -1,0 +1,318 @@
+import {
+  type Capabilities,
+  ClosedError,
+  type Delivery,
+  type Destination,
+  type Inbox,
+  type IncomingMessage,
+  type Logger,
+  type OutgoingMessage,
+  type QueueSpec,
+  type Source,
+  type TopicFilter,
+  type Transport,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+} from '@anymq/core/spi'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { type KinesisConfig, startAtOf } from './kinesis-config.js'
+import { GroupConsumer } from './kinesis-consumer.js'
+import { adapterName, wrapError } from './kinesis-errors.js'
+import type { Checkpoint, Lease, LeaseStore } from './kinesis-lease.js'
+import { DynamoLeaseTable } from './kinesis-lease-table.js'
+import { LocalLeases } from './kinesis-local-leases.js'
+import { ephemeralGroup, inboxStreamName, leaseTableName, queueGroup, streamName } from './kinesis-names.js'
+import { partitionKeyOf } from './kinesis-publisher.js'
+import { StreamPutQueue } from './kinesis-put-queue.js'
+import { decodeRecord, encodeRecord, type RecordRouting } from './kinesis-record-format.js'
+import { KinesisStreams } from './kinesis-streams.js'
+
+const inboxGroup = 'inbox'
+
+/**
+ * A connection to Kinesis Data Streams (and DynamoDB for the lease tables). Queues and topics are
+ * streams; a queue has one consumer group, each named subscription is a group of its own; a group's
+ * workers share its shards through leases (see {@link GroupConsumer}).
+ */
+export class KinesisTransport implements Transport {
+  private readonly kinesis: KinesisClient
+  private readonly dynamodb: DynamoDBClient
+  private readonly streams: KinesisStreams
+  private readonly puts: StreamPutQueue
+  private readonly consumers = new Set<GroupConsumer>()
+  private closed = false
+
+  constructor(
+    private readonly config: KinesisConfig,
+    readonly capabilities: Capabilities,
+    private readonly logger: Logger,
+  ) {
+    const common = {
+      region: config.region,
+      endpoint: config.endpoint,
+      credentials: config.credentials as never,
+    }
+    // The Kinesis client defaults to HTTP/2, which it needs only for SubscribeToShard (enhanced fan-out,
+    // not used); HTTP/1.1 also reaches emulators on plain http:// (moto), where HTTP/2 fails.
+    this.kinesis = new KinesisClient({ ...common, requestHandler: new NodeHttpHandler() })
+    this.dynamodb = new DynamoDBClient(common)
+    this.streams = new KinesisStreams(this.kinesis, config.shards)
+    this.puts = new StreamPutQueue(this.kinesis)
+  }
+
+  /** Resolves once Kinesis answered (so a wrong endpoint or missing credentials fail `connect`). */
+  async open(): Promise<void> {
+    try {
+      await this.kinesis.send(new ListStreamsCommand({ Limit: 1 }))
+    } catch (error) {
+      this.kinesis.destroy()
+      this.dynamodb.destroy()
+      throw wrapError(error, 'connecting to Kinesis')
+    }
+  }
+
+  async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
+    this.assertOpen()
+    const { stream, routing } = this.target(destination)
+    await this.put(stream, messages, routing, signal)
+  }
+
+  async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {
+    this.assertOpen()
+    if (source.kind === 'queue') {
+      const stream = streamName(source.queue.name)
+      return this.startGroup(
+        {
+          stream,
+          group: queueGroup,
+          leases: this.leaseTable(stream, queueGroup),
+          startFrom: 'earliest',
+          startAt: startAtOf(source.queue.broker),
+          filter: undefined,
+        },
+        options,
+        deliver,
+      )
+    }
+    const subscription = source.subscription
+    const stream = streamName(subscription.topic)
+    const named = subscription.name !== undefined
+    const group = subscription.name ?? ephemeralGroup()
+    return this.startGroup(
+      {
+        stream,
+        group,
+        leases: named ? this.leaseTable(stream, group) : new LocalLeases(),
+        startFrom: subscription.startFrom,
+        startAt: startAtOf(subscription.broker),
+        filter: subscription.filter,
+      },
+      options,
+      deliver,
+    )
+  }
+
+  async openInbox(options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<Inbox> {
+    this.assertOpen()
+    const stream = inboxStreamName()
+    const consumer = await this.startGroup(
+      {
+        stream,
+        group: inboxGroup,
+        leases: new LocalLeases(),
+        startFrom: 'earliest',
+        startAt: undefined,
+        filter: undefined,
+        cleanup: () => this.streams.delete(stream),
+      },
+      options,
+      deliver,
+    )
+    return { address: stream, close: () => consumer.close() }
+  }
+
+  /** Up to `limit` records of the queue its group has not checkpointed yet, oldest first per shard. */
+  async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
+    this.assertOpen()
+    const found: IncomingMessage[] = []
+    await this.scan(queue, limit, async (_lease, records) => {
+      found.push(...records.map((record) => record.message))
+    })
+    return found.slice(0, limit)
+  }
+
+  /**
+   * Moves up to `limit` records the queue's group has not checkpointed: each is put to `to` first,
+   * then the group's checkpoint moves past it (conditional on the lease's counter, so a worker reading
+   * the queue meanwhile wins and the records stay: duplicates, never a loss).
+   */
+  async move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number> {
+    this.assertOpen()
+    let moved = 0
+    await this.scan(from, limit, async (lease, records, leases) => {
+      const batch = records.slice(0, limit - moved)
+      if (batch.length === 0) return
+      await this.publish(
+        to,
+        batch.map((record) => prepare(record.message)),
+      )
+      const last = batch[batch.length - 1] as { sequenceNumber: string }
+      if (await leases.advance(lease, { kind: 'after-sequence', sequenceNumber: last.sequenceNumber })) moved += batch.length
+    })
+    return moved
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await Promise.all([...this.consumers].map((consumer) => consumer.close()))
+    this.kinesis.destroy()
+    this.dynamodb.destroy()
+  }
+
+  async terminate(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await Promise.all([...this.consumers].map((consumer) => consumer.terminate()))
+    this.kinesis.destroy()
+    this.dynamodb.destroy()
+  }
+
+  private target(destination: Destination): { stream: string; routing: RecordRouting } {
+    switch (destination.kind) {
+      case 'queue':
+        return { stream: streamName(destination.queue.name), routing: {} }
+      case 'topic':
+        return { stream: streamName(destination.topic), routing: {} }
+      case 'subscription': {
+        const { topic, name } = destination.subscription
+        return { stream: streamName(topic), routing: name === undefined ? {} : { group: name } }
+      }
+      case 'inbox':
+        return { stream: destination.address, routing: {} }
+    }
+  }
+
+  private async put(stream: string, messages: readonly OutgoingMessage[], routing: RecordRouting, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.streams.ensure(stream)
+      const records = messages.map((message) => ({
+        data: encodeRecord(message, message.delayMs > 0 ? { ...routing, notBefore: Date.now() + message.delayMs } : routing),
+        partitionKey: partitionKeyOf(message.key, message.id),
+      }))
+      signal?.throwIfAborted()
+      await this.puts.put(stream, records)
+    } catch (error) {
+      throw wrapError(error, `publishing to stream '${stream}'`, 'publish')
+    }
+  }
+
+  private leaseTable(stream: string, group: string): LeaseStore {
+    return new DynamoLeaseTable(this.dynamodb, leaseTableName(stream, group))
+  }
+
+  private async startGroup(
+    settings: {
+      stream: string
+      group: string
+      leases: LeaseStore
+      startFrom: 'earliest' | 'latest'
+      startAt: ReturnType<typeof startAtOf>
+      filter: TopicFilter | undefined
+      cleanup?: () => Promise<void>
+    },
+    options: TransportConsumeOptions,
+    deliver: (delivery: Delivery) => void,
+  ): Promise<GroupConsumer> {
+    const consumer = new GroupConsumer(
+      {
+        ...settings,
+        client: this.kinesis,
+        streams: this.streams,
+        leaseMs: this.config.leaseMs,
+        pollMs: this.config.pollMs,
+        republish: (message, routing) => this.put(settings.stream, [message], { ...routing, notBefore: undefined }).then(() => {}),
+      },
+      options,
+      deliver,
+    )
+    const close = consumer.close.bind(consumer)
+    consumer.close = async () => {
+      this.consumers.delete(consumer)
+      await close()
+    }
+    this.consumers.add(consumer)
+    try {
+      await consumer.start()
+    } catch (error) {
+      this.consumers.delete(consumer)
+      throw error
+    }
+    this.logger.debug(`[anymq] [${adapterName}] consuming stream '${settings.stream}' as group '${settings.group}'`)
+    return consumer
+  }
+
+  /** Reads, shard by shard, the records of a queue its group has not checkpointed, up to `limit`. */
+  private async scan(
+    queue: QueueSpec,
+    limit: number,
+    visit: (lease: Lease, records: { message: IncomingMessage; sequenceNumber: string }[], leases: LeaseStore) => Promise<void>,
+  ): Promise<void> {
+    const stream = streamName(queue.name)
+    try {
+      if (!(await this.streams.exists(stream))) return
+      const leases = this.leaseTable(stream, queueGroup)
+      await leases.open()
+      const shards = await this.streams.shards(stream)
+      let rows = await leases.list()
+      for (const shard of shards) {
+        const shardId = shard.ShardId as string
+        if (rows.some((row) => row.shardId === shardId)) continue
+        const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((id): id is string => id !== undefined)
+        await leases.create({ shardId, owner: undefined, counter: 0, checkpoint: { kind: 'trim-horizon' }, parentShardIds: parents })
+      }
+      rows = await leases.list()
+      let seen = 0
+      for (const lease of rows) {
+        if (seen >= limit) break
+        const records = await this.readShard(stream, lease.shardId, lease.checkpoint, limit - seen)
+        seen += records.length
+        await visit(lease, records, leases)
+      }
+    } catch (error) {
+      throw wrapError(error, `reading queue '${queue.name}'`)
+    }
+  }
+
+  private async readShard(stream: string, shardId: string, from: Checkpoint, limit: number): Promise<{ message: IncomingMessage; sequenceNumber: string }[]> {
+    if (from.kind === 'shard-end') return []
+    const start =
+      from.kind === 'after-sequence'
+        ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, StartingSequenceNumber: from.sequenceNumber }
+        : from.kind === 'at-sequence'
+          ? { ShardIteratorType: 'AT_SEQUENCE_NUMBER' as const, StartingSequenceNumber: from.sequenceNumber }
+          : from.kind === 'at-timestamp'
+            ? { ShardIteratorType: 'AT_TIMESTAMP' as const, Timestamp: new Date(from.timestamp) }
+            : { ShardIteratorType: 'TRIM_HORIZON' as const }
+    let iterator = (await this.kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ...start }))).ShardIterator
+    const found: { message: IncomingMessage; sequenceNumber: string }[] = []
+    while (iterator && found.length < limit) {
+      const page = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }))
+      const records = page.Records ?? []
+      for (const record of records) {
+        const { message, routing } = decodeRecord(record)
+        if (routing.group !== undefined && routing.group !== queueGroup) continue
+        if (found.length < limit) found.push({ message, sequenceNumber: record.SequenceNumber as string })
+      }
+      if (records.length === 0 || (page.MillisBehindLatest ?? 0) === 0) break
+      iterator = page.NextShardIterator
+    }
+    return found
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError(`the ${adapterName} connection`, { adapter: adapterName })
+  }
+}

@@ -1,0 +1,1 @@
+export { type RedisBlobClient, RedisBlobStore, type RedisBlobStoreOptions, redisBlobStore } from './redis-blob-store.js'

@@ -1,0 +1,25 @@
+import type { Destination, IncomingMessage, OutgoingMessage, Source } from '../spi/transport.js'
+
+/**
+ * Where core reports what it sends and processes: the hooks of the send path and the consumer
+ * engine. Internal. {@link noTelemetry} when `@opentelemetry/api` is absent, so the hooks cost one
+ * call each.
+ */
+export interface Telemetry {
+  /** Runs `publish` inside a send span, with the trace context written into every message's headers first. */
+  publish(destination: Destination, messages: readonly OutgoingMessage[], publish: () => Promise<void>): Promise<void>
+  /** Runs `process` (handler and settlement) inside a process span that continues the sender's trace. */
+  process(source: Source, message: IncomingMessage, process: () => Promise<void>): Promise<void>
+  /** The message failed and will be delivered again after `delayMs`. */
+  retried(source: Source, message: IncomingMessage, error: Error, delayMs: number): void
+  /** The message failed for good and went to `deadLetter` (`false`: dropped, no dead-letter queue). */
+  deadLettered(source: Source, message: IncomingMessage, error: Error, deadLetter: string | false): void
+}
+
+/** Reports nothing; what core uses when `@opentelemetry/api` is not installed. */
+export const noTelemetry: Telemetry = {
+  publish: (_destination, _messages, publish) => publish(),
+  process: (_source, _message, process) => process(),
+  retried: () => {},
+  deadLettered: () => {},
+}
