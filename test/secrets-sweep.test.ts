@@ -77,57 +77,60 @@ async function relay(to: { host: string; port: number }): Promise<{ port: number
   return { port: address.port, cut, close }
 }
 
-describe.skipIf(!password || targets.length === 0)('secrets sweep (ANYMQ_*_TLS_URL unset: run scripts/brokers.sh up)', () => {
-  it.each(targets)('$name: no password anywhere, on success or failure', async ({ name, url }) => {
-    const errors: unknown[] = []
-    const tlsUrl = new URL(url as string)
-    const connections: Anymq[] = []
-    const open = async (target: URL) => {
-      const mq = await connect(target.toString(), { logger: capturingLogger })
-      connections.push(mq)
-      return mq
-    }
-    try {
-      // 1. Everything works: send, consume, close.
-      const mq = await open(tlsUrl)
-      const queue = mq.queue<string>(`sweep-${name}-${Date.now().toString(36)}`)
-      const got = new Promise<string>((resolve) => queue.consume((message) => resolve(message.body)))
-      await queue.send('hello')
-      expect(await got).toBe('hello')
-      await mq.close()
-
-      // 2. A wrong password.
-      const wrong = new URL(tlsUrl)
-      wrong.password = wrongPassword
-      await open(wrong).then(
-        () => errors.push(new Error(`${name} accepted a wrong password`)),
-        (error: unknown) => errors.push(error),
-      )
-
-      // 3. The connection cut in the middle of sends (through a relay that keeps accepting, so the
-      // adapter may reconnect); each send either resolves or rejects with an error we sweep.
-      const relayed = await relay({ host: '127.0.0.1', port: Number(tlsUrl.port) })
-      try {
-        const through = new URL(tlsUrl)
-        through.port = String(relayed.port)
-        const cutMq = await open(through)
-        const cutQueue = cutMq.queue<string>(`sweep-cut-${name}-${Date.now().toString(36)}`)
-        const sends = Array.from({ length: 20 }, (_, index) => {
-          if (index === 5) relayed.cut()
-          return cutQueue.send(`m${index}`).catch((error: unknown) => errors.push(error))
-        })
-        await Promise.all(sends)
-        await cutMq.close().catch((error: unknown) => errors.push(error))
-      } finally {
-        await relayed.close()
+describe.skipIf(!password || targets.length === 0)(
+  `secrets sweep${!password || targets.length === 0 ? ' (ANYMQ_*_TLS_URL unset: run scripts/brokers.sh up)' : ''}`,
+  () => {
+    it.each(targets)('$name: no password anywhere, on success or failure', async ({ name, url }) => {
+      const errors: unknown[] = []
+      const tlsUrl = new URL(url as string)
+      const connections: Anymq[] = []
+      const open = async (target: URL) => {
+        const mq = await connect(target.toString(), { logger: capturingLogger })
+        connections.push(mq)
+        return mq
       }
-    } finally {
-      await Promise.all(connections.map((mq) => mq.close().catch((error: unknown) => errors.push(error))))
-    }
-    expect(errors.length, 'the wrong password must have failed').toBeGreaterThan(0)
-    expectNoSecret(name, errors)
-  })
-})
+      try {
+        // 1. Everything works: send, consume, close.
+        const mq = await open(tlsUrl)
+        const queue = mq.queue<string>(`sweep-${name}-${Date.now().toString(36)}`)
+        const got = new Promise<string>((resolve) => queue.consume((message) => resolve(message.body)))
+        await queue.send('hello')
+        expect(await got).toBe('hello')
+        await mq.close()
+
+        // 2. A wrong password.
+        const wrong = new URL(tlsUrl)
+        wrong.password = wrongPassword
+        await open(wrong).then(
+          () => errors.push(new Error(`${name} accepted a wrong password`)),
+          (error: unknown) => errors.push(error),
+        )
+
+        // 3. The connection cut in the middle of sends (through a relay that keeps accepting, so the
+        // adapter may reconnect); each send either resolves or rejects with an error we sweep.
+        const relayed = await relay({ host: '127.0.0.1', port: Number(tlsUrl.port) })
+        try {
+          const through = new URL(tlsUrl)
+          through.port = String(relayed.port)
+          const cutMq = await open(through)
+          const cutQueue = cutMq.queue<string>(`sweep-cut-${name}-${Date.now().toString(36)}`)
+          const sends = Array.from({ length: 20 }, (_, index) => {
+            if (index === 5) relayed.cut()
+            return cutQueue.send(`m${index}`).catch((error: unknown) => errors.push(error))
+          })
+          await Promise.all(sends)
+          await cutMq.close().catch((error: unknown) => errors.push(error))
+        } finally {
+          await relayed.close()
+        }
+      } finally {
+        await Promise.all(connections.map((mq) => mq.close().catch((error: unknown) => errors.push(error))))
+      }
+      expect(errors.length, 'the wrong password must have failed').toBeGreaterThan(0)
+      expectNoSecret(name, errors)
+    })
+  },
+)
 
 function expectNoSecret(name: string, errors: unknown[]): void {
   console.info(`secrets sweep ${name}: ${errors.length} errors and ${captured.length} captured writes and log lines swept`)

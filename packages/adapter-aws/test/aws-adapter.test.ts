@@ -140,7 +140,7 @@ describe('aws configuration', () => {
   })
 })
 
-describe.skipIf(!url)('aws adapter against the broker (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)', () => {
+describe.skipIf(!url)(`aws adapter against the broker${!url ? ' (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)' : ''}`, () => {
   const open: Anymq[] = []
   const servers: Server[] = []
   afterEach(async () => {

@@ -13,7 +13,7 @@ export async function restart(broker: string): Promise<void> {
   await promisify(execFile)(script, ['restart', broker], { timeout: 180_000 })
 }
 
-describe.skipIf(!url)('aws (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)', () => {
+describe.skipIf(!url)(`aws${!url ? ' (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)' : ''}`, () => {
   describeConformance({
     name: 'aws (standard queues)',
     capabilities,
@@ -67,7 +67,7 @@ describe.skipIf(!url)('aws (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)'
 
 // Topics as EventBridge events routed by rules to the subscription queues: the same groups as the
 // standard connection (ordering: see above; it never touches a topic).
-describe.skipIf(!url)('aws eventbridge (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)', () => {
+describe.skipIf(!url)(`aws eventbridge${!url ? ' (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)' : ''}`, () => {
   describeConformance({
     name: 'aws (EventBridge topics)',
     capabilities,

@@ -16,7 +16,7 @@ async function killAndRestart(): Promise<void> {
   await promisify(execFile)(script, ['restart', '--kill', 'elasticmq'], { timeout: 240_000 })
 }
 
-describe.skipIf(!url)('aws on ElasticMQ (ANYMQ_ELASTICMQ_URL unset: run pnpm test:elasticmq)', () => {
+describe.skipIf(!url)(`aws on ElasticMQ${!url ? ' (ANYMQ_ELASTICMQ_URL unset: run pnpm test:elasticmq)' : ''}`, () => {
   describeConformance({
     name: 'aws (ElasticMQ, SQS kept on disk)',
     capabilities,

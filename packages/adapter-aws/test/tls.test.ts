@@ -9,7 +9,7 @@ import { adapter, capabilities } from '../src/index.js'
 const url = brokerUrl('ANYMQ_SQS_TLS_URL')
 const plainUrl = brokerUrl('ANYMQ_SQS_URL')
 
-describe.skipIf(!url || !plainUrl)('aws over HTTPS (ANYMQ_SQS_TLS_URL unset: run scripts/brokers.sh up sqs)', () => {
+describe.skipIf(!url || !plainUrl)(`aws over HTTPS${!url || !plainUrl ? ' (ANYMQ_SQS_TLS_URL unset: run scripts/brokers.sh up sqs)' : ''}`, () => {
   // The body runs to collect tests even when the suite is skipped: no URL must not throw here.
   const tlsUrl = new URL(url ?? 'unset://tls')
   const certificates = process.env.ANYMQ_TLS_DIR ?? tlsUrl.searchParams.get('ca')?.replace(/\/ca\.pem$/, '') ?? ''

@@ -9,7 +9,7 @@ const url = brokerUrl('ANYMQ_PUBSUB_URL')
  * pstest keeps everything in memory, so a restart loses every topic and message: the recovery group
  * (no loss across a broker restart) cannot be run against it, and is left out here, not faked.
  */
-describe.skipIf(!url)('gcp-pubsub (ANYMQ_PUBSUB_URL unset: run scripts/brokers.sh up pubsub)', () => {
+describe.skipIf(!url)(`gcp-pubsub${!url ? ' (ANYMQ_PUBSUB_URL unset: run scripts/brokers.sh up pubsub)' : ''}`, () => {
   describeConformance({
     name: 'gcp-pubsub (pstest)',
     capabilities,

@@ -7,7 +7,7 @@ import { adapter, escapeName } from '../src/index.js'
 const url = brokerUrl('ANYMQ_PUBSUB_URL')
 
 /** The Pub/Sub client's own high-level API, no anymq code in between: what another service would run. */
-describe.skipIf(!url)('gcp-pubsub interop with the plain Pub/Sub client (ANYMQ_PUBSUB_URL unset: run scripts/brokers.sh up pubsub)', () => {
+describe.skipIf(!url)(`gcp-pubsub interop with the plain Pub/Sub client${!url ? ' (ANYMQ_PUBSUB_URL unset: run scripts/brokers.sh up pubsub)' : ''}`, () => {
   const parsed = new URL(url ?? 'gcp-pubsub://placeholder')
   const client = new PubSub({ projectId: parsed.hostname, apiEndpoint: parsed.searchParams.get('endpoint') ?? undefined })
   afterAll(async () => {

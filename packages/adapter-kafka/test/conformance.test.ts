@@ -12,7 +12,7 @@ async function restart(): Promise<void> {
   await promisify(execFile)(script, ['restart', 'kafka'], { timeout: 240_000 })
 }
 
-describe.skipIf(!url)('kafka (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)', () => {
+describe.skipIf(!url)(`kafka${!url ? ' (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)' : ''}`, () => {
   describeConformance({
     name: 'kafka',
     capabilities,

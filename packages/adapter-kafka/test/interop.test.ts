@@ -45,7 +45,7 @@ function headersOf(record: KcatRecord): Record<string, string> {
   return result
 }
 
-describe.skipIf(!url)('kafka interop with kcat (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)', () => {
+describe.skipIf(!url)(`kafka interop with kcat${!url ? ' (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)' : ''}`, () => {
   const open: Anymq[] = []
   afterEach(async () => {
     await Promise.allSettled(open.splice(0).map((mq) => mq.close()))
@@ -98,7 +98,7 @@ describe.skipIf(!url)('kafka interop with kcat (ANYMQ_KAFKA_URL unset: run scrip
   })
 })
 
-describe.skipIf(!url)('kafka foreign messages from kcat (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)', () => {
+describe.skipIf(!url)(`kafka foreign messages from kcat${!url ? ' (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)' : ''}`, () => {
   describeForeignMessages({
     name: 'kafka (kcat produce)',
     connect: () => connect(url as string, { adapter }),

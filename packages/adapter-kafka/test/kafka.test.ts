@@ -44,7 +44,7 @@ async function bytesOnBroker(topic: string): Promise<number> {
 
 const driver = url ? resolveSettings(new URL(url), undefined, {}).driver : 'kafkajs'
 
-describe.skipIf(!url)('kafka adapter specifics (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)', () => {
+describe.skipIf(!url)(`kafka adapter specifics${!url ? ' (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)' : ''}`, () => {
   const open: Anymq[] = []
   afterEach(async () => {
     await Promise.allSettled(open.splice(0).map((mq) => mq.close()))

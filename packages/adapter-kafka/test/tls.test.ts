@@ -8,7 +8,7 @@ import { adapter, capabilities } from '../src/index.js'
 const url = brokerUrl('ANYMQ_KAFKA_TLS_URL')
 const plainUrl = brokerUrl('ANYMQ_KAFKA_URL')
 
-describe.skipIf(!url || !plainUrl)('kafka over TLS (ANYMQ_KAFKA_TLS_URL unset: run scripts/brokers.sh up kafka)', () => {
+describe.skipIf(!url || !plainUrl)(`kafka over TLS${!url || !plainUrl ? ' (ANYMQ_KAFKA_TLS_URL unset: run scripts/brokers.sh up kafka)' : ''}`, () => {
   // The body runs to collect tests even when the suite is skipped: no URL must not throw here.
   const tlsUrl = new URL(url ?? 'unset://tls')
   const certificates = process.env.ANYMQ_TLS_DIR ?? tlsUrl.searchParams.get('ca')?.replace(/\/ca\.pem$/, '') ?? ''

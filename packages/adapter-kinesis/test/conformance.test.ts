@@ -11,7 +11,7 @@ const url = brokerUrl('ANYMQ_KINESIS_URL')
 const full = process.env.ANYMQ_KINESIS_FULL === '1'
 const ciGroups = ['queue', 'topic'] as const
 
-describe.skipIf(!url)('kinesis (ANYMQ_KINESIS_URL unset: run scripts/brokers.sh up sqs)', () => {
+describe.skipIf(!url)(`kinesis${!url ? ' (ANYMQ_KINESIS_URL unset: run scripts/brokers.sh up sqs)' : ''}`, () => {
   describeConformance({
     name: 'kinesis',
     capabilities,

@@ -30,7 +30,7 @@ async function owners(queue: string): Promise<Map<string, string | undefined>> {
   }
 }
 
-describe.skipIf(!url)('kinesis shard leases (ANYMQ_KINESIS_URL unset: run scripts/brokers.sh up sqs)', () => {
+describe.skipIf(!url)(`kinesis shard leases${!url ? ' (ANYMQ_KINESIS_URL unset: run scripts/brokers.sh up sqs)' : ''}`, () => {
   const cleanups: (() => Promise<unknown>)[] = []
   afterAll(async () => {
     for (const cleanup of cleanups) await cleanup().catch(() => {})

@@ -7,7 +7,7 @@ const base = brokerUrl('ANYMQ_KINESIS_URL')
 // One shard, so sequence numbers order every record of the topic.
 const url = base && `${base}&pollMs=100&shards=1`
 
-describe.skipIf(!url)('kinesis replay with startAt (ANYMQ_KINESIS_URL unset: run scripts/brokers.sh up sqs)', () => {
+describe.skipIf(!url)(`kinesis replay with startAt${!url ? ' (ANYMQ_KINESIS_URL unset: run scripts/brokers.sh up sqs)' : ''}`, () => {
   const open: Array<{ close(): Promise<void> }> = []
   afterAll(async () => {
     await Promise.allSettled(open.map((mq) => mq.close()))

@@ -6,7 +6,7 @@ import { restartNats } from './broker.js'
 
 const url = brokerUrl('ANYMQ_NATS_URL')
 
-describe.skipIf(!url)('nats (ANYMQ_NATS_URL unset: run scripts/brokers.sh up nats)', () => {
+describe.skipIf(!url)(`nats${!url ? ' (ANYMQ_NATS_URL unset: run scripts/brokers.sh up nats)' : ''}`, () => {
   describeConformance({
     name: 'nats',
     capabilities,

@@ -8,7 +8,7 @@ import { adapter, escapeName } from '../src/index.js'
 const url = brokerUrl('ANYMQ_NATS_URL')
 
 /** The NATS JavaScript client on its own, no anymq code in between: what another service would run. */
-describe.skipIf(!url)('nats interop with the plain NATS client (ANYMQ_NATS_URL unset: run scripts/brokers.sh up nats)', () => {
+describe.skipIf(!url)(`nats interop with the plain NATS client${!url ? ' (ANYMQ_NATS_URL unset: run scripts/brokers.sh up nats)' : ''}`, () => {
   let raw: NatsConnection
   beforeAll(async () => {
     raw = await natsConnect({ servers: new URL(url as string).host })

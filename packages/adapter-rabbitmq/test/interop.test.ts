@@ -24,7 +24,7 @@ async function plainChannel(): Promise<amqplib.ConfirmChannel> {
   return connection.createConfirmChannel()
 }
 
-describe.skipIf(!url)('rabbitmq interop with a plain amqplib client (ANYMQ_RABBITMQ_URL unset: run scripts/brokers.sh up rabbitmq)', () => {
+describe.skipIf(!url)(`rabbitmq interop with a plain amqplib client${!url ? ' (ANYMQ_RABBITMQ_URL unset: run scripts/brokers.sh up rabbitmq)' : ''}`, () => {
   it('an anymq consumer reads what a plain amqplib producer sent', async () => {
     const name = uniqueName('in')
     const mq = await connect(url!, { adapter })
@@ -145,18 +145,21 @@ async function waitForGet(channel: amqplib.Channel, queue: string): Promise<amqp
 
 // The publisher is plain amqplib, not rabbitmqadmin: RabbitMQ's own CLI publishes only through the
 // management plugin, which scripts/brokers.sh leaves off by default (ANYMQ_RABBITMQ_MANAGEMENT=1).
-describe.skipIf(!url)('rabbitmq foreign messages from a plain amqplib client (ANYMQ_RABBITMQ_URL unset: run scripts/brokers.sh up rabbitmq)', () => {
-  describeForeignMessages({
-    name: 'rabbitmq (plain amqplib publish)',
-    connect: () => connect(url as string, { adapter }),
-    inject: async (queue, malformed, foreign) => {
-      const channel = await plainChannel()
-      // The queue exists (the consumer declared it); the default exchange routes by its name.
-      channel.publish('', queue, Buffer.from(malformed.body))
-      // Foreign headers of every AMQP type anymq does not write: a number, a boolean, a nested table.
-      const headers = { ...foreign.headers, 'x-count': 7, 'x-flag': true, 'x-table': { inner: 'v' } }
-      channel.publish('', queue, Buffer.from(foreign.body), { headers, messageId: '', timestamp: 0, contentType: 'text/x-unknown' })
-      await channel.waitForConfirms()
-    },
-  })
-})
+describe.skipIf(!url)(
+  `rabbitmq foreign messages from a plain amqplib client${!url ? ' (ANYMQ_RABBITMQ_URL unset: run scripts/brokers.sh up rabbitmq)' : ''}`,
+  () => {
+    describeForeignMessages({
+      name: 'rabbitmq (plain amqplib publish)',
+      connect: () => connect(url as string, { adapter }),
+      inject: async (queue, malformed, foreign) => {
+        const channel = await plainChannel()
+        // The queue exists (the consumer declared it); the default exchange routes by its name.
+        channel.publish('', queue, Buffer.from(malformed.body))
+        // Foreign headers of every AMQP type anymq does not write: a number, a boolean, a nested table.
+        const headers = { ...foreign.headers, 'x-count': 7, 'x-flag': true, 'x-table': { inner: 'v' } }
+        channel.publish('', queue, Buffer.from(foreign.body), { headers, messageId: '', timestamp: 0, contentType: 'text/x-unknown' })
+        await channel.waitForConfirms()
+      },
+    })
+  },
+)

@@ -85,7 +85,7 @@ describe('delay buckets', () => {
   })
 })
 
-describe.skipIf(!url)('rabbitmq adapter specifics (ANYMQ_RABBITMQ_URL unset: run scripts/brokers.sh up rabbitmq)', () => {
+describe.skipIf(!url)(`rabbitmq adapter specifics${!url ? ' (ANYMQ_RABBITMQ_URL unset: run scripts/brokers.sh up rabbitmq)' : ''}`, () => {
   it('reports every bad URL parameter and broker option at once, without the password', async () => {
     const bad = new URL(url!)
     bad.password = 'hunter2-secret'

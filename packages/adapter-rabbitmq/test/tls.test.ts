@@ -8,7 +8,7 @@ import { adapter, capabilities } from '../src/index.js'
 const url = brokerUrl('ANYMQ_RABBITMQ_TLS_URL')
 const plainUrl = brokerUrl('ANYMQ_RABBITMQ_URL')
 
-describe.skipIf(!url || !plainUrl)('rabbitmq over TLS (ANYMQ_RABBITMQ_TLS_URL unset: run scripts/brokers.sh up rabbitmq)', () => {
+describe.skipIf(!url || !plainUrl)(`rabbitmq over TLS${!url || !plainUrl ? ' (ANYMQ_RABBITMQ_TLS_URL unset: run scripts/brokers.sh up rabbitmq)' : ''}`, () => {
   // The body runs to collect tests even when the suite is skipped: no URL must not throw here.
   const tlsUrl = new URL(url ?? 'unset://tls')
   const certificates = process.env.ANYMQ_TLS_DIR ?? tlsUrl.searchParams.get('ca')?.replace(/\/ca\.pem$/, '') ?? ''

@@ -10,7 +10,7 @@ const url = brokerUrl('ANYMQ_REDIS_URL')
 // through the client library differently (commands, transactions, scripts, blocking reads). Not
 // 'recovery': restarting the one test Redis from two files at once would pull it from under both;
 // reconnection on every driver is proven by reconnect.test.ts (connections killed one by one).
-describe.skipIf(!url)('redis, other drivers (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', () => {
+describe.skipIf(!url)(`redis, other drivers${!url ? ' (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)' : ''}`, () => {
   describe.each(drivers.filter((driver) => driver !== defaultDriver))('%s', (driver) => {
     describeConformance({
       name: `redis (${driver})`,

@@ -8,7 +8,7 @@ import { defaultDriver, withDriver } from './drivers.js'
 const url = brokerUrl('ANYMQ_REDIS_URL')
 
 // The whole suite on the default driver; conformance-other-drivers.test.ts runs a focused part on the others.
-describe.skipIf(!url)('redis (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', () => {
+describe.skipIf(!url)(`redis${!url ? ' (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)' : ''}`, () => {
   describeConformance({
     name: `redis (${defaultDriver})`,
     capabilities,

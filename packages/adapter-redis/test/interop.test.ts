@@ -112,7 +112,7 @@ describe.skipIf(!url).each(drivers)('redis interop with redis-cli, %s driver (AN
   })
 })
 
-describe.skipIf(!url)('redis foreign messages from redis-cli (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)', () => {
+describe.skipIf(!url)(`redis foreign messages from redis-cli${!url ? ' (ANYMQ_REDIS_URL unset: run scripts/brokers.sh up redis)' : ''}`, () => {
   describeForeignMessages({
     name: 'redis (redis-cli XADD)',
     connect: () => connect(url as string, { adapter }),

@@ -67,3 +67,14 @@ export function telemetryCapture(): TelemetryCapture {
   holder[installed] ??= new TelemetryCapture()
   return holder[installed]
 }
+
+/**
+ * Unregisters the SDK {@link telemetryCapture} registered, so connections opened afterwards (the next
+ * configuration's suite in the same file) carry no trace headers and record nothing.
+ */
+export function releaseTelemetryCapture(): void {
+  const holder = globalThis as { [installed]?: TelemetryCapture }
+  if (holder[installed] === undefined) return
+  for (const api of [trace, metrics, propagation, context]) api.disable()
+  delete holder[installed]
+}

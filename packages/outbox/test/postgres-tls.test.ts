@@ -9,7 +9,7 @@ import { postgresFixture, uniqueName, waitUntil } from './fixtures.js'
 // PostgreSQL with sslmode=verify-full (CA in sslrootcert, host name checked), from scripts/brokers.sh.
 const tlsUrl = brokerUrl('ANYMQ_POSTGRES_TLS_URL')
 
-describe.skipIf(!tlsUrl)('outbox on PostgreSQL over TLS (ANYMQ_POSTGRES_TLS_URL unset: run scripts/brokers.sh up postgres)', () => {
+describe.skipIf(!tlsUrl)(`outbox on PostgreSQL over TLS${!tlsUrl ? ' (ANYMQ_POSTGRES_TLS_URL unset: run scripts/brokers.sh up postgres)' : ''}`, () => {
   it('relays a committed row over a connection that really is TLS', async () => {
     const fixture = await postgresFixture(tlsUrl)
     const mq = await connect(`memory://${uniqueName('broker')}`, { adapter: memoryAdapter })

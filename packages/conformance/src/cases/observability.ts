@@ -1,14 +1,15 @@
 import type { ConnectionEvent } from '@anymq/core'
 import { context, SpanKind, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Collector, type Harness, uniqueName } from '../harness.js'
-import { type TelemetryCapture, telemetryCapture } from '../telemetry-capture.js'
+import { releaseTelemetryCapture, type TelemetryCapture, telemetryCapture } from '../telemetry-capture.js'
 import { waitUntil } from './retry.js'
 
 /**
  * OpenTelemetry traces and metrics across a real broker hop, and connection health. Registers an
- * in-memory OpenTelemetry SDK for the rest of the test file, so it runs after every other group.
+ * in-memory OpenTelemetry SDK while it runs (the last group) and unregisters it afterwards, so the
+ * next configuration's suite in the same file sees no trace headers.
  */
 export function observabilityCases(h: Harness): void {
   describe('observability', () => {
@@ -16,6 +17,7 @@ export function observabilityCases(h: Harness): void {
     beforeAll(() => {
       otel = telemetryCapture()
     })
+    afterAll(() => releaseTelemetryCapture())
 
     const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId
     const finished = (destination: string, name: string, count: number) =>
