@@ -15,11 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 const password = process.env.ANYMQ_TLS_PASSWORD
 const wrongPassword = 'Sweep-Wr0ng-pass'
 const targets = [
-  { name: 'rabbitmq', url: process.env.ANYMQ_RABBITMQ_TLS_URL },
-  { name: 'redis', url: process.env.ANYMQ_REDIS_TLS_URL },
+  { name: 'rabbitmq', broker: 'rabbitmq', url: process.env.ANYMQ_RABBITMQ_TLS_URL },
+  { name: 'redis', broker: 'redis', url: process.env.ANYMQ_REDIS_TLS_URL },
   // The Redis adapter's second client library (the default is node-redis).
-  { name: 'redis-ioredis', url: process.env.ANYMQ_REDIS_TLS_URL && withQuery(process.env.ANYMQ_REDIS_TLS_URL, 'driver', 'ioredis') },
-  { name: 'kafka', url: process.env.ANYMQ_KAFKA_TLS_URL },
+  { name: 'redis-ioredis', broker: 'redis', url: process.env.ANYMQ_REDIS_TLS_URL && withQuery(process.env.ANYMQ_REDIS_TLS_URL, 'driver', 'ioredis') },
+  { name: 'kafka', broker: 'kafka', url: process.env.ANYMQ_KAFKA_TLS_URL },
 ].filter((target) => target.url)
 const killing = process.env.ANYMQ_SWEEP_KILL === '1' && process.env.ANYMQ_BROKERS_SCRIPT !== undefined
 
@@ -141,13 +141,13 @@ function expectNoSecret(name: string, errors: unknown[]): void {
 }
 
 describe.skipIf(!password || targets.length === 0 || !killing)('secrets sweep, broker SIGKILLed mid-send (run pnpm test:secrets-kill)', () => {
-  it.each(targets)('$name: no password anywhere while the broker dies and comes back; every send confirmed or failed', async ({ name, url }) => {
+  it.each(targets)('$name: no password anywhere while the broker dies and comes back; every send confirmed or failed', async ({ name, broker, url }) => {
     const errors: unknown[] = []
     const mq = await connect(url as string, { logger: capturingLogger })
     try {
       const queue = mq.queue<string>(`sweep-kill-${name}-${Date.now().toString(36)}`)
       await queue.send('before')
-      const restart = promisify(execFile)(process.env.ANYMQ_BROKERS_SCRIPT as string, ['restart', '--kill', name], { timeout: 240_000 })
+      const restart = promisify(execFile)(process.env.ANYMQ_BROKERS_SCRIPT as string, ['restart', '--kill', broker], { timeout: 240_000 })
       let settled = 0
       const sends = Array.from({ length: 40 }, async (_, index) => {
         await new Promise((resolve) => setTimeout(resolve, index * 50))

@@ -23,6 +23,9 @@ describe.skipIf(!url)(`aws on ElasticMQ${!url ? ' (ANYMQ_ELASTICMQ_URL unset: ru
     connect: () => connect(`${url}&waitTimeSeconds=2`, { adapter }),
     hooks: { restartBroker: killAndRestart },
     timeScale: 2,
+    // Known gap (README, "Connection health"): only a consumer's receive loop reports state on SQS, so
+    // the producer of the recovery case, which sends nothing while ElasticMQ is down, sees no outage.
+    observesReconnects: false,
     // Every message is an H2 commit written at once (WRITE_DELAY=0, what survives a SIGKILL): the
     // default 50 × 100 stress case outlasts its 120 s here; this size finished the others in ~60 s.
     stress: { publishers: 10, messagesPerPublisher: 50, consumers: 10 },
