@@ -39,6 +39,14 @@ export interface ConformanceTarget {
    * reason in the adapter's README.
    */
   observesReconnects?: boolean
+  /**
+   * Whether two consumers polling one queue at the same moment may both be handed the same message:
+   * at-least-once even between competitors, as SQS standard queues document ("occasionally more than
+   * one copy"), and as moto does under load (its ReceiveMessage marks a message received without a
+   * lock). The competing-consumers case then asks for every message at least once and few repeats
+   * instead of exactly once. Default false.
+   */
+  competitorsMaySeeDuplicates?: boolean
   /** Only these groups run (default: all). */
   groups?: readonly ConformanceGroup[]
 }

@@ -16,7 +16,11 @@ export function queueCases(h: Harness): void {
       await seen.waitForCount(200, h.ms(20_000))
       await a.close()
       await b.close()
-      expect(seen.bodies.sort((x, y) => x - y)).toEqual(bodies)
+      const received = seen.bodies.sort((x, y) => x - y)
+      if (h.target.competitorsMaySeeDuplicates) {
+        expect([...new Set(received)]).toEqual(bodies)
+        expect(received.length - bodies.length).toBeLessThanOrEqual(bodies.length / 20) // a repeat is rare, not the rule
+      } else expect(received).toEqual(bodies)
     })
 
     it('keeps queues apart: a queue never sees another queue’s messages', async () => {
