@@ -61,6 +61,7 @@ if (!skipBuild) {
   const problems = [await build('packages/core')]
   const adapters = [
     'packages/adapter-memory',
+    'packages/conformance', // the CLI's conformance command imports it
     'packages/cli',
     'packages/adapter-rabbitmq',
     'packages/adapter-kafka',
