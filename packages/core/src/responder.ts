@@ -1,15 +1,13 @@
 import { resolveCodec } from './codec.js'
-import { incomingOf } from './consumer-engine.js'
-import { AnymqError, ConfigError } from './errors.js'
+import { ConfigError } from './errors.js'
 import type { Message } from './message.js'
 import { validateOptions } from './options-validation.js'
-import { type OutgoingContext, prepareOutgoing } from './outgoing-message.js'
+import type { OutgoingContext } from './outgoing-message.js'
 import { validateName } from './queue.js'
+import { answerRequest } from './reply-sender.js'
 import { type RequestReplyOptions, requestQueueSpec, requestReplyOptionChecks } from './requester.js'
 import { createRetryPolicy } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
-import type { OutgoingMessage } from './spi/transport.js'
-import { wireHeaders } from './spi/wire-headers.js'
 import { type ConsumeOptions, type Subscription, startSubscription } from './subscription.js'
 
 /** Serves requests of one name; responders sharing a name compete for requests. */
@@ -55,35 +53,8 @@ export class Responder<Request = unknown, Response = unknown> {
         retry: createRetryPolicy(false),
         deadLetter: false,
       },
-      (message) => this.answer(message, handler),
+      (message) => answerRequest(this.runtime, this.outgoing, message, handler),
       options,
     )
-  }
-
-  private async answer(message: Message<Request>, handler: (request: Request, message: Message<Request>) => Response | Promise<Response>): Promise<void> {
-    const expiresAt = Number(incomingOf(message)?.headers[wireHeaders.expiresAt])
-    if (Number.isFinite(expiresAt) && Date.now() > expiresAt) return
-    const replyTo = message.replyTo
-    let reply: OutgoingMessage
-    try {
-      const response = await handler(message.body, message)
-      if (replyTo === undefined) return
-      reply = await prepareOutgoing(response, { correlationId: message.correlationId }, this.outgoing)
-    } catch (error) {
-      if (replyTo === undefined) throw error
-      const failure = error instanceof Error ? error : new Error(String(error))
-      reply = await prepareOutgoing(
-        null,
-        { correlationId: message.correlationId },
-        { ...this.outgoing, schema: undefined, codec: resolveCodec('json') },
-        {
-          headers: {
-            [wireHeaders.replyError]: failure instanceof AnymqError ? failure.code : failure.name,
-            [wireHeaders.errorMessage]: failure.message.slice(0, 1024),
-          },
-        },
-      )
-    }
-    await this.runtime.publish({ kind: 'inbox', address: replyTo }, [reply])
   }
 }

@@ -1,13 +1,11 @@
 import { resolveCodec } from './codec.js'
-import { incomingOf } from './consumer-engine.js'
-import { AnymqError } from './errors.js'
 import type { Message } from './message.js'
 import { validateOptions } from './options-validation.js'
-import { type OutgoingContext, prepareOutgoing } from './outgoing-message.js'
+import type { OutgoingContext } from './outgoing-message.js'
 import { validateName } from './queue.js'
+import { answerRequest } from './reply-sender.js'
 import { type RequestReplyOptions, requestReplyOptionChecks } from './requester.js'
 import type { Runtime } from './runtime.js'
-import type { OutgoingMessage } from './spi/transport.js'
 import { wireHeaders } from './spi/wire-headers.js'
 import type { Subscription } from './subscription.js'
 import { type SubscribeOptions, Topic } from './topic.js'
@@ -64,35 +62,10 @@ export class TopicResponder<Request = unknown, Response = unknown> {
       schema: this.options.requestSchema,
       broker: this.options.broker,
     })
-    return topic.subscribe(this.name, (message) => this.answer(message, handler), { ...options, retry: false, deadLetter: false })
-  }
-
-  private async answer(message: Message<Request>, handler: (request: Request, message: Message<Request>) => Response | Promise<Response>): Promise<void> {
-    const expiresAt = Number(incomingOf(message)?.headers[wireHeaders.expiresAt])
-    if (Number.isFinite(expiresAt) && Date.now() > expiresAt) return
-    const replyTo = message.replyTo
-    const headers = { [wireHeaders.responder]: this.name }
-    let reply: OutgoingMessage
-    try {
-      const response = await handler(message.body, message)
-      if (replyTo === undefined) return
-      reply = await prepareOutgoing(response, { correlationId: message.correlationId }, this.outgoing, { headers })
-    } catch (error) {
-      if (replyTo === undefined) throw error
-      const failure = error instanceof Error ? error : new Error(String(error))
-      reply = await prepareOutgoing(
-        null,
-        { correlationId: message.correlationId },
-        { ...this.outgoing, schema: undefined, codec: resolveCodec('json') },
-        {
-          headers: {
-            ...headers,
-            [wireHeaders.replyError]: failure instanceof AnymqError ? failure.code : failure.name,
-            [wireHeaders.errorMessage]: failure.message.slice(0, 1024),
-          },
-        },
-      )
-    }
-    await this.runtime.publish({ kind: 'inbox', address: replyTo }, [reply])
+    return topic.subscribe(this.name, (message) => answerRequest(this.runtime, this.outgoing, message, handler, { [wireHeaders.responder]: this.name }), {
+      ...options,
+      retry: false,
+      deadLetter: false,
+    })
   }
 }
