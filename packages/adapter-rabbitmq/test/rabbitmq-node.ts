@@ -27,6 +27,8 @@ export class RabbitmqNode {
       ANYMQ_RABBITMQ_PORT: String(port),
       ANYMQ_RABBITMQ_MGMT_PORT: String(port + 1),
       RABBITMQ_DIST_PORT: String(port + 2),
+      // No amqps listener: it would compete for the shared node's TLS port, and this node needs none.
+      ANYMQ_TLS: '0',
     }
   }
 

@@ -99,14 +99,19 @@ export function observabilityCases(h: Harness): void {
       )
       root.end()
       expect(reply).toBe(42)
+      // The reply can arrive before the broker confirms the request's publish, which is when its send
+      // span ends; the same holds for the reply's own send span.
       await finished(name, `process ${name}`, 1)
+      await finished(name, `send ${name}`, 1)
       const traceId = root.spanContext().traceId
       const send = otel.spansOf(name).find((span) => span.name === `send ${name}`)
       const process = otel.spansOf(name).find((span) => span.name === `process ${name}`)
       expect(send?.spanContext().traceId).toBe(traceId)
       expect(parentOf(send as ReadableSpan)).toBe(root.spanContext().spanId)
       expect(parentOf(process as ReadableSpan)).toBe(send?.spanContext().spanId)
-      const replySend = otel.spans.find((span) => span.name === 'send (anonymous)' && parentOf(span) === process?.spanContext().spanId)
+      const isReplySend = (span: ReadableSpan) => span.name === 'send (anonymous)' && parentOf(span) === process?.spanContext().spanId
+      await waitUntil(async () => otel.spans.some(isReplySend), h.ms(20_000), 'the reply’s send span')
+      const replySend = otel.spans.find(isReplySend)
       expect(replySend?.spanContext().traceId).toBe(traceId)
     })
 

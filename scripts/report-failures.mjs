@@ -1,0 +1,30 @@
+// Prints the failed tests of vitest JSON reports, one line each with the first line of its error, so the
+// end of a CI log (often all that is kept) says which tests failed and why, not only how many.
+// usage: node scripts/report-failures.mjs <report.json>... (missing files are ignored)
+import { existsSync, readFileSync } from 'node:fs'
+import { relative } from 'node:path'
+
+const LIMIT = 25
+const failures = []
+for (const file of process.argv.slice(2)) {
+  if (!existsSync(file)) continue
+  const report = JSON.parse(readFileSync(file, 'utf8'))
+  for (const suite of report.testResults ?? []) {
+    const failed = (suite.assertionResults ?? []).filter((test) => test.status === 'failed')
+    for (const test of failed) failures.push({ file: relative(process.cwd(), suite.name), test })
+    // A file that failed before any test ran (an import error, a failing beforeAll) has no failed test.
+    if (failed.length === 0 && suite.status === 'failed') failures.push({ file: relative(process.cwd(), suite.name), message: suite.message })
+  }
+}
+const firstLine = (text) =>
+  String(text ?? '')
+    .replace(/\u001b\[[0-9;]*m/g, '')
+    .split('\n')
+    .find((line) => line.trim() !== '')
+    ?.trim()
+    .slice(0, 300) ?? ''
+for (const failure of failures.slice(0, LIMIT)) {
+  const name = failure.test ? failure.test.fullName : '(the file itself)'
+  console.log(`  ✗ ${failure.file} › ${name}\n      ${firstLine(failure.test?.failureMessages?.[0] ?? failure.message)}`)
+}
+if (failures.length > LIMIT) console.log(`  … and ${failures.length - LIMIT} more failed tests`)
