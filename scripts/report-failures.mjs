@@ -25,6 +25,10 @@ const firstLine = (text) =>
     .slice(0, 300) ?? ''
 for (const failure of failures.slice(0, LIMIT)) {
   const name = failure.test ? failure.test.fullName : '(the file itself)'
-  console.log(`  ✗ ${failure.file} › ${name}\n      ${firstLine(failure.test?.failureMessages?.[0] ?? failure.message)}`)
+  let reason = firstLine(failure.test?.failureMessages?.[0] ?? failure.message)
+  // vitest's JSON report keeps a timeout only as this placeholder; the duration says what happened.
+  if (reason === 'Error: STACK_TRACE_ERROR') reason = 'no error message kept (a timeout, most often)'
+  const seconds = failure.test?.duration === undefined ? '' : ` after ${(failure.test.duration / 1000).toFixed(1)} s`
+  console.log(`  ✗ ${failure.file} › ${name}${seconds}\n      ${reason}`)
 }
 if (failures.length > LIMIT) console.log(`  … and ${failures.length - LIMIT} more failed tests`)
