@@ -67,6 +67,7 @@ export type ConformanceGroup =
   | 'idempotency'
   | 'claim-check'
   | 'ordering'
+  | 'priority'
   | 'delay'
   | 'lifecycle'
   | 'recovery'
