@@ -1,27 +1,8 @@
-import { randomBytes } from 'node:crypto'
-import { brokerUrl } from '@anymq/conformance'
-import { type Anymq, ConfigError, connect, silentLogger, transportOf, UnsupportedFeatureError } from '@anymq/core'
+import { type Anymq, ConfigError, transportOf, UnsupportedFeatureError } from '@anymq/core'
 import amqplib from 'amqplib'
-import { afterEach, describe, expect, it } from 'vitest'
-import { adapter } from '../src/index.js'
+import { describe, expect, it } from 'vitest'
 import { quorumQueuesHavePriorities } from '../src/rabbitmq-priority.js'
-
-const url = brokerUrl('ANYMQ_RABBITMQ_URL')
-const open: Anymq[] = []
-
-afterEach(async () => {
-  await Promise.allSettled(open.splice(0).map((mq) => mq.close()))
-})
-
-async function connectTest(broker: Record<string, unknown> = {}): Promise<Anymq> {
-  const mq = await connect(url!, { adapter, broker, logger: silentLogger })
-  open.push(mq)
-  return mq
-}
-
-function uniqueName(prefix: string): string {
-  return `rmq-${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
-}
+import { connectTest, uniqueName, url } from './test-connections.js'
 
 function serverVersionOf(mq: Anymq): string | undefined {
   return (transportOf(mq) as unknown as { connection: { serverVersion?: string } }).connection.serverVersion

@@ -1,4 +1,4 @@
-import { brokerUrl, Collector, deferred, uniqueName } from '@anymq/conformance'
+import { brokerUrl, Collector, consumerHoldingFirst, deferred, uniqueName } from '@anymq/conformance'
 import { connect, transportOf } from '@anymq/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
@@ -72,21 +72,9 @@ describe.skipIf(!url).each(drivers)('redis priority queues, %s driver (ANYMQ_RED
     const mq = await connect(adapterUrl, { adapter })
     open.push(mq)
     const queue = mq.queue<string>(name, { maxPriority: 9 })
-    const seen = new Collector<string>()
-    const started = deferred()
-    const gate = deferred()
-    await queue.consume(
-      async (message) => {
-        seen.add(message)
-        if (message.body === 'first') {
-          started.resolve()
-          await gate.promise
-        }
-      },
-      { concurrency: 1, prefetch: 1 },
-    ).ready
+    const { seen, holding, release } = await consumerHoldingFirst(queue)
     await queue.send('first')
-    await started.promise
+    await holding
     await queue.send('low-1', { priority: 1 })
     await queue.send('delayed-high', { priority: 9, delayMs: 200 })
     await queue.send('low-2', { priority: 1 })
@@ -96,7 +84,7 @@ describe.skipIf(!url).each(drivers)('redis priority queues, %s driver (ANYMQ_RED
       10_000,
       'messages waiting',
     )
-    gate.resolve()
+    release()
     await seen.waitForCount(4, 15_000)
     expect(seen.bodies).toEqual(['first', 'delayed-high', 'low-1', 'low-2'])
     await until(

@@ -1,6 +1,6 @@
 import { UnsupportedFeatureError } from '@anymq/core'
 import { describe, expect, it } from 'vitest'
-import { Collector, deferred, type Harness, uniqueName } from '../harness.js'
+import { Collector, consumerHoldingFirst, type Harness, uniqueName } from '../harness.js'
 import { waitUntil } from './retry.js'
 
 /**
@@ -48,26 +48,14 @@ export function priorityCases(h: Harness): void {
     it('lets a higher priority sent later overtake messages still waiting', async () => {
       const mq = await h.connect()
       const queue = mq.queue<string>(uniqueName('priority-live'), { ...h.target.queueOptions, maxPriority: 9 })
-      const seen = new Collector<string>()
-      const started = deferred()
-      const gate = deferred()
-      await queue.consume(
-        async (message) => {
-          seen.add(message)
-          if (message.body === 'first') {
-            started.resolve()
-            await gate.promise
-          }
-        },
-        { concurrency: 1, prefetch: 1 },
-      ).ready
+      const { seen, holding, release } = await consumerHoldingFirst(queue)
       await queue.send('first')
-      await started.promise
+      await holding
       // The consumer is busy with 'first' and holds nothing else, so these three wait in the queue.
       await queue.send('low-1', { priority: 1 })
       await queue.send('low-2', { priority: 1 })
       await queue.send('urgent', { priority: 9 })
-      gate.resolve()
+      release()
       await seen.waitForCount(4, h.ms(15_000))
       expect(seen.bodies).toEqual(['first', 'urgent', 'low-1', 'low-2'])
     })
