@@ -67,6 +67,49 @@ describe.skipIf(!url).each(drivers)('redis priority queues, %s driver (ANYMQ_RED
     )
   })
 
+  it('gives the turns a closing consumer never started back with their messages, attempt unchanged', async () => {
+    const name = uniqueName('priority-release')
+    const first = await connect(adapterUrl, { adapter })
+    open.push(first)
+    const queue = first.queue<string>(name, { maxPriority: 9 })
+    await queue.send('d', { priority: 0 })
+    await queue.send('c', { priority: 1 })
+    await queue.send('b', { priority: 5 })
+    await queue.send('a', { priority: 9 })
+    const early = new Collector<string>()
+    const holding = deferred()
+    const gate = deferred()
+    const subscription = queue.consume(
+      async (message) => {
+        early.add(message)
+        holding.resolve()
+        await gate.promise
+      },
+      { concurrency: 1, prefetch: 3 },
+    )
+    await holding.promise
+    const closing = subscription.close()
+    gate.resolve()
+    await closing
+    expect(early.bodies).toEqual(['a'])
+    const second = await connect(adapterUrl, { adapter })
+    open.push(second)
+    const late = new Collector<string>()
+    await second.queue<string>(name, { maxPriority: 9 }).consume(late.handler, { concurrency: 1 }).ready
+    await late.waitForCount(3, 15_000)
+    expect(late.items.map((message) => [message.body, message.attempt])).toEqual([
+      ['b', 1],
+      ['c', 1],
+      ['d', 1],
+    ])
+    await until(
+      () => leftovers(name),
+      (value) => value === '0/0/0',
+      10_000,
+      'stream entries / bindings / waiting messages',
+    )
+  })
+
   it('puts a delayed message with a priority in its place by priority once it is due', async () => {
     const name = uniqueName('priority-delayed')
     const mq = await connect(adapterUrl, { adapter })
