@@ -32,6 +32,7 @@ describe.skipIf(!url)(`aws${!url ? ' (ANYMQ_SQS_URL unset: run scripts/brokers.s
       'queue',
       'topic',
       'acknowledgement',
+      'priority',
       'retry',
       'request-reply',
       'scatter-gather',

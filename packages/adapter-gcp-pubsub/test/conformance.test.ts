@@ -19,6 +19,7 @@ describe.skipIf(!url)(`gcp-pubsub${!url ? ' (ANYMQ_PUBSUB_URL unset: run scripts
       'queue',
       'topic',
       'acknowledgement',
+      'priority',
       'retry',
       'request-reply',
       'scatter-gather',

@@ -2,19 +2,22 @@ import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
 import { queueBrokerOptions, resolveConfig } from './rabbitmq-config.js'
 import { RabbitConnection } from './rabbitmq-connection.js'
 import { adapterName } from './rabbitmq-errors.js'
+import { withQueueTypePriority } from './rabbitmq-priority.js'
 import { maxDelayMs } from './rabbitmq-topology.js'
 import { RabbitTransport } from './rabbitmq-transport.js'
 
 /**
  * What RabbitMQ does through this adapter. No leases: a message stays with its consumer until it is
- * settled or the consumer's channel closes. No priority: `x-max-priority` must be fixed when a queue
- * is created, so it cannot be honoured per message without surprising users. No replay or dedupe:
+ * settled or the consumer's channel closes. Priority only on queues made with `maxPriority`: RabbitMQ
+ * fixes `x-max-priority` when it creates a queue (classic queues: levels 0 to `maxPriority`, strictly;
+ * quorum queues of RabbitMQ 4+: two levels, 2:1; older quorum queues: refused). No replay or dedupe:
  * classic and quorum queues keep neither history nor message ids.
  */
 export const capabilities: Capabilities = {
   delay: { maxMs: maxDelayMs },
   ordering: 'key',
-  priority: false,
+  priority: true,
+  priorityQueues: 'declared',
   expiry: 'native',
   dedupe: false,
   persistence: true,
@@ -42,6 +45,7 @@ export const adapter: AdapterFactory = {
   async connect(url, context) {
     const config = resolveConfig(url, context.options, context.capabilities, context.hosts)
     const connection = await RabbitConnection.open(config, context.logger, context.reportConnectionState)
-    return new RabbitTransport(connection, config, context.logger)
+    const capabilities = withQueueTypePriority(config.capabilities, config.queueType, connection.serverVersion)
+    return new RabbitTransport(connection, { ...config, capabilities }, context.logger)
   },
 }

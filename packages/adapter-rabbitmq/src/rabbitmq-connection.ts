@@ -31,6 +31,8 @@ export class RabbitConnection {
   private nextNode = 0
   /** Increases with every new connection; what was built on an older one is stale. */
   epoch = 0
+  /** The version the broker of the current (or last) connection announced, e.g. `3.10.8`. */
+  serverVersion: string | undefined
 
   private constructor(
     private readonly config: RabbitmqConfig,
@@ -172,6 +174,8 @@ export class RabbitConnection {
     this.model = model
     this.state = 'open'
     this.epoch++
+    const version = model.connection.serverProperties?.version
+    this.serverVersion = typeof version === 'string' ? version : undefined
     // Without an 'error' listener an emitted error would crash the process; 'close' follows it.
     model.on('error', (error: Error) => this.logger.warn(`rabbitmq connection error: ${error.message}`))
     model.on('handler-error', (error: Error) => this.logger.error(`rabbitmq: a connection event handler threw: ${error.message}`))

@@ -26,6 +26,28 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** The anymq option behind each queue argument anymq declares. */
+const optionOfArgument: Record<string, string> = {
+  'x-max-priority': 'maxPriority',
+  'x-queue-type': 'queueType',
+  'x-single-active-consumer': 'ordered',
+}
+
+/**
+ * Says which argument of an existing queue differs from what was asked, from RabbitMQ's
+ * "inequivalent arg 'x-max-priority' for queue 'q' in vhost '/': received '5' but current is '9'".
+ */
+export function explainPreconditionFailed(brokerText: string): string {
+  const inequivalent = /inequivalent arg '([^']+)'[^:]*:\s*(.*?)"?$/.exec(brokerText)
+  if (inequivalent) {
+    const [, argument = '', detail = ''] = inequivalent
+    const option = optionOfArgument[argument]
+    const named = option === undefined ? `argument '${argument}'` : `${option} (argument '${argument}')`
+    return `exists on the broker with a different ${named}: ${detail.replace(/^received/, 'asked for')}; the broker fixes it when it creates the queue, so delete the queue or use the value it was created with`
+  }
+  return `exists on the broker with different settings (${brokerText}); delete it, or use the settings it was created with (queueType, ordered, maxPriority)`
+}
+
 /**
  * Wraps an error raised while declaring topology: a mismatch with an existing queue or exchange, or a
  * permission problem, is a configuration problem that retrying will not fix; anything else is the
@@ -35,15 +57,7 @@ export function topologyError(what: string, error: unknown): AnymqError {
   if (AnymqError.isInstance(error)) return error
   const code = replyCode(error)
   if (code === replyCodes.preconditionFailed) {
-    return new ConfigError(
-      [
-        {
-          field: what,
-          message: `exists on the broker with different settings (${messageOf(error)}); delete it, or use the settings it was created with (queueType, ordered)`,
-        },
-      ],
-      { adapter: adapterName, cause: error },
-    )
+    return new ConfigError([{ field: what, message: explainPreconditionFailed(messageOf(error)) }], { adapter: adapterName, cause: error })
   }
   if (code === replyCodes.accessRefused) {
     return new ConfigError([{ field: what, message: `access refused by the broker (${messageOf(error)}); check the user's permissions on this vhost` }], {

@@ -49,6 +49,8 @@ export function publishOptions(message: OutgoingMessage, options: { persistent: 
   const expiration = message.delayMs === 0 && Number.isFinite(expiresAt) ? String(Math.max(1, expiresAt - Date.now())) : undefined
   return {
     ...(expiration === undefined ? {} : { expiration }),
+    // Only a priority queue (x-max-priority, or a quorum queue of RabbitMQ 4) reads it; core sends one only to those.
+    ...(message.priority === undefined ? {} : { priority: message.priority }),
     messageId: message.id,
     contentType: message.contentType,
     headers,

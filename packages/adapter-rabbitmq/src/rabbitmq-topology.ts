@@ -4,6 +4,7 @@ import type { Channel, ChannelModel } from 'amqplib'
 import { type QueueType, queueTypeOf, type RabbitmqConfig } from './rabbitmq-config.js'
 import type { RabbitConnection } from './rabbitmq-connection.js'
 import { connectionError, isNotFound, topologyError } from './rabbitmq-errors.js'
+import { priorityArguments } from './rabbitmq-priority.js'
 
 /**
  * Names never chosen by users: anymq names allow only letters, digits, '.', '_' and '-', so a '~'
@@ -82,9 +83,12 @@ export class RabbitTopology {
     return known?.succeeded && known.epoch === this.connection.epoch ? spec.name : undefined
   }
 
+  /** Throws `UnsupportedFeatureError` when the queue asks for what its type cannot have (priorities on an old quorum queue). */
   queueArguments(spec: QueueSpec): { durable: true; arguments: Record<string, unknown> } {
     const type = queueTypeOf(spec.broker, this.config.queueType)
-    return { durable: true, arguments: durableArguments(type, spec.ordered) }
+    const args = durableArguments(type, spec.ordered)
+    if (spec.maxPriority !== undefined) Object.assign(args, priorityArguments(type, spec.maxPriority, this.connection.serverVersion, spec.name))
+    return { durable: true, arguments: args }
   }
 
   /** A durable queue (`provision: false`: checks it exists). */

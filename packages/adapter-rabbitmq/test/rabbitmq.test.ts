@@ -1,31 +1,14 @@
-import { randomBytes } from 'node:crypto'
-import { brokerUrl, Collector } from '@anymq/conformance'
+import { Collector } from '@anymq/conformance'
 import { type Anymq, AnymqError, ConfigError, ConnectionError, connect, PublishError, silentLogger, transportOf } from '@anymq/core'
 import type { Transport } from '@anymq/core/spi'
 import amqplib from 'amqplib'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 import { queueBrokerOptions, resolveConfig } from '../src/rabbitmq-config.js'
 import type { RabbitConnection } from '../src/rabbitmq-connection.js'
 import { RabbitConsumer } from '../src/rabbitmq-consumer.js'
 import { delayBucket } from '../src/rabbitmq-topology.js'
-
-const url = brokerUrl('ANYMQ_RABBITMQ_URL')
-const open: Anymq[] = []
-
-afterEach(async () => {
-  await Promise.allSettled(open.splice(0).map((mq) => mq.close()))
-})
-
-async function connectTest(broker: Record<string, unknown> = {}): Promise<Anymq> {
-  const mq = await connect(url!, { adapter, broker, logger: silentLogger })
-  open.push(mq)
-  return mq
-}
-
-function uniqueName(prefix: string): string {
-  return `rmq-${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
-}
+import { connectTest, uniqueName, url } from './test-connections.js'
 
 /** Drops the socket under a live connection, as a network failure would (no AMQP close handshake). */
 function cutNetwork(mq: Anymq, reason?: Error): void {

@@ -8,12 +8,15 @@ import { RedisTransport } from './redis-transport.js'
  * What the Redis adapter does. Streams keep entries until acknowledged (persistence as configured on
  * the server: AOF with `appendfsync always` loses nothing acknowledged). Delays and retries wait in a
  * sorted set; leases are the idle time of pending entries; subscription filters are evaluated by the
- * consumer (non-matching entries are acknowledged for that subscription only).
+ * consumer (non-matching entries are acknowledged for that subscription only). Priority is emulated on
+ * queues made with `maxPriority`: their messages wait in a sorted set and the stream carries turns
+ * (see `redis-priority.ts`).
  */
 export const capabilities: Capabilities = {
   delay: { maxMs: 2_147_483_647 },
   ordering: 'key',
-  priority: false,
+  priority: true,
+  priorityQueues: 'declared',
   expiry: 'emulated',
   dedupe: false,
   persistence: true,

@@ -13,8 +13,9 @@ import type { RedisSettings } from './redis-config.js'
 import { pause, whenReady } from './redis-connection.js'
 import type { RedisConnection, RedisDriver } from './redis-driver.js'
 import { connectionError, isConnectionProblem } from './redis-errors.js'
+import { isTurn } from './redis-priority.js'
 import type { RedisScripts } from './redis-scripts.js'
-import { delayedMember, type RawEntry, type RedisEntry, readEntry } from './redis-wire.js'
+import { delayedMember, memberFields, type RawEntry, type RedisEntry, readEntry } from './redis-wire.js'
 
 /** One stream read through one consumer group: a queue, or one subscription of a topic. */
 export interface ConsumerSource {
@@ -36,6 +37,8 @@ export interface ConsumerSource {
    * wait; a new holder first claims every entry the previous one left pending, oldest first.
    */
   activeLock: string | undefined
+  /** A priority queue (made with `maxPriority`): retries and due delayed messages go back through its waiting set. */
+  priority: boolean
   /** What to call it in errors. */
   label: string
 }
@@ -48,7 +51,7 @@ export interface ConsumerContext {
   scripts: RedisScripts
   logger: import('@anymq/core/spi').Logger
   /** Keeps the delay mover of this source running while the consumer lives; returns its release. */
-  retainMover(delayed: string, stream: string): () => void
+  retainMover(delayed: string, stream: string, priority: boolean): () => void
 }
 
 interface InFlight {
@@ -56,6 +59,15 @@ interface InFlight {
   /** Keep the entry's lease fresh until then (epoch ms); 0 = let it lapse by itself. */
   holdUntil: number
   settled: boolean
+  /** The entry is a turn of a priority queue: its ack also forgets the message bound to it. */
+  turn: boolean
+}
+
+/** An entry as read, before it is handed over: its delivery count, and whether it was a turn now bound to its message. */
+interface ReadEntry {
+  raw: RawEntry
+  deliveries: number
+  turn: boolean
 }
 
 const reclaimBatch = 100
@@ -93,7 +105,7 @@ export class RedisConsumer implements TransportConsumer {
   private moreToReclaim = false
   private readonly leaseMs: number
   private readonly holdWhileAlive: boolean
-  private readonly ackQueue: Array<{ entryId: string; done: (error?: Error) => void }> = []
+  private readonly ackQueue: Array<{ entryId: string; turn: boolean; done: (error?: Error) => void }> = []
   private ackScheduled = false
   private readonly prefetch: number
   /** Holds the single-active-consumer lock (always true when the source has none). */
@@ -125,7 +137,7 @@ export class RedisConsumer implements TransportConsumer {
         this.blockingId = id
       })
     })
-    this.releaseMover = this.context.retainMover(this.source.delayed, this.source.stream)
+    this.releaseMover = this.context.retainMover(this.source.delayed, this.source.stream, this.source.priority)
     this.loop = this.readLoop()
     this.scheduleTouch()
   }
@@ -292,16 +304,52 @@ export class RedisConsumer implements TransportConsumer {
         await this.sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)))
         continue
       }
+      const read: ReadEntry[] = []
       for (const [, entries] of reply ?? []) {
-        for (const raw of entries) this.accept(raw, 1)
+        for (const raw of entries) read.push({ raw, deliveries: 1, turn: false })
       }
+      await this.acceptAll(read)
     }
   }
 
-  private accept(raw: RawEntry, deliveryCount: number): void {
-    const { message, entry } = readEntry(this.source.stream, raw, deliveryCount)
+  /**
+   * Hands read entries over in order, after binding the turns of a priority queue to their messages in
+   * one script. When that fails, the turns stay pending on this consumer and are reclaimed after the lease.
+   */
+  private async acceptAll(read: ReadEntry[]): Promise<void> {
+    const turns = read.filter((item) => isTurn(item.raw))
+    if (turns.length > 0) {
+      let members: Array<Buffer | null>
+      try {
+        members = await this.context.scripts.takeTurns(
+          this.source.stream,
+          turns.map((item) => item.raw[0].toString()),
+        )
+      } catch (error) {
+        this.reportOutage(connectionError(`taking turns of ${this.source.label}`, error))
+        for (const item of read) if (!isTurn(item.raw)) this.accept(item)
+        return
+      }
+      turns.forEach((item, index) => {
+        const member = members[index]
+        item.turn = true
+        // A turn with nothing left to take (the waiting set was emptied behind its back) is only acked away.
+        item.raw = [item.raw[0], member ? memberFields(member) : null]
+      })
+    }
+    for (const item of read) this.accept(item)
+  }
+
+  private accept({ raw, deliveries, turn }: ReadEntry): void {
+    if (turn && raw[1] === null) {
+      void this.ack(raw[0].toString(), true).catch((error: unknown) =>
+        this.options.onError(connectionError(`dropping an empty turn of ${this.source.label}`, error)),
+      )
+      return
+    }
+    const { message, entry } = readEntry(this.source.stream, raw, deliveries)
     if (!this.wanted(message, entry)) {
-      void this.ack(entry.entryId).catch((error: unknown) => this.options.onError(connectionError(`skipping an entry of ${this.source.label}`, error)))
+      void this.ack(entry.entryId, turn).catch((error: unknown) => this.options.onError(connectionError(`skipping an entry of ${this.source.label}`, error)))
       return
     }
     if (this.stopped) {
@@ -309,7 +357,7 @@ export class RedisConsumer implements TransportConsumer {
       return
     }
     const token = this.nextToken++
-    const held: InFlight = { entry, holdUntil: 0, settled: false }
+    const held: InFlight = { entry, holdUntil: 0, settled: false, turn }
     this.inflight.set(token, held)
     this.deliver(this.delivery(token, held, message))
   }
@@ -345,14 +393,24 @@ export class RedisConsumer implements TransportConsumer {
     return {
       message,
       raw: entry,
-      ack: () => settle(() => this.ack(entry.entryId)),
+      ack: () => settle(() => this.ack(entry.entryId, held.turn)),
       // A retry that fails leaves the entry unsettled (the SPI's contract): core releases it next.
       retry: ({ delayMs, headers }) =>
         settle(
           () => {
             const copy = retryCopy(message, { delayMs, headers })
             const member = delayedMember(copy, source.addressed ? source.group : undefined)
-            return scripts.republish(source.stream, source.delayed, source.stream, source.group, entry.entryId, delayMs, member, source.deleteAcked ? '1' : '0')
+            return scripts.republish(
+              source.stream,
+              source.delayed,
+              source.stream,
+              source.group,
+              entry.entryId,
+              delayMs,
+              member,
+              source.deleteAcked ? '1' : '0',
+              source.priority,
+            )
           },
           { unsettledOnFailure: true },
         ),
@@ -379,9 +437,9 @@ export class RedisConsumer implements TransportConsumer {
   }
 
   /** Acks are batched: every ack asked for in one turn of the event loop goes in one XACK (and XDEL). */
-  private ack(entryId: string): Promise<void> {
+  private ack(entryId: string, turn = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.ackQueue.push({ entryId, done: (error) => (error ? reject(error) : resolve()) })
+      this.ackQueue.push({ entryId, turn, done: (error) => (error ? reject(error) : resolve()) })
       if (!this.ackScheduled) {
         this.ackScheduled = true
         setImmediate(() => void this.flushAcks())
@@ -394,11 +452,14 @@ export class RedisConsumer implements TransportConsumer {
     const batch = this.ackQueue.splice(0)
     if (batch.length === 0) return
     const ids = batch.map((item) => item.entryId)
+    const turns = batch.filter((item) => item.turn).map((item) => item.entryId)
     const { commands } = this.context
     try {
       await Promise.all([
         commands.call(['XACK', this.source.stream, this.source.group, ...ids]),
         this.source.deleteAcked ? commands.call(['XDEL', this.source.stream, ...ids]) : undefined,
+        // After the XACK is sent, on the same connection: a crash in between leaves a binding nobody reads, never a turn without its message.
+        turns.length > 0 ? commands.call(['HDEL', `${this.source.stream}:taken`, ...turns]) : undefined,
       ])
       for (const item of batch) item.done()
     } catch (error) {
@@ -429,7 +490,7 @@ export class RedisConsumer implements TransportConsumer {
     if (this.stopped || wanted <= 0) return
     const [, claimed] = await this.context.scripts.reclaim(this.source.stream, this.source.group, this.name, this.leaseMs, wanted, '-', '0')
     this.moreToReclaim = claimed.length >= wanted
-    for (const [entryId, pairs, deliveries] of claimed) this.accept([entryId, pairs], Number(deliveries))
+    await this.acceptAll(claimed.map(([entryId, pairs, deliveries]) => ({ raw: [entryId, pairs], deliveries: Number(deliveries), turn: false })))
   }
 
   /** Ordered queues: waits for the single-active-consumer lock; on getting it, takes over what the last holder left. */
@@ -455,7 +516,7 @@ export class RedisConsumer implements TransportConsumer {
    */
   private async takeOver(cursor: string): Promise<void> {
     const [next, claimed] = await this.context.scripts.reclaim(this.source.stream, this.source.group, this.name, 0, reclaimBatch, cursor, '1')
-    for (const [entryId, pairs, deliveries] of claimed) this.accept([entryId, pairs], Number(deliveries))
+    await this.acceptAll(claimed.map(([entryId, pairs, deliveries]) => ({ raw: [entryId, pairs], deliveries: Number(deliveries), turn: false })))
     const nextCursor = next.toString()
     this.takeoverCursor = nextCursor === '' ? undefined : nextCursor
   }

@@ -7,6 +7,9 @@
  * | `<prefix>:q:<queue>` | stream | the queue; consumer group `anymq` |
  * | `<prefix>:q:<queue>:delayed` | sorted set | delayed sends and retries, scored by due time |
  * | `<prefix>:q:<queue>:active` | string | ordered queues: the one consumer allowed to read (a lock with a lease) |
+ * | `<prefix>:q:<queue>:waiting` | sorted set | priority queues: messages waiting, highest priority first, then in the order sent |
+ * | `<prefix>:q:<queue>:waiting-seq` | string | priority queues: the counter that keeps one priority in the order sent |
+ * | `<prefix>:q:<queue>:taken` | hash | priority queues: turn entry id → the message given to whoever holds that turn |
  * | `<prefix>:t:<topic>` | stream | the topic; one consumer group per subscription |
  * | `<prefix>:t:<topic>:s:<subscription>` | stream | retries and redrives of one subscription only; group `<subscription>` |
  * | `<prefix>:t:<topic>:s:<subscription>:delayed` | sorted set | that subscription's retries waiting for their backoff |
@@ -26,6 +29,11 @@ export class RedisKeys {
 
   queueDelayed(name: string): string {
     return `${this.queue(name)}:delayed`
+  }
+
+  /** Priority queues; the scripts derive this name from the stream's (`<stream>:waiting`). */
+  queueWaiting(name: string): string {
+    return `${this.queue(name)}:waiting`
   }
 
   queueActive(name: string): string {

@@ -7,11 +7,11 @@ import { runScript, scriptCommand } from './redis-scripts.js'
 import { delayedMember, entryFields } from './redis-wire.js'
 
 /** One write: a command, or a script; applied alone, or within a MULTI transaction. */
-export type Write = { command: RedisArgument[]; script?: undefined } | { script: 'anymqSchedule'; args: RedisArgument[] }
+export type Write = { command: RedisArgument[]; script?: undefined } | { script: 'anymqSchedule' | 'anymqEnqueueByPriority'; args: RedisArgument[] }
 
 /**
  * Writes messages: XADD into the destination's stream, or into its delay set (a sorted set scored by
- * due time) when delayed. A batch is one MULTI/EXEC: one round trip, and all of it or none. Resolves
+ * due time) when delayed; a priority queue's into its waiting set (see `redis-priority.ts`). A batch is one MULTI/EXEC: one round trip, and all of it or none. Resolves
  * only with Redis' reply, which with `appendfsync always` comes after the write reached the disk.
  */
 export class RedisPublisher {
@@ -38,10 +38,12 @@ export class RedisPublisher {
     switch (destination.kind) {
       case 'queue': {
         const name = destination.queue.name
+        const priority = destination.queue.maxPriority === undefined ? undefined : (message.priority ?? 0)
         if (message.delayMs > 0) {
-          const member = delayedMember(message)
+          const member = delayedMember(message, undefined, priority)
           return [{ script: 'anymqSchedule', args: [this.keys.queueDelayed(name), message.delayMs, member] }]
         }
+        if (priority !== undefined) return [{ script: 'anymqEnqueueByPriority', args: [this.keys.queue(name), delayedMember(message, undefined, priority)] }]
         return [{ command: entryFields(['XADD', this.keys.queue(name), '*'], message) }]
       }
       case 'topic': {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { CallOptions, RedisArgument, RedisConnection } from './redis-driver.js'
+import { priorityLua } from './redis-priority.js'
 
 /**
  * Lua scripts: each runs atomically in Redis, so a crash of this process between two of its steps
@@ -51,16 +52,17 @@ end
 
 export const scripts = {
   /**
-   * Moves due members of a delay set into their stream, oldest first. Returns the number moved and the
-   * due time of the next member (-1 when none is left).
-   * KEYS: delay set, stream. ARGV: limit.
+   * Moves due members of a delay set into their stream, oldest first; into a priority queue's waiting
+   * set (with a turn in the stream) when `priority` is '1'. Returns the number moved and the due time of
+   * the next member (-1 when none is left).
+   * KEYS: delay set, stream. ARGV: limit, priority ('1'/'0').
    */
   anymqMoveDue: {
     numberOfKeys: 2,
-    lua: `${parseMember}${serverNow}
+    lua: `${parseMember}${serverNow}${priorityLua}
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now(), 'LIMIT', 0, tonumber(ARGV[1]))
 for _, member in ipairs(due) do
-  redis.call('XADD', KEYS[2], '*', unpack(parts(member)))
+  if ARGV[2] == '1' then enqueueByPriority(KEYS[2], member) else redis.call('XADD', KEYS[2], '*', unpack(parts(member))) end
   redis.call('ZREM', KEYS[1], member)
 end
 local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -81,21 +83,65 @@ return redis.call('ZADD', KEYS[1], now() + tonumber(ARGV[1]), ARGV[2])
   },
 
   /**
-   * Settles an entry by republishing a copy: into the stream at once when there is no delay, else into
-   * the delay set; then acks the original (and deletes it from a stream no other group reads).
-   * KEYS: source stream, delay set, target stream. ARGV: group, entry id, delay ms, member, delete ('1'/'0').
+   * Settles an entry by republishing a copy: into the stream at once when there is no delay (a priority
+   * queue's waiting set when `priority` is '1'), else into the delay set; then acks the original (and
+   * deletes it from a stream no other group reads), and forgets the message bound to it if it was a turn.
+   * KEYS: source stream, delay set, target stream. ARGV: group, entry id, delay ms, member, delete ('1'/'0'), priority ('1'/'0').
    */
   anymqRepublish: {
     numberOfKeys: 3,
-    lua: `${parseMember}${serverNow}
-if tonumber(ARGV[3]) <= 0 then
-  redis.call('XADD', KEYS[3], '*', unpack(parts(ARGV[4])))
-else
+    lua: `${parseMember}${serverNow}${priorityLua}
+if tonumber(ARGV[3]) > 0 then
   redis.call('ZADD', KEYS[2], now() + tonumber(ARGV[3]), ARGV[4])
+elseif ARGV[6] == '1' then
+  enqueueByPriority(KEYS[3], ARGV[4])
+else
+  redis.call('XADD', KEYS[3], '*', unpack(parts(ARGV[4])))
 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[5] == '1' then redis.call('XDEL', KEYS[1], ARGV[2]) end
+if ARGV[5] == '1' then
+  redis.call('XDEL', KEYS[1], ARGV[2])
+  redis.call('HDEL', KEYS[1] .. ':taken', ARGV[2])
+end
 return 1
+`,
+  },
+
+  /**
+   * Puts one message into a priority queue: the member into the waiting set, a turn into the stream.
+   * KEYS: stream. ARGV: member (its token carries the priority).
+   */
+  anymqEnqueueByPriority: {
+    numberOfKeys: 1,
+    lua: `${priorityLua}
+enqueueByPriority(KEYS[1], ARGV[1])
+return 1
+`,
+  },
+
+  /**
+   * Binds turns of a priority queue to messages: a turn already bound (reclaimed after a release or a
+   * crash) keeps its message; a new one takes the highest message waiting. Returns one member per
+   * turn, in order, or false for a turn with nothing left to take (the waiting set was emptied).
+   * KEYS: stream. ARGV: turn entry ids.
+   */
+  anymqTakeTurns: {
+    numberOfKeys: 1,
+    lua: `
+local taken = KEYS[1] .. ':taken'
+local result = {}
+for index = 1, #ARGV do
+  local member = redis.call('HGET', taken, ARGV[index])
+  if not member then
+    local popped = redis.call('ZPOPMIN', KEYS[1] .. ':waiting', 1)
+    if popped[1] then
+      member = popped[1]
+      redis.call('HSET', taken, ARGV[index], member)
+    end
+  end
+  result[index] = member
+end
+return result
 `,
   },
 
@@ -299,8 +345,8 @@ export async function runScript(connection: RedisConnection, name: ScriptName, a
 export class RedisScripts {
   constructor(private readonly connection: RedisConnection) {}
 
-  async moveDue(delayed: string, stream: string, limit: number): Promise<number> {
-    const reply = (await runScript(this.connection, 'anymqMoveDue', [delayed, stream, limit])) as [number, string]
+  async moveDue(delayed: string, stream: string, limit: number, priority: boolean): Promise<number> {
+    const reply = (await runScript(this.connection, 'anymqMoveDue', [delayed, stream, limit, priority ? '1' : '0'])) as [number, string]
     return Number(reply[0])
   }
 
@@ -317,8 +363,15 @@ export class RedisScripts {
     delayMs: number,
     member: Buffer,
     remove: '1' | '0',
+    priority: boolean,
   ): Promise<unknown> {
-    return runScript(this.connection, 'anymqRepublish', [source, delayed, target, group, entryId, delayMs, member, remove])
+    return runScript(this.connection, 'anymqRepublish', [source, delayed, target, group, entryId, delayMs, member, remove, priority ? '1' : '0'])
+  }
+
+  /** The members bound to these turns of a priority queue, `null` for a turn with nothing to take. */
+  async takeTurns(stream: string, turnIds: readonly string[]): Promise<Array<Buffer | null>> {
+    const reply = (await runScript(this.connection, 'anymqTakeTurns', [stream, ...turnIds], { binary: true })) as Array<Buffer | null | false>
+    return reply.map((member) => (member === null || member === false ? null : member))
   }
 
   async reclaim(

@@ -22,9 +22,10 @@ import type { RedisConnection, RedisDriver } from './redis-driver.js'
 import { connectionError } from './redis-errors.js'
 import { RedisInbox } from './redis-inbox.js'
 import { RedisKeys } from './redis-keys.js'
+import { isTurn } from './redis-priority.js'
 import { RedisPublisher, type Write } from './redis-publisher.js'
 import { RedisScripts } from './redis-scripts.js'
-import { type RawEntry, readEntry } from './redis-wire.js'
+import { memberFields, type RawEntry, readEntry } from './redis-wire.js'
 
 /** How often topic streams are trimmed (and abandoned ephemeral groups reaped). */
 const trimIntervalMs = 5000
@@ -35,6 +36,8 @@ const moveBatch = 200
 
 interface Mover {
   stream: string
+  /** Due messages go into a priority queue's waiting set. */
+  priority: boolean
   references: number
   timer: NodeJS.Timeout | undefined
   running: boolean
@@ -79,7 +82,7 @@ export class RedisTransport implements Transport {
         commands: this.commands,
         scripts: this.scripts,
         logger: this.logger,
-        retainMover: (delayed, stream) => this.retainMover(delayed, stream),
+        retainMover: (delayed, stream, priority) => this.retainMover(delayed, stream, priority),
       },
       this.consumerSource(source),
       options,
@@ -120,9 +123,14 @@ export class RedisTransport implements Transport {
   async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
     this.assertOpen()
     const stream = this.keys.queue(queue.name)
+    const count = Math.max(1, Math.min(limit, 10_000))
     try {
-      const entries = (await this.commands.call(['XRANGE', stream, '-', '+', 'COUNT', Math.max(1, Math.min(limit, 10_000))], { binary: true })) as RawEntry[]
-      return entries.map((raw) => readEntry(stream, raw, 1).message)
+      const entries = (await this.commands.call(['XRANGE', stream, '-', '+', 'COUNT', count], { binary: true })) as RawEntry[]
+      const messages = entries.filter((raw) => !isTurn(raw)).map((raw) => readEntry(stream, raw, 1).message)
+      if (queue.maxPriority === undefined || messages.length >= count) return messages
+      // A priority queue's messages wait in its waiting set, highest priority first; its stream holds turns.
+      const waiting = (await this.commands.call(['ZRANGE', this.keys.queueWaiting(queue.name), 0, count - messages.length - 1], { binary: true })) as Buffer[]
+      return [...messages, ...waiting.map((member) => readEntry(stream, ['waiting', memberFields(member)], 1).message)]
     } catch (error) {
       throw connectionError(`peeking at queue '${queue.name}'`, error)
     }
@@ -148,14 +156,17 @@ export class RedisTransport implements Transport {
       const writes: Write[] = []
       const ids: string[] = []
       for (const raw of entries) {
+        // Turns of a priority queue are not messages; they stay for its consumers.
+        if (isTurn(raw)) continue
         const { message, entry } = readEntry(stream, raw, 1)
         writes.push(...this.publisher.writesFor(to, prepare(message)))
         ids.push(entry.entryId)
       }
+      start = `(${(entries[entries.length - 1] as RawEntry)[0].toString()}`
+      if (ids.length === 0) continue
       writes.push({ command: ['XACK', stream, RedisKeys.queueGroup, ...ids] }, { command: ['XDEL', stream, ...ids] })
       await this.publisher.apply(writes, to, ids.length)
       moved += ids.length
-      start = `(${ids[ids.length - 1]}`
     }
     if (to.kind === 'topic' || to.kind === 'subscription') this.noteTopic(this.keys.topic(to.kind === 'topic' ? to.topic : to.subscription.topic))
     return moved
@@ -197,6 +208,7 @@ export class RedisTransport implements Transport {
         filter: undefined,
         ephemeral: false,
         activeLock: source.queue.ordered ? this.keys.queueActive(name) : undefined,
+        priority: source.queue.maxPriority !== undefined,
         label: `queue '${name}'`,
       }
     }
@@ -212,15 +224,16 @@ export class RedisTransport implements Transport {
       filter,
       ephemeral: name === undefined,
       activeLock: undefined,
+      priority: false,
       label: `subscription '${name ?? '(ephemeral)'}' of topic '${topic}'`,
     }
   }
 
   /** One delay mover per delay set per connection, however many consumers of it run here. */
-  private retainMover(delayed: string, stream: string): () => void {
+  private retainMover(delayed: string, stream: string, priority: boolean): () => void {
     let mover = this.movers.get(delayed)
     if (!mover) {
-      mover = { stream, references: 0, timer: undefined, running: false }
+      mover = { stream, priority, references: 0, timer: undefined, running: false }
       this.movers.set(delayed, mover)
       this.scheduleMove(delayed, mover, 0)
     }
@@ -241,7 +254,7 @@ export class RedisTransport implements Transport {
   private scheduleMove(delayed: string, mover: Mover, inMs: number): void {
     mover.timer = setTimeout(() => {
       void this.scripts
-        .moveDue(delayed, mover.stream, moveBatch)
+        .moveDue(delayed, mover.stream, moveBatch, mover.priority)
         .catch((error: unknown) => {
           this.logger.debug(connectionError('moving due delayed messages', error).message)
           return 0

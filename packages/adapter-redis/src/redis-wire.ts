@@ -156,14 +156,30 @@ function toBuffer(value: Buffer | string): Buffer {
 /**
  * A delayed message as a member of the delay sorted set: length-prefixed parts (`<bytes>:<part>`), a
  * unique token first so equal messages stay distinct members, then the XADD field/value pairs the
- * mover script writes into the stream when the message is due.
+ * mover script writes into the stream when the message is due. The same member waits in a priority
+ * queue's waiting set; there the token is `p<level>-<uuid>`, so the scripts know its priority
+ * (`level`: the message's priority, 0 when it has none).
  */
-export function delayedMember(message: OutgoingMessage, group?: string): Buffer {
+export function delayedMember(message: OutgoingMessage, group?: string, level?: number): Buffer {
+  const token = level === undefined ? randomUUID() : `p${level}-${randomUUID()}`
   const parts = [
-    Buffer.from(randomUUID()),
+    Buffer.from(token),
     ...entryFields([] as Array<string | Buffer>, message, group).map((part) => (typeof part === 'string' ? Buffer.from(part) : part)),
   ]
   const chunks: Buffer[] = []
   for (const part of parts) chunks.push(Buffer.from(`${part.byteLength}:`), part)
   return Buffer.concat(chunks)
+}
+
+/** The field/value pairs of a member written by {@link delayedMember}, without its token. */
+export function memberFields(member: Buffer): Buffer[] {
+  const parts: Buffer[] = []
+  let position = 0
+  while (position < member.byteLength) {
+    const colon = member.indexOf(0x3a, position)
+    const length = Number(member.subarray(position, colon).toString())
+    parts.push(member.subarray(colon + 1, colon + 1 + length))
+    position = colon + 1 + length
+  }
+  return parts.slice(1)
 }

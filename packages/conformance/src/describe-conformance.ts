@@ -7,6 +7,7 @@ import { idempotencyCases } from './cases/idempotency.js'
 import { lifecycleCases } from './cases/lifecycle.js'
 import { observabilityCases } from './cases/observability.js'
 import { orderingCases } from './cases/ordering.js'
+import { priorityCases } from './cases/priority.js'
 import { queueCases } from './cases/queue.js'
 import { recoveryCases } from './cases/recovery.js'
 import { requestReplyCases } from './cases/request-reply.js'
@@ -27,6 +28,7 @@ const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
   idempotency: idempotencyCases,
   'claim-check': claimCheckCases,
   ordering: orderingCases,
+  priority: priorityCases,
   delay: delayCases,
   lifecycle: lifecycleCases,
   recovery: recoveryCases,

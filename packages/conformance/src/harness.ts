@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Anymq, Capabilities, Message } from '@anymq/core'
+import type { Anymq, Capabilities, Message, Queue } from '@anymq/core'
 import { afterEach } from 'vitest'
 
 /** What an adapter hands to the suite. */
@@ -67,6 +67,7 @@ export type ConformanceGroup =
   | 'idempotency'
   | 'claim-check'
   | 'ordering'
+  | 'priority'
   | 'delay'
   | 'lifecycle'
   | 'recovery'
@@ -190,6 +191,28 @@ export function deferred<T = void>(): {
     resolve = done
   })
   return { promise, resolve }
+}
+
+/**
+ * Starts a consumer (concurrency 1, prefetch 1) that records every message and holds the first one
+ * until `release()`: whatever is sent once `holding` resolved waits in the queue, not in a prefetch
+ * buffer, so the broker's order of waiting messages decides what comes next.
+ */
+export async function consumerHoldingFirst<T>(queue: Queue<T>): Promise<{ seen: Collector<T>; holding: Promise<void>; release: () => void }> {
+  const seen = new Collector<T>()
+  const holding = deferred()
+  const gate = deferred()
+  await queue.consume(
+    async (message) => {
+      seen.add(message)
+      if (seen.items.length === 1) {
+        holding.resolve()
+        await gate.promise
+      }
+    },
+    { concurrency: 1, prefetch: 1 },
+  ).ready
+  return { seen, holding: holding.promise, release: () => gate.resolve() }
 }
 
 /**

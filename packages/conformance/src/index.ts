@@ -9,6 +9,7 @@ export {
   type ConformanceGroup,
   type ConformanceHooks,
   type ConformanceTarget,
+  consumerHoldingFirst,
   deferred,
   uniqueName,
   withTimeout,

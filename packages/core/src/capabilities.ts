@@ -12,8 +12,17 @@ export interface Capabilities {
    * `none`: no order is promised. Inside one process anymq always runs one key at a time.
    */
   ordering: 'key' | 'queue' | 'none'
-  /** `send(body, { priority })` with 0 (lowest) to 9. */
+  /**
+   * `send(body, { priority })` with 0 (lowest) to 9: of the messages waiting in a queue, a higher
+   * priority is delivered first. A message already handed to a consumer (prefetch) is not overtaken.
+   */
   priority: boolean
+  /**
+   * Which queues honour `priority` when it is true. `any` (or absent): every queue. `declared`: only a
+   * queue made with `maxPriority` (the broker fixes the levels when it creates the queue, as RabbitMQ's
+   * `x-max-priority`); a priority sent to any other queue is refused with {@link UnsupportedFeatureError}.
+   */
+  priorityQueues?: 'any' | 'declared'
   /**
    * `send(body, { ttlMs })`: a message not delivered within `ttlMs` of becoming due is dropped, never
    * handled. `native`: the broker discards it (RabbitMQ's per-message expiration); `emulated`: anymq
@@ -89,6 +98,8 @@ export function describeCapability(capabilities: Capabilities, name: keyof Capab
       const dedupe = capabilities.dedupe
       return dedupe === false ? 'no' : `yes (${formatDuration(dedupe.windowMs)} window)`
     }
+    case 'priority':
+      return !capabilities.priority ? 'no' : capabilities.priorityQueues === 'declared' ? 'queues with maxPriority' : 'yes'
     case 'maxMessageBytes':
       return formatBytes(capabilities.maxMessageBytes)
     case 'topicFilters': {

@@ -19,7 +19,11 @@ export interface SendOptions {
   id?: string
   correlationId?: string
   replyTo?: string
-  /** 0 (lowest) to 9; adapter's `priority` capability. */
+  /**
+   * 0 (lowest) to 9: among waiting messages, higher goes first; adapter's `priority` capability. Where
+   * it is `priorityQueues: 'declared'`, only on a queue made with `maxPriority`. Above the queue's
+   * `maxPriority` it counts as `maxPriority`.
+   */
   priority?: number
   /** Drop the message, unhandled, when it is not delivered within this many ms of becoming due (after `delayMs`); adapter's `expiry` capability. */
   ttlMs?: number
@@ -48,6 +52,8 @@ export interface OutgoingContext {
   where: string
   /** Set when large bodies go to a blob store: the size is then checked after offloading, by the sender. */
   claimCheck?: ClaimCheck
+  /** The queue's `maxPriority`, when it was made with one: priorities are capped at it. */
+  maxPriority?: number
 }
 
 /**
@@ -88,9 +94,7 @@ export function encodeOutgoing(
       )
     }
   }
-  if (options.priority !== undefined && !capabilities.priority) {
-    throw new UnsupportedFeatureError(adapter, 'message priority', 'use a separate queue for urgent messages')
-  }
+  if (options.priority !== undefined) checkPriority(context)
   if (options.ttlMs !== undefined && capabilities.expiry === false) {
     throw new UnsupportedFeatureError(adapter, 'message expiry (ttlMs)', 'put a deadline in the body and have the handler skip late messages')
   }
@@ -131,7 +135,7 @@ export function encodeOutgoing(
     timestamp: now,
     subject: options.subject,
     delayMs,
-    priority: options.priority,
+    priority: options.priority === undefined || context.maxPriority === undefined ? options.priority : Math.min(options.priority, context.maxPriority),
     dedupeId: options.dedupeId,
     attempt: 1,
   }
@@ -146,4 +150,16 @@ export function assertFits(message: OutgoingMessage, context: OutgoingContext): 
     throw new MessageTooLargeError(size, context.capabilities.maxMessageBytes, {
       adapter: context.adapter,
     })
+}
+
+function checkPriority(context: OutgoingContext): void {
+  const { adapter, capabilities } = context
+  if (!capabilities.priority) throw new UnsupportedFeatureError(adapter, 'message priority', 'use a separate queue for urgent messages')
+  if (capabilities.priorityQueues === 'declared' && context.maxPriority === undefined) {
+    throw new UnsupportedFeatureError(
+      adapter,
+      `message priority on ${context.where}, which was not made with maxPriority`,
+      'make the queue with maxPriority (mq.queue(name, { maxPriority: 9 })); the broker fixes priorities when it creates a queue, so a queue that already exists without them must be deleted first',
+    )
+  }
 }

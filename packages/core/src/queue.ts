@@ -42,6 +42,13 @@ export interface QueueOptions<T> {
   /** Adapter-specific provisioning (e.g. `{ queueType: 'quorum' }` on RabbitMQ); see the adapter's README. */
   broker?: Record<string, unknown>
   /**
+   * Makes a priority queue with levels 0 to `maxPriority` (1 to 9): `send(body, { priority })` then
+   * delivers higher priorities first among waiting messages. Needs the adapter's `priority` capability;
+   * where it is `priorityQueues: 'declared'` (RabbitMQ, Redis) only such a queue takes priorities, and
+   * the broker fixes them when it creates the queue.
+   */
+  maxPriority?: number
+  /**
    * Claim check for large payloads: a body over the threshold is written to `store` and the message
    * carries its key; consumers of this queue fetch it back before decoding and validation, delete it
    * after the ack, and keep it `deadLetterRetentionMs` when the message is dead-lettered. Senders and
@@ -58,6 +65,7 @@ const queueOptionChecks: Record<Exclude<keyof QueueOptions<unknown>, 'broker'>, 
   deadLetter: either(oneOf(false), ofType('string', 'a queue name')),
   ordered: ofType('boolean'),
   claimCheck: claimCheckOptionsCheck,
+  maxPriority: integer(1, 9),
 }
 
 export const sendOptionChecks: Record<keyof SendOptions, OptionCheck> = {
@@ -97,6 +105,9 @@ export class Queue<T = unknown> {
         `its ordering is '${runtime.capabilities.ordering}'; leave ordered out (messages of one key still run one at a time, in order, inside one process)`,
       )
     }
+    if (options.maxPriority !== undefined && !runtime.capabilities.priority) {
+      throw new UnsupportedFeatureError(runtime.adapter, 'maxPriority (a priority queue)', 'use a separate queue for urgent messages')
+    }
     this.name = name
     const retry = createRetryPolicy(options.retry)
     this.spec = {
@@ -105,6 +116,7 @@ export class Queue<T = unknown> {
       deadLetter: options.deadLetter ?? `${name}.dlq`,
       maxAttempts: retry.maxAttempts,
       broker: options.broker ?? {},
+      ...(options.maxPriority === undefined ? {} : { maxPriority: options.maxPriority }),
     }
     this.outgoing = {
       adapter: runtime.adapter,
@@ -113,6 +125,7 @@ export class Queue<T = unknown> {
       schema: options.schema,
       where: `queue '${name}'`,
       claimCheck: options.claimCheck ? new ClaimCheck(options.claimCheck, runtime.capabilities, runtime.adapter) : undefined,
+      maxPriority: options.maxPriority,
     }
     this.sender = new MessageSender(runtime, { kind: 'queue', queue: this.spec }, this.outgoing, sendOptionChecks, 'send')
   }

@@ -163,24 +163,6 @@ export function acknowledgementCases(h: Harness): void {
       })
     }
 
-    if (h.capabilities.priority) {
-      it('delivers higher-priority messages first', async () => {
-        const mq = await h.connect()
-        const queue = mq.queue<string>(uniqueName('priority'), h.target.queueOptions)
-        await queue.sendBatch(['low-1', 'low-2', 'low-3'], { priority: 1 })
-        await queue.send('high', { priority: 8 })
-        const seen = new Collector<string>()
-        await queue.consume(seen.handler).ready
-        await seen.waitForCount(4, h.ms(10_000))
-        expect(seen.bodies[0]).toBe('high')
-      })
-    } else {
-      it('refuses message priority with UnsupportedFeatureError', async () => {
-        const mq = await h.connect()
-        await expect(mq.queue(uniqueName('priority'), h.target.queueOptions).send('x', { priority: 5 })).rejects.toBeInstanceOf(UnsupportedFeatureError)
-      })
-    }
-
     if (h.capabilities.expiry !== false) {
       it(`drops a message not delivered within its ttlMs, unhandled (${h.capabilities.expiry})`, async () => {
         const mq = await h.connect()

@@ -66,6 +66,12 @@ export interface QueueSpec {
   maxAttempts: number
   /** Adapter-specific settings from `queue(name, { broker: { … } })`, checked by core against `AdapterFactory.queueBrokerOptions`. */
   broker: Readonly<Record<string, unknown>>
+  /**
+   * Highest priority the queue keeps apart (1 to 9), from `queue(name, { maxPriority })`; absent: the
+   * queue was not asked for priorities. Adapters whose `priorityQueues` is `declared` provision it (RabbitMQ's
+   * `x-max-priority`); messages arrive with `priority` at most this value.
+   */
+  maxPriority?: number
 }
 
 export interface TopicFilter {
