@@ -18,7 +18,7 @@ for (const file of process.argv.slice(2)) {
 }
 const firstLine = (text) =>
   String(text ?? '')
-    .replace(/\u001b\[[0-9;]*m/g, '')
+    .replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '') // colour codes
     .split('\n')
     .find((line) => line.trim() !== '')
     ?.trim()
