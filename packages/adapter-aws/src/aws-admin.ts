@@ -158,7 +158,9 @@ export class AwsAdmin implements TransportAdmin {
   /** Gives the held messages back at once (visibility 0), ten per request. */
   private async release(url: string, messages: SqsMessage[]): Promise<void> {
     for (let start = 0; start < messages.length; start += 10) {
-      const entries = messages.slice(start, start + 10).map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }))
+      const entries = messages
+        .slice(start, start + 10)
+        .map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }))
       // A message not released here only reappears when its visibility timeout passes: nothing is lost.
       await this.context.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: url, Entries: entries })).catch(() => {})
     }

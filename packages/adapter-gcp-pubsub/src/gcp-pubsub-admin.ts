@@ -24,7 +24,11 @@ export interface PubSubAdminContext {
   assertOpen(): void
 }
 
-type Received = NonNullable<Awaited<ReturnType<v1.SubscriberClient['pull']>>[0]['receivedMessages']>[number]
+/** What a pull hands out, as far as these calls read it. */
+interface Received {
+  ackId?: string | null
+  message?: PubSubWireMessage | null
+}
 
 /**
  * How far ahead of this machine's clock a purge seeks: messages published just before it, by a clock a
@@ -87,10 +91,11 @@ export class PubSubAdmin implements TransportAdmin {
         this.context.publisher.listTopics({ project }),
         this.context.subscriber.listSubscriptions({ project }),
       ])
-      const fromTopics = topics.map((topic) => names.parse(names.idOf(topic.name ?? ''))).filter((found) => found !== undefined)
-      const fromSubscriptions = subscriptions
-        .map((subscription) => names.parse(names.idOf(subscription.name ?? '')))
-        .filter((found) => found?.kind === 'subscription')
+      const fromTopics = topics.flatMap((topic) => names.parse(names.idOf(topic.name ?? '')) ?? [])
+      const fromSubscriptions = subscriptions.flatMap((subscription) => {
+        const found = names.parse(names.idOf(subscription.name ?? ''))
+        return found?.kind === 'subscription' ? [found] : []
+      })
       return [...fromTopics, ...fromSubscriptions].filter((found) => (found.kind === 'subscription' ? (found.topic ?? '') : found.name).startsWith(prefix))
     } catch (error) {
       throw connectionError(`listing the topics and subscriptions of ${project}`, error)

@@ -1,10 +1,4 @@
-import {
-  type AdminTarget,
-  type BrokerStats,
-  type ListedDestination,
-  type TransportAdmin,
-  UnsupportedFeatureError,
-} from '@anymq/core/spi'
+import { type AdminTarget, type BrokerStats, type ListedDestination, type TransportAdmin, UnsupportedFeatureError } from '@anymq/core/spi'
 import { type DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { type KinesisClient, ListStreamsCommand, ListTagsForStreamCommand } from '@aws-sdk/client-kinesis'
 import { adapterName, isResourceMissing, wrapError } from './kinesis-errors.js'

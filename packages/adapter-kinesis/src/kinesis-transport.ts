@@ -227,6 +227,7 @@ export class KinesisTransport implements Transport {
   private async startGroup(
     settings: {
       stream: string
+      role?: { kind: StreamRole; name: string }
       group: string
       leases: LeaseStore
       startFrom: 'earliest' | 'latest'

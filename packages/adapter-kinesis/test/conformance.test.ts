@@ -23,6 +23,8 @@ describe.skipIf(!url)(`kinesis${!url ? ' (ANYMQ_KINESIS_URL unset: run scripts/b
     stress: { publishers: 10, messagesPerPublisher: 20, consumers: 4 },
     volume: 500,
     // moto keeps streams in memory only: a restart loses them, so the recovery group cannot pass against it.
-    groups: full ? ['round-trip', 'queue', 'topic', 'acknowledgement', 'retry', 'request-reply', 'scatter-gather', 'ordering', 'delay', 'lifecycle', 'admin'] : ciGroups,
+    groups: full
+      ? ['round-trip', 'queue', 'topic', 'acknowledgement', 'retry', 'request-reply', 'scatter-gather', 'ordering', 'delay', 'lifecycle', 'admin']
+      : ciGroups,
   })
 })
