@@ -26,6 +26,8 @@ export const capabilities: Capabilities = {
   leaseExpiry: true,
   leaseExtension: true,
   topicFilters: { subject: false, headers: true },
+  // SQS's approximate counts (no consumers, no oldest age), PurgeQueue, DeleteQueue/DeleteTopic, tags for list().
+  admin: { stats: true, purge: true, delete: true, list: true, deadLetterById: true },
 }
 
 /** Capabilities of a `?queueType=fifo` connection: every queue FIFO, deduplicated for 5 minutes, no delay. */
@@ -33,6 +35,15 @@ export const fifoCapabilities: Capabilities = {
   ...capabilities,
   delay: false,
   dedupe: { windowMs: 300_000 },
+}
+
+/**
+ * Capabilities of a `?topics=eventbridge` connection: a topic is a detail-type on a bus, no resource,
+ * so topics and subscriptions cannot be deleted or listed (queue stats, purge and dead letters by id stay).
+ */
+export const eventBridgeCapabilities: Capabilities = {
+  ...capabilities,
+  admin: { stats: true, purge: true, delete: false, list: false, deadLetterById: true },
 }
 
 /**
@@ -52,7 +63,7 @@ export const adapter: AdapterFactory = {
     const base = config.queueType === 'fifo' ? fifoCapabilities : capabilities
     const transport = new AwsTransport(
       config,
-      { ...base, maxMessageBytes: config.maxMessageBytes },
+      { ...base, maxMessageBytes: config.maxMessageBytes, ...(config.topics === 'eventbridge' ? { admin: eventBridgeCapabilities.admin } : {}) },
       context.logger,
       new ConnectionStateTracker(context.reportConnectionState),
     )

@@ -18,7 +18,16 @@ export interface QueueRef {
   fifo: boolean
   /** FIFO with per-key groups (`ordered: true`); unordered FIFO queues group by message id. */
   ordered: boolean
+  /** Tags the queue is created with: the anymq name it stands for, which `list()` reads back (see {@link anymqTags}). */
+  tags?: Record<string, string>
 }
+
+/**
+ * Tags on every queue and SNS topic anymq makes, naming what it stands for in anymq's terms: SQS and
+ * SNS names are hashed when an anymq name does not fit them, so only the tags tell `list()` what a
+ * queue is (`anymq:kind` queue or subscription, `anymq:name`, and for a subscription `anymq:topic`).
+ */
+export const anymqTags = { kind: 'anymq:kind', name: 'anymq:name', topic: 'anymq:topic' } as const
 
 /** Receives beyond the retry policy's attempts before SQS's own redrive moves a message (a backstop). */
 export const redriveMargin = 10
@@ -43,12 +52,17 @@ export class AwsTopology {
 
   queueRef(spec: QueueSpec): QueueRef {
     const fifo = spec.ordered || this.queueType === 'fifo'
-    return { name: queueName(spec.name, fifo), fifo, ordered: spec.ordered }
+    return { name: queueName(spec.name, fifo), fifo, ordered: spec.ordered, tags: queueTags(spec.name) }
   }
 
   subscriptionRef(spec: SubscriptionSpec): QueueRef {
     if (spec.name === undefined) throw new ConfigError('an ephemeral subscription has no queue of its own to address', { adapter: adapterName })
-    return { name: subscriptionQueueName(spec.topic, spec.name), fifo: false, ordered: false }
+    return {
+      name: subscriptionQueueName(spec.topic, spec.name),
+      fifo: false,
+      ordered: false,
+      tags: { [anymqTags.kind]: 'subscription', [anymqTags.name]: spec.name, [anymqTags.topic]: spec.topic },
+    }
   }
 
   temporaryRef(): QueueRef {
@@ -84,6 +98,24 @@ export class AwsTopology {
     this.topics.clear()
   }
 
+  /** The URL of a queue when it exists (never creates one); `undefined` when SQS does not know it. */
+  async findQueueUrl(name: string): Promise<string | undefined> {
+    const cached = await this.urls.get(name)?.catch(() => undefined)
+    if (cached !== undefined) return cached
+    try {
+      return (await this.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl
+    } catch (error) {
+      if (isQueueMissing(error)) return undefined
+      throw wrapError(error, `looking up queue '${name}'`)
+    }
+  }
+
+  /** Forget a deleted topic's ARN and the subscriptions made to it. */
+  forgetTopic(topic: string): void {
+    this.topics.delete(topic)
+    for (const key of [...this.subscriptions.keys()]) if (key.startsWith(`${topic}\u0000`)) this.subscriptions.delete(key)
+  }
+
   /** Forget every topic ARN after SNS said a topic does not exist. */
   forgetTopics(): void {
     this.topics.clear()
@@ -91,8 +123,14 @@ export class AwsTopology {
 
   topicArn(topic: string): Promise<string> {
     return this.cached(this.topics, topic, async () => {
+      const create = (tagged: boolean) =>
+        this.sns.send(new CreateTopicCommand({ Name: topicName(topic), ...(tagged ? { Tags: [{ Key: anymqTags.name, Value: topic }] } : {}) }))
       try {
-        const result = await this.sns.send(new CreateTopicCommand({ Name: topicName(topic) }))
+        const result = await create(true).catch((error: unknown) => {
+          // A topic made without the tag (by an older anymq, or by hand): SNS refuses other tags on CreateTopic.
+          if (/InvalidParameter/i.test(errorCode(error)) && /tag/i.test(String((error as Error)?.message))) return create(false)
+          throw error
+        })
         return required(result.TopicArn, 'CreateTopic returned no TopicArn')
       } catch (error) {
         throw wrapError(error, `creating SNS topic for '${topic}'`)
@@ -243,14 +281,9 @@ export class AwsTopology {
     const attributes: Record<string, string> = ref.fifo ? { FifoQueue: 'true' } : {}
     const temporary = /^anymq-tmp-/.test(ref.name)
     if (temporary) attributes.MessageRetentionPeriod = '3600'
+    const tags = temporary ? { 'anymq:temporary': 'true', 'anymq:created-at': new Date().toISOString() } : ref.tags
     try {
-      const result = await this.sqs.send(
-        new CreateQueueCommand({
-          QueueName: ref.name,
-          Attributes: attributes,
-          ...(temporary ? { tags: { 'anymq:temporary': 'true', 'anymq:created-at': new Date().toISOString() } } : {}),
-        }),
-      )
+      const result = await this.sqs.send(new CreateQueueCommand({ QueueName: ref.name, Attributes: attributes, ...(tags ? { tags } : {}) }))
       return required(result.QueueUrl, 'CreateQueue returned no QueueUrl')
     } catch (error) {
       // Made by someone else with other attributes, or no permission to create: use it as it is.
@@ -278,6 +311,15 @@ export class AwsTopology {
     }
     return promise
   }
+}
+
+function queueTags(name: string): Record<string, string> {
+  return { [anymqTags.kind]: 'queue', [anymqTags.name]: name }
+}
+
+/** The dead-letter queue `name` as the redrive backstop addresses it, tagged like any queue (it is listed like one). */
+export function deadLetterRef(name: string, fifo: boolean): QueueRef {
+  return { name: queueName(name, fifo), fifo, ordered: false, tags: queueTags(name) }
 }
 
 function required<T>(value: T | undefined, message: string): T {

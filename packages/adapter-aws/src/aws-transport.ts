@@ -31,14 +31,14 @@ import {
   SQSClient,
   type Message as SqsMessage,
 } from '@aws-sdk/client-sqs'
+import { AwsAdmin } from './aws-admin.js'
 import { Batcher, type EntryOutcome } from './aws-batcher.js'
 import type { AwsConfig } from './aws-config.js'
 import { SqsConsumer, type VisibilityChange } from './aws-consumer.js'
 import { adapterName, errorCode, isCredentialProblem, isQueueMissing, isRetryable, wrapError } from './aws-errors.js'
 import { EventBridgePublisher } from './aws-eventbridge-publisher.js'
 import { EventBridgeTopology } from './aws-eventbridge-topology.js'
-import { queueName } from './aws-names.js'
-import { AwsTopology, type QueueRef } from './aws-topology.js'
+import { AwsTopology, deadLetterRef, type QueueRef } from './aws-topology.js'
 import { decodeMessage, encodeMessage, type WireMessage } from './aws-wire-format.js'
 
 /** SendMessageBatch: 10 entries and 1 MiB per request; PublishBatch: 10 entries and 256 KiB. */
@@ -80,6 +80,7 @@ export class AwsTransport implements Transport {
   private readonly eventTopology: EventBridgeTopology | undefined
   private readonly eventPublisher: EventBridgePublisher | undefined
   private closed = false
+  readonly admin: AwsAdmin
 
   constructor(
     private readonly config: AwsConfig,
@@ -110,6 +111,14 @@ export class AwsTransport implements Transport {
     this.pollClient = new SQSClient({ ...common, maxAttempts: 1, requestHandler: handler((config.waitTimeSeconds + 10) * 1000, 1024) })
     this.sns = new SNSClient({ ...common, maxAttempts: 3, requestHandler: handler(30_000, 64) })
     this.topology = new AwsTopology(this.sqs, this.sns, config.queueType)
+    this.admin = new AwsAdmin({
+      sqs: this.sqs,
+      sns: this.sns,
+      topology: this.topology,
+      eventBridge: config.topics === 'eventbridge',
+      assertOpen: () => this.assertOpen(),
+      receive: (url, count, visibilitySeconds, waitSeconds, name) => this.receiveOnce(url, count, visibilitySeconds, waitSeconds, name),
+    })
     if (config.topics === 'eventbridge') {
       this.events = new EventBridgeClient({ ...common, maxAttempts: 3, requestHandler: handler(30_000, 64) })
       this.eventTopology = new EventBridgeTopology(this.events, this.sqs, this.topology, config.eventBus)
@@ -411,7 +420,7 @@ export class AwsTransport implements Transport {
   /** SQS's redrive policy as a backstop; a missing permission only costs the backstop, so it is logged. */
   private async backstop(ref: QueueRef, deadLetter: string, maxAttempts: number): Promise<void> {
     const fifo = this.config.queueType === 'fifo'
-    await this.topology.ensureRedrive(ref, { name: queueName(deadLetter, fifo), fifo, ordered: false }, maxAttempts).catch((error: Error) => {
+    await this.topology.ensureRedrive(ref, deadLetterRef(deadLetter, fifo), maxAttempts).catch((error: Error) => {
       this.logger.warn(`queue '${ref.name}': could not set the SQS redrive policy backstop (${error.message}); anymq still dead-letters failed messages itself`)
     })
   }

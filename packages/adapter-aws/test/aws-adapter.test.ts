@@ -227,6 +227,33 @@ describe.skipIf(!url)(`aws adapter against the broker${!url ? ' (ANYMQ_SQS_URL u
     await expect(mq.queue(uniqueName('std-dedupe')).send('x', { dedupeId: 'a' })).rejects.toBeInstanceOf(UnsupportedFeatureError)
   })
 
+  it('lists queues and subscriptions whose names SQS cannot carry (dots, FIFO) by their anymq names, and deletes a topic with its subscription queues', async () => {
+    const mq = await connectTo(`${url}&waitTimeSeconds=1`)
+    const prefix = uniqueName('admin')
+    const ordered = mq.queue<string>(`${prefix}.orders`, { ordered: true })
+    await ordered.send('x', { key: 'k' })
+    const topic = mq.topic<string>(`${prefix}.events`)
+    const subscription = topic.subscribe('audit.v2', () => {})
+    await subscription.ready
+    await subscription.close()
+    // The named subscription's dead-letter queue exists once its consumer set the SQS redrive backstop.
+    expect(await mq.list({ prefix })).toEqual([
+      { kind: 'queue', name: `${prefix}.events.audit.v2.dlq` },
+      { kind: 'queue', name: `${prefix}.orders` },
+      { kind: 'topic', name: `${prefix}.events` },
+      { kind: 'subscription', name: 'audit.v2', topic: `${prefix}.events` },
+    ])
+    expect(await ordered.stats()).toMatchObject({ ready: 1, inFlight: 0 })
+    await topic.delete()
+    const endpoint = new URL(url as string).searchParams.get('endpoint') ?? undefined
+    const sqs = new SQSClient({ region: new URL(url as string).hostname, ...(endpoint ? { endpoint } : {}) })
+    await expect(sqs.send(new GetQueueUrlCommand({ QueueName: subscriptionQueueName(`${prefix}.events`, 'audit.v2') }))).rejects.toThrow()
+    sqs.destroy()
+    await ordered.delete()
+    await mq.queue(`${prefix}.events.audit.v2.dlq`).delete()
+    expect(await mq.list({ prefix })).toEqual([])
+  })
+
   it('resumes consuming and sending after the queue was deleted behind its back (as a moto restart does)', async () => {
     const mq = await connectTo(`${url}&waitTimeSeconds=1`)
     const name = uniqueName('deleted')

@@ -25,6 +25,8 @@ export const capabilities: Capabilities = {
   leaseExpiry: true,
   leaseExtension: true,
   topicFilters: { subject: true, headers: true },
+  // No counts in Pub/Sub's API (Cloud Monitoring has them); purge is a seek, dead letters by id a pull.
+  admin: { stats: false, purge: true, delete: true, list: true, deadLetterById: true },
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { ListedDestination } from '@anymq/core/spi'
+
 /**
  * Topic and subscription ids for anymq's queues and topics. Pub/Sub ids allow letters, digits and
  * `-_.~+%`, so every anymq name is escaped the same way: letters, digits, `-`, `_`, `~` and `+` stay,
@@ -44,10 +46,34 @@ export class PubSubNames {
     return `${this.prefix}.r.${unique}`
   }
 
+  /**
+   * The anymq queue, topic or named subscription an id stands for; `undefined` for ids of another
+   * prefix and for anymq's private ones (reply inboxes, unnamed subscriptions, `undeliverable`).
+   */
+  parse(id: string): ListedDestination | undefined {
+    if (!id.startsWith(`${this.prefix}.`)) return undefined
+    const parts = id.slice(this.prefix.length + 1).split('.')
+    if (parts.length === 2 && parts[0] === 'q') return { kind: 'queue', name: unescapeName(parts[1] as string) }
+    if (parts.length === 2 && parts[0] === 't') return { kind: 'topic', name: unescapeName(parts[1] as string) }
+    if (parts.length === 4 && parts[0] === 't' && parts[2] === 's')
+      return { kind: 'subscription', name: unescapeName(parts[3] as string), topic: unescapeName(parts[1] as string) }
+    return undefined
+  }
+
+  /** The id at the end of a topic or subscription path. */
+  idOf(path: string): string {
+    return path.slice(path.lastIndexOf('/') + 1)
+  }
+
   /** Where subscriptions forward a message after 100 deliveries; anymq dead-letters long before. */
   deadLetterTopicId(): string {
     return `${this.prefix}.undeliverable`
   }
+}
+
+/** The anymq name an escaped one came from (the inverse of {@link escapeName}). */
+export function unescapeName(escaped: string): string {
+  return decodeURIComponent(escaped)
 }
 
 export function escapeName(name: string): string {

@@ -81,6 +81,11 @@ export class PubSubTopology {
     }
   }
 
+  /** Forget a deleted topic or subscription, so the next use creates it again. */
+  forget(path: string): void {
+    this.created.delete(path)
+  }
+
   async remove(target: ConsumerTarget): Promise<void> {
     this.created.delete(target.subscription)
     await this.subscriber.deleteSubscription({ subscription: target.subscription }).catch(() => {})

@@ -19,6 +19,7 @@ import {
   UnsupportedFeatureError,
 } from '@anymq/core/spi'
 import type { v1 } from '@google-cloud/pubsub'
+import { PubSubAdmin } from './gcp-pubsub-admin.js'
 import type { PubSubSettings } from './gcp-pubsub-config.js'
 import { PubSubConsumer } from './gcp-pubsub-consumer.js'
 import { connectionError } from './gcp-pubsub-errors.js'
@@ -41,6 +42,7 @@ export class PubSubTransport implements Transport {
   private readonly publisher: PubSubPublisher
   private readonly consumers = new Set<PubSubConsumer>()
   private closed = false
+  readonly admin: PubSubAdmin
 
   constructor(
     private readonly publisherClient: v1.PublisherClient,
@@ -52,6 +54,14 @@ export class PubSubTransport implements Transport {
     this.names = new PubSubNames(settings.projectId, settings.prefix)
     this.topology = new PubSubTopology(publisherClient, subscriber, this.names, settings.ackDeadlineSeconds)
     this.publisher = new PubSubPublisher(publisherClient, this.topology)
+    this.admin = new PubSubAdmin({
+      publisher: publisherClient,
+      subscriber,
+      names: this.names,
+      topology: this.topology,
+      projectId: settings.projectId,
+      assertOpen: () => this.assertOpen(),
+    })
   }
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {

@@ -29,6 +29,7 @@ describe.skipIf(!url)(`gcp-pubsub${!url ? ' (ANYMQ_PUBSUB_URL unset: run scripts
       'delay',
       'lifecycle',
       'observability',
+      'admin',
     ],
   })
 })

@@ -26,6 +26,8 @@ export const capabilities: Capabilities = {
   leaseExtension: false,
   // Evaluated by the consumer: records a subscription filters out are checkpointed past.
   topicFilters: { subject: true, headers: true },
+  // Streams and lease tables can be listed and deleted; records cannot be counted cheaply nor removed.
+  admin: { stats: false, purge: false, delete: true, list: true, deadLetterById: false },
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Checkpoint, Lease, LeaseStore } from './kinesis-lease.js'
 import { decodeRecord, type RecordRouting } from './kinesis-record-format.js'
 import { ShardProgress } from './kinesis-shard-progress.js'
 import { ShardReader } from './kinesis-shard-reader.js'
-import type { KinesisStreams } from './kinesis-streams.js'
+import type { KinesisStreams, StreamRole } from './kinesis-streams.js'
 
 /** Records read per GetRecords call when the handlers have room (they wait in memory for it). */
 const readAhead = 100
@@ -24,6 +24,8 @@ export interface GroupConsumerSettings {
   client: KinesisClient
   streams: KinesisStreams
   stream: string
+  /** The queue or topic the stream stands for (tagged on it for list()); none for an inbox. */
+  role?: { kind: StreamRole; name: string }
   /** The consumer group: records addressed to another group are skipped. */
   group: string
   leases: LeaseStore
@@ -83,7 +85,7 @@ export class GroupConsumer implements TransportConsumer {
   /** Resolves once the lease rows exist (so the group's start position is fixed) and the first leases are taken. */
   async start(): Promise<void> {
     try {
-      await this.settings.streams.ensure(this.settings.stream)
+      await this.settings.streams.ensure(this.settings.stream, this.settings.role)
       await this.settings.leases.open()
       await this.tick()
     } catch (error) {

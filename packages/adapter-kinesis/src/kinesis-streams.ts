@@ -1,4 +1,5 @@
 import {
+  AddTagsToStreamCommand,
   CreateStreamCommand,
   DeleteStreamCommand,
   DescribeStreamSummaryCommand,
@@ -9,26 +10,54 @@ import {
 import { isResourceInUse, isResourceMissing } from './kinesis-errors.js'
 
 /**
+ * What a stream stands for in anymq: a queue, a topic, or both (a queue and a topic of one name share
+ * their stream). Kept as stream tags (`anymq.queue`, `anymq.topic`, valued with the anymq name), the
+ * only place `list()` can learn it from.
+ */
+export type StreamRole = 'queue' | 'topic'
+
+export const roleTag = (role: StreamRole): string => `anymq.${role}`
+
+/**
  * The data streams of one connection: created on first use (with the configured shard count) and
  * waited for until ACTIVE, each at most once per connection.
  */
 export class KinesisStreams {
   private readonly ready = new Map<string, Promise<void>>()
+  private readonly tagged = new Map<string, Promise<void>>()
 
   constructor(
     private readonly client: KinesisClient,
     private readonly shardCount: number,
   ) {}
 
-  /** Resolves once the stream exists and takes records; creates it when missing. */
-  ensure(stream: string): Promise<void> {
+  /**
+   * Resolves once the stream exists and takes records; creates it when missing. With `role`, the
+   * stream is also tagged as the queue or topic `name` (once per connection).
+   */
+  async ensure(stream: string, role?: { kind: StreamRole; name: string }): Promise<void> {
     let ready = this.ready.get(stream)
     if (!ready) {
       ready = this.create(stream)
       ready.catch(() => this.ready.delete(stream))
       this.ready.set(stream, ready)
     }
-    return ready
+    await ready
+    if (role) await this.tag(stream, role.kind, role.name)
+  }
+
+  private tag(stream: string, kind: StreamRole, name: string): Promise<void> {
+    const key = `${stream}\u0000${kind}`
+    let tagging = this.tagged.get(key)
+    if (!tagging) {
+      // Without the tag (no kinesis:AddTagsToStream permission) only list() misses the stream: records flow the same.
+      tagging = this.client.send(new AddTagsToStreamCommand({ StreamName: stream, Tags: { [roleTag(kind)]: name } })).then(
+        () => undefined,
+        () => undefined,
+      )
+      this.tagged.set(key, tagging)
+    }
+    return tagging
   }
 
   /** Whether the stream exists, without creating it. */
@@ -56,6 +85,7 @@ export class KinesisStreams {
 
   async delete(stream: string): Promise<void> {
     this.ready.delete(stream)
+    for (const key of [...this.tagged.keys()]) if (key.startsWith(`${stream}\u0000`)) this.tagged.delete(key)
     try {
       await this.client.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true }))
     } catch (error) {

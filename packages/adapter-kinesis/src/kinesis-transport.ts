@@ -17,6 +17,7 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { KinesisAdmin } from './kinesis-admin.js'
 import { type KinesisConfig, startAtOf } from './kinesis-config.js'
 import { GroupConsumer } from './kinesis-consumer.js'
 import { adapterName, wrapError } from './kinesis-errors.js'
@@ -27,7 +28,7 @@ import { ephemeralGroup, inboxStreamName, leaseTableName, queueGroup, streamName
 import { partitionKeyOf } from './kinesis-publisher.js'
 import { StreamPutQueue } from './kinesis-put-queue.js'
 import { decodeRecord, encodeRecord, type RecordRouting } from './kinesis-record-format.js'
-import { KinesisStreams } from './kinesis-streams.js'
+import { KinesisStreams, type StreamRole } from './kinesis-streams.js'
 
 const inboxGroup = 'inbox'
 
@@ -43,6 +44,7 @@ export class KinesisTransport implements Transport {
   private readonly puts: StreamPutQueue
   private readonly consumers = new Set<GroupConsumer>()
   private closed = false
+  readonly admin: KinesisAdmin
 
   constructor(
     private readonly config: KinesisConfig,
@@ -60,6 +62,7 @@ export class KinesisTransport implements Transport {
     this.dynamodb = new DynamoDBClient(common)
     this.streams = new KinesisStreams(this.kinesis, config.shards)
     this.puts = new StreamPutQueue(this.kinesis)
+    this.admin = new KinesisAdmin({ kinesis: this.kinesis, dynamodb: this.dynamodb, streams: this.streams, assertOpen: () => this.assertOpen() })
   }
 
   /** Resolves once Kinesis answered (so a wrong endpoint or missing credentials fail `connect`). */
@@ -75,8 +78,8 @@ export class KinesisTransport implements Transport {
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
     this.assertOpen()
-    const { stream, routing } = this.target(destination)
-    await this.put(stream, messages, routing, signal)
+    const { stream, routing, role } = this.target(destination)
+    await this.put(stream, messages, routing, signal, role)
   }
 
   async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {
@@ -86,6 +89,7 @@ export class KinesisTransport implements Transport {
       return this.startGroup(
         {
           stream,
+          role: { kind: 'queue', name: source.queue.name },
           group: queueGroup,
           leases: this.leaseTable(stream, queueGroup),
           startFrom: 'earliest',
@@ -103,6 +107,7 @@ export class KinesisTransport implements Transport {
     return this.startGroup(
       {
         stream,
+        role: { kind: 'topic', name: subscription.topic },
         group,
         leases: named ? this.leaseTable(stream, group) : new LocalLeases(),
         startFrom: subscription.startFrom,
@@ -180,24 +185,30 @@ export class KinesisTransport implements Transport {
     this.dynamodb.destroy()
   }
 
-  private target(destination: Destination): { stream: string; routing: RecordRouting } {
+  private target(destination: Destination): { stream: string; routing: RecordRouting; role?: { kind: StreamRole; name: string } } {
     switch (destination.kind) {
       case 'queue':
-        return { stream: streamName(destination.queue.name), routing: {} }
+        return { stream: streamName(destination.queue.name), routing: {}, role: { kind: 'queue', name: destination.queue.name } }
       case 'topic':
-        return { stream: streamName(destination.topic), routing: {} }
+        return { stream: streamName(destination.topic), routing: {}, role: { kind: 'topic', name: destination.topic } }
       case 'subscription': {
         const { topic, name } = destination.subscription
-        return { stream: streamName(topic), routing: name === undefined ? {} : { group: name } }
+        return { stream: streamName(topic), routing: name === undefined ? {} : { group: name }, role: { kind: 'topic', name: topic } }
       }
       case 'inbox':
         return { stream: destination.address, routing: {} }
     }
   }
 
-  private async put(stream: string, messages: readonly OutgoingMessage[], routing: RecordRouting, signal?: AbortSignal): Promise<void> {
+  private async put(
+    stream: string,
+    messages: readonly OutgoingMessage[],
+    routing: RecordRouting,
+    signal?: AbortSignal,
+    role?: { kind: StreamRole; name: string },
+  ): Promise<void> {
     try {
-      await this.streams.ensure(stream)
+      await this.streams.ensure(stream, role)
       const records = messages.map((message) => ({
         data: encodeRecord(message, message.delayMs > 0 ? { ...routing, notBefore: Date.now() + message.delayMs } : routing),
         partitionKey: partitionKeyOf(message.key, message.id),
@@ -216,6 +227,7 @@ export class KinesisTransport implements Transport {
   private async startGroup(
     settings: {
       stream: string
+      role?: { kind: StreamRole; name: string }
       group: string
       leases: LeaseStore
       startFrom: 'earliest' | 'latest'

@@ -9,7 +9,7 @@ const url = brokerUrl('ANYMQ_KINESIS_URL')
 // queues, topics and consumer groups (test/kinesis-leases.test.ts shows the takeover of a killed
 // worker's shards).
 const full = process.env.ANYMQ_KINESIS_FULL === '1'
-const ciGroups = ['queue', 'topic'] as const
+const ciGroups = ['queue', 'topic', 'admin'] as const
 
 describe.skipIf(!url)(`kinesis${!url ? ' (ANYMQ_KINESIS_URL unset: run scripts/brokers.sh up sqs)' : ''}`, () => {
   describeConformance({
@@ -24,7 +24,7 @@ describe.skipIf(!url)(`kinesis${!url ? ' (ANYMQ_KINESIS_URL unset: run scripts/b
     volume: 500,
     // moto keeps streams in memory only: a restart loses them, so the recovery group cannot pass against it.
     groups: full
-      ? ['round-trip', 'queue', 'topic', 'acknowledgement', 'priority', 'retry', 'request-reply', 'scatter-gather', 'ordering', 'delay', 'lifecycle']
+      ? ['round-trip', 'queue', 'topic', 'acknowledgement', 'priority', 'retry', 'request-reply', 'scatter-gather', 'ordering', 'delay', 'lifecycle', 'admin']
       : ciGroups,
   })
 })

@@ -1,3 +1,5 @@
+import '@anymq/aws'
+import { brokerUrl, uniqueName } from '@anymq/conformance'
 import { connect, Unrecoverable } from '@anymq/core'
 import '@anymq/memory'
 import { describe, expect, it } from 'vitest'
@@ -95,5 +97,32 @@ describe('anymq dlq per message', () => {
   it('refuses an id with peek and a missing id with redrive-one', async () => {
     expect((await anymq('dlq', 'redrive-one', 'memory://cli-dlq-one', 'refunds')).code).toBe(2)
     expect((await anymq('dlq', 'peek', 'memory://cli-dlq-one', 'refunds', 'some-id')).code).toBe(2)
+  })
+})
+
+const sqs = brokerUrl('ANYMQ_SQS_URL')
+
+describe.skipIf(!sqs)(`anymq stats and dlq on SQS${sqs ? '' : ' (ANYMQ_SQS_URL unset: run scripts/brokers.sh up sqs)'}`, () => {
+  it('prints SQS depths (consumers and ages it does not tell as -) and takes one dead letter by id', async () => {
+    const url = `${sqs}&waitTimeSeconds=1`
+    const name = uniqueName('cli-sqs')
+    const [first, second] = await deadLetter(url, name, [{ n: 1 }, { n: 2 }])
+    const mq = await connect(url)
+    await mq.queue(name).sendBatch([3, 4, 5])
+    await mq.close()
+    // The dead-lettering connection closed with a long poll pending: SQS may hand that poll one of the new
+    // messages, which then counts as in flight until its visibility timeout. Ready + in flight is exact.
+    const row = async (): Promise<number[]> => {
+      const match = new RegExp(`^${name} +(\\d+) +(\\d+) +(\\d+) +- +- *$`, 'm').exec((await anymq('stats', url, name)).stdout)
+      return match ? match.slice(1).map(Number) : []
+    }
+    const [ready, inFlight, dead] = await row()
+    expect([(ready ?? 0) + (inFlight ?? 0), dead]).toEqual([3, 2])
+    const listed = await anymq('stats', url, '--prefix', name)
+    expect(listed.stdout).toMatch(new RegExp(`^${name}\\.dlq +2 +0 +0 +- +- *$`, 'm'))
+    expect(await anymq('dlq', 'delete-one', url, name, first as string)).toMatchObject({ code: 0, stdout: `deleted ${first} from ${name}.dlq\n` })
+    expect((await anymq('dlq', 'redrive-one', url, name, second as string)).code).toBe(0)
+    const [readyAfter, inFlightAfter, deadAfter] = await row()
+    expect([(readyAfter ?? 0) + (inFlightAfter ?? 0), deadAfter]).toEqual([4, 0])
   })
 })

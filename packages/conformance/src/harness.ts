@@ -47,6 +47,14 @@ export interface ConformanceTarget {
    * instead of exactly once. Default false.
    */
   competitorsMaySeeDuplicates?: boolean
+  /**
+   * Whether a message that a closed consumer's last poll received and handed straight back, unseen by
+   * any handler, counts as a delivery attempt (SQS: `attempt` is `ApproximateReceiveCount`, and a long
+   * poll pending at close still receives for up to its wait). A message sent right after a consumer
+   * closed may then arrive with attempt 2; cases that check a fresh message's attempt allow that one
+   * extra. Default false.
+   */
+  handBacksCountAsAttempts?: boolean
   /** Only these groups run (default: all). */
   groups?: readonly ConformanceGroup[]
 }

@@ -196,7 +196,9 @@ export function adminCases(h: Harness): void {
         await seen.waitForCount(2, h.ms(20_000))
         await consumer.close()
         expect(seen.bodies.sort()).toEqual(['second', 'third, fixed'])
-        for (const message of seen.items) expect(message.attempt).toBe(1)
+        // The failing consumer closed just before: its last long poll may have handed a redriven copy back (see the option).
+        const freshAttempts = h.target.handBacksCountAsAttempts ? [1, 2] : [1]
+        for (const message of seen.items) expect(freshAttempts).toContain(message.attempt)
         expect(seen.items.find((message) => message.body === 'third, fixed')?.headers.fixed).toBe('yes')
         const left = await dead.peek(10)
         expect(left.map((letter) => letter.id)).toEqual([fourth])
