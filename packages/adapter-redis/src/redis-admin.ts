@@ -175,7 +175,10 @@ export class RedisAdmin implements TransportAdmin {
     ]
   }
 
-  private async streamStats({ stream, group: groupName }: GroupedStream): Promise<{ ready: number; inFlight: number; consumers: number; oldestAt: number | undefined }> {
+  private async streamStats({
+    stream,
+    group: groupName,
+  }: GroupedStream): Promise<{ ready: number; inFlight: number; consumers: number; oldestAt: number | undefined }> {
     const { commands } = this.context
     const length = Number(await commands.call(['XLEN', stream]))
     const group = length === 0 ? undefined : await this.group({ stream, group: groupName })
@@ -185,7 +188,8 @@ export class RedisAdmin implements TransportAdmin {
       return { ready: length, inFlight: 0, consumers: 0, oldestAt: first[0] ? entryTime(String(first[0][0])) : undefined }
     }
     const unread = group.lag ?? (await this.count(stream, `(${group.lastDeliveredId}`))
-    const released = group.pending === 0 ? [] : ((await commands.call(['XPENDING', stream, groupName, 'IDLE', releasedIdleMs, '-', '+', 10_000])) as unknown[][])
+    const released =
+      group.pending === 0 ? [] : ((await commands.call(['XPENDING', stream, groupName, 'IDLE', releasedIdleMs, '-', '+', 10_000])) as unknown[][])
     const next = unread === 0 ? [] : ((await commands.call(['XRANGE', stream, `(${group.lastDeliveredId}`, '+', 'COUNT', 1])) as RawEntry[])
     const firstReleased = released[0]?.[0]
     const oldest = [...(firstReleased === undefined ? [] : [String(firstReleased)]), ...(next[0] ? [String(next[0][0])] : [])].map(entryTime)
