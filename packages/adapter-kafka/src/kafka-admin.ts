@@ -1,6 +1,7 @@
 import {
   type AdminTarget,
   type BrokerStats,
+  describeDestination,
   type IncomingMessage,
   type ListedDestination,
   type QueueSpec,
@@ -56,7 +57,7 @@ export class KafkaAdmin implements TransportAdmin {
   async stats(source: Source): Promise<BrokerStats> {
     this.context.assertOpen()
     const located = locate(source)
-    return this.call(`reading stats of ${label(source)}`, async () => {
+    return this.call(`reading stats of ${describeDestination(source)}`, async () => {
       const existing = await this.existing([located.main, located.retry])
       let ready = 0
       for (const topic of existing) {
@@ -73,7 +74,7 @@ export class KafkaAdmin implements TransportAdmin {
   async purge(source: Source): Promise<void> {
     this.context.assertOpen()
     const located = locate(source)
-    await this.call(`purging ${label(source)}`, async () => {
+    await this.call(`purging ${describeDestination(source)}`, async () => {
       const existing = await this.existing([located.main, located.retry])
       for (const topic of existing) {
         const ranges = await retryTransient(() => this.driver.topicRanges(topic))
@@ -94,7 +95,7 @@ export class KafkaAdmin implements TransportAdmin {
 
   async remove(target: AdminTarget): Promise<void> {
     this.context.assertOpen()
-    await this.call(`deleting ${label(target)}`, async () => {
+    await this.call(`deleting ${describeDestination(target)}`, async () => {
       const groups = new Set(await this.driver.listGroups())
       let deadGroups: string[]
       let deadTopics: string[]
@@ -113,7 +114,7 @@ export class KafkaAdmin implements TransportAdmin {
       }
       deadGroups = deadGroups.filter((group) => groups.has(group))
       // A group that outlived its topics would start a new topic of the same name at its old offsets and skip records.
-      for (const group of deadGroups) await this.refuseWhileConsumed(group, `deleting ${label(target)}`)
+      for (const group of deadGroups) await this.refuseWhileConsumed(group, `deleting ${describeDestination(target)}`)
       const topics = await this.existing(deadTopics)
       if (topics.length > 0) await this.driver.deleteTopics(topics)
       if (deadGroups.length > 0) await this.driver.deleteGroups(deadGroups)
@@ -212,10 +213,4 @@ function locate(source: Source): Located {
 function subscriptionOf(group: string, topic: string): string | undefined {
   const prefix = naming.subscriptionGroup(topic, '')
   return group.startsWith(prefix) ? group.slice(prefix.length) : undefined
-}
-
-function label(target: AdminTarget): string {
-  if (target.kind === 'queue') return `queue '${target.queue.name}'`
-  if (target.kind === 'topic') return `topic '${target.topic}'`
-  return `subscription '${target.subscription.name ?? '(ephemeral)'}' of topic '${target.subscription.topic}'`
 }

@@ -1,6 +1,7 @@
 import {
   type AdminTarget,
   type BrokerStats,
+  describeDestination,
   type IncomingMessage,
   type ListedDestination,
   type QueueSpec,
@@ -43,7 +44,7 @@ export class NatsAdmin implements TransportAdmin {
   async stats(source: Source): Promise<BrokerStats> {
     this.context.assertOpen()
     const { stream, consumer } = this.locate(source)
-    return this.call(`reading stats of ${label(source)}`, async () => {
+    return this.call(`reading stats of ${describeDestination(source)}`, async () => {
       const streamInfo = await this.streamInfo(stream)
       if (!streamInfo) return { ready: 0, inFlight: 0, consumers: 0, oldestAgeMs: undefined }
       const info = await this.consumerInfo(stream, consumer)
@@ -65,7 +66,7 @@ export class NatsAdmin implements TransportAdmin {
   async purge(source: Source): Promise<void> {
     this.context.assertOpen()
     const { stream, consumer, ownSubject } = this.locate(source)
-    await this.call(`purging ${label(source)}`, async () => {
+    await this.call(`purging ${describeDestination(source)}`, async () => {
       if (!(await this.streamInfo(stream))) return
       if (ownSubject === undefined) {
         // A queue's stream is the queue: purging it removes the waiting messages (and unsettled ones, whose settlement then does nothing).
@@ -85,7 +86,7 @@ export class NatsAdmin implements TransportAdmin {
   async remove(target: AdminTarget): Promise<void> {
     this.context.assertOpen()
     const { manager, names, topology } = this.context
-    await this.call(`deleting ${label(target)}`, async () => {
+    await this.call(`deleting ${describeDestination(target)}`, async () => {
       if (target.kind === 'subscription') {
         const { stream, consumer, ownSubject } = this.locate(target)
         if (!(await this.streamInfo(stream))) return
@@ -209,10 +210,4 @@ function nullWhenNotFound(error: unknown): null {
 
 function age(at: number): number {
   return Math.max(0, Date.now() - at)
-}
-
-function label(target: AdminTarget): string {
-  if (target.kind === 'queue') return `queue '${target.queue.name}'`
-  if (target.kind === 'topic') return `topic '${target.topic}'`
-  return `subscription '${target.subscription.name ?? '(ephemeral)'}' of topic '${target.subscription.topic}'`
 }

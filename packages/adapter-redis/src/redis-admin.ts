@@ -1,6 +1,7 @@
 import {
   type AdminTarget,
   type BrokerStats,
+  describeDestination,
   type IncomingMessage,
   type ListedDestination,
   type QueueSpec,
@@ -55,7 +56,7 @@ export class RedisAdmin implements TransportAdmin {
   async stats(source: Source): Promise<BrokerStats> {
     this.context.assertOpen()
     const streams = this.streamsOf(source)
-    return this.call(`reading stats of ${label(source)}`, async () => {
+    return this.call(`reading stats of ${describeDestination(source)}`, async () => {
       const parts = await Promise.all(streams.map((grouped) => this.streamStats(grouped)))
       const oldest = parts.map((part) => part.oldestAt).filter((at): at is number => at !== undefined)
       return {
@@ -70,7 +71,7 @@ export class RedisAdmin implements TransportAdmin {
 
   async purge(source: Source): Promise<void> {
     this.context.assertOpen()
-    await this.call(`purging ${label(source)}`, async () => {
+    await this.call(`purging ${describeDestination(source)}`, async () => {
       for (const grouped of this.streamsOf(source)) {
         const group = await this.group(grouped)
         if (source.kind === 'subscription' && grouped.stream === this.context.keys.topic(source.subscription.topic)) {
@@ -87,7 +88,7 @@ export class RedisAdmin implements TransportAdmin {
   async remove(target: AdminTarget): Promise<void> {
     this.context.assertOpen()
     const { keys, commands } = this.context
-    await this.call(`deleting ${label(target)}`, async () => {
+    await this.call(`deleting ${describeDestination(target)}`, async () => {
       if (target.kind === 'queue') {
         const name = target.queue.name
         await commands.call(['DEL', keys.queue(name), keys.queueDelayed(name), keys.queueActive(name)])
@@ -181,9 +182,9 @@ export class RedisAdmin implements TransportAdmin {
   }: GroupedStream): Promise<{ ready: number; inFlight: number; consumers: number; oldestAt: number | undefined }> {
     const { commands } = this.context
     const length = Number(await commands.call(['XLEN', stream]))
-    const group = length === 0 ? undefined : await this.group({ stream, group: groupName })
+    const group = await this.group({ stream, group: groupName })
     if (!group) {
-      // Nobody read it yet (or it is empty): every entry waits.
+      // No consumer ever read it: every entry waits.
       const first = length === 0 ? [] : ((await commands.call(['XRANGE', stream, '-', '+', 'COUNT', 1])) as RawEntry[])
       return { ready: length, inFlight: 0, consumers: 0, oldestAt: first[0] ? entryTime(String(first[0][0])) : undefined }
     }
@@ -303,10 +304,4 @@ function glob(text: string): string {
 
 function ephemeral(): UnsupportedFeatureError {
   return new UnsupportedFeatureError('redis', 'admin calls on an ephemeral subscription', 'name the subscription')
-}
-
-function label(target: AdminTarget): string {
-  if (target.kind === 'queue') return `queue '${target.queue.name}'`
-  if (target.kind === 'topic') return `topic '${target.topic}'`
-  return `subscription '${target.subscription.name ?? '(ephemeral)'}' of topic '${target.subscription.topic}'`
 }
