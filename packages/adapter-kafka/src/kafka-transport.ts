@@ -105,8 +105,8 @@ export class KafkaTransport implements Transport {
         break
     }
     const topics = new Set(records.map((record) => record.topic))
-    // A queue's redelivery topic is made with it: it is how list() tells a queue from a topic.
-    if (destination.kind === 'queue') topics.add(naming.queueRetryTopic(destination.queue.name))
+    // A queue's topic and redelivery topic are made together (also by a delayed send): it is how list() tells a queue from a topic.
+    if (destination.kind === 'queue') topics.add(destination.queue.name).add(naming.queueRetryTopic(destination.queue.name))
     if (destination.kind !== 'inbox') await this.ensureTopics([...topics], topicOptions)
     try {
       await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
