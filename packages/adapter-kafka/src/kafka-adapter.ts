@@ -23,6 +23,8 @@ export const capabilities: Capabilities = {
   leaseExpiry: false,
   leaseExtension: false,
   topicFilters: { subject: true, headers: true },
+  // A log cannot remove one record from the middle of a partition: see kafka-admin.ts.
+  admin: { stats: true, purge: true, delete: true, list: true, deadLetterById: false },
 }
 
 /**

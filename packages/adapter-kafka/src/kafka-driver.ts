@@ -104,6 +104,14 @@ export interface KafkaDriver {
   /** Commits offsets for an empty group (no member joined). Rejects when the group has members. */
   setGroupOffsets(groupId: string, topic: string, offsets: ReadonlyArray<{ partition: number; offset: number }>): Promise<void>
   deleteGroups(groupIds: readonly string[]): Promise<void>
+  /** Every topic of the cluster, internal ones included. */
+  listTopics(): Promise<string[]>
+  /** Every consumer group id the cluster knows. */
+  listGroups(): Promise<string[]>
+  /** Members of a group right now; 0 when it has none or does not exist. */
+  groupMembers(groupId: string): Promise<number>
+  /** Kafka's DeleteRecords: each partition's log start moves up to `offset` (the records below it are gone). */
+  deleteRecords(topic: string, offsets: ReadonlyArray<{ partition: number; offset: number }>): Promise<void>
   consumer(options: DriverConsumerOptions): DriverConsumer
   /**
    * Reports failed and successful dials of the brokers to `connectionState`, where the client tells

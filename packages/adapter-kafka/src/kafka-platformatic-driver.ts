@@ -219,6 +219,23 @@ export class PlatformaticDriver implements KafkaDriver {
     await this.admin.deleteGroups({ groups: [...groupIds] })
   }
 
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics({ includeInternals: true })
+  }
+
+  async listGroups(): Promise<string[]> {
+    return [...(await this.admin.listGroups()).keys()]
+  }
+
+  async groupMembers(groupId: string): Promise<number> {
+    const groups = await this.admin.describeGroups({ groups: [groupId] })
+    return groups.get(groupId)?.members.size ?? 0
+  }
+
+  async deleteRecords(topic: string, offsets: ReadonlyArray<{ partition: number; offset: number }>): Promise<void> {
+    await this.admin.deleteRecords({ topics: [{ name: topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset: BigInt(offset) })) }] })
+  }
+
   consumer(options: DriverConsumerOptions): DriverConsumer {
     const consumer = new PlatformaticConsumer(this.settings, this.logger, options, () => this.consumers.delete(consumer))
     this.consumers.add(consumer)

@@ -18,6 +18,7 @@ import {
   type TransportConsumeOptions,
   type TransportConsumer,
 } from '@anymq/core/spi'
+import { KafkaAdmin } from './kafka-admin.js'
 import { type KafkaSettings, type KafkaTopicOptions, resolveTopicOptions } from './kafka-config.js'
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from './kafka-consumer.js'
 import type { DriverOutgoingRecord, DriverRecord, KafkaDriver, PartitionRange } from './kafka-driver.js'
@@ -42,6 +43,7 @@ export class KafkaTransport implements Transport {
   private readonly consumers = new Set<KafkaConsumer>()
   private readonly context: ConsumerContext
   private closing: Promise<void> | undefined
+  readonly admin: KafkaAdmin
 
   constructor(
     private readonly driver: KafkaDriver,
@@ -51,6 +53,13 @@ export class KafkaTransport implements Transport {
     private readonly connectionState = new ConnectionStateTracker(undefined),
   ) {
     this.publisher = new KafkaPublisher(driver)
+    this.admin = new KafkaAdmin({
+      driver,
+      assertOpen: () => this.assertOpen(),
+      forgetTopics: (topics) => {
+        for (const topic of topics) this.topics.delete(topic)
+      },
+    })
     this.context = {
       driver,
       logger,
@@ -95,7 +104,10 @@ export class KafkaTransport implements Transport {
         for (const message of messages) records.push({ topic: destination.address, record: toRecord(message) })
         break
     }
-    if (destination.kind !== 'inbox') await this.ensureTopics([...new Set(records.map((record) => record.topic))], topicOptions)
+    const topics = new Set(records.map((record) => record.topic))
+    // A queue's topic and redelivery topic are made together (also by a delayed send): it is how list() tells a queue from a topic.
+    if (destination.kind === 'queue') topics.add(destination.queue.name).add(naming.queueRetryTopic(destination.queue.name))
+    if (destination.kind !== 'inbox') await this.ensureTopics([...topics], topicOptions)
     try {
       await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
     } catch (error) {

@@ -289,6 +289,23 @@ export class KafkajsDriver implements KafkaDriver {
     await this.admin.deleteGroups([...groupIds])
   }
 
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics()
+  }
+
+  async listGroups(): Promise<string[]> {
+    return (await this.admin.listGroups()).groups.map((group) => group.groupId)
+  }
+
+  async groupMembers(groupId: string): Promise<number> {
+    const { groups } = await this.admin.describeGroups([groupId])
+    return groups.find((group) => group.groupId === groupId)?.members.length ?? 0
+  }
+
+  async deleteRecords(topic: string, offsets: ReadonlyArray<{ partition: number; offset: number }>): Promise<void> {
+    await this.admin.deleteTopicRecords({ topic, partitions: offsets.map(({ partition, offset }) => ({ partition, offset: String(offset) })) })
+  }
+
   consumer(options: DriverConsumerOptions): DriverConsumer {
     const consumer = new KafkajsConsumer(this.kafka, this.settings, options, () => this.consumers.delete(consumer))
     this.consumers.add(consumer)

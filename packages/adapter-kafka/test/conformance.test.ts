@@ -25,3 +25,22 @@ describe.skipIf(!url)(`kafka${!url ? ' (ANYMQ_KAFKA_URL unset: run scripts/broke
     observesReconnects: false,
   })
 })
+
+// The admin calls go through the driver seam's admin methods: the kafkajs driver runs that group too.
+describe.skipIf(!url)(`kafka, kafkajs driver${!url ? ' (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)' : ''}`, () => {
+  describeConformance({
+    name: 'kafka (kafkajs)',
+    capabilities,
+    connect: () => connect(withDriver(url as string, 'kafkajs'), { adapter }),
+    groups: ['admin'],
+    timeScale: 2,
+    countsRedeliveries: false,
+    observesReconnects: false,
+  })
+})
+
+function withDriver(base: string, driver: string): string {
+  const parsed = new URL(base)
+  parsed.searchParams.set('driver', driver)
+  return parsed.toString()
+}

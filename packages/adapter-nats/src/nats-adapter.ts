@@ -28,6 +28,7 @@ export const capabilities: Capabilities = {
   leaseExpiry: true,
   leaseExtension: true,
   topicFilters: { subject: true, headers: true },
+  admin: { stats: true, purge: true, delete: true, list: true, deadLetterById: true },
 }
 
 /**

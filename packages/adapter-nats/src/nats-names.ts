@@ -38,6 +38,16 @@ export class NatsNames {
     return `${this.prefix}.t.${escapeName(topic)}.to.${consumer}`
   }
 
+  /** What every queue stream's name starts with; {@link unescapeName} of the rest is the queue. */
+  get queueStreamPrefix(): string {
+    return this.queueStream('')
+  }
+
+  /** What every topic stream's name starts with. */
+  get topicStreamPrefix(): string {
+    return this.topicStream('')
+  }
+
   /** The durable consumer of a named subscription. */
   subscriptionConsumer(subscription: string): string {
     return escapeName(subscription)
@@ -54,4 +64,16 @@ export function escapeName(name: string): string {
     else for (const byte of Buffer.from(character)) result += `_${byte.toString(16).padStart(2, '0')}`
   }
   return result
+}
+
+/** The anymq name of an escaped one (`orders_2edlq` → `orders.dlq`). */
+export function unescapeName(escaped: string): string {
+  const bytes: number[] = []
+  for (let index = 0; index < escaped.length; index++) {
+    if (escaped[index] === '_') {
+      bytes.push(Number.parseInt(escaped.slice(index + 1, index + 3), 16))
+      index += 2
+    } else bytes.push(escaped.charCodeAt(index))
+  }
+  return Buffer.from(bytes).toString()
 }

@@ -18,6 +18,7 @@ import {
 } from '@anymq/core/spi'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
+import { NatsAdmin } from './nats-admin.js'
 import type { NatsSettings } from './nats-config.js'
 import { NatsConsumer } from './nats-consumer.js'
 import { connectionError } from './nats-errors.js'
@@ -38,6 +39,7 @@ export class NatsTransport implements Transport {
   private readonly consumers = new Set<NatsConsumer>()
   private readonly inboxes = new Set<NatsInbox>()
   private closed = false
+  readonly admin: NatsAdmin
 
   constructor(
     private readonly connection: NatsConnection,
@@ -50,6 +52,7 @@ export class NatsTransport implements Transport {
     this.names = new NatsNames(settings.prefix)
     this.topology = new NatsTopology(manager, this.names, settings)
     this.publisher = new NatsPublisher(connection, client, this.names, this.topology)
+    this.admin = new NatsAdmin({ manager, names: this.names, topology: this.topology, assertOpen: () => this.assertOpen() })
   }
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {

@@ -16,6 +16,7 @@ import {
   type TransportConsumeOptions,
   type TransportConsumer,
 } from '@anymq/core/spi'
+import { RedisAdmin } from './redis-admin.js'
 import type { RedisSettings } from './redis-config.js'
 import { type ConsumerSource, RedisConsumer } from './redis-consumer.js'
 import type { RedisConnection, RedisDriver } from './redis-driver.js'
@@ -54,6 +55,7 @@ export class RedisTransport implements Transport {
   private readonly scripts: RedisScripts
   private trimTimer: NodeJS.Timeout | undefined
   private closed = false
+  readonly admin: RedisAdmin
 
   constructor(
     private readonly driver: RedisDriver,
@@ -65,6 +67,13 @@ export class RedisTransport implements Transport {
     this.keys = new RedisKeys(settings.prefix)
     this.scripts = new RedisScripts(commands)
     this.publisher = new RedisPublisher(commands, this.keys, (stream) => this.noteTopic(stream), settings)
+    this.admin = new RedisAdmin({
+      commands,
+      keys: this.keys,
+      defaultLeaseMs: settings.defaultLeaseMs,
+      assertOpen: () => this.assertOpen(),
+      forgetTopic: (stream) => this.topics.delete(stream),
+    })
   }
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {

@@ -16,7 +16,7 @@ describe.skipIf(!url)(`redis, other drivers${!url ? ' (ANYMQ_REDIS_URL unset: ru
       name: `redis (${driver})`,
       capabilities,
       connect: () => connect(withDriver(url as string, driver), { adapter }),
-      groups: ['round-trip', 'queue', 'acknowledgement', 'retry', 'request-reply', 'ordering', 'priority', 'delay', 'lifecycle'],
+      groups: ['round-trip', 'queue', 'acknowledgement', 'retry', 'request-reply', 'ordering', 'priority', 'delay', 'lifecycle', 'admin'],
     })
   })
 })

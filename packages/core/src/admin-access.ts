@@ -11,10 +11,11 @@ const instead: Record<keyof AdminCapabilities, string> = {
   deadLetterById: 'use deadLetters().peek() and redrive() of the whole dead-letter queue',
 }
 
-/** The transport's admin operations when the adapter declares `call`; otherwise `UnsupportedFeatureError`. */
+/** The transport's admin operations when the adapter declares `call`; otherwise `UnsupportedFeatureError` saying why (the adapter's reason when it gives one). */
 export function adminFor(runtime: Runtime, call: keyof AdminCapabilities, feature: string): TransportAdmin {
   runtime.assertOpen()
   const admin = runtime.transport.admin
-  if (runtime.capabilities.admin?.[call] !== true || admin === undefined) throw new UnsupportedFeatureError(runtime.adapter, feature, instead[call])
+  if (runtime.capabilities.admin?.[call] !== true || admin === undefined)
+    throw new UnsupportedFeatureError(runtime.adapter, feature, admin?.refusals?.[call] ?? instead[call])
   return admin
 }

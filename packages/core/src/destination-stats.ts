@@ -10,7 +10,7 @@ import type { Source } from './spi/transport.js'
 export interface DestinationStats {
   /** `orders`, or `order-events/invoicing` for a subscription. */
   name: string
-  /** Messages waiting to be delivered. */
+  /** Messages waiting to be delivered; where `inFlight` is `undefined` (a log's consumer lag), delivered and unsettled ones too. */
   ready: number
   /** Delivered to a consumer and not yet settled. */
   inFlight: number | undefined

@@ -1,4 +1,4 @@
-import { type AdminCapabilities, type Anymq, Unrecoverable, UnsupportedFeatureError } from '@anymq/core'
+import { type AdminCapabilities, type Anymq, type DestinationStats, Unrecoverable, UnsupportedFeatureError } from '@anymq/core'
 import { describe, expect, it } from 'vitest'
 import { Collector, deferred, eventually, type Harness, uniqueName } from '../harness.js'
 
@@ -18,6 +18,17 @@ async function deadLettered(h: Harness, mq: Anymq, name: string, bodies: string[
   )
   await failing.close()
   return ids
+}
+
+/**
+ * Two of three messages held by handlers, the third settled. A broker that counts in-flight messages
+ * counts 2 in flight and none ready. One that does not (`inFlight` undefined) either still tells them
+ * from the waiting ones (none ready: AMQP) or cannot (a log's consumer lag): then the held ones are
+ * ready, and the settled one too when it sits behind them in the log.
+ */
+function heldCounted(stats: DestinationStats): boolean {
+  if (stats.inFlight !== undefined) return stats.ready === 0 && stats.inFlight === 2
+  return stats.ready === 0 || (stats.ready >= 2 && stats.ready <= 3)
 }
 
 export function adminCases(h: Harness): void {
@@ -57,11 +68,11 @@ export function adminCases(h: Harness): void {
         await held.waitForCount(3, h.ms(20_000))
         const busy = await eventually(
           () => queue.stats(),
-          (stats) => stats.ready === 0 && (stats.inFlight ?? 2) === 2 && (stats.deadLettered ?? 1) === 1 && (stats.consumers ?? 1) >= 1,
+          (stats) => heldCounted(stats) && (stats.deadLettered ?? 1) === 1 && (stats.consumers ?? 1) >= 1,
           h.ms(20_000),
           `stats of ${name} while two handlers hold their messages`,
         )
-        expect(busy.ready).toBe(0)
+        expect(heldCounted(busy)).toBe(true)
         release.resolve()
         await consumer.close()
         await eventually(

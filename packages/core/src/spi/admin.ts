@@ -5,7 +5,11 @@ export type AdminTarget = Source | { kind: 'topic'; topic: string }
 
 /** Counts as the broker reports them for one queue or subscription; `undefined` where the broker does not tell. */
 export interface BrokerStats {
-  /** Messages waiting to be delivered (delayed ones included where the broker cannot tell them apart). */
+  /**
+   * Messages waiting to be delivered (delayed ones included where the broker cannot tell them apart).
+   * Where the broker cannot tell delivered from waiting (`inFlight` undefined, as a log's consumer lag),
+   * unsettled messages are counted here too.
+   */
   ready: number
   /** Delivered to a consumer and not yet settled. */
   inFlight: number | undefined
@@ -29,6 +33,11 @@ export interface ListedDestination {
  * in `capabilities.admin`; a declared operation must be implemented.
  */
 export interface TransportAdmin {
+  /**
+   * Why the broker cannot serve an admin call the adapter leaves undeclared, and what to do instead:
+   * core's `UnsupportedFeatureError` for that call says this rather than a generic hint.
+   */
+  readonly refusals?: Readonly<Partial<Record<'stats' | 'purge' | 'delete' | 'list' | 'deadLetterById', string>>>
   /** Counts of a queue or subscription; zeros when it does not exist yet (handles are lazy). */
   stats(source: Source): Promise<BrokerStats>
   /** Removes every waiting message; messages held by consumers may still be settled. */
