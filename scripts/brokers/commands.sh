@@ -127,7 +127,7 @@ cmd_status() {
   list=$(normalize_brokers "$@") || exit 2
   mapfile -t brokers <<<"$list"
   for b in "${brokers[@]}"; do
-    pids=$("${b}_pids" | head -1)
+    pids=$("${b}_pids" | sed -n 1p) # sed reads to the end: head would SIGPIPE a second pid (sqs: moto + moto-tls) and end status with 141
     if "${b}_ready" 2>/dev/null; then
       how="pid ${pids:-?}"
       [ -n "$pids" ] || how="not started from $BROKERS_DIR"
