@@ -9,15 +9,8 @@
 # first failing run's.
 set -euo pipefail
 
-REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO_DIR"
-# Arguments after `--` go to vitest (e.g. `-- -t ioredis`).
-clusters=()
-while [ $# -gt 0 ] && [ "$1" != -- ]; do
-  clusters+=("$1")
-  shift
-done
-[ "${1:-}" != -- ] || shift
+# shellcheck source=scripts/cluster/cli.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cluster/cli.sh" # REPO_DIR, cd there, clusters=(names); "$@" = vitest arguments
 
 files_for() { # cluster -> its test files, one a line
   local name
