@@ -10,15 +10,8 @@
 # on a busy 2-core machine, so a recovery case outlasts vitest's usual 120 s: the timeout is 600 s.
 set -euo pipefail
 
-REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO_DIR"
-# Arguments after `--` go to vitest (e.g. `-- -t recovery`).
-clusters=()
-while [ $# -gt 0 ] && [ "$1" != -- ]; do
-  clusters+=("$1")
-  shift
-done
-[ "${1:-}" != -- ] || shift
+# shellcheck source=scripts/cluster/cli.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cluster/cli.sh" # REPO_DIR, cd there, clusters=(names); "$@" = vitest arguments
 [ ${#clusters[@]} -gt 0 ] || clusters=(kafka rabbitmq redis)
 
 rc=0

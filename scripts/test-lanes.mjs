@@ -10,6 +10,9 @@
 // Each lane is one `vitest run` with its own JSON report; the reports are merged into
 // .cache/vitest-report.json, and each lane's output is printed whole when the lane ends, so the log
 // reads like one run per package. ANYMQ_TEST_LANES sets how many lanes run at once (default 3).
+//
+// Test files that name an ANYMQ_CLUSTER_ variable need a 3-node cluster of scripts/cluster.sh; they
+// are left out here and run by `pnpm test:cluster` (scripts/cluster-tests.sh), which starts it.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -46,6 +49,10 @@ function brokersNamedIn(sources) {
   return brokers
 }
 
+/** Test files for the clusters of scripts/cluster.sh (they read an ANYMQ_CLUSTER_… variable). */
+const needsCluster = (file) => /\bANYMQ_CLUSTER_[A-Z0-9_]+\b/.test(readFileSync(file, 'utf8'))
+const leftOut = []
+
 function discoverLanes() {
   const lanes = []
   const unit = { name: 'unit (no broker)', folders: [], files: [], brokers: new Set(), parallelFiles: true }
@@ -61,7 +68,8 @@ function discoverLanes() {
     const relativeFolder = relative(root, folder)
     const isRoot = relativeFolder === 'test'
     const brokers = isRoot ? new Set([EVERY_BROKER]) : brokersNamedIn(files.filter((file) => file.endsWith('.ts')))
-    const testFiles = files.filter((file) => file.endsWith('.test.ts'))
+    const testFiles = files.filter((file) => file.endsWith('.test.ts') && !needsCluster(file))
+    leftOut.push(...files.filter((file) => file.endsWith('.test.ts') && needsCluster(file)))
     if (brokers.size === 0) {
       unit.folders.push(relativeFolder)
       unit.files.push(...testFiles)
@@ -171,6 +179,9 @@ console.log(
     .map((lane) => `  ${lane.name} [${[...lane.brokers].join(', ') || 'no broker'}]: ${lane.folders.join(' ')}`)
     .join('\n')}`,
 )
+if (leftOut.length > 0) {
+  console.log(`  left out, they need a 3-node cluster (pnpm test:cluster): ${leftOut.map((file) => relative(root, file)).join(' ')}`)
+}
 
 const waiting = [...lanes]
 const running = new Set()

@@ -1,4 +1,4 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net'
+import { type AddressInfo, createConnection, createServer, type Server, type Socket } from 'node:net'
 
 /**
  * A fault-injecting TCP proxy on loopback: `listenPort` forwards to `targetPort`, and `cut()` destroys
@@ -18,6 +18,11 @@ export class ChaosProxy {
     readonly targetPort: number,
   ) {
     this.server = createServer((client) => this.accept(client))
+  }
+
+  /** The port it listens on (the one the system chose when started on port 0). */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port
   }
 
   static async start(listenPort: number, targetPort: number): Promise<ChaosProxy> {

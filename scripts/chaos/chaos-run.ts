@@ -1,5 +1,5 @@
 /**
- * `pnpm chaos [kafka|rabbitmq|redis...] [--ci] [--messages N] [--deadline-seconds S] [--json file]`: queue and topic traffic
+ * `pnpm chaos [kafka|rabbitmq|redis...] [--ci] [--messages N] [--deadline-seconds S] [--driver NAME] [--json file]`: queue and topic traffic
  * through the clusters of scripts/cluster.sh while nodes are SIGKILLed, a consumer process is
  * SIGKILLed and client connections are cut; then checks that every confirmed message arrived.
  * Bounded in count and time; stops its processes and proxies whatever happens. Exit code 1 when a
@@ -75,12 +75,14 @@ const p99 = (values: number[]) => {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]
 }
 
-async function runBroker(broker: ChaosBroker, plan: Plan) {
+async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undefined) {
   const startedAt = Date.now()
   const deadline = startedAt + plan.deadlineSeconds * 1_000
   console.log(`chaos ${broker}: cluster up`)
   await cluster('up', broker)
   const target: ChaosTarget = await chaosTarget(broker)
+  // The adapter's broker option `driver` picks its client library (Redis: node-redis or ioredis).
+  if (driver) target.brokerOptions = { ...target.brokerOptions, driver }
   const proxies = await Promise.all(target.proxied.map(([listen, to]) => ChaosProxy.start(listen, to)))
   const runId = `chaos-${Date.now().toString(36)}`
   const settings: ChaosWorkerSettings = {
@@ -268,6 +270,7 @@ async function runBroker(broker: ChaosBroker, plan: Plan) {
       ].slice(0, 20)
       const result = {
         broker,
+        driver: (target.brokerOptions.driver as string | undefined) ?? 'default',
         url: target.url.replace(/\/\/[^@]*@/, '//'),
         plan: { messages: plan.messages, publishers: plan.publishers, consumers: plan.consumers, concurrency: plan.concurrency },
         sent: attempted,
@@ -314,10 +317,12 @@ if (messagesIndex >= 0) plan.messages = Number(args[messagesIndex + 1])
 // A slow cluster (Kafka's acks=all across three JVMs on two shared cores) needs more than 900 s for 100,000.
 const deadlineIndex = args.indexOf('--deadline-seconds')
 if (deadlineIndex >= 0) plan.deadlineSeconds = Number(args[deadlineIndex + 1])
+const driverIndex = args.indexOf('--driver')
+const driver = driverIndex >= 0 ? args[driverIndex + 1] : undefined
 const jsonIndex = args.indexOf('--json')
 const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : undefined
 const named = args.filter(
-  (arg, index) => (chaosBrokers as readonly string[]).includes(arg) && args[index - 1] !== '--json' && args[index - 1] !== '--deadline-seconds',
+  (arg, index) => (chaosBrokers as readonly string[]).includes(arg) && !['--json', '--deadline-seconds', '--driver'].includes(args[index - 1] as string),
 ) as ChaosBroker[]
 const brokers = named.length > 0 ? named : [...chaosBrokers]
 
@@ -325,7 +330,7 @@ let failed = false
 const results = []
 for (const broker of brokers) {
   try {
-    const result = await runBroker(broker, plan)
+    const result = await runBroker(broker, plan, driver)
     results.push(result)
     console.log(JSON.stringify(result, null, 2))
     const leaderKills = result.faults.filter((fault) => fault.kind === 'leader').length

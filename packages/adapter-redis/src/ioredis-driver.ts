@@ -1,5 +1,6 @@
 import type { Logger } from '@anymq/core/spi'
 import { Redis, type RedisOptions } from 'ioredis'
+import { reportFailoverDetectorErrors } from './ioredis-failover-detector.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
 import { describeServer } from './redis-connection.js'
 import { routeIoredisWarnings } from './redis-console-warnings.js'
@@ -134,15 +135,21 @@ export const ioredisDriver: RedisDriver = {
     let lastError: unknown
     // While reconnecting, ioredis emits an error per attempt; each different one is reported once.
     const reported = new Set<string>()
-    client.on('error', (error: unknown) => {
-      lastError = error
-      const text = describeError(error)
+    const reportOnce = (what: string, error: unknown) => {
+      const text = `${what}: ${describeError(error)}`
       if (client.status === 'end' || reported.has(text)) return
       reported.add(text)
-      const wrapped = connectionError(`${describeServer(settings)} (${role} connection), reconnecting`, error)
+      const wrapped = connectionError(`${what}, reconnecting`, error)
       if (report) report(wrapped)
       else logger.warn(wrapped.message)
+    }
+    client.on('error', (error: unknown) => {
+      lastError = error
+      reportOnce(`${describeServer(settings)} (${role} connection)`, error)
     })
+    if (settings.sentinels) {
+      reportFailoverDetectorErrors(client, (sentinel, error) => reportOnce(`Sentinel ${sentinel} (failover watch of the ${role} connection)`, error))
+    }
     // ioredis' own warnings are written during the handshake of each (re)connection.
     let releaseWarnings: (() => void) | undefined
     const handshakeOver = () => {

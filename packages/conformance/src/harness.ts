@@ -225,13 +225,14 @@ export async function consumerHoldingFirst<T>(queue: Queue<T>): Promise<{ seen: 
 
 /**
  * Reads a broker URL from the environment. Under CI (`CI=true`) a missing URL throws, so a suite can
- * never pass with its broker silently absent.
+ * never pass with its broker silently absent. `howToStart` completes the message (default: the
+ * single brokers of scripts/brokers.sh).
  */
-export function brokerUrl(variable: string): string | undefined {
+export function brokerUrl(variable: string, howToStart = 'run scripts/brokers.sh up and export the lines of scripts/brokers.sh env'): string | undefined {
   const value = process.env[variable]
   if (value) return value
   if (process.env.CI === 'true' || process.env.ANYMQ_REQUIRE_BROKERS === 'true') {
-    throw new Error(`${variable} is not set, and CI requires every broker: run scripts/brokers.sh up and export the lines of scripts/brokers.sh env`)
+    throw new Error(`${variable} is not set, and CI requires every broker: ${howToStart}`)
   }
   return undefined
 }
