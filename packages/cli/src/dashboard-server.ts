@@ -60,7 +60,16 @@ export async function startDashboard(mq: Anymq, options: DashboardOptions = {}):
   const intervalMs = options.intervalMs ?? 2000
   const deadLetterLimit = options.deadLetterLimit ?? 50
   const onError = options.onError ?? (() => {})
-  const stateOf = () => readState(mq, { named: options.named ?? [], prefix: options.prefix, readOnly })
+  // Every broker call of the dashboard runs one at a time: on some brokers (RabbitMQ) a peek holds the
+  // messages it looks at until it ends, so a redrive beside it would not find its message, and a count
+  // read beside it would come out short.
+  let brokerWork: Promise<unknown> = Promise.resolve()
+  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = brokerWork.then(work, work)
+    brokerWork = run.catch(() => {})
+    return run
+  }
+  const stateOf = () => oneAtATime(() => readState(mq, { named: options.named ?? [], prefix: options.prefix, readOnly }))
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://dashboard.invalid')
@@ -93,7 +102,7 @@ export async function startDashboard(mq: Anymq, options: DashboardOptions = {}):
       const target = targetFrom(url.searchParams)
       let letters: Awaited<ReturnType<typeof readDeadLetters>> | string
       try {
-        letters = await readDeadLetters(mq, target, deadLetterLimit)
+        letters = await oneAtATime(() => readDeadLetters(mq, target, deadLetterLimit))
       } catch (error) {
         letters = shownError(error)
       }
@@ -112,10 +121,9 @@ export async function startDashboard(mq: Anymq, options: DashboardOptions = {}):
       const needs = dashboardActions[action as DashboardAction]
       if (needs !== undefined && !adminOf(mq)[needs])
         return refuse(response, { status: 501, message: `${action} is not available on this broker (${mq.adapter})` })
-      const message = await runAction(mq, action as DashboardAction, targetFrom(new URLSearchParams(payload.target)), {
-        id: typeof payload.id === 'string' ? payload.id : undefined,
-        body: typeof payload.body === 'string' ? payload.body : undefined,
-      })
+      const target = targetFrom(new URLSearchParams(payload.target))
+      const details = { id: typeof payload.id === 'string' ? payload.id : undefined, body: typeof payload.body === 'string' ? payload.body : undefined }
+      const message = await oneAtATime(() => runAction(mq, action as DashboardAction, target, details))
       return sendJson(response, 200, { ok: true, message })
     }
     refuse(response, { status: 404, message: `no such page: ${request.method} ${url.pathname}` })
