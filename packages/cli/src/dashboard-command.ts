@@ -4,6 +4,7 @@ import { connectUrl } from './connect-url.js'
 import { isLoopback } from './dashboard-access.js'
 import { startDashboard } from './dashboard-server.js'
 import { parseTarget } from './dashboard-state.js'
+import { noteInProcessBroker } from './in-process-note.js'
 import { count } from './message-commands.js'
 
 export const dashboardUsage = `anymq dashboard <url> [--port 7780] [--host 127.0.0.1] [--token <t>] [--read-only]
@@ -40,6 +41,7 @@ export async function dashboardCommand(args: string[], io: CliIo, signal?: Abort
   const host = values.host ?? '127.0.0.1'
   const named = [...(values.queue ?? []), ...(values.subscription ?? [])].map(parseTarget)
   const mq = await connectUrl(url, io)
+  noteInProcessBroker(mq, io, 'the dashboard shows only what this same process holds, an empty broker from a shell')
   try {
     const dashboard = await startDashboard(mq, {
       host,

@@ -5,7 +5,7 @@ import type { AdapterFactory, Transport } from '@anymq/core/spi'
 import { adapter as memoryAdapter } from '@anymq/memory'
 import '@anymq/rabbitmq'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Dashboard, startDashboard } from '../src/index.js'
+import { type Dashboard, dashboardCommand, startDashboard } from '../src/index.js'
 import { deadLetter, uniqueQueue, until } from './dashboard-fixtures.js'
 
 const rabbitUrl = brokerUrl('ANYMQ_RABBITMQ_TLS_URL')
@@ -241,5 +241,71 @@ describe('anymq dashboard access', () => {
     const refused = await post(dashboard, csrfOf(page.text), { action: 'redrive', target: 'queue=plain', id: 'x' })
     expect(refused.status).toBe(501)
     expect(JSON.parse(refused.text).error).toBe('redrive is not available on this broker (memory)')
+  })
+})
+
+describe('anymq dashboard <url>', () => {
+  /** Runs the command until the page answered `check`, then stops it; resolves with what it printed. */
+  async function runCommand(args: string[], check: (url: string, token: string | undefined) => Promise<void>) {
+    let stdout = ''
+    let stderr = ''
+    const stop = new AbortController()
+    let printed: () => void = () => {}
+    const ready = new Promise<void>((resolve) => (printed = resolve))
+    const io = {
+      stdout: {
+        write: (text: string) => {
+          stdout += text
+          if (text.startsWith('Ctrl-C')) printed()
+          return true
+        },
+      },
+      stderr: {
+        write: (text: string) => {
+          stderr += text
+          return true
+        },
+      },
+    }
+    const running = dashboardCommand(args, io, stop.signal)
+    await Promise.race([ready, running])
+    const [, url, token] = /^open (http:\/\/\S+?\/)(?:\?token=(\S+))?/m.exec(stdout) ?? []
+    try {
+      await check(url as string, token === '<your' ? undefined : token)
+    } finally {
+      stop.abort()
+    }
+    return { code: await running, stdout, stderr }
+  }
+
+  it('prints where it listens, serves the page until stopped, and says memory:// is in-process', async () => {
+    const { code, stdout, stderr } = await runCommand(['memory://dashboard-command', '--port', '0', '--queue', 'shown-queue', '--read-only'], async (url) => {
+      const page = await call(url)
+      expect(page.status).toBe(200)
+      expect(page.text).toContain('<tr data-destination="shown-queue"')
+      expect(page.text).toContain('id="read-only"')
+    })
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/^anymq dashboard of memory:\/\/dashboard-command \(adapter memory\), read-only$/m)
+    expect(stderr).toMatch(/in-process broker/)
+  })
+
+  it('prints a generated token once when bound beyond loopback, and the page asks for it', async () => {
+    let seenToken: string | undefined
+    const { stdout } = await runCommand(['memory://dashboard-command', '--port', '0', '--host', '0.0.0.0'], async (url, token) => {
+      seenToken = token
+      const local = url.replace('0.0.0.0', '127.0.0.1')
+      expect((await call(local)).status).toBe(401)
+      expect((await call(`${local}?token=${token}`)).status).toBe(303)
+    })
+    expect(seenToken).toMatch(/^[\w-]{32}$/)
+    expect(stdout.split(seenToken as string).length - 1).toBe(1)
+    expect(stdout).toMatch(/anyone who can reach it and has the token can change this broker/)
+  })
+
+  it('refuses a short --token and a --subscription without a topic', async () => {
+    const io = { stdout: { write: () => true }, stderr: { write: () => true } }
+    await expect(dashboardCommand(['memory://', '--token', 'short'], io)).rejects.toThrow('--token must be at least 16 characters')
+    await expect(dashboardCommand(['memory://', '--subscription', 'no-topic'], io)).rejects.toThrow('--subscription takes topic/subscription')
   })
 })
