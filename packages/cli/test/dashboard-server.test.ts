@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http'
 import { brokerUrl } from '@anymq/conformance'
-import { type Anymq, connect } from '@anymq/core'
+import { type Anymq, connect, Unrecoverable } from '@anymq/core'
 import type { AdapterFactory, Transport } from '@anymq/core/spi'
 import { adapter as memoryAdapter } from '@anymq/memory'
 import '@anymq/rabbitmq'
@@ -146,6 +146,38 @@ for (const broker of brokers) {
     },
   )
 }
+
+describe('anymq dashboard of topics on memory:// (an adapter that lists)', () => {
+  it("lists topics and subscriptions with their depths, folds dead-letter queues into their source, and redrives a subscription's dead letter", async () => {
+    const mq = await connect('memory://dashboard-topics')
+    const topic = mq.topic('dash-events')
+    const failing = topic.subscribe('billing', () => {
+      throw new Unrecoverable('billing refused it')
+    })
+    // A durable subscription with no consumer: it keeps its copy.
+    await topic.subscribe('audit', async () => {}).close()
+    const { id } = await topic.publish({ invoice: 7 })
+    await until(async () => (await topic.deadLetters('billing').peek(10)).length === 1, 'the billing dead letter')
+    await failing.close()
+    const dashboard = await startDashboard(mq, { prefix: 'dash-' })
+    open.push({ dashboard, mq })
+
+    const page = await call(dashboard.url)
+    expect(page.text).toContain('<li data-topic="dash-events">dash-events</li>')
+    expect(cell(page.text, 'dash-events/billing', 'dead')).toBe('1')
+    expect(cell(page.text, 'dash-events/audit', 'ready')).toBe('1')
+    expect(page.text).not.toContain('data-destination="dash-events.billing.dlq"')
+    const dead = JSON.parse((await call(`${dashboard.url}api/dead-letters?topic=dash-events&subscription=billing`)).text) as { html: string }
+    expect(dead.html).toContain('Unrecoverable: billing refused it')
+    const redriven = await post(dashboard, csrfOf(page.text), { action: 'redrive', target: 'topic=dash-events&subscription=billing', id })
+    expect(JSON.parse(redriven.text).message).toBe(`dead letter ${id} moved back to dash-events/billing`)
+    const after = await call(dashboard.url)
+    expect(cell(after.text, 'dash-events/billing', 'ready')).toBe('1')
+    expect(cell(after.text, 'dash-events/billing', 'dead')).toBe('0')
+    // Only billing got it back: audit still holds its one copy.
+    expect(cell(after.text, 'dash-events/audit', 'ready')).toBe('1')
+  })
+})
 
 describe('anymq dashboard access', () => {
   async function onMemory(options: Parameters<typeof startDashboard>[1] = {}) {
