@@ -4,6 +4,7 @@ import { benchCommand, benchUsage } from './bench-command.js'
 import { bridgeCommand, bridgeUsage } from './bridge-command.js'
 import { type CliIo, line, UsageError } from './cli-io.js'
 import { conformanceCommand, conformanceUsage } from './conformance-command.js'
+import { dashboardCommand, dashboardUsage } from './dashboard-command.js'
 import { consumeCommand, consumeUsage, deadLetterCommand, deadLetterUsage, doctorCommand, doctorUsage, sendCommand, sendUsage } from './message-commands.js'
 import { statsCommand, statsUsage } from './stats-command.js'
 
@@ -23,6 +24,8 @@ ${bridgeUsage}
 
 ${statsUsage}
 
+${dashboardUsage}
+
 ${conformanceUsage}
 
 URLs: memory://, amqp://user:pass@host:5672, kafka://host:9092, sqs://us-east-1?endpoint=…, redis://host:6379, nats://host:4222
@@ -36,6 +39,7 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   doctor: doctorCommand,
   bridge: bridgeCommand,
   stats: statsCommand,
+  dashboard: dashboardCommand,
   conformance: conformanceCommand,
 }
 

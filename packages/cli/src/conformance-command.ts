@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { type ConformanceGroup, conformanceGroups } from '@anymq/conformance'
+import { type ConformanceGroup, conformanceGroups } from '@anymq/conformance/groups'
 import { capabilityReport } from './capability-report.js'
 import { type CliIo, line, UsageError } from './cli-io.js'
 import type { ConformanceSettings } from './conformance-settings.js'

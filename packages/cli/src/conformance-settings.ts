@@ -1,4 +1,4 @@
-import type { ConformanceGroup } from '@anymq/conformance'
+import type { ConformanceGroup } from '@anymq/conformance/groups'
 
 /** What `anymq conformance` hands to the suite file it runs. */
 export interface ConformanceSettings {

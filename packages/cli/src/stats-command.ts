@@ -81,7 +81,8 @@ function shown(value: number | undefined): string {
   return value === undefined ? '-' : String(value)
 }
 
-function age(ms: number): string {
+/** A message age as people read it: `850 ms`, `12.5 s`, `3.2 min`, `1.5 h`. */
+export function age(ms: number): string {
   if (ms < 1000) return `${ms} ms`
   if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`
   if (ms < 7_200_000) return `${(ms / 60_000).toFixed(1)} min`

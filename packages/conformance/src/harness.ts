@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Anymq, Capabilities, Message, Queue } from '@anymq/core'
 import { afterEach } from 'vitest'
+import type { ConformanceGroup } from './conformance-groups.js'
 
 /** What an adapter hands to the suite. */
 export interface ConformanceTarget {
@@ -64,23 +65,7 @@ export interface ConformanceHooks {
   restartBroker?: () => Promise<void>
 }
 
-export type ConformanceGroup =
-  | 'round-trip'
-  | 'queue'
-  | 'topic'
-  | 'acknowledgement'
-  | 'retry'
-  | 'request-reply'
-  | 'scatter-gather'
-  | 'idempotency'
-  | 'claim-check'
-  | 'ordering'
-  | 'priority'
-  | 'delay'
-  | 'lifecycle'
-  | 'recovery'
-  | 'admin'
-  | 'observability'
+export type { ConformanceGroup } from './conformance-groups.js'
 
 /** Shared per-suite state: open connections are closed after each case, even when it fails. */
 export class Harness {

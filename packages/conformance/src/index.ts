@@ -1,7 +1,8 @@
 export { waitUntil } from './cases/retry.js'
 export { orderSchema } from './cases/round-trip.js'
+export { conformanceGroups } from './conformance-groups.js'
 export { describeConnectionRefusals, everythingIn, type RefusalTarget, secretForms, startTlsFront, useBadCertificateFronts } from './connection-refusals.js'
-export { conformanceGroups, describeConformance } from './describe-conformance.js'
+export { describeConformance } from './describe-conformance.js'
 export { describeForeignMessages, type ForeignMessageTarget } from './foreign-messages.js'
 export {
   brokerUrl,
