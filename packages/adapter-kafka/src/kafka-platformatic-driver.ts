@@ -11,6 +11,8 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './kafka-driver.js'
+import { unkeyedPartitionHash } from './kafka-unkeyed-partition.js'
+import { kafkaHeaders } from './kafka-wire.js'
 
 /** Most records handed to one `onBatch` call; a batch is one partition's run of the stream's buffer. */
 const maxBatchRecords = 500
@@ -130,8 +132,12 @@ export class PlatformaticDriver implements KafkaDriver {
     const messages = []
     for (const { topic, records } of batches) {
       for (const record of records) {
+        const id = record.key === undefined ? record.headers[kafkaHeaders.id] : undefined
         messages.push({
           topic,
+          // Unkeyed: spread by message id (the library takes it modulo the partition count). The
+          // library's Java-compatible partitioner alone would put every unkeyed record on partition 0.
+          ...(id === undefined ? {} : { partition: unkeyedPartitionHash(id) }),
           key: record.key === undefined ? undefined : Buffer.from(record.key),
           value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
           headers: encodeHeaders(record.headers),
