@@ -262,7 +262,9 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
 
   private drain(): void {
     while (!this.stopping && this.readyItems.length > 0 && this.inflight < this.options.prefetch) this.handOut(this.readyItems.shift() as Item)
-    if (this.capacityWaiters.length > 0 && this.readyItems.length < this.readAheadLimit) this.wakeCapacity()
+    // Woken at half, not at the first free slot: else the batch waits again after every record, a
+    // promise and a timer per message.
+    if (this.capacityWaiters.length > 0 && this.readyItems.length <= this.readAheadLimit / 2) this.wakeCapacity()
   }
 
   private handOut(item: Item): void {
