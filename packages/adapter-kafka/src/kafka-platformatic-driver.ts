@@ -457,7 +457,10 @@ class PlatformaticConsumer implements DriverConsumer {
 function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecord {
   const value = message.value ?? Buffer.alloc(0)
   const headers: Record<string, string> = {}
-  for (const [name, header] of message.headers) {
+  // The library's own array of pairs, indexed: no iterator and no [name, value] array per header.
+  const entries = message.headerEntries
+  for (let index = 0; index < entries.length; index++) {
+    const [name, header] = entries[index] as [Buffer, Buffer | undefined]
     const key = name.toString('utf8')
     // Own keys only: `in` would see `constructor` or `toString` on every plain object and drop them.
     if (!Object.hasOwn(headers, key)) headers[key] = header === undefined ? '' : header.toString('utf8')
