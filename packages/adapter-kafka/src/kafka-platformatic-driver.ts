@@ -477,9 +477,29 @@ function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecor
   }
 }
 
+/**
+ * Bytes of header names, and of the content type, made once: every record carries the same few, and
+ * a `Buffer.from` per header per record was the largest client-side cost of a batch after the JSON.
+ * The library copies them into the record batch and never writes to them.
+ */
+const commonHeaderBytes = new Map<string, Buffer>()
+const commonHeaderBytesLimit = 512
+
+function commonBytes(text: string): Buffer {
+  let bytes = commonHeaderBytes.get(text)
+  if (bytes === undefined) {
+    bytes = Buffer.from(text)
+    if (commonHeaderBytes.size < commonHeaderBytesLimit) commonHeaderBytes.set(text, bytes)
+  }
+  return bytes
+}
+
 function encodeHeaders(headers: Record<string, string>): Map<Buffer, Buffer> {
   const result = new Map<Buffer, Buffer>()
-  for (const name in headers) result.set(Buffer.from(name), Buffer.from(headers[name] as string))
+  for (const name in headers) {
+    const value = headers[name] as string
+    result.set(commonBytes(name), name === kafkaHeaders.contentType ? commonBytes(value) : Buffer.from(value))
+  }
   return result
 }
 
