@@ -479,8 +479,8 @@ function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecor
 
 /**
  * Bytes of header names, and of the content type, made once: every record carries the same few, and
- * a `Buffer.from` per header per record was the largest client-side cost of a batch after the JSON.
- * The library copies them into the record batch and never writes to them.
+ * `Buffer.from` (FastBuffer) was the top frame of a sendBatch CPU profile. The library copies them
+ * into the record batch and never writes to them.
  */
 const commonHeaderBytes = new Map<string, Buffer>()
 const commonHeaderBytesLimit = 512
