@@ -11,6 +11,8 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './kafka-driver.js'
+import { unkeyedPartitionHash } from './kafka-unkeyed-partition.js'
+import { kafkaHeaders } from './kafka-wire.js'
 
 /** Most records handed to one `onBatch` call; a batch is one partition's run of the stream's buffer. */
 const maxBatchRecords = 500
@@ -130,8 +132,12 @@ export class PlatformaticDriver implements KafkaDriver {
     const messages = []
     for (const { topic, records } of batches) {
       for (const record of records) {
+        const id = record.key === undefined ? record.headers[kafkaHeaders.id] : undefined
         messages.push({
           topic,
+          // Unkeyed: spread by message id (the library takes it modulo the partition count). The
+          // library's Java-compatible partitioner alone would put every unkeyed record on partition 0.
+          ...(id === undefined ? {} : { partition: unkeyedPartitionHash(id) }),
           key: record.key === undefined ? undefined : Buffer.from(record.key),
           value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
           headers: encodeHeaders(record.headers),
@@ -468,7 +474,10 @@ class PlatformaticConsumer implements DriverConsumer {
 function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecord {
   const value = message.value ?? Buffer.alloc(0)
   const headers: Record<string, string> = {}
-  for (const [name, header] of message.headers) {
+  // The library's own array of pairs, indexed: no iterator and no [name, value] array per header.
+  const entries = message.headerEntries
+  for (let index = 0; index < entries.length; index++) {
+    const [name, header] = entries[index] as [Buffer, Buffer | undefined]
     const key = name.toString('utf8')
     // Own keys only: `in` would see `constructor` or `toString` on every plain object and drop them.
     if (!Object.hasOwn(headers, key)) headers[key] = header === undefined ? '' : header.toString('utf8')
@@ -485,9 +494,29 @@ function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecor
   }
 }
 
+/**
+ * Bytes of header names, and of the content type, made once: every record carries the same few, and
+ * `Buffer.from` (FastBuffer) was the top frame of a sendBatch CPU profile. The library copies them
+ * into the record batch and never writes to them.
+ */
+const commonHeaderBytes = new Map<string, Buffer>()
+const commonHeaderBytesLimit = 512
+
+function commonBytes(text: string): Buffer {
+  let bytes = commonHeaderBytes.get(text)
+  if (bytes === undefined) {
+    bytes = Buffer.from(text)
+    if (commonHeaderBytes.size < commonHeaderBytesLimit) commonHeaderBytes.set(text, bytes)
+  }
+  return bytes
+}
+
 function encodeHeaders(headers: Record<string, string>): Map<Buffer, Buffer> {
   const result = new Map<Buffer, Buffer>()
-  for (const name in headers) result.set(Buffer.from(name), Buffer.from(headers[name] as string))
+  for (const name in headers) {
+    const value = headers[name] as string
+    result.set(commonBytes(name), name === kafkaHeaders.contentType ? commonBytes(value) : Buffer.from(value))
+  }
   return result
 }
 

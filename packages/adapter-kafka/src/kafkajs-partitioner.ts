@@ -1,4 +1,5 @@
 import kafkajs, { type ICustomPartitioner } from 'kafkajs'
+import { unkeyedPartitionHash } from './kafka-unkeyed-partition.js'
 import { kafkaHeaders } from './kafka-wire.js'
 
 const { Partitioners } = kafkajs
@@ -22,16 +23,6 @@ export const stablePartitioner: ICustomPartitioner = () => {
     const id = message.headers?.[kafkaHeaders.id]
     if (message.key != null || message.partition != null || id == null || partitionMetadata.length === 0) return java(args)
     const partitions = partitionMetadata.map((partition) => partition.partitionId).sort((a, b) => a - b)
-    return partitions[fnv1a(String(id)) % partitions.length] as number
+    return partitions[unkeyedPartitionHash(String(id)) % partitions.length] as number
   }
-}
-
-/** 32-bit FNV-1a: small, fast, and the same on every run (no seed). */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5
-  for (let index = 0; index < text.length; index++) {
-    hash ^= text.charCodeAt(index)
-    hash = Math.imul(hash, 0x01000193)
-  }
-  return hash >>> 0
 }

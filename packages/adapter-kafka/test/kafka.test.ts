@@ -154,6 +154,23 @@ describe.skipIf(!url)(`kafka adapter specifics${!url ? ' (ANYMQ_KAFKA_URL unset:
     expect(String((invalid as Error).message)).toMatch(/partitions[\s\S]*replicationFactor/)
   })
 
+  it('spreads unkeyed messages over every partition, so that the consumers of a group share them', async () => {
+    const mq = await connected()
+    const name = uniqueName('unkeyed')
+    await mq.queue<number>(name, { broker: { partitions: 3 } }).sendBatch(Array.from({ length: 60 }, (_, index) => index))
+    const admin = new Kafka({ brokers: [new URL(url as string).host], logLevel: logLevel.NOTHING }).admin()
+    await admin.connect()
+    try {
+      const offsets = await admin.fetchTopicOffsets(name)
+      const perPartition = offsets.map((entry) => Number(entry.high) - Number(entry.low))
+      expect(perPartition.reduce((sum, count) => sum + count, 0)).toBe(60)
+      // Every partition gets a share (a partitioner that sends them all to partition 0 fails here).
+      for (const count of perPartition) expect(count).toBeGreaterThan(5)
+    } finally {
+      await admin.disconnect()
+    }
+  })
+
   // gzip on both drivers; snappy, lz4 and zstd only where the driver has them (kafkajs: a ConfigError, tested in kafka-config.test.ts).
   const codecs = driver === 'kafkajs' ? ['gzip'] : ['gzip', 'snappy', 'lz4', 'zstd']
   for (const compression of codecs) {

@@ -44,6 +44,9 @@ const maxErrorText = 1024
 /** Settles a delivery whose handler succeeded (the ack), run by the caller when it is time. */
 type Settle = () => Promise<void>
 
+/** Nothing left to settle; one function for every delivery rather than a closure each. */
+const settledNothing: Settle = () => Promise.resolve()
+
 /** Thrown out of an idempotency store's work when the delivery was settled already (its body could not be read), so that nothing is recorded. */
 const alreadySettled = new Error('[anymq] [core] the delivery was settled before its handler ran')
 const incoming = Symbol('anymq.incoming')
@@ -147,7 +150,6 @@ export class ConsumerEngine<T> {
    */
   private async handle(delivery: Delivery, deferAck: boolean): Promise<Settle> {
     const { settings } = this
-    const noop: Settle = async () => {}
     let bytes: Uint8Array
     try {
       bytes = settings.claimCheck ? await settings.claimCheck.fetch(delivery.message) : delivery.message.body
@@ -155,7 +157,7 @@ export class ConsumerEngine<T> {
       // A store that cannot be reached is retried; a body gone from it is Unrecoverable (dead-lettered).
       await this.fail(delivery, toError(error))
       if (deferAck) throw alreadySettled
-      return noop
+      return settledNothing
     }
     let body: T
     try {
@@ -166,7 +168,7 @@ export class ConsumerEngine<T> {
     } catch (error) {
       await this.deadLetter(delivery, error as Error)
       if (deferAck) throw alreadySettled
-      return noop
+      return settledNothing
     }
     let settled = false
     const settleOnce = async (action: () => Promise<void>): Promise<void> => {
@@ -207,7 +209,7 @@ export class ConsumerEngine<T> {
     } catch (error) {
       await settleOnce(() => this.fail(delivery, toError(error)))
     }
-    return noop
+    return settledNothing
   }
 
   /** `keepBody`: a dead-lettered message's claim-checked body stays for the dead letter. */
@@ -219,7 +221,8 @@ export class ConsumerEngine<T> {
       this.settings.onError(toError(error))
       return
     }
-    if (!keepBody) await this.settings.claimCheck?.released(delivery.message).catch((error: Error) => this.settings.onError(error))
+    // Awaited only when there is a claim check: an `await undefined` is one more microtask per message.
+    if (!keepBody && this.settings.claimCheck) await this.settings.claimCheck.released(delivery.message).catch((error: Error) => this.settings.onError(error))
   }
 
   private async release(delivery: Delivery): Promise<void> {
