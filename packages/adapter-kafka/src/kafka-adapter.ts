@@ -32,6 +32,8 @@ export const capabilities: Capabilities = {
 export const adapter: AdapterFactory = {
   name: 'kafka',
   schemes: ['kafka'],
+  // CloudEvents Kafka protocol binding: `ce_` headers, datacontenttype in the `content-type` header.
+  cloudEvents: { attributePrefix: 'ce_', contentTypeHeader: 'content-type' },
   capabilities,
   queueBrokerOptions,
   async connect(url, context) {

@@ -37,6 +37,8 @@ export const capabilities: Capabilities = {
 export const adapter: AdapterFactory = {
   name: adapterName,
   schemes: ['amqp', 'amqps'],
+  // CloudEvents AMQP protocol binding: attributes as `cloudEvents:`-prefixed application properties (headers), or `cloudEvents_` (its JMS-compatible form); datacontenttype is the content-type property.
+  cloudEvents: { attributePrefix: 'cloudEvents:', acceptedPrefixes: ['cloudEvents_'] },
   capabilities,
   queueBrokerOptions,
   async connect(url, context) {

@@ -64,6 +64,7 @@ export class Anymq {
     this.url = url
     this.connectionHealth = observability.health ?? new ConnectionHealth()
     this.runtime = new Runtime(transport, factory.name, capabilities, logger, factory.queueBrokerOptions, observability.telemetry)
+    if (factory.cloudEvents !== undefined) this.runtime.cloudEventsHeaders = factory.cloudEvents
     transports.set(this, transport)
     queueBrokerOptions.set(this, factory.queueBrokerOptions ?? {})
   }

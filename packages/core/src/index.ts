@@ -17,10 +17,15 @@ export {
   describeCapability,
 } from './capabilities.js'
 export { type ClaimCheckOptions, sweepClaimChecks } from './claim-check.js'
+export { type CloudEvent, type ReceivedCloudEvent, validateCloudEvent } from './cloudevents/cloud-event.js'
+export { type CloudEventsCodecOptions, cloudEvents } from './cloudevents/cloud-events-codec.js'
 export {
   type Codec,
   type CodecOption,
+  type EnvelopeContext,
+  type EnvelopeParts,
   jsonCodec,
+  type MessageEnvelope,
   rawCodec,
   textCodec,
 } from './codec.js'

@@ -112,6 +112,7 @@ export class Queue<T = unknown> {
       codec: resolveCodec(options.codec),
       schema: options.schema,
       where: `queue '${name}'`,
+      cloudEvents: runtime.cloudEventsHeaders,
       claimCheck: options.claimCheck ? new ClaimCheck(options.claimCheck, runtime.capabilities, runtime.adapter) : undefined,
     }
     this.sender = new MessageSender(runtime, { kind: 'queue', queue: this.spec }, this.outgoing, sendOptionChecks, 'send')

@@ -115,6 +115,7 @@ export function startSubscription<T>(
     claimCheck: definition.claimCheck,
     handler,
     telemetry: runtime.telemetry,
+    cloudEvents: runtime.cloudEventsHeaders,
     ...resolved,
   })
   const signal = options.signal

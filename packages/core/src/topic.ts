@@ -84,6 +84,7 @@ export class Topic<T = unknown> {
       codec: resolveCodec(options.codec),
       schema: options.schema,
       where: `topic '${name}'`,
+      cloudEvents: runtime.cloudEventsHeaders,
     }
     this.sender = new MessageSender(runtime, { kind: 'topic', topic: name }, this.outgoing, publishOptionChecks, 'publish')
   }

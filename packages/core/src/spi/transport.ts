@@ -2,6 +2,7 @@ import type { Capabilities } from '../capabilities.js'
 import type { Logger } from '../logger.js'
 import type { OptionShape } from '../options-validation.js'
 import type { TransportAdmin } from './admin.js'
+import type { CloudEventsHeaders } from './cloud-events-headers.js'
 import type { ConnectionStateChange } from './connection-state.js'
 
 /**
@@ -27,6 +28,12 @@ export interface AdapterFactory {
    * well-known value, e.g. `aws_sqs`, `gcp_pubsub`).
    */
   readonly messagingSystem?: string
+  /**
+   * How CloudEvents attributes travel as headers on this broker (binary content mode), after its
+   * transport's CloudEvents protocol binding. Absent: HTTP-style `ce-` headers and the message's own
+   * content type.
+   */
+  readonly cloudEvents?: CloudEventsHeaders
   /**
    * Opens a connection. Resolves once the broker answered; rejects with `ConnectionError`, or with
    * `ConfigError` naming every bad URL parameter or option at once.
