@@ -1,4 +1,6 @@
 export { knownSchemes, registerAdapter } from './adapter-registry.js'
+export type { AsyncApiDocument, AsyncApiInfo } from './asyncapi/asyncapi-document.js'
+export { type JsonSchema, toJsonSchema } from './asyncapi/json-schema.js'
 export type { BlobStore } from './blob-store.js'
 export {
   type Bridge,

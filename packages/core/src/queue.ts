@@ -116,6 +116,7 @@ export class Queue<T = unknown> {
       claimCheck: options.claimCheck ? new ClaimCheck(options.claimCheck, runtime.capabilities, runtime.adapter) : undefined,
     }
     this.sender = new MessageSender(runtime, { kind: 'queue', queue: this.spec }, this.outgoing, sendOptionChecks, 'send')
+    runtime.declarations.declare('queue', name, { schema: options.schema, contentType: this.outgoing.codec.contentType, deadLetter: this.spec.deadLetter })
   }
 
   /** Sends one message. Resolves once the broker has it; rejects with a typed error, having sent nothing. */
@@ -146,6 +147,7 @@ export class Queue<T = unknown> {
   }
 
   private consumer(call: string): ConsumerDefinition<T> {
+    this.runtime.declarations.declare('queue', this.name, { schema: this.options.schema, contentType: this.outgoing.codec.contentType, received: true })
     return {
       source: { kind: 'queue', queue: this.spec },
       label: this.name,

@@ -1,3 +1,4 @@
+import { DeclaredChannels } from './asyncapi/declared-channels.js'
 import type { Capabilities } from './capabilities.js'
 import { ClosedError } from './errors.js'
 import type { Logger } from './logger.js'
@@ -24,6 +25,8 @@ export class Runtime {
   readonly brokerOptionsCheck: OptionCheck
   /** How the adapter carries CloudEvents attributes in headers (its factory's `cloudEvents`, or `ce-` headers). */
   cloudEventsHeaders: CloudEventsHeaders = defaultCloudEventsHeaders
+  /** Queues, topics and request/reply endpoints declared on this connection, for `mq.asyncapi()`. */
+  readonly declarations = new DeclaredChannels()
 
   constructor(
     readonly transport: Transport,

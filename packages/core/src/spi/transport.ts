@@ -2,6 +2,7 @@ import type { Capabilities } from '../capabilities.js'
 import type { Logger } from '../logger.js'
 import type { OptionShape } from '../options-validation.js'
 import type { TransportAdmin } from './admin.js'
+import type { AsyncApiBindings } from './asyncapi-bindings.js'
 import type { CloudEventsHeaders } from './cloud-events-headers.js'
 import type { ConnectionStateChange } from './connection-state.js'
 
@@ -34,6 +35,8 @@ export interface AdapterFactory {
    * content type.
    */
   readonly cloudEvents?: CloudEventsHeaders
+  /** How `mq.asyncapi()` describes the broker of a connection URL (credentials removed): protocol and bindings. Absent: the URL scheme as protocol, no bindings. */
+  readonly asyncApi?: (url: URL) => AsyncApiBindings
   /**
    * Opens a connection. Resolves once the broker answered; rejects with `ConnectionError`, or with
    * `ConfigError` naming every bad URL parameter or option at once.
