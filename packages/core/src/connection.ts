@@ -6,7 +6,7 @@ import type { Capabilities } from './capabilities.js'
 import { type ConnectionEvent, ConnectionHealth, type HealthReport } from './connection-health.js'
 import { ConfigError } from './errors.js'
 import { consoleLogger, type Logger, redactingLogger } from './logger.js'
-import { abortSignal, type OptionShape, ofType, required, validateOptions } from './options-validation.js'
+import { abortSignal, integer, type OptionShape, ofType, required, validateOptions } from './options-validation.js'
 import { Queue, type QueueOptions } from './queue.js'
 import { redactUrl, registerSecret } from './redact.js'
 import { Requester, type RequestReplyOptions } from './requester.js'
@@ -33,6 +33,12 @@ export interface ConnectOptions {
    * that is closed again, so an aborted connect leaves nothing open.
    */
   signal?: AbortSignal
+  /**
+   * How often, in milliseconds, the `messaging.consumer.lag` gauge reads the depth of each queue and
+   * subscription consumed on this connection (adapters with `admin.stats`, while a MeterProvider is
+   * registered). Default 10 000; 0 turns the gauge off.
+   */
+  consumerLagIntervalMs?: number
 }
 
 const transports = new WeakMap<Anymq, Transport>()
@@ -225,6 +231,7 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
       logger: ofType('object', 'a logger'),
       broker: ofType('object'),
       signal: abortSignal(),
+      consumerLagIntervalMs: integer(0),
     },
     'connect options',
   )
@@ -259,7 +266,7 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
   }
   const logger = redactingLogger(options.logger ?? consoleLogger, factory.name)
   const health = new ConnectionHealth()
-  const telemetry = await connectionTelemetry(factory.messagingSystem ?? factory.name)
+  const telemetry = await connectionTelemetry(factory.messagingSystem ?? factory.name, { lagIntervalMs: options.consumerLagIntervalMs ?? 10_000 })
   const connecting = factory.connect(parsed, {
     logger,
     hosts,

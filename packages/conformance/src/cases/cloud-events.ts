@@ -16,6 +16,7 @@ function attributeHeader(headers: Readonly<Record<string, string>>, attribute: s
 /** CloudEvents 1.0 through `cloudEvents()`: binary and structured mode, on a queue and a topic. */
 export function cloudEventsCases(h: Harness): void {
   describe('CloudEvents', () => {
+    // Eight attribute headers: SQS carries at most 10 message attributes (anymq uses one), so more would be refused there.
     it('round-trips a binary-mode event: attributes as headers, data as the body, id and partitionkey as message id and key', async () => {
       const mq = await h.connect()
       const queue = mq.queue<CloudEvent<Order>>(uniqueName('ce-bin'), { ...h.target.queueOptions, codec: cloudEvents({ mode: 'binary' }) })
@@ -27,10 +28,7 @@ export function cloudEventsCases(h: Harness): void {
         type: 'com.example.order.created',
         time: '2026-01-31T12:00:00.123Z',
         subject: 'order-7',
-        dataschema: 'https://example.com/schemas/order.json',
         partitionkey: 'customer-1',
-        tenant: 'acme',
-        priorityhigh: true,
         retries: 3,
         data: { orderId: 'o-7', amount: 12.5 },
       }
@@ -41,11 +39,11 @@ export function cloudEventsCases(h: Harness): void {
       expect(message.id).toBe('evt-1')
       expect(message.key).toBe('customer-1')
       // Extension values come back as strings, as every binary binding carries them.
-      expect(message.body).toEqual({ ...sent, specversion: '1.0', datacontenttype: 'application/json', priorityhigh: 'true', retries: '3' })
+      expect(message.body).toEqual({ ...sent, specversion: '1.0', datacontenttype: 'application/json', retries: '3' })
       // Binary mode: the attributes are ordinary headers other clients read.
       expect(attributeHeader(message.headers, 'specversion')).toBe('1.0')
       expect(attributeHeader(message.headers, 'type')).toBe('com.example.order.created')
-      expect(attributeHeader(message.headers, 'tenant')).toBe('acme')
+      expect(attributeHeader(message.headers, 'partitionkey')).toBe('customer-1')
     })
 
     it('round-trips structured-mode events on a topic: JSON data, text data, and bytes as data_base64', async () => {
