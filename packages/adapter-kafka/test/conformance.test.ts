@@ -21,7 +21,5 @@ describe.skipIf(!url)(`kafka${!url ? ' (ANYMQ_KAFKA_URL unset: run scripts/broke
     // Group joins, and the session timeout before a killed consumer's partitions move, on a loaded CI machine.
     timeScale: 2,
     countsRedeliveries: false,
-    // Known gap (README, "Connection health"): a restart between two operations reaches no listener yet.
-    observesReconnects: false,
   })
 })
