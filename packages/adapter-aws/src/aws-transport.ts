@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import {
+  AnymqError,
   type Capabilities,
   ClosedError,
   ConnectionError,
@@ -225,8 +226,14 @@ export class AwsTransport implements Transport {
     }
     const results = await Promise.allSettled(work)
     const failures = results.flatMap((result, index) => (result.status === 'rejected' ? [{ id: messages[index]?.id, error: result.reason as Error }] : []))
-    if (failures.length === 0) return
+    // A publish is a request too: one that could not reach the service is a lost connection for
+    // mq.health(), the next that gets through its end, as for a consumer's receive.
+    if (failures.length === 0) {
+      this.connectionState.working()
+      return
+    }
     const first = failures[0] as { id: string | undefined; error: Error }
+    this.connectionState.failed(first.error, sendUnreachable(first.error))
     if (messages.length === 1) throw wrapError(first.error, 'sending the message', 'publish')
     throw new PublishError(
       `${failures.length} of ${messages.length} messages were not sent (ids ${failures
@@ -598,4 +605,9 @@ function batchOutcomes(
 
 function isCredentialProblemOtherThanDenied(error: unknown): boolean {
   return isCredentialProblem(error) && !/AccessDenied/i.test(errorCode(error))
+}
+
+/** Whether a failed send never reached the service (refused, reset, timed out, 5xx): a connection problem, not a refusal of the message. */
+function sendUnreachable(error: Error): boolean {
+  return error instanceof AnymqError ? error.isRetryable : isRetryable(error)
 }

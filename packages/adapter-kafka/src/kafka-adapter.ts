@@ -1,4 +1,5 @@
 import { type AdapterFactory, type Capabilities, ConfigError, ConnectionStateTracker, type Logger } from '@anymq/core/spi'
+import { kafkaAsyncApi } from './kafka-asyncapi.js'
 import { type KafkaSettings, queueBrokerOptions, resolveSettings } from './kafka-config.js'
 import type { KafkaDriver } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
@@ -34,6 +35,9 @@ export const capabilities: Capabilities = {
 export const adapter: AdapterFactory = {
   name: 'kafka',
   schemes: ['kafka'],
+  // CloudEvents Kafka protocol binding: `ce_` headers, datacontenttype in the `content-type` header.
+  cloudEvents: { attributePrefix: 'ce_', contentTypeHeader: 'content-type' },
+  asyncApi: () => kafkaAsyncApi,
   capabilities,
   queueBrokerOptions,
   async connect(url, context) {

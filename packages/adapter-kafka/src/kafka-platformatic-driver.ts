@@ -14,6 +14,9 @@ import type {
 import { unkeyedPartitionHash } from './kafka-unkeyed-partition.js'
 import { kafkaHeaders } from './kafka-wire.js'
 
+/** How often a connection checks, with one forced metadata request, that a broker still answers (for mq.health()). */
+const livenessIntervalMs = 5_000
+
 /** Most records handed to one `onBatch` call; a batch is one partition's run of the stream's buffer. */
 const maxBatchRecords = 500
 /**
@@ -76,6 +79,17 @@ export class PlatformaticDriver implements KafkaDriver {
     this.connectionState = connectionState
     this.watch(this.admin)
     if (this.producer) this.watch(this.producer)
+    // A broker that restarts between two operations closes no connection anyone is waiting on, and the
+    // client does not always report the drop: a periodic forced metadata request sees it.
+    this.liveness ??= setInterval(() => void this.probe(), livenessIntervalMs)
+    this.liveness.unref?.()
+  }
+
+  private liveness: ReturnType<typeof setInterval> | undefined
+
+  private stopLiveness(): void {
+    if (this.liveness !== undefined) clearInterval(this.liveness)
+    this.liveness = undefined
   }
 
   /**
@@ -250,12 +264,14 @@ export class PlatformaticDriver implements KafkaDriver {
 
   async close(): Promise<void> {
     this.connectionState = undefined
+    this.stopLiveness()
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()))
     await Promise.allSettled([this.producer?.close(), this.admin.close()])
   }
 
   async terminate(): Promise<void> {
     this.connectionState = undefined
+    this.stopLiveness()
     // No leave-group, no commit: the consumers' streams and connections are dropped as they are.
     const stopping = [...this.consumers].map((consumer) => consumer.stop(true))
     stopping.push(this.producer?.close(true) ?? Promise.resolve(), this.admin.close())

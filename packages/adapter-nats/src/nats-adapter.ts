@@ -40,6 +40,8 @@ export const capabilities: Capabilities = {
 export const adapter: AdapterFactory = {
   name: 'nats',
   schemes: ['nats'],
+  // CloudEvents NATS protocol binding: `ce-` headers, datacontenttype in the `content-type` header.
+  cloudEvents: { attributePrefix: 'ce-', contentTypeHeader: 'content-type' },
   capabilities,
   async connect(url, context) {
     const settings = readSettings(url, context.hosts, context.options)

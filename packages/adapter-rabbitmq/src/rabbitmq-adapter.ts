@@ -1,4 +1,5 @@
 import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
+import { rabbitmqAsyncApi } from './rabbitmq-asyncapi.js'
 import { queueBrokerOptions, resolveConfig } from './rabbitmq-config.js'
 import { RabbitConnection } from './rabbitmq-connection.js'
 import { adapterName } from './rabbitmq-errors.js'
@@ -40,6 +41,9 @@ export const capabilities: Capabilities = {
 export const adapter: AdapterFactory = {
   name: adapterName,
   schemes: ['amqp', 'amqps'],
+  // CloudEvents AMQP protocol binding: attributes as `cloudEvents:`-prefixed application properties (headers), or `cloudEvents_` (its JMS-compatible form); datacontenttype is the content-type property.
+  cloudEvents: { attributePrefix: 'cloudEvents:', acceptedPrefixes: ['cloudEvents_'] },
+  asyncApi: rabbitmqAsyncApi,
   capabilities,
   queueBrokerOptions,
   async connect(url, context) {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { AnymqError } from '@anymq/core'
+import { asyncapiCommand, asyncapiUsage } from './asyncapi-command.js'
 import { benchCommand, benchUsage } from './bench-command.js'
 import { bridgeCommand, bridgeUsage } from './bridge-command.js'
 import { type CliIo, line, UsageError } from './cli-io.js'
@@ -28,6 +29,8 @@ ${dashboardUsage}
 
 ${conformanceUsage}
 
+${asyncapiUsage}
+
 URLs: memory://, amqp://user:pass@host:5672, kafka://host:9092, sqs://us-east-1?endpoint=…, redis://host:6379, nats://host:4222
 (the adapter package for the scheme must be installed: @anymq/rabbitmq, @anymq/kafka, @anymq/aws, @anymq/redis, @anymq/nats).`
 
@@ -41,6 +44,7 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   stats: statsCommand,
   dashboard: dashboardCommand,
   conformance: conformanceCommand,
+  asyncapi: asyncapiCommand,
 }
 
 /** Runs `anymq <argv…>` and resolves with the exit code: 0 done, 1 failed, 2 bad usage. */

@@ -2,6 +2,7 @@ import { describe } from 'vitest'
 import { acknowledgementCases } from './cases/acknowledgement.js'
 import { adminCases } from './cases/admin.js'
 import { claimCheckCases } from './cases/claim-check.js'
+import { cloudEventsCases } from './cases/cloud-events.js'
 import { delayCases } from './cases/delay.js'
 import { idempotencyCases } from './cases/idempotency.js'
 import { lifecycleCases } from './cases/lifecycle.js'
@@ -19,7 +20,11 @@ import { type ConformanceGroup, conformanceGroups } from './conformance-groups.j
 import { type ConformanceTarget, Harness } from './harness.js'
 
 const groups: Record<ConformanceGroup, (harness: Harness) => void> = {
-  'round-trip': roundTripCases,
+  // CloudEvents ride with the round trip, so that every adapter (and each of its configurations) runs them.
+  'round-trip': (harness) => {
+    roundTripCases(harness)
+    cloudEventsCases(harness)
+  },
   queue: queueCases,
   topic: topicCases,
   acknowledgement: acknowledgementCases,

@@ -1,5 +1,6 @@
 import { SerializationError } from './errors.js'
 import { either, type OptionCheck, ofType, oneOf, required, withMembers } from './options-validation.js'
+import type { CloudEventsHeaders } from './spi/cloud-events-headers.js'
 
 /** Turns bodies into bytes and back. Must be pure: the same body always gives the same bytes. */
 export interface Codec<T = unknown> {
@@ -7,6 +8,35 @@ export interface Codec<T = unknown> {
   readonly contentType: string
   encode(body: T): Uint8Array
   decode(bytes: Uint8Array): T
+  /**
+   * Set by codecs that also write and read headers and the content type (the CloudEvents binding):
+   * queues and topics then send and consume through it, and `encode`/`decode` serve only where no
+   * headers travel (requests, replies, dead-letter edits).
+   */
+  readonly envelope?: MessageEnvelope<T>
+}
+
+/** A message's body, content type and headers, as an {@link MessageEnvelope} reads and writes them. */
+export interface EnvelopeParts {
+  body: Uint8Array
+  contentType: string
+  headers: Readonly<Record<string, string>>
+}
+
+/** What an envelope learns of the connection: the adapter's header conventions, and where it is used (for errors). */
+export interface EnvelopeContext {
+  readonly cloudEvents: CloudEventsHeaders
+  readonly where: string
+}
+
+/**
+ * A codec's message-level form: it writes the body, the content type and headers of a message (and may
+ * propose its id and key), and reads a body back from all three. Throws `SerializationError` or
+ * `ValidationError`, so a bad body fails its send and a bad message is dead-lettered.
+ */
+export interface MessageEnvelope<T> {
+  write(body: T, context: EnvelopeContext): EnvelopeParts & { id?: string; key?: string }
+  read(message: EnvelopeParts, context: EnvelopeContext): T
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true })

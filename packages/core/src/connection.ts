@@ -1,11 +1,12 @@
 import { abortable, throwIfAborted } from './abortable.js'
 import { resolveAdapter } from './adapter-registry.js'
 import { adminFor } from './admin-access.js'
+import { type AsyncApiDocument, type AsyncApiInfo, buildAsyncApiDocument } from './asyncapi/asyncapi-document.js'
 import type { Capabilities } from './capabilities.js'
 import { type ConnectionEvent, ConnectionHealth, type HealthReport } from './connection-health.js'
 import { ConfigError } from './errors.js'
 import { consoleLogger, type Logger, redactingLogger } from './logger.js'
-import { abortSignal, type OptionShape, ofType, validateOptions } from './options-validation.js'
+import { abortSignal, integer, type OptionShape, ofType, required, validateOptions } from './options-validation.js'
 import { Queue, type QueueOptions } from './queue.js'
 import { redactUrl, registerSecret } from './redact.js'
 import { Requester, type RequestReplyOptions } from './requester.js'
@@ -13,6 +14,7 @@ import { Responder } from './responder.js'
 import { Runtime } from './runtime.js'
 import { type GatherTarget, ScatterGather } from './scatter-gather.js'
 import type { ListedDestination } from './spi/admin.js'
+import type { AsyncApiBindings } from './spi/asyncapi-bindings.js'
 import type { AdapterFactory, Transport } from './spi/transport.js'
 import { connectionTelemetry } from './telemetry/connection-telemetry.js'
 import type { Telemetry } from './telemetry/telemetry.js'
@@ -31,6 +33,12 @@ export interface ConnectOptions {
    * that is closed again, so an aborted connect leaves nothing open.
    */
   signal?: AbortSignal
+  /**
+   * How often, in milliseconds, the `messaging.consumer.lag` gauge reads the depth of each queue and
+   * subscription consumed on this connection (adapters with `admin.stats`, while a MeterProvider is
+   * registered). Default 10 000; 0 turns the gauge off.
+   */
+  consumerLagIntervalMs?: number
 }
 
 const transports = new WeakMap<Anymq, Transport>()
@@ -50,6 +58,7 @@ export class Anymq {
   private readonly runtime: Runtime
   private readonly connectionHealth: ConnectionHealth
   private closing: Promise<void> | undefined
+  private readonly asyncApiBindings: ((url: URL) => AsyncApiBindings) | undefined
 
   constructor(
     transport: Transport,
@@ -58,12 +67,16 @@ export class Anymq {
     logger: Logger,
     url: string,
     observability: { health?: ConnectionHealth; telemetry?: Telemetry } = {},
+    /** The parsed URL and every host of it, for `asyncapi()`'s server. */
+    private readonly location?: { parsed: URL; hosts: readonly string[] },
   ) {
     this.adapter = factory.name
     this.capabilities = capabilities
     this.url = url
     this.connectionHealth = observability.health ?? new ConnectionHealth()
     this.runtime = new Runtime(transport, factory.name, capabilities, logger, factory.queueBrokerOptions, observability.telemetry)
+    if (factory.cloudEvents !== undefined) this.runtime.cloudEventsHeaders = factory.cloudEvents
+    this.asyncApiBindings = factory.asyncApi
     transports.set(this, transport)
     queueBrokerOptions.set(this, factory.queueBrokerOptions ?? {})
   }
@@ -120,6 +133,35 @@ export class Anymq {
     const found = await adminFor(this.runtime, 'list', 'list()').list(options.prefix ?? '')
     const order = { queue: 0, topic: 1, subscription: 2 }
     return found.sort((a, b) => order[a.kind] - order[b.kind] || (a.topic ?? '').localeCompare(b.topic ?? '') || a.name.localeCompare(b.name))
+  }
+
+  /**
+   * An AsyncAPI 3.0 document of what this application declared on this connection so far: the broker
+   * as its server (the adapter's protocol and bindings, no credentials), a channel per queue, topic and
+   * request/reply endpoint with the payload's JSON Schema where the schema library offers one (Standard
+   * JSON Schema, e.g. zod 4), and the operations: send, receive from consumed queues and each
+   * subscription, request/reply with `reply`. Declare the handles (and start the consumers) first.
+   */
+  asyncapi(info: AsyncApiInfo): AsyncApiDocument {
+    validateOptions(
+      info,
+      { title: required(ofType('string')), version: required(ofType('string')), description: ofType('string') },
+      'asyncapi info',
+      this.adapter,
+    )
+    const url = new URL(this.location?.parsed ?? this.url)
+    url.username = ''
+    url.password = ''
+    url.search = ''
+    url.hash = ''
+    return buildAsyncApiDocument({
+      info,
+      url,
+      hosts: this.location?.hosts ?? [],
+      adapter: this.adapter,
+      bindings: this.asyncApiBindings?.(url),
+      channels: this.runtime.declarations.list(),
+    })
   }
 
   get closed(): boolean {
@@ -189,6 +231,7 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
       logger: ofType('object', 'a logger'),
       broker: ofType('object'),
       signal: abortSignal(),
+      consumerLagIntervalMs: integer(0),
     },
     'connect options',
   )
@@ -223,7 +266,7 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
   }
   const logger = redactingLogger(options.logger ?? consoleLogger, factory.name)
   const health = new ConnectionHealth()
-  const telemetry = await connectionTelemetry(factory.messagingSystem ?? factory.name)
+  const telemetry = await connectionTelemetry(factory.messagingSystem ?? factory.name, { lagIntervalMs: options.consumerLagIntervalMs ?? 10_000 })
   const connecting = factory.connect(parsed, {
     logger,
     hosts,
@@ -240,7 +283,7 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
   }
   const capabilities = transport.capabilities ?? factory.capabilities
   const shown = hosts.length > 1 ? redactUrl(parsed).replace(parsed.host, hosts.join(',')) : redactUrl(parsed)
-  return new Anymq(transport, factory, capabilities, logger, shown, { health, telemetry })
+  return new Anymq(transport, factory, capabilities, logger, shown, { health, telemetry }, { parsed, hosts })
 }
 
 const multiHost = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*@)?([^@/?#]*,[^@/?#]*)([/?#].*)?$/i

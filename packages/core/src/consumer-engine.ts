@@ -8,6 +8,7 @@ import type { Logger } from './logger.js'
 import type { Message } from './message.js'
 import type { RetryPolicy } from './retry-policy.js'
 import { type StandardSchemaV1, validateBody } from './schema.js'
+import { type CloudEventsHeaders, defaultCloudEventsHeaders } from './spi/cloud-events-headers.js'
 import { republishCopy } from './spi/republish-retry.js'
 import type { Delivery, IncomingMessage, QueueSpec, Source, Transport, TransportConsumer } from './spi/transport.js'
 import { userHeaders, wireHeaders } from './spi/wire-headers.js'
@@ -35,6 +36,8 @@ export interface EngineSettings<T> {
   onError: (error: Error) => void
   idempotency?: IdempotencyOptions | undefined
   claimCheck?: ClaimCheck | undefined
+  /** The adapter's CloudEvents header convention, for codecs with an envelope. Default: `ce-` headers. */
+  cloudEvents?: CloudEventsHeaders
   /** Process spans, retry and dead-letter events, consumer metrics. Default: none. */
   telemetry?: Telemetry
 }
@@ -161,7 +164,13 @@ export class ConsumerEngine<T> {
     }
     let body: T
     try {
-      const decoded = settings.codec.decode(bytes)
+      const envelope = settings.codec.envelope
+      const decoded = envelope
+        ? envelope.read(
+            { body: bytes, contentType: delivery.message.contentType, headers: delivery.message.headers },
+            { cloudEvents: settings.cloudEvents ?? defaultCloudEventsHeaders, where: settings.sourceLabel },
+          )
+        : settings.codec.decode(bytes)
       body = settings.schema
         ? await validateBody(settings.schema, decoded, `message ${delivery.message.id} from ${settings.sourceLabel}`, settings.adapter)
         : (decoded as T)

@@ -1,4 +1,6 @@
 export { knownSchemes, registerAdapter } from './adapter-registry.js'
+export type { AsyncApiDocument, AsyncApiInfo } from './asyncapi/asyncapi-document.js'
+export { type JsonSchema, toJsonSchema } from './asyncapi/json-schema.js'
 export type { BlobStore } from './blob-store.js'
 export {
   type Bridge,
@@ -17,10 +19,15 @@ export {
   describeCapability,
 } from './capabilities.js'
 export { type ClaimCheckOptions, sweepClaimChecks } from './claim-check.js'
+export { type CloudEvent, type ReceivedCloudEvent, validateCloudEvent } from './cloudevents/cloud-event.js'
+export { type CloudEventsCodecOptions, cloudEvents } from './cloudevents/cloud-events-codec.js'
 export {
   type Codec,
   type CodecOption,
+  type EnvelopeContext,
+  type EnvelopeParts,
   jsonCodec,
+  type MessageEnvelope,
   rawCodec,
   textCodec,
 } from './codec.js'

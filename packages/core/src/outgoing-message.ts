@@ -4,6 +4,7 @@ import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { ConfigError, MessageTooLargeError, UnsupportedFeatureError } from './errors.js'
 import { type StandardSchemaV1, validateBody } from './schema.js'
+import { type CloudEventsHeaders, defaultCloudEventsHeaders } from './spi/cloud-events-headers.js'
 import { messageSize } from './spi/message-size.js'
 import type { OutgoingMessage } from './spi/transport.js'
 import { isReservedHeader, wireHeaders } from './spi/wire-headers.js'
@@ -54,6 +55,8 @@ export interface OutgoingContext {
   claimCheck?: ClaimCheck
   /** The queue's `maxPriority`, when it was made with one: priorities are capped at it. */
   maxPriority?: number
+  /** The adapter's CloudEvents header convention, for codecs with an envelope. Default: `ce-` headers. */
+  cloudEvents?: CloudEventsHeaders
 }
 
 /**
@@ -124,12 +127,15 @@ export function encodeOutgoing(
   if (extra.headers !== undefined) Object.assign(headers, extra.headers)
   const now = Date.now()
   if (options.ttlMs !== undefined) headers[wireHeaders.expiresAt] = String(now + delayMs + options.ttlMs)
+  const envelope = context.codec.envelope
+  const written = envelope?.write(value, { cloudEvents: context.cloudEvents ?? defaultCloudEventsHeaders, where: context.where })
+  if (written !== undefined) Object.assign(headers, written.headers)
   const message: OutgoingMessage = {
-    id: options.id ?? randomUUID(),
-    body: context.codec.encode(value),
-    contentType: context.codec.contentType,
+    id: options.id ?? written?.id ?? randomUUID(),
+    body: written === undefined ? context.codec.encode(value) : written.body,
+    contentType: written === undefined ? context.codec.contentType : written.contentType,
     headers,
-    key: options.key,
+    key: options.key ?? written?.key,
     correlationId: options.correlationId,
     replyTo: extra.replyTo ?? options.replyTo,
     timestamp: now,

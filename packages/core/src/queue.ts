@@ -124,10 +124,12 @@ export class Queue<T = unknown> {
       codec: resolveCodec(options.codec),
       schema: options.schema,
       where: `queue '${name}'`,
+      cloudEvents: runtime.cloudEventsHeaders,
       claimCheck: options.claimCheck ? new ClaimCheck(options.claimCheck, runtime.capabilities, runtime.adapter) : undefined,
       maxPriority: options.maxPriority,
     }
     this.sender = new MessageSender(runtime, { kind: 'queue', queue: this.spec }, this.outgoing, sendOptionChecks, 'send')
+    runtime.declarations.declare('queue', name, { schema: options.schema, contentType: this.outgoing.codec.contentType, deadLetter: this.spec.deadLetter })
   }
 
   /** Sends one message. Resolves once the broker has it; rejects with a typed error, having sent nothing. */
@@ -158,6 +160,7 @@ export class Queue<T = unknown> {
   }
 
   private consumer(call: string): ConsumerDefinition<T> {
+    this.runtime.declarations.declare('queue', this.name, { schema: this.options.schema, contentType: this.outgoing.codec.contentType, received: true })
     return {
       source: { kind: 'queue', queue: this.spec },
       label: this.name,

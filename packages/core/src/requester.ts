@@ -80,6 +80,12 @@ export class Requester<Request = unknown, Response = unknown> {
       schema: options.requestSchema,
       where: `requests to '${name}'`,
     }
+    runtime.declarations.declare('request-reply', name, {
+      schema: options.requestSchema,
+      responseSchema: options.responseSchema,
+      contentType: this.responseCodec.contentType,
+      sent: true,
+    })
   }
 
   /**

@@ -30,6 +30,12 @@ export class Responder<Request = unknown, Response = unknown> {
       schema: options.responseSchema,
       where: `replies of '${name}'`,
     }
+    runtime.declarations.declare('request-reply', name, {
+      schema: options.requestSchema,
+      responseSchema: options.responseSchema,
+      contentType: this.outgoing.codec.contentType,
+      received: true,
+    })
   }
 
   /**

@@ -1,8 +1,10 @@
+import { DeclaredChannels } from './asyncapi/declared-channels.js'
 import type { Capabilities } from './capabilities.js'
 import { ClosedError } from './errors.js'
 import type { Logger } from './logger.js'
 import { type OptionCheck, type OptionShape, objectOf } from './options-validation.js'
 import { ReplyInbox } from './reply-inbox.js'
+import { type CloudEventsHeaders, defaultCloudEventsHeaders } from './spi/cloud-events-headers.js'
 import type { Destination, OutgoingMessage, Transport } from './spi/transport.js'
 import { noTelemetry, type Telemetry } from './telemetry/telemetry.js'
 
@@ -21,6 +23,10 @@ export class Runtime {
   readonly replies: ReplyInbox
   /** Checks the `broker` option of a queue, topic, subscription, requester or responder against the adapter's declaration. */
   readonly brokerOptionsCheck: OptionCheck
+  /** How the adapter carries CloudEvents attributes in headers (its factory's `cloudEvents`, or `ce-` headers). */
+  cloudEventsHeaders: CloudEventsHeaders = defaultCloudEventsHeaders
+  /** Queues, topics and request/reply endpoints declared on this connection, for `mq.asyncapi()`. */
+  readonly declarations = new DeclaredChannels()
 
   constructor(
     readonly transport: Transport,

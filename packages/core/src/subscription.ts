@@ -2,6 +2,7 @@ import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { resolveConsumeOptions } from './consume-options.js'
 import { ConsumerEngine, type Handler } from './consumer-engine.js'
+import { watchConsumerLag } from './consumer-lag-watch.js'
 import { AbortedError, AnymqError, ClosedError } from './errors.js'
 import type { IdempotencyOptions } from './idempotency-store.js'
 import type { OptionCheck } from './options-validation.js'
@@ -115,12 +116,14 @@ export function startSubscription<T>(
     claimCheck: definition.claimCheck,
     handler,
     telemetry: runtime.telemetry,
+    cloudEvents: runtime.cloudEventsHeaders,
     ...resolved,
   })
   const signal = options.signal
   // Wakes a start that is waiting to try again, when the subscription closes.
   const closed = new AbortController()
   let closing: Promise<void> | undefined
+  let stopLag: (() => void) | undefined
   const onAbort = () => void subscription.close()
   const subscription: Subscription = {
     ready: Promise.resolve(),
@@ -130,6 +133,7 @@ export function startSubscription<T>(
         closed.abort()
         signal?.removeEventListener('abort', onAbort)
         onClose?.()
+        stopLag?.()
         try {
           await engine.close()
         } finally {
@@ -149,6 +153,12 @@ export function startSubscription<T>(
     if (!(error instanceof ClosedError)) resolved.onError(error)
   })
   ;(subscription as { ready: Promise<void> }).ready = ready
+  ready.then(
+    () => {
+      if (closing === undefined) stopLag = watchConsumerLag(runtime, definition.source)
+    },
+    () => {},
+  )
   signal?.addEventListener('abort', onAbort, { once: true })
   return subscription
 }

@@ -84,8 +84,10 @@ export class Topic<T = unknown> {
       codec: resolveCodec(options.codec),
       schema: options.schema,
       where: `topic '${name}'`,
+      cloudEvents: runtime.cloudEventsHeaders,
     }
     this.sender = new MessageSender(runtime, { kind: 'topic', topic: name }, this.outgoing, publishOptionChecks, 'publish')
+    runtime.declarations.declare('topic', name, { schema: options.schema, contentType: this.outgoing.codec.contentType })
   }
 
   /** Publishes one message to every subscription. Resolves once the broker has it. */
@@ -122,6 +124,7 @@ export class Topic<T = unknown> {
 
   private consumer(name: string | undefined, options: SubscribeOptions, call: string): ConsumerDefinition<T> {
     if (name !== undefined) validateName(this.runtime, name, 'subscription')
+    this.runtime.declarations.declare('topic', this.name, { schema: this.options.schema, contentType: this.outgoing.codec.contentType }).subscriptions.add(name)
     const spec = this.spec(name, options)
     return {
       source: { kind: 'subscription', subscription: spec },

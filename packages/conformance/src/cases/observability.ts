@@ -132,6 +132,34 @@ export function observabilityCases(h: Harness): void {
       expect(await otel.metric('anymq.messages.in_flight', name)).toBe(0)
     })
 
+    it('reports messaging.consumer.lag for a consumed queue where the adapter declares admin.stats, and none where it does not', async () => {
+      const [producer, consumer] = [await h.connect(), await h.connect()]
+      const name = uniqueName('lag')
+      await producer.queue<number>(name, h.target.queueOptions).sendBatch([1, 2, 3, 4])
+      let release: () => void = () => {}
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      const seen = new Collector<number>()
+      await consumer.queue<number>(name, h.target.queueOptions).consume(
+        async (message) => {
+          await gate
+          await seen.handler(message)
+        },
+        { concurrency: 1, prefetch: 1 },
+      ).ready
+      try {
+        if (h.target.capabilities.admin?.stats === true) {
+          // Read when the consumer started (then every 10 s by default): messages wait behind the blocked handler.
+          await waitUntil(async () => (await otel.metric('messaging.consumer.lag', name)) > 0, h.ms(20_000), 'a consumer lag above 0')
+        } else {
+          await waitUntil(async () => seen.items.length > 0 || (await otel.metric('anymq.messages.in_flight', name)) > 0, h.ms(20_000), 'a delivery')
+          expect(await otel.metric('messaging.consumer.lag', name)).toBe(0)
+        }
+      } finally {
+        release()
+      }
+      await seen.waitForCount(4, h.ms(20_000))
+    })
+
     it('reports the connection connected and ready, then closed, as health and as an event', async () => {
       const mq = await h.connect()
       const events: ConnectionEvent[] = []

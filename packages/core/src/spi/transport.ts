@@ -2,6 +2,8 @@ import type { Capabilities } from '../capabilities.js'
 import type { Logger } from '../logger.js'
 import type { OptionShape } from '../options-validation.js'
 import type { TransportAdmin } from './admin.js'
+import type { AsyncApiBindings } from './asyncapi-bindings.js'
+import type { CloudEventsHeaders } from './cloud-events-headers.js'
 import type { ConnectionStateChange } from './connection-state.js'
 
 /**
@@ -27,6 +29,14 @@ export interface AdapterFactory {
    * well-known value, e.g. `aws_sqs`, `gcp_pubsub`).
    */
   readonly messagingSystem?: string
+  /**
+   * How CloudEvents attributes travel as headers on this broker (binary content mode), after its
+   * transport's CloudEvents protocol binding. Absent: HTTP-style `ce-` headers and the message's own
+   * content type.
+   */
+  readonly cloudEvents?: CloudEventsHeaders
+  /** How `mq.asyncapi()` describes the broker of a connection URL (credentials removed): protocol and bindings. Absent: the URL scheme as protocol, no bindings. */
+  readonly asyncApi?: (url: URL) => AsyncApiBindings
   /**
    * Opens a connection. Resolves once the broker answered; rejects with `ConnectionError`, or with
    * `ConfigError` naming every bad URL parameter or option at once.

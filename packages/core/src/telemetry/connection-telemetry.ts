@@ -7,14 +7,15 @@ import { noTelemetry, type Telemetry } from './telemetry.js'
  * has registered a tracer or meter provider, else {@link noTelemetry}, so that an application
  * without an SDK pays nothing per message. Register the SDK before `connect()`.
  */
-export async function connectionTelemetry(system: string): Promise<Telemetry> {
+export async function connectionTelemetry(system: string, options: { lagIntervalMs: number }): Promise<Telemetry> {
   const api = await loadOpenTelemetryApi()
-  if (!api || !sdkRegistered(api)) return noTelemetry
-  return new OpenTelemetryMessaging(api, system, undefined)
+  if (!api) return noTelemetry
+  const meterRegistered = api.metrics.getMeter('@anymq/core').constructor !== api.createNoopMeter().constructor
+  if (!meterRegistered && !tracerRegistered(api)) return noTelemetry
+  return new OpenTelemetryMessaging(api, system, undefined, { meterRegistered, lagIntervalMs: options.lagIntervalMs })
 }
 
-function sdkRegistered(api: OpenTelemetryApi): boolean {
+function tracerRegistered(api: OpenTelemetryApi): boolean {
   const tracers = api.trace.getTracerProvider()
-  if (tracers instanceof api.ProxyTracerProvider ? tracers.getDelegateTracer('@anymq/core') !== undefined : true) return true
-  return api.metrics.getMeter('@anymq/core').constructor !== api.createNoopMeter().constructor
+  return tracers instanceof api.ProxyTracerProvider ? tracers.getDelegateTracer('@anymq/core') !== undefined : true
 }

@@ -1,6 +1,7 @@
 import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api'
 import { AnymqError } from '../errors.js'
 import type { Destination, IncomingMessage, OutgoingMessage, Source } from '../spi/transport.js'
+import { ConsumerLagGauge } from './consumer-lag.js'
 import { MessagingMetrics } from './messaging-metrics.js'
 import { destinationAttributes, messagingAttributes as names } from './messaging-names.js'
 import type { OpenTelemetryApi } from './open-telemetry-api.js'
@@ -35,14 +36,27 @@ export class OpenTelemetryMessaging implements Telemetry {
   private readonly tracer: Tracer
   private readonly metrics: MessagingMetrics
   private readonly processing = new WeakMap<IncomingMessage, Span>()
+  private readonly lag: ConsumerLagGauge | undefined
+  readonly watchLag: Telemetry['watchLag']
 
   constructor(
     private readonly api: OpenTelemetryApi,
     private readonly system: string,
     version: string | undefined,
+    options: { meterRegistered: boolean; lagIntervalMs: number },
   ) {
     this.tracer = api.trace.getTracer(instrumentationName, version)
-    this.metrics = new MessagingMetrics(api.metrics.getMeter(instrumentationName, version))
+    const meter = api.metrics.getMeter(instrumentationName, version)
+    this.metrics = new MessagingMetrics(meter)
+    // Polling a broker for lag is only worth it when someone collects metrics.
+    this.lag = options.meterRegistered && options.lagIntervalMs > 0 ? new ConsumerLagGauge(meter, options.lagIntervalMs) : undefined
+    this.watchLag = this.lag === undefined ? undefined : (source, read) => this.watchSourceLag(source, read)
+  }
+
+  private watchSourceLag(source: Source, read: () => Promise<number | undefined>): () => void {
+    const attributes = this.metricAttributes(source)
+    const key = `${attributes[names.destinationName]}\u0000${attributes[names.subscriptionName] ?? ''}\u0000${source.kind}`
+    return (this.lag as ConsumerLagGauge).watch(key, attributes, read)
   }
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[], publish: () => Promise<void>): Promise<void> {

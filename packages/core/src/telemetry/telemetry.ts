@@ -14,6 +14,11 @@ export interface Telemetry {
   retried(source: Source, message: IncomingMessage, error: Error, delayMs: number): void
   /** The message failed for good and went to `deadLetter` (`false`: dropped, no dead-letter queue). */
   deadLettered(source: Source, message: IncomingMessage, error: Error, deadLetter: string | false): void
+  /**
+   * Reports `source`'s consumer lag, read with `read`, while the returned function has not been called.
+   * Absent when no MeterProvider is registered: nothing is polled then.
+   */
+  watchLag?(source: Source, read: () => Promise<number | undefined>): () => void
 }
 
 /** Reports nothing; what core uses when `@opentelemetry/api` is not installed. */
