@@ -1,5 +1,5 @@
 import type { BenchBody } from '@anymq/cli'
-import { type Message, PubSub, type Subscription, type Topic } from '@google-cloud/pubsub'
+import { type Message, PubSub, type Subscription, type Topic, v1 } from '@google-cloud/pubsub'
 import type { BenchClient, Running } from '../bench-client.js'
 
 const decode = (data: Buffer): BenchBody => JSON.parse(data.toString('utf8')) as BenchBody
@@ -22,15 +22,79 @@ async function ensure(topic: Topic, subscription: string): Promise<void> {
   })
 }
 
+type ReceivedMessages = Array<{ ackId?: string | null; message?: { data?: Uint8Array | string | null } | null }> | null | undefined
+
+/** Most messages one synchronous Pull asks for (the adapter's default `maxPull`). */
+const maxPull = 100
+
+/**
+ * Google's synchronous-pull pattern on the generated client: Pull up to the free slots (at most
+ * `concurrency` unacknowledged), handle, one Acknowledge call for what a pull brought. Used for the
+ * consume cells because pstest's StreamingPull hands each stream one message per 10 ms tick
+ * (an unbuffered channel per stream and a delivery loop that stops at the first message no stream
+ * takes: `pstest/fake.go`, `subscription.deliver` and `stream.sendLoop`), about 130 msg/s whatever
+ * the client does; unary Pull returns up to `maxMessages` at once.
+ */
+async function pullLoop(subscriber: v1.SubscriberClient, subscription: string, concurrency: number, handle: (data: Buffer) => void): Promise<Running> {
+  let stopped = false
+  let unacked = 0
+  let wake: (() => void) | undefined
+  const loop = (async () => {
+    while (!stopped) {
+      const free = concurrency - unacked
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve
+        })
+        continue
+      }
+      let received: ReceivedMessages
+      try {
+        const [response] = await subscriber.pull({ subscription, maxMessages: Math.min(free, maxPull) })
+        received = response.receivedMessages
+      } catch {
+        // A lost connection: the harness reports the run incomplete if it does not come back.
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        continue
+      }
+      if (!received || received.length === 0) continue
+      const ackIds: string[] = []
+      for (const item of received) {
+        const data = item.message?.data as Uint8Array
+        handle(Buffer.isBuffer(data) ? data : Buffer.from(data))
+        ackIds.push(item.ackId as string)
+      }
+      unacked += ackIds.length
+      void subscriber.acknowledge({ subscription, ackIds }).finally(() => {
+        unacked -= ackIds.length
+        const resume = wake
+        wake = undefined
+        resume?.()
+      })
+    }
+  })()
+  return {
+    close: async () => {
+      stopped = true
+      wake?.()
+      await loop
+    },
+  }
+}
+
 /**
  * `@google-cloud/pubsub` as its README teaches, with anymq's guarantees: a topic and one subscription
  * per queue; a send resolves when the publish call returns the message id (the client's default
- * batching); a batch is every publish at once; the consumer is the streaming-pull `message` event
- * with flow control of `concurrency` messages and `ack()` after the handler. Request/reply: a request
- * topic with one subscription, a reply topic per requester, a correlation id in the attributes.
+ * batching); a batch is every publish at once; the consumer is synchronous Pull (see {@link pullLoop})
+ * with at most `concurrency` messages unacknowledged and the ack after the handler. Request/reply: a
+ * request topic with one subscription, a reply topic per requester, a correlation id in the
+ * attributes, both read with the streaming-pull `message` event (lowest latency on pstest, whose
+ * empty unary Pull waits a fixed 500 ms).
  */
 export async function pubsubRawClient(url: string): Promise<BenchClient> {
   const pubsub = pubsubFor(url)
+  const { port, ...config } = await pubsub.getClientConfig()
+  const subscriber = new v1.SubscriberClient({ ...config, port: port === undefined ? undefined : Number(port) })
   const topics = new Map<string, Topic>()
   const topicOf = (name: string) => {
     let topic = topics.get(name)
@@ -50,7 +114,8 @@ export async function pubsubRawClient(url: string): Promise<BenchClient> {
   let nextCorrelation = 0
   return {
     side: 'raw',
-    description: '@google-cloud/pubsub 5: topic.publishMessage (default batching), streaming pull with flow control, ack() after handling',
+    description:
+      '@google-cloud/pubsub 5: topic.publishMessage (default batching), synchronous Pull + Acknowledge after handling; request/reply on streaming pull',
     async prepare(queue, warmUp) {
       await ensure(topicOf(queue), `${queue}-sub`)
       await topicOf(queue).publishMessage({ data: encode(warmUp) })
@@ -62,11 +127,7 @@ export async function pubsubRawClient(url: string): Promise<BenchClient> {
       const topic = topicOf(queue)
       await Promise.all(bodies.map((body) => topic.publishMessage({ data: encode(body) })))
     },
-    consume: (queue, concurrency, handle) =>
-      subscribe(queue, concurrency, (message) => {
-        handle(decode(message.data))
-        message.ack()
-      }),
+    consume: async (queue, concurrency, handle) => pullLoop(subscriber, pubsub.subscription(`${queue}-sub`).name, concurrency, (data) => handle(decode(data))),
     async serve(name) {
       await ensure(topicOf(name), `${name}-sub`)
       return subscribe(name, 16, (message) => {
@@ -97,7 +158,7 @@ export async function pubsubRawClient(url: string): Promise<BenchClient> {
     },
     async close() {
       await replies?.running.close()
-      await pubsub.close()
+      await Promise.all([subscriber.close(), pubsub.close()])
     },
   }
 }
