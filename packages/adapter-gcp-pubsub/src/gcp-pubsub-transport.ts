@@ -51,7 +51,7 @@ export class PubSubTransport implements Transport {
   ) {
     this.names = new PubSubNames(settings.projectId, settings.prefix)
     this.topology = new PubSubTopology(publisherClient, subscriber, this.names, settings.ackDeadlineSeconds)
-    this.publisher = new PubSubPublisher(publisherClient, this.topology)
+    this.publisher = new PubSubPublisher(publisherClient, this.topology, settings.maxPublishBytes)
   }
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
