@@ -167,6 +167,7 @@ export class PubSubTransport implements Transport {
         topology: this.topology,
         publisher: this.publisher,
         maxPull: this.settings.maxPull,
+        ackDeadlineSeconds: this.settings.ackDeadlineSeconds,
         connectionState: this.connectionState,
       },
       target,

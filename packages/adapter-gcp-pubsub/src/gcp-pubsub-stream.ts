@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto'
+import type { v1 } from '@google-cloud/pubsub'
+import { codeOf } from './gcp-pubsub-errors.js'
+
+/** What a StreamingPull response carries that the consumer reads. */
+export interface StreamedMessages {
+  receivedMessages?: Array<{ ackId?: string | null; message?: unknown; deliveryAttempt?: number | null }> | null
+}
+
+/** Empty writes keep an idle stream open: the service closes streams that carry nothing for a while. */
+const keepAliveMs = 30_000
+/** How long `stop` waits for the server to end the stream before cancelling it. */
+const endTimeoutMs = 5_000
+/** gRPC CANCELLED (our own `stop`) and UNIMPLEMENTED (a server without StreamingPull: pulls alone serve). */
+const cancelled = 1
+const unimplemented = 12
+
+export interface PubSubStreamOptions {
+  subscription: string
+  /** Flow control the service applies to the stream (the consumer's prefetch). */
+  maxOutstandingMessages: number
+  /** Ack deadline of messages the stream delivers, in seconds. */
+  ackDeadlineSeconds: number
+}
+
+/**
+ * One StreamingPull stream on a subscription, reopened when it ends, handing what it delivers to
+ * `onMessages`. It carries no acks (the consumer settles with unary calls, as for pulled messages).
+ * The consumer keeps it beside its unary Pull loop for latency: the service pushes a message on an
+ * open stream as soon as it is published, where an empty Pull has to return and be sent again
+ * (pstest answers an empty Pull only after a fixed 500 ms).
+ */
+export class PubSubStream {
+  private stream: ReturnType<v1.SubscriberClient['streamingPull']> | undefined
+  private stopped = false
+  private paused = false
+  private failures = 0
+  private keepAlive: NodeJS.Timeout | undefined
+  private retry: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly subscriber: v1.SubscriberClient,
+    private readonly options: PubSubStreamOptions,
+    private readonly onMessages: (response: StreamedMessages) => void,
+  ) {}
+
+  start(): void {
+    if (this.stopped || this.stream) return
+    const stream = this.subscriber.streamingPull()
+    this.stream = stream
+    stream.on('data', (response: StreamedMessages) => {
+      this.failures = 0
+      this.onMessages(response)
+    })
+    stream.on('error', (error: unknown) => this.ended(stream, codeOf(error)))
+    stream.on('end', () => this.ended(stream, undefined))
+    stream.write({
+      subscription: this.options.subscription,
+      streamAckDeadlineSeconds: this.options.ackDeadlineSeconds,
+      maxOutstandingMessages: this.options.maxOutstandingMessages,
+      clientId: randomUUID(),
+    })
+    if (this.paused) stream.pause()
+    this.keepAlive = setInterval(() => this.stream?.write({}), keepAliveMs)
+    this.keepAlive.unref()
+  }
+
+  /**
+   * Stops reading (the consumer holds as many messages as it may): the transport's window fills and
+   * the server stops sending, where it does not apply `maxOutstandingMessages` itself (pstest).
+   */
+  pause(): void {
+    this.paused = true
+    this.stream?.pause()
+  }
+
+  resume(): void {
+    this.paused = false
+    this.stream?.resume()
+  }
+
+  /**
+   * Half-closes the stream and waits until the server ended it, reading what it still sent (the
+   * consumer gives that back). A cancelled stream would be gone from the client at once but not yet
+   * from the server, which could still hand it a message that then waits out its ack deadline.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.retry)
+    clearInterval(this.keepAlive)
+    const stream = this.stream
+    if (!stream) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        stream.cancel()
+        resolve()
+      }, endTimeoutMs)
+      timer.unref()
+      const ended = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      stream.once('end', ended)
+      stream.once('error', ended)
+      stream.once('close', ended)
+      stream.resume()
+      stream.end()
+    })
+    if (this.stream === stream) this.stream = undefined
+  }
+
+  /** Stops at once, as a crashed process would: the server redelivers what the stream held after its ack deadline. */
+  abandon(): void {
+    this.stopped = true
+    clearTimeout(this.retry)
+    this.close()
+  }
+
+  private close(): void {
+    clearInterval(this.keepAlive)
+    const stream = this.stream
+    this.stream = undefined
+    stream?.cancel()
+  }
+
+  private ended(stream: unknown, code: number | undefined): void {
+    if (stream !== this.stream) return
+    this.close()
+    if (this.stopped || code === cancelled || code === unimplemented) return
+    // Outages are reported by the Pull loop, which meets them too; the stream only comes back.
+    this.failures++
+    this.retry = setTimeout(() => this.start(), Math.min(100 * 2 ** Math.min(this.failures, 5), 2000))
+    this.retry.unref()
+  }
+}
