@@ -110,7 +110,8 @@ export async function pubsubRawClient(url: string): Promise<BenchClient> {
     subscription.on('error', () => {})
     return { close: () => subscription.close() }
   }
-  let replies: { topic: string; waiting: Map<string, (body: BenchBody) => void>; running: Running } | undefined
+  // Per responder name: the harness deletes each run's topics (the reply topic too) after the run.
+  let replies: { name: string; topic: string; waiting: Map<string, (body: BenchBody) => void>; running: Running } | undefined
   let nextCorrelation = 0
   return {
     side: 'raw',
@@ -134,11 +135,15 @@ export async function pubsubRawClient(url: string): Promise<BenchClient> {
         const { replyTo, correlationId } = message.attributes
         void topicOf(replyTo as string)
           .publishMessage({ data: message.data, attributes: { correlationId: correlationId as string } })
-          .then(() => message.ack())
+          .then(
+            () => message.ack(),
+            () => message.nack(),
+          )
       })
     },
     async request(name, body) {
-      if (!replies) {
+      if (replies?.name !== name) {
+        await replies?.running.close()
         const topic = `${name}-replies-${Math.random().toString(36).slice(2, 8)}`
         await ensure(topicOf(topic), `${topic}-sub`)
         const waiting = new Map<string, (body: BenchBody) => void>()
@@ -148,7 +153,7 @@ export async function pubsubRawClient(url: string): Promise<BenchClient> {
           waiting.get(correlationId)?.(decode(message.data))
           waiting.delete(correlationId)
         })
-        replies = { topic, waiting, running }
+        replies = { name, topic, waiting, running }
       }
       const correlationId = String(nextCorrelation++)
       const waiting = replies.waiting
