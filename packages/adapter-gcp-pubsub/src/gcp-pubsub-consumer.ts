@@ -40,8 +40,10 @@ export interface PubSubConsumerContext {
 
 /**
  * One consumer: a unary Pull loop that asks for no more than `prefetch` minus the messages it holds,
- * beside a StreamingPull stream ({@link PubSubStream}) that brings a message as soon as it is
- * published while the loop waits on an empty Pull. It sets each message's ack deadline to the
+ * and, while pulls come back short of what they asked for, a StreamingPull stream ({@link PubSubStream}) that brings a
+ * message as soon as it is published (a full Pull ends it: the stream takes slots
+ * one by one as they free up, at pstest's pace of one message per 10 ms, and would starve the bulk
+ * pulls of a backlog). It sets each message's ack deadline to the
  * lease, hands it to core as a {@link Delivery} (at most `prefetch` unsettled; what the stream
  * brings beyond that waits, in arrival order), and puts a delayed message that is not yet due back
  * with `modifyAckDeadline` for the time that is left. The generated client's calls rather than the
@@ -78,7 +80,7 @@ export class PubSubConsumer implements TransportConsumer {
 
   start(): void {
     this.loop = this.run()
-    this.stream.start()
+    this.stream.open()
   }
 
   async stop(): Promise<void> {
@@ -118,17 +120,22 @@ export class PubSubConsumer implements TransportConsumer {
         continue
       }
       try {
-        const [response] = await this.context.subscriber.pull(
-          { subscription: this.target.subscription, maxMessages: Math.min(free, this.context.maxPull) },
-          { timeout: pullTimeoutMs },
-        )
+        const asked = Math.min(free, this.context.maxPull)
+        const [response] = await this.context.subscriber.pull({ subscription: this.target.subscription, maxMessages: asked }, { timeout: pullTimeoutMs })
         failures = 0
         this.context.connectionState.working()
-        await this.received((response.receivedMessages ?? []) as ReceivedMessage[])
+        const received = (response.receivedMessages ?? []) as ReceivedMessage[]
+        // A full pull is a backlog the pulls take in bulk; a short one (a trickle) leaves the stream the latency.
+        if (asked > 1 && received.length >= asked) void this.stream.end()
+        else if (received.length < asked) this.stream.open()
+        await this.received(received)
       } catch (error) {
         if (this.stopped) break
         // An empty long poll that ran out of time is not a failure.
-        if (codeOf(error) === grpcCode.deadlineExceeded) continue
+        if (codeOf(error) === grpcCode.deadlineExceeded) {
+          this.stream.open()
+          continue
+        }
         failures++
         this.context.connectionState.failed(error, true)
         if (failures === 1 || failures % 20 === 0) this.options.onError(connectionError(`pulling from '${this.target.subscription}'`, error))

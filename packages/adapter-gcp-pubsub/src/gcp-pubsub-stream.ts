@@ -24,15 +24,18 @@ export interface PubSubStreamOptions {
 }
 
 /**
- * One StreamingPull stream on a subscription, reopened when it ends, handing what it delivers to
- * `onMessages`. It carries no acks (the consumer settles with unary calls, as for pulled messages).
- * The consumer keeps it beside its unary Pull loop for latency: the service pushes a message on an
- * open stream as soon as it is published, where an empty Pull has to return and be sent again
- * (pstest answers an empty Pull only after a fixed 500 ms).
+ * A StreamingPull stream on a subscription, open between `open()` and `end()` (reopened if it
+ * breaks meanwhile), handing what it delivers to `onMessages`. It carries no acks (the consumer
+ * settles with unary calls, as for pulled messages). The consumer opens it while its subscription
+ * is idle, for latency: the service pushes a message on an open stream as soon as it is published,
+ * where an empty Pull has to return and be sent again (pstest answers an empty Pull only after a
+ * fixed 500 ms). It ends it when pulls find a backlog, which they take faster.
  */
 export class PubSubStream {
   private stream: ReturnType<v1.SubscriberClient['streamingPull']> | undefined
   private stopped = false
+  /** Opened and not ended by the consumer: reopened if it breaks. */
+  private wanted = false
   private paused = false
   private failures = 0
   private keepAlive: NodeJS.Timeout | undefined
@@ -44,7 +47,8 @@ export class PubSubStream {
     private readonly onMessages: (response: StreamedMessages) => void,
   ) {}
 
-  start(): void {
+  open(): void {
+    this.wanted = true
     if (this.stopped || this.stream) return
     const stream = this.subscriber.streamingPull()
     this.stream = stream
@@ -79,13 +83,19 @@ export class PubSubStream {
     this.stream?.resume()
   }
 
-  /**
-   * Half-closes the stream and waits until the server ended it, reading what it still sent (the
-   * consumer gives that back). A cancelled stream would be gone from the client at once but not yet
-   * from the server, which could still hand it a message that then waits out its ack deadline.
-   */
+  /** Ends the stream for good (see {@link end}). */
   async stop(): Promise<void> {
     this.stopped = true
+    await this.end()
+  }
+
+  /**
+   * Half-closes the stream and waits until the server ended it, reading what it still sent. A
+   * cancelled stream would be gone from the client at once but not yet from the server, which
+   * could still hand it a message that then waits out its ack deadline.
+   */
+  async end(): Promise<void> {
+    this.wanted = false
     clearTimeout(this.retry)
     clearInterval(this.keepAlive)
     const stream = this.stream
@@ -126,10 +136,10 @@ export class PubSubStream {
   private ended(stream: unknown, code: number | undefined): void {
     if (stream !== this.stream) return
     this.close()
-    if (this.stopped || code === cancelled || code === unimplemented) return
+    if (this.stopped || !this.wanted || code === cancelled || code === unimplemented) return
     // Outages are reported by the Pull loop, which meets them too; the stream only comes back.
     this.failures++
-    this.retry = setTimeout(() => this.start(), Math.min(100 * 2 ** Math.min(this.failures, 5), 2000))
+    this.retry = setTimeout(() => this.open(), Math.min(100 * 2 ** Math.min(this.failures, 5), 2000))
     this.retry.unref()
   }
 }
