@@ -13,13 +13,23 @@ function pubsubFor(url: string): PubSub {
   return new PubSub({ projectId: parsed.hostname, apiEndpoint: endpoint, emulatorMode: endpoint !== undefined })
 }
 
+/**
+ * A topic and its subscription with what anymq's queue subscriptions have: message ordering (per-key
+ * order) and a dead-letter policy (the service counts delivery attempts only with one). On pstest
+ * both cost server time on every pull and delivery tick, so leaving them out would flatter the raw side.
+ */
 async function ensure(topic: Topic, subscription: string): Promise<void> {
-  await topic.create().catch((error: { code?: number }) => {
+  const exists = (error: { code?: number }) => {
     if (error.code !== 6) throw error // 6 = ALREADY_EXISTS
-  })
-  await topic.createSubscription(subscription).catch((error: { code?: number }) => {
-    if (error.code !== 6) throw error
-  })
+  }
+  const deadLetters = topic.pubsub.topic(`${topic.name.split('/').pop()}-dead`)
+  await Promise.all([topic.create().catch(exists), deadLetters.create().catch(exists)])
+  await topic
+    .createSubscription(subscription, {
+      enableMessageOrdering: true,
+      deadLetterPolicy: { deadLetterTopic: deadLetters.name, maxDeliveryAttempts: 100 },
+    })
+    .catch(exists)
 }
 
 type ReceivedMessages = Array<{ ackId?: string | null; message?: { data?: Uint8Array | string | null } | null }> | null | undefined
