@@ -33,6 +33,9 @@ export interface PubSubStreamOptions {
  */
 export class PubSubStream {
   private stream: ReturnType<v1.SubscriberClient['streamingPull']> | undefined
+  /** Half-closed and draining: read to its end whatever the consumer holds, or its messages would wait out their deadline. */
+  private ending: ReturnType<v1.SubscriberClient['streamingPull']> | undefined
+  private drained: Promise<void> = Promise.resolve()
   private stopped = false
   /** Opened and not ended by the consumer: reopened if it breaks. */
   private wanted = false
@@ -50,7 +53,8 @@ export class PubSubStream {
   open(): void {
     this.wanted = true
     if (this.stopped || this.stream) return
-    const stream = this.subscriber.streamingPull()
+    // The routing header the high-level client sends too: a stream's first request comes after the call is made.
+    const stream = this.subscriber.streamingPull({ otherArgs: { headers: { 'x-goog-request-params': `subscription=${this.options.subscription}` } } })
     this.stream = stream
     stream.on('data', (response: StreamedMessages) => {
       this.failures = 0
@@ -75,7 +79,7 @@ export class PubSubStream {
    */
   pause(): void {
     this.paused = true
-    this.stream?.pause()
+    if (this.stream !== this.ending) this.stream?.pause()
   }
 
   resume(): void {
@@ -100,7 +104,9 @@ export class PubSubStream {
     clearInterval(this.keepAlive)
     const stream = this.stream
     if (!stream) return
-    await new Promise<void>((resolve) => {
+    if (this.ending === stream) return this.drained
+    this.ending = stream
+    this.drained = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         stream.cancel()
         resolve()
@@ -116,7 +122,9 @@ export class PubSubStream {
       stream.resume()
       stream.end()
     })
+    await this.drained
     if (this.stream === stream) this.stream = undefined
+    this.ending = undefined
   }
 
   /** Stops at once, as a crashed process would: the server redelivers what the stream held after its ack deadline. */
