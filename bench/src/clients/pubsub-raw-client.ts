@@ -1,5 +1,5 @@
 import type { BenchBody } from '@anymq/cli'
-import { type Message, PubSub, type Subscription, type Topic } from '@google-cloud/pubsub'
+import { type Message, PubSub, type Subscription, type Topic, v1 } from '@google-cloud/pubsub'
 import type { BenchClient, Running } from '../bench-client.js'
 
 const decode = (data: Buffer): BenchBody => JSON.parse(data.toString('utf8')) as BenchBody
@@ -13,24 +13,98 @@ function pubsubFor(url: string): PubSub {
   return new PubSub({ projectId: parsed.hostname, apiEndpoint: endpoint, emulatorMode: endpoint !== undefined })
 }
 
+/**
+ * A topic and its subscription with what anymq's queue subscriptions have: message ordering (per-key
+ * order) and a dead-letter policy (the service counts delivery attempts only with one). On pstest
+ * both cost server time on every pull and delivery tick, so leaving them out would flatter the raw side.
+ */
 async function ensure(topic: Topic, subscription: string): Promise<void> {
-  await topic.create().catch((error: { code?: number }) => {
+  const exists = (error: { code?: number }) => {
     if (error.code !== 6) throw error // 6 = ALREADY_EXISTS
-  })
-  await topic.createSubscription(subscription).catch((error: { code?: number }) => {
-    if (error.code !== 6) throw error
-  })
+  }
+  const deadLetters = topic.pubsub.topic(`${topic.name.split('/').pop()}-dead`)
+  await Promise.all([topic.create().catch(exists), deadLetters.create().catch(exists)])
+  await topic
+    .createSubscription(subscription, {
+      enableMessageOrdering: true,
+      deadLetterPolicy: { deadLetterTopic: deadLetters.name, maxDeliveryAttempts: 100 },
+    })
+    .catch(exists)
+}
+
+type ReceivedMessages = Array<{ ackId?: string | null; message?: { data?: Uint8Array | string | null } | null }> | null | undefined
+
+/** Most messages one synchronous Pull asks for (the adapter's default `maxPull`). */
+const maxPull = 100
+
+/**
+ * Google's synchronous-pull pattern on the generated client: Pull up to the free slots (at most
+ * `concurrency` unacknowledged), handle, one Acknowledge call for what a pull brought. Used for the
+ * consume cells because pstest's StreamingPull hands each stream one message per 10 ms tick
+ * (an unbuffered channel per stream and a delivery loop that stops at the first message no stream
+ * takes: `pstest/fake.go`, `subscription.deliver` and `stream.sendLoop`), about 130 msg/s whatever
+ * the client does; unary Pull returns up to `maxMessages` at once.
+ */
+async function pullLoop(subscriber: v1.SubscriberClient, subscription: string, concurrency: number, handle: (data: Buffer) => void): Promise<Running> {
+  let stopped = false
+  let unacked = 0
+  let wake: (() => void) | undefined
+  const loop = (async () => {
+    while (!stopped) {
+      const free = concurrency - unacked
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve
+        })
+        continue
+      }
+      let received: ReceivedMessages
+      try {
+        const [response] = await subscriber.pull({ subscription, maxMessages: Math.min(free, maxPull) })
+        received = response.receivedMessages
+      } catch {
+        // A lost connection: the harness reports the run incomplete if it does not come back.
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        continue
+      }
+      if (!received || received.length === 0) continue
+      const ackIds: string[] = []
+      for (const item of received) {
+        const data = item.message?.data as Uint8Array
+        handle(Buffer.isBuffer(data) ? data : Buffer.from(data))
+        ackIds.push(item.ackId as string)
+      }
+      unacked += ackIds.length
+      void subscriber.acknowledge({ subscription, ackIds }).finally(() => {
+        unacked -= ackIds.length
+        const resume = wake
+        wake = undefined
+        resume?.()
+      })
+    }
+  })()
+  return {
+    close: async () => {
+      stopped = true
+      wake?.()
+      await loop
+    },
+  }
 }
 
 /**
  * `@google-cloud/pubsub` as its README teaches, with anymq's guarantees: a topic and one subscription
  * per queue; a send resolves when the publish call returns the message id (the client's default
- * batching); a batch is every publish at once; the consumer is the streaming-pull `message` event
- * with flow control of `concurrency` messages and `ack()` after the handler. Request/reply: a request
- * topic with one subscription, a reply topic per requester, a correlation id in the attributes.
+ * batching); a batch is every publish at once; the consumer is synchronous Pull (see {@link pullLoop})
+ * with at most `concurrency` messages unacknowledged and the ack after the handler. Request/reply: a
+ * request topic with one subscription, a reply topic per requester, a correlation id in the
+ * attributes, both read with the streaming-pull `message` event (lowest latency on pstest, whose
+ * empty unary Pull waits a fixed 500 ms).
  */
 export async function pubsubRawClient(url: string): Promise<BenchClient> {
   const pubsub = pubsubFor(url)
+  const { port, ...config } = await pubsub.getClientConfig()
+  const subscriber = new v1.SubscriberClient({ ...config, port: port === undefined ? undefined : Number(port) })
   const topics = new Map<string, Topic>()
   const topicOf = (name: string) => {
     let topic = topics.get(name)
@@ -46,11 +120,13 @@ export async function pubsubRawClient(url: string): Promise<BenchClient> {
     subscription.on('error', () => {})
     return { close: () => subscription.close() }
   }
-  let replies: { topic: string; waiting: Map<string, (body: BenchBody) => void>; running: Running } | undefined
+  // Per responder name: the harness deletes each run's topics (the reply topic too) after the run.
+  let replies: { name: string; topic: string; waiting: Map<string, (body: BenchBody) => void>; running: Running } | undefined
   let nextCorrelation = 0
   return {
     side: 'raw',
-    description: '@google-cloud/pubsub 5: topic.publishMessage (default batching), streaming pull with flow control, ack() after handling',
+    description:
+      '@google-cloud/pubsub 5: topic.publishMessage (default batching), synchronous Pull + Acknowledge after handling; request/reply on streaming pull',
     async prepare(queue, warmUp) {
       await ensure(topicOf(queue), `${queue}-sub`)
       await topicOf(queue).publishMessage({ data: encode(warmUp) })
@@ -62,22 +138,22 @@ export async function pubsubRawClient(url: string): Promise<BenchClient> {
       const topic = topicOf(queue)
       await Promise.all(bodies.map((body) => topic.publishMessage({ data: encode(body) })))
     },
-    consume: (queue, concurrency, handle) =>
-      subscribe(queue, concurrency, (message) => {
-        handle(decode(message.data))
-        message.ack()
-      }),
+    consume: async (queue, concurrency, handle) => pullLoop(subscriber, pubsub.subscription(`${queue}-sub`).name, concurrency, (data) => handle(decode(data))),
     async serve(name) {
       await ensure(topicOf(name), `${name}-sub`)
       return subscribe(name, 16, (message) => {
         const { replyTo, correlationId } = message.attributes
         void topicOf(replyTo as string)
           .publishMessage({ data: message.data, attributes: { correlationId: correlationId as string } })
-          .then(() => message.ack())
+          .then(
+            () => message.ack(),
+            () => message.nack(),
+          )
       })
     },
     async request(name, body) {
-      if (!replies) {
+      if (replies?.name !== name) {
+        await replies?.running.close()
         const topic = `${name}-replies-${Math.random().toString(36).slice(2, 8)}`
         await ensure(topicOf(topic), `${topic}-sub`)
         const waiting = new Map<string, (body: BenchBody) => void>()
@@ -87,7 +163,7 @@ export async function pubsubRawClient(url: string): Promise<BenchClient> {
           waiting.get(correlationId)?.(decode(message.data))
           waiting.delete(correlationId)
         })
-        replies = { topic, waiting, running }
+        replies = { name, topic, waiting, running }
       }
       const correlationId = String(nextCorrelation++)
       const waiting = replies.waiting
@@ -97,7 +173,7 @@ export async function pubsubRawClient(url: string): Promise<BenchClient> {
     },
     async close() {
       await replies?.running.close()
-      await pubsub.close()
+      await Promise.all([subscriber.close(), pubsub.close()])
     },
   }
 }

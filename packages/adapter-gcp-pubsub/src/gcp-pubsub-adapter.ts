@@ -31,7 +31,8 @@ export const capabilities: Capabilities = {
 
 /**
  * `gcp-pubsub://project-id`. URL options: `?endpoint=host:port` (an emulator; `PUBSUB_EMULATOR_HOST`
- * works too), `?prefix=anymq`, `?ackDeadlineSeconds=30`, `?maxPull=100`, `?connectTimeoutMs=10000`.
+ * works too), `?prefix=anymq`, `?ackDeadlineSeconds=30`, `?maxPull=100`, `?maxPublishBytes=4000000`,
+ * `?connectTimeoutMs=10000`.
  * Broker options: `{ keyFilename }`; otherwise Application Default Credentials.
  */
 export const adapter: AdapterFactory = {

@@ -11,6 +11,8 @@ export interface PubSubSettings {
   ackDeadlineSeconds: number
   /** Messages one pull asks for at most. */
   maxPull: number
+  /** Most bytes of messages one Publish request carries; a larger batch is split into several requests. */
+  maxPublishBytes: number
   connectTimeoutMs: number
   /** Path of a service-account key file (otherwise Application Default Credentials). */
   keyFilename: string | undefined
@@ -21,10 +23,21 @@ export const urlOptions = {
   prefix: { type: 'string', description: 'topic and subscription id prefix (default anymq)' },
   ackDeadlineSeconds: { type: 'integer', min: 10, max: 600, description: 'lease of consumers given no leaseMs, in seconds (default 30)' },
   maxPull: { type: 'integer', min: 1, max: 1000, description: 'most messages one pull asks for (default 100)' },
+  maxPublishBytes: {
+    type: 'integer',
+    min: 65_536,
+    max: 10_000_000,
+    description: 'most bytes one Publish request carries; larger batches are split (default 4000000)',
+  },
   connectTimeoutMs: { type: 'integer', min: 100, max: 600_000, description: 'time allowed for the first call (default 10000)' },
 } as const
 
-export const defaults = { prefix: 'anymq', ackDeadlineSeconds: 30, maxPull: 100, connectTimeoutMs: 10_000 } as const
+/**
+ * `maxPublishBytes`: the service takes 10 MB per Publish request, but a gRPC server left at its
+ * defaults (pstest, the emulator here) refuses any request over 4 MiB (4 194 304 bytes), so the
+ * default stays under both.
+ */
+export const defaults = { prefix: 'anymq', ackDeadlineSeconds: 30, maxPull: 100, maxPublishBytes: 4_000_000, connectTimeoutMs: 10_000 } as const
 
 /** Options of `connect(url, { broker: { … } })` for Pub/Sub. */
 export interface PubSubBrokerOptions {
@@ -54,6 +67,7 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
     prefix,
     ackDeadlineSeconds: options.ackDeadlineSeconds ?? defaults.ackDeadlineSeconds,
     maxPull: options.maxPull ?? defaults.maxPull,
+    maxPublishBytes: options.maxPublishBytes ?? defaults.maxPublishBytes,
     connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
     keyFilename: broker.keyFilename as string | undefined,
   }

@@ -11,6 +11,7 @@ import type { v1 } from '@google-cloud/pubsub'
 import { PubSubAcker } from './gcp-pubsub-acker.js'
 import { codeOf, connectionError, grpcCode } from './gcp-pubsub-errors.js'
 import type { PubSubPublisher } from './gcp-pubsub-publisher.js'
+import { PubSubStream } from './gcp-pubsub-stream.js'
 import type { ConsumerTarget, PubSubTopology } from './gcp-pubsub-topology.js'
 import { decodeMessage, type PubSubWireMessage } from './gcp-pubsub-wire.js'
 
@@ -31,19 +32,29 @@ export interface PubSubConsumerContext {
   topology: PubSubTopology
   publisher: PubSubPublisher
   maxPull: number
+  /** Ack deadline of messages the stream delivers before the lease is set, in seconds. */
+  ackDeadlineSeconds: number
   /** Hears of pulls failing (the service or emulator unreachable) and of the next that works. */
   connectionState: ConnectionStateTracker
 }
 
 /**
- * One synchronous-pull consumer: pulls no more than `prefetch` minus the unsettled messages, sets
- * each message's ack deadline to the lease, hands it to core as a {@link Delivery}, and puts a
- * delayed message that is not yet due back with `modifyAckDeadline` for the time that is left.
- * Unary Pull rather than the client's streaming pull: the client's lease manager extends deadlines
- * on its own, which would hide the lease expiry anymq promises.
+ * One consumer: a unary Pull loop that asks for no more than `prefetch` minus the messages it holds,
+ * and, while pulls come back short of what they asked for, a StreamingPull stream ({@link PubSubStream}) that brings a
+ * message as soon as it is published (a full Pull ends it: the stream takes slots
+ * one by one as they free up, at pstest's pace of one message per 10 ms, and would starve the bulk
+ * pulls of a backlog). It sets each message's ack deadline to the
+ * lease, hands it to core as a {@link Delivery} (at most `prefetch` unsettled; what the stream
+ * brings beyond that waits, in arrival order), and puts a delayed message that is not yet due back
+ * with `modifyAckDeadline` for the time that is left. The generated client's calls rather than the
+ * high-level subscriber: its lease manager extends deadlines on its own, which would hide the lease
+ * expiry anymq promises.
  */
 export class PubSubConsumer implements TransportConsumer {
   private readonly unsettled = new Set<string>()
+  /** Received beyond `prefetch` (from the stream), handed as slots free up. */
+  private readonly waiting: Array<{ ackId: string; message: ReturnType<typeof decodeMessage>['message'] }> = []
+  private readonly stream: PubSubStream
   private stopped = false
   private closed = false
   private loop: Promise<void> | undefined
@@ -58,16 +69,26 @@ export class PubSubConsumer implements TransportConsumer {
     private readonly deliver: (delivery: Delivery) => void,
   ) {
     this.acker = new PubSubAcker(context.subscriber, target.subscription)
+    this.stream = new PubSubStream(
+      context.subscriber,
+      { subscription: target.subscription, maxOutstandingMessages: options.prefetch, ackDeadlineSeconds: context.ackDeadlineSeconds },
+      (response) => {
+        void this.received((response.receivedMessages ?? []) as ReceivedMessage[])
+      },
+    )
   }
 
   start(): void {
     this.loop = this.run()
+    this.stream.open()
   }
 
   async stop(): Promise<void> {
     this.stopped = true
     this.slotFreed?.()
-    await this.loop
+    await Promise.all([this.loop, this.stream.stop()])
+    const waiting = this.waiting.splice(0).map((item) => item.ackId)
+    if (waiting.length > 0) await this.modify(waiting, 0).catch(() => {})
   }
 
   async close(): Promise<void> {
@@ -83,42 +104,58 @@ export class PubSubConsumer implements TransportConsumer {
   /** Stops without settling anything, as a crashed process would. */
   abandon(): void {
     this.stopped = true
+    this.stream.abandon()
     this.slotFreed?.()
   }
 
   private async run(): Promise<void> {
     let failures = 0
     while (!this.stopped) {
-      const free = this.options.prefetch - this.unsettled.size
-      if (free <= 0) {
+      const free = this.options.prefetch - this.unsettled.size - this.waiting.length
+      // One Pull per freed slot would be a call per message under load: wait until half are free.
+      if (free <= 0 || free < this.options.prefetch / 2) {
         await new Promise<void>((resolve) => {
           this.slotFreed = resolve
         })
         continue
       }
       try {
-        const [response] = await this.context.subscriber.pull(
-          { subscription: this.target.subscription, maxMessages: Math.min(free, this.context.maxPull) },
-          { timeout: pullTimeoutMs },
-        )
+        const asked = Math.min(free, this.context.maxPull)
+        const [response] = await this.context.subscriber.pull({ subscription: this.target.subscription, maxMessages: asked }, { timeout: pullTimeoutMs })
         failures = 0
         this.context.connectionState.working()
         const received = (response.receivedMessages ?? []) as ReceivedMessage[]
-        if (this.stopped) {
-          const ackIds = received.map((item) => item.ackId).filter((id): id is string => typeof id === 'string')
-          if (ackIds.length > 0) await this.modify(ackIds, 0).catch(() => {})
-          break
-        }
-        await this.receive(received)
+        // A full pull is a backlog the pulls take in bulk; a short one (a trickle) leaves the stream the latency.
+        if (asked > 1 && received.length >= asked) void this.stream.end()
+        else if (received.length < asked) this.stream.open()
+        await this.received(received)
       } catch (error) {
         if (this.stopped) break
         // An empty long poll that ran out of time is not a failure.
-        if (codeOf(error) === grpcCode.deadlineExceeded) continue
+        if (codeOf(error) === grpcCode.deadlineExceeded) {
+          this.stream.open()
+          continue
+        }
         failures++
         this.context.connectionState.failed(error, true)
         if (failures === 1 || failures % 20 === 0) this.options.onError(connectionError(`pulling from '${this.target.subscription}'`, error))
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(failures, 5), 2000)))
       }
+    }
+  }
+
+  /** Messages from a pull or the stream; after `stop` they go straight back. */
+  private async received(received: ReceivedMessage[]): Promise<void> {
+    if (received.length === 0) return
+    if (this.stopped) {
+      const ackIds = received.map((item) => item.ackId).filter((id): id is string => typeof id === 'string')
+      if (ackIds.length > 0) await this.modify(ackIds, 0).catch(() => {})
+      return
+    }
+    try {
+      await this.receive(received)
+    } catch (error) {
+      this.options.onError(connectionError(`receiving from '${this.target.subscription}'`, error))
     }
   }
 
@@ -161,7 +198,39 @@ export class PubSubConsumer implements TransportConsumer {
       )
     }
     await Promise.all(settling).catch((error: unknown) => this.options.onError(connectionError('settling pulled messages', error)))
-    for (const { ackId, envelope } of accepted) this.hand(ackId, envelope.message)
+    for (const { ackId, envelope } of accepted) {
+      // Behind anything already waiting, so messages are handed in the order they came.
+      if (this.waiting.length === 0 && this.unsettled.size < this.options.prefetch) this.hand(ackId, envelope.message)
+      else this.waiting.push({ ackId, message: envelope.message })
+    }
+    this.flow()
+  }
+
+  /**
+   * The stream reads only while a slot is free, so a busy consumer does not gather messages an idle
+   * competitor could take (pstest does not apply the stream's `maxOutstandingMessages`).
+   */
+  private flow(): void {
+    if (this.unsettled.size + this.waiting.length >= this.options.prefetch) this.stream.pause()
+    else this.stream.resume()
+  }
+
+  /** A slot came free: the oldest waiting message takes it (its lease starts now), else the loop pulls. */
+  private next(): void {
+    const item = this.stopped ? undefined : this.waiting.shift()
+    if (item === undefined) {
+      this.flow()
+      const wake = this.slotFreed
+      this.slotFreed = undefined
+      wake?.()
+      return
+    }
+    if (this.options.leaseMs !== undefined) {
+      this.modify([item.ackId], Math.min(maxDeadlineSeconds, Math.ceil(this.options.leaseMs / 1000))).catch((error: unknown) =>
+        this.options.onError(connectionError('setting a lease', error)),
+      )
+    }
+    this.hand(item.ackId, item.message)
   }
 
   private hand(ackId: string, message: ReturnType<typeof decodeMessage>['message']): void {
@@ -170,9 +239,7 @@ export class PubSubConsumer implements TransportConsumer {
     const settle = () => {
       settled = true
       this.unsettled.delete(ackId)
-      const wake = this.slotFreed
-      this.slotFreed = undefined
-      wake?.()
+      this.next()
     }
     const acknowledge = async (what: string) => {
       try {

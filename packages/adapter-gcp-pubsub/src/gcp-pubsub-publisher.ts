@@ -2,20 +2,20 @@ import { type Destination, describeDestination, type OutgoingMessage } from '@an
 import type { v1 } from '@google-cloud/pubsub'
 import { publishError } from './gcp-pubsub-errors.js'
 import { escapeName } from './gcp-pubsub-names.js'
+import { publishRequests } from './gcp-pubsub-publish-requests.js'
 import type { PubSubTopology } from './gcp-pubsub-topology.js'
 import { encodeMessage } from './gcp-pubsub-wire.js'
 
-/** Pub/Sub accepts at most 1000 messages in one Publish call. */
-const maxPerCall = 1000
-
 /**
  * Publishes with the Publish RPC and resolves once Pub/Sub returned a message id for every message
- * (stored). One call per batch of up to 1000 keeps a batch in order.
+ * (stored). A batch goes out in as few calls as fit (1000 messages and `maxRequestBytes` each), one
+ * after the other, which keeps it in order.
  */
 export class PubSubPublisher {
   constructor(
     private readonly client: v1.PublisherClient,
     private readonly topology: PubSubTopology,
+    private readonly maxRequestBytes: number,
   ) {}
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
@@ -45,13 +45,10 @@ export class PubSubPublisher {
   /** Publishes to a topic path; `to` addresses one subscription of a topic, `delayMs` becomes the due time. */
   async publishTo(topic: string, messages: readonly OutgoingMessage[], to: string | undefined, destination?: Destination, ordered = true): Promise<void> {
     const now = Date.now()
-    for (let start = 0; start < messages.length; start += maxPerCall) {
-      const chunk = messages.slice(start, start + maxPerCall)
+    const encoded = messages.map((message) => encodeMessage(message, { deliverAt: message.delayMs > 0 ? now + message.delayMs : undefined, to, ordered }))
+    for (const request of publishRequests(encoded, this.maxRequestBytes)) {
       try {
-        await this.client.publish({
-          topic,
-          messages: chunk.map((message) => encodeMessage(message, { deliverAt: message.delayMs > 0 ? now + message.delayMs : undefined, to, ordered })),
-        })
+        await this.client.publish({ topic, messages: request })
       } catch (error) {
         throw publishError(`publishing to ${destination ? describeDestination(destination) : `'${topic}'`}`, error)
       }

@@ -53,7 +53,7 @@ export class PubSubTransport implements Transport {
   ) {
     this.names = new PubSubNames(settings.projectId, settings.prefix)
     this.topology = new PubSubTopology(publisherClient, subscriber, this.names, settings.ackDeadlineSeconds)
-    this.publisher = new PubSubPublisher(publisherClient, this.topology)
+    this.publisher = new PubSubPublisher(publisherClient, this.topology, settings.maxPublishBytes)
     this.admin = new PubSubAdmin({
       publisher: publisherClient,
       subscriber,
@@ -177,6 +177,7 @@ export class PubSubTransport implements Transport {
         topology: this.topology,
         publisher: this.publisher,
         maxPull: this.settings.maxPull,
+        ackDeadlineSeconds: this.settings.ackDeadlineSeconds,
         connectionState: this.connectionState,
       },
       target,

@@ -30,6 +30,9 @@ export async function openConnection(
       timeout: settings.connectTimeoutMs,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // Async stack traces make the client build two Errors per request (every publish and ackAck),
+      // about 14 % of the consume path's CPU; anymq wraps each client error in its own typed error.
+      noAsyncTraces: true,
     })
   } catch (error) {
     throw connectionError(`cannot connect to ${describeServers(settings)}`, error)

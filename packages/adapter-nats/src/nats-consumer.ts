@@ -1,5 +1,6 @@
 import { type Delivery, filterMatches, type Logger, retryCopy, type TopicFilter, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream'
+import { NatsAcker } from './nats-acker.js'
 import { connectionError } from './nats-errors.js'
 import type { NatsPublisher } from './nats-publisher.js'
 import type { ConsumerTarget, NatsTopology } from './nats-topology.js'
@@ -28,6 +29,7 @@ export class NatsConsumer implements TransportConsumer {
   private loop: Promise<void> | undefined
   private slotFreed: (() => void) | undefined
   private handle: Consumer | undefined
+  private readonly acker = new NatsAcker()
 
   constructor(
     private readonly context: NatsConsumerContext,
@@ -124,7 +126,7 @@ export class NatsConsumer implements TransportConsumer {
     }
     const acknowledge = async (what: string) => {
       try {
-        await raw.ackAck()
+        await this.acker.ack(raw)
       } catch (error) {
         throw connectionError(`${what} of message '${message.id}'`, error)
       } finally {

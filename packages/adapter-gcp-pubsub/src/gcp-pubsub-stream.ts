@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto'
+import type { v1 } from '@google-cloud/pubsub'
+import { codeOf } from './gcp-pubsub-errors.js'
+
+/** What a StreamingPull response carries that the consumer reads. */
+export interface StreamedMessages {
+  receivedMessages?: Array<{ ackId?: string | null; message?: unknown; deliveryAttempt?: number | null }> | null
+}
+
+/** Empty writes keep an idle stream open: the service closes streams that carry nothing for a while. */
+const keepAliveMs = 30_000
+/** How long `stop` waits for the server to end the stream before cancelling it. */
+const endTimeoutMs = 5_000
+/** gRPC CANCELLED (our own `stop`) and UNIMPLEMENTED (a server without StreamingPull: pulls alone serve). */
+const cancelled = 1
+const unimplemented = 12
+
+export interface PubSubStreamOptions {
+  subscription: string
+  /** Flow control the service applies to the stream (the consumer's prefetch). */
+  maxOutstandingMessages: number
+  /** Ack deadline of messages the stream delivers, in seconds. */
+  ackDeadlineSeconds: number
+}
+
+/**
+ * A StreamingPull stream on a subscription, open between `open()` and `end()` (reopened if it
+ * breaks meanwhile), handing what it delivers to `onMessages`. It carries no acks (the consumer
+ * settles with unary calls, as for pulled messages). The consumer opens it while its subscription
+ * is idle, for latency: the service pushes a message on an open stream as soon as it is published,
+ * where an empty Pull has to return and be sent again (pstest answers an empty Pull only after a
+ * fixed 500 ms). It ends it when pulls find a backlog, which they take faster.
+ */
+export class PubSubStream {
+  private stream: ReturnType<v1.SubscriberClient['streamingPull']> | undefined
+  /** Half-closed and draining: read to its end whatever the consumer holds, or its messages would wait out their deadline. */
+  private ending: ReturnType<v1.SubscriberClient['streamingPull']> | undefined
+  private drained: Promise<void> = Promise.resolve()
+  private stopped = false
+  /** Opened and not ended by the consumer: reopened if it breaks. */
+  private wanted = false
+  private paused = false
+  private failures = 0
+  private keepAlive: NodeJS.Timeout | undefined
+  private retry: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly subscriber: v1.SubscriberClient,
+    private readonly options: PubSubStreamOptions,
+    private readonly onMessages: (response: StreamedMessages) => void,
+  ) {}
+
+  open(): void {
+    this.wanted = true
+    if (this.stopped || this.stream) return
+    // The routing header the high-level client sends too: a stream's first request comes after the call is made.
+    const stream = this.subscriber.streamingPull({ otherArgs: { headers: { 'x-goog-request-params': `subscription=${this.options.subscription}` } } })
+    this.stream = stream
+    stream.on('data', (response: StreamedMessages) => {
+      this.failures = 0
+      this.onMessages(response)
+    })
+    stream.on('error', (error: unknown) => this.ended(stream, codeOf(error)))
+    stream.on('end', () => this.ended(stream, undefined))
+    stream.write({
+      subscription: this.options.subscription,
+      streamAckDeadlineSeconds: this.options.ackDeadlineSeconds,
+      maxOutstandingMessages: this.options.maxOutstandingMessages,
+      clientId: randomUUID(),
+    })
+    if (this.paused) stream.pause()
+    this.keepAlive = setInterval(() => this.stream?.write({}), keepAliveMs)
+    this.keepAlive.unref()
+  }
+
+  /**
+   * Stops reading (the consumer holds as many messages as it may): the transport's window fills and
+   * the server stops sending, where it does not apply `maxOutstandingMessages` itself (pstest).
+   */
+  pause(): void {
+    this.paused = true
+    if (this.stream !== this.ending) this.stream?.pause()
+  }
+
+  resume(): void {
+    this.paused = false
+    this.stream?.resume()
+  }
+
+  /** Ends the stream for good (see {@link end}). */
+  async stop(): Promise<void> {
+    this.stopped = true
+    await this.end()
+  }
+
+  /**
+   * Half-closes the stream and waits until the server ended it, reading what it still sent. A
+   * cancelled stream would be gone from the client at once but not yet from the server, which
+   * could still hand it a message that then waits out its ack deadline.
+   */
+  async end(): Promise<void> {
+    this.wanted = false
+    clearTimeout(this.retry)
+    clearInterval(this.keepAlive)
+    const stream = this.stream
+    if (!stream) return
+    if (this.ending === stream) return this.drained
+    this.ending = stream
+    this.drained = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        stream.cancel()
+        resolve()
+      }, endTimeoutMs)
+      timer.unref()
+      const ended = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      stream.once('end', ended)
+      stream.once('error', ended)
+      stream.once('close', ended)
+      stream.resume()
+      stream.end()
+    })
+    await this.drained
+    if (this.stream === stream) this.stream = undefined
+    this.ending = undefined
+  }
+
+  /** Stops at once, as a crashed process would: the server redelivers what the stream held after its ack deadline. */
+  abandon(): void {
+    this.stopped = true
+    clearTimeout(this.retry)
+    this.close()
+  }
+
+  private close(): void {
+    clearInterval(this.keepAlive)
+    const stream = this.stream
+    this.stream = undefined
+    stream?.cancel()
+  }
+
+  private ended(stream: unknown, code: number | undefined): void {
+    if (stream !== this.stream) return
+    this.close()
+    if (this.stopped || !this.wanted || code === cancelled || code === unimplemented) return
+    // Outages are reported by the Pull loop, which meets them too; the stream only comes back.
+    this.failures++
+    this.retry = setTimeout(() => this.open(), Math.min(100 * 2 ** Math.min(this.failures, 5), 2000))
+    this.retry.unref()
+  }
+}
