@@ -1,3 +1,4 @@
+import { TurnBatch } from '@anymq/core/spi'
 import type { v1 } from '@google-cloud/pubsub'
 
 /** Pub/Sub takes at most this many ack ids in one Acknowledge call (and 512 KiB per request). */
@@ -9,8 +10,19 @@ const maxIds = 1000
  * finishing together this is one round trip instead of one per message.
  */
 export class PubSubAcker {
-  private pending: Array<{ ackId: string; resolve: () => void; reject: (error: unknown) => void }> = []
-  private scheduled = false
+  private readonly batch = new TurnBatch<string>((entries) => {
+    for (let start = 0; start < entries.length; start += maxIds) {
+      const part = entries.slice(start, start + maxIds)
+      this.subscriber.acknowledge({ subscription: this.subscription, ackIds: part.map((entry) => entry.item) }).then(
+        () => {
+          for (const entry of part) entry.resolve()
+        },
+        (error: unknown) => {
+          for (const entry of part) entry.reject(error)
+        },
+      )
+    }
+  })
 
   constructor(
     private readonly subscriber: v1.SubscriberClient,
@@ -18,29 +30,6 @@ export class PubSubAcker {
   ) {}
 
   ack(ackId: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ ackId, resolve, reject })
-      if (!this.scheduled) {
-        this.scheduled = true
-        setImmediate(() => this.flush())
-      }
-    })
-  }
-
-  private flush(): void {
-    this.scheduled = false
-    const batch = this.pending
-    this.pending = []
-    for (let start = 0; start < batch.length; start += maxIds) {
-      const part = batch.slice(start, start + maxIds)
-      this.subscriber.acknowledge({ subscription: this.subscription, ackIds: part.map((item) => item.ackId) }).then(
-        () => {
-          for (const item of part) item.resolve()
-        },
-        (error: unknown) => {
-          for (const item of part) item.reject(error)
-        },
-      )
-    }
+    return this.batch.add(ackId)
   }
 }

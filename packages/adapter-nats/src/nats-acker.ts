@@ -1,3 +1,4 @@
+import { TurnBatch } from '@anymq/core/spi'
 import type { JsMsg } from '@nats-io/jetstream'
 
 /**
@@ -8,25 +9,11 @@ import type { JsMsg } from '@nats-io/jetstream'
  * promise still resolves only once the server confirmed its ack.
  */
 export class NatsAcker {
-  private pending: Array<{ message: JsMsg; resolve: () => void; reject: (error: unknown) => void }> = []
-  private scheduled = false
+  private readonly batch = new TurnBatch<JsMsg>((entries) => {
+    for (const entry of entries) entry.item.ackAck().then(() => entry.resolve(), entry.reject)
+  })
 
   ack(message: JsMsg): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ message, resolve, reject })
-      if (!this.scheduled) {
-        this.scheduled = true
-        setImmediate(() => this.flush())
-      }
-    })
-  }
-
-  private flush(): void {
-    this.scheduled = false
-    const batch = this.pending
-    this.pending = []
-    for (const { message, resolve, reject } of batch) {
-      message.ackAck().then(() => resolve(), reject)
-    }
+    return this.batch.add(message)
   }
 }

@@ -59,5 +59,6 @@ export type {
   TransportConsumeOptions,
   TransportConsumer,
 } from './transport.js'
+export { TurnBatch, type TurnBatchEntry } from './turn-batch.js'
 export { decodeUrlPart, parseUrlOptions, type UrlOptionSpec } from './url-options.js'
 export { isReservedHeader, userHeaders, wireHeaders } from './wire-headers.js'
