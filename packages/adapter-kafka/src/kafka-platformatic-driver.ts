@@ -315,6 +315,13 @@ class PlatformaticConsumer implements DriverConsumer {
       maxBytes: fetchMaxBytes,
       maxBytesPerPartition: fetchMaxBytesPerPartition,
     })
+    // The library emits 'error' when a rejoin after a failed heartbeat fails (a broker gone, or the
+    // pool closed by stop()); with no listener Node throws it out of the user's process. Recovery comes
+    // through the stream: a rejoin that never completes surfaces as a heartbeat stall there.
+    this.consumer.on('error', (error: Error) => {
+      if (this.stopping) return
+      this.options.onCrash(error, true)
+    })
     this.consumer.on('consumer:group:join', (payload) => {
       const assignment = new Map<string, number[]>()
       for (const { topic, partitions } of payload.assignments ?? []) assignment.set(topic, [...(assignment.get(topic) ?? []), ...partitions])
@@ -357,7 +364,8 @@ class PlatformaticConsumer implements DriverConsumer {
       // A new stream rejoins if needed and refetches from the committed offsets.
       setTimeout(() => void this.reopen(), 1_000).unref()
     }
-    stream.once('error', failed)
+    // on, not once: a second error after the first would otherwise have no listener and be thrown.
+    stream.on('error', failed)
     stream.once('close', () => failed())
     stream.on('readable', () => this.wakeUp())
   }
