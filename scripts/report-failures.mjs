@@ -6,6 +6,7 @@ import { relative } from 'node:path'
 
 const LIMIT = 25
 const failures = []
+const laneErrors = []
 for (const file of process.argv.slice(2)) {
   if (!existsSync(file)) continue
   const report = JSON.parse(readFileSync(file, 'utf8'))
@@ -15,6 +16,8 @@ for (const file of process.argv.slice(2)) {
     // A file that failed before any test ran (an import error, a failing beforeAll) has no failed test.
     if (failed.length === 0 && suite.status === 'failed') failures.push({ file: relative(process.cwd(), suite.name), message: suite.message })
   }
+  // Written by scripts/test-lanes.mjs for a lane that failed on unhandled errors alone.
+  for (const { lane, lines } of report.laneErrors ?? []) laneErrors.push({ lane, lines })
 }
 const firstLine = (text) =>
   String(text ?? '')
@@ -32,3 +35,7 @@ for (const failure of failures.slice(0, LIMIT)) {
   console.log(`  ✗ ${failure.file} › ${name}${seconds}\n      ${reason}`)
 }
 if (failures.length > LIMIT) console.log(`  … and ${failures.length - LIMIT} more failed tests`)
+for (const { lane, lines } of laneErrors) {
+  console.log(`  ✗ lane ${lane} failed with no failed test (unhandled errors):`)
+  for (const line of lines) console.log(`      ${line.trim().slice(0, 300)}`)
+}

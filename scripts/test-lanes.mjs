@@ -203,8 +203,19 @@ await new Promise((allDone) => {
   startWhatFits()
 })
 
+/** The first lines of each error under vitest's "Unhandled Errors" banner (its name, message and where). */
+function unhandledErrorLines(log) {
+  const plain = log.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '').split('\n')
+  const start = plain.findIndex((line) => line.includes('Unhandled Error'))
+  if (start === -1) return plain.filter((line) => line.trim() !== '').slice(-6)
+  return plain
+    .slice(start)
+    .filter((line) => /^(Error|TypeError|RangeError|Unhandled|This error|The latest test|\s*❯|[A-Za-z]*Error:)/.test(line.trim()))
+    .slice(0, 12)
+}
+
 // One report for the whole run, in the shape vitest's JSON reporter writes (.ci/run reads it).
-const merged = { numTotalTests: 0, numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0, testResults: [] }
+const merged = { numTotalTests: 0, numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0, testResults: [], laneErrors: [] }
 let failed = false
 for (const lane of lanes) {
   if (lane.exitCode !== 0) failed = true
@@ -216,6 +227,9 @@ for (const lane of lanes) {
   const report = JSON.parse(readFileSync(lane.report, 'utf8'))
   for (const key of ['numTotalTests', 'numPassedTests', 'numFailedTests', 'numPendingTests', 'numTodoTests']) merged[key] += report[key] ?? 0
   merged.testResults.push(...(report.testResults ?? []))
+  // A lane can fail with every test passed: vitest fails the run on an unhandled error, which its JSON
+  // report leaves out. The lines that name it are kept so the end of the log still says why.
+  if (lane.exitCode !== 0 && !report.numFailedTests) merged.laneErrors.push({ lane: lane.name, lines: unhandledErrorLines(readFileSync(lane.log, 'utf8')) })
 }
 merged.success = !failed
 writeFileSync(mergedReport, JSON.stringify(merged))
