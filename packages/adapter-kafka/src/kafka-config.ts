@@ -32,6 +32,21 @@ export const driverNames: readonly KafkaDriverName[] = ['platformatic', 'kafkajs
 export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 export const compressions: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 
+/**
+ * Consumer group protocols. Only the classic one (JoinGroup/SyncGroup, eager rebalances) runs:
+ * `consumer` (KIP-848) is recognised so that asking for it is refused with the reason, not as an
+ * unknown option.
+ */
+export type KafkaGroupProtocol = 'classic' | 'consumer'
+export const groupProtocols: readonly KafkaGroupProtocol[] = ['classic', 'consumer']
+
+/**
+ * Why `groupProtocol=consumer` is refused. Checked against @platformatic/kafka 2.12.1, the newest
+ * release on npm on 2026-12-01; kafkajs has no KIP-848 at all.
+ */
+export const consumerGroupProtocolRefusal =
+  "'consumer' (KIP-848) is not supported: @platformatic/kafka 2.12.1 (the newest release) announces a join under it with neither the assignment nor a member epoch, and assigns partitions later from heartbeats with no event, while anymq needs both to drop records of partitions that moved and to commit only the partitions it owns; use 'classic' (the default)"
+
 /** Everything the Kafka adapter reads from the URL and `connect(url, { broker })`, defaults filled in. */
 export interface KafkaSettings {
   /** Bootstrap brokers, `host:port`. */
@@ -40,6 +55,8 @@ export interface KafkaSettings {
   driver: KafkaDriverName
   /** Producer compression of record batches. Default `none`. */
   compression: KafkaCompression
+  /** Consumer group protocol; only `classic` runs (see `consumerGroupProtocolRefusal`). Default `classic`. */
+  groupProtocol: 'classic'
   /** Client id sent to the brokers (quotas, logs). Default `anymq`. */
   clientId: string
   /** TLS: `true`, or Node `tls.connect` options (ca, cert, key…). Default off. */
@@ -66,11 +83,12 @@ export interface KafkaSettings {
 }
 
 /** Options of `connect('kafka://…', { broker: { … } })`; each wins over the same URL option. */
-export type KafkaBrokerOptions = Partial<Omit<KafkaSettings, 'brokers'>>
+export type KafkaBrokerOptions = Partial<Omit<KafkaSettings, 'brokers' | 'groupProtocol'>> & { groupProtocol?: KafkaGroupProtocol }
 
 const urlOptions = {
   driver: { type: 'enum', values: driverNames, description: 'Kafka client library' },
   compression: { type: 'enum', values: compressions, description: 'producer compression' },
+  groupProtocol: { type: 'enum', values: groupProtocols, description: 'consumer group protocol' },
   clientId: { type: 'string', description: 'client id sent to the brokers' },
   ssl: { type: 'boolean', description: 'TLS to the brokers' },
   saslMechanism: { type: 'enum', values: ['plain', 'scram-sha-256', 'scram-sha-512'], description: 'SASL mechanism for the URL user and password' },
@@ -102,6 +120,7 @@ const numericBrokerOptions = [
 const brokerOptionChecks: OptionShape = {
   driver: oneOf(...driverNames),
   compression: oneOf(...compressions),
+  groupProtocol: oneOf(...groupProtocols),
   clientId: ofType('string'),
   ssl: either(ofType('boolean'), ofType('object', 'tls.connect options')),
   sasl: objectOf(
@@ -127,6 +146,7 @@ export const queueBrokerOptions: OptionShape = {
 export const defaultSettings = {
   driver: 'platformatic' as KafkaDriverName,
   compression: 'none' as KafkaCompression,
+  groupProtocol: 'classic' as const,
   clientId: 'anymq',
   partitions: 3,
   replicationFactor: -1,
@@ -162,6 +182,9 @@ export function resolveSettings(url: URL, hosts: readonly string[] | undefined, 
   const compression = (options.compression ?? fromUrl.compression ?? defaultSettings.compression) as KafkaCompression
   if (driver === 'kafkajs' && compression !== 'none' && compression !== 'gzip' && compressions.includes(compression)) {
     problems.push({ field: 'broker.compression', message: `kafkajs ships only gzip; use driver=platformatic for ${compression}` })
+  }
+  if ((options.groupProtocol ?? fromUrl.groupProtocol) === 'consumer') {
+    problems.push({ field: options.groupProtocol === undefined ? 'url ?groupProtocol' : 'broker.groupProtocol', message: consumerGroupProtocolRefusal })
   }
   const given: unknown = options.ssl ?? fromUrl.ssl
   let ssl: unknown = given ?? false

@@ -93,6 +93,20 @@ describe('kafka settings', () => {
     expect(resolveSettings(new URL('kafka://a:9092?driver=kafkajs&compression=gzip'), undefined, {}).compression).toBe('gzip')
   })
 
+  it('accepts the classic group protocol and refuses KIP-848 (groupProtocol=consumer) with the reason, from the URL or the broker options', () => {
+    expect(resolveSettings(new URL('kafka://a:9092?groupProtocol=classic'), undefined, {}).groupProtocol).toBe('classic')
+    expect(resolveSettings(new URL('kafka://a:9092'), undefined, {}).groupProtocol).toBe('classic')
+    const fromUrl = thrown(() => resolveSettings(new URL('kafka://a:9092?groupProtocol=consumer'), undefined, {}))
+    expect(fromUrl).toBeInstanceOf(ConfigError)
+    expect((fromUrl as ConfigError).problems).toEqual([{ field: 'url ?groupProtocol', message: expect.stringContaining('KIP-848') }])
+    expect((fromUrl as ConfigError).message).toContain("use 'classic'")
+    const fromBroker = thrown(() => resolveSettings(new URL('kafka://a:9092'), undefined, { groupProtocol: 'consumer' }))
+    expect((fromBroker as ConfigError).problems.map((problem) => problem.field)).toEqual(['broker.groupProtocol'])
+    const unknown = thrown(() => resolveSettings(new URL('kafka://a:9092?groupProtocol=cooperative'), undefined, {}))
+    expect((unknown as ConfigError).problems.map((problem) => problem.field)).toEqual(['url ?groupProtocol'])
+    expect((unknown as ConfigError).message).toContain('classic')
+  })
+
   it('on a Node too old for @platformatic/kafka, fails with a ConfigError naming the Node needed and the other driver', async () => {
     expect(['20.19.0', '22.21.9', '24.5.0'].map(platformaticRunsOn)).toEqual([false, false, false])
     expect(['22.22.0', '23.0.0', '24.6.0', '25.1.0'].map(platformaticRunsOn)).toEqual([true, true, true, true])
