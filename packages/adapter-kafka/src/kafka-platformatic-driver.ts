@@ -17,6 +17,12 @@ import { kafkaHeaders } from './kafka-wire.js'
 
 /** How often a connection checks, with one forced metadata request, that a broker still answers (for mq.health()). */
 const livenessIntervalMs = 5_000
+/**
+ * How long that check waits for an answer. A broker that is shutting down can keep a request unanswered
+ * on a connection it has not closed yet; the client then waits its request timeout (30 s) and retries,
+ * and the check outlived a whole restart without reporting it (seen in the conformance restart case).
+ */
+const livenessTimeoutMs = 5_000
 
 /** Most records handed to one `onBatch` call; a batch is one partition's run of what the stream emitted. */
 const maxBatchRecords = 500
@@ -121,7 +127,7 @@ export class PlatformaticDriver implements KafkaDriver {
       for (let attempt = 0; this.connectionState; attempt++) {
         try {
           // Forced: cached metadata would answer without dialling anything.
-          await this.admin.metadata({ topics: [], forceUpdate: true })
+          await withTimeout(this.admin.metadata({ topics: [], forceUpdate: true }), livenessTimeoutMs, 'no kafka broker answered a metadata request')
           this.connectionState?.working()
           return
         } catch (error) {
@@ -135,7 +141,8 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   private connectedProducer(): Producer {
-    this.producer ??= new Producer({
+    if (this.producer) return this.producer
+    this.producer = new Producer({
       ...clientOptions(this.settings, 8),
       idempotent: true,
       acks: -1,
@@ -144,6 +151,7 @@ export class PlatformaticDriver implements KafkaDriver {
       partitioner: compatibilityPartitioner,
       ...(this.settings.compression === 'none' ? {} : { compression: this.settings.compression }),
     })
+    // Once, when made: watched on every send, it gained three listeners per send.
     this.watch(this.producer)
     return this.producer
   }
@@ -596,6 +604,17 @@ function encodeHeaders(headers: Record<string, string>): Map<Buffer, Buffer> {
     result.set(commonBytes(name), name === kafkaHeaders.contentType ? commonBytes(value) : Buffer.from(value))
   }
   return result
+}
+
+/** `promise`, or a rejection with `message` after `ms` (the promise itself carries on). */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms)
+  })
+  // The abandoned request may still fail later: nobody waits for it.
+  promise.catch(() => {})
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
 /** Whether a Kafka protocol error `id` is anywhere inside (causes and aggregated errors, any depth). */

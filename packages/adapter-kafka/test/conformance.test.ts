@@ -21,9 +21,6 @@ describe.skipIf(!url)(`kafka${!url ? ' (ANYMQ_KAFKA_URL unset: run scripts/broke
     // Group joins, and the session timeout before a killed consumer's partitions move, on a loaded CI machine.
     timeScale: 2,
     countsRedeliveries: false,
-    // Known gap (README, "Connection health"): the 5 s liveness check sees a restart whose outage it
-    // overlaps (seen once, a 114 s restart), not a short one (missed once, a 43 s test): not asserted yet.
-    observesReconnects: false,
   })
 })
 
