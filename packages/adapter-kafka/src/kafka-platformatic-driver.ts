@@ -24,13 +24,8 @@ const livenessIntervalMs = 5_000
  */
 const livenessTimeoutMs = 5_000
 
-/** Most records handed to one `onBatch` call; a batch is one partition's run of what the stream emitted. */
+/** Most records handed to one `onBatch` call; a batch is one partition's run of the stream's buffer. */
 const maxBatchRecords = 500
-/**
- * Records taken from the stream and not handed over yet, beyond which the stream is paused (it stops
- * fetching). A fetch of 1 KB records brings up to ~4,000 of them (4 MiB per response).
- */
-const incomingLimit = 4_000
 /**
  * Fetch sizes of the Java consumer's defaults for a partition (`max.partition.fetch.bytes`, 1 MiB)
  * and a smaller cap per response than its 50 MiB: the library reads a response through a chain of
@@ -305,15 +300,6 @@ class PlatformaticConsumer implements DriverConsumer {
    * while their partition stays ours would skip them for good once a later offset is committed.
    */
   private leftover: Message<Buffer, Buffer, Buffer, Buffer>[] = []
-  /**
-   * Records the stream emitted, in order, not handed over yet. Read in flowing mode ('data' events):
-   * a `read()` per record through the stream's buffer cost ~1 µs of CPU per record more.
-   */
-  private incoming: Message<Buffer, Buffer, Buffer, Buffer>[] = []
-  /** Index of the first record of `incoming` not taken yet. */
-  private incomingHead = 0
-  /** Whether this class paused the stream because `incoming` is full (not `pauseAll()`). */
-  private incomingFull = false
   /** The partitions of the last assignment, as `topic:partition`. */
   private assigned = new Set<string>()
   private paused = false
@@ -382,8 +368,6 @@ class PlatformaticConsumer implements DriverConsumer {
     const failed = (error?: Error) => {
       if (this.stopping || this.stream !== stream) return
       this.stream = undefined
-      // The next stream refetches from the committed offsets, as the records of this one were never read.
-      this.dropIncoming()
       this.options.onCrash(error ?? new Error('the consumer stream closed'), true)
       this.wakeUp()
       // A new stream rejoins if needed and refetches from the committed offsets.
@@ -392,44 +376,7 @@ class PlatformaticConsumer implements DriverConsumer {
     // on, not once: a second error after the first would otherwise have no listener and be thrown.
     stream.on('error', failed)
     stream.once('close', () => failed())
-    stream.on('data', (record: Message<Buffer, Buffer, Buffer, Buffer>) => {
-      if (this.stream !== stream) return
-      this.incoming.push(record)
-      if (this.incoming.length - this.incomingHead >= incomingLimit && !this.incomingFull) {
-        this.incomingFull = true
-        stream.pause()
-      }
-      this.wakeUp()
-    })
-  }
-
-  /** Up to `maxBatchRecords` of what the stream emitted, in order; resumes the stream once there is room. */
-  private takeIncoming(): Message<Buffer, Buffer, Buffer, Buffer>[] {
-    const available = this.incoming.length - this.incomingHead
-    let records: Message<Buffer, Buffer, Buffer, Buffer>[]
-    if (this.incomingHead === 0 && available <= maxBatchRecords) {
-      records = this.incoming
-      this.incoming = []
-    } else {
-      const end = this.incomingHead + Math.min(available, maxBatchRecords)
-      records = this.incoming.slice(this.incomingHead, end)
-      this.incomingHead = end
-      if (end === this.incoming.length) {
-        this.incoming = []
-        this.incomingHead = 0
-      }
-    }
-    if (this.incomingFull && this.incoming.length - this.incomingHead < incomingLimit / 2 && !this.stopping) {
-      this.incomingFull = false
-      this.stream?.resume()
-    }
-    return records
-  }
-
-  private dropIncoming(): void {
-    this.incoming = []
-    this.incomingHead = 0
-    this.incomingFull = false
+    stream.on('readable', () => this.wakeUp())
   }
 
   private async reopen(): Promise<void> {
@@ -461,10 +408,15 @@ class PlatformaticConsumer implements DriverConsumer {
       }
       let records = this.leftover
       this.leftover = []
-      if (records.length === 0) records = this.takeIncoming()
+      if (records.length === 0) {
+        records = []
+        for (let record = stream.read(); record !== null; record = records.length < maxBatchRecords ? stream.read() : null) records.push(record)
+      }
       if (records.length === 0) {
         await new Promise<void>((resolve) => {
           this.wake = resolve
+          // 'readable' may have fired between read() returning null and now.
+          if (stream.readableLength > 0 || this.stream !== stream) this.wakeUp()
         })
         continue
       }
