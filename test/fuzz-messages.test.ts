@@ -22,6 +22,9 @@ const targets = [
     runs: 40,
   },
   { name: 'sqs', url: process.env.ANYMQ_SQS_URL, runs: 40 },
+  { name: 'nats', url: process.env.ANYMQ_NATS_URL, runs: 60 },
+  { name: 'gcp-pubsub', url: process.env.ANYMQ_PUBSUB_URL, runs: 40 },
+  { name: 'kinesis', url: process.env.ANYMQ_KINESIS_URL, runs: 30 },
 ]
 
 /** Errors a send may raise for a message that is wrong in itself: nothing reached the broker. */
