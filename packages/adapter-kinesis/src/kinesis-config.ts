@@ -7,6 +7,7 @@ import {
   objectOf,
   ofType,
   parseUrlOptions,
+  registerSecret,
   required,
   stringRecord,
   withMembers,
@@ -108,6 +109,11 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
     }
   }
   objectOf(brokerOptionChecks)(options, 'broker', problems)
+  // Secrets of explicit credentials are `***` in every anymq error and log line, even where the SDK echoes them.
+  const given = options.credentials as { secretAccessKey?: unknown; sessionToken?: unknown } | undefined
+  if (typeof given === 'object' && given !== null) {
+    for (const secret of [given.secretAccessKey, given.sessionToken]) if (typeof secret === 'string') registerSecret(secret)
+  }
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
   return {
     region,
