@@ -50,7 +50,9 @@ export const adapter: AdapterFactory = {
       credentials: settings.credentials,
     })
     const { port, ...rest } = await pubsub.getClientConfig()
-    const config = { ...rest, port: port === undefined ? undefined : Number(port) }
+    // On an emulator no credentials are used; naming the universe keeps gax from looking for one through
+    // Application Default Credentials, which probes the GCE metadata server (169.254.169.254) on every connect.
+    const config = { ...rest, port: port === undefined ? undefined : Number(port), ...(pubsub.isEmulator ? { universeDomain: 'googleapis.com' } : {}) }
     if (!pubsub.isEmulator) {
       // Looked up before any gax client exists: a gax stub whose credentials fail rejects promises
       // nobody holds (unhandled rejections in the user's process), whatever the caller catches.
