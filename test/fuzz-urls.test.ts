@@ -49,7 +49,22 @@ const queryName = fc.constantFrom(
   'unknownOption',
 )
 const queryValue = fc.oneof(
-  fc.constantFrom('', 'true', 'false', '0', '-1', '1', '99999999999', '1e3', 'NaN', 'quorum', 'scram-sha-512', '/nonexistent/ca.pem', 'eventbridge', 'https://127.0.0.1:1'),
+  fc.constantFrom(
+    '',
+    'true',
+    'false',
+    '0',
+    '-1',
+    '1',
+    '99999999999',
+    '1e3',
+    'NaN',
+    'quorum',
+    'scram-sha-512',
+    '/nonexistent/ca.pem',
+    'eventbridge',
+    'https://127.0.0.1:1',
+  ),
   fc.string({ unit: 'binary', maxLength: 20 }),
 )
 // Mostly valid shapes, so that samples get past the checks to a connection attempt as often as not.

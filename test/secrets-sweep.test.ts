@@ -201,66 +201,63 @@ async function relay(to: { host: string; port: number }): Promise<{ port: number
 
 const open = (reach: Reach) => connect(reach.url, { logger: capturingLogger, ...(reach.broker ? { broker: reach.broker } : {}) })
 
-describe.skipIf(targets.length === 0)(
-  `secrets sweep${targets.length === 0 ? ' (ANYMQ_*_TLS_URL unset: run scripts/brokers.sh up)' : ''}`,
-  () => {
-    // Side by side: each target's slow part is waiting (a SASL refusal, a JetStream publish timing out
-    // after the cut), and every target's secrets are checked against everything captured from all.
-    it.concurrent.each(targets)('$name: no secret anywhere, on success or failure', async (target) => {
-      const errors: unknown[] = []
-      const connections: Anymq[] = []
-      const tracked = async (reach: Reach) => {
-        const mq = await open(reach)
-        connections.push(mq)
-        return mq
+describe.skipIf(targets.length === 0)(`secrets sweep${targets.length === 0 ? ' (ANYMQ_*_TLS_URL unset: run scripts/brokers.sh up)' : ''}`, () => {
+  // Side by side: each target's slow part is waiting (a SASL refusal, a JetStream publish timing out
+  // after the cut), and every target's secrets are checked against everything captured from all.
+  it.concurrent.each(targets)('$name: no secret anywhere, on success or failure', async (target) => {
+    const errors: unknown[] = []
+    const connections: Anymq[] = []
+    const tracked = async (reach: Reach) => {
+      const mq = await open(reach)
+      connections.push(mq)
+      return mq
+    }
+    try {
+      // 1. Everything works: send, consume, close.
+      const mq = await tracked(target.reach as Reach)
+      const queue = mq.queue<string>(`sweep-${target.name}-${Date.now().toString(36)}`)
+      const got = new Promise<string>((resolve) => queue.consume((message) => resolve(message.body)))
+      await queue.send('hello')
+      expect(await got).toBe('hello')
+      await mq.close()
+
+      // 2. Each wrong way to connect fails, at connect() or at the first send.
+      for (const failure of target.failures) {
+        const outcome = await tracked(failure.reach())
+          .then((wrong) => wrong.queue<string>(`sweep-wrong-${target.name}-${Date.now().toString(36)}`).send('never'))
+          .then(
+            () => 'accepted',
+            (error: unknown) => {
+              errors.push(error)
+              return 'refused'
+            },
+          )
+        expect(outcome, `${target.name} with ${failure.what}`).toBe('refused')
       }
+
+      // 3. The connection cut in the middle of sends (through a relay that keeps accepting, so the
+      // adapter may reconnect); each send either resolves or rejects with an error we sweep.
+      const relayed = await relay(target.relay.to())
       try {
-        // 1. Everything works: send, consume, close.
-        const mq = await tracked(target.reach as Reach)
-        const queue = mq.queue<string>(`sweep-${target.name}-${Date.now().toString(36)}`)
-        const got = new Promise<string>((resolve) => queue.consume((message) => resolve(message.body)))
-        await queue.send('hello')
-        expect(await got).toBe('hello')
-        await mq.close()
-
-        // 2. Each wrong way to connect fails, at connect() or at the first send.
-        for (const failure of target.failures) {
-          const outcome = await tracked(failure.reach())
-            .then((wrong) => wrong.queue<string>(`sweep-wrong-${target.name}-${Date.now().toString(36)}`).send('never'))
-            .then(
-              () => 'accepted',
-              (error: unknown) => {
-                errors.push(error)
-                return 'refused'
-              },
-            )
-          expect(outcome, `${target.name} with ${failure.what}`).toBe('refused')
-        }
-
-        // 3. The connection cut in the middle of sends (through a relay that keeps accepting, so the
-        // adapter may reconnect); each send either resolves or rejects with an error we sweep.
-        const relayed = await relay(target.relay.to())
-        try {
-          const cutMq = await tracked(target.relay.through(relayed.port))
-          const cutQueue = cutMq.queue<string>(`sweep-cut-${target.name}-${Date.now().toString(36)}`)
-          await cutQueue.send('before the cut')
-          const sends = Array.from({ length: 20 }, (_, index) => {
-            if (index === 5) relayed.cut()
-            return cutQueue.send(`m${index}`).catch((error: unknown) => errors.push(error))
-          })
-          await Promise.all(sends)
-          await cutMq.close().catch((error: unknown) => errors.push(error))
-        } finally {
-          await relayed.close()
-        }
+        const cutMq = await tracked(target.relay.through(relayed.port))
+        const cutQueue = cutMq.queue<string>(`sweep-cut-${target.name}-${Date.now().toString(36)}`)
+        await cutQueue.send('before the cut')
+        const sends = Array.from({ length: 20 }, (_, index) => {
+          if (index === 5) relayed.cut()
+          return cutQueue.send(`m${index}`).catch((error: unknown) => errors.push(error))
+        })
+        await Promise.all(sends)
+        await cutMq.close().catch((error: unknown) => errors.push(error))
       } finally {
-        await Promise.all(connections.map((mq) => mq.close().catch((error: unknown) => errors.push(error))))
+        await relayed.close()
       }
-      expect(errors.length, 'the wrong connections must have failed').toBeGreaterThanOrEqual(target.failures.length)
-      expectNoSecret(target, errors)
-    })
-  },
-)
+    } finally {
+      await Promise.all(connections.map((mq) => mq.close().catch((error: unknown) => errors.push(error))))
+    }
+    expect(errors.length, 'the wrong connections must have failed').toBeGreaterThanOrEqual(target.failures.length)
+    expectNoSecret(target, errors)
+  })
+})
 
 function expectNoSecret(target: SweepTarget, errors: unknown[]): void {
   console.info(`secrets sweep ${target.name}: ${errors.length} errors and ${captured.length} captured writes and log lines swept`)

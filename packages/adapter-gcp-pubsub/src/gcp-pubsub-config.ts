@@ -71,7 +71,8 @@ function readCredentials(value: unknown, problems: ConfigProblem[]): ServiceAcco
   // Registered before any check can fail, so no later error or log line can hold it.
   if (typeof given.private_key === 'string') registerSecret(given.private_key)
   for (const field of ['client_email', 'private_key'] as const) {
-    if (typeof given[field] !== 'string' || given[field] === '') problems.push({ field: `broker.credentials.${field}`, message: 'required: a non-empty string from the service-account key file' })
+    if (typeof given[field] !== 'string' || given[field] === '')
+      problems.push({ field: `broker.credentials.${field}`, message: 'required: a non-empty string from the service-account key file' })
   }
   if (typeof given.private_key === 'string' && given.private_key !== '' && !given.private_key.includes('-----BEGIN'))
     problems.push({ field: 'broker.credentials.private_key', message: 'not PEM (no -----BEGIN line); give the private_key of the key file as it is' })

@@ -1,3 +1,4 @@
+import { Agent as HttpsAgent } from 'node:https'
 import {
   type Capabilities,
   ClosedError,
@@ -14,7 +15,6 @@ import {
   type TransportConsumeOptions,
   type TransportConsumer,
 } from '@anymq/core/spi'
-import { Agent as HttpsAgent } from 'node:https'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'

@@ -1,6 +1,6 @@
 import type { ConnectionStateChange, Logger } from '@anymq/core/spi'
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node'
 import type { NatsSettings } from './nats-config.js'
 import { connectionError, describeError, refusalOf } from './nats-errors.js'
 
@@ -26,7 +26,8 @@ export async function openConnection(
       pass: settings.pass,
       token: settings.token,
       name: settings.connectionName,
-      tls: settings.tls,
+      // The client hands these to Node's tls.connect as they are; its type only admits PEM strings (not Buffers).
+      tls: settings.tls as NodeConnectionOptions['tls'],
       timeout: settings.connectTimeoutMs,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,

@@ -1,4 +1,13 @@
-import { AnymqError, ConnectionError, type ConnectionFailure, errorsIn, explainConnectionFailure, PublishError, redactText, tlsFailureOf } from '@anymq/core/spi'
+import {
+  AnymqError,
+  ConnectionError,
+  type ConnectionFailure,
+  errorsIn,
+  explainConnectionFailure,
+  PublishError,
+  redactText,
+  tlsFailureOf,
+} from '@anymq/core/spi'
 
 /** A copy of a client error safe to keep as `cause`: name, code, redacted message and stack only. */
 export function sanitizedError(error: unknown): Error {
