@@ -1,22 +1,8 @@
-import type { OutgoingMessage } from '@anymq/core/spi'
+import { outgoingMessage } from '@anymq/conformance'
 import { describe, expect, it } from 'vitest'
 import { decodeMessage, encodeMessage } from '../src/gcp-pubsub-wire.js'
 
-const message = (headers: Record<string, string>): OutgoingMessage => ({
-  id: 'id-1',
-  body: new Uint8Array([1, 2]),
-  contentType: 'application/octet-stream',
-  headers,
-  key: undefined,
-  correlationId: undefined,
-  replyTo: undefined,
-  timestamp: 1_700_000_000_000,
-  subject: undefined,
-  delayMs: 0,
-  priority: undefined,
-  dedupeId: undefined,
-  attempt: 1,
-})
+const message = (headers: Record<string, string>) => outgoingMessage({ headers })
 
 // Found by test/fuzz-messages.test.ts (seed 162026): a user header value over Pub/Sub's 1024-byte
 // attribute limit was cut there, and the message arrived with a different header than was sent.

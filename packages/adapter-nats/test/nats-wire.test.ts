@@ -1,22 +1,8 @@
-import type { OutgoingMessage } from '@anymq/core/spi'
+import { outgoingMessage } from '@anymq/conformance'
 import { describe, expect, it } from 'vitest'
 import { decodeMessage, encodeHeaders } from '../src/nats-wire.js'
 
-const message = (headers: Record<string, string>): OutgoingMessage => ({
-  id: 'id-1',
-  body: new Uint8Array([1, 2]),
-  contentType: 'application/octet-stream',
-  headers,
-  key: undefined,
-  correlationId: undefined,
-  replyTo: undefined,
-  timestamp: 1_700_000_000_000,
-  subject: undefined,
-  delayMs: 0,
-  priority: undefined,
-  dedupeId: undefined,
-  attempt: 1,
-})
+const message = (headers: Record<string, string>) => outgoingMessage({ headers })
 
 const roundTrip = (headers: Record<string, string>) => decodeMessage(new Uint8Array(), encodeHeaders(message(headers)), 0, 0).message.headers
 
