@@ -34,7 +34,8 @@ nats_ready() {
   tls_enabled || return 0
   local name
   for name in tls token; do
-    tac "$NATS_DIR/nats-$name.log" 2>/dev/null | sed '/^==== /q' | grep -q 'Server is ready' || return 1
+    # One awk over the file, no pipe: with pipefail an early-quitting reader fails on a long log (SIGPIPE).
+    awk '/^==== /{ready=0} /Server is ready/{ready=1} END{exit !ready}' "$NATS_DIR/nats-$name.log" 2>/dev/null || return 1
   done
 }
 
