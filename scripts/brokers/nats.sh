@@ -86,10 +86,16 @@ nats_start() {
 }
 
 # SIGTERM makes nats-server flush its store and exit (lame duck is SIGUSR2, not needed here).
+# The three side by side: each flushes its own store.
 nats_stop() {
-  stop_pidfile "$NATS_DIR/nats-token.pid" "$NATS_TOKEN_MARKER" 30
-  stop_pidfile "$NATS_DIR/nats-tls.pid" "$NATS_TLS_MARKER" 30
+  local stoppers=()
+  stop_pidfile "$NATS_DIR/nats-token.pid" "$NATS_TOKEN_MARKER" 30 &
+  stoppers+=($!)
+  stop_pidfile "$NATS_DIR/nats-tls.pid" "$NATS_TLS_MARKER" 30 &
+  stoppers+=($!)
   stop_pidfile "$NATS_DIR/nats.pid" "$NATS_MARKER" 30
+  # Only these two: a bare `wait` would also wait for the brokers this script spawned.
+  wait "${stoppers[@]}"
 }
 
 nats_env() { # prefix quote
