@@ -22,6 +22,17 @@ const targets = [
     runs: 40,
   },
   { name: 'sqs', url: process.env.ANYMQ_SQS_URL, runs: 40 },
+  { name: 'nats', url: process.env.ANYMQ_NATS_URL, runs: 60 },
+  { name: 'gcp-pubsub', url: process.env.ANYMQ_PUBSUB_URL, runs: 40 },
+  { name: 'kinesis', url: process.env.ANYMQ_KINESIS_URL, runs: 30 },
+  // EventBridge serves topics only: published as events on the bus, delivered by a rule to the
+  // subscription's SQS queue.
+  {
+    name: 'eventbridge',
+    url: process.env.ANYMQ_SQS_URL && `${process.env.ANYMQ_SQS_URL}${process.env.ANYMQ_SQS_URL.includes('?') ? '&' : '?'}topics=eventbridge&waitTimeSeconds=1`,
+    runs: 30,
+    topic: true,
+  },
 ]
 
 /** Errors a send may raise for a message that is wrong in itself: nothing reached the broker. */
@@ -63,18 +74,32 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 
-describe.each(targets)('fuzzed messages: $name', ({ name, url, runs }) => {
+/** Sends to a queue, or publishes to a topic and consumes one named subscription of it. */
+function endpointsOf(mq: Anymq, name: string, topic: boolean) {
+  const options = { codec: 'raw', deadLetter: false } as const
+  if (!topic) {
+    const queue = mq.queue<Uint8Array>(name, options)
+    return { send: queue.send.bind(queue), consume: queue.consume.bind(queue) }
+  }
+  const events = mq.topic<Uint8Array>(name, { codec: 'raw' })
+  return {
+    send: events.publish.bind(events),
+    consume: (handler: Parameters<typeof events.subscribe>[1]) => events.subscribe('fuzz', handler, { deadLetter: false }),
+  }
+}
+
+describe.each(targets)('fuzzed messages: $name', ({ name, url, runs, topic }) => {
   const connections: Anymq[] = []
   afterAll(async () => {
     await Promise.all(connections.map((mq) => mq.close()))
   })
 
   it.skipIf(!url)(
-    `round-trips byte-exact or refuses with a typed error before sending (${name})${url ? '' : ` (ANYMQ_${name.toUpperCase()}_URL unset: run scripts/brokers.sh up ${name})`}`,
+    `round-trips byte-exact or refuses with a typed error before sending (${name})${url ? '' : ` (ANYMQ_${name.toUpperCase().replace('EVENTBRIDGE', 'SQS')}_URL unset: run scripts/brokers.sh up ${name})`}`,
     async () => {
       const mq = await connect(url as string)
       connections.push(mq)
-      const queue = mq.queue<Uint8Array>(`fuzz-${name}-${Date.now().toString(36)}`, { codec: 'raw', deadLetter: false })
+      const queue = endpointsOf(mq, `fuzz-${name}-${Date.now().toString(36)}`, topic === true)
       const received = new Map<string, { body: string; headers: Record<string, string>; key: string | undefined }>()
       const subscription = queue.consume((message) => {
         received.set(message.id, { body: hex(message.body), headers: { ...message.headers }, key: message.key })

@@ -20,6 +20,7 @@ const schemes = {
   aws: ['sqs'],
   nats: ['nats'],
   'gcp-pubsub': ['gcp-pubsub'],
+  kinesis: ['kinesis'],
   // Schemes no adapter serves, and garbage: a ConfigError naming the problem.
   unknown: ['http', 'mqtt', 'x-y', ''],
 }
@@ -42,10 +43,28 @@ const queryName = fc.constantFrom(
   'key',
   'servername',
   'rejectUnauthorized',
+  'topics',
+  'tls',
+  'pollMs',
   'unknownOption',
 )
 const queryValue = fc.oneof(
-  fc.constantFrom('', 'true', 'false', '0', '-1', '1', '99999999999', '1e3', 'NaN', 'quorum', 'scram-sha-512', '/nonexistent/ca.pem'),
+  fc.constantFrom(
+    '',
+    'true',
+    'false',
+    '0',
+    '-1',
+    '1',
+    '99999999999',
+    '1e3',
+    'NaN',
+    'quorum',
+    'scram-sha-512',
+    '/nonexistent/ca.pem',
+    'eventbridge',
+    'https://127.0.0.1:1',
+  ),
   fc.string({ unit: 'binary', maxLength: 20 }),
 )
 // Mostly valid shapes, so that samples get past the checks to a connection attempt as often as not.
@@ -65,6 +84,8 @@ const optionValue = fc.oneof(
     { ca: 42 },
     { cert: '-----BEGIN CERTIFICATE-----' },
     { mechanism: 'scram-sha-512', username: 'u', password: secret },
+    { accessKeyId: 'AKIAFUZZ', secretAccessKey: secret, sessionToken: secret },
+    { client_email: 'fuzz@x.iam.gserviceaccount.com', private_key: `-----BEGIN PRIVATE KEY-----\n${secret}\n-----END PRIVATE KEY-----\n` },
   ),
 )
 const optionName = fc.constantFrom(
@@ -81,6 +102,11 @@ const optionName = fc.constantFrom(
   'partitions',
   'endpoint',
   'region',
+  'credentials',
+  'keyFilename',
+  'user',
+  'pass',
+  'token',
   'nonsense',
 )
 

@@ -160,6 +160,7 @@ cmd_env() {
     echo "$prefix$name=$q$(broker_url "$b")$q"
   done
   tls_env "$prefix" "$q"
+  nats_env "$prefix" "$q"
   echo "${prefix}ANYMQ_BROKERS_SCRIPT=$q$SCRIPT_PATH$q"
   echo "${prefix}ANYMQ_AWS_CLI=$q$VENV_DIR/bin/aws$q"
   # Kinesis and DynamoDB (its lease tables) are served by the same moto server as SQS.

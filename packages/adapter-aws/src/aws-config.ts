@@ -8,6 +8,7 @@ import {
   ofType,
   parseUrlOptions,
   readTlsOptions,
+  registerSecret,
   required,
   tlsUrlOptions,
   withMembers,
@@ -120,6 +121,11 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
   }
   objectOf(brokerOptionChecks)(options, 'broker', problems)
   const credentials = options.credentials
+  // Secrets of explicit credentials are `***` in every anymq error and log line, even where the SDK echoes them.
+  const given = options.credentials as { secretAccessKey?: unknown; sessionToken?: unknown } | undefined
+  if (typeof given === 'object' && given !== null) {
+    for (const secret of [given.secretAccessKey, given.sessionToken]) if (typeof secret === 'string') registerSecret(secret)
+  }
   // A `tls` that is not an object is reported by the check above; here only its contents are read.
   const tlsObject = typeof options.tls === 'object' && options.tls !== null && !Array.isArray(options.tls) ? options.tls : undefined
   const tls = readTlsOptions(parsed, tlsObject, 'broker.tls', problems)

@@ -1,8 +1,8 @@
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
+import { brokerUrl, Collector, outgoingMessage, uniqueName } from '@anymq/conformance'
 import { type Anymq, ConfigError, connect, PublishError, UnsupportedFeatureError } from '@anymq/core'
-import type { OutgoingMessage, Transport } from '@anymq/core/spi'
+import type { Transport } from '@anymq/core/spi'
 import { DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { queueName, subscriptionQueueName, topicName } from '../src/aws-names.js'
@@ -11,24 +11,7 @@ import { adapter } from '../src/index.js'
 
 const url = brokerUrl('ANYMQ_SQS_URL')
 
-function outgoing(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
-  return {
-    id: 'm-1',
-    body: new TextEncoder().encode('{"a":1}'),
-    contentType: 'application/json',
-    headers: {},
-    key: undefined,
-    correlationId: undefined,
-    replyTo: undefined,
-    timestamp: 1_700_000_000_000,
-    subject: undefined,
-    delayMs: 0,
-    priority: undefined,
-    dedupeId: undefined,
-    attempt: 1,
-    ...overrides,
-  }
-}
+const outgoing = outgoingMessage
 
 const encodeOptions = { fifo: false, ordered: false, maxBytes: 262_144, adapter: 'aws' }
 

@@ -1,6 +1,5 @@
-import { brokerUrl, uniqueName } from '@anymq/conformance'
+import { brokerUrl, outgoingMessage, uniqueName } from '@anymq/conformance'
 import { type Anymq, ConfigError, connect, MessageTooLargeError, PublishError } from '@anymq/core'
-import type { OutgoingMessage } from '@anymq/core/spi'
 import type { EventBridgeClient, PutEventsCommand, PutEventsResultEntry } from '@aws-sdk/client-eventbridge'
 import type { Message as SqsMessage } from '@aws-sdk/client-sqs'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -13,24 +12,7 @@ import { adapter } from '../src/index.js'
 
 const url = brokerUrl('ANYMQ_SQS_URL')
 
-function outgoing(overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
-  return {
-    id: 'm-1',
-    body: new TextEncoder().encode('{"a":1}'),
-    contentType: 'application/json',
-    headers: {},
-    key: undefined,
-    correlationId: undefined,
-    replyTo: undefined,
-    timestamp: 1_700_000_000_000,
-    subject: undefined,
-    delayMs: 0,
-    priority: undefined,
-    dedupeId: undefined,
-    attempt: 1,
-    ...overrides,
-  }
-}
+const outgoing = outgoingMessage
 
 /** A PutEvents stand-in: records every request and answers each entry with `answer`. */
 function fakeEvents(answer: (id: string, call: number) => PutEventsResultEntry) {

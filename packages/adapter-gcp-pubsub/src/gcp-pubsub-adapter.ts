@@ -33,7 +33,8 @@ export const capabilities: Capabilities = {
  * `gcp-pubsub://project-id`. URL options: `?endpoint=host:port` (an emulator; `PUBSUB_EMULATOR_HOST`
  * works too), `?prefix=anymq`, `?ackDeadlineSeconds=30`, `?maxPull=100`, `?maxPublishBytes=4000000`,
  * `?connectTimeoutMs=10000`.
- * Broker options: `{ keyFilename }`; otherwise Application Default Credentials.
+ * Broker options: `{ keyFilename }` or `{ credentials }` (a service-account key object); otherwise
+ * Application Default Credentials.
  */
 export const adapter: AdapterFactory = {
   name: 'gcp-pubsub',
@@ -42,9 +43,16 @@ export const adapter: AdapterFactory = {
   capabilities,
   async connect(url, context) {
     const settings = readSettings(url, context.options)
-    const pubsub = new PubSub({ projectId: settings.projectId, apiEndpoint: settings.endpoint, keyFilename: settings.keyFilename })
+    const pubsub = new PubSub({
+      projectId: settings.projectId,
+      apiEndpoint: settings.endpoint,
+      keyFilename: settings.keyFilename,
+      credentials: settings.credentials,
+    })
     const { port, ...rest } = await pubsub.getClientConfig()
-    const config = { ...rest, port: port === undefined ? undefined : Number(port) }
+    // On an emulator no credentials are used; naming the universe keeps gax from looking for one through
+    // Application Default Credentials, which probes the GCE metadata server (169.254.169.254) on every connect.
+    const config = { ...rest, port: port === undefined ? undefined : Number(port), ...(pubsub.isEmulator ? { universeDomain: 'googleapis.com' } : {}) }
     if (!pubsub.isEmulator) {
       // Looked up before any gax client exists: a gax stub whose credentials fail rejects promises
       // nobody holds (unhandled rejections in the user's process), whatever the caller catches.
@@ -53,7 +61,7 @@ export const adapter: AdapterFactory = {
       } catch (error) {
         await pubsub.close().catch(() => {})
         throw connectionError(
-          `no Google credentials for project '${settings.projectId}': set Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS) or broker.keyFilename, or ?endpoint= for an emulator`,
+          `no Google credentials for project '${settings.projectId}': set Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS), broker.keyFilename or broker.credentials, or ?endpoint= for an emulator`,
           error,
         )
       }

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigProblem, type OptionCheck, objectOf, ofType, parseUrlOptions } from '@anymq/core/spi'
+import { ConfigError, type ConfigProblem, type OptionCheck, objectOf, ofType, parseUrlOptions, registerSecret } from '@anymq/core/spi'
 
 /** Everything a Pub/Sub connection needs, read once from the URL and `connect(url, { broker })`. */
 export interface PubSubSettings {
@@ -16,6 +16,16 @@ export interface PubSubSettings {
   connectTimeoutMs: number
   /** Path of a service-account key file (otherwise Application Default Credentials). */
   keyFilename: string | undefined
+  /** A service-account key given as an object (the key file's JSON, parsed). */
+  credentials: ServiceAccountCredentials | undefined
+}
+
+/** The fields of a service-account key file anymq needs; the file's other fields may be given too. */
+export interface ServiceAccountCredentials {
+  client_email: string
+  /** PEM; registered as a secret, so it is `***` in every anymq error and log line. */
+  private_key: string
+  [field: string]: unknown
 }
 
 export const urlOptions = {
@@ -41,17 +51,42 @@ export const defaults = { prefix: 'anymq', ackDeadlineSeconds: 30, maxPull: 100,
 
 /** Options of `connect(url, { broker: { … } })` for Pub/Sub. */
 export interface PubSubBrokerOptions {
-  /** Path of a service-account key file; without it Application Default Credentials are used. */
+  /** Path of a service-account key file; without it (and `credentials`) Application Default Credentials are used. */
   keyFilename?: string
+  /**
+   * A service-account key as an object (`JSON.parse` of the key file, e.g. from a secret manager):
+   * `client_email` and `private_key` are required. Not together with `keyFilename`.
+   */
+  credentials?: ServiceAccountCredentials
 }
 
-const brokerOptionChecks: Record<keyof PubSubBrokerOptions, OptionCheck> = { keyFilename: ofType('string') }
+const brokerOptionChecks: Record<keyof PubSubBrokerOptions, OptionCheck> = {
+  keyFilename: ofType('string'),
+  credentials: ofType('object', 'a service-account key object { client_email, private_key, … }'),
+}
+
+function readCredentials(value: unknown, problems: ConfigProblem[]): ServiceAccountCredentials | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const given = value as Record<string, unknown>
+  // Registered before any check can fail, so no later error or log line can hold it.
+  if (typeof given.private_key === 'string') registerSecret(given.private_key)
+  for (const field of ['client_email', 'private_key'] as const) {
+    if (typeof given[field] !== 'string' || given[field] === '')
+      problems.push({ field: `broker.credentials.${field}`, message: 'required: a non-empty string from the service-account key file' })
+  }
+  if (typeof given.private_key === 'string' && given.private_key !== '' && !given.private_key.includes('-----BEGIN'))
+    problems.push({ field: 'broker.credentials.private_key', message: 'not PEM (no -----BEGIN line); give the private_key of the key file as it is' })
+  return given as ServiceAccountCredentials
+}
 
 /** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
 export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>): PubSubSettings {
   const problems: ConfigProblem[] = []
   const options = parseUrlOptions(url, urlOptions, 'gcp-pubsub', problems)
   objectOf(brokerOptionChecks)(broker, 'broker', problems)
+  const credentials = readCredentials(broker.credentials, problems)
+  if (credentials !== undefined && broker.keyFilename !== undefined)
+    problems.push({ field: 'broker.credentials', message: 'give either credentials or keyFilename, not both' })
   const projectId = url.hostname
   if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(projectId)) {
     problems.push({ field: 'url host', message: `'${projectId}' is not a project id (6 to 30 lower-case letters, digits, '-'), e.g. gcp-pubsub://my-project` })
@@ -70,5 +105,6 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
     maxPublishBytes: options.maxPublishBytes ?? defaults.maxPublishBytes,
     connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
     keyFilename: broker.keyFilename as string | undefined,
+    credentials,
   }
 }

@@ -1,4 +1,4 @@
-import { attemptFromHeaders, type IncomingMessage, type OutgoingMessage } from '@anymq/core/spi'
+import { attemptFromHeaders, type IncomingMessage, isReservedHeader, type OutgoingMessage } from '@anymq/core/spi'
 
 /** The fields of a Pub/Sub `PubsubMessage` anymq reads and writes. */
 export interface PubSubWireMessage {
@@ -22,7 +22,10 @@ export interface PubSubWireMessage {
  * | `x-anymq-to` | on a topic: the one subscription a retry or redrive is for; the others skip it |
  * | any other | a user header, or one of anymq's `x-anymq-*` failure headers |
  *
- * Pub/Sub allows attribute values up to 1024 bytes; a longer value (a long error message) is cut there.
+ * Pub/Sub allows attribute names up to 256 bytes (not starting with `goog`) and values up to 1024
+ * bytes. A user header that does not fit travels in `x-anymq-headers-0`, `-1`, … (base64 JSON of all
+ * such headers, cut in 1024-byte pieces), so it comes back as sent; anymq's own failure headers (a
+ * long error message) are cut at 1024 bytes instead.
  */
 export const fields = {
   id: 'x-anymq-id',
@@ -34,11 +37,17 @@ export const fields = {
   key: 'x-anymq-key',
   deliverAt: 'x-anymq-deliver-at',
   to: 'x-anymq-to',
+  packedPrefix: 'x-anymq-headers-',
 } as const
 
 const maxAttributeBytes = 1024
+const maxAttributeNameBytes = 256
 const defaultContentType = 'application/octet-stream'
 const metadata = new Set<string>(Object.values(fields))
+
+function isAttribute(name: string, value: string): boolean {
+  return name !== '' && Buffer.byteLength(name) <= maxAttributeNameBytes && !name.startsWith('goog') && Buffer.byteLength(value) <= maxAttributeBytes
+}
 
 export function encodeMessage(
   message: OutgoingMessage,
@@ -57,7 +66,17 @@ export function encodeMessage(
   put(fields.key, message.key)
   put(fields.deliverAt, options.deliverAt === undefined ? undefined : String(options.deliverAt))
   put(fields.to, options.to)
-  for (const [name, value] of Object.entries(message.headers)) put(name, value)
+  const packed: Record<string, string> = {}
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (isReservedHeader(name) || isAttribute(name, value)) put(name, value)
+    else packed[name] = value
+  }
+  if (Object.keys(packed).length > 0) {
+    const text = Buffer.from(JSON.stringify(packed)).toString('base64')
+    for (let index = 0; index * maxAttributeBytes < text.length; index++) {
+      attributes[`${fields.packedPrefix}${index}`] = text.slice(index * maxAttributeBytes, (index + 1) * maxAttributeBytes)
+    }
+  }
   return { data: message.body, attributes, orderingKey: options.ordered === false ? '' : (message.key ?? '') }
 }
 
@@ -72,9 +91,12 @@ export interface WireEnvelope {
 export function decodeMessage(raw: PubSubWireMessage, redeliveries: number): WireEnvelope {
   const attributes = raw.attributes ?? {}
   const headers: Record<string, string> = {}
+  const pieces: string[] = []
   for (const [name, value] of Object.entries(attributes)) {
-    if (!metadata.has(name)) headers[name] = value
+    if (name.startsWith(fields.packedPrefix)) pieces[Number(name.slice(fields.packedPrefix.length))] = value
+    else if (!metadata.has(name)) headers[name] = value
   }
+  Object.assign(headers, unpack(pieces))
   const publishedAt = Number(String(raw.publishTime?.seconds ?? 0)) * 1000 + Math.floor((raw.publishTime?.nanos ?? 0) / 1_000_000)
   const timestamp = Number(attributes[fields.timestamp])
   const deliverAt = Number(attributes[fields.deliverAt])
@@ -105,4 +127,16 @@ function truncate(value: string): string {
   let end = maxAttributeBytes
   while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--
   return bytes.subarray(0, end).toString()
+}
+
+/** The headers packed in `x-anymq-headers-*`; nothing when a piece is missing or it is not what anymq writes. */
+function unpack(pieces: string[]): Record<string, string> {
+  if (pieces.length === 0) return {}
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(pieces.join(''), 'base64').toString())
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {}
+    return Object.fromEntries(Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== '__proto__'))
+  } catch {
+    return {}
+  }
 }

@@ -1,4 +1,4 @@
-import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
+import { brokerUrl, Collector, describeForeignMessages, uniqueName } from '@anymq/conformance'
 import { connect } from '@anymq/core'
 import { PubSub } from '@google-cloud/pubsub'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -60,3 +60,27 @@ describe.skipIf(!url)(`gcp-pubsub interop with the plain Pub/Sub client${!url ? 
     expect(String(error)).toContain('url host')
   })
 })
+
+// The publisher is the Pub/Sub client's own API (gcloud is not on Debian's mirrors, and pstest is not
+// something it would reach without configuration of its own).
+describe.skipIf(!url)(
+  `gcp-pubsub foreign messages from the plain Pub/Sub client${!url ? ' (ANYMQ_PUBSUB_URL unset: run scripts/brokers.sh up pubsub)' : ''}`,
+  () => {
+    describeForeignMessages({
+      name: 'gcp-pubsub (plain @google-cloud/pubsub publish)',
+      connect: () => connect(url as string, { adapter }),
+      inject: async (queue, malformed, foreign) => {
+        const parsed = new URL(url as string)
+        const client = new PubSub({ projectId: parsed.hostname, apiEndpoint: parsed.searchParams.get('endpoint') ?? undefined })
+        try {
+          const topic = client.topic(`anymq.q.${escapeName(queue)}`)
+          await topic.publishMessage({ data: Buffer.from(malformed.body) })
+          // Attributes anymq never writes beside the foreign ones: a packed-headers piece that is not base64 JSON.
+          await topic.publishMessage({ data: Buffer.from(foreign.body), attributes: { ...foreign.headers, 'x-anymq-headers-0': '%%not base64%%' } })
+        } finally {
+          await client.close()
+        }
+      },
+    })
+  },
+)

@@ -1,3 +1,4 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import {
   ConfigError,
   type ConfigProblem,
@@ -7,8 +8,11 @@ import {
   objectOf,
   ofType,
   parseUrlOptions,
+  readTlsOptions,
+  registerSecret,
   required,
   stringRecord,
+  tlsUrlOptions,
   withMembers,
 } from '@anymq/core/spi'
 import { adapterName } from './kinesis-errors.js'
@@ -29,12 +33,20 @@ export interface KinesisConfig {
   maxMessageBytes: number
   /** Explicit credentials or provider (`connect(url, { broker: { credentials } })`); default: the AWS provider chain. */
   credentials: unknown
+  /** Node `tls.connect` options for an https:// endpoint (a private CA, a client certificate); `undefined` = Node's defaults. */
+  tls: TlsOptions | undefined
 }
 
 /** Options of `connect('kinesis://…', { broker: { … } })`. */
 export interface KinesisBrokerOptions {
   /** `{ accessKeyId, secretAccessKey, sessionToken? }` or a provider (`@aws-sdk/credential-providers`). Default: the SDK's provider chain. */
   credentials?: unknown
+  /**
+   * TLS settings for an https:// endpoint, passed to Node's `tls.connect`: `ca`, `cert`, `key` (PEM text,
+   * Buffers or file paths), `passphrase`, `servername`, `rejectUnauthorized`… Checked at `connect()`. The
+   * same names work as URL parameters for file paths: `kinesis://us-east-1?endpoint=https://…&ca=/etc/ssl/ca.pem`.
+   */
+  tls?: TlsOptions
 }
 
 /**
@@ -56,6 +68,7 @@ export const urlOptions = {
   leaseMs: { type: 'integer', min: 200, max: 3_600_000, description: 'shard lease duration before takeover (default 10000)' },
   pollMs: { type: 'integer', min: 10, max: 60_000, description: 'wait between reads of an idle shard (default 1000)' },
   maxMessageBytes: { type: 'integer', min: 1024, max: defaultMaxMessageBytes, description: `lower the size limit (default ${defaultMaxMessageBytes})` },
+  ...tlsUrlOptions,
 } as const
 
 const brokerOptionChecks: OptionShape = {
@@ -66,6 +79,7 @@ const brokerOptionChecks: OptionShape = {
       'credentials { accessKeyId, secretAccessKey, sessionToken? }',
     ),
   ),
+  tls: ofType('object', 'an object of tls.connect options'),
 }
 
 /** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`: where a new group starts. */
@@ -108,6 +122,17 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
     }
   }
   objectOf(brokerOptionChecks)(options, 'broker', problems)
+  // Secrets of explicit credentials are `***` in every anymq error and log line, even where the SDK echoes them.
+  const given = options.credentials as { secretAccessKey?: unknown; sessionToken?: unknown } | undefined
+  if (typeof given === 'object' && given !== null) {
+    for (const secret of [given.secretAccessKey, given.sessionToken]) if (typeof secret === 'string') registerSecret(secret)
+  }
+  // A `tls` that is not an object is reported by the check above; here only its contents are read.
+  const tlsObject = typeof options.tls === 'object' && options.tls !== null && !Array.isArray(options.tls) ? options.tls : undefined
+  const tls = readTlsOptions(parsed, tlsObject, 'broker.tls', problems)
+  if (tls !== undefined && !parsed.endpoint?.startsWith('https:')) {
+    problems.push({ field: 'broker.tls', message: 'TLS settings apply to an https:// ?endpoint (AWS itself needs none)' })
+  }
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
   return {
     region,
@@ -117,6 +142,7 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
     pollMs: parsed.pollMs ?? 1000,
     maxMessageBytes: parsed.maxMessageBytes ?? defaultMaxMessageBytes,
     credentials: options.credentials,
+    tls,
   }
 }
 

@@ -1,4 +1,4 @@
-import { AbortedError, AnymqError, ConfigError, ConnectionError, PublishError } from '@anymq/core/spi'
+import { AbortedError, AnymqError, ConfigError, ConnectionError, explainConnectionFailure, PublishError, tlsFailureOf } from '@anymq/core/spi'
 
 export const adapterName = 'kinesis'
 
@@ -70,6 +70,9 @@ export function wrapError(error: unknown, what: string, kind: 'connection' | 'pu
   if (/Region is missing/i.test(detail)) {
     return new ConfigError(`${what} failed: no AWS region: put it in the URL (kinesis://eu-west-1) or set AWS_REGION`, { adapter: adapterName, cause: error })
   }
+  // A TLS verdict is a refusal whatever was being done: retrying cannot change the certificate.
+  const tls = tlsFailureOf(error)
+  if (tls) return new ConnectionError(`${what} failed: ${explainConnectionFailure(tls)}; ${detail}`, { adapter: adapterName, cause: error, reason: tls })
   const retryable = isRetryable(error)
   if (kind === 'publish') return new PublishError(`${what} failed: ${detail}`, { adapter: adapterName, cause: error, retryable })
   return new ConnectionError(`${what} failed: ${detail}`, { adapter: adapterName, cause: error, retryable })

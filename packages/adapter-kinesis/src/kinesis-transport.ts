@@ -1,3 +1,4 @@
+import { Agent as HttpsAgent } from 'node:https'
 import {
   type Capabilities,
   ClosedError,
@@ -58,8 +59,10 @@ export class KinesisTransport implements Transport {
     }
     // The Kinesis client defaults to HTTP/2, which it needs only for SubscribeToShard (enhanced fan-out,
     // not used); HTTP/1.1 also reaches emulators on plain http:// (moto), where HTTP/2 fails.
-    this.kinesis = new KinesisClient({ ...common, requestHandler: new NodeHttpHandler() })
-    this.dynamodb = new DynamoDBClient(common)
+    // A private CA or client certificate (an https:// emulator or proxy) goes to both clients' agents.
+    const httpsAgent = config.tls === undefined ? undefined : new HttpsAgent({ ...config.tls, keepAlive: true })
+    this.kinesis = new KinesisClient({ ...common, requestHandler: new NodeHttpHandler(httpsAgent ? { httpsAgent } : {}) })
+    this.dynamodb = new DynamoDBClient(httpsAgent ? { ...common, requestHandler: new NodeHttpHandler({ httpsAgent }) } : common)
     this.streams = new KinesisStreams(this.kinesis, config.shards)
     this.puts = new StreamPutQueue(this.kinesis)
     this.admin = new KinesisAdmin({ kinesis: this.kinesis, dynamodb: this.dynamodb, streams: this.streams, assertOpen: () => this.assertOpen() })

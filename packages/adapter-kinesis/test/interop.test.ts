@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
+import { brokerUrl, Collector, describeForeignMessages, uniqueName } from '@anymq/conformance'
 import { connect } from '@anymq/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
@@ -67,3 +67,22 @@ describe.skipIf(!url || !existsSync(cli))('kinesis interop with the AWS CLI (nee
     expect(bodies[0]?.endsWith('"to the cli"')).toBe(true)
   })
 })
+
+describe.skipIf(!url || !existsSync(cli))(
+  'kinesis foreign messages from the AWS CLI (needs ANYMQ_KINESIS_URL and the CLI from scripts/brokers.sh up sqs)',
+  () => {
+    describeForeignMessages({
+      name: 'kinesis (aws kinesis put-records)',
+      connect: () => connect(`${url}&pollMs=100`, { adapter }),
+      timeScale: 2,
+      // A record is data and a partition key: the foreign headers have nowhere to go.
+      nativeHeaders: false,
+      inject: async (queue, malformed, foreign) => {
+        // One CLI call (a Python start) for both records; one partition key keeps them in order.
+        const records = [malformed.body, foreign.body].map((data) => ({ Data: data, PartitionKey: 'foreign' }))
+        const result = await aws('kinesis', 'put-records', '--stream-name', queue, '--records', JSON.stringify(records))
+        expect(result.FailedRecordCount).toBe(0)
+      },
+    })
+  },
+)

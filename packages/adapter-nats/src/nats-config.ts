@@ -1,4 +1,16 @@
-import { ConfigError, type ConfigProblem, decodeUrlPart, type OptionCheck, objectOf, ofType, parseUrlOptions, registerSecret } from '@anymq/core/spi'
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import {
+  ConfigError,
+  type ConfigProblem,
+  decodeUrlPart,
+  type OptionCheck,
+  objectOf,
+  ofType,
+  parseUrlOptions,
+  readTlsOptions,
+  registerSecret,
+  tlsUrlOptions,
+} from '@anymq/core/spi'
 
 /** Everything a NATS connection needs, read once from the URL and `connect(url, { broker })`. */
 export interface NatsSettings {
@@ -7,7 +19,8 @@ export interface NatsSettings {
   user: string | undefined
   pass: string | undefined
   token: string | undefined
-  tls: boolean
+  /** Node `tls.connect` options when TLS is required (`?tls=true` or any TLS setting); else the server decides. */
+  tls: TlsOptions | undefined
   /** First part of every stream (`ANYMQ_Q_…`) and subject (`anymq.q.…`) anymq creates. */
   prefix: string
   /** AckWait of consumers given no `leaseMs`: an unsettled message is redelivered after it. */
@@ -35,8 +48,9 @@ export const urlOptions = {
   fetchExpiresMs: { type: 'integer', min: 1000, max: 60_000, description: 'longest wait of one pull request (default 1000)' },
   replicas: { type: 'integer', min: 1, max: 5, description: 'stream replicas (default 1)' },
   storage: { type: 'string', description: 'stream storage, file or memory (default file)' },
-  tls: { type: 'boolean', description: 'require TLS (default false)' },
+  tls: { type: 'boolean', description: 'require TLS (default false; implied by any TLS setting)' },
   connectTimeoutMs: { type: 'integer', min: 100, max: 600_000, description: 'time allowed to connect (default 10000)' },
+  ...tlsUrlOptions,
 } as const
 
 export const defaults = {
@@ -58,6 +72,12 @@ export interface NatsBrokerOptions {
   pass?: string
   /** Token when it should not be in the URL. */
   token?: string
+  /**
+   * TLS settings, passed to Node's `tls.connect`: `ca`, `cert`, `key` (PEM text, Buffers or file
+   * paths), `passphrase`, `servername`, `rejectUnauthorized`… Checked at `connect()`; giving any
+   * requires TLS. The same names work as URL parameters for file paths: `nats://host:4222?ca=/etc/ssl/ca.pem`.
+   */
+  tls?: TlsOptions
 }
 
 const brokerOptionChecks: Record<keyof NatsBrokerOptions, OptionCheck> = {
@@ -65,6 +85,7 @@ const brokerOptionChecks: Record<keyof NatsBrokerOptions, OptionCheck> = {
   user: ofType('string'),
   pass: ofType('string'),
   token: ofType('string'),
+  tls: ofType('object', 'an object of tls.connect options'),
 }
 
 /** Reads the URL and broker options; every problem is reported at once in one {@link ConfigError}. */
@@ -78,6 +99,11 @@ export function readSettings(url: URL, hosts: readonly string[] | undefined, bro
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(prefix)) problems.push({ field: 'url ?prefix', message: `'${prefix}' must be 1 to 32 letters, digits, '_' or '-'` })
   const storage = options.storage ?? defaults.storage
   if (storage !== 'file' && storage !== 'memory') problems.push({ field: 'url ?storage', message: `'${storage}' is not one of file, memory` })
+  // A `tls` that is not an object is reported by the check above; here only its contents are read.
+  const tlsObject = typeof broker.tls === 'object' && broker.tls !== null && !Array.isArray(broker.tls) ? broker.tls : undefined
+  const tlsSettings = readTlsOptions(options, tlsObject, 'broker.tls', problems)
+  if (tlsSettings !== undefined && options.tls === false)
+    problems.push({ field: 'url ?tls', message: 'false, but TLS settings (ca, cert, key…) were given; leave ?tls out or set it to true' })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'nats' })
 
   // nats://token@host carries a token; nats://user:pass@host a user and password.
@@ -93,7 +119,7 @@ export function readSettings(url: URL, hosts: readonly string[] | undefined, bro
     user,
     pass,
     token,
-    tls: options.tls ?? false,
+    tls: tlsSettings ?? (options.tls === true ? {} : undefined),
     prefix,
     ackWaitMs: options.ackWaitMs ?? defaults.ackWaitMs,
     topicMaxAgeMs: options.topicMaxAgeMs ?? defaults.topicMaxAgeMs,

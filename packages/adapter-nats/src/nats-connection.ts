@@ -1,8 +1,8 @@
 import type { ConnectionStateChange, Logger } from '@anymq/core/spi'
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node'
 import type { NatsSettings } from './nats-config.js'
-import { connectionError, describeError } from './nats-errors.js'
+import { connectionError, describeError, refusalOf } from './nats-errors.js'
 
 /** Servers for messages; never a user, password or token. */
 export function describeServers(settings: NatsSettings): string {
@@ -26,7 +26,8 @@ export async function openConnection(
       pass: settings.pass,
       token: settings.token,
       name: settings.connectionName,
-      tls: settings.tls ? {} : undefined,
+      // The client hands these to Node's tls.connect as they are; its type only admits PEM strings (not Buffers).
+      tls: settings.tls as NodeConnectionOptions['tls'],
       timeout: settings.connectTimeoutMs,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -44,6 +45,8 @@ export async function openConnection(
     return { connection, client, manager }
   } catch (error) {
     await connection.close().catch(() => {})
+    // A user without permission for the JetStream API (or its reply inbox) is refused, not told to enable JetStream.
+    if (refusalOf(error) !== undefined) throw connectionError(`cannot use JetStream on ${describeServers(settings)}`, error)
     throw connectionError(`JetStream is not available on ${describeServers(settings)} (start nats-server with -js)`, error)
   }
 }

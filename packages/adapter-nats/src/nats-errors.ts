@@ -1,4 +1,13 @@
-import { AnymqError, ConnectionError, PublishError, redactText } from '@anymq/core/spi'
+import {
+  AnymqError,
+  ConnectionError,
+  type ConnectionFailure,
+  errorsIn,
+  explainConnectionFailure,
+  PublishError,
+  redactText,
+  tlsFailureOf,
+} from '@anymq/core/spi'
 
 /** A copy of a client error safe to keep as `cause`: name, code, redacted message and stack only. */
 export function sanitizedError(error: unknown): Error {
@@ -22,16 +31,35 @@ export function isConnectionProblem(error: unknown): boolean {
   return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|closed|disconnect|timeout|TIMEOUT|no responders|503|draining|reconnect/i.test(text)
 }
 
-/** Wraps any error raised while talking to NATS as a {@link ConnectionError}. */
+/** A refusal rather than an outage: a TLS verdict, rejected credentials, or a user not allowed a subject. */
+export function refusalOf(error: unknown): ConnectionFailure | undefined {
+  const tls = tlsFailureOf(error)
+  if (tls) return tls
+  for (const current of errorsIn(error)) {
+    // TLS asked of a server that offers none (the client checks the server's INFO).
+    if (/server does not support 'tls'|tls is not available/i.test(current.message)) return 'tls-handshake'
+    if (current.name === 'AuthorizationError' || /Authorization Violation|Authentication Expired|User Authentication Revoked/i.test(current.message))
+      return 'authentication'
+    if (/Permissions Violation/i.test(current.message)) return 'permission-denied'
+  }
+  return undefined
+}
+
+/** Wraps any error raised while talking to NATS as a {@link ConnectionError}; a refusal says which and is not retryable. */
 export function connectionError(what: string, error: unknown): AnymqError {
   if (AnymqError.isInstance(error)) return error
-  return new ConnectionError(`${what}: ${describeError(error)}`, { adapter: 'nats', cause: sanitizedError(error), retryable: true })
+  const reason = refusalOf(error)
+  return new ConnectionError(`${what}: ${reason === undefined ? '' : `${explainConnectionFailure(reason)}; `}${describeError(error)}`, {
+    adapter: 'nats',
+    cause: sanitizedError(error),
+    reason,
+  })
 }
 
 /** Wraps an error of a JetStream publish as a {@link PublishError}: the message was not (or may not have been) stored. */
 export function publishError(what: string, error: unknown): AnymqError {
   if (AnymqError.isInstance(error)) return error
-  if (isConnectionProblem(error)) return connectionError(what, error)
+  if (isConnectionProblem(error) || refusalOf(error) !== undefined) return connectionError(what, error)
   return new PublishError(`${what}: ${describeError(error)}`, {
     adapter: 'nats',
     cause: sanitizedError(error),

@@ -14,7 +14,9 @@ import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node'
  * | any other | a user header, or one of anymq's `x-anymq-*` failure headers |
  *
  * NATS header values cannot hold CR or LF and lose leading and trailing blanks, so such a value is
- * sent base64-encoded and its name listed in `x-anymq-encoded`.
+ * sent base64-encoded and its name listed in `x-anymq-encoded`. A header name NATS cannot carry
+ * (outside printable ASCII, a colon), one that would break that list (a comma), and one JetStream
+ * would act on (`Nats-…`) travel together, base64 JSON, in `x-anymq-packed`.
  */
 export const fields = {
   id: 'x-anymq-id',
@@ -26,11 +28,18 @@ export const fields = {
   subject: 'x-anymq-subject',
   deliverAt: 'x-anymq-deliver-at',
   encoded: 'x-anymq-encoded',
+  packed: 'x-anymq-packed',
   messageId: 'Nats-Msg-Id',
 } as const
 
 const defaultContentType = 'application/octet-stream'
 const metadata = new Set<string>(Object.values(fields))
+/** Printable ASCII but colon (what NATS allows in a header name), and no comma (the `x-anymq-encoded` separator). */
+const nativeHeaderName = /^[!-+\--9;-~]+$/
+
+function isNativeHeaderName(name: string): boolean {
+  return nativeHeaderName.test(name) && !/^nats-/i.test(name)
+}
 
 /** The NATS headers for one message; `deliverAt` (epoch ms) when it must wait. */
 export function encodeHeaders(message: OutgoingMessage, deliverAt?: number): MsgHdrs {
@@ -51,8 +60,13 @@ export function encodeHeaders(message: OutgoingMessage, deliverAt?: number): Msg
   if (message.subject !== undefined) put(fields.subject, message.subject)
   if (deliverAt !== undefined) result.set(fields.deliverAt, String(deliverAt))
   if (message.dedupeId !== undefined) result.set(fields.messageId, message.dedupeId)
-  for (const [name, value] of Object.entries(message.headers)) put(name, value)
+  const packed: Record<string, string> = {}
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (isNativeHeaderName(name)) put(name, value)
+    else packed[name] = value
+  }
   if (encoded.length > 0) result.set(fields.encoded, encoded.join(','))
+  if (Object.keys(packed).length > 0) result.set(fields.packed, Buffer.from(JSON.stringify(packed)).toString('base64'))
   return result
 }
 
@@ -81,6 +95,7 @@ export function decodeMessage(data: Uint8Array, header: MsgHdrs | undefined, fal
   for (const [name, value] of Object.entries(values)) {
     if (!metadata.has(name)) headers[name] = value
   }
+  Object.assign(headers, unpack(values[fields.packed]))
   const timestamp = Number(values[fields.timestamp])
   const deliverAt = Number(values[fields.deliverAt])
   return {
@@ -97,5 +112,17 @@ export function decodeMessage(data: Uint8Array, header: MsgHdrs | undefined, fal
       attempt: attemptFromHeaders(headers) + Math.max(0, redeliveries),
     },
     deliverAt: Number.isFinite(deliverAt) && values[fields.deliverAt] !== undefined ? deliverAt : undefined,
+  }
+}
+
+/** The headers of `x-anymq-packed`; nothing when it is absent or not what anymq writes (a foreign producer's). */
+function unpack(value: string | undefined): Record<string, string> {
+  if (!value) return {}
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64').toString())
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {}
+    return Object.fromEntries(Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== '__proto__'))
+  } catch {
+    return {}
   }
 }

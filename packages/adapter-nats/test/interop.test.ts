@@ -1,4 +1,4 @@
-import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
+import { brokerUrl, Collector, describeForeignMessages, uniqueName } from '@anymq/conformance'
 import { connect } from '@anymq/core'
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { headers, type NatsConnection, connect as natsConnect } from '@nats-io/transport-node'
@@ -69,5 +69,29 @@ describe.skipIf(!url)(`nats interop with the plain NATS client${!url ? ' (ANYMQ_
     const error = await connect(`nats://someone:${secret}@127.0.0.1:1?connectTimeoutMs=500`, { adapter }).catch((caught: unknown) => caught)
     expect((error as { code?: string }).code).toBe('ERR_CONNECTION')
     expect(`${String(error)} ${(error as Error).stack} ${JSON.stringify(error)}`).not.toContain(secret)
+  })
+})
+
+// The publisher is the NATS JavaScript client on its own: the `nats` CLI is not packaged for Debian,
+// and like amqplib for RabbitMQ, a raw client is what another service would run.
+describe.skipIf(!url)(`nats foreign messages from the plain NATS client${!url ? ' (ANYMQ_NATS_URL unset: run scripts/brokers.sh up nats)' : ''}`, () => {
+  describeForeignMessages({
+    name: 'nats (plain @nats-io JetStream publish)',
+    connect: () => connect(url as string, { adapter }),
+    inject: async (queue, malformed, foreign) => {
+      const raw = await natsConnect({ servers: new URL(url as string).host })
+      try {
+        const subject = `anymq.q.${escapeName(queue)}`
+        await jetstream(raw).publish(subject, malformed.body)
+        const header = headers()
+        for (const [name, value] of Object.entries(foreign.headers)) header.set(name, value)
+        // A header anymq never writes, repeated: NATS headers may hold several values.
+        header.append('x-repeated', 'one')
+        header.append('x-repeated', 'two')
+        await jetstream(raw).publish(subject, foreign.body, { headers: header })
+      } finally {
+        await raw.close()
+      }
+    },
   })
 })

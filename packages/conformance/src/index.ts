@@ -15,4 +15,5 @@ export {
   uniqueName,
   withTimeout,
 } from './harness.js'
+export { outgoingMessage } from './outgoing-message.js'
 export { TelemetryCapture, telemetryCapture } from './telemetry-capture.js'
