@@ -214,8 +214,31 @@ export class KafkajsDriver implements KafkaDriver {
   }
 
   async topicRanges(topic: string): Promise<PartitionRange[]> {
-    const offsets = await this.admin.fetchTopicOffsets(topic)
+    const offsets = await this.fetchTopicOffsets(topic)
     return offsets.map((entry) => ({ partition: entry.partition, low: Number(entry.low), high: Number(entry.high) })).sort((a, b) => a.partition - b.partition)
+  }
+
+  private offsetsQueue: Promise<unknown> = Promise.resolve()
+
+  /**
+   * kafkajs's `fetchTopicOffsets` fails now and then with a TypeError of its own (`high.pop()` or
+   * `low.pop()` of an empty list; kafkajs#461) when two of them run at once or the topic's metadata is
+   * still settling, so calls go one at a time and that TypeError is tried again.
+   */
+  private fetchTopicOffsets(topic: string): ReturnType<Admin['fetchTopicOffsets']> {
+    const attempt = async (): ReturnType<Admin['fetchTopicOffsets']> => {
+      for (let tries = 1; ; tries++) {
+        try {
+          return await this.admin.fetchTopicOffsets(topic)
+        } catch (error) {
+          if (!(error instanceof TypeError) || tries >= 5) throw error
+          await new Promise((resolve) => setTimeout(resolve, 100 * tries))
+        }
+      }
+    }
+    const result = this.offsetsQueue.then(attempt, attempt)
+    this.offsetsQueue = result.catch(() => {})
+    return result
   }
 
   async groupOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
