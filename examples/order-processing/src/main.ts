@@ -6,7 +6,9 @@ const url = process.env.ANYMQ_URL ?? 'memory://'
 console.log(`anymq demo: order processing on ${redactUrl(url)}\n`)
 const orders = Number(process.env.ANYMQ_DEMO_ORDERS ?? (onEmulator(url) ? 100 : 600))
 if (!process.env.ANYMQ_DEMO_ORDERS && onEmulator(url)) {
-  console.log(`${orders} orders instead of 600: an AWS API on a local endpoint is an emulator (moto answers one request at a time); ANYMQ_DEMO_ORDERS sets the number\n`)
+  console.log(
+    `${orders} orders instead of 600: an AWS API on a local endpoint is an emulator (moto answers one request at a time); ANYMQ_DEMO_ORDERS sets the number\n`,
+  )
 }
 const summary = await runDemo({ url, orders })
 printTable(`Summary (${summary.adapter})`, [

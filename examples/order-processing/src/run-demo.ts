@@ -178,12 +178,7 @@ async function removeDestinations(url: string, names: { orders: string; pricing:
   const mq = await connect(url)
   try {
     const orders = mq.queue(names.orders)
-    await Promise.allSettled([
-      orders.delete(),
-      mq.queue(orders.deadLetters().name).delete(),
-      mq.queue(names.pricing).delete(),
-      mq.topic(names.events).delete(),
-    ])
+    await Promise.allSettled([orders.delete(), mq.queue(orders.deadLetters().name).delete(), mq.queue(names.pricing).delete(), mq.topic(names.events).delete()])
   } finally {
     await mq.close()
   }
