@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-eventbridge'
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { BenchClient } from '../bench-client.js'
+import { putRefusedAgain, splitAtLimits } from './aws-batch-calls.js'
 import { pollQueue, sqsCleanup, sqsClientFor } from './sqs-raw-client.js'
 
 const source = 'anymq.bench.raw'
@@ -30,25 +31,6 @@ function eventsClientFor(url: string): EventBridgeClient {
 /** An entry's size as EventBridge counts it: source, detail-type and detail in UTF-8, plus 14 bytes for its time. */
 const entrySize = (entry: PutEventsRequestEntry) =>
   14 + Buffer.byteLength(entry.Source ?? '') + Buffer.byteLength(entry.DetailType ?? '') + Buffer.byteLength(entry.Detail ?? '')
-
-/** Entries cut at PutEvents' limits: 10 entries or 256 KiB per request. */
-function requests(entries: PutEventsRequestEntry[]): PutEventsRequestEntry[][] {
-  const result: PutEventsRequestEntry[][] = []
-  let current: PutEventsRequestEntry[] = []
-  let bytes = 0
-  for (const entry of entries) {
-    const size = entrySize(entry)
-    if (current.length === maxEntries || (current.length > 0 && bytes + size > maxRequestBytes)) {
-      result.push(current)
-      current = []
-      bytes = 0
-    }
-    current.push(entry)
-    bytes += size
-  }
-  if (current.length > 0) result.push(current)
-  return result
-}
 
 /**
  * @aws-sdk/client-eventbridge + client-sqs as an experienced user would route one topic to one
@@ -72,16 +54,12 @@ export async function eventBridgeRawClient(url: string): Promise<BenchClient> {
     }
     return found
   }
-  const putEvents = async (entries: PutEventsRequestEntry[]): Promise<void> => {
-    let pending = entries
-    for (let attempt = 1; pending.length > 0; attempt++) {
+  const putEvents = (entries: PutEventsRequestEntry[]): Promise<void> =>
+    putRefusedAgain(entries, maxPutAttempts, async (pending) => {
       const result = await events.send(new PutEventsCommand({ Entries: pending }))
-      if (!result.FailedEntryCount) return
-      if (attempt === maxPutAttempts) throw new Error(`PutEvents failed ${result.FailedEntryCount} entries ${attempt} times`)
-      pending = pending.filter((_, index) => result.Entries?.[index]?.ErrorCode)
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt))
-    }
-  }
+      if (!result.FailedEntryCount) return []
+      return pending.flatMap((_, index) => (result.Entries?.[index]?.ErrorCode ? [index] : []))
+    })
   const entry = (topic: string, body: BenchBody): PutEventsRequestEntry => ({
     EventBusName: bus,
     Source: source,
@@ -101,7 +79,14 @@ export async function eventBridgeRawClient(url: string): Promise<BenchClient> {
       await putEvents([entry(topic, body)])
     },
     async sendBatch(topic, bodies) {
-      await Promise.all(requests(bodies.map((body) => entry(topic, body))).map(putEvents))
+      await Promise.all(
+        splitAtLimits(
+          bodies.map((body) => entry(topic, body)),
+          maxEntries,
+          maxRequestBytes,
+          entrySize,
+        ).map(putEvents),
+      )
     },
     async consume(topic, concurrency, handle) {
       // The rule delivers the whole event as the message body; the published body is its `detail`.

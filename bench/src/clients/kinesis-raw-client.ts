@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import type { BenchClient, Running } from '../bench-client.js'
+import { putRefusedAgain, splitAtLimits } from './aws-batch-calls.js'
 
 /** The adapter's defaults, so both sides read the same shards with the same idle wait. */
 const shardCount = 2
@@ -64,25 +65,6 @@ function limiter(max: number): <T>(task: () => T | Promise<T>) => Promise<T> {
   }
 }
 
-/** Entries cut at PutRecords' limits: 500 records or 5 MiB (data plus partition key) per call. */
-function chunks(entries: PutRecordsRequestEntry[]): PutRecordsRequestEntry[][] {
-  const result: PutRecordsRequestEntry[][] = []
-  let current: PutRecordsRequestEntry[] = []
-  let bytes = 0
-  for (const entry of entries) {
-    const size = (entry.Data?.byteLength ?? 0) + (entry.PartitionKey?.length ?? 0)
-    if (current.length === maxBatchRecords || (current.length > 0 && bytes + size > maxBatchBytes)) {
-      result.push(current)
-      current = []
-      bytes = 0
-    }
-    current.push(entry)
-    bytes += size
-  }
-  if (current.length > 0) result.push(current)
-  return result
-}
-
 /**
  * @aws-sdk/client-kinesis (and client-dynamodb for checkpoints) as an experienced user would write it
  * without the KCL, with anymq's guarantees: streams of 2 shards (the adapter's default); PutRecord per
@@ -104,16 +86,12 @@ export async function kinesisRawClient(url: string): Promise<BenchClient> {
     }
     return found
   }
-  const putRecords = async (stream: string, entries: PutRecordsRequestEntry[]): Promise<void> => {
-    let pending = entries
-    for (let attempt = 1; pending.length > 0; attempt++) {
+  const putRecords = (stream: string, entries: PutRecordsRequestEntry[]): Promise<void> =>
+    putRefusedAgain(entries, maxPutAttempts, async (pending) => {
       const result = await kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: pending }))
-      if (!result.FailedRecordCount) return
-      if (attempt === maxPutAttempts) throw new Error(`PutRecords refused ${result.FailedRecordCount} records ${attempt} times`)
-      pending = pending.filter((_, index) => result.Records?.[index]?.ErrorCode)
-      await sleep(50 * 2 ** attempt)
-    }
-  }
+      if (!result.FailedRecordCount) return []
+      return pending.flatMap((_, index) => (result.Records?.[index]?.ErrorCode ? [index] : []))
+    })
   const putOne = async (stream: string, value: unknown) => {
     await kinesis.send(new PutRecordCommand({ StreamName: stream, Data: encode(value), PartitionKey: randomUUID() }))
   }
@@ -195,7 +173,8 @@ export async function kinesisRawClient(url: string): Promise<BenchClient> {
     async sendBatch(name, bodies) {
       await ensureStream(name)
       const entries = bodies.map((body) => ({ Data: encode(body), PartitionKey: randomUUID() }))
-      await Promise.all(chunks(entries).map((chunk) => putRecords(name, chunk)))
+      const calls = splitAtLimits(entries, maxBatchRecords, maxBatchBytes, (entry) => (entry.Data?.byteLength ?? 0) + entry.PartitionKey.length)
+      await Promise.all(calls.map((call) => putRecords(name, call)))
     },
     consume: (name, concurrency, handle) => startReaders(name, concurrency, (record) => handle(decode<BenchBody>(record.Data)), true),
     serve: (name) =>
