@@ -69,6 +69,7 @@ if (!skipBuild) {
     'packages/adapter-redis',
     'packages/adapter-nats',
     'packages/adapter-gcp-pubsub',
+    'packages/adapter-kinesis',
   ]
   const present = adapters.filter((folder) => existsSync(join(root, folder, 'package.json')))
   for (let index = 0; index < present.length; index += 2) problems.push(...(await Promise.all(present.slice(index, index + 2).map(build))))

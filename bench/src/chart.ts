@@ -20,7 +20,7 @@ export function throughputChart(reports: BrokerReport[], subtitle: string): stri
   const body: string[] = []
   let y = 84
   for (const report of reports) {
-    const cells = report.cells.filter((cell) => cell.measures === 'throughput' && cell.bytes === 1024 && cell.group !== 'scaling')
+    const cells = report.cells.filter((cell) => cell.measures === 'throughput' && cell.bytes === 1024 && cell.group !== 'scaling' && !cell.notRun)
     body.push(
       `<text x="10" y="${y + 14}" class="broker">${escapeXml(report.broker)}${cells.length === 0 ? ` — not run: ${escapeXml(report.notRun ?? 'no results')}` : ''}</text>`,
     )

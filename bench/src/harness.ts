@@ -43,7 +43,8 @@ function memoryAfterCollection(): { rssBytes: number; liveBytes: number } {
 }
 
 function deadlineFor(broker: string, cell: Cell): number {
-  const perMessage = { memory: 0.2, rabbitmq: 3, kafka: 3, 'kafka-platformatic': 3, redis: 3, 'redis-node': 3, sqs: 50 }[broker] ?? 5
+  const perMessage =
+    { memory: 0.2, rabbitmq: 3, kafka: 3, 'kafka-platformatic': 3, redis: 3, 'redis-node': 3, sqs: 50, 'sqs-eventbridge': 50, kinesis: 20 }[broker] ?? 5
   return Math.max(60_000, cell.messages * perMessage * (cell.bytes >= 65_536 ? 4 : 1))
 }
 
@@ -125,6 +126,11 @@ export async function runHarness(options: HarnessOptions, progress = new Progres
         }
         report.cells.push(result)
         const reps = cell.reps ?? options.reps
+        if (cell.notRun) {
+          result.notRun = cell.notRun
+          runsDone += 2 * reps
+          continue
+        }
         for (let rep = 0; rep < reps && !result.error; rep++) {
           for (const client of [anymq, raw]) {
             const queue = `${marker}-q${String(queueNumber++).padStart(4, '0')}`

@@ -16,22 +16,48 @@ export interface Cell {
   rss?: boolean
   /** Runs per side; scaling at 1M runs once per side. */
   reps?: number
+  /** Set when the workload makes no sense for this broker: reported as "not run: <why>", never dropped. */
+  notRun?: string
   run(context: RunContext): Promise<Measurement>
 }
 
 /** Messages per broker for the basic 1 KB throughput cells (the default mode); the others scale from it. */
-const baseMessages: Record<string, number> = { memory: 50_000, rabbitmq: 5_000, kafka: 5_000, 'kafka-platformatic': 5_000, redis: 5_000, sqs: 200 }
-/** Fixed rate for the latency cell: moderate for each broker (moto serves SQS from one Python process). */
-const latencyRate: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 1_000, 'kafka-platformatic': 1_000, redis: 1_000, sqs: 20 }
-const requests: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 500, 'kafka-platformatic': 500, redis: 1_000, sqs: 50 }
+const baseMessages: Record<string, number> = {
+  memory: 50_000,
+  rabbitmq: 5_000,
+  kafka: 5_000,
+  'kafka-platformatic': 5_000,
+  redis: 5_000,
+  sqs: 200,
+  'sqs-eventbridge': 200,
+  kinesis: 1_000,
+}
+/** Fixed rate for the latency cell: moderate for each broker (moto serves SQS, EventBridge and Kinesis from one Python process). */
+const latencyRate: Record<string, number> = {
+  memory: 5_000,
+  rabbitmq: 1_000,
+  kafka: 1_000,
+  'kafka-platformatic': 1_000,
+  redis: 1_000,
+  sqs: 20,
+  'sqs-eventbridge': 20,
+  kinesis: 50,
+}
+const requests: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 500, 'kafka-platformatic': 500, redis: 1_000, sqs: 50, kinesis: 30 }
+/** Workloads a broker cannot run, with the reason the report prints. */
+const notRunnable: Record<string, Record<string, string>> = {
+  'sqs-eventbridge': { 'request-reply': 'request/reply runs over queues, which are plain SQS on this connection: see the sqs rows' },
+}
 const scaling: Record<string, number[]> = {
   memory: [10_000, 100_000, 1_000_000],
   rabbitmq: [10_000, 100_000, 1_000_000],
   kafka: [10_000, 100_000, 1_000_000],
   'kafka-platformatic': [10_000, 100_000, 1_000_000],
   redis: [10_000, 100_000, 1_000_000],
-  sqs: [1_000, 10_000],
   // moto answers one request at a time; 100k would take most of an hour
+  sqs: [1_000, 10_000],
+  'sqs-eventbridge': [1_000, 10_000],
+  kinesis: [1_000, 10_000],
 }
 
 const KB = 1024
@@ -140,5 +166,6 @@ export function cellsFor(broker: string, mode: Mode): Cell[] {
       run: (context) => endToEnd(context, messages, 16),
     })
   }
+  for (const cell of cells) cell.notRun = notRunnable[broker]?.[cell.group]
   return cells
 }

@@ -22,6 +22,7 @@ const megabytes = (bytes: number | undefined) => (bytes === undefined ? '' : `${
 /** Rows of one broker's table: the same cells for the terminal and for Markdown. */
 export function rows(report: BrokerReport): string[][] {
   return report.cells.map((cell) => {
+    if (cell.notRun) return [cell.label, formatBytes(cell.bytes), String(cell.messages), '–', '–', '–', '–', `not run: ${cell.notRun}`]
     const summary = summarize(cell)
     const isLatency = cell.measures === 'latency'
     const withP95 = cell.group === 'latency'

@@ -15,6 +15,8 @@ export interface CellResult {
   raw: Measurement[]
   /** Set when a side failed; the cell is reported with the reason. */
   error?: string
+  /** Set when the workload makes no sense for the broker: no runs, reported as "not run: <why>". */
+  notRun?: string
 }
 
 export interface Summary {

@@ -4,7 +4,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { AdapterFactory } from '@anymq/core/spi'
 import { type BenchClient, type BrokerTarget, NotRunnable } from './bench-client.js'
 import { anymqClient } from './clients/anymq-client.js'
+import { anymqTopicClient } from './clients/anymq-topic-client.js'
+import { eventBridgeCleanup, eventBridgeRawClient } from './clients/eventbridge-raw-client.js'
 import { kafkaCleanup, kafkaRawClient } from './clients/kafka-raw-client.js'
+import { kinesisCleanup, kinesisRawClient } from './clients/kinesis-raw-client.js'
 import { natsCleanup, natsRawClient } from './clients/nats-raw-client.js'
 import { plainMemoryClient } from './clients/plain-memory-client.js'
 import { pubsubCleanup, pubsubRawClient } from './clients/pubsub-raw-client.js'
@@ -73,6 +76,8 @@ function brokerTarget(
   cleanup: (url: string, marker: string) => Promise<void>,
   cleanupAfterEachRun = true,
   anymqParameter?: [name: string, value: string],
+  /** A topic provider (EventBridge): the harness's queue is a topic with one named subscription on both sides. */
+  topics = false,
 ): BrokerTarget {
   const url = process.env[urlVariable]
   return {
@@ -85,6 +90,7 @@ function brokerTarget(
       const base = requireUrl(urlVariable)
       const target = anymqParameter ? withParameter(base, ...anymqParameter) : base
       const options = anymqParameter ? `${anymqParameter[0]}=${anymqParameter[1]}, ` : ''
+      if (topics) return anymqTopicClient(target, adapter, `anymq (@anymq/core + packages/${folder}), ${options}topic.publish / subscribe, default options`)
       return anymqClient(target, adapter, `anymq (@anymq/core + packages/${folder}), ${options}default queue options`)
     },
     cleanup: (marker) => cleanup(requireUrl(urlVariable), marker),
@@ -112,6 +118,9 @@ export function allTargets(): BrokerTarget[] {
     brokerTarget('kafka', 'ANYMQ_KAFKA_URL', 'adapter-kafka', kafkaRawClient, kafkaCleanup, false, ['driver', 'kafkajs']),
     brokerTarget('kafka-platformatic', 'ANYMQ_KAFKA_URL', 'adapter-kafka', platformaticRawClient, kafkaCleanup, false, ['driver', 'platformatic']),
     brokerTarget('sqs', 'ANYMQ_SQS_URL', 'adapter-aws', sqsRawClient, sqsCleanup),
+    // Topics through EventBridge (`?topics=eventbridge`): publish and subscribe beside raw PutEvents + a rule to an SQS queue.
+    brokerTarget('sqs-eventbridge', 'ANYMQ_SQS_URL', 'adapter-aws', eventBridgeRawClient, eventBridgeCleanup, true, ['topics', 'eventbridge'], true),
+    brokerTarget('kinesis', 'ANYMQ_KINESIS_URL', 'adapter-kinesis', kinesisRawClient, kinesisCleanup),
     // Both Redis drivers in one run: anymq on each beside the raw client of the same library.
     brokerTarget('redis', 'ANYMQ_REDIS_URL', 'adapter-redis', redisRawClient, redisCleanup, true, ['driver', 'ioredis']),
     brokerTarget('redis-node', 'ANYMQ_REDIS_URL', 'adapter-redis', redisNodeRawClient, redisCleanup, true, ['driver', 'node-redis']),

@@ -6,7 +6,8 @@ import type { BenchClient, Running } from '../bench-client.js'
 /** Warnings go to a list the harness prints after the run, so they do not tear the progress bar. */
 export const anymqWarnings: string[] = []
 
-const logger: Logger = {
+/** Logs into {@link anymqWarnings}. */
+export const logger: Logger = {
   debug() {},
   info() {},
   warn: (message) => void anymqWarnings.push(message),

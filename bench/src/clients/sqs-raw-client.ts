@@ -51,40 +51,8 @@ export async function sqsRawClient(url: string): Promise<BenchClient> {
     }
     await Promise.all(requests)
   }
-  const startPollers = async (name: string, concurrency: number, handle: (message: Message) => Promise<void> | void): Promise<Running> => {
-    const target = await queueUrl(name)
-    let running = true
-    const poll = async (size: number) => {
-      while (running) {
-        try {
-          const result = await sqs.send(
-            new ReceiveMessageCommand({ QueueUrl: target, MaxNumberOfMessages: size, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
-          )
-          const messages: Message[] = result.Messages ?? []
-          if (messages.length === 0) continue
-          await Promise.all(messages.map((message) => handle(message)))
-          await sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: target,
-              Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
-            }),
-          )
-        } catch (error) {
-          // Stopped, or the queue is gone (deleted after its run): end quietly. Otherwise poll again, as a consumer would.
-          if (!running || (error as { name?: string }).name === 'QueueDoesNotExist') return
-          await new Promise((resolve) => setTimeout(resolve, 200))
-        }
-      }
-    }
-    const pollers = Array.from({ length: Math.ceil(concurrency / 10) }, (_, index) => poll(Math.min(10, concurrency - index * 10)))
-    return {
-      close: async () => {
-        // No abort: a long poll ends within its 1 s wait, and an aborted request can take its socket with it.
-        running = false
-        await Promise.allSettled(pollers)
-      },
-    }
-  }
+  const startPollers = async (name: string, concurrency: number, handle: (message: Message) => Promise<void> | void): Promise<Running> =>
+    pollQueue(sqs, await queueUrl(name), concurrency, handle)
   let replies: { name: string; waiting: Map<string, (body: BenchBody) => void>; pollers: Running } | undefined
   let nextCorrelation = 0
   let replyNumber = 0
@@ -143,6 +111,45 @@ export async function sqsRawClient(url: string): Promise<BenchClient> {
     async close() {
       await replies?.pollers.close()
       sqs.destroy()
+    },
+  }
+}
+
+/**
+ * Long-polls `target` with up to 10 messages per poller (enough pollers for `concurrency`), runs the
+ * handlers, then deletes what they handled with one DeleteMessageBatch. Shared by the SQS and the
+ * EventBridge raw clients (an EventBridge subscription is an SQS queue behind a rule).
+ */
+export function pollQueue(sqs: SQSClient, target: string, concurrency: number, handle: (message: Message) => Promise<void> | void): Running {
+  let running = true
+  const poll = async (size: number) => {
+    while (running) {
+      try {
+        const result = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: target, MaxNumberOfMessages: size, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+        )
+        const messages: Message[] = result.Messages ?? []
+        if (messages.length === 0) continue
+        await Promise.all(messages.map((message) => handle(message)))
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: target,
+            Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+          }),
+        )
+      } catch (error) {
+        // Stopped, or the queue is gone (deleted after its run): end quietly. Otherwise poll again, as a consumer would.
+        if (!running || (error as { name?: string }).name === 'QueueDoesNotExist') return
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+    }
+  }
+  const pollers = Array.from({ length: Math.ceil(concurrency / 10) }, (_, index) => poll(Math.min(10, concurrency - index * 10)))
+  return {
+    close: async () => {
+      // No abort: a long poll ends within its 1 s wait, and an aborted request can take its socket with it.
+      running = false
+      await Promise.allSettled(pollers)
     },
   }
 }

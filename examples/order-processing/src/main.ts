@@ -4,7 +4,13 @@ import { printTable } from './summary.js'
 
 const url = process.env.ANYMQ_URL ?? 'memory://'
 console.log(`anymq demo: order processing on ${redactUrl(url)}\n`)
-const summary = await runDemo({ url, orders: Number(process.env.ANYMQ_DEMO_ORDERS ?? 600) })
+const orders = Number(process.env.ANYMQ_DEMO_ORDERS ?? (onEmulator(url) ? 100 : 600))
+if (!process.env.ANYMQ_DEMO_ORDERS && onEmulator(url)) {
+  console.log(
+    `${orders} orders instead of 600: an AWS API on a local endpoint is an emulator (moto answers one request at a time); ANYMQ_DEMO_ORDERS sets the number\n`,
+  )
+}
+const summary = await runDemo({ url, orders })
 printTable(`Summary (${summary.adapter})`, [
   ['orders sent', summary.sent],
   ['processed', summary.processed],
@@ -29,3 +35,10 @@ console.log(
   `\n${consistent ? 'consistent' : 'INCONSISTENT'}: sent ${summary.sent} = processed ${summary.processed} + dead-lettered ${summary.deadLettered}; every subscription saw every shipped event`,
 )
 if (!consistent) process.exitCode = 1
+
+/** `sqs://…?endpoint=http://127.0.0.1:…` or `kinesis://…?endpoint=…`: moto, LocalStack or ElasticMQ rather than AWS. */
+function onEmulator(target: string): boolean {
+  if (!/^(sqs|kinesis):/.test(target)) return false
+  const endpoint = new URL(target).searchParams.get('endpoint')
+  return endpoint !== null && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(endpoint)
+}

@@ -10,6 +10,8 @@ export interface DemoOptions {
   customers?: number
   workers?: number
   quiet?: boolean
+  /** Delete the run's queues, topic and dead-letter queue at the end, where the adapter can (`admin.delete`); for tests on a shared broker. */
+  cleanUp?: boolean
 }
 
 export interface DemoSummary {
@@ -166,6 +168,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     }
   } finally {
     await Promise.allSettled(connections.map((mq) => mq.close()))
+    // After the close: consumers release their leases and checkpoints on what is about to go.
+    if (options.cleanUp) await removeDestinations(options.url, names)
+  }
+}
+
+/** Best effort: an adapter without `admin.delete` (or a topic provider with nothing to delete) keeps them. */
+async function removeDestinations(url: string, names: { orders: string; pricing: string; events: string }): Promise<void> {
+  const mq = await connect(url)
+  try {
+    const orders = mq.queue(names.orders)
+    await Promise.allSettled([orders.delete(), mq.queue(orders.deadLetters().name).delete(), mq.queue(names.pricing).delete(), mq.topic(names.events).delete()])
+  } finally {
+    await mq.close()
   }
 }
 

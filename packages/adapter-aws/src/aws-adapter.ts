@@ -46,6 +46,12 @@ export const eventBridgeCapabilities: Capabilities = {
   admin: { stats: true, purge: true, delete: false, list: false, deadLetterById: true },
 }
 
+/** URL options that change what a connection can do, each its own column of the README's capability matrix. */
+export const capabilityVariants: Record<string, Capabilities> = {
+  '?queueType=fifo': fifoCapabilities,
+  '?topics=eventbridge': eventBridgeCapabilities,
+}
+
 /**
  * `sqs://<region>` (AWS) or `sqs://<region>?endpoint=http://127.0.0.1:4566` (moto, LocalStack…).
  * Credentials come from the AWS provider chain (environment, shared config and SSO, IAM role), never

@@ -3,5 +3,5 @@ import { adapter } from './aws-adapter.js'
 
 registerAdapter(adapter)
 
-export { adapter, capabilities, eventBridgeCapabilities, fifoCapabilities } from './aws-adapter.js'
+export { adapter, capabilities, capabilityVariants, eventBridgeCapabilities, fifoCapabilities } from './aws-adapter.js'
 export type { AwsBrokerOptions, AwsConfig } from './aws-config.js'
