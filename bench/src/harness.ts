@@ -131,6 +131,29 @@ export async function runHarness(options: HarnessOptions, progress = new Progres
           runsDone += 2 * reps
           continue
         }
+        // Each side first runs a tenth of the cell untimed: the first run in a process pays for compiling
+        // the code it reaches, and the two sides share a client library (its first run was 2-3× slower
+        // than a warm one), so without it the side that ran first paid for both.
+        for (const client of [anymq, raw]) {
+          const queue = `${marker}-q${String(queueNumber++).padStart(4, '0')}`
+          progress.update(runsDone, totalRuns, `${target.name} · ${cell.label} · ${client.side} warm-up`, true)
+          const deadlineMs = deadlineFor(target.name, cell)
+          let hung: NodeJS.Timeout | undefined
+          try {
+            await Promise.race([
+              cell.run({ client, queue, run: `${runId}-${queueNumber}`, bytes: cell.bytes, deadlineMs, warmup: true, onProgress: () => {} }),
+              new Promise<never>((_, reject) => {
+                hung = setTimeout(() => reject(new Error('warm-up abandoned')), deadlineMs + 60_000)
+              }),
+            ])
+          } catch {
+            // A failing warm-up says nothing the timed runs will not say themselves.
+          } finally {
+            clearTimeout(hung)
+            await client.discard?.(queue).catch(() => {})
+            if (target.cleanupAfterEachRun !== false) await target.cleanup(queue).catch(() => {})
+          }
+        }
         for (let rep = 0; rep < reps && !result.error; rep++) {
           for (const client of [anymq, raw]) {
             const queue = `${marker}-q${String(queueNumber++).padStart(4, '0')}`

@@ -28,7 +28,14 @@ export interface RunContext {
   run: string
   bytes: number
   deadlineMs: number
+  /** A warm-up run: a tenth of the messages (at least 50), not reported. */
+  warmup?: boolean
   onProgress(done: number): void
+}
+
+/** The messages a run sends: all of them, or a tenth for a warm-up. */
+function runSize(context: RunContext, messages: number): number {
+  return context.warmup ? Math.min(messages, Math.max(50, Math.round(messages / 10))) : messages
 }
 
 /** Publish calls kept in flight by the pipelined workloads. */
@@ -83,6 +90,7 @@ function deadline(ms: number): { expired: () => boolean; promise: Promise<void>;
 
 /** Publish `messages` one per call: `window` 1 awaits each send before the next (the naive loop); more pipelines them. */
 export async function publishSingle(context: RunContext, messages: number, window: number): Promise<Measurement> {
+  messages = runSize(context, messages)
   const { client, queue } = context
   const makeBody = bodyFactory(context.run, context.bytes)
   await client.prepare(queue, { ...makeBody(-1), seq: -1 })
@@ -105,6 +113,7 @@ export async function publishSingle(context: RunContext, messages: number, windo
 
 /** Publish `messages` in `sendBatch` calls of `batch`, a few calls in flight. */
 export async function publishBatch(context: RunContext, messages: number, batch: number, window = 4): Promise<Measurement> {
+  messages = runSize(context, messages)
   const { client, queue } = context
   const makeBody = bodyFactory(context.run, context.bytes)
   await client.prepare(queue, { ...makeBody(-1), seq: -1 })
@@ -135,6 +144,8 @@ interface Counting {
   done: Promise<void>
   completedAt: () => number | undefined
   firstAt: () => number | undefined
+  /** This process's CPU time (ms) when the first message arrived. */
+  firstCpu: () => number | undefined
   handle: (body: BenchBody) => void
   finish: () => void
 }
@@ -144,6 +155,7 @@ function counting(context: RunContext, messages: number, recordLatency: boolean)
   const latency = new LatencyRecorder()
   let completedAt: number | undefined
   let firstAt: number | undefined
+  let firstCpu: number | undefined
   let finish: () => void = () => {}
   const done = new Promise<void>((resolve) => {
     finish = resolve
@@ -155,10 +167,14 @@ function counting(context: RunContext, messages: number, recordLatency: boolean)
     done,
     completedAt: () => completedAt,
     firstAt: () => firstAt,
+    firstCpu: () => firstCpu,
     finish: () => finish(),
     handle(body) {
       if (body.run !== context.run || !tracker.add(body.seq)) return
-      firstAt ??= preciseNow()
+      if (firstAt === undefined) {
+        firstAt = preciseNow()
+        firstCpu = cpuNow()
+      }
       if (recordLatency) latency.record(preciseNow() - body.sentAt)
       context.onProgress(tracker.unique)
       if (tracker.complete) {
@@ -171,6 +187,7 @@ function counting(context: RunContext, messages: number, recordLatency: boolean)
 
 /** Fill the queue first (untimed), then time a consumer with `concurrency` handlers draining it. */
 export async function consume(context: RunContext, messages: number, concurrency: number): Promise<Measurement> {
+  messages = runSize(context, messages)
   const { client, queue } = context
   const makeBody = bodyFactory(context.run, context.bytes)
   await client.prepare(queue, { ...makeBody(-1), seq: -1 })
@@ -191,14 +208,16 @@ export async function consume(context: RunContext, messages: number, concurrency
   let clock: Clock | undefined
   try {
     // Timed from the consumer being attached (a Kafka group join is not consumption), or from the first
-    // message when the consumer ran before attaching returned (an in-process queue drains at once).
-    const beforeAttach = new Clock()
+    // message when the consumer ran before attaching returned (an in-process queue drains at once; a
+    // Kafka consumer may hand out records before its readiness resolves). CPU time starts there too:
+    // the attaching itself (joining the group, declaring topics) is not consumption on either side.
     running = await client.consume(queue, concurrency, count.handle)
     clock = new Clock()
     const first = count.firstAt()
-    if (first !== undefined && first < clock.wallStart) {
+    const firstCpu = count.firstCpu()
+    if (first !== undefined && firstCpu !== undefined && first < clock.wallStart) {
       clock.wallStart = first
-      clock.cpuStart = beforeAttach.cpuStart
+      clock.cpuStart = firstCpu
     }
     await Promise.race([count.done, limit.promise])
   } finally {
@@ -225,6 +244,7 @@ export async function endToEnd(
   concurrency: number,
   options: { rate?: number; recordLatency?: boolean; window?: number } = {},
 ): Promise<Measurement> {
+  messages = runSize(context, messages)
   const { client, queue } = context
   const makeBody = bodyFactory(context.run, context.bytes)
   await client.prepare(queue, { ...makeBody(-1), seq: -1 })
@@ -288,6 +308,7 @@ export async function endToEnd(
 
 /** Sequential request/reply round trips against an echo responder, after a few untimed warm-up requests. */
 export async function requestReply(context: RunContext, requests: number): Promise<Measurement> {
+  requests = runSize(context, requests)
   const { client, queue } = context
   const makeBody = bodyFactory(context.run, context.bytes)
   const responder = await client.serve(queue)
