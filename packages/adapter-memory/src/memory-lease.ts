@@ -45,6 +45,12 @@ export class MemoryLease implements Delivery {
     return done
   }
 
+  /** Settling is synchronous here: core frees the handler's slot in the same turn (see `Delivery.ackNow`). */
+  ackNow(): boolean {
+    this.settle(undefined, 0, undefined)
+    return true
+  }
+
   retry(options: { delayMs: number; headers: Record<string, string> }): Promise<void> {
     this.settle('retry', options.delayMs, options.headers)
     return done

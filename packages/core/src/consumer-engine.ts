@@ -69,6 +69,8 @@ export class ConsumerEngine<T> {
   private readonly settlement: Settlement
   /** No claim check to fetch and no schema to await: a body is decoded synchronously. */
   private readonly readsAtOnce: boolean
+  /** Reads at once, acks on return, no idempotency store: a handler that returns no promise is settled in the same turn. */
+  private readonly settlesAtOnce: boolean
   private consumer: TransportConsumer | undefined
   private closing: Promise<void> | undefined
   private stopped = false
@@ -81,6 +83,7 @@ export class ConsumerEngine<T> {
       (delivery) => void delivery.release().catch(() => {}),
     )
     this.readsAtOnce = settings.claimCheck === undefined && settings.schema === undefined
+    this.settlesAtOnce = this.readsAtOnce && settings.ack === 'auto' && settings.idempotency === undefined
     this.settlement = {
       ack: (delivery) => this.ack(delivery),
       nack: (delivery, options) => this.fail(delivery, new Error(options?.reason ?? 'nacked by the handler'), options?.delayMs),
@@ -124,19 +127,58 @@ export class ConsumerEngine<T> {
     this.sequencer.submit(delivery.message.key, delivery)
   }
 
-  /** Runs one delivery: the sequencer's task, with no closure of its own per message. */
-  private run(delivery: Delivery): Promise<void> {
+  /** Runs one delivery: the sequencer's task, with no closure of its own per message; `undefined` when it is done already. */
+  private run(delivery: Delivery): Promise<void> | undefined {
     const telemetry = this.settings.telemetry ?? noTelemetry
     if (telemetry === noTelemetry) return this.process(delivery)
-    return telemetry.process(this.settings.source, delivery.message, () => this.process(delivery))
+    return telemetry.process(this.settings.source, delivery.message, async () => this.process(delivery))
   }
 
-  private process(delivery: Delivery): Promise<void> {
+  private process(delivery: Delivery): Promise<void> | undefined {
     const expiresAtHeader = delivery.message.headers[wireHeaders.expiresAt]
     if (expiresAtHeader !== undefined && Number(expiresAtHeader) < Date.now()) return this.dropExpired(delivery, Number(expiresAtHeader))
-    // The usual case, no idempotency store: the handling's own promise, none wrapped around it.
+    if (this.settlesAtOnce) return this.handleAtOnce(delivery)
+    // No idempotency store: the handling's own promise, none wrapped around it.
     if (this.settings.idempotency === undefined) return this.handle(delivery)
     return this.processOnce(delivery, this.settings.idempotency)
+  }
+
+  /**
+   * {@link handle} without a promise of its own while nothing asks for one: the body is decoded, the
+   * handler run and, when it returns no promise and the adapter acks synchronously (`ackNow`), the
+   * delivery settled, all in this turn (`undefined`). Anything asynchronous continues in a promise.
+   */
+  private handleAtOnce(delivery: Delivery): Promise<void> | undefined {
+    let message: ReceivedMessage<T>
+    try {
+      message = new ReceivedMessage(delivery, this.decode(delivery, delivery.message.body) as T, this.settlement)
+    } catch (error) {
+      return this.deadLetter(delivery, error as Error)
+    }
+    let result: unknown
+    try {
+      result = this.settings.handler(message)
+    } catch (error) {
+      return ReceivedMessage.claim(message) ? this.fail(delivery, toError(error)) : undefined
+    }
+    if (isPromiseLike(result)) return this.settleAfter(message, delivery, result)
+    if (!ReceivedMessage.claim(message)) return undefined
+    if (delivery.ackNow?.()) {
+      this.counts.acked++
+      return undefined
+    }
+    return this.ack(delivery)
+  }
+
+  /** The rest of {@link handleAtOnce} for a handler that returned a promise. */
+  private async settleAfter(message: ReceivedMessage<T>, delivery: Delivery, result: PromiseLike<unknown>): Promise<void> {
+    try {
+      await result
+    } catch (error) {
+      if (ReceivedMessage.claim(message)) await this.fail(delivery, toError(error))
+      return
+    }
+    if (ReceivedMessage.claim(message)) await this.ack(delivery)
   }
 
   /** Past its ttlMs: dropped unhandled, as the broker would have done with native expiry. */

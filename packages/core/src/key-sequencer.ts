@@ -7,7 +7,8 @@ interface Task<T> {
  * Runs items with at most `concurrency` at once, and items of the same key strictly one after the
  * other in submission order (the sequential convoy), while different keys run in parallel.
  * A busy key holds no slot: its waiting items sit aside until the running one finishes.
- * `run` and `abandon` are given once, so submitting an item creates no closure.
+ * `run` and `abandon` are given once, so submitting an item creates no closure. An item whose `run`
+ * finished synchronously (returned `undefined`) frees its slot at once, in the same turn.
  */
 export class KeySequencer<T> {
   private active = 0
@@ -15,11 +16,13 @@ export class KeySequencer<T> {
   private readonly waitingByKey = new Map<string, Task<T>[]>()
   private idleWaiters: Array<() => void> = []
   private readonly runningKeys = new Set<string>()
+  /** Inside {@link pump}'s loop: an item that finishes synchronously, or one submitted from a handler, is picked up by that loop, not by a nested one. */
+  private pumping = false
 
   constructor(
     private readonly concurrency: number,
-    /** Runs one item; its promise settling (either way) frees its slot and its key. */
-    private readonly run: (item: T) => Promise<void>,
+    /** Runs one item; `undefined` when it is done already, else a promise whose settling (either way) frees its slot and its key. */
+    private readonly run: (item: T) => Promise<void> | undefined,
     /** Called for each item dropped by {@link abandonQueued}, never started. */
     private readonly abandon: (item: T) => void,
   ) {}
@@ -67,21 +70,39 @@ export class KeySequencer<T> {
   }
 
   private pump(): void {
-    while (this.active < this.concurrency) {
-      const task = this.ready.shift()
-      if (!task) break
-      this.active++
-      if (task.key !== undefined) this.runningKeys.add(task.key)
-      void this.start(task)
+    if (this.pumping) return
+    this.pumping = true
+    try {
+      while (this.active < this.concurrency) {
+        const task = this.ready.shift()
+        if (!task) break
+        this.active++
+        if (task.key !== undefined) this.runningKeys.add(task.key)
+        this.start(task)
+      }
+    } finally {
+      this.pumping = false
     }
   }
 
-  /** One promise per task for both outcomes: no closure for a `then`, no extra promise for a catch and a finally. */
-  private async start(task: Task<T>): Promise<void> {
+  private start(task: Task<T>): void {
+    let running: Promise<void> | undefined
     try {
-      await this.run(task.item)
+      running = this.run(task.item)
     } catch {
-      // The runner reports its own failures; a rejection only frees the slot, as a success does.
+      // The runner reports its own failures; a throw only frees the slot, as a success does.
+      running = undefined
+    }
+    if (running === undefined) this.finish(task)
+    else void this.finishAfter(task, running)
+  }
+
+  /** One promise per task for both outcomes: no closure for a `then`, no extra promise for a catch and a finally. */
+  private async finishAfter(task: Task<T>, running: Promise<void>): Promise<void> {
+    try {
+      await running
+    } catch {
+      // As in start(): a rejection only frees the slot.
     }
     this.finish(task)
   }

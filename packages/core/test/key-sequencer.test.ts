@@ -90,3 +90,70 @@ describe('key sequencer', () => {
     expect(ran).toBe(true)
   })
 })
+
+describe('key sequencer, items that finish synchronously', () => {
+  it('frees the slot of an item whose run returned undefined in the same turn, in submission order', () => {
+    const ran: number[] = []
+    const sequencer = new KeySequencer<number>(
+      1,
+      (item) => {
+        ran.push(item)
+        return undefined
+      },
+      () => {},
+    )
+    for (let item = 0; item < 5; item++) sequencer.submit(item % 2 === 0 ? 'even' : undefined, item)
+    // No await: each item ran and freed the only slot before the next was submitted.
+    expect(ran).toEqual([0, 1, 2, 3, 4])
+    expect(sequencer.running).toBe(0)
+    expect(sequencer.queued).toBe(0)
+  })
+
+  it('runs a long backlog of synchronous items in one loop, without nesting a call per item', async () => {
+    const items = 50_000
+    const blocker = gate()
+    const ran: number[] = []
+    const stackDepth: number[] = []
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = Number.POSITIVE_INFINITY
+    try {
+      const sequencer = new KeySequencer<number>(
+        1,
+        (item) => {
+          ran.push(item)
+          if (item === 1 || item === items - 1) stackDepth.push(new Error('depth').stack?.split('\n').length ?? 0)
+          // The first item holds the only slot while the backlog builds up behind it.
+          return item === 0 ? blocker.promise : undefined
+        },
+        () => {},
+      )
+      for (let item = 0; item < items; item++) sequencer.submit(undefined, item)
+      expect(ran).toEqual([0])
+      blocker.open()
+      await sequencer.whenIdle()
+      expect(ran).toHaveLength(items)
+      expect(ran[items - 1]).toBe(items - 1)
+      // The last item ran as deep in the stack as the second: one loop, not a call nested per item.
+      expect(stackDepth[1]).toBe(stackDepth[0])
+    } finally {
+      Error.stackTraceLimit = limit
+    }
+  }, 10_000)
+
+  it('frees the slot of an item that threw synchronously, and runs the next', () => {
+    const ran: number[] = []
+    const sequencer = new KeySequencer<number>(
+      1,
+      (item) => {
+        ran.push(item)
+        if (item === 0) throw new Error('boom')
+        return undefined
+      },
+      () => {},
+    )
+    sequencer.submit(undefined, 0)
+    sequencer.submit(undefined, 1)
+    expect(ran).toEqual([0, 1])
+    expect(sequencer.running).toBe(0)
+  })
+})
