@@ -1,4 +1,4 @@
-import { copyBytes, utf8Bytes } from './byte-slab.js'
+import { copyToBuffer, utf8Bytes } from './byte-slab.js'
 import { SerializationError } from './errors.js'
 import { either, type OptionCheck, ofType, oneOf, required, withMembers } from './options-validation.js'
 import type { CloudEventsHeaders } from './spi/cloud-events-headers.js'
@@ -71,7 +71,7 @@ export const rawCodec: Codec<Uint8Array> = {
   encode(body) {
     if (!(body instanceof Uint8Array)) throw new SerializationError(`the raw codec takes a Uint8Array or Buffer, got ${describe(body)}`)
     // A private copy (the sender may reuse its buffer), carved from a shared slab when small.
-    return copyBytes(body)
+    return copyToBuffer(body)
   },
   decode(bytes) {
     return bytes
