@@ -216,9 +216,7 @@ export class MemoryQueue implements LeaseOwner {
       this.endLease(lease)
       if (then === 'release') this.makeReady(lease.stored, true)
       else if (then === 'retry') {
-        const next = redelivery(lease.stored)
-        Object.assign(next.message.headers, headers)
-        this.enqueue(next, delayMs)
+        this.enqueue(redelivery(lease.stored, headers), delayMs)
       }
     }
     this.dispatch()

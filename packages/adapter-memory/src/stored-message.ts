@@ -12,13 +12,26 @@ export function toStored(message: OutgoingMessage): StoredMessage {
   return { priority: message.priority ?? 0, message: copyMessage(message) }
 }
 
+/** The headers of every message sent without any: one frozen object, not an empty one per copy. */
+const noHeaders: Record<string, string> = Object.freeze({})
+
+/** A private copy of headers, plus `extra` (failure bookkeeping of a retry). */
+function copyHeaders(headers: Record<string, string>, extra: Record<string, string> | undefined): Record<string, string> {
+  if (extra === undefined) {
+    // for…in rather than Object.keys: no array to find out that there is nothing to copy.
+    for (const _ in headers) return { ...headers }
+    return noHeaders
+  }
+  return { ...headers, ...extra }
+}
+
 /** A deep copy: handlers may mutate what they get without touching what is stored. */
-export function copyMessage(message: IncomingMessage, attempt = message.attempt): IncomingMessage {
+export function copyMessage(message: IncomingMessage, attempt = message.attempt, extraHeaders?: Record<string, string>): IncomingMessage {
   return {
     id: message.id,
     body: copyBytes(message.body),
     contentType: message.contentType,
-    headers: { ...message.headers },
+    headers: copyHeaders(message.headers, extraHeaders),
     key: message.key,
     correlationId: message.correlationId,
     replyTo: message.replyTo,
@@ -33,7 +46,7 @@ export function copyStored(stored: StoredMessage): StoredMessage {
   return { priority: stored.priority, message: copyMessage(stored.message) }
 }
 
-/** The stored message of its next delivery: a copy with the attempt one higher. */
-export function redelivery(stored: StoredMessage): StoredMessage {
-  return { priority: stored.priority, message: copyMessage(stored.message, stored.message.attempt + 1) }
+/** The stored message of its next delivery: a copy with the attempt one higher (and a retry's failure headers). */
+export function redelivery(stored: StoredMessage, extraHeaders?: Record<string, string>): StoredMessage {
+  return { priority: stored.priority, message: copyMessage(stored.message, stored.message.attempt + 1, extraHeaders) }
 }
