@@ -31,7 +31,10 @@ function take(length: number): void {
  */
 export function copyBytes(bytes: Uint8Array): Uint8Array {
   const length = bytes.byteLength
-  if (length > largestPooled) return new Uint8Array(Buffer.from(bytes))
+  if (length > largestPooled) {
+    const own = Buffer.from(bytes)
+    return new Uint8Array(own.buffer, own.byteOffset, length)
+  }
   const offset = reserve(length)
   slab.set(bytes, offset)
   take(length)
