@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { filterMatches, type SubscriptionSpec, type TopicFilter } from '@anymq/core/spi'
-import { copyBytes } from './copy-bytes.js'
 import { Deque } from './deque.js'
-import { MemoryQueue, type StoredMessage } from './memory-queue.js'
+import { MemoryQueue } from './memory-queue.js'
+import { copyStored, type StoredMessage } from './stored-message.js'
 import { TimerSet } from './timer-set.js'
 
 interface MemorySubscription {
@@ -81,7 +81,7 @@ export class MemoryBroker {
     topic.log.push(stored)
     while (topic.log.length > this.topicRetention) topic.log.shift()
     for (const subscription of topic.subscriptions.values()) {
-      if (filterMatches(subscription.filter, stored.message.subject, stored.message.headers)) subscription.queue.enqueue(cloneStored(stored), 0)
+      if (filterMatches(subscription.filter, stored.message.subject, stored.message.headers)) subscription.queue.enqueue(copyStored(stored), 0)
     }
   }
 
@@ -101,7 +101,7 @@ export class MemoryBroker {
       topic.subscriptions.set(name, subscription)
       if (spec.startFrom === 'earliest') {
         for (const stored of topic.log) {
-          if (filterMatches(spec.filter, stored.message.subject, stored.message.headers)) subscription.queue.enqueue(cloneStored(stored), 0)
+          if (filterMatches(spec.filter, stored.message.subject, stored.message.headers)) subscription.queue.enqueue(copyStored(stored), 0)
         }
       }
     }
@@ -119,17 +119,6 @@ export class MemoryBroker {
       this.topics.set(name, topic)
     }
     return topic
-  }
-}
-
-function cloneStored(stored: StoredMessage): StoredMessage {
-  return {
-    priority: stored.priority,
-    message: {
-      ...stored.message,
-      body: copyBytes(stored.message.body),
-      headers: { ...stored.message.headers },
-    },
   }
 }
 

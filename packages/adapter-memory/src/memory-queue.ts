@@ -1,25 +1,16 @@
-import type { Delivery, IncomingMessage } from '@anymq/core/spi'
-import { copyBytes } from './copy-bytes.js'
+import type { IncomingMessage } from '@anymq/core/spi'
 import { Deque } from './deque.js'
+import { type LeaseOwner, MemoryLease, type Settled } from './memory-lease.js'
+import { copyMessage, redelivery, type StoredMessage } from './stored-message.js'
 import type { TimerSet } from './timer-set.js'
 
-/** A message as the memory broker stores it: bytes and strings, never the sender's objects. */
-export interface StoredMessage {
-  message: IncomingMessage
-  priority: number
-}
+export type { StoredMessage } from './stored-message.js'
 
 export interface MemoryConsumer {
   prefetch: number
   leaseMs: number | undefined
-  deliver(delivery: Delivery): void
+  deliver(delivery: MemoryLease): void
   inflight: number
-}
-
-interface Lease {
-  stored: StoredMessage
-  consumer: MemoryConsumer
-  timer: NodeJS.Timeout | undefined
 }
 
 const priorityLevels = 10
@@ -30,10 +21,12 @@ const dedupeWindowMs = 5 * 60_000
  * leased ones per consumer. A key with a message out on lease is not handed out again until that one
  * is settled, so per-key order holds across consumers as on Kafka partitions or SQS FIFO groups.
  */
-export class MemoryQueue {
+export class MemoryQueue implements LeaseOwner {
   private readonly levels: Deque<StoredMessage>[] = []
-  private readonly leases = new Map<number, Lease>()
-  private readonly busyKeys = new Map<string, number>()
+  /** Deliveries out on lease, in the order they were handed out. */
+  private readonly leases = new Set<MemoryLease>()
+  /** Keys with a message out on lease, and that lease. */
+  private readonly busyKeys = new Map<string, MemoryLease>()
   private readonly dedupe = new Map<string, number>()
   private consumers: MemoryConsumer[] = []
   private nextConsumer = 0
@@ -83,10 +76,10 @@ export class MemoryQueue {
    */
   removeConsumer(consumer: MemoryConsumer, crashed: boolean): void {
     this.consumers = this.consumers.filter((candidate) => candidate !== consumer)
-    const held = [...this.leases.entries()].filter(([, lease]) => lease.consumer === consumer)
-    for (const [token, lease] of held.reverse()) {
+    const held = [...this.leases].filter((lease) => lease.consumer === consumer)
+    for (const lease of held.reverse()) {
       if (crashed && lease.timer !== undefined) continue
-      this.endLease(token, lease)
+      this.endLease(lease)
       this.makeReady(redelivery(lease.stored), true)
     }
     this.dispatch()
@@ -208,90 +201,45 @@ export class MemoryQueue {
   }
 
   private lease(consumer: MemoryConsumer, stored: StoredMessage): void {
-    const token = this.nextToken++
+    const lease = new MemoryLease(this, this.nextToken++, stored, consumer)
     const key = stored.message.key
-    if (key !== undefined) this.busyKeys.set(key, token)
-    const lease: Lease = { stored, consumer, timer: undefined }
-    if (consumer.leaseMs !== undefined) lease.timer = this.timers.add(() => this.expire(token), consumer.leaseMs)
-    this.leases.set(token, lease)
+    if (key !== undefined) this.busyKeys.set(key, lease)
+    if (consumer.leaseMs !== undefined) lease.timer = this.timers.add(() => this.expire(lease), consumer.leaseMs)
+    this.leases.add(lease)
     consumer.inflight++
-    consumer.deliver(this.delivery(token, stored, consumer))
+    consumer.deliver(lease)
   }
 
-  private expire(token: number): void {
-    const lease = this.leases.get(token)
-    if (!lease) return
-    lease.timer = undefined
-    this.endLease(token, lease)
-    this.makeReady(redelivery(lease.stored), true)
-  }
-
-  private endLease(token: number, lease: Lease): void {
-    this.leases.delete(token)
-    this.timers.clear(lease.timer)
-    const key = lease.stored.message.key
-    if (key !== undefined && this.busyKeys.get(key) === token) this.busyKeys.delete(key)
-  }
-
-  /** Settles a lease once; a late settle after the lease expired or was released does nothing. */
-  private settle(token: number, then: (stored: StoredMessage) => void): void {
-    const lease = this.leases.get(token)
-    if (lease) {
-      this.endLease(token, lease)
-      then(lease.stored)
+  /** {@link LeaseOwner.settle}: ends a lease once; a late settle after it expired or was released does nothing. */
+  settle(lease: MemoryLease, then: Settled | undefined, delayMs: number, headers: Record<string, string> | undefined): void {
+    if (this.leases.has(lease)) {
+      this.endLease(lease)
+      if (then === 'release') this.makeReady(lease.stored, true)
+      else if (then === 'retry') {
+        this.enqueue(redelivery(lease.stored, headers), delayMs)
+      }
     }
     this.dispatch()
   }
 
-  /**
-   * The consumer's capacity is freed when it settles the delivery, not when the lease ends: a
-   * consumer stuck in a handler past its lease must not be handed the same message again.
-   */
-  private delivery(token: number, stored: StoredMessage, consumer: MemoryConsumer): Delivery {
-    let handedBack = false
-    const settle = (then: (settled: StoredMessage) => void) => {
-      if (!handedBack) {
-        handedBack = true
-        consumer.inflight--
-      }
-      this.settle(token, then)
-    }
-    return {
-      message: copyMessage(stored.message),
-      raw: { queue: this.name, token },
-      ack: async () => settle(() => {}),
-      retry: async ({ delayMs, headers }) =>
-        settle((settled) => {
-          const next = redelivery(settled)
-          Object.assign(next.message.headers, headers)
-          this.enqueue(next, delayMs)
-        }),
-      release: async () => settle((settled) => this.makeReady(settled, true)),
-      extendLease: async (ms) => {
-        const lease = this.leases.get(token)
-        if (!lease) return
-        this.timers.clear(lease.timer)
-        lease.timer = this.timers.add(() => this.expire(token), ms)
-      },
-    }
+  /** {@link LeaseOwner.extend} */
+  extend(lease: MemoryLease, ms: number): void {
+    if (!this.leases.has(lease)) return
+    this.timers.clear(lease.timer)
+    lease.timer = this.timers.add(() => this.expire(lease), ms)
   }
-}
 
-function redelivery(stored: StoredMessage): StoredMessage {
-  return {
-    priority: stored.priority,
-    message: {
-      ...copyMessage(stored.message),
-      attempt: stored.message.attempt + 1,
-    },
+  private expire(lease: MemoryLease): void {
+    if (!this.leases.has(lease)) return
+    lease.timer = undefined
+    this.endLease(lease)
+    this.makeReady(redelivery(lease.stored), true)
   }
-}
 
-/** A deep copy: handlers may mutate what they get without touching what is stored. */
-export function copyMessage(message: IncomingMessage): IncomingMessage {
-  return {
-    ...message,
-    body: copyBytes(message.body),
-    headers: { ...message.headers },
+  private endLease(lease: MemoryLease): void {
+    this.leases.delete(lease)
+    this.timers.clear(lease.timer)
+    const key = lease.stored.message.key
+    if (key !== undefined && this.busyKeys.get(key) === lease) this.busyKeys.delete(key)
   }
 }

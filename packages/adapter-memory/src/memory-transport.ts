@@ -13,10 +13,10 @@ import {
   type TransportConsumeOptions,
   type TransportConsumer,
 } from '@anymq/core/spi'
-import { copyBytes } from './copy-bytes.js'
 import { MemoryAdmin } from './memory-admin.js'
 import type { MemoryBroker } from './memory-broker.js'
-import type { MemoryConsumer, MemoryQueue, StoredMessage } from './memory-queue.js'
+import type { MemoryConsumer, MemoryQueue } from './memory-queue.js'
+import { type StoredMessage, toStored } from './stored-message.js'
 
 interface Attached {
   queue: MemoryQueue
@@ -38,7 +38,17 @@ export class MemoryTransport implements Transport {
     this.admin = new MemoryAdmin(broker, () => this.assertOpen())
   }
 
-  async publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
+  /** Stores the messages at once; the promise is one already resolved (or rejected), not one per call. */
+  publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
+    try {
+      this.store(destination, messages)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return published
+  }
+
+  private store(destination: Destination, messages: readonly OutgoingMessage[]): void {
     this.assertOpen()
     for (const message of messages) {
       const stored = toStored(message)
@@ -154,24 +164,8 @@ export class MemoryTransport implements Transport {
   }
 }
 
+const published: Promise<void> = Promise.resolve()
+
 function inboxQueueName(address: string): string {
   return `~${address}`
-}
-
-function toStored(message: OutgoingMessage): StoredMessage {
-  return {
-    priority: message.priority ?? 0,
-    message: {
-      id: message.id,
-      body: copyBytes(message.body),
-      contentType: message.contentType,
-      headers: { ...message.headers },
-      key: message.key,
-      correlationId: message.correlationId,
-      replyTo: message.replyTo,
-      timestamp: message.timestamp,
-      subject: message.subject,
-      attempt: message.attempt,
-    },
-  }
 }

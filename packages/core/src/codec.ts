@@ -1,3 +1,4 @@
+import { copyToBuffer, utf8Bytes } from './byte-slab.js'
 import { SerializationError } from './errors.js'
 import { either, type OptionCheck, ofType, oneOf, required, withMembers } from './options-validation.js'
 import type { CloudEventsHeaders } from './spi/cloud-events-headers.js'
@@ -41,15 +42,6 @@ export interface MessageEnvelope<T> {
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
-/**
- * UTF-8 bytes of a string. `Buffer.from` carves strings under 4 KiB out of Node's shared pool, where
- * `TextEncoder.encode` allocates an ArrayBuffer per call: on every send that allocation and the
- * garbage it leaves cost more than the encoding itself.
- */
-function utf8Bytes(text: string): Uint8Array {
-  return Buffer.from(text, 'utf8')
-}
-
 /** JSON in UTF-8, the default. `undefined`, functions, symbols, BigInt and cycles are refused. */
 export const jsonCodec: Codec<unknown> = {
   contentType: 'application/json',
@@ -78,8 +70,8 @@ export const rawCodec: Codec<Uint8Array> = {
   contentType: 'application/octet-stream',
   encode(body) {
     if (!(body instanceof Uint8Array)) throw new SerializationError(`the raw codec takes a Uint8Array or Buffer, got ${describe(body)}`)
-    // A private copy (the sender may reuse its buffer), carved from Node's shared pool when small.
-    return Buffer.from(body)
+    // A private copy (the sender may reuse its buffer), carved from a shared slab when small.
+    return copyToBuffer(body)
   },
   decode(bytes) {
     return bytes

@@ -6,12 +6,13 @@ import type { IdempotencyOptions, IdempotencyOutcome } from './idempotency-store
 import { KeySequencer } from './key-sequencer.js'
 import type { Logger } from './logger.js'
 import type { Message } from './message.js'
+import { ReceivedMessage, type Settlement } from './received-message.js'
 import type { RetryPolicy } from './retry-policy.js'
 import { type StandardSchemaV1, validateBody } from './schema.js'
 import { type CloudEventsHeaders, defaultCloudEventsHeaders } from './spi/cloud-events-headers.js'
 import { republishCopy } from './spi/republish-retry.js'
-import type { Delivery, IncomingMessage, QueueSpec, Source, Transport, TransportConsumer } from './spi/transport.js'
-import { userHeaders, wireHeaders } from './spi/wire-headers.js'
+import type { Delivery, QueueSpec, Source, Transport, TransportConsumer } from './spi/transport.js'
+import { wireHeaders } from './spi/wire-headers.js'
 import { noTelemetry, type Telemetry } from './telemetry/telemetry.js'
 
 export type Handler<T> = (message: Message<T>) => unknown
@@ -52,11 +53,9 @@ const settledNothing: Settle = () => Promise.resolve()
 
 /** Thrown out of an idempotency store's work when the delivery was settled already (its body could not be read), so that nothing is recorded. */
 const alreadySettled = new Error('[anymq] [core] the delivery was settled before its handler ran')
-const incoming = Symbol('anymq.incoming')
 
-/** The wire message behind a received message, reserved headers included. Internal. */
-export function incomingOf(message: Message<unknown>): IncomingMessage | undefined {
-  return (message as unknown as Record<symbol, IncomingMessage | undefined>)[incoming]
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
 }
 
 /**
@@ -65,14 +64,37 @@ export function incomingOf(message: Message<unknown>): IncomingMessage | undefin
  * when attempts run out or the message can never succeed. Lives once here for every adapter.
  */
 export class ConsumerEngine<T> {
-  private readonly sequencer: KeySequencer
+  private readonly sequencer: KeySequencer<Delivery>
+  /** What every received message settles through: one object per consumer, not closures per message. */
+  private readonly settlement: Settlement
+  /** No claim check to fetch and no schema to await: a body is decoded synchronously. */
+  private readonly readsAtOnce: boolean
+  /** Reads at once, acks on return, no idempotency store: a handler that returns no promise is settled in the same turn. */
+  private readonly settlesAtOnce: boolean
   private consumer: TransportConsumer | undefined
   private closing: Promise<void> | undefined
   private stopped = false
   readonly counts = { received: 0, acked: 0, retried: 0, deadLettered: 0, duplicates: 0, expired: 0 }
 
   constructor(private readonly settings: EngineSettings<T>) {
-    this.sequencer = new KeySequencer(settings.concurrency)
+    this.sequencer = new KeySequencer<Delivery>(
+      settings.concurrency,
+      (delivery) => this.run(delivery),
+      (delivery) => void delivery.release().catch(() => {}),
+    )
+    this.readsAtOnce = settings.claimCheck === undefined && settings.schema === undefined
+    this.settlesAtOnce = this.readsAtOnce && settings.ack === 'auto' && settings.idempotency === undefined
+    this.settlement = {
+      ack: (delivery) => this.ack(delivery),
+      nack: (delivery, options) => this.fail(delivery, new Error(options?.reason ?? 'nacked by the handler'), options?.delayMs),
+      release: (delivery) => this.release(delivery),
+      extendLease: async (delivery, ms) => {
+        if (!settings.capabilities.leaseExtension) {
+          throw new UnsupportedFeatureError(settings.adapter, 'extendLease()', 'raise leaseMs when consuming, or split the work into smaller messages')
+        }
+        await delivery.extendLease(ms)
+      },
+    }
   }
 
   async start(): Promise<void> {
@@ -102,34 +124,76 @@ export class ConsumerEngine<T> {
       return
     }
     this.counts.received++
-    const telemetry = this.settings.telemetry ?? noTelemetry
-    this.sequencer.submit(
-      delivery.message.key,
-      telemetry === noTelemetry ? () => this.process(delivery) : () => telemetry.process(this.settings.source, delivery.message, () => this.process(delivery)),
-      () => void delivery.release().catch(() => {}),
-    )
+    this.sequencer.submit(delivery.message.key, delivery)
   }
 
-  private async process(delivery: Delivery): Promise<void> {
-    const { settings } = this
-    const expiresAt = Number(delivery.message.headers[wireHeaders.expiresAt])
-    if (expiresAt < Date.now()) {
-      // Past its ttlMs: dropped unhandled, as the broker would have done with native expiry.
-      this.counts.expired++
-      settings.logger.debug(`message ${delivery.message.id} from ${settings.sourceLabel} expired ${Date.now() - expiresAt} ms ago; dropped unhandled`)
-      await this.ack(delivery)
+  /** Runs one delivery: the sequencer's task, with no closure of its own per message; `undefined` when it is done already. */
+  private run(delivery: Delivery): Promise<void> | undefined {
+    const telemetry = this.settings.telemetry ?? noTelemetry
+    if (telemetry === noTelemetry) return this.process(delivery)
+    return telemetry.process(this.settings.source, delivery.message, async () => this.process(delivery))
+  }
+
+  private process(delivery: Delivery): Promise<void> | undefined {
+    const expiresAtHeader = delivery.message.headers[wireHeaders.expiresAt]
+    if (expiresAtHeader !== undefined && Number(expiresAtHeader) < Date.now()) return this.dropExpired(delivery, Number(expiresAtHeader))
+    if (this.settlesAtOnce) return this.handleAtOnce(delivery)
+    // No idempotency store: the handling's own promise, none wrapped around it.
+    if (this.settings.idempotency === undefined) return this.handle(delivery)
+    return this.processOnce(delivery, this.settings.idempotency)
+  }
+
+  /**
+   * {@link handle} without a promise of its own while nothing asks for one: the body is decoded, the
+   * handler run and, when it returns no promise and the adapter acks synchronously (`ackNow`), the
+   * delivery settled, all in this turn (`undefined`). Anything asynchronous continues in a promise.
+   */
+  private handleAtOnce(delivery: Delivery): Promise<void> | undefined {
+    let message: ReceivedMessage<T>
+    try {
+      message = new ReceivedMessage(delivery, this.decode(delivery, delivery.message.body) as T, this.settlement)
+    } catch (error) {
+      return this.deadLetter(delivery, error as Error)
+    }
+    let result: unknown
+    try {
+      result = this.settings.handler(message)
+    } catch (error) {
+      return ReceivedMessage.claim(message) ? this.fail(delivery, toError(error)) : undefined
+    }
+    if (isPromiseLike(result)) return this.settleAfter(message, delivery, result)
+    if (!ReceivedMessage.claim(message)) return undefined
+    if (delivery.ackNow?.()) {
+      this.counts.acked++
+      return undefined
+    }
+    return this.ack(delivery)
+  }
+
+  /** The rest of {@link handleAtOnce} for a handler that returned a promise. */
+  private async settleAfter(message: ReceivedMessage<T>, delivery: Delivery, result: PromiseLike<unknown>): Promise<void> {
+    try {
+      await result
+    } catch (error) {
+      if (ReceivedMessage.claim(message)) await this.fail(delivery, toError(error))
       return
     }
-    const idempotency = settings.idempotency
-    if (idempotency === undefined) {
-      await this.handle(delivery, false)
-      return
-    }
+    if (ReceivedMessage.claim(message)) await this.ack(delivery)
+  }
+
+  /** Past its ttlMs: dropped unhandled, as the broker would have done with native expiry. */
+  private async dropExpired(delivery: Delivery, expiresAt: number): Promise<void> {
+    this.counts.expired++
+    this.settings.logger.debug(`message ${delivery.message.id} from ${this.settings.sourceLabel} expired ${Date.now() - expiresAt} ms ago; dropped unhandled`)
+    await this.ack(delivery)
+  }
+
+  private async processOnce(delivery: Delivery, idempotency: IdempotencyOptions): Promise<void> {
     let outcome: IdempotencyOutcome<Settle>
     try {
       // The duplicate check comes first: a duplicate is skipped without fetching or decoding its body
       // (a claim-checked body is deleted once the first copy is acked).
-      outcome = await idempotency.store.process(delivery.message.id, () => this.handle(delivery, true), { ttlMs: idempotency.ttlMs })
+      outcome = await idempotency.store.process(delivery.message.id, () => this.handleDeferred(delivery), { ttlMs: idempotency.ttlMs })
     } catch (error) {
       if (error === alreadySettled) return
       // The handler threw (nothing recorded), or the store itself failed: the retry policy applies.
@@ -145,13 +209,50 @@ export class ConsumerEngine<T> {
     await outcome.result()
   }
 
+  /** Runs the handler and settles the delivery: ack on success (auto mode), the retry policy on a throw. */
+  private async handle(delivery: Delivery): Promise<void> {
+    let message: ReceivedMessage<T> | undefined
+    if (this.readsAtOnce) {
+      // No claim check to fetch, no schema to await: decoded in place, without a promise of its own.
+      try {
+        message = new ReceivedMessage(delivery, this.decode(delivery, delivery.message.body) as T, this.settlement)
+      } catch (error) {
+        await this.deadLetter(delivery, error as Error)
+        return
+      }
+    } else {
+      message = await this.read(delivery)
+      if (message === undefined) return
+    }
+    try {
+      const result = this.settings.handler(message)
+      // A handler that returns no promise is not awaited: no extra turn of the microtask queue.
+      if (isPromiseLike(result)) await result
+    } catch (error) {
+      if (ReceivedMessage.claim(message)) await this.fail(delivery, toError(error))
+      return
+    }
+    if (this.settings.ack === 'auto' && ReceivedMessage.claim(message)) await this.ack(delivery)
+  }
+
   /**
-   * Fetches, decodes and validates the body and runs the handler. A body that cannot be read settles
-   * the delivery here (retry or dead letter). `deferAck` (idempotent consumers): a handler error is
-   * rethrown unsettled and an unreadable body throws {@link alreadySettled}, so that the store records
-   * nothing; on success the ack is returned for after the store recorded the id.
+   * For idempotent consumers: a handler error is rethrown unsettled and an unreadable body throws
+   * {@link alreadySettled}, so that the store records nothing; on success the ack is returned for after
+   * the store recorded the id.
    */
-  private async handle(delivery: Delivery, deferAck: boolean): Promise<Settle> {
+  private async handleDeferred(delivery: Delivery): Promise<Settle> {
+    const message = await this.read(delivery)
+    if (message === undefined) throw alreadySettled
+    await this.settings.handler(message)
+    if (this.settings.ack !== 'auto') return settledNothing
+    return () => (ReceivedMessage.claim(message) ? this.ack(delivery) : Promise.resolve())
+  }
+
+  /**
+   * Fetches, decodes and validates the body into the message a handler gets. A body that cannot be read
+   * settles the delivery here (retry or dead letter) and gives `undefined`.
+   */
+  private async read(delivery: Delivery): Promise<ReceivedMessage<T> | undefined> {
     const { settings } = this
     let bytes: Uint8Array
     try {
@@ -159,66 +260,30 @@ export class ConsumerEngine<T> {
     } catch (error) {
       // A store that cannot be reached is retried; a body gone from it is Unrecoverable (dead-lettered).
       await this.fail(delivery, toError(error))
-      if (deferAck) throw alreadySettled
-      return settledNothing
+      return undefined
     }
     let body: T
     try {
-      const envelope = settings.codec.envelope
-      const decoded = envelope
-        ? envelope.read(
-            { body: bytes, contentType: delivery.message.contentType, headers: delivery.message.headers },
-            { cloudEvents: settings.cloudEvents ?? defaultCloudEventsHeaders, where: settings.sourceLabel },
-          )
-        : settings.codec.decode(bytes)
+      const decoded = this.decode(delivery, bytes)
       body = settings.schema
         ? await validateBody(settings.schema, decoded, `message ${delivery.message.id} from ${settings.sourceLabel}`, settings.adapter)
         : (decoded as T)
     } catch (error) {
       await this.deadLetter(delivery, error as Error)
-      if (deferAck) throw alreadySettled
-      return settledNothing
+      return undefined
     }
-    let settled = false
-    const settleOnce = async (action: () => Promise<void>): Promise<void> => {
-      if (settled) return
-      settled = true
-      await action()
-    }
-    const message: Message<T> & { [incoming]: IncomingMessage } = {
-      id: delivery.message.id,
-      body,
-      headers: userHeaders(delivery.message.headers),
-      key: delivery.message.key,
-      attempt: delivery.message.attempt,
-      timestamp: new Date(delivery.message.timestamp),
-      correlationId: delivery.message.correlationId,
-      replyTo: delivery.message.replyTo,
-      subject: delivery.message.subject,
-      raw: delivery.raw,
-      ack: () => settleOnce(() => this.ack(delivery)),
-      nack: (options) => settleOnce(() => this.fail(delivery, new Error(options?.reason ?? 'nacked by the handler'), options?.delayMs)),
-      release: () => settleOnce(() => this.release(delivery)),
-      [incoming]: delivery.message,
-      extendLease: async (ms: number) => {
-        if (!settings.capabilities.leaseExtension) {
-          throw new UnsupportedFeatureError(settings.adapter, 'extendLease()', 'raise leaseMs when consuming, or split the work into smaller messages')
-        }
-        await delivery.extendLease(ms)
-      },
-    }
-    const ackNow: Settle = () => (settings.ack === 'auto' ? settleOnce(() => this.ack(delivery)) : Promise.resolve())
-    if (deferAck) {
-      await settings.handler(message)
-      return ackNow
-    }
-    try {
-      await settings.handler(message)
-      await ackNow()
-    } catch (error) {
-      await settleOnce(() => this.fail(delivery, toError(error)))
-    }
-    return settledNothing
+    return new ReceivedMessage(delivery, body, this.settlement)
+  }
+
+  /** The body decoded by the codec (or its envelope, from the body, content type and headers); throws what the codec throws. */
+  private decode(delivery: Delivery, bytes: Uint8Array): unknown {
+    const { settings } = this
+    const envelope = settings.codec.envelope
+    if (envelope === undefined) return settings.codec.decode(bytes)
+    return envelope.read(
+      { body: bytes, contentType: delivery.message.contentType, headers: delivery.message.headers },
+      { cloudEvents: settings.cloudEvents ?? defaultCloudEventsHeaders, where: settings.sourceLabel },
+    )
   }
 
   /** `keepBody`: a dead-lettered message's claim-checked body stays for the dead letter. */

@@ -20,7 +20,24 @@ export class MessageSender {
   ) {}
 
   // Async methods rather than closures handed to the runtime: no closure or extra promise per send.
-  async one(body: unknown, options: Options): Promise<{ id: string }> {
+  one(body: unknown, options: Options): Promise<{ id: string }> {
+    return this.outgoing.schema === undefined && this.outgoing.claimCheck === undefined ? this.oneAtOnce(body, options) : this.oneValidated(body, options)
+  }
+
+  /** No schema to await, no blob store: encoded in place and published, in one async frame. */
+  private async oneAtOnce(body: unknown, options: Options): Promise<{ id: string }> {
+    this.runtime.enter('the connection')
+    try {
+      if (hasOptions(options)) validateOptions(options, this.checks, `${this.verb} options`, this.runtime.adapter)
+      const message = encodeOutgoing(body, options, this.outgoing)
+      await this.runtime.publish(this.destination, [message], options.signal)
+      return { id: message.id }
+    } finally {
+      this.runtime.leave()
+    }
+  }
+
+  private async oneValidated(body: unknown, options: Options): Promise<{ id: string }> {
     this.runtime.enter('the connection')
     try {
       if (hasOptions(options)) validateOptions(options, this.checks, `${this.verb} options`, this.runtime.adapter)

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import type { Capabilities } from './capabilities.js'
 import type { ClaimCheck } from './claim-check.js'
 import type { Codec } from './codec.js'
 import { ConfigError, MessageTooLargeError, UnsupportedFeatureError } from './errors.js'
+import { newMessageId } from './message-id.js'
 import { type StandardSchemaV1, validateBody } from './schema.js'
 import { type CloudEventsHeaders, defaultCloudEventsHeaders } from './spi/cloud-events-headers.js'
 import { messageSize } from './spi/message-size.js'
@@ -59,6 +59,12 @@ export interface OutgoingContext {
   cloudEvents?: CloudEventsHeaders
 }
 
+/** A send without options: one frozen object for every such call rather than a new `{}` each. */
+export const noSendOptions: SendOptions & PublishOptions = Object.freeze({})
+
+/** The usual send's `extra`: one object for every call rather than a new `{}` each. */
+const noExtra: { replyTo?: string; headers?: Record<string, string> } = Object.freeze({})
+
 /**
  * Validates, encodes and checks one body against the adapter's limits, before anything reaches the
  * broker: a bad body fails the caller's call, never a later delivery.
@@ -67,7 +73,7 @@ export async function prepareOutgoing(
   body: unknown,
   options: SendOptions & PublishOptions,
   context: OutgoingContext,
-  extra: { replyTo?: string; headers?: Record<string, string> } = {},
+  extra: { replyTo?: string; headers?: Record<string, string> } = noExtra,
 ): Promise<OutgoingMessage> {
   const value = context.schema ? await validateBody(context.schema, body, `message for ${context.where}`, context.adapter) : body
   return encodeOutgoing(value, options, context, extra)
@@ -82,7 +88,7 @@ export function encodeOutgoing(
   value: unknown,
   options: SendOptions & PublishOptions,
   context: OutgoingContext,
-  extra: { replyTo?: string; headers?: Record<string, string> } = {},
+  extra: { replyTo?: string; headers?: Record<string, string> } = noExtra,
 ): OutgoingMessage {
   const { adapter, capabilities } = context
   const delayMs = options.delayMs ?? 0
@@ -131,7 +137,7 @@ export function encodeOutgoing(
   const written = envelope?.write(value, { cloudEvents: context.cloudEvents ?? defaultCloudEventsHeaders, where: context.where })
   if (written !== undefined) Object.assign(headers, written.headers)
   const message: OutgoingMessage = {
-    id: options.id ?? written?.id ?? randomUUID(),
+    id: options.id ?? written?.id ?? newMessageId(),
     body: written === undefined ? context.codec.encode(value) : written.body,
     contentType: written === undefined ? context.codec.contentType : written.contentType,
     headers,

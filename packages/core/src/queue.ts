@@ -20,7 +20,7 @@ import {
   stringRecord,
   validateOptions,
 } from './options-validation.js'
-import type { OutgoingContext, SendOptions } from './outgoing-message.js'
+import { noSendOptions, type OutgoingContext, type SendOptions } from './outgoing-message.js'
 import { createRetryPolicy, type RetryPolicyOptions, retryPolicyCheck } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
 import type { StandardSchemaV1 } from './schema.js'
@@ -133,7 +133,7 @@ export class Queue<T = unknown> {
   }
 
   /** Sends one message. Resolves once the broker has it; rejects with a typed error, having sent nothing. */
-  send(body: T, options: SendOptions = {}): Promise<{ id: string }> {
+  send(body: T, options: SendOptions = noSendOptions): Promise<{ id: string }> {
     return this.sender.one(body, options)
   }
 

@@ -1,8 +1,8 @@
 import { resolveCodec } from './codec.js'
-import { incomingOf } from './consumer-engine.js'
 import { AnymqError } from './errors.js'
 import type { Message } from './message.js'
 import { type OutgoingContext, prepareOutgoing } from './outgoing-message.js'
+import { ReceivedMessage } from './received-message.js'
 import type { Runtime } from './runtime.js'
 import type { OutgoingMessage } from './spi/transport.js'
 import { wireHeaders } from './spi/wire-headers.js'
@@ -21,7 +21,7 @@ export async function answerRequest<Request, Response>(
   handler: (request: Request, message: Message<Request>) => Response | Promise<Response>,
   headers: Record<string, string> = {},
 ): Promise<void> {
-  const expiresAt = Number(incomingOf(message)?.headers[wireHeaders.expiresAt])
+  const expiresAt = Number(ReceivedMessage.incomingOf(message)?.headers[wireHeaders.expiresAt])
   if (Number.isFinite(expiresAt) && Date.now() > expiresAt) return
   const replyTo = message.replyTo
   let reply: OutgoingMessage

@@ -8,7 +8,7 @@ import type { Message } from './message.js'
 import { iterateMessages, type MessagesOptions } from './message-iterator.js'
 import { MessageSender } from './message-sender.js'
 import { abortSignal, either, type OptionCheck, objectOf, ofType, oneOf, standardSchema, stringRecord, validateOptions } from './options-validation.js'
-import type { OutgoingContext, PublishOptions } from './outgoing-message.js'
+import { noSendOptions, type OutgoingContext, type PublishOptions } from './outgoing-message.js'
 import { validateName } from './queue.js'
 import { createRetryPolicy, type RetryPolicyOptions, retryPolicyCheck } from './retry-policy.js'
 import type { Runtime } from './runtime.js'
@@ -91,7 +91,7 @@ export class Topic<T = unknown> {
   }
 
   /** Publishes one message to every subscription. Resolves once the broker has it. */
-  publish(body: T, options: PublishOptions = {}): Promise<{ id: string }> {
+  publish(body: T, options: PublishOptions = noSendOptions): Promise<{ id: string }> {
     return this.sender.one(body, options)
   }
 

@@ -1,6 +1,23 @@
 import { describe, expect, it } from 'vitest'
 import { KeySequencer } from '../src/key-sequencer.js'
 
+interface Job {
+  run: () => Promise<void>
+  abandon: () => void
+}
+
+/** A sequencer of jobs that carry their own run and abandon, as the consumer engine's deliveries are run by it. */
+function sequencerOf(concurrency: number) {
+  const sequencer = new KeySequencer<Job>(
+    concurrency,
+    (job) => job.run(),
+    (job) => job.abandon(),
+  )
+  return Object.assign(sequencer, {
+    add: (key: string | undefined, run: () => Promise<void>, abandon: () => void) => sequencer.submit(key, { run, abandon }),
+  })
+}
+
 function gate() {
   let open!: () => void
   const promise = new Promise<void>((resolve) => {
@@ -11,7 +28,7 @@ function gate() {
 
 describe('key sequencer', () => {
   it('runs one key at a time in order and different keys in parallel, within the concurrency limit', async () => {
-    const sequencer = new KeySequencer(2)
+    const sequencer = sequencerOf(2)
     const log: string[] = []
     const gates = new Map<string, ReturnType<typeof gate>>()
     const task = (name: string) => async () => {
@@ -21,10 +38,10 @@ describe('key sequencer', () => {
       await waiting.promise
       log.push(`end ${name}`)
     }
-    sequencer.submit('a', task('a1'), () => {})
-    sequencer.submit('a', task('a2'), () => {})
-    sequencer.submit('b', task('b1'), () => {})
-    sequencer.submit(undefined, task('x1'), () => {})
+    sequencer.add('a', task('a1'), () => {})
+    sequencer.add('a', task('a2'), () => {})
+    sequencer.add('b', task('b1'), () => {})
+    sequencer.add(undefined, task('x1'), () => {})
     expect(log).toEqual(['start a1', 'start b1'])
     gates.get('a1')?.open()
     await new Promise((resolve) => setImmediate(resolve))
@@ -39,20 +56,20 @@ describe('key sequencer', () => {
   })
 
   it('abandons queued tasks on request and forgets their keys', async () => {
-    const sequencer = new KeySequencer(1)
+    const sequencer = sequencerOf(1)
     const abandoned: string[] = []
     const blocker = gate()
-    sequencer.submit(
+    sequencer.add(
       'a',
       () => blocker.promise,
       () => abandoned.push('a1'),
     )
-    sequencer.submit(
+    sequencer.add(
       'a',
       async () => {},
       () => abandoned.push('a2'),
     )
-    sequencer.submit(
+    sequencer.add(
       'b',
       async () => {},
       () => abandoned.push('b1'),
@@ -62,7 +79,7 @@ describe('key sequencer', () => {
     blocker.open()
     await sequencer.whenIdle()
     let ran = false
-    sequencer.submit(
+    sequencer.add(
       'b',
       async () => {
         ran = true
@@ -71,5 +88,72 @@ describe('key sequencer', () => {
     )
     await sequencer.whenIdle()
     expect(ran).toBe(true)
+  })
+})
+
+describe('key sequencer, items that finish synchronously', () => {
+  it('frees the slot of an item whose run returned undefined in the same turn, in submission order', () => {
+    const ran: number[] = []
+    const sequencer = new KeySequencer<number>(
+      1,
+      (item) => {
+        ran.push(item)
+        return undefined
+      },
+      () => {},
+    )
+    for (let item = 0; item < 5; item++) sequencer.submit(item % 2 === 0 ? 'even' : undefined, item)
+    // No await: each item ran and freed the only slot before the next was submitted.
+    expect(ran).toEqual([0, 1, 2, 3, 4])
+    expect(sequencer.running).toBe(0)
+    expect(sequencer.queued).toBe(0)
+  })
+
+  it('runs a long backlog of synchronous items in one loop, without nesting a call per item', async () => {
+    const items = 50_000
+    const blocker = gate()
+    const ran: number[] = []
+    const stackDepth: number[] = []
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = Number.POSITIVE_INFINITY
+    try {
+      const sequencer = new KeySequencer<number>(
+        1,
+        (item) => {
+          ran.push(item)
+          if (item === 1 || item === items - 1) stackDepth.push(new Error('depth').stack?.split('\n').length ?? 0)
+          // The first item holds the only slot while the backlog builds up behind it.
+          return item === 0 ? blocker.promise : undefined
+        },
+        () => {},
+      )
+      for (let item = 0; item < items; item++) sequencer.submit(undefined, item)
+      expect(ran).toEqual([0])
+      blocker.open()
+      await sequencer.whenIdle()
+      expect(ran).toHaveLength(items)
+      expect(ran[items - 1]).toBe(items - 1)
+      // The last item ran as deep in the stack as the second: one loop, not a call nested per item.
+      expect(stackDepth[1]).toBe(stackDepth[0])
+    } finally {
+      Error.stackTraceLimit = limit
+    }
+  }, 10_000)
+
+  it('frees the slot of an item that threw synchronously, and runs the next', () => {
+    const ran: number[] = []
+    const sequencer = new KeySequencer<number>(
+      1,
+      (item) => {
+        ran.push(item)
+        if (item === 0) throw new Error('boom')
+        return undefined
+      },
+      () => {},
+    )
+    sequencer.submit(undefined, 0)
+    sequencer.submit(undefined, 1)
+    expect(ran).toEqual([0, 1])
+    expect(sequencer.running).toBe(0)
   })
 })

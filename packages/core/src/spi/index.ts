@@ -1,3 +1,4 @@
+export { copyBytes } from '../byte-slab.js'
 export type { AdminCapabilities, Capabilities } from '../capabilities.js'
 export { codecCheck, resolveCodec } from '../codec.js'
 export { queueBrokerOptionsOf } from '../connection.js'

@@ -167,6 +167,13 @@ export interface Delivery {
   /** Done; never deliver it again. */
   ack(): Promise<void>
   /**
+   * Optional, for brokers in the same process whose ack waits on nothing: acks synchronously and
+   * returns `true` once the delivery is settled (`false`: not settled, core then calls {@link ack}).
+   * When a handler returns without a promise, core then frees its concurrency slot in the same turn,
+   * as a plain in-process loop would; without it, the slot waits one turn for `ack()`'s promise.
+   */
+  ackNow?(): boolean
+  /**
    * Deliver again after `delayMs` with `attempt + 1` and these headers (failure bookkeeping),
    * without blocking the messages behind it. See `retryCopy` for the generic way. Resolves once the
    * retry is scheduled durably and the original settled.

@@ -34,7 +34,7 @@ export function isReservedHeader(name: string): boolean {
 /** The user's headers only, without anymq's reserved ones. */
 export function userHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   const result: Record<string, string> = {}
-  // Keys, not entries: no [name, value] array per header on every delivery.
-  for (const name of Object.keys(headers)) if (!isReservedHeader(name)) result[name] = headers[name] as string
+  // for…in, not Object.keys or entries: no array per delivery (headers are plain objects, nothing inherited).
+  for (const name in headers) if (!isReservedHeader(name)) result[name] = headers[name] as string
   return result
 }

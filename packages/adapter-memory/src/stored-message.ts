@@ -1,0 +1,52 @@
+import { copyBytes, type IncomingMessage, type OutgoingMessage } from '@anymq/core/spi'
+
+/** A message as the memory broker stores it: bytes and strings, never the sender's objects. */
+export interface StoredMessage {
+  message: IncomingMessage
+  priority: number
+}
+
+/** What the broker keeps of a sent message: a private copy of its bytes and headers. */
+export function toStored(message: OutgoingMessage): StoredMessage {
+  // An outgoing message has every field of an incoming one: the same copy takes exactly those.
+  return { priority: message.priority ?? 0, message: copyMessage(message) }
+}
+
+/** The headers of every message sent without any: one frozen object, not an empty one per copy. */
+const noHeaders: Record<string, string> = Object.freeze({})
+
+/** A private copy of headers, plus `extra` (failure bookkeeping of a retry). */
+function copyHeaders(headers: Record<string, string>, extra: Record<string, string> | undefined): Record<string, string> {
+  if (extra === undefined) {
+    // for…in rather than Object.keys: no array to find out that there is nothing to copy.
+    for (const _ in headers) return { ...headers }
+    return noHeaders
+  }
+  return { ...headers, ...extra }
+}
+
+/** A deep copy: handlers may mutate what they get without touching what is stored. */
+export function copyMessage(message: IncomingMessage, attempt = message.attempt, extraHeaders?: Record<string, string>): IncomingMessage {
+  return {
+    id: message.id,
+    body: copyBytes(message.body),
+    contentType: message.contentType,
+    headers: copyHeaders(message.headers, extraHeaders),
+    key: message.key,
+    correlationId: message.correlationId,
+    replyTo: message.replyTo,
+    timestamp: message.timestamp,
+    subject: message.subject,
+    attempt,
+  }
+}
+
+/** Another stored copy of the same message (one per topic subscription). */
+export function copyStored(stored: StoredMessage): StoredMessage {
+  return { priority: stored.priority, message: copyMessage(stored.message) }
+}
+
+/** The stored message of its next delivery: a copy with the attempt one higher (and a retry's failure headers). */
+export function redelivery(stored: StoredMessage, extraHeaders?: Record<string, string>): StoredMessage {
+  return { priority: stored.priority, message: copyMessage(stored.message, stored.message.attempt + 1, extraHeaders) }
+}

@@ -1,0 +1,67 @@
+import { connect, type Message } from '@anymq/core'
+import { describe, expect, it } from 'vitest'
+import { adapter } from '../src/index.js'
+
+/** Resolves with the first `count` messages a handler sees, running `then` on each first. */
+function take<T>(count: number, then: (message: Message<T>) => unknown = () => {}) {
+  const seen: Message<T>[] = []
+  let done!: () => void
+  const all = new Promise<void>((resolve) => {
+    done = resolve
+  })
+  const handler = async (message: Message<T>) => {
+    seen.push(message)
+    if (seen.length <= count) await then(message)
+    if (seen.length === count) done()
+  }
+  return { seen, all, handler }
+}
+
+describe('memory: what a sender or a handler does to its bytes stays its own', () => {
+  it('a sender reusing its buffer after send does not change the message', async () => {
+    const mq = await connect('memory://isolation-sender', { adapter })
+    const queue = mq.queue<Uint8Array>('bytes', { codec: 'raw' })
+    const buffer = new Uint8Array([1, 2, 3, 4])
+    await queue.send(buffer)
+    buffer.fill(9)
+    const { seen, all, handler } = take<Uint8Array>(1)
+    await queue.consume(handler).ready
+    await all
+    expect([...(seen[0]?.body ?? [])]).toEqual([1, 2, 3, 4])
+    await mq.close()
+  })
+
+  it('a handler that overwrites its bytes and headers then fails: the retry gets the original ones', async () => {
+    const mq = await connect('memory://isolation-retry', { adapter })
+    const queue = mq.queue<Uint8Array>('bytes', { codec: 'raw', retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 1 } } })
+    const { seen, all, handler } = take<Uint8Array>(2, (message) => {
+      if (message.attempt === 1) {
+        message.body.fill(0)
+        ;(message.headers as Record<string, string>).tenant = 'mallory'
+        throw new Error('first attempt fails')
+      }
+    })
+    await queue.consume(handler).ready
+    await queue.send(new Uint8Array([5, 6, 7]), { headers: { tenant: 'acme' } })
+    await all
+    expect(seen[1]?.attempt).toBe(2)
+    expect([...(seen[1]?.body ?? [])]).toEqual([5, 6, 7])
+    expect(seen[1]?.headers.tenant).toBe('acme')
+    await mq.close()
+  })
+
+  it('one subscription overwriting its bytes does not change another subscription’s copy', async () => {
+    const mq = await connect('memory://isolation-fan-out', { adapter })
+    const topic = mq.topic<Uint8Array>('events', { codec: 'raw' })
+    const first = take<Uint8Array>(1, (message) => {
+      message.body.fill(0)
+    })
+    await topic.subscribe('first', first.handler).ready
+    const second = take<Uint8Array>(1)
+    await topic.subscribe('second', second.handler).ready
+    await topic.publish(new Uint8Array([8, 9]))
+    await Promise.all([first.all, second.all])
+    expect([...(second.seen[0]?.body ?? [])]).toEqual([8, 9])
+    await mq.close()
+  })
+})
