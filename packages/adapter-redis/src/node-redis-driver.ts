@@ -1,5 +1,5 @@
 import type { Logger } from '@anymq/core/spi'
-import { MultiErrorReply, RESP_TYPES, RedisClient, type RedisClientOptions, TimeoutError } from '@redis/client'
+import { MultiErrorReply, RESP_TYPES, RedisClient, type RedisClientOptions } from '@redis/client'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
 import { describeServer, pause } from './redis-connection.js'
 import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'
@@ -168,18 +168,10 @@ class NodeRedisConnection implements RedisConnection {
   }
 
   private async send(client: Client, args: readonly RedisArgument[], options: CallOptions | undefined, resend: boolean): Promise<unknown> {
-    const blockMs = options?.blockMs
-    const commandOptions =
-      blockMs === undefined ? (options?.binary ? binaryReplies : undefined) : { ...(options?.binary ? binaryReplies : {}), timeout: blockMs + blockingGraceMs }
+    if (options?.blockMs !== undefined) return this.sendBlocking(client, args, options.binary === true, options.blockMs)
     try {
-      return await client.sendCommand(argumentsOf(args), commandOptions)
+      return await client.sendCommand(argumentsOf(args), options?.binary ? binaryReplies : undefined)
     } catch (error) {
-      if (blockMs !== undefined && error instanceof TimeoutError) {
-        // The read outlived its BLOCK by far: the socket is likely dead without having closed (a
-        // silent network failure). A fresh connection instead of reading on it forever.
-        this.lose(client, error)
-        return null
-      }
       this.noteFailure(client, error)
       // The command connection resends a command interrupted by a lost connection once, as ioredis'
       // autoResendUnfulfilledCommands does; blocking reads are never resent.
@@ -189,6 +181,30 @@ class NodeRedisConnection implements RedisConnection {
         return this.send(next, args, options, false)
       }
       throw error
+    }
+  }
+
+  /**
+   * A blocking read, bounded by a plain timer cleared when it answers. A read that outlives its BLOCK
+   * by far was stalled on a dead socket that never closed (a silent network failure): the connection
+   * is replaced and the read resolves `null`, as an empty read. (node-redis' own `timeout` option arms
+   * an `AbortSignal.timeout`, which cannot be cleared: every read left a timer behind that fired
+   * seconds later and built a `DOMException`, 5 % of a consumer's CPU profile.)
+   */
+  private async sendBlocking(client: Client, args: readonly RedisArgument[], binary: boolean, blockMs: number): Promise<unknown> {
+    let stalled = false
+    const timer = setTimeout(() => {
+      stalled = true
+      this.lose(client, new Error(`a blocking read got no answer ${blockingGraceMs} ms after its BLOCK of ${blockMs} ms ran out`))
+    }, blockMs + blockingGraceMs)
+    try {
+      return await client.sendCommand(argumentsOf(args), binary ? binaryReplies : undefined)
+    } catch (error) {
+      if (stalled) return null
+      this.noteFailure(client, error)
+      throw error
+    } finally {
+      clearTimeout(timer)
     }
   }
 

@@ -246,13 +246,18 @@ export class RedisConsumer implements TransportConsumer {
     return this.prefetch - this.inflight.size
   }
 
+  /** Enough is free to read again: half the prefetch, or everything. */
+  private roomToRead(): boolean {
+    return this.capacity > 0 && (this.inflight.size === 0 || this.capacity >= Math.ceil(this.prefetch / 2))
+  }
+
   private async readLoop(): Promise<void> {
     const { settings } = this.context
     let failures = 0
     while (!this.stopped) {
       const blocking = this.blocking as RedisConnection
       // Refill in batches: wait until half the prefetch is free (or nothing is held) instead of reading one entry per settle.
-      if (this.capacity <= 0 || (this.inflight.size > 0 && this.capacity < Math.ceil(this.prefetch / 2))) {
+      if (!this.roomToRead()) {
         await new Promise<void>((resolve) => {
           this.wakeLoop = resolve
         })
@@ -382,7 +387,8 @@ export class RedisConsumer implements TransportConsumer {
       if (held.settled) return Promise.resolve()
       held.settled = true
       this.inflight.delete(token)
-      this.wakeLoop?.()
+      // Only when the loop would read: waking it to wait again cost a promise per settled message.
+      if (this.wakeLoop !== undefined && this.roomToRead()) this.wakeLoop()
       // Counted here rather than with track(): one reaction per settlement instead of two.
       this.pendingWork++
       return action().then(this.untrack, (error: unknown) => {
