@@ -85,6 +85,11 @@ class NodeRedisConnection implements RedisConnection {
   private readonly blocking: boolean
   /** Set when the server turned out to need no password (see {@link attach}). */
   private withoutPassword = false
+  /** The blocking read under way (one at a time on a blocking connection): its client, start and bound; see {@link sendBlocking}. */
+  private reading: { client: Client; startedAt: number; boundMs: number } | undefined
+  /** The client a stalled read was given up on: its read's failure is an empty read, not an error. */
+  private stalledClient: Client | undefined
+  private watchdog: NodeJS.Timeout | undefined
 
   constructor(
     private readonly settings: RedisSettings,
@@ -139,6 +144,7 @@ class NodeRedisConnection implements RedisConnection {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearInterval(this.watchdog)
     this.wakeWaiters()
     const client = this.client
     this.client = undefined
@@ -162,6 +168,7 @@ class NodeRedisConnection implements RedisConnection {
 
   terminate(): void {
     this.closed = true
+    clearInterval(this.watchdog)
     this.wakeWaiters()
     this.client?.destroy()
     this.client = undefined
@@ -185,27 +192,37 @@ class NodeRedisConnection implements RedisConnection {
   }
 
   /**
-   * A blocking read, bounded by a plain timer cleared when it answers. A read that outlives its BLOCK
-   * by far was stalled on a dead socket that never closed (a silent network failure): the connection
-   * is replaced and the read resolves `null`, as an empty read. (node-redis' own `timeout` option arms
-   * an `AbortSignal.timeout`, which cannot be cleared: every read left a timer behind that fired
-   * seconds later and built a `DOMException`, 5 % of a consumer's CPU profile.)
+   * A blocking read, bounded on the client side: one that outlives its BLOCK by far was stalled on a
+   * dead socket that never closed (a silent network failure), so the connection is replaced and the
+   * read resolves `null`, as an empty read. One watchdog per connection looks at the read under way
+   * once a second: no timer per read. (node-redis' own `timeout` option arms an `AbortSignal.timeout`
+   * per command, which cannot be cleared: every read left a timer behind that fired seconds later and
+   * built a `DOMException`, 5 % of a consumer's CPU profile; a `setTimeout` per read still cost 5 %.)
    */
   private async sendBlocking(client: Client, args: readonly RedisArgument[], binary: boolean, blockMs: number): Promise<unknown> {
-    let stalled = false
-    const timer = setTimeout(() => {
-      stalled = true
-      this.lose(client, new Error(`a blocking read got no answer ${blockingGraceMs} ms after its BLOCK of ${blockMs} ms ran out`))
-    }, blockMs + blockingGraceMs)
+    const reading = { client, startedAt: Date.now(), boundMs: blockMs + blockingGraceMs }
+    this.reading = reading
+    this.watchdog ??= setInterval(() => this.checkStalledRead(), 1000).unref()
     try {
       return await client.sendCommand(argumentsOf(args), binary ? binaryReplies : undefined)
     } catch (error) {
-      if (stalled) return null
+      if (this.stalledClient === client) return null
       this.noteFailure(client, error)
       throw error
     } finally {
-      clearTimeout(timer)
+      if (this.reading === reading) this.reading = undefined
     }
+  }
+
+  private checkStalledRead(): void {
+    const reading = this.reading
+    if (reading === undefined || Date.now() - reading.startedAt <= reading.boundMs) return
+    this.reading = undefined
+    this.stalledClient = reading.client
+    this.lose(
+      reading.client,
+      new Error(`a blocking read got no answer ${blockingGraceMs} ms after its BLOCK of ${reading.boundMs - blockingGraceMs} ms ran out`),
+    )
   }
 
   /** A lost socket, or a primary demoted to a replica by a failover (READONLY): find the primary again. */
