@@ -41,7 +41,7 @@ export function entryFields<T extends Array<string | Buffer | number>>(result: T
     fields.id,
     message.id,
     fields.body,
-    Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+    Buffer.isBuffer(message.body) ? message.body : Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
     fields.contentType,
     message.contentType,
     fields.timestamp,
@@ -52,7 +52,9 @@ export function entryFields<T extends Array<string | Buffer | number>>(result: T
   if (message.replyTo !== undefined) result.push(fields.replyTo, message.replyTo)
   if (message.subject !== undefined) result.push(fields.subject, message.subject)
   if (group !== undefined) result.push(fields.group, group)
-  for (const [name, value] of Object.entries(message.headers)) result.push(`${fields.headerPrefix}${name}`, value)
+  // Keys, not entries: no [name, value] array per header (nor an empty array for a message without headers).
+  const headers = message.headers
+  for (const name in headers) result.push(`${fields.headerPrefix}${name}`, headers[name] as string)
   return result
 }
 
