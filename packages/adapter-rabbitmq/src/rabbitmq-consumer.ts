@@ -8,6 +8,7 @@ import {
   UnsupportedFeatureError,
 } from '@anymq/core/spi'
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib'
+import { RabbitAckBatch } from './rabbitmq-ack-batch.js'
 import { type RabbitConnection, type Recoverable, retryWhileReconnecting } from './rabbitmq-connection.js'
 import { adapterName, connectionError } from './rabbitmq-errors.js'
 import { toIncoming } from './rabbitmq-message.js'
@@ -28,6 +29,7 @@ interface Attached {
   channel: Channel
   consumerTag: string
   closed: boolean
+  acks: RabbitAckBatch
 }
 
 /**
@@ -112,7 +114,7 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
       } catch (error) {
         throw connectionError(`cannot open a channel to consume ${this.source.describe}: ${(error as Error).message}`, error)
       }
-      const attached: Attached = { model, channel, consumerTag: '', closed: false }
+      const attached: Attached = { model, channel, consumerTag: '', closed: false, acks: new RabbitAckBatch(channel, () => attached.closed) }
       channel.on('error', (error: Error) => this.logger.warn(`rabbitmq consumer of ${this.source.describe}: ${error.message}`))
       channel.on('handler-error', (error: Error) => this.logger.error(`rabbitmq: a consumer handler threw: ${error.message}`))
       channel.on('close', () => this.channelClosed(attached))
@@ -175,6 +177,7 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
       this.options.onError(error as Error)
       return
     }
+    attached.acks.delivered(raw)
     try {
       this.deliver(delivery)
     } catch (error) {
@@ -185,23 +188,28 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
   private delivery(attached: Attached, raw: ConsumeMessage): Delivery {
     const message = toIncoming(raw)
     let settled = false
-    const once = (action: (channel: Channel) => void): void => {
-      if (settled) return
+    const ack = (): Promise<void> => {
+      if (settled) return Promise.resolve()
       settled = true
-      settle(attached, action)
+      return attached.acks.ack(raw)
     }
     return {
       message,
       raw,
-      ack: async () => once((channel) => channel.ack(raw)),
+      ack,
       retry: async ({ delayMs, headers }) => {
         if (settled) return
         // Published (and confirmed) before the ack. If the publish fails the delivery stays unsettled
         // (the SPI's contract) and core releases it.
         await this.source.republish(retryCopy(message, { delayMs, headers }))
-        once((channel) => channel.ack(raw))
+        await ack()
       },
-      release: async () => once((channel) => channel.nack(raw, false, true)),
+      release: async () => {
+        if (settled) return
+        settled = true
+        attached.acks.released(raw)
+        settle(attached, (channel) => channel.nack(raw, false, true))
+      },
       extendLease: async () => {
         throw new UnsupportedFeatureError(
           adapterName,

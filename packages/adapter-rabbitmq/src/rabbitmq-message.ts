@@ -28,7 +28,8 @@ const shortStringBytes = 255
  */
 export function publishOptions(message: OutgoingMessage, options: { persistent: boolean; mandatory: boolean }): Options.Publish {
   const problems: ConfigProblem[] = []
-  const tooLong = (value: string | undefined) => value !== undefined && Buffer.byteLength(value) > shortStringBytes
+  // A string of at most 85 UTF-16 units is at most 255 bytes in UTF-8: most are not measured at all.
+  const tooLong = (value: string | undefined) => value !== undefined && value.length * 3 > shortStringBytes && Buffer.byteLength(value) > shortStringBytes
   for (const name of Object.keys(message.headers)) {
     if (tooLong(name))
       problems.push({ field: `headers.${name.slice(0, 40)}…`, message: `the name is ${Buffer.byteLength(name)} bytes in UTF-8; AMQP allows 255` })
@@ -47,10 +48,7 @@ export function publishOptions(message: OutgoingMessage, options: { persistent: 
   // exchange). Not on a delayed message: the delay queue's own TTL must decide when it moves on.
   const expiresAt = Number(message.headers[wireHeaders.expiresAt])
   const expiration = message.delayMs === 0 && Number.isFinite(expiresAt) ? String(Math.max(1, expiresAt - Date.now())) : undefined
-  return {
-    ...(expiration === undefined ? {} : { expiration }),
-    // Only a priority queue (x-max-priority, or a quorum queue of RabbitMQ 4) reads it; core sends one only to those.
-    ...(message.priority === undefined ? {} : { priority: message.priority }),
+  const properties: Options.Publish = {
     messageId: message.id,
     contentType: message.contentType,
     headers,
@@ -60,6 +58,10 @@ export function publishOptions(message: OutgoingMessage, options: { persistent: 
     persistent: options.persistent,
     mandatory: options.mandatory,
   }
+  if (expiration !== undefined) properties.expiration = expiration
+  // Only a priority queue (x-max-priority, or a quorum queue of RabbitMQ 4) reads it; core sends one only to those.
+  if (message.priority !== undefined) properties.priority = message.priority
+  return properties
 }
 
 /**

@@ -53,46 +53,52 @@ export class RabbitPublisher {
     // The channel already open on the current connection is taken without an await on every publish.
     const opened = this.opened
     const target = opened !== undefined && !opened.isClosed && opened.model === this.connection.current ? opened : await this.channel(signal)
-    const confirms: Promise<void>[] = []
-    for (const message of messages) {
+    if (messages.length === 0) return
+    // One promise for the whole call, settled by a count of confirms, rather than a promise (and a
+    // handler against unhandled rejections) per message and an allSettled over them.
+    let unconfirmed = messages.length
+    let failure: Error | undefined
+    let allConfirmed!: () => void
+    const confirmed = new Promise<void>((resolve) => {
+      allConfirmed = resolve
+    })
+    const settle = (error: Error | undefined, count = 1): void => {
+      if (error !== undefined && failure === undefined) failure = error
+      unconfirmed -= count
+      if (unconfirmed === 0) allConfirmed()
+    }
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index] as Outbound
       if (target.isClosed) {
-        const lost = Promise.reject(connectionError(`${message.where}: the channel closed before the message was sent`))
-        lost.catch(() => {})
-        confirms.push(lost)
+        // Nothing more is written: the rest fail with this, once what was written is confirmed or failed.
+        settle(connectionError(`${message.where}: the channel closed before the message was sent`), messages.length - index)
         break
       }
       let written: boolean
       const pending: Pending = { message, returned: undefined }
       const mandatory = message.options.mandatory === true
       if (mandatory) target.mandatory.add(pending)
-      const confirmed = new Promise<void>((resolve, reject) => {
-        try {
-          written = target.channel.publish(message.exchange, message.routingKey, message.content, message.options, (error: unknown) => {
-            if (mandatory) target.mandatory.delete(pending)
-            if (error) {
-              reject(
-                isNack(error)
-                  ? publishError(`${message.where}: the broker refused the message (nack)`, error)
-                  : wrapPublishError(message.where, target.closeError ?? error),
-              )
-            } else if (pending.returned !== undefined) reject(publishError(`${message.where}: the broker could not route the message (${pending.returned})`))
-            else resolve()
-          })
-        } catch (error) {
+      try {
+        written = target.channel.publish(message.exchange, message.routingKey, message.content, message.options, (error: unknown) => {
           if (mandatory) target.mandatory.delete(pending)
-          written = true
-          reject(wrapPublishError(message.where, error))
-        }
-      })
-      // Marked handled at once: a confirm may fail while later messages are still being written.
-      confirmed.catch(() => {})
-      confirms.push(confirmed)
-      if (!written!) await Promise.race([new Promise((resolve) => target.channel.once('drain', resolve)), target.closed])
+          if (error) {
+            settle(
+              isNack(error)
+                ? publishError(`${message.where}: the broker refused the message (nack)`, error)
+                : wrapPublishError(message.where, target.closeError ?? error),
+            )
+          } else if (pending.returned !== undefined) settle(publishError(`${message.where}: the broker could not route the message (${pending.returned})`))
+          else settle(undefined)
+        })
+      } catch (error) {
+        if (mandatory) target.mandatory.delete(pending)
+        written = true
+        settle(wrapPublishError(message.where, error))
+      }
+      if (!written) await Promise.race([new Promise((resolve) => target.channel.once('drain', resolve)), target.closed])
     }
-    if (confirms.length === 1) return confirms[0]
-    const results = await Promise.allSettled(confirms)
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
-    if (failed) throw failed.reason
+    await confirmed
+    if (failure !== undefined) throw failure
   }
 
   /** Waits for every publish written so far to be confirmed. */

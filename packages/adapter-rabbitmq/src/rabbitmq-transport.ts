@@ -71,7 +71,8 @@ export class RabbitTransport implements Transport {
     switch (destination.kind) {
       case 'queue': {
         const queue = this.topology.declaredQueue(destination.queue) ?? (await this.topology.queue(destination.queue))
-        outbound = await this.toQueue(queue, messages, where)
+        const built = this.toQueue(queue, messages, where)
+        outbound = Array.isArray(built) ? built : await built
         break
       }
       case 'subscription': {
@@ -255,8 +256,26 @@ export class RabbitTransport implements Transport {
     return consumer
   }
 
-  /** Messages for one queue: straight through the default exchange, or through a delay queue. */
-  private async toQueue(queue: string, messages: readonly OutgoingMessage[], where: string): Promise<Outbound[]> {
+  /**
+   * Messages for one queue: straight through the default exchange, or through a delay queue. Without a
+   * delayed message (the usual send) the list is built without an await: one promise less per send.
+   */
+  private toQueue(queue: string, messages: readonly OutgoingMessage[], where: string): Outbound[] | Promise<Outbound[]> {
+    if (messages.some((message) => message.delayMs > 0)) return this.toQueueWithDelays(queue, messages, where)
+    const outbound: Outbound[] = []
+    for (const message of messages) {
+      outbound.push({
+        exchange: '',
+        routingKey: queue,
+        content: toBuffer(message.body),
+        options: publishOptions(message, { persistent: true, mandatory: true }),
+        where,
+      })
+    }
+    return outbound
+  }
+
+  private async toQueueWithDelays(queue: string, messages: readonly OutgoingMessage[], where: string): Promise<Outbound[]> {
     const outbound: Outbound[] = []
     for (const message of messages) {
       const exchange = message.delayMs > 0 ? await this.topology.delay(message.delayMs) : ''

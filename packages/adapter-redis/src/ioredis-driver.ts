@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { Logger } from '@anymq/core/spi'
 import { Redis, type RedisOptions } from 'ioredis'
 import { reportFailoverDetectorErrors } from './ioredis-failover-detector.js'
@@ -60,6 +61,21 @@ function commandMethod(client: Redis, command: string, binary: boolean): Method 
   return method
 }
 
+/**
+ * The arguments after the command name, as ioredis takes them best. A Buffer among the arguments puts
+ * ioredis in its buffer mode, which copies the command twice (into one Buffer, then into the
+ * auto-pipeline's); a Buffer holding valid UTF-8 (every JSON or text body) is passed as its string,
+ * which ioredis writes back as the very same bytes. Other Buffers (binary bodies) stay Buffers.
+ */
+function commandArguments(args: readonly RedisArgument[]): RedisArgument[] {
+  const rest = new Array<RedisArgument>(args.length - 1)
+  for (let index = 1; index < args.length; index++) {
+    const value = args[index] as RedisArgument
+    rest[index - 1] = value instanceof Buffer && value.byteLength > 0 && isUtf8(value) ? value.toString() : value
+  }
+  return rest
+}
+
 /** A connection on ioredis. */
 class IoredisConnection implements RedisConnection {
   constructor(private readonly client: Redis) {}
@@ -69,7 +85,8 @@ class IoredisConnection implements RedisConnection {
   }
 
   call(args: readonly RedisArgument[], options?: CallOptions): Promise<unknown> {
-    const [command, ...rest] = args as [string, ...RedisArgument[]]
+    const command = args[0] as string
+    const rest = commandArguments(args)
     // The named method, not `call`: with auto-pipelining, ioredis 6 drops the command name of `call`.
     const method = commandMethod(this.client, command, options?.binary === true || options?.blockMs !== undefined)
     if (options?.blockMs === undefined) return method.apply(this.client, rest)
@@ -86,7 +103,7 @@ class IoredisConnection implements RedisConnection {
 
   async transaction(commands: ReadonlyArray<readonly RedisArgument[]>): Promise<unknown[]> {
     // ioredis names a batched command by its method: `xadd`, not `XADD`.
-    const batch = commands.map(([command, ...rest]) => [String(command).toLowerCase(), ...rest]) as Array<[string, ...RedisArgument[]]>
+    const batch = commands.map((command) => [String(command[0]).toLowerCase(), ...commandArguments(command)]) as Array<[string, ...RedisArgument[]]>
     const results = await this.client.multi(batch).exec()
     if (results === null) throw new Error('the transaction was aborted')
     const replies: unknown[] = []

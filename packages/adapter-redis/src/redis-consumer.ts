@@ -8,6 +8,8 @@ import {
   type TopicFilter,
   type TransportConsumeOptions,
   type TransportConsumer,
+  TurnBatch,
+  type TurnBatchEntry,
 } from '@anymq/core/spi'
 import type { RedisSettings } from './redis-config.js'
 import { pause, whenReady } from './redis-connection.js'
@@ -105,8 +107,8 @@ export class RedisConsumer implements TransportConsumer {
   private moreToReclaim = false
   private readonly leaseMs: number
   private readonly holdWhileAlive: boolean
-  private readonly ackQueue: Array<{ entryId: string; turn: boolean; done: (error?: Error) => void }> = []
-  private ackScheduled = false
+  /** Acks are batched: every ack asked for in one turn of the event loop goes in one XACK (and XDEL). */
+  private readonly acks = new TurnBatch<{ entryId: string; turn: boolean }>((entries) => this.flushAcks(entries))
   private readonly prefetch: number
   /** Holds the single-active-consumer lock (always true when the source has none). */
   private active: boolean
@@ -166,7 +168,6 @@ export class RedisConsumer implements TransportConsumer {
         this.whenNoPendingWork = resolve
       })
     }
-    await this.flushAcks()
     const unsettled = [...this.inflight.values()].filter((held) => !held.settled)
     for (const held of unsettled) held.settled = true
     this.inflight.clear()
@@ -245,13 +246,18 @@ export class RedisConsumer implements TransportConsumer {
     return this.prefetch - this.inflight.size
   }
 
+  /** Enough is free to read again: half the prefetch, or everything. */
+  private roomToRead(): boolean {
+    return this.capacity > 0 && (this.inflight.size === 0 || this.capacity >= Math.ceil(this.prefetch / 2))
+  }
+
   private async readLoop(): Promise<void> {
     const { settings } = this.context
     let failures = 0
     while (!this.stopped) {
       const blocking = this.blocking as RedisConnection
       // Refill in batches: wait until half the prefetch is free (or nothing is held) instead of reading one entry per settle.
-      if (this.capacity <= 0 || (this.inflight.size > 0 && this.capacity < Math.ceil(this.prefetch / 2))) {
+      if (!this.roomToRead()) {
         await new Promise<void>((resolve) => {
           this.wakeLoop = resolve
         })
@@ -341,15 +347,20 @@ export class RedisConsumer implements TransportConsumer {
   }
 
   private accept({ raw, deliveries, turn }: ReadEntry): void {
+    // Tracked, so that close() waits for these acks as for the handlers' own.
     if (turn && raw[1] === null) {
-      void this.ack(raw[0].toString(), true).catch((error: unknown) =>
-        this.options.onError(connectionError(`dropping an empty turn of ${this.source.label}`, error)),
+      this.track(
+        this.ack(raw[0].toString(), true).catch((error: unknown) =>
+          this.options.onError(connectionError(`dropping an empty turn of ${this.source.label}`, error)),
+        ),
       )
       return
     }
     const { message, entry } = readEntry(this.source.stream, raw, deliveries)
     if (!this.wanted(message, entry)) {
-      void this.ack(entry.entryId, turn).catch((error: unknown) => this.options.onError(connectionError(`skipping an entry of ${this.source.label}`, error)))
+      this.track(
+        this.ack(entry.entryId, turn).catch((error: unknown) => this.options.onError(connectionError(`skipping an entry of ${this.source.label}`, error))),
+      )
       return
     }
     if (this.stopped) {
@@ -376,19 +387,18 @@ export class RedisConsumer implements TransportConsumer {
       if (held.settled) return Promise.resolve()
       held.settled = true
       this.inflight.delete(token)
-      this.wakeLoop?.()
-      const work = action().then(
-        () => undefined,
-        (error: unknown) => {
-          if (options.unsettledOnFailure) {
-            held.settled = false
-            this.inflight.set(token, held)
-          }
-          throw connectionError(`settling entry ${entry.entryId} of ${source.label}`, error)
-        },
-      )
-      this.track(work)
-      return work
+      // Only when the loop would read: waking it to wait again cost a promise per settled message.
+      if (this.wakeLoop !== undefined && this.roomToRead()) this.wakeLoop()
+      // Counted here rather than with track(): one reaction per settlement instead of two.
+      this.pendingWork++
+      return action().then(this.untrack, (error: unknown) => {
+        this.untrack()
+        if (options.unsettledOnFailure) {
+          held.settled = false
+          this.inflight.set(token, held)
+        }
+        throw connectionError(`settling entry ${entry.entryId} of ${source.label}`, error)
+      })
     }
     return {
       message,
@@ -436,35 +446,31 @@ export class RedisConsumer implements TransportConsumer {
     wake?.()
   }
 
-  /** Acks are batched: every ack asked for in one turn of the event loop goes in one XACK (and XDEL). */
   private ack(entryId: string, turn = false): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.ackQueue.push({ entryId, turn, done: (error) => (error ? reject(error) : resolve()) })
-      if (!this.ackScheduled) {
-        this.ackScheduled = true
-        setImmediate(() => void this.flushAcks())
-      }
-    })
+    return this.acks.add({ entryId, turn })
   }
 
-  private async flushAcks(): Promise<void> {
-    this.ackScheduled = false
-    const batch = this.ackQueue.splice(0)
-    if (batch.length === 0) return
-    const ids = batch.map((item) => item.entryId)
-    const turns = batch.filter((item) => item.turn).map((item) => item.entryId)
-    const { commands } = this.context
-    try {
-      await Promise.all([
-        commands.call(['XACK', this.source.stream, this.source.group, ...ids]),
-        this.source.deleteAcked ? commands.call(['XDEL', this.source.stream, ...ids]) : undefined,
-        // After the XACK is sent, on the same connection: a crash in between leaves a binding nobody reads, never a turn without its message.
-        turns.length > 0 ? commands.call(['HDEL', `${this.source.stream}:taken`, ...turns]) : undefined,
-      ])
-      for (const item of batch) item.done()
-    } catch (error) {
-      for (const item of batch) item.done(error as Error)
+  private flushAcks(batch: ReadonlyArray<TurnBatchEntry<{ entryId: string; turn: boolean }>>): void {
+    const ids: string[] = []
+    const turns: string[] = []
+    for (const { item } of batch) {
+      ids.push(item.entryId)
+      if (item.turn) turns.push(item.entryId)
     }
+    const { commands } = this.context
+    Promise.all([
+      commands.call(['XACK', this.source.stream, this.source.group, ...ids]),
+      this.source.deleteAcked ? commands.call(['XDEL', this.source.stream, ...ids]) : undefined,
+      // After the XACK is sent, on the same connection: a crash in between leaves a binding nobody reads, never a turn without its message.
+      turns.length > 0 ? commands.call(['HDEL', `${this.source.stream}:taken`, ...turns]) : undefined,
+    ]).then(
+      () => {
+        for (const entry of batch) entry.resolve()
+      },
+      (error: unknown) => {
+        for (const entry of batch) entry.reject(error)
+      },
+    )
   }
 
   private async releaseEntries(entries: RedisEntry[]): Promise<void> {

@@ -22,15 +22,17 @@ export class RedisPublisher {
     private readonly replication: { waitReplicas: number; waitTimeoutMs: number } = { waitReplicas: 0, waitTimeoutMs: 0 },
   ) {}
 
-  async publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
+  /** Not `async`: a single send costs the client's promise and one reaction, not a chain of awaits. */
+  publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
     const writes: Write[] = []
     for (const message of messages) {
       const forMessage = this.writesFor(destination, message)
       for (const write of forMessage) writes.push(write)
     }
-    await this.apply(writes, destination, messages.length)
-    if (destination.kind === 'topic') this.onTopicWrite(this.keys.topic(destination.topic))
-    if (destination.kind === 'subscription') this.onTopicWrite(this.keys.topic(destination.subscription.topic))
+    const applied = this.apply(writes, destination, messages.length)
+    if (destination.kind === 'topic') return applied.then(() => this.onTopicWrite(this.keys.topic(destination.topic)))
+    if (destination.kind === 'subscription') return applied.then(() => this.onTopicWrite(this.keys.topic(destination.subscription.topic)))
+    return applied
   }
 
   /** The writes that put one message into a destination (for {@link apply}, or a caller's own MULTI). */
@@ -68,11 +70,17 @@ export class RedisPublisher {
   }
 
   /** Runs writes: one command directly, several in one MULTI/EXEC; then waits for replicas if asked. */
-  async apply(writes: readonly Write[], where: Destination, count: number): Promise<void> {
+  apply(writes: readonly Write[], where: Destination, count: number): Promise<void> {
     // Described only when something failed: building the text costs more than the XADD on the happy path.
     const what = () => `writing ${count} message${count === 1 ? '' : 's'} to ${describeDestination(where)}`
-    await this.write(writes, what)
-    if (this.replication.waitReplicas > 0) await this.replicated(what())
+    const written = this.write(writes).then(
+      () => undefined,
+      (error: unknown) => {
+        throw publishError(what(), error)
+      },
+    )
+    if (this.replication.waitReplicas === 0) return written
+    return written.then(() => this.replicated(what()))
   }
 
   /**
@@ -96,16 +104,15 @@ export class RedisPublisher {
     }
   }
 
-  private async write(writes: readonly Write[], what: () => string): Promise<void> {
+  private write(writes: readonly Write[]): Promise<unknown> {
     try {
       if (writes.length === 1) {
         const write = writes[0] as Write
-        await (write.script === undefined ? this.commands.call(write.command) : runScript(this.commands, write.script, write.args))
-        return
+        return write.script === undefined ? this.commands.call(write.command) : runScript(this.commands, write.script, write.args)
       }
-      await this.commands.transaction(writes.map((write) => (write.script === undefined ? write.command : scriptCommand(write.script, write.args))))
+      return this.commands.transaction(writes.map((write) => (write.script === undefined ? write.command : scriptCommand(write.script, write.args))))
     } catch (error) {
-      throw publishError(what(), error)
+      return Promise.reject(error)
     }
   }
 }

@@ -41,7 +41,7 @@ export function entryFields<T extends Array<string | Buffer | number>>(result: T
     fields.id,
     message.id,
     fields.body,
-    Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+    Buffer.isBuffer(message.body) ? message.body : Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
     fields.contentType,
     message.contentType,
     fields.timestamp,
@@ -52,7 +52,9 @@ export function entryFields<T extends Array<string | Buffer | number>>(result: T
   if (message.replyTo !== undefined) result.push(fields.replyTo, message.replyTo)
   if (message.subject !== undefined) result.push(fields.subject, message.subject)
   if (group !== undefined) result.push(fields.group, group)
-  for (const [name, value] of Object.entries(message.headers)) result.push(`${fields.headerPrefix}${name}`, value)
+  // Keys, not entries: no [name, value] array per header (nor an empty array for a message without headers).
+  const headers = message.headers
+  for (const name in headers) result.push(`${fields.headerPrefix}${name}`, headers[name] as string)
   return result
 }
 
@@ -75,7 +77,7 @@ export interface RedisEntry {
  * is the `x-anymq-attempt` header of a republished retry plus the redeliveries of this entry.
  */
 export function readEntry(stream: string, raw: RawEntry, deliveryCount: number): { message: IncomingMessage; entry: RedisEntry } {
-  const entryId = raw[0].toString()
+  const entryId = typeof raw[0] === 'string' ? raw[0] : raw[0].toString()
   const pairs = raw[1] ?? []
   const entryFieldsByName: Record<string, Buffer> = {}
   const headers: Record<string, string> = {}
@@ -89,7 +91,7 @@ export function readEntry(stream: string, raw: RawEntry, deliveryCount: number):
   let subject: string | undefined
   let group: string | undefined
   for (let index = 0; index + 1 < pairs.length; index += 2) {
-    const name = String(pairs[index])
+    const name = textOf(pairs[index] as Buffer | string)
     const value = toBuffer(pairs[index + 1] as Buffer | string)
     entryFieldsByName[name] = value
     switch (name) {
@@ -97,40 +99,40 @@ export function readEntry(stream: string, raw: RawEntry, deliveryCount: number):
         body = value
         break
       case fields.id:
-        id = value.toString()
+        id = textOf(value)
         break
       case fields.contentType:
-        contentType = value.toString()
+        contentType = textOf(value)
         break
       case fields.timestamp: {
-        const parsed = Number(value.toString())
+        const parsed = Number(textOf(value))
         if (Number.isFinite(parsed)) timestamp = parsed
         break
       }
       case fields.key:
-        key = value.toString()
+        key = textOf(value)
         break
       case fields.correlationId:
-        correlationId = value.toString()
+        correlationId = textOf(value)
         break
       case fields.replyTo:
-        replyTo = value.toString()
+        replyTo = textOf(value)
         break
       case fields.subject:
-        subject = value.toString()
+        subject = textOf(value)
         break
       case fields.group:
-        group = value.toString()
+        group = textOf(value)
         break
       default:
-        headers[name.startsWith(fields.headerPrefix) ? name.slice(fields.headerPrefix.length) : name] = value.toString()
+        headers[name.startsWith(fields.headerPrefix) ? name.slice(fields.headerPrefix.length) : name] = textOf(value)
     }
   }
   const attempt = attemptFromHeaders(headers) + Math.max(0, deliveryCount - 1)
   const message: IncomingMessage = {
     // An entry written by another client without an id (or with an empty one) is named by its entry id.
     id: id !== undefined && id !== '' ? id : entryId,
-    body: body === undefined ? new Uint8Array(0) : new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)),
+    body: body === undefined ? new Uint8Array(0) : ownCopy(body),
     contentType: contentType ?? defaultContentType,
     headers,
     key,
@@ -141,6 +143,21 @@ export function readEntry(stream: string, raw: RawEntry, deliveryCount: number):
     attempt,
   }
   return { message, entry: { stream, entryId, fields: entryFieldsByName, deliveryCount, group } }
+}
+
+/**
+ * A copy of a body the client handed over as a view into its read buffer (a 64 KiB socket chunk, or
+ * ioredis' reply pool), so a message kept by the handler does not keep that whole buffer alive.
+ * `Buffer.from` carves copies under 4 KiB out of Node's shared pool: a `memcpy`, where
+ * `ArrayBuffer.slice` allocated a backing store per message.
+ */
+function ownCopy(body: Buffer): Buffer {
+  return Buffer.from(body)
+}
+
+/** UTF-8 text of a field name or value (`toString()` without arguments is Node's fast path). */
+function textOf(value: Buffer | string): string {
+  return typeof value === 'string' ? value : value.toString()
 }
 
 /** The millisecond part of a stream entry id. */
