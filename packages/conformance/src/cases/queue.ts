@@ -13,7 +13,9 @@ export function queueCases(h: Harness): void {
       ])
       const bodies = Array.from({ length: 200 }, (_, index) => index)
       await a.queue<number>(name, h.target.queueOptions).sendBatch(bodies)
-      await seen.waitForCount(200, h.ms(20_000))
+      // Where a competitor may see a repeat, 200 deliveries can hold a repeat and miss the last message.
+      if (h.target.competitorsMaySeeDuplicates) await seen.waitForDistinct(200, h.ms(20_000))
+      else await seen.waitForCount(200, h.ms(20_000))
       await a.close()
       await b.close()
       const received = seen.bodies.sort((x, y) => x - y)
