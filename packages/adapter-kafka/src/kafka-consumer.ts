@@ -164,13 +164,11 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       if (taken >= 0) batch.resolve(taken)
       taken = -1
     }
+    // Looked up once per batch, and again after a wait (a rebalance may have dropped it meanwhile).
+    let tracker = this.trackers.get(key)
     for (const record of batch.records) {
       if (this.stopping || !batch.isRunning()) return resolveTaken()
-      let tracker = this.trackers.get(key)
-      if (!tracker) {
-        tracker = new PartitionTracker(batch.topic, batch.partition, record.offset)
-        this.trackers.set(key, tracker)
-      }
+      tracker ??= this.trackerFrom(key, batch, record.offset)
       if (record.offset < tracker.next) {
         // Already handed out (refetched after a rejoin while still in flight here).
         taken = record.offset
@@ -201,6 +199,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
         resolveTaken()
         this.drain()
         if (!(await this.waitForCapacity(batch))) return
+        tracker = this.trackerFrom(key, batch, record.offset)
       }
       tracker.track(record.offset)
       taken = record.offset
@@ -208,6 +207,16 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
     }
     resolveTaken()
     this.drain()
+  }
+
+  /** The partition's tracker; a new one starting at `offset` when it has none. */
+  private trackerFrom(key: string, batch: DriverBatch, offset: number): PartitionTracker {
+    let tracker = this.trackers.get(key)
+    if (!tracker) {
+      tracker = new PartitionTracker(batch.topic, batch.partition, offset)
+      this.trackers.set(key, tracker)
+    }
+    return tracker
   }
 
   /** At least `prefetch` records are always read ahead, whatever their size. */

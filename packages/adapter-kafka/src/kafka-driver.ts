@@ -6,14 +6,31 @@ import type { ConnectionStateTracker } from '@anymq/core/spi'
  * interfaces and nothing else changes. Offsets are plain numbers (safe up to 2^53).
  */
 
-/** A record as read from a partition, headers decoded as UTF-8. */
+/**
+ * A record as read from a partition, headers decoded as UTF-8. A driver makes it with
+ * `receivedRecord` and puts each header in with `receiveHeader` (kafka-wire.ts): anymq's own headers
+ * land in their fields, the others in `headers`, so no second headers object is made per record.
+ */
 export interface DriverRecord {
   topic: string
   partition: number
   offset: number
   key: string | undefined
   value: Uint8Array
+  /** The record's headers other than anymq's own `x-anymq-*` ones below: a handler's `message.headers`. */
   headers: Record<string, string>
+  /** `x-anymq-id`. */
+  id: string | undefined
+  /** `x-anymq-content-type`. */
+  contentType: string | undefined
+  /** `x-anymq-correlation-id`. */
+  correlationId: string | undefined
+  /** `x-anymq-reply-to`. */
+  replyTo: string | undefined
+  /** `x-anymq-subject`. */
+  subject: string | undefined
+  /** `x-anymq-due-at`, epoch milliseconds as text. */
+  dueAt: string | undefined
   /** Record timestamp (CreateTime), epoch milliseconds. */
   timestamp: number
   /** The client's native record, handed to users as `message.raw`. */

@@ -13,7 +13,7 @@ import type {
 } from './kafka-driver.js'
 import { headerText } from './kafka-header-text.js'
 import { unkeyedPartitionHash } from './kafka-unkeyed-partition.js'
-import { kafkaHeaders } from './kafka-wire.js'
+import { kafkaHeaders, receivedRecord, receiveHeader } from './kafka-wire.js'
 
 /** How often a connection checks, with one forced metadata request, that a broker still answers (for mq.health()). */
 const livenessIntervalMs = 5_000
@@ -510,26 +510,23 @@ class PlatformaticConsumer implements DriverConsumer {
 
 function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecord {
   const value = message.value ?? Buffer.alloc(0)
-  const headers: Record<string, string> = {}
+  const record = receivedRecord(
+    message.topic,
+    message.partition,
+    Number(message.offset),
+    message.key === undefined || message.key === null ? undefined : message.key.toString(),
+    new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+    Number(message.timestamp),
+    message,
+  )
   // The library's own array of pairs, indexed: no iterator and no [name, value] array per header.
   const entries = message.headerEntries
   for (let index = 0; index < entries.length; index++) {
     const entry = entries[index] as [Buffer, Buffer | undefined]
-    const key = headerText(entry[0])
     const header = entry[1]
-    // Own keys only: `in` would see `constructor` or `toString` on every plain object and drop them.
-    if (!Object.hasOwn(headers, key)) headers[key] = header === undefined || header === null ? '' : headerText(header)
+    receiveHeader(record, headerText(entry[0]), header === undefined || header === null ? '' : headerText(header))
   }
-  return {
-    topic: message.topic,
-    partition: message.partition,
-    offset: Number(message.offset),
-    key: message.key === undefined || message.key === null ? undefined : message.key.toString(),
-    value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
-    headers,
-    timestamp: Number(message.timestamp),
-    raw: message,
-  }
+  return record
 }
 
 /**

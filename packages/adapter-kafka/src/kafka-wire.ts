@@ -17,8 +17,6 @@ export const kafkaHeaders = {
   dueAt: 'x-anymq-due-at',
 } as const
 
-const transportHeaderNames = new Set<string>(Object.values(kafkaHeaders))
-
 export function toRecord(message: OutgoingMessage, dueAt?: number): DriverOutgoingRecord {
   const headers: Record<string, string> = {}
   const given = message.headers
@@ -34,29 +32,85 @@ export function toRecord(message: OutgoingMessage, dueAt?: number): DriverOutgoi
   return { key: message.key, value: message.body, headers, timestamp: message.timestamp }
 }
 
-/** A record as anymq sees it; records from other clients (no id, or an empty one) get `topic-partition-offset` as id. */
+/**
+ * A received record with no headers yet; every driver makes its records here, so they all share one
+ * shape (one hidden class for the engine).
+ */
+export function receivedRecord(topic: string, partition: number, offset: number, key: string | undefined, value: Uint8Array, timestamp: number, raw: unknown): DriverRecord {
+  return {
+    topic,
+    partition,
+    offset,
+    key,
+    value,
+    headers: {},
+    id: undefined,
+    contentType: undefined,
+    correlationId: undefined,
+    replyTo: undefined,
+    subject: undefined,
+    dueAt: undefined,
+    timestamp,
+    raw,
+  }
+}
+
+/**
+ * Puts one received header where anymq reads it: its own into the record's fields, any other into
+ * `headers`. Of two headers with one name, the first wins.
+ */
+export function receiveHeader(record: DriverRecord, name: string, value: string): void {
+  // Drivers hand in the same string instances for anymq's names (kafka-header-text.ts), so these
+  // comparisons are mostly pointer checks; a user header rarely starts with `x-anymq-`.
+  if (name.length >= 10 && name.startsWith('x-anymq-')) {
+    switch (name) {
+      case kafkaHeaders.id:
+        record.id ??= value
+        return
+      case kafkaHeaders.contentType:
+        record.contentType ??= value
+        return
+      case kafkaHeaders.correlationId:
+        record.correlationId ??= value
+        return
+      case kafkaHeaders.replyTo:
+        record.replyTo ??= value
+        return
+      case kafkaHeaders.subject:
+        record.subject ??= value
+        return
+      case kafkaHeaders.dueAt:
+        record.dueAt ??= value
+        return
+    }
+  }
+  // Own keys only: `in` would see `constructor` or `toString` on every plain object and drop them.
+  if (!Object.hasOwn(record.headers, name)) record.headers[name] = value
+}
+
+/**
+ * A record as anymq sees it; records from other clients (no id, or an empty one) get
+ * `topic-partition-offset` as id. The message takes the record's `headers` object as its own: the
+ * driver made it for this record alone.
+ */
 export function fromRecord(record: DriverRecord): IncomingMessage {
-  const headers: Record<string, string> = {}
-  const wire = record.headers
-  // for-in over the driver's own plain object: no [name, value] pair array per header per record.
-  for (const name in wire) if (!transportHeaderNames.has(name)) headers[name] = wire[name] as string
-  const id = record.headers[kafkaHeaders.id]
+  const id = record.id
   return {
     id: id !== undefined && id !== '' ? id : `${record.topic}-${record.partition}-${record.offset}`,
     body: record.value,
-    contentType: record.headers[kafkaHeaders.contentType] ?? 'application/octet-stream',
-    headers,
+    contentType: record.contentType ?? 'application/octet-stream',
+    headers: record.headers,
     key: record.key,
-    correlationId: record.headers[kafkaHeaders.correlationId],
-    replyTo: record.headers[kafkaHeaders.replyTo],
+    correlationId: record.correlationId,
+    replyTo: record.replyTo,
     timestamp: Number.isFinite(record.timestamp) && record.timestamp > 0 ? record.timestamp : Date.now(),
-    subject: record.headers[kafkaHeaders.subject],
+    subject: record.subject,
     attempt: attemptFromHeaders(record.headers),
   }
 }
 
 export function dueAtOf(record: DriverRecord): number {
-  const due = Number(record.headers[kafkaHeaders.dueAt])
+  const due = Number(record.dueAt)
   return Number.isFinite(due) ? due : 0
 }
 

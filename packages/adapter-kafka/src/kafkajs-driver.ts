@@ -1,7 +1,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import type { Logger } from '@anymq/core/spi'
-import kafkajs, { type Admin, type Consumer, type IHeaders, type ISocketFactory, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs'
+import kafkajs, { type Admin, type Consumer, type ISocketFactory, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs'
 import type { KafkaSettings } from './kafka-config.js'
 import type {
   DriverConsumer,
@@ -13,6 +13,7 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './kafka-driver.js'
+import { receivedRecord, receiveHeader } from './kafka-wire.js'
 import { type LeaderMetadata, splitByLeader } from './kafkajs-leader-batches.js'
 import { stablePartitioner } from './kafkajs-partitioner.js'
 
@@ -465,28 +466,25 @@ class KafkajsConsumer implements DriverConsumer {
 
 function toRecord(topic: string, partition: number, message: KafkaMessage): DriverRecord {
   const value = message.value ?? Buffer.alloc(0)
-  return {
+  const record = receivedRecord(
     topic,
     partition,
-    offset: Number(message.offset),
-    key: message.key === null || message.key === undefined ? undefined : message.key.toString('utf8'),
-    value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
-    headers: decodeHeaders(message.headers),
-    timestamp: Number(message.timestamp),
-    raw: message,
-  }
-}
-
-function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
-  const result: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers ?? {})) {
+    Number(message.offset),
+    message.key === null || message.key === undefined ? undefined : message.key.toString('utf8'),
+    new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+    Number(message.timestamp),
+    message,
+  )
+  const headers = message.headers
+  if (headers === undefined) return record
+  for (const [name, header] of Object.entries(headers)) {
     // kafkajs' record decoder looks names up on a plain object, so a header named `constructor` or
     // `toString` comes as [<the inherited function>, <its value>]: keep only real header values.
-    const first = (Array.isArray(value) ? value : [value]).find((entry) => typeof entry === 'string' || Buffer.isBuffer(entry))
+    const first = (Array.isArray(header) ? header : [header]).find((entry) => typeof entry === 'string' || Buffer.isBuffer(entry))
     if (first === undefined) continue
-    result[name] = typeof first === 'string' ? first : first.toString('utf8')
+    receiveHeader(record, name, typeof first === 'string' ? first : first.toString('utf8'))
   }
-  return result
+  return record
 }
 
 // Rebalances, and crashes/reconnects that the consumer reports itself through onError.

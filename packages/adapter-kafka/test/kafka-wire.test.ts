@@ -1,15 +1,43 @@
 import { describe, expect, it } from 'vitest'
 import type { DriverRecord } from '../src/kafka-driver.js'
-import { fromRecord } from '../src/kafka-wire.js'
+import { dueAtOf, fromRecord, receivedRecord, receiveHeader } from '../src/kafka-wire.js'
 
-function record(headers: Record<string, string>): DriverRecord {
-  return { topic: 'orders', partition: 2, offset: 41, key: undefined, value: new Uint8Array(), headers, timestamp: 1_700_000_000_000, raw: undefined }
+function record(headers: Array<[string, string]>): DriverRecord {
+  const received = receivedRecord('orders', 2, 41, undefined, new Uint8Array(), 1_700_000_000_000, undefined)
+  for (const [name, value] of headers) receiveHeader(received, name, value)
+  return received
 }
 
 describe('kafka wire format', () => {
   it('names a foreign record without an id, or with an empty one, by topic, partition and offset', () => {
-    expect(fromRecord(record({})).id).toBe('orders-2-41')
-    expect(fromRecord(record({ 'x-anymq-id': '' })).id).toBe('orders-2-41')
-    expect(fromRecord(record({ 'x-anymq-id': 'm-1' })).id).toBe('m-1')
+    expect(fromRecord(record([])).id).toBe('orders-2-41')
+    expect(fromRecord(record([['x-anymq-id', '']])).id).toBe('orders-2-41')
+    expect(fromRecord(record([['x-anymq-id', 'm-1']])).id).toBe('m-1')
+  })
+
+  it("keeps anymq's own headers out of message.headers and reads each into its field; the first of two same-named headers wins", () => {
+    const message = fromRecord(
+      record([
+        ['x-anymq-id', 'm-2'],
+        ['tenant', 'acme'],
+        ['x-anymq-content-type', 'application/json'],
+        ['x-anymq-correlation-id', 'c-1'],
+        ['x-anymq-reply-to', 'inbox'],
+        ['x-anymq-subject', 'order.created'],
+        ['x-anymq-attempt', '3'],
+        ['x-anymq-id', 'm-other'],
+        ['tenant', 'other'],
+        ['constructor', 'kept'],
+        ['x-anymq-custom', 'kept too'],
+      ]),
+    )
+    expect(message).toMatchObject({ id: 'm-2', contentType: 'application/json', correlationId: 'c-1', replyTo: 'inbox', subject: 'order.created', attempt: 3 })
+    expect(message.headers).toEqual({ tenant: 'acme', 'x-anymq-attempt': '3', constructor: 'kept', 'x-anymq-custom': 'kept too' })
+  })
+
+  it('reads the due time of a redelivery record, 0 when it has none', () => {
+    expect(dueAtOf(record([['x-anymq-due-at', '1700000000123']]))).toBe(1_700_000_000_123)
+    expect(dueAtOf(record([]))).toBe(0)
+    expect(fromRecord(record([['x-anymq-due-at', '5']])).headers).toEqual({})
   })
 })
