@@ -36,7 +36,15 @@ export function toRecord(message: OutgoingMessage, dueAt?: number): DriverOutgoi
  * A received record with no headers yet; every driver makes its records here, so they all share one
  * shape (one hidden class for the engine).
  */
-export function receivedRecord(topic: string, partition: number, offset: number, key: string | undefined, value: Uint8Array, timestamp: number, raw: unknown): DriverRecord {
+export function receivedRecord(
+  topic: string,
+  partition: number,
+  offset: number,
+  key: string | undefined,
+  value: Uint8Array,
+  timestamp: number,
+  raw: unknown,
+): DriverRecord {
   return {
     topic,
     partition,
