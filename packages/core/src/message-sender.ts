@@ -24,17 +24,37 @@ export class MessageSender {
     return this.outgoing.schema === undefined && this.outgoing.claimCheck === undefined ? this.oneAtOnce(body, options) : this.oneValidated(body, options)
   }
 
-  /** No schema to await, no blob store: encoded in place and published, in one async frame. */
-  private async oneAtOnce(body: unknown, options: Options): Promise<{ id: string }> {
-    this.runtime.enter('the connection')
+  /**
+   * No schema to await, no blob store: encoded in place and published. Not an async function: the
+   * transport's promise is chained once, where an async frame added its own promise and a suspension.
+   */
+  private oneAtOnce(body: unknown, options: Options): Promise<{ id: string }> {
+    const runtime = this.runtime
+    let message: OutgoingMessage
     try {
-      if (hasOptions(options)) validateOptions(options, this.checks, `${this.verb} options`, this.runtime.adapter)
-      const message = encodeOutgoing(body, options, this.outgoing)
-      await this.runtime.publish(this.destination, [message], options.signal)
-      return { id: message.id }
-    } finally {
-      this.runtime.leave()
+      runtime.enter('the connection')
+    } catch (error) {
+      return Promise.reject(error)
     }
+    let published: Promise<void>
+    try {
+      if (hasOptions(options)) validateOptions(options, this.checks, `${this.verb} options`, runtime.adapter)
+      message = encodeOutgoing(body, options, this.outgoing)
+      published = runtime.publish(this.destination, [message], options.signal)
+    } catch (error) {
+      runtime.leave()
+      return Promise.reject(error)
+    }
+    return published.then(
+      () => {
+        runtime.leave()
+        return { id: message.id }
+      },
+      (error: unknown) => {
+        runtime.leave()
+        throw error
+      },
+    )
   }
 
   private async oneValidated(body: unknown, options: Options): Promise<{ id: string }> {
