@@ -86,6 +86,7 @@ const urlOptions = {
   },
   queueType: { type: 'enum', values: ['classic', 'quorum'], description: 'default queue type' },
   provision: { type: 'boolean', description: 'declare topology on first use' },
+  timestampPrecision: { type: 'enum', values: ['milliseconds', 'seconds'], description: "'seconds' leaves out the x-anymq-timestamp header" },
   ...tlsUrlOptions,
 } as const
 
@@ -123,7 +124,7 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
   const reconnectWaitMs = (options.reconnectWaitMs as number | undefined) ?? 10_000
   const reconnectInitialDelayMs = (options.reconnectInitialDelayMs as number | undefined) ?? 100
   const reconnectMaxDelayMs = (options.reconnectMaxDelayMs as number | undefined) ?? 5_000
-  const timestampPrecision = (options.timestampPrecision as TimestampPrecision | undefined) ?? 'milliseconds'
+  const timestampPrecision = (options.timestampPrecision ?? fromUrl.timestampPrecision ?? 'milliseconds') as TimestampPrecision
   if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') problems.push({ field: 'url', message: 'expected amqp:// or amqps://' })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
 
