@@ -54,6 +54,8 @@ export interface BrokerTarget {
    * section: kafkajs producers fail every later send once a topic they wrote to is deleted (kafkajs #1622).
    */
   cleanupAfterEachRun?: boolean
+  /** Run only when `--brokers` names it exactly: a variant that answers one question, not part of the default run. */
+  onlyWhenNamed?: boolean
 }
 
 /** A side that cannot run, with the reason printed as "not run: <reason>". */

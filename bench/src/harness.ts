@@ -76,8 +76,10 @@ export async function runHarness(options: HarnessOptions, progress = new Progres
   process.on('unhandledRejection', stray)
   const runId = newRunId()
   // `--brokers redis` also runs `redis-node` (a broker's other client library), as `kafka` does `kafka-platformatic`.
-  const targets = allTargets().filter(
-    (target) => !options.brokers || options.brokers.some((name) => target.name === name || target.name.startsWith(`${name}-`)),
+  const targets = allTargets().filter((target) =>
+    target.onlyWhenNamed
+      ? options.brokers?.includes(target.name) === true
+      : !options.brokers || options.brokers.some((name) => target.name === name || target.name.startsWith(`${name}-`)),
   )
   const plan = targets.map((target) => ({
     target,

@@ -25,6 +25,7 @@ export interface Cell {
 const baseMessages: Record<string, number> = {
   memory: 50_000,
   rabbitmq: 5_000,
+  'rabbitmq-seconds': 5_000,
   kafka: 5_000,
   'kafka-platformatic': 5_000,
   redis: 5_000,
@@ -42,6 +43,7 @@ const consumeMessages: Record<string, number> = { kafka: 40_000, 'kafka-platform
 const latencyRate: Record<string, number> = {
   memory: 5_000,
   rabbitmq: 1_000,
+  'rabbitmq-seconds': 1_000,
   kafka: 1_000,
   'kafka-platformatic': 1_000,
   redis: 1_000,
@@ -49,7 +51,16 @@ const latencyRate: Record<string, number> = {
   'sqs-eventbridge': 20,
   kinesis: 50,
 }
-const requests: Record<string, number> = { memory: 5_000, rabbitmq: 1_000, kafka: 500, 'kafka-platformatic': 500, redis: 1_000, sqs: 50, kinesis: 30 }
+const requests: Record<string, number> = {
+  memory: 5_000,
+  rabbitmq: 1_000,
+  'rabbitmq-seconds': 1_000,
+  kafka: 500,
+  'kafka-platformatic': 500,
+  redis: 1_000,
+  sqs: 50,
+  kinesis: 30,
+}
 /** Workloads a broker cannot run, with the reason the report prints. */
 const notRunnable: Record<string, Record<string, string>> = {
   'sqs-eventbridge': { 'request-reply': 'request/reply runs over queues, which are plain SQS on this connection: see the sqs rows' },

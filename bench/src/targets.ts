@@ -114,6 +114,14 @@ export function allTargets(): BrokerTarget[] {
       cleanup: async () => {},
     },
     brokerTarget('rabbitmq', 'ANYMQ_RABBITMQ_URL', 'adapter-rabbitmq', rabbitmqRawClient, rabbitmqCleanup),
+    // The opt-in wire without the millisecond timestamp header (`--brokers rabbitmq,rabbitmq-seconds`): what it costs per publish.
+    {
+      ...brokerTarget('rabbitmq-seconds', 'ANYMQ_RABBITMQ_URL', 'adapter-rabbitmq', rabbitmqRawClient, rabbitmqCleanup, true, [
+        'timestampPrecision',
+        'seconds',
+      ]),
+      onlyWhenNamed: true,
+    },
     // Both Kafka drivers in one run: anymq on each beside the raw client of the same library.
     brokerTarget('kafka', 'ANYMQ_KAFKA_URL', 'adapter-kafka', kafkaRawClient, kafkaCleanup, false, ['driver', 'kafkajs']),
     brokerTarget('kafka-platformatic', 'ANYMQ_KAFKA_URL', 'adapter-kafka', platformaticRawClient, kafkaCleanup, false, ['driver', 'platformatic']),

@@ -40,7 +40,17 @@ export interface RabbitmqBrokerOptions {
   /** First and longest pause between reconnection attempts, in ms. Defaults 100 and 5 000. */
   reconnectInitialDelayMs?: number
   reconnectMaxDelayMs?: number
+  /**
+   * How precisely a message's `timestamp` travels. `milliseconds` (default) writes the `x-anymq-timestamp`
+   * header beside AMQP's `timestamp` property, which holds whole seconds. `seconds` writes the property
+   * only: a message without other headers then carries no header table at all, the largest part of what
+   * amqplib encodes per publish beyond the raw client; receivers see the timestamp rounded down to the
+   * second. Messages of either setting are read by both.
+   */
+  timestampPrecision?: TimestampPrecision
 }
+
+export type TimestampPrecision = 'milliseconds' | 'seconds'
 
 /** Options of `queue(name, { broker: { … } })` and `subscribe(name, handler, { broker: { … } })`. */
 export interface RabbitmqQueueOptions {
@@ -59,6 +69,7 @@ export interface RabbitmqConfig {
   reconnectWaitMs: number
   reconnectInitialDelayMs: number
   reconnectMaxDelayMs: number
+  timestampPrecision: TimestampPrecision
   capabilities: Capabilities
 }
 
@@ -75,6 +86,7 @@ const urlOptions = {
   },
   queueType: { type: 'enum', values: ['classic', 'quorum'], description: 'default queue type' },
   provision: { type: 'boolean', description: 'declare topology on first use' },
+  timestampPrecision: { type: 'enum', values: ['milliseconds', 'seconds'], description: "'seconds' leaves out the x-anymq-timestamp header" },
   ...tlsUrlOptions,
 } as const
 
@@ -90,6 +102,7 @@ const brokerOptionChecks: Record<keyof RabbitmqBrokerOptions, OptionCheck> = {
   reconnectWaitMs: integer(0, longestTimer),
   reconnectInitialDelayMs: integer(1, longestTimer),
   reconnectMaxDelayMs: integer(1, longestTimer),
+  timestampPrecision: oneOf('milliseconds', 'seconds'),
 }
 
 /** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`, run by core when the handle is made. */
@@ -111,6 +124,7 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
   const reconnectWaitMs = (options.reconnectWaitMs as number | undefined) ?? 10_000
   const reconnectInitialDelayMs = (options.reconnectInitialDelayMs as number | undefined) ?? 100
   const reconnectMaxDelayMs = (options.reconnectMaxDelayMs as number | undefined) ?? 5_000
+  const timestampPrecision = (options.timestampPrecision ?? fromUrl.timestampPrecision ?? 'milliseconds') as TimestampPrecision
   if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') problems.push({ field: 'url', message: 'expected amqp:// or amqps://' })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
 
@@ -152,6 +166,7 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
     reconnectWaitMs,
     reconnectInitialDelayMs,
     reconnectMaxDelayMs,
+    timestampPrecision,
     capabilities: { ...capabilities, maxMessageBytes: fromUrl.maxMessageBytes ?? capabilities.maxMessageBytes },
   }
 }

@@ -22,11 +22,19 @@ const brokerHeaders = /^x-(death|first-death-|last-death-|delivery-count$)/
 /** Longest AMQP 0-9-1 short string: header names and the id, correlation id and reply-to properties. */
 const shortStringBytes = 255
 
+/** How one kind of destination is published to; one object per transport, not one per message. */
+export interface PublishMode {
+  persistent: boolean
+  mandatory: boolean
+  /** Write `x-anymq-timestamp` (epoch ms) beside the whole seconds of AMQP's `timestamp`. */
+  millisecondTimestamps: boolean
+}
+
 /**
  * AMQP properties of an outgoing message. Throws `ConfigError` for what AMQP cannot carry (a header
  * name or id over 255 bytes), before anything is written to the channel.
  */
-export function publishOptions(message: OutgoingMessage, options: { persistent: boolean; mandatory: boolean }): Options.Publish {
+export function publishOptions(message: OutgoingMessage, options: PublishMode): Options.Publish {
   const problems: ConfigProblem[] = []
   // A string of at most 85 UTF-16 units is at most 255 bytes in UTF-8: most are not measured at all.
   const tooLong = (value: string | undefined) => value !== undefined && value.length * 3 > shortStringBytes && Buffer.byteLength(value) > shortStringBytes
@@ -43,7 +51,7 @@ export function publishOptions(message: OutgoingMessage, options: { persistent: 
   const headers: Record<string, string> = { ...message.headers }
   if (message.key !== undefined) headers[rabbitmqHeaders.key] = message.key
   if (message.subject !== undefined) headers[rabbitmqHeaders.subject] = message.subject
-  headers[rabbitmqHeaders.timestamp] = String(message.timestamp)
+  if (options.millisecondTimestamps) headers[rabbitmqHeaders.timestamp] = String(message.timestamp)
   // Native per-message TTL: RabbitMQ discards the message once expired (its queues have no dead-letter
   // exchange). Not on a delayed message: the delay queue's own TTL must decide when it moves on.
   const expiresAt = Number(message.headers[wireHeaders.expiresAt])
@@ -51,7 +59,8 @@ export function publishOptions(message: OutgoingMessage, options: { persistent: 
   const properties: Options.Publish = {
     messageId: message.id,
     contentType: message.contentType,
-    headers,
+    // No table rather than an empty one: amqplib then encodes no header table at all.
+    headers: hasHeader(headers) ? headers : undefined,
     correlationId: message.correlationId,
     replyTo: message.replyTo,
     timestamp: Math.floor(message.timestamp / 1000),
@@ -103,6 +112,11 @@ export function toIncoming(raw: Message): IncomingMessage {
     subject,
     attempt: attemptFromHeaders(headers) + redeliveries,
   }
+}
+
+function hasHeader(headers: Record<string, string>): boolean {
+  for (const _ in headers) return true
+  return false
 }
 
 function stringOrUndefined(value: unknown): string | undefined {

@@ -23,7 +23,7 @@ import type { RabbitmqConfig } from './rabbitmq-config.js'
 import { RabbitConnection, retryWhileReconnecting } from './rabbitmq-connection.js'
 import { type ConsumerSource, RabbitConsumer } from './rabbitmq-consumer.js'
 import { adapterName, connectionError } from './rabbitmq-errors.js'
-import { publishOptions, toIncoming } from './rabbitmq-message.js'
+import { type PublishMode, publishOptions, toIncoming } from './rabbitmq-message.js'
 import { type Outbound, RabbitPublisher } from './rabbitmq-publisher.js'
 import { names, RabbitTopology } from './rabbitmq-topology.js'
 
@@ -43,6 +43,10 @@ export class RabbitTransport implements Transport {
   private browsing: Promise<RabbitConnection> | undefined
   private closed = false
   readonly admin: RabbitAdmin
+  /** To a queue: persistent, and mandatory so that a queue deleted behind our back fails the send. */
+  private readonly toQueueMode: PublishMode
+  private readonly toTopicMode: PublishMode
+  private readonly toInboxMode: PublishMode
 
   constructor(
     private readonly connection: RabbitConnection,
@@ -50,6 +54,10 @@ export class RabbitTransport implements Transport {
     private readonly logger: Logger,
   ) {
     this.publisher = new RabbitPublisher(connection, logger)
+    const millisecondTimestamps = config.timestampPrecision === 'milliseconds'
+    this.toQueueMode = { persistent: true, mandatory: true, millisecondTimestamps }
+    this.toTopicMode = { persistent: true, mandatory: false, millisecondTimestamps }
+    this.toInboxMode = { persistent: false, mandatory: false, millisecondTimestamps }
     this.topology = new RabbitTopology(connection, config, logger)
     this.admin = new RabbitAdmin({
       topology: this.topology,
@@ -89,7 +97,7 @@ export class RabbitTransport implements Transport {
           exchange,
           routingKey: message.subject ?? '',
           content: toBuffer(message.body),
-          options: publishOptions(message, { persistent: true, mandatory: false }),
+          options: publishOptions(message, this.toTopicMode),
           where,
         }))
         break
@@ -100,7 +108,7 @@ export class RabbitTransport implements Transport {
           exchange: '',
           routingKey: destination.address,
           content: toBuffer(message.body),
-          options: publishOptions(message, { persistent: false, mandatory: false }),
+          options: publishOptions(message, this.toInboxMode),
           where,
         }))
         break
@@ -268,7 +276,7 @@ export class RabbitTransport implements Transport {
         exchange: '',
         routingKey: queue,
         content: toBuffer(message.body),
-        options: publishOptions(message, { persistent: true, mandatory: true }),
+        options: publishOptions(message, this.toQueueMode),
         where,
       })
     }
@@ -283,7 +291,7 @@ export class RabbitTransport implements Transport {
         exchange,
         routingKey: queue,
         content: toBuffer(message.body),
-        options: publishOptions(message, { persistent: true, mandatory: true }),
+        options: publishOptions(message, this.toQueueMode),
         where,
       })
     }

@@ -111,6 +111,35 @@ describe.skipIf(!url)(`rabbitmq interop with a plain amqplib client${!url ? ' (A
     expect(Number(received.properties.headers?.['x-anymq-timestamp'])).toBeGreaterThanOrEqual(before)
   })
 
+  it("timestampPrecision 'seconds' writes no header table; both settings read what the other wrote", async () => {
+    const name = uniqueName('seconds')
+    const seconds = await connect(url!, { adapter, broker: { timestampPrecision: 'seconds' } })
+    cleanups.push(() => seconds.close())
+    const milliseconds = await connect(url!, { adapter })
+    cleanups.push(() => milliseconds.close())
+    const before = Date.now()
+    await seconds.queue<{ n: number }>(name).send({ n: 1 })
+
+    const channel = await plainChannel()
+    const received = await waitForGet(channel, name)
+    expect(received.properties.headers?.['x-anymq-timestamp']).toBeUndefined()
+    expect(Object.keys(received.properties.headers ?? {})).toEqual([])
+    expect(received.properties.timestamp).toBeGreaterThanOrEqual(Math.floor(before / 1000))
+
+    // The default (the wire of every earlier version) still carries the milliseconds.
+    await milliseconds.queue<{ n: number }>(name).send({ n: 2 }, { key: 'k' })
+    await seconds.queue<{ n: number }>(name).send({ n: 3 })
+    const seen = new Collector<{ n: number }>()
+    await seconds.queue<{ n: number }>(name).consume(seen.handler).ready
+    await seen.waitForCount(2, 10_000)
+    const second = seen.items.find((message) => message.body.n === 2)
+    const third = seen.items.find((message) => message.body.n === 3)
+    expect((third?.timestamp.getTime() ?? 1) % 1000).toBe(0)
+    expect(third?.timestamp.getTime() ?? 0).toBeGreaterThanOrEqual(received.properties.timestamp * 1000)
+    expect(second?.key).toBe('k')
+    expect(second?.timestamp.getTime() ?? 0).toBeGreaterThanOrEqual(before)
+  })
+
   it('topic subjects are routing keys a plain amqplib binding can select', async () => {
     const topic = uniqueName('topic')
     const mq = await connect(url!, { adapter })

@@ -16,4 +16,13 @@ describe('rabbitmq config', () => {
   it('has one node for a single-host URL', () => {
     expect(resolveConfig(new URL('amqps://h'), {}, capabilities).nodes).toEqual([{ hostname: 'h', port: 5671 }])
   })
+
+  it("keeps millisecond timestamps unless told 'seconds', and names the allowed values of a wrong one", () => {
+    expect(resolveConfig(new URL('amqp://h'), {}, capabilities).timestampPrecision).toBe('milliseconds')
+    expect(resolveConfig(new URL('amqp://h'), { timestampPrecision: 'seconds' }, capabilities).timestampPrecision).toBe('seconds')
+    expect(resolveConfig(new URL('amqp://h?timestampPrecision=seconds'), {}, capabilities).timestampPrecision).toBe('seconds')
+    expect(() => resolveConfig(new URL('amqp://h'), { timestampPrecision: 'micro' }, capabilities)).toThrow(
+      /timestampPrecision[\s\S]*milliseconds[\s\S]*seconds/,
+    )
+  })
 })
