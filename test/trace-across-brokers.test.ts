@@ -30,7 +30,14 @@ describe.skipIf(!rabbitmqUrl || !kafkaUrl)(
       }).ready
       await rabbitmq.queue<{ order: number }>(orders).send({ order: 7 })
       await shipped.waitForCount(1, 60_000)
-      await waitUntil(async () => otel.spansOf(shipments).some((span) => span.name === `process ${shipments}`), 20_000, 'the Kafka process span')
+      // A span is recorded when it ends: the RabbitMQ handler's 'process' span ends after its Kafka send is
+      // confirmed, which can be after the Kafka consumer already handled the shipment.
+      const ended = (destination: string, name: string) => otel.spansOf(destination).some((span) => span.name === `${name} ${destination}`)
+      await waitUntil(
+        async () => ended(orders, 'send') && ended(orders, 'process') && ended(shipments, 'send') && ended(shipments, 'process'),
+        20_000,
+        'the four spans of the chain',
+      )
 
       const find = (destination: string, name: string) => {
         const span = otel.spansOf(destination).find((candidate) => candidate.name === `${name} ${destination}`)
