@@ -44,8 +44,8 @@ export interface ConformanceTarget {
    * Whether two consumers polling one queue at the same moment may both be handed the same message:
    * at-least-once even between competitors, as SQS standard queues document ("occasionally more than
    * one copy"), and as moto does under load (its ReceiveMessage marks a message received without a
-   * lock). The competing-consumers case then asks for every message at least once and few repeats
-   * instead of exactly once. Default false.
+   * lock). The competing-consumers and batch cases then ask for every message at least once and few
+   * repeats instead of exactly once (one consumer's pollers compete with each other too). Default false.
    */
   competitorsMaySeeDuplicates?: boolean
   /**

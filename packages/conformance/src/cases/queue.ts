@@ -48,8 +48,15 @@ export function queueCases(h: Harness): void {
         headers: { n: String(body) },
       }))
       expect(new Set(ids).size).toBe(250)
-      await seen.waitForCount(250, h.ms(20_000))
-      expect(seen.bodies.sort((x, y) => x - y)).toEqual(bodies)
+      if (h.target.competitorsMaySeeDuplicates) {
+        // The consumer's pollers compete too: a repeat may arrive, and 250 deliveries may not hold all 250.
+        await seen.waitForDistinct(250, h.ms(20_000))
+        expect([...new Set(seen.bodies)].sort((x, y) => x - y)).toEqual(bodies)
+        expect(seen.bodies.length - bodies.length).toBeLessThanOrEqual(bodies.length / 20)
+      } else {
+        await seen.waitForCount(250, h.ms(20_000))
+        expect(seen.bodies.sort((x, y) => x - y)).toEqual(bodies)
+      }
       for (const message of seen.items) {
         expect(message.headers.n).toBe(String(message.body))
         expect(message.key).toBe(`k${message.body % 5}`)
