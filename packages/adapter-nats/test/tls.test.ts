@@ -3,6 +3,7 @@ import { brokerUrl, describeConformance, describeConnectionRefusals } from '@any
 import { connect } from '@anymq/core'
 import { describe } from 'vitest'
 import { adapter, capabilities } from '../src/index.js'
+import { useNatsTlsFront } from './nats-tls-front.js'
 
 // A nats-server with TLS and users with passwords, and one with a token, from scripts/brokers.sh
 // (the CA is in the URL's ?ca=).
@@ -47,14 +48,20 @@ describe.skipIf(!url || !plainUrl)(`nats over TLS${!url || !plainUrl ? ' (ANYMQ_
     groups: ['round-trip'],
   })
 
+  // A nats-server cannot be made to present an expired certificate beside its good one: a front
+  // that greets as one does.
+  const expiredFront = useNatsTlsFront(certificates, 'expired')
+
   describeConnectionRefusals({
     name: 'nats (TLS)',
     secret: decodeURIComponent(tlsUrl.password),
     cases: {
       'tls-untrusted-certificate': () => withUrl((copy) => copy.searchParams.set('ca', file('other-ca.pem'))),
-      // No 'tls-certificate-expired' case: NATS 2.9 upgrades to TLS after a plaintext INFO, so a TLS
-      // front cannot stand in for the server, and a fourth nats-server with the expired certificate
-      // is not worth its start-up in every run.
+      'tls-certificate-expired': () =>
+        withUrl((copy) => {
+          copy.hostname = '127.0.0.1'
+          copy.port = String(expiredFront.port())
+        }),
       // The certificate names localhost and 127.0.0.1, not the name the client asks for.
       'tls-hostname-mismatch': () => withUrl((copy) => copy.searchParams.set('servername', 'elsewhere.invalid')),
       // TLS required of the plain server, which offers none.
