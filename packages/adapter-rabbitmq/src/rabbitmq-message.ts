@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { attemptFromHeaders, ConfigError, type ConfigProblem, type IncomingMessage, type OutgoingMessage, wireHeaders } from '@anymq/core/spi'
-import type { Message, Options } from 'amqplib'
+import type { Message } from 'amqplib'
 import { adapterName } from './rabbitmq-errors.js'
+import type { PublishProperties } from './rabbitmq-publish-frame.js'
 
 /**
  * Reserved headers this adapter adds beside core's `x-anymq-*` ones, for what AMQP 0-9-1 has no
@@ -34,7 +35,7 @@ export interface PublishMode {
  * AMQP properties of an outgoing message. Throws `ConfigError` for what AMQP cannot carry (a header
  * name or id over 255 bytes), before anything is written to the channel.
  */
-export function publishOptions(message: OutgoingMessage, options: PublishMode): Options.Publish {
+export function publishOptions(message: OutgoingMessage, options: PublishMode): PublishProperties {
   const problems: ConfigProblem[] = []
   // A string of at most 85 UTF-16 units is at most 255 bytes in UTF-8: most are not measured at all.
   const tooLong = (value: string | undefined) => value !== undefined && value.length * 3 > shortStringBytes && Buffer.byteLength(value) > shortStringBytes
@@ -56,10 +57,10 @@ export function publishOptions(message: OutgoingMessage, options: PublishMode): 
   // exchange). Not on a delayed message: the delay queue's own TTL must decide when it moves on.
   const expiresAt = Number(message.headers[wireHeaders.expiresAt])
   const expiration = message.delayMs === 0 && Number.isFinite(expiresAt) ? String(Math.max(1, expiresAt - Date.now())) : undefined
-  const properties: Options.Publish = {
+  const properties: PublishProperties = {
     messageId: message.id,
     contentType: message.contentType,
-    // No table rather than an empty one: amqplib then encodes no header table at all.
+    // No object for an empty table: the frame carries an empty one (as amqplib always wrote) without walking it.
     headers: hasHeader(headers) ? headers : undefined,
     correlationId: message.correlationId,
     replyTo: message.replyTo,
