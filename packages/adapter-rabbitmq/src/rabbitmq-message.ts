@@ -23,6 +23,14 @@ const brokerHeaders = /^x-(death|first-death-|last-death-|delivery-count$)/
 /** Longest AMQP 0-9-1 short string: header names and the id, correlation id and reply-to properties. */
 const shortStringBytes = 255
 
+/** The message fields AMQP carries as short strings. */
+const shortStringFields = ['id', 'correlationId', 'replyTo'] as const
+
+/** A string of at most 85 UTF-16 units is at most 255 bytes in UTF-8: most are not measured at all. */
+function tooLong(value: string | undefined): boolean {
+  return value !== undefined && value.length * 3 > shortStringBytes && Buffer.byteLength(value) > shortStringBytes
+}
+
 /** How one kind of destination is published to; one object per transport, not one per message. */
 export interface PublishMode {
   persistent: boolean
@@ -36,16 +44,15 @@ export interface PublishMode {
  * name or id over 255 bytes), before anything is written to the channel.
  */
 export function publishOptions(message: OutgoingMessage, options: PublishMode): PublishProperties {
+  // Runs on every publish: no closure, key list or field list is built for it.
   const problems: ConfigProblem[] = []
-  // A string of at most 85 UTF-16 units is at most 255 bytes in UTF-8: most are not measured at all.
-  const tooLong = (value: string | undefined) => value !== undefined && value.length * 3 > shortStringBytes && Buffer.byteLength(value) > shortStringBytes
-  for (const name of Object.keys(message.headers)) {
+  for (const name in message.headers) {
     if (tooLong(name))
       problems.push({ field: `headers.${name.slice(0, 40)}…`, message: `the name is ${Buffer.byteLength(name)} bytes in UTF-8; AMQP allows 255` })
     // Dropped on receive (they are RabbitMQ's), so refused on send rather than lost on the way.
     else if (brokerHeaders.test(name)) problems.push({ field: `headers.${name}`, message: 'RabbitMQ sets this header itself when it dead-letters; rename it' })
   }
-  for (const field of ['id', 'correlationId', 'replyTo'] as const) {
+  for (const field of shortStringFields) {
     if (tooLong(message[field])) problems.push({ field, message: `is ${Buffer.byteLength(message[field] as string)} bytes in UTF-8; AMQP allows 255` })
   }
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
