@@ -36,7 +36,8 @@ export function keepExactLongHeaders(connection: unknown): void {
     // amqplib's reader calls itself again after reading more from the socket.
     if (depth > 0) return recvFrame.call(this)
     const before = this.rest
-    chunks = []
+    // A new list only when the last frame needed one: this runs for every frame received.
+    if (chunks.length > 0) chunks = []
     depth++
     let frame: unknown
     try {
@@ -51,13 +52,16 @@ export function keepExactLongHeaders(connection: unknown): void {
       const exact = longHeaders(received.subarray(0, received.length - this.rest.length))
       for (const [name, value] of exact) if (name in headers) headers[name] = value
     }
-    chunks = []
+    if (chunks.length > 0) chunks = []
     return frame
   }
 }
 
 function hasRoundedInteger(headers: Record<string, unknown>): boolean {
-  for (const value of Object.values(headers)) if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) return true
+  for (const name in headers) {
+    const value = headers[name]
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) return true
+  }
   return false
 }
 

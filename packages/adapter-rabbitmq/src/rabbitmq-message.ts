@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { attemptFromHeaders, ConfigError, type ConfigProblem, type IncomingMessage, type OutgoingMessage, wireHeaders } from '@anymq/core/spi'
-import type { Message, Options } from 'amqplib'
+import type { Message } from 'amqplib'
 import { adapterName } from './rabbitmq-errors.js'
+import type { PublishProperties } from './rabbitmq-publish-frame.js'
 
 /**
  * Reserved headers this adapter adds beside core's `x-anymq-*` ones, for what AMQP 0-9-1 has no
@@ -22,6 +23,14 @@ const brokerHeaders = /^x-(death|first-death-|last-death-|delivery-count$)/
 /** Longest AMQP 0-9-1 short string: header names and the id, correlation id and reply-to properties. */
 const shortStringBytes = 255
 
+/** The message fields AMQP carries as short strings. */
+const shortStringFields = ['id', 'correlationId', 'replyTo'] as const
+
+/** A string of at most 85 UTF-16 units is at most 255 bytes in UTF-8: most are not measured at all. */
+function tooLong(value: string | undefined): boolean {
+  return value !== undefined && value.length * 3 > shortStringBytes && Buffer.byteLength(value) > shortStringBytes
+}
+
 /** How one kind of destination is published to; one object per transport, not one per message. */
 export interface PublishMode {
   persistent: boolean
@@ -34,17 +43,16 @@ export interface PublishMode {
  * AMQP properties of an outgoing message. Throws `ConfigError` for what AMQP cannot carry (a header
  * name or id over 255 bytes), before anything is written to the channel.
  */
-export function publishOptions(message: OutgoingMessage, options: PublishMode): Options.Publish {
+export function publishOptions(message: OutgoingMessage, options: PublishMode): PublishProperties {
+  // Runs on every publish: no closure, key list or field list is built for it.
   const problems: ConfigProblem[] = []
-  // A string of at most 85 UTF-16 units is at most 255 bytes in UTF-8: most are not measured at all.
-  const tooLong = (value: string | undefined) => value !== undefined && value.length * 3 > shortStringBytes && Buffer.byteLength(value) > shortStringBytes
-  for (const name of Object.keys(message.headers)) {
+  for (const name in message.headers) {
     if (tooLong(name))
       problems.push({ field: `headers.${name.slice(0, 40)}…`, message: `the name is ${Buffer.byteLength(name)} bytes in UTF-8; AMQP allows 255` })
     // Dropped on receive (they are RabbitMQ's), so refused on send rather than lost on the way.
     else if (brokerHeaders.test(name)) problems.push({ field: `headers.${name}`, message: 'RabbitMQ sets this header itself when it dead-letters; rename it' })
   }
-  for (const field of ['id', 'correlationId', 'replyTo'] as const) {
+  for (const field of shortStringFields) {
     if (tooLong(message[field])) problems.push({ field, message: `is ${Buffer.byteLength(message[field] as string)} bytes in UTF-8; AMQP allows 255` })
   }
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
@@ -56,10 +64,10 @@ export function publishOptions(message: OutgoingMessage, options: PublishMode): 
   // exchange). Not on a delayed message: the delay queue's own TTL must decide when it moves on.
   const expiresAt = Number(message.headers[wireHeaders.expiresAt])
   const expiration = message.delayMs === 0 && Number.isFinite(expiresAt) ? String(Math.max(1, expiresAt - Date.now())) : undefined
-  const properties: Options.Publish = {
+  const properties: PublishProperties = {
     messageId: message.id,
     contentType: message.contentType,
-    // No table rather than an empty one: amqplib then encodes no header table at all.
+    // No object for an empty table: the frame carries an empty one (as amqplib always wrote) without walking it.
     headers: hasHeader(headers) ? headers : undefined,
     correlationId: message.correlationId,
     replyTo: message.replyTo,

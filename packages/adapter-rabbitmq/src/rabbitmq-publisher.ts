@@ -1,14 +1,16 @@
 import type { Logger } from '@anymq/core/spi'
-import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib'
+import type { ChannelModel, ConfirmChannel, Message } from 'amqplib'
 import type { RabbitConnection } from './rabbitmq-connection.js'
 import { connectionError, publishError, wrapPublishError } from './rabbitmq-errors.js'
+import { type FrameWriter, frameWriter } from './rabbitmq-frame-writer.js'
+import type { PublishProperties } from './rabbitmq-publish-frame.js'
 
 /** One message ready for the wire. */
 export interface Outbound {
   exchange: string
   routingKey: string
   content: Buffer
-  options: Options.Publish
+  options: PublishProperties
   /** For errors: `queue 'orders'`. */
   where: string
 }
@@ -21,6 +23,8 @@ interface Pending {
 interface PublishChannel {
   model: ChannelModel
   channel: ConfirmChannel
+  /** Writes a publish's frames in one buffer; `undefined` when amqplib's shape is not the known one. */
+  write: FrameWriter | undefined
   /**
    * Mandatory publishes waiting for their confirm, oldest first. A set rather than a map by routing
    * key and id: returns are rare, so the search on one is cheaper than a key string per publish.
@@ -78,18 +82,21 @@ export class RabbitPublisher {
       const pending: Pending = { message, returned: undefined }
       const mandatory = message.options.mandatory === true
       if (mandatory) target.mandatory.add(pending)
+      const confirmed = (error: unknown) => {
+        if (mandatory) target.mandatory.delete(pending)
+        if (error) {
+          settle(
+            isNack(error)
+              ? publishError(`${message.where}: the broker refused the message (nack)`, error)
+              : wrapPublishError(message.where, target.closeError ?? error),
+          )
+        } else if (pending.returned !== undefined) settle(publishError(`${message.where}: the broker could not route the message (${pending.returned})`))
+        else settle(undefined)
+      }
       try {
-        written = target.channel.publish(message.exchange, message.routingKey, message.content, message.options, (error: unknown) => {
-          if (mandatory) target.mandatory.delete(pending)
-          if (error) {
-            settle(
-              isNack(error)
-                ? publishError(`${message.where}: the broker refused the message (nack)`, error)
-                : wrapPublishError(message.where, target.closeError ?? error),
-            )
-          } else if (pending.returned !== undefined) settle(publishError(`${message.where}: the broker could not route the message (${pending.returned})`))
-          else settle(undefined)
-        })
+        written =
+          target.write?.(message.exchange, message.routingKey, message.content, message.options, confirmed) ??
+          target.channel.publish(message.exchange, message.routingKey, message.content, message.options, confirmed)
       } catch (error) {
         if (mandatory) target.mandatory.delete(pending)
         written = true
@@ -138,6 +145,7 @@ export class RabbitPublisher {
     const state: PublishChannel = {
       model,
       channel,
+      write: frameWriter(channel),
       mandatory: new Set(),
       closed: new Promise<void>((resolve) => {
         markClosed = resolve
