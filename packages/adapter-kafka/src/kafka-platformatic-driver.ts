@@ -156,13 +156,17 @@ export class PlatformaticDriver implements KafkaDriver {
     for (const { topic, records } of batches) {
       for (const record of records) {
         const id = record.key === undefined ? record.headers[kafkaHeaders.id] : undefined
+        const value = record.value
+        // One literal, one shape: a spread of the partition made a temporary object per record.
         messages.push({
           topic,
           // Unkeyed: spread by message id (the library takes it modulo the partition count). The
-          // library's Java-compatible partitioner alone would put every unkeyed record on partition 0.
-          ...(id === undefined ? {} : { partition: unkeyedPartitionHash(id) }),
+          // library's Java-compatible partitioner alone would put every unkeyed record on partition 0;
+          // undefined lets it place a keyed record by its key.
+          partition: id === undefined ? undefined : unkeyedPartitionHash(id),
           key: record.key === undefined ? undefined : Buffer.from(record.key),
-          value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
+          // Core's codecs hand Buffers already: a second view per record was garbage.
+          value: Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
           headers: encodeHeaders(record.headers),
           timestamp: BigInt(record.timestamp),
         })
