@@ -13,7 +13,7 @@ import type {
 } from './kafka-driver.js'
 import { headerText } from './kafka-header-text.js'
 import { unkeyedPartitionHash } from './kafka-unkeyed-partition.js'
-import { kafkaHeaders, receivedRecord, receiveHeader } from './kafka-wire.js'
+import { kafkaHeaders, receivedRecord, receiveHeader, valueBuffer } from './kafka-wire.js'
 
 /** How often a connection checks, with one forced metadata request, that a broker still answers (for mq.health()). */
 const livenessIntervalMs = 5_000
@@ -156,7 +156,6 @@ export class PlatformaticDriver implements KafkaDriver {
     for (const { topic, records } of batches) {
       for (const record of records) {
         const id = record.key === undefined ? record.headers[kafkaHeaders.id] : undefined
-        const value = record.value
         // One literal, one shape: a spread of the partition made a temporary object per record.
         messages.push({
           topic,
@@ -165,8 +164,7 @@ export class PlatformaticDriver implements KafkaDriver {
           // undefined lets it place a keyed record by its key.
           partition: id === undefined ? undefined : unkeyedPartitionHash(id),
           key: record.key === undefined ? undefined : Buffer.from(record.key),
-          // Core's codecs hand Buffers already: a second view per record was garbage.
-          value: Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+          value: valueBuffer(record.value),
           headers: encodeHeaders(record.headers),
           timestamp: BigInt(record.timestamp),
         })
