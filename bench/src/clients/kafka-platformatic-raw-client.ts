@@ -1,7 +1,7 @@
 import type { BenchBody } from '@anymq/cli'
 import { Admin, Consumer, type Message, type MessagesStream, Producer } from '@platformatic/kafka'
 import type { BenchClient, Running } from '../bench-client.js'
-import { kafkaPartitions } from './kafka-raw-client.js'
+import { kafkaPartitions, requestSized } from './kafka-raw-client.js'
 
 const encode = (body: BenchBody): Buffer => Buffer.from(JSON.stringify(body))
 const decode = (value: Buffer | undefined): BenchBody => JSON.parse(String(value)) as BenchBody
@@ -35,7 +35,10 @@ export async function kafkaPlatformaticRawClient(url: string): Promise<BenchClie
     created.add(topic)
   }
   const send = async (topic: string, bodies: BenchBody[], headers?: Map<Buffer, Buffer>) => {
-    await producer.send({ messages: bodies.map((body) => ({ topic, value: encode(body), headers })) })
+    const messages = bodies.map((body) => ({ topic, value: encode(body), headers }))
+    // Split like the kafkajs raw client and anymq's publisher: 100 records of 64 KB in one request
+    // failed with "Producing messages failed" (over message.max.bytes).
+    await Promise.all(requestSized(messages).map((slice) => producer.send({ messages: slice })))
   }
   const consumers = new Set<Consumer>()
   const startConsumer = async (topic: string, groupId: string, concurrency: number, handle: (record: Record) => Promise<void> | void): Promise<Running> => {

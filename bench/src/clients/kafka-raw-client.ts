@@ -13,6 +13,24 @@ function brokerList(url: string): string[] {
 /** Topics of the raw side get as many partitions as anymq's topics (the adapter's default, 3). */
 export const kafkaPartitions = 3
 
+/**
+ * Records cut into runs of at most ~900 KB of values, in order: one produce request must stay under the
+ * broker's message.max.bytes (1 MB by default), as anymq's publisher keeps it.
+ */
+export function requestSized<T extends { value: Buffer }>(messages: T[]): T[][] {
+  const slices: T[][] = []
+  for (let first = 0, bytes = 0, index = 0; index <= messages.length; index++) {
+    const size = index < messages.length ? (messages[index]?.value.length ?? 0) + 100 : 0
+    if (index === messages.length || (bytes + size > 900_000 && index > first)) {
+      slices.push(messages.slice(first, index))
+      first = index
+      bytes = 0
+    }
+    bytes += size
+  }
+  return slices
+}
+
 /** Waits until fewer than `limit` tasks run; a tiny semaphore shared by a consumer's partitions. */
 class Slots {
   private running = 0
@@ -48,18 +66,7 @@ export async function kafkaRawClient(url: string): Promise<BenchClient> {
   }
   const send = async (topic: string, bodies: BenchBody[], headers?: Record<string, string>) => {
     const messages = bodies.map((body) => ({ value: encode(body), headers }))
-    // One request must stay under the broker's message.max.bytes (1 MB by default): split large batches.
-    const requests: Promise<unknown>[] = []
-    for (let first = 0, bytes = 0, index = 0; index <= messages.length; index++) {
-      const size = index < messages.length ? (messages[index]?.value.length ?? 0) + 100 : 0
-      if (index === messages.length || (bytes + size > 900_000 && index > first)) {
-        requests.push(producer.send({ topic, acks: -1, messages: messages.slice(first, index) }))
-        first = index
-        bytes = 0
-      }
-      bytes += size
-    }
-    await Promise.all(requests)
+    await Promise.all(requestSized(messages).map((slice) => producer.send({ topic, acks: -1, messages: slice })))
   }
   const consumers = new Set<Consumer>()
   const startConsumer = async (

@@ -13,7 +13,7 @@ import type {
 } from './kafka-driver.js'
 import { headerText } from './kafka-header-text.js'
 import { unkeyedPartitionHash } from './kafka-unkeyed-partition.js'
-import { kafkaHeaders, receivedRecord, receiveHeader } from './kafka-wire.js'
+import { kafkaHeaders, receivedRecord, receiveHeader, valueBuffer } from './kafka-wire.js'
 
 /** How often a connection checks, with one forced metadata request, that a broker still answers (for mq.health()). */
 const livenessIntervalMs = 5_000
@@ -156,13 +156,15 @@ export class PlatformaticDriver implements KafkaDriver {
     for (const { topic, records } of batches) {
       for (const record of records) {
         const id = record.key === undefined ? record.headers[kafkaHeaders.id] : undefined
+        // One literal, one shape: a spread of the partition made a temporary object per record.
         messages.push({
           topic,
           // Unkeyed: spread by message id (the library takes it modulo the partition count). The
-          // library's Java-compatible partitioner alone would put every unkeyed record on partition 0.
-          ...(id === undefined ? {} : { partition: unkeyedPartitionHash(id) }),
+          // library's Java-compatible partitioner alone would put every unkeyed record on partition 0;
+          // undefined lets it place a keyed record by its key.
+          partition: id === undefined ? undefined : unkeyedPartitionHash(id),
           key: record.key === undefined ? undefined : Buffer.from(record.key),
-          value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
+          value: valueBuffer(record.value),
           headers: encodeHeaders(record.headers),
           timestamp: BigInt(record.timestamp),
         })

@@ -32,6 +32,11 @@ export function toRecord(message: OutgoingMessage, dueAt?: number): DriverOutgoi
   return { key: message.key, value: message.body, headers, timestamp: message.timestamp }
 }
 
+/** A record's value as the Buffer a client library takes: core's codecs hand Buffers already, so no second view per record. */
+export function valueBuffer(value: Uint8Array): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+}
+
 /**
  * A received record with no headers yet; every driver makes its records here, so they all share one
  * shape (one hidden class for the engine).

@@ -13,7 +13,7 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './kafka-driver.js'
-import { receivedRecord, receiveHeader } from './kafka-wire.js'
+import { receivedRecord, receiveHeader, valueBuffer } from './kafka-wire.js'
 import { type LeaderMetadata, splitByLeader } from './kafkajs-leader-batches.js'
 import { stablePartitioner } from './kafkajs-partitioner.js'
 
@@ -136,7 +136,7 @@ export class KafkajsDriver implements KafkaDriver {
       topic,
       messages: records.map((record) => ({
         key: record.key ?? null,
-        value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
+        value: valueBuffer(record.value),
         headers: record.headers,
         timestamp: String(record.timestamp),
       })),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { DriverRecord } from '../src/kafka-driver.js'
-import { dueAtOf, fromRecord, receivedRecord, receiveHeader } from '../src/kafka-wire.js'
+import { dueAtOf, fromRecord, receivedRecord, receiveHeader, valueBuffer } from '../src/kafka-wire.js'
 
 function record(headers: Array<[string, string]>): DriverRecord {
   const received = receivedRecord('orders', 2, 41, undefined, new Uint8Array(), 1_700_000_000_000, undefined)
@@ -39,5 +39,17 @@ describe('kafka wire format', () => {
     expect(dueAtOf(record([['x-anymq-due-at', '1700000000123']]))).toBe(1_700_000_000_123)
     expect(dueAtOf(record([]))).toBe(0)
     expect(fromRecord(record([['x-anymq-due-at', '5']])).headers).toEqual({})
+  })
+
+  it('hands a Buffer value over as is, and wraps a plain Uint8Array without copying its bytes', () => {
+    const buffer = Buffer.from('body')
+    expect(valueBuffer(buffer)).toBe(buffer)
+    const backing = new Uint8Array([1, 2, 3, 4, 5])
+    const view = backing.subarray(1, 4)
+    const wrapped = valueBuffer(view)
+    expect(Buffer.isBuffer(wrapped)).toBe(true)
+    expect([...wrapped]).toEqual([2, 3, 4])
+    backing[2] = 9
+    expect(wrapped[1]).toBe(9)
   })
 })
