@@ -409,7 +409,7 @@ export class RedisConsumer implements TransportConsumer {
         settle(
           () => {
             const copy = retryCopy(message, { delayMs, headers })
-            const member = delayedMember(copy, source.addressed ? source.group : undefined)
+            const member = delayedMember(copy, source.addressed ? source.group : undefined, undefined, this.context.settings.wireLayout)
             return scripts.republish(
               source.stream,
               source.delayed,

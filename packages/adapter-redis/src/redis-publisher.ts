@@ -4,7 +4,7 @@ import { publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
 import { runScript, scriptCommand } from './redis-scripts.js'
-import { delayedMember, entryFields } from './redis-wire.js'
+import { delayedMember, entryFields, type WireLayout } from './redis-wire.js'
 
 /** One write: a command, or a script; applied alone, or within a MULTI transaction. */
 export type Write = { command: RedisArgument[]; script?: undefined } | { script: 'anymqSchedule' | 'anymqEnqueueByPriority'; args: RedisArgument[] }
@@ -19,7 +19,11 @@ export class RedisPublisher {
     private readonly commands: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly onTopicWrite: (stream: string) => void,
-    private readonly replication: { waitReplicas: number; waitTimeoutMs: number } = { waitReplicas: 0, waitTimeoutMs: 0 },
+    private readonly settings: { waitReplicas: number; waitTimeoutMs: number; wireLayout: WireLayout } = {
+      waitReplicas: 0,
+      waitTimeoutMs: 0,
+      wireLayout: 'packed',
+    },
   ) {}
 
   /** Not `async`: a single send costs the client's promise and one reaction, not a chain of awaits. */
@@ -37,19 +41,20 @@ export class RedisPublisher {
 
   /** The writes that put one message into a destination (for {@link apply}, or a caller's own MULTI). */
   writesFor(destination: Destination, message: OutgoingMessage): Write[] {
+    const layout = this.settings.wireLayout
     switch (destination.kind) {
       case 'queue': {
         const name = destination.queue.name
         const priority = destination.queue.maxPriority === undefined ? undefined : (message.priority ?? 0)
         if (message.delayMs > 0) {
-          const member = delayedMember(message, undefined, priority)
+          const member = delayedMember(message, undefined, priority, layout)
           return [{ script: 'anymqSchedule', args: [this.keys.queueDelayed(name), message.delayMs, member] }]
         }
-        if (priority !== undefined) return [{ script: 'anymqEnqueueByPriority', args: [this.keys.queue(name), delayedMember(message, undefined, priority)] }]
-        return [{ command: entryFields(['XADD', this.keys.queue(name), '*'], message) }]
+        if (priority !== undefined) return [{ script: 'anymqEnqueueByPriority', args: [this.keys.queue(name), delayedMember(message, undefined, priority, layout)] }]
+        return [{ command: entryFields(['XADD', this.keys.queue(name), '*'], message, undefined, layout) }]
       }
       case 'topic': {
-        return [{ command: entryFields(['XADD', this.keys.topic(destination.topic), '*'], message) }]
+        return [{ command: entryFields(['XADD', this.keys.topic(destination.topic), '*'], message, undefined, layout) }]
       }
       case 'subscription': {
         const { topic, name } = destination.subscription
@@ -57,14 +62,14 @@ export class RedisPublisher {
           throw new ConfigError([{ field: 'subscription', message: 'an ephemeral subscription cannot be addressed directly' }], { adapter: 'redis' })
         }
         if (message.delayMs > 0) {
-          const member = delayedMember(message, name)
+          const member = delayedMember(message, name, undefined, layout)
           return [{ script: 'anymqSchedule', args: [this.keys.subscriptionDelayed(topic, name), message.delayMs, member] }]
         }
-        return [{ command: entryFields(['XADD', this.keys.topic(topic), '*'], message, name) }]
+        return [{ command: entryFields(['XADD', this.keys.topic(topic), '*'], message, name, layout) }]
       }
       case 'inbox': {
         const stream = this.keys.inbox(destination.address)
-        return [{ command: entryFields(['XADD', stream, '*'], message) }, { command: ['PEXPIRE', stream, inboxTtlMs] }]
+        return [{ command: entryFields(['XADD', stream, '*'], message, undefined, layout) }, { command: ['PEXPIRE', stream, inboxTtlMs] }]
       }
     }
   }
@@ -79,7 +84,7 @@ export class RedisPublisher {
         throw publishError(what(), error)
       },
     )
-    if (this.replication.waitReplicas === 0) return written
+    if (this.settings.waitReplicas === 0) return written
     return written.then(() => this.replicated(what()))
   }
 
@@ -89,7 +94,7 @@ export class RedisPublisher {
    * every earlier write of this connection; fewer in time fails the publish (retryable: it may be stored).
    */
   private async replicated(what: string): Promise<void> {
-    const { waitReplicas, waitTimeoutMs } = this.replication
+    const { waitReplicas, waitTimeoutMs } = this.settings
     let acknowledged: number
     try {
       acknowledged = Number(await this.commands.call(['WAIT', waitReplicas, waitTimeoutMs]))
