@@ -6,8 +6,14 @@ import type { RedisKeys } from './redis-keys.js'
 import { runScript, scriptCommand } from './redis-scripts.js'
 import { delayedMember, entryFields, type WireLayout } from './redis-wire.js'
 
-/** One write: a command, or a script; applied alone, or within a MULTI transaction. */
-export type Write = { command: RedisArgument[]; script?: undefined } | { script: 'anymqSchedule' | 'anymqEnqueueByPriority'; args: RedisArgument[] }
+/** A script to run as one write: the keys, then the arguments. */
+export interface ScriptWrite {
+  script: 'anymqSchedule' | 'anymqEnqueueByPriority'
+  args: RedisArgument[]
+}
+
+/** One write: a command (its arguments, the name first), or a script; applied alone, or within a MULTI transaction. */
+export type Write = RedisArgument[] | ScriptWrite
 
 /**
  * Writes messages: XADD into the destination's stream, or into its delay set (a sorted set scored by
@@ -29,10 +35,7 @@ export class RedisPublisher {
   /** Not `async`: a single send costs the client's promise and one reaction, not a chain of awaits. */
   publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
     const writes: Write[] = []
-    for (const message of messages) {
-      const forMessage = this.writesFor(destination, message)
-      for (const write of forMessage) writes.push(write)
-    }
+    for (const message of messages) this.addWrites(writes, destination, message)
     const applied = this.apply(writes, destination, messages.length)
     if (destination.kind === 'topic') return applied.then(() => this.onTopicWrite(this.keys.topic(destination.topic)))
     if (destination.kind === 'subscription') return applied.then(() => this.onTopicWrite(this.keys.topic(destination.subscription.topic)))
@@ -41,6 +44,13 @@ export class RedisPublisher {
 
   /** The writes that put one message into a destination (for {@link apply}, or a caller's own MULTI). */
   writesFor(destination: Destination, message: OutgoingMessage): Write[] {
+    const writes: Write[] = []
+    this.addWrites(writes, destination, message)
+    return writes
+  }
+
+  /** Appends the writes of one message to `writes`: no array of its own per message. */
+  private addWrites(writes: Write[], destination: Destination, message: OutgoingMessage): void {
     const layout = this.settings.wireLayout
     switch (destination.kind) {
       case 'queue': {
@@ -48,14 +58,15 @@ export class RedisPublisher {
         const priority = destination.queue.maxPriority === undefined ? undefined : (message.priority ?? 0)
         if (message.delayMs > 0) {
           const member = delayedMember(message, undefined, priority, layout)
-          return [{ script: 'anymqSchedule', args: [this.keys.queueDelayed(name), message.delayMs, member] }]
-        }
-        if (priority !== undefined) return [{ script: 'anymqEnqueueByPriority', args: [this.keys.queue(name), delayedMember(message, undefined, priority, layout)] }]
-        return [{ command: entryFields(['XADD', this.keys.queue(name), '*'], message, undefined, layout) }]
+          writes.push({ script: 'anymqSchedule', args: [this.keys.queueDelayed(name), message.delayMs, member] })
+        } else if (priority !== undefined) {
+          writes.push({ script: 'anymqEnqueueByPriority', args: [this.keys.queue(name), delayedMember(message, undefined, priority, layout)] })
+        } else writes.push(entryFields(['XADD', this.keys.queue(name), '*'], message, undefined, layout))
+        return
       }
-      case 'topic': {
-        return [{ command: entryFields(['XADD', this.keys.topic(destination.topic), '*'], message, undefined, layout) }]
-      }
+      case 'topic':
+        writes.push(entryFields(['XADD', this.keys.topic(destination.topic), '*'], message, undefined, layout))
+        return
       case 'subscription': {
         const { topic, name } = destination.subscription
         if (name === undefined) {
@@ -63,13 +74,14 @@ export class RedisPublisher {
         }
         if (message.delayMs > 0) {
           const member = delayedMember(message, name, undefined, layout)
-          return [{ script: 'anymqSchedule', args: [this.keys.subscriptionDelayed(topic, name), message.delayMs, member] }]
-        }
-        return [{ command: entryFields(['XADD', this.keys.topic(topic), '*'], message, name, layout) }]
+          writes.push({ script: 'anymqSchedule', args: [this.keys.subscriptionDelayed(topic, name), message.delayMs, member] })
+        } else writes.push(entryFields(['XADD', this.keys.topic(topic), '*'], message, name, layout))
+        return
       }
       case 'inbox': {
         const stream = this.keys.inbox(destination.address)
-        return [{ command: entryFields(['XADD', stream, '*'], message, undefined, layout) }, { command: ['PEXPIRE', stream, inboxTtlMs] }]
+        writes.push(entryFields(['XADD', stream, '*'], message, undefined, layout), ['PEXPIRE', stream, inboxTtlMs])
+        return
       }
     }
   }
@@ -113,9 +125,9 @@ export class RedisPublisher {
     try {
       if (writes.length === 1) {
         const write = writes[0] as Write
-        return write.script === undefined ? this.commands.call(write.command) : runScript(this.commands, write.script, write.args)
+        return Array.isArray(write) ? this.commands.call(write) : runScript(this.commands, write.script, write.args)
       }
-      return this.commands.transaction(writes.map((write) => (write.script === undefined ? write.command : scriptCommand(write.script, write.args))))
+      return this.commands.transaction(writes.map((write) => (Array.isArray(write) ? write : scriptCommand(write.script, write.args))))
     } catch (error) {
       return Promise.reject(error)
     }
