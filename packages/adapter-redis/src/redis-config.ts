@@ -104,7 +104,8 @@ export const urlOptions = {
   wireLayout: {
     type: 'enum',
     values: wireLayouts,
-    description: 'stream entry layout written: packed (default, body + one anymq JSON field) or fields (one field per property, as older anymq versions wrote and read)',
+    description:
+      'stream entry layout written: packed (default, body + one anymq JSON field) or fields (one field per property, as older anymq versions wrote and read)',
   },
   ...tlsUrlOptions,
 } as const

@@ -118,10 +118,32 @@ describe.skipIf(!url).each(drivers)('redis interop with redis-cli, %s driver (AN
     const mq = await connect(adapterUrl, { adapter })
     open.push(mq)
     const queue = mq.queue<{ order: number }>(uniqueName('cli-old-layout'))
-    // prettier-ignore
-    await redisCli(redisUrl, 'XADD', `anymq:q:${queue.name}`, '*', 'id', 'order-7', 'body', '{"order":7}', 'content-type', 'application/json',
-      'timestamp', '1700000000000', 'key', 'customer-7', 'correlation-id', 'corr-7', 'reply-to', 'replies', 'subject', 'orders.eu',
-      'h:tenant', 'acme', 'h:x-anymq-attempt', '2')
+    await redisCli(
+      redisUrl,
+      'XADD',
+      `anymq:q:${queue.name}`,
+      '*',
+      'id',
+      'order-7',
+      'body',
+      '{"order":7}',
+      'content-type',
+      'application/json',
+      'timestamp',
+      '1700000000000',
+      'key',
+      'customer-7',
+      'correlation-id',
+      'corr-7',
+      'reply-to',
+      'replies',
+      'subject',
+      'orders.eu',
+      'h:tenant',
+      'acme',
+      'h:x-anymq-attempt',
+      '2',
+    )
     const seen = new Collector<{ order: number }>()
     await queue.consume(seen.handler).ready
     await seen.waitForCount(1, 10_000)

@@ -62,7 +62,12 @@ describe('redis wire format', () => {
     expect(seen(packed as Array<string | Buffer>, 2)).toEqual(expected)
     expect(seen(separate as Array<string | Buffer>, 2)).toEqual(expected)
     // As the drivers hand them over for a binary read: every part a Buffer.
-    expect(seen(packed.map((part) => Buffer.from(part as string | Buffer)), 2)).toEqual(expected)
+    expect(
+      seen(
+        packed.map((part) => Buffer.from(part as string | Buffer)),
+        2,
+      ),
+    ).toEqual(expected)
   })
 
   it('leaves out what a message does not have: no headers object, no optional properties', () => {
@@ -72,7 +77,11 @@ describe('redis wire format', () => {
   })
 
   it('reads a foreign anymq field that is not a JSON object as a header, and ignores properties of the wrong type', () => {
-    expect(seen(['body', 'x', 'anymq', 'not json'])).toMatchObject({ id: '1700000000000-1', headers: { anymq: 'not json' }, contentType: 'application/octet-stream' })
+    expect(seen(['body', 'x', 'anymq', 'not json'])).toMatchObject({
+      id: '1700000000000-1',
+      headers: { anymq: 'not json' },
+      contentType: 'application/octet-stream',
+    })
     expect(seen(['body', 'x', 'anymq', '[1,2]']).headers).toEqual({ anymq: '[1,2]' })
     const odd = seen(['body', 'x', 'anymq', '{"id":7,"timestamp":"soon","headers":{"a":"b","n":1},"key":"k"}'])
     expect(odd).toMatchObject({ id: '1700000000000-1', timestamp: 1_700_000_000_000, headers: { a: 'b' }, key: 'k', attempt: 1 })
