@@ -339,8 +339,14 @@ export class RedisConsumer implements TransportConsumer {
         await this.sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)))
         continue
       }
+      const streams = reply ?? []
+      if (!streams.some(([, entries]) => entries.some(isTurn))) {
+        // The usual read, no turn of a priority queue among the entries: handed over as they are, no record per entry.
+        for (const [, entries] of streams) for (const raw of entries) this.accept(raw, 1, false)
+        continue
+      }
       const read: ReadEntry[] = []
-      for (const [, entries] of reply ?? []) {
+      for (const [, entries] of streams) {
         for (const raw of entries) read.push({ raw, deliveries: 1, turn: false })
       }
       await this.acceptAll(read)
@@ -362,7 +368,7 @@ export class RedisConsumer implements TransportConsumer {
         )
       } catch (error) {
         this.reportOutage(connectionError(`taking turns of ${this.source.label}`, error))
-        for (const item of read) if (!isTurn(item.raw)) this.accept(item)
+        for (const item of read) if (!isTurn(item.raw)) this.accept(item.raw, item.deliveries, item.turn)
         return
       }
       turns.forEach((item, index) => {
@@ -372,10 +378,10 @@ export class RedisConsumer implements TransportConsumer {
         item.raw = [item.raw[0], member ? memberFields(member) : null]
       })
     }
-    for (const item of read) this.accept(item)
+    for (const item of read) this.accept(item.raw, item.deliveries, item.turn)
   }
 
-  private accept({ raw, deliveries, turn }: ReadEntry): void {
+  private accept(raw: RawEntry, deliveries: number, turn: boolean): void {
     // Tracked, so that close() waits for these acks as for the handlers' own.
     if (turn && raw[1] === null) {
       this.track(
