@@ -53,27 +53,48 @@ export function ioredisOptions(settings: RedisSettings, role: ConnectionRole): R
 
 type Method = (this: Redis, ...args: RedisArgument[]) => Promise<unknown>
 
-/** ioredis' method for a command (`xadd`, or `xaddBuffer` for binary replies), looked up once per command. */
+/** ioredis' name of a command (`xadd` for `XADD`), computed once per command name. */
+const lowerNames = new Map<string, string>()
+function lowerName(command: string): string {
+  let name = lowerNames.get(command)
+  if (name === undefined) {
+    name = command.toLowerCase()
+    lowerNames.set(command, name)
+  }
+  return name
+}
+
+/** ioredis' method for a command (`xadd`, or `xaddBuffer` for binary replies). */
 function commandMethod(client: Redis, command: string, binary: boolean): Method {
-  const name = binary ? `${command.toLowerCase()}Buffer` : command.toLowerCase()
+  const name = binary ? `${lowerName(command)}Buffer` : lowerName(command)
   const method = (client as unknown as Record<string, Method | undefined>)[name]
   if (method === undefined) throw new Error(`ioredis has no method for the ${command} command`)
   return method
 }
 
 /**
- * The arguments after the command name, as ioredis takes them best. A Buffer among the arguments puts
- * ioredis in its buffer mode, which copies the command twice (into one Buffer, then into the
- * auto-pipeline's); a Buffer holding valid UTF-8 (every JSON or text body) is passed as its string,
- * which ioredis writes back as the very same bytes. Other Buffers (binary bodies) stay Buffers.
+ * One argument as ioredis takes it best. A Buffer among the arguments puts ioredis in its buffer
+ * mode, which copies the command twice (into one Buffer, then into the auto-pipeline's); a Buffer
+ * holding valid UTF-8 (every JSON or text body) is passed as its string, which ioredis writes back as
+ * the very same bytes. Other Buffers (binary bodies) stay Buffers.
  */
+function argumentFor(value: RedisArgument): RedisArgument {
+  return value instanceof Buffer && value.byteLength > 0 && isUtf8(value) ? value.toString() : value
+}
+
+/** The arguments after the command name, each as {@link argumentFor} gives it. */
 function commandArguments(args: readonly RedisArgument[]): RedisArgument[] {
   const rest = new Array<RedisArgument>(args.length - 1)
-  for (let index = 1; index < args.length; index++) {
-    const value = args[index] as RedisArgument
-    rest[index - 1] = value instanceof Buffer && value.byteLength > 0 && isUtf8(value) ? value.toString() : value
-  }
+  for (let index = 1; index < args.length; index++) rest[index - 1] = argumentFor(args[index] as RedisArgument)
   return rest
+}
+
+/** A command for `multi([...])`: ioredis names a batched command by its method (`xadd`, not `XADD`); one array, no spread. */
+function batchedCommand(args: readonly RedisArgument[]): [string, ...RedisArgument[]] {
+  const command = new Array<RedisArgument>(args.length) as [string, ...RedisArgument[]]
+  command[0] = lowerName(String(args[0]))
+  for (let index = 1; index < args.length; index++) command[index] = argumentFor(args[index] as RedisArgument)
+  return command
 }
 
 /** A connection on ioredis. */
@@ -102,9 +123,7 @@ class IoredisConnection implements RedisConnection {
   }
 
   async transaction(commands: ReadonlyArray<readonly RedisArgument[]>): Promise<unknown[]> {
-    // ioredis names a batched command by its method: `xadd`, not `XADD`.
-    const batch = commands.map((command) => [String(command[0]).toLowerCase(), ...commandArguments(command)]) as Array<[string, ...RedisArgument[]]>
-    const results = await this.client.multi(batch).exec()
+    const results = await this.client.multi(commands.map(batchedCommand)).exec()
     if (results === null) throw new Error('the transaction was aborted')
     const replies: unknown[] = []
     for (const [error, reply] of results) {

@@ -14,6 +14,7 @@ import {
   tlsUrlOptions,
 } from '@anymq/core/spi'
 import { driverNames, type RedisDriverName } from './redis-driver.js'
+import { type WireLayout, wireLayouts } from './redis-wire.js'
 
 /** Everything a Redis connection needs, read once from the URL and `connect(url, { broker })`. */
 export interface RedisSettings {
@@ -45,6 +46,8 @@ export interface RedisSettings {
   maxMessageBytes: number
   connectTimeoutMs: number
   connectionName: string | undefined
+  /** The stream entry layout producers write (readers take both): `packed` (default) or `fields`. */
+  wireLayout: WireLayout
 }
 
 export const urlOptions = {
@@ -98,6 +101,12 @@ export const urlOptions = {
     max: 600_000,
     description: 'longest wait for those replicas, then the publish fails (default 5000)',
   },
+  wireLayout: {
+    type: 'enum',
+    values: wireLayouts,
+    description:
+      'stream entry layout written: packed (default, body + one anymq JSON field) or fields (one field per property, as older anymq versions wrote and read)',
+  },
   ...tlsUrlOptions,
 } as const
 
@@ -111,6 +120,7 @@ export const defaults = {
   maxMessageBytes: 1_048_576,
   connectTimeoutMs: 10_000,
   waitTimeoutMs: 5_000,
+  wireLayout: 'packed' as WireLayout,
 } as const
 
 /** Options of `connect(url, { broker: { … } })` for Redis. */
@@ -205,6 +215,7 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
     maxMessageBytes: options.maxMessageBytes ?? defaults.maxMessageBytes,
     connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
     connectionName: broker.connectionName as string | undefined,
+    wireLayout: (options.wireLayout ?? defaults.wireLayout) as WireLayout,
   }
 }
 

@@ -8,9 +8,8 @@ import {
   type TopicFilter,
   type TransportConsumeOptions,
   type TransportConsumer,
-  TurnBatch,
-  type TurnBatchEntry,
 } from '@anymq/core/spi'
+import { AckBatch } from './redis-ack-batch.js'
 import type { RedisSettings } from './redis-config.js'
 import { pause, whenReady } from './redis-connection.js'
 import type { RedisConnection, RedisDriver } from './redis-driver.js'
@@ -56,13 +55,41 @@ export interface ConsumerContext {
   retainMover(delayed: string, stream: string, priority: boolean): () => void
 }
 
-interface InFlight {
-  entry: RedisEntry
+/**
+ * One entry handed to core, until settled. A class rather than an object of closures: one allocation
+ * per message; its methods are the consumer's.
+ */
+class RedisDelivery implements Delivery {
   /** Keep the entry's lease fresh until then (epoch ms); 0 = let it lapse by itself. */
-  holdUntil: number
-  settled: boolean
-  /** The entry is a turn of a priority queue: its ack also forgets the message bound to it. */
-  turn: boolean
+  holdUntil = 0
+  settled = false
+
+  constructor(
+    private readonly consumer: RedisConsumer,
+    readonly message: IncomingMessage,
+    readonly raw: RedisEntry,
+    /** The entry is a turn of a priority queue: its ack also forgets the message bound to it. */
+    readonly turn: boolean,
+  ) {}
+
+  ack(): Promise<void> {
+    return this.consumer.settleAck(this)
+  }
+
+  // A retry that fails leaves the entry unsettled (the SPI's contract): core releases it next.
+  retry(options: { delayMs: number; headers: Record<string, string> }): Promise<void> {
+    return this.consumer.settleRetry(this, options)
+  }
+
+  release(): Promise<void> {
+    return this.consumer.settleRelease(this)
+  }
+
+  async extendLease(ms: number): Promise<void> {
+    if (this.settled) return
+    this.holdUntil = Math.max(this.holdUntil, Date.now() + ms)
+    await this.consumer.touch([this.raw.entryId])
+  }
 }
 
 /** An entry as read, before it is handed over: its delivery count, and whether it was a turn now bound to its message. */
@@ -89,8 +116,7 @@ export class RedisConsumer implements TransportConsumer {
   readonly name = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
   private blocking: RedisConnection | undefined
   private blockingId: number | undefined
-  private readonly inflight = new Map<number, InFlight>()
-  private nextToken = 1
+  private readonly inflight = new Set<RedisDelivery>()
   /** Settlements still running; close() waits for them. A count, not a set of promises: one promise less per message. */
   private pendingWork = 0
   private whenNoPendingWork: (() => void) | undefined
@@ -108,7 +134,10 @@ export class RedisConsumer implements TransportConsumer {
   private readonly leaseMs: number
   private readonly holdWhileAlive: boolean
   /** Acks are batched: every ack asked for in one turn of the event loop goes in one XACK (and XDEL). */
-  private readonly acks = new TurnBatch<{ entryId: string; turn: boolean }>((entries) => this.flushAcks(entries))
+  private readonly acks = new AckBatch(
+    (entryIds, turns) => this.flushAcks(entryIds, turns),
+    (flushed) => this.track(flushed),
+  )
   private readonly prefetch: number
   /** Holds the single-active-consumer lock (always true when the source has none). */
   private active: boolean
@@ -168,7 +197,7 @@ export class RedisConsumer implements TransportConsumer {
         this.whenNoPendingWork = resolve
       })
     }
-    const unsettled = [...this.inflight.values()].filter((held) => !held.settled)
+    const unsettled = [...this.inflight].filter((held) => !held.settled)
     for (const held of unsettled) held.settled = true
     this.inflight.clear()
     const { commands, scripts } = this.context
@@ -177,7 +206,7 @@ export class RedisConsumer implements TransportConsumer {
         await commands.call(['XGROUP', 'DESTROY', this.source.stream, this.source.group])
         await commands.call(['DEL', this.source.delayed])
       } else {
-        if (unsettled.length > 0) await this.releaseEntries(unsettled.map((held) => held.entry))
+        if (unsettled.length > 0) await this.releaseEntries(unsettled.map((held) => held.raw))
         if (this.source.activeLock !== undefined && this.active) await scripts.dropLock(this.source.activeLock, this.name)
         await scripts.removeConsumer(this.source.stream, this.source.group, this.name)
       }
@@ -310,8 +339,14 @@ export class RedisConsumer implements TransportConsumer {
         await this.sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)))
         continue
       }
+      const streams = reply ?? []
+      if (!streams.some(([, entries]) => entries.some(isTurn))) {
+        // The usual read, no turn of a priority queue among the entries: handed over as they are, no record per entry.
+        for (const [, entries] of streams) for (const raw of entries) this.accept(raw, 1, false)
+        continue
+      }
       const read: ReadEntry[] = []
-      for (const [, entries] of reply ?? []) {
+      for (const [, entries] of streams) {
         for (const raw of entries) read.push({ raw, deliveries: 1, turn: false })
       }
       await this.acceptAll(read)
@@ -333,7 +368,7 @@ export class RedisConsumer implements TransportConsumer {
         )
       } catch (error) {
         this.reportOutage(connectionError(`taking turns of ${this.source.label}`, error))
-        for (const item of read) if (!isTurn(item.raw)) this.accept(item)
+        for (const item of read) if (!isTurn(item.raw)) this.accept(item.raw, item.deliveries, item.turn)
         return
       }
       turns.forEach((item, index) => {
@@ -343,10 +378,10 @@ export class RedisConsumer implements TransportConsumer {
         item.raw = [item.raw[0], member ? memberFields(member) : null]
       })
     }
-    for (const item of read) this.accept(item)
+    for (const item of read) this.accept(item.raw, item.deliveries, item.turn)
   }
 
-  private accept({ raw, deliveries, turn }: ReadEntry): void {
+  private accept(raw: RawEntry, deliveries: number, turn: boolean): void {
     // Tracked, so that close() waits for these acks as for the handlers' own.
     if (turn && raw[1] === null) {
       this.track(
@@ -367,10 +402,9 @@ export class RedisConsumer implements TransportConsumer {
       this.track(this.releaseEntries([entry]))
       return
     }
-    const token = this.nextToken++
-    const held: InFlight = { entry, holdUntil: 0, settled: false, turn }
-    this.inflight.set(token, held)
-    this.deliver(this.delivery(token, held, message))
+    const delivery = new RedisDelivery(this, message, entry, turn)
+    this.inflight.add(delivery)
+    this.deliver(delivery)
   }
 
   /** Filters are emulated: an entry the subscription does not want is acknowledged for its group only. */
@@ -379,58 +413,62 @@ export class RedisConsumer implements TransportConsumer {
     return filterMatches(this.source.filter, message.subject, message.headers)
   }
 
-  private delivery(token: number, held: InFlight, message: IncomingMessage): Delivery {
-    const { scripts } = this.context
+  /** Takes a delivery out of the held ones; false when it was settled already. */
+  private markSettled(delivery: RedisDelivery): boolean {
+    if (delivery.settled) return false
+    delivery.settled = true
+    this.inflight.delete(delivery)
+    // Only when the loop would read: waking it to wait again cost a promise per settled message.
+    if (this.wakeLoop !== undefined && this.roomToRead()) this.wakeLoop()
+    return true
+  }
+
+  /** {@link RedisDelivery.ack}: joins the acks of this turn; their flush is tracked once for close(). */
+  settleAck(delivery: RedisDelivery): Promise<void> {
+    if (!this.markSettled(delivery)) return Promise.resolve()
+    return this.ack(delivery.raw.entryId, delivery.turn)
+  }
+
+  /** {@link RedisDelivery.retry}: the retry copy into the delay set and the ack, in one script. */
+  settleRetry(delivery: RedisDelivery, { delayMs, headers }: { delayMs: number; headers: Record<string, string> }): Promise<void> {
     const { source } = this
-    const entry = held.entry
-    const settle = (action: () => Promise<unknown>, options: { unsettledOnFailure?: boolean } = {}): Promise<void> => {
-      if (held.settled) return Promise.resolve()
-      held.settled = true
-      this.inflight.delete(token)
-      // Only when the loop would read: waking it to wait again cost a promise per settled message.
-      if (this.wakeLoop !== undefined && this.roomToRead()) this.wakeLoop()
-      // Counted here rather than with track(): one reaction per settlement instead of two.
-      this.pendingWork++
-      return action().then(this.untrack, (error: unknown) => {
-        this.untrack()
-        if (options.unsettledOnFailure) {
-          held.settled = false
-          this.inflight.set(token, held)
-        }
-        throw connectionError(`settling entry ${entry.entryId} of ${source.label}`, error)
-      })
-    }
-    return {
-      message,
-      raw: entry,
-      ack: () => settle(() => this.ack(entry.entryId, held.turn)),
-      // A retry that fails leaves the entry unsettled (the SPI's contract): core releases it next.
-      retry: ({ delayMs, headers }) =>
-        settle(
-          () => {
-            const copy = retryCopy(message, { delayMs, headers })
-            const member = delayedMember(copy, source.addressed ? source.group : undefined)
-            return scripts.republish(
-              source.stream,
-              source.delayed,
-              source.stream,
-              source.group,
-              entry.entryId,
-              delayMs,
-              member,
-              source.deleteAcked ? '1' : '0',
-              source.priority,
-            )
-          },
-          { unsettledOnFailure: true },
-        ),
-      release: () => settle(() => this.releaseEntries([entry])),
-      extendLease: async (ms) => {
-        if (held.settled) return
-        held.holdUntil = Math.max(held.holdUntil, Date.now() + ms)
-        await this.touch([entry.entryId])
+    return this.settle(
+      delivery,
+      () => {
+        const copy = retryCopy(delivery.message, { delayMs, headers })
+        const member = delayedMember(copy, source.addressed ? source.group : undefined, undefined, this.context.settings.wireLayout)
+        return this.context.scripts.republish(
+          source.stream,
+          source.delayed,
+          source.stream,
+          source.group,
+          delivery.raw.entryId,
+          delayMs,
+          member,
+          source.deleteAcked ? '1' : '0',
+          source.priority,
+        )
       },
-    }
+      true,
+    )
+  }
+
+  /** {@link RedisDelivery.release}. */
+  settleRelease(delivery: RedisDelivery): Promise<void> {
+    return this.settle(delivery, () => this.releaseEntries([delivery.raw]), false)
+  }
+
+  private settle(delivery: RedisDelivery, action: () => Promise<unknown>, unsettledOnFailure: boolean): Promise<void> {
+    if (!this.markSettled(delivery)) return Promise.resolve()
+    this.pendingWork++
+    return action().then(this.untrack, (error: unknown) => {
+      this.untrack()
+      if (unsettledOnFailure) {
+        delivery.settled = false
+        this.inflight.add(delivery)
+      }
+      throw connectionError(`settling entry ${delivery.raw.entryId} of ${this.source.label}`, error)
+    })
   }
 
   private track(work: Promise<unknown>): void {
@@ -447,28 +485,20 @@ export class RedisConsumer implements TransportConsumer {
   }
 
   private ack(entryId: string, turn = false): Promise<void> {
-    return this.acks.add({ entryId, turn })
+    return this.acks.add(entryId, turn)
   }
 
-  private flushAcks(batch: ReadonlyArray<TurnBatchEntry<{ entryId: string; turn: boolean }>>): void {
-    const ids: string[] = []
-    const turns: string[] = []
-    for (const { item } of batch) {
-      ids.push(item.entryId)
-      if (item.turn) turns.push(item.entryId)
-    }
+  private flushAcks(ids: string[], turns: string[]): Promise<void> {
     const { commands } = this.context
-    Promise.all([
+    return Promise.all([
       commands.call(['XACK', this.source.stream, this.source.group, ...ids]),
       this.source.deleteAcked ? commands.call(['XDEL', this.source.stream, ...ids]) : undefined,
       // After the XACK is sent, on the same connection: a crash in between leaves a binding nobody reads, never a turn without its message.
       turns.length > 0 ? commands.call(['HDEL', `${this.source.stream}:taken`, ...turns]) : undefined,
     ]).then(
-      () => {
-        for (const entry of batch) entry.resolve()
-      },
+      () => undefined,
       (error: unknown) => {
-        for (const entry of batch) entry.reject(error)
+        throw connectionError(`acknowledging ${ids.length} entr${ids.length === 1 ? 'y' : 'ies'} of ${this.source.label} (${ids[0]}…)`, error)
       },
     )
   }
@@ -480,7 +510,8 @@ export class RedisConsumer implements TransportConsumer {
     await this.context.scripts.release(this.source.stream, this.source.group, this.name, args)
   }
 
-  private async touch(entryIds: string[]): Promise<void> {
+  /** Resets the idle time of held entries (their lease), checked to still be this consumer's. */
+  async touch(entryIds: string[]): Promise<void> {
     if (entryIds.length === 0) return
     await this.context.scripts.touch(this.source.stream, this.source.group, this.name, entryIds)
   }
@@ -537,8 +568,8 @@ export class RedisConsumer implements TransportConsumer {
       () => {
         const now = Date.now()
         const ids = new Set<string>()
-        for (const held of this.inflight.values()) {
-          if (!held.settled && (this.holdWhileAlive || held.holdUntil > now)) ids.add(held.entry.entryId)
+        for (const held of this.inflight) {
+          if (!held.settled && (this.holdWhileAlive || held.holdUntil > now)) ids.add(held.raw.entryId)
         }
         void Promise.all([this.touch([...ids]), this.renewLock()])
           .catch((error: unknown) => this.reportOutage(connectionError(`renewing leases of ${this.source.label}`, error)))

@@ -4,10 +4,16 @@ import { publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
 import { runScript, scriptCommand } from './redis-scripts.js'
-import { delayedMember, entryFields } from './redis-wire.js'
+import { delayedMember, entryFields, type WireLayout } from './redis-wire.js'
 
-/** One write: a command, or a script; applied alone, or within a MULTI transaction. */
-export type Write = { command: RedisArgument[]; script?: undefined } | { script: 'anymqSchedule' | 'anymqEnqueueByPriority'; args: RedisArgument[] }
+/** A script to run as one write: the keys, then the arguments. */
+export interface ScriptWrite {
+  script: 'anymqSchedule' | 'anymqEnqueueByPriority'
+  args: RedisArgument[]
+}
+
+/** One write: a command (its arguments, the name first), or a script; applied alone, or within a MULTI transaction. */
+export type Write = RedisArgument[] | ScriptWrite
 
 /**
  * Writes messages: XADD into the destination's stream, or into its delay set (a sorted set scored by
@@ -19,16 +25,17 @@ export class RedisPublisher {
     private readonly commands: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly onTopicWrite: (stream: string) => void,
-    private readonly replication: { waitReplicas: number; waitTimeoutMs: number } = { waitReplicas: 0, waitTimeoutMs: 0 },
+    private readonly settings: { waitReplicas: number; waitTimeoutMs: number; wireLayout: WireLayout } = {
+      waitReplicas: 0,
+      waitTimeoutMs: 0,
+      wireLayout: 'packed',
+    },
   ) {}
 
   /** Not `async`: a single send costs the client's promise and one reaction, not a chain of awaits. */
   publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
     const writes: Write[] = []
-    for (const message of messages) {
-      const forMessage = this.writesFor(destination, message)
-      for (const write of forMessage) writes.push(write)
-    }
+    for (const message of messages) this.addWrites(writes, destination, message)
     const applied = this.apply(writes, destination, messages.length)
     if (destination.kind === 'topic') return applied.then(() => this.onTopicWrite(this.keys.topic(destination.topic)))
     if (destination.kind === 'subscription') return applied.then(() => this.onTopicWrite(this.keys.topic(destination.subscription.topic)))
@@ -37,34 +44,44 @@ export class RedisPublisher {
 
   /** The writes that put one message into a destination (for {@link apply}, or a caller's own MULTI). */
   writesFor(destination: Destination, message: OutgoingMessage): Write[] {
+    const writes: Write[] = []
+    this.addWrites(writes, destination, message)
+    return writes
+  }
+
+  /** Appends the writes of one message to `writes`: no array of its own per message. */
+  private addWrites(writes: Write[], destination: Destination, message: OutgoingMessage): void {
+    const layout = this.settings.wireLayout
     switch (destination.kind) {
       case 'queue': {
         const name = destination.queue.name
         const priority = destination.queue.maxPriority === undefined ? undefined : (message.priority ?? 0)
         if (message.delayMs > 0) {
-          const member = delayedMember(message, undefined, priority)
-          return [{ script: 'anymqSchedule', args: [this.keys.queueDelayed(name), message.delayMs, member] }]
-        }
-        if (priority !== undefined) return [{ script: 'anymqEnqueueByPriority', args: [this.keys.queue(name), delayedMember(message, undefined, priority)] }]
-        return [{ command: entryFields(['XADD', this.keys.queue(name), '*'], message) }]
+          const member = delayedMember(message, undefined, priority, layout)
+          writes.push({ script: 'anymqSchedule', args: [this.keys.queueDelayed(name), message.delayMs, member] })
+        } else if (priority !== undefined) {
+          writes.push({ script: 'anymqEnqueueByPriority', args: [this.keys.queue(name), delayedMember(message, undefined, priority, layout)] })
+        } else writes.push(entryFields(['XADD', this.keys.queue(name), '*'], message, undefined, layout))
+        return
       }
-      case 'topic': {
-        return [{ command: entryFields(['XADD', this.keys.topic(destination.topic), '*'], message) }]
-      }
+      case 'topic':
+        writes.push(entryFields(['XADD', this.keys.topic(destination.topic), '*'], message, undefined, layout))
+        return
       case 'subscription': {
         const { topic, name } = destination.subscription
         if (name === undefined) {
           throw new ConfigError([{ field: 'subscription', message: 'an ephemeral subscription cannot be addressed directly' }], { adapter: 'redis' })
         }
         if (message.delayMs > 0) {
-          const member = delayedMember(message, name)
-          return [{ script: 'anymqSchedule', args: [this.keys.subscriptionDelayed(topic, name), message.delayMs, member] }]
-        }
-        return [{ command: entryFields(['XADD', this.keys.topic(topic), '*'], message, name) }]
+          const member = delayedMember(message, name, undefined, layout)
+          writes.push({ script: 'anymqSchedule', args: [this.keys.subscriptionDelayed(topic, name), message.delayMs, member] })
+        } else writes.push(entryFields(['XADD', this.keys.topic(topic), '*'], message, name, layout))
+        return
       }
       case 'inbox': {
         const stream = this.keys.inbox(destination.address)
-        return [{ command: entryFields(['XADD', stream, '*'], message) }, { command: ['PEXPIRE', stream, inboxTtlMs] }]
+        writes.push(entryFields(['XADD', stream, '*'], message, undefined, layout), ['PEXPIRE', stream, inboxTtlMs])
+        return
       }
     }
   }
@@ -79,7 +96,7 @@ export class RedisPublisher {
         throw publishError(what(), error)
       },
     )
-    if (this.replication.waitReplicas === 0) return written
+    if (this.settings.waitReplicas === 0) return written
     return written.then(() => this.replicated(what()))
   }
 
@@ -89,7 +106,7 @@ export class RedisPublisher {
    * every earlier write of this connection; fewer in time fails the publish (retryable: it may be stored).
    */
   private async replicated(what: string): Promise<void> {
-    const { waitReplicas, waitTimeoutMs } = this.replication
+    const { waitReplicas, waitTimeoutMs } = this.settings
     let acknowledged: number
     try {
       acknowledged = Number(await this.commands.call(['WAIT', waitReplicas, waitTimeoutMs]))
@@ -108,9 +125,9 @@ export class RedisPublisher {
     try {
       if (writes.length === 1) {
         const write = writes[0] as Write
-        return write.script === undefined ? this.commands.call(write.command) : runScript(this.commands, write.script, write.args)
+        return Array.isArray(write) ? this.commands.call(write) : runScript(this.commands, write.script, write.args)
       }
-      return this.commands.transaction(writes.map((write) => (write.script === undefined ? write.command : scriptCommand(write.script, write.args))))
+      return this.commands.transaction(writes.map((write) => (Array.isArray(write) ? write : scriptCommand(write.script, write.args))))
     } catch (error) {
       return Promise.reject(error)
     }

@@ -178,7 +178,7 @@ export class RedisTransport implements Transport {
       }
       start = `(${(entries[entries.length - 1] as RawEntry)[0].toString()}`
       if (ids.length === 0) continue
-      writes.push({ command: ['XACK', stream, RedisKeys.queueGroup, ...ids] }, { command: ['XDEL', stream, ...ids] })
+      writes.push(['XACK', stream, RedisKeys.queueGroup, ...ids], ['XDEL', stream, ...ids])
       await this.publisher.apply(writes, to, ids.length)
       moved += ids.length
     }

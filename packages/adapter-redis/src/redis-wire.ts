@@ -3,16 +3,23 @@ import { attemptFromHeaders, type IncomingMessage, type OutgoingMessage } from '
 
 /**
  * How a message is laid out as the field/value pairs of one stream entry. Other clients read and
- * write the same layout (see the README):
+ * write the same layout (see the README). anymq writes two fields:
+ *
+ * | field | value |
+ * | --- | --- |
+ * | `body` | the encoded body, raw bytes |
+ * | `anymq` | a JSON object with the message's properties: `id`, `contentType`, `timestamp` (epoch ms of the first send), and only when set `key`, `correlationId`, `replyTo`, `subject`, `group`, `headers` (an object of strings, anymq's `x-anymq-*` ones included) |
+ *
+ * Readers also take the layout of one field per property that anymq wrote before (and that other
+ * clients may write, see {@link fields}), so entries written by an older producer lose nothing:
  *
  * | field | value |
  * | --- | --- |
  * | `id` | message id (the stream entry id when absent or empty) |
- * | `body` | the encoded body, raw bytes |
  * | `content-type` | e.g. `application/json` |
  * | `timestamp` | epoch milliseconds of the first send (the entry id's time when absent) |
  * | `key`, `correlation-id`, `reply-to`, `subject` | only when set |
- * | `h:<name>` | one per header, anymq's `x-anymq-*` ones included (`h:x-anymq-attempt`…) |
+ * | `h:<name>` | one per header |
  * | `group` | on a topic stream only: the one subscription (consumer group) this entry is for, a retry or a redrive; the others skip it |
  *
  * Any other field of an entry written by another client is read as a header of that name.
@@ -28,7 +35,31 @@ export const fields = {
   subject: 'subject',
   group: 'group',
   headerPrefix: 'h:',
+  /** The packed properties (JSON) of the default layout. */
+  packed: 'anymq',
 } as const
+
+/**
+ * Which layout a producer writes: `packed` (the default: `body` and one `anymq` JSON field, two
+ * fields for the client to build and parse instead of four or more), or `fields` (one field per
+ * property, as anymq wrote before; what readers of an older anymq version, or other clients that read
+ * `h:<name>` fields, understand).
+ */
+export type WireLayout = 'packed' | 'fields'
+export const wireLayouts: readonly WireLayout[] = ['packed', 'fields']
+
+/** The properties of the `anymq` field, as JSON. */
+interface PackedProperties {
+  id: string
+  contentType: string
+  timestamp: number
+  key?: string
+  correlationId?: string
+  replyTo?: string
+  subject?: string
+  group?: string
+  headers?: Record<string, string>
+}
 
 const defaultContentType = 'application/octet-stream'
 
@@ -36,17 +67,34 @@ const defaultContentType = 'application/octet-stream'
  * Appends the XADD field/value arguments for one message to `result` (e.g. `['XADD', stream, '*']`)
  * and returns it; `group` addresses one subscription of a topic.
  */
-export function entryFields<T extends Array<string | Buffer | number>>(result: T, message: OutgoingMessage, group?: string): T {
-  result.push(
-    fields.id,
-    message.id,
-    fields.body,
-    Buffer.isBuffer(message.body) ? message.body : Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
-    fields.contentType,
-    message.contentType,
-    fields.timestamp,
-    String(message.timestamp),
-  )
+export function entryFields<T extends Array<string | Buffer | number>>(result: T, message: OutgoingMessage, group?: string, layout: WireLayout = 'packed'): T {
+  const body = Buffer.isBuffer(message.body) ? message.body : Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength)
+  if (layout === 'fields') return separateFields(result, message, body, group)
+  const headers = message.headers
+  let hasHeaders = false
+  for (const _ in headers) {
+    hasHeaders = true
+    break
+  }
+  // JSON.stringify leaves out the properties that are undefined.
+  const properties: PackedProperties = {
+    id: message.id,
+    contentType: message.contentType,
+    timestamp: message.timestamp,
+    key: message.key,
+    correlationId: message.correlationId,
+    replyTo: message.replyTo,
+    subject: message.subject,
+    group,
+    headers: hasHeaders ? headers : undefined,
+  }
+  result.push(fields.body, body, fields.packed, JSON.stringify(properties))
+  return result
+}
+
+/** The layout of one field per property ({@link WireLayout} `fields`). */
+function separateFields<T extends Array<string | Buffer | number>>(result: T, message: OutgoingMessage, body: Buffer, group: string | undefined): T {
+  result.push(fields.id, message.id, fields.body, body, fields.contentType, message.contentType, fields.timestamp, String(message.timestamp))
   if (message.key !== undefined) result.push(fields.key, message.key)
   if (message.correlationId !== undefined) result.push(fields.correlationId, message.correlationId)
   if (message.replyTo !== undefined) result.push(fields.replyTo, message.replyTo)
@@ -65,69 +113,77 @@ export type RawEntry = [Buffer | string, Array<Buffer | string> | null]
 export interface RedisEntry {
   stream: string
   entryId: string
-  fields: Record<string, Buffer>
+  /** The entry's fields by name, as stored (built when first read: most handlers never look). */
+  readonly fields: Record<string, Buffer>
   /** How many times Redis handed this entry to a consumer of the group (1 on the first read). */
   deliveryCount: number
   /** The only subscription this topic entry is for, when it is a retry or a redrive. */
   group: string | undefined
 }
 
+class ReadStreamEntry implements RedisEntry {
+  private byName: Record<string, Buffer> | undefined
+  constructor(
+    readonly stream: string,
+    readonly entryId: string,
+    private readonly pairs: ReadonlyArray<Buffer | string>,
+    readonly deliveryCount: number,
+    readonly group: string | undefined,
+  ) {}
+
+  get fields(): Record<string, Buffer> {
+    if (this.byName === undefined) {
+      const byName: Record<string, Buffer> = {}
+      const pairs = this.pairs
+      for (let index = 0; index + 1 < pairs.length; index += 2) byName[textOf(pairs[index] as Buffer | string)] = toBuffer(pairs[index + 1] as Buffer | string)
+      this.byName = byName
+    }
+    return this.byName
+  }
+}
+
+/** What {@link readEntry} collects from the fields before building the message. */
+interface EntryProperties {
+  body: Buffer | undefined
+  id: string | undefined
+  contentType: string | undefined
+  timestamp: number | undefined
+  key: string | undefined
+  correlationId: string | undefined
+  replyTo: string | undefined
+  subject: string | undefined
+  group: string | undefined
+  headers: Record<string, string>
+}
+
 /**
- * Reads one entry. `deliveryCount` is Redis' count for this entry in the consumer group; the attempt
- * is the `x-anymq-attempt` header of a republished retry plus the redeliveries of this entry.
+ * Reads one entry, in either layout (see {@link fields}). `deliveryCount` is Redis' count for this
+ * entry in the consumer group; the attempt is the `x-anymq-attempt` header of a republished retry plus
+ * the redeliveries of this entry.
  */
 export function readEntry(stream: string, raw: RawEntry, deliveryCount: number): { message: IncomingMessage; entry: RedisEntry } {
   const entryId = typeof raw[0] === 'string' ? raw[0] : raw[0].toString()
   const pairs = raw[1] ?? []
-  const entryFieldsByName: Record<string, Buffer> = {}
-  const headers: Record<string, string> = {}
-  let body: Buffer | undefined
-  let id: string | undefined
-  let contentType: string | undefined
-  let timestamp: number | undefined
-  let key: string | undefined
-  let correlationId: string | undefined
-  let replyTo: string | undefined
-  let subject: string | undefined
-  let group: string | undefined
+  const read: EntryProperties = {
+    body: undefined,
+    id: undefined,
+    contentType: undefined,
+    timestamp: undefined,
+    key: undefined,
+    correlationId: undefined,
+    replyTo: undefined,
+    subject: undefined,
+    group: undefined,
+    headers: {},
+  }
   for (let index = 0; index + 1 < pairs.length; index += 2) {
     const name = textOf(pairs[index] as Buffer | string)
-    const value = toBuffer(pairs[index + 1] as Buffer | string)
-    entryFieldsByName[name] = value
-    switch (name) {
-      case fields.body:
-        body = value
-        break
-      case fields.id:
-        id = textOf(value)
-        break
-      case fields.contentType:
-        contentType = textOf(value)
-        break
-      case fields.timestamp: {
-        const parsed = Number(textOf(value))
-        if (Number.isFinite(parsed)) timestamp = parsed
-        break
-      }
-      case fields.key:
-        key = textOf(value)
-        break
-      case fields.correlationId:
-        correlationId = textOf(value)
-        break
-      case fields.replyTo:
-        replyTo = textOf(value)
-        break
-      case fields.subject:
-        subject = textOf(value)
-        break
-      case fields.group:
-        group = textOf(value)
-        break
-      default:
-        headers[name.startsWith(fields.headerPrefix) ? name.slice(fields.headerPrefix.length) : name] = textOf(value)
-    }
+    const value = pairs[index + 1] as Buffer | string
+    if (name === fields.body) read.body = toBuffer(value)
+    else if (name === fields.packed) readPacked(read, textOf(value))
+    else readField(read, name, textOf(value))
   }
+  const { id, body, contentType, timestamp, headers } = read
   const attempt = attemptFromHeaders(headers) + Math.max(0, deliveryCount - 1)
   const message: IncomingMessage = {
     // An entry written by another client without an id (or with an empty one) is named by its entry id.
@@ -135,14 +191,81 @@ export function readEntry(stream: string, raw: RawEntry, deliveryCount: number):
     body: body === undefined ? new Uint8Array(0) : ownCopy(body),
     contentType: contentType ?? defaultContentType,
     headers,
-    key,
-    correlationId,
-    replyTo,
+    key: read.key,
+    correlationId: read.correlationId,
+    replyTo: read.replyTo,
     timestamp: timestamp ?? entryTime(entryId),
-    subject,
+    subject: read.subject,
     attempt,
   }
-  return { message, entry: { stream, entryId, fields: entryFieldsByName, deliveryCount, group } }
+  return { message, entry: new ReadStreamEntry(stream, entryId, pairs, deliveryCount, read.group) }
+}
+
+/** One field of the layout of one field per property; any other field is a header. */
+function readField(read: EntryProperties, name: string, value: string): void {
+  switch (name) {
+    case fields.id:
+      read.id = value
+      break
+    case fields.contentType:
+      read.contentType = value
+      break
+    case fields.timestamp: {
+      const parsed = Number(value)
+      if (Number.isFinite(parsed)) read.timestamp = parsed
+      break
+    }
+    case fields.key:
+      read.key = value
+      break
+    case fields.correlationId:
+      read.correlationId = value
+      break
+    case fields.replyTo:
+      read.replyTo = value
+      break
+    case fields.subject:
+      read.subject = value
+      break
+    case fields.group:
+      read.group = value
+      break
+    default:
+      read.headers[name.startsWith(fields.headerPrefix) ? name.slice(fields.headerPrefix.length) : name] = value
+  }
+}
+
+/**
+ * The `anymq` field. A value that is not a JSON object (another client's own `anymq` field) is a
+ * header of that name, as any unknown field; properties of the wrong type are left out.
+ */
+function readPacked(read: EntryProperties, value: string): void {
+  let packed: unknown
+  try {
+    packed = JSON.parse(value)
+  } catch {
+    packed = undefined
+  }
+  if (typeof packed !== 'object' || packed === null || Array.isArray(packed)) {
+    read.headers[fields.packed] = value
+    return
+  }
+  const properties = packed as Partial<Record<keyof PackedProperties, unknown>>
+  if (typeof properties.id === 'string') read.id = properties.id
+  if (typeof properties.contentType === 'string') read.contentType = properties.contentType
+  if (typeof properties.timestamp === 'number' && Number.isFinite(properties.timestamp)) read.timestamp = properties.timestamp
+  if (typeof properties.key === 'string') read.key = properties.key
+  if (typeof properties.correlationId === 'string') read.correlationId = properties.correlationId
+  if (typeof properties.replyTo === 'string') read.replyTo = properties.replyTo
+  if (typeof properties.subject === 'string') read.subject = properties.subject
+  if (typeof properties.group === 'string') read.group = properties.group
+  const headers = properties.headers
+  if (typeof headers === 'object' && headers !== null) {
+    for (const name in headers) {
+      const header = (headers as Record<string, unknown>)[name]
+      if (typeof header === 'string') read.headers[name] = header
+    }
+  }
 }
 
 /**
@@ -177,11 +300,11 @@ function toBuffer(value: Buffer | string): Buffer {
  * queue's waiting set; there the token is `p<level>-<uuid>`, so the scripts know its priority
  * (`level`: the message's priority, 0 when it has none).
  */
-export function delayedMember(message: OutgoingMessage, group?: string, level?: number): Buffer {
+export function delayedMember(message: OutgoingMessage, group?: string, level?: number, layout: WireLayout = 'packed'): Buffer {
   const token = level === undefined ? randomUUID() : `p${level}-${randomUUID()}`
   const parts = [
     Buffer.from(token),
-    ...entryFields([] as Array<string | Buffer>, message, group).map((part) => (typeof part === 'string' ? Buffer.from(part) : part)),
+    ...entryFields([] as Array<string | Buffer>, message, group, layout).map((part) => (typeof part === 'string' ? Buffer.from(part) : part)),
   ]
   const chunks: Buffer[] = []
   for (const part of parts) chunks.push(Buffer.from(`${part.byteLength}:`), part)

@@ -62,7 +62,7 @@ describe.skipIf(!url).each(drivers)('redis interop with redis-cli, %s driver (AN
     expect(first.items[0]?.subject).toBe('orders.eu.created')
   })
 
-  it('writes entries that redis-cli XRANGE reads with every field intact', async () => {
+  it('writes entries that redis-cli XRANGE reads with every property intact: body, and the anymq field as JSON', async () => {
     const mq = await connect(adapterUrl, { adapter })
     open.push(mq)
     const name = uniqueName('cli-out')
@@ -72,6 +72,31 @@ describe.skipIf(!url).each(drivers)('redis interop with redis-cli, %s driver (AN
       .send({ order: 42 }, { id: 'order-42', key: 'customer-1', correlationId: 'corr-42', replyTo: 'replies', headers: { tenant: 'acme', 'trace-id': 't-1' } })
     const lines = await redisCli(redisUrl, 'XRANGE', `anymq:q:${name}`, '-', '+')
     expect(lines[0]).toMatch(/^\d+-\d+$/)
+    expect(lines.slice(1, 4).filter((_, index) => index % 2 === 0)).toEqual(['body', 'anymq'])
+    expect(lines[2]).toBe('{"order":42}')
+    const properties = JSON.parse(lines[4] as string)
+    expect(properties).toMatchObject({
+      id: 'order-42',
+      contentType: 'application/json',
+      key: 'customer-1',
+      correlationId: 'corr-42',
+      replyTo: 'replies',
+      headers: { tenant: 'acme', 'trace-id': 't-1' },
+    })
+    expect(properties.timestamp).toBeGreaterThanOrEqual(before)
+    expect(properties.timestamp).toBeLessThanOrEqual(Date.now())
+    await redisCli(redisUrl, 'DEL', `anymq:q:${name}`)
+  })
+
+  it('writes one field per property with ?wireLayout=fields, as older anymq versions read them', async () => {
+    const mq = await connect(`${adapterUrl}&wireLayout=fields`, { adapter })
+    open.push(mq)
+    const name = uniqueName('cli-fields')
+    const before = Date.now()
+    await mq
+      .queue<{ order: number }>(name)
+      .send({ order: 42 }, { id: 'order-42', key: 'customer-1', correlationId: 'corr-42', replyTo: 'replies', headers: { tenant: 'acme', 'trace-id': 't-1' } })
+    const lines = await redisCli(redisUrl, 'XRANGE', `anymq:q:${name}`, '-', '+')
     const fields: Record<string, string> = {}
     for (let index = 1; index + 1 < lines.length; index += 2) fields[lines[index] as string] = lines[index + 1] as string
     expect(fields).toMatchObject({
@@ -84,9 +109,55 @@ describe.skipIf(!url).each(drivers)('redis interop with redis-cli, %s driver (AN
       'h:tenant': 'acme',
       'h:trace-id': 't-1',
     })
+    expect(fields.anymq).toBeUndefined()
     expect(Number(fields.timestamp)).toBeGreaterThanOrEqual(before)
-    expect(Number(fields.timestamp)).toBeLessThanOrEqual(Date.now())
     await redisCli(redisUrl, 'DEL', `anymq:q:${name}`)
+  })
+
+  it('consumes entries in the layout of one field per property (written by an older anymq) with nothing lost', async () => {
+    const mq = await connect(adapterUrl, { adapter })
+    open.push(mq)
+    const queue = mq.queue<{ order: number }>(uniqueName('cli-old-layout'))
+    await redisCli(
+      redisUrl,
+      'XADD',
+      `anymq:q:${queue.name}`,
+      '*',
+      'id',
+      'order-7',
+      'body',
+      '{"order":7}',
+      'content-type',
+      'application/json',
+      'timestamp',
+      '1700000000000',
+      'key',
+      'customer-7',
+      'correlation-id',
+      'corr-7',
+      'reply-to',
+      'replies',
+      'subject',
+      'orders.eu',
+      'h:tenant',
+      'acme',
+      'h:x-anymq-attempt',
+      '2',
+    )
+    const seen = new Collector<{ order: number }>()
+    await queue.consume(seen.handler).ready
+    await seen.waitForCount(1, 10_000)
+    expect(seen.items[0]).toMatchObject({
+      id: 'order-7',
+      body: { order: 7 },
+      timestamp: new Date(1_700_000_000_000),
+      key: 'customer-7',
+      correlationId: 'corr-7',
+      replyTo: 'replies',
+      subject: 'orders.eu',
+      attempt: 2,
+    })
+    expect(seen.items[0]?.headers).toMatchObject({ tenant: 'acme' })
   })
 
   it('keeps a delayed message in a sorted set that redis-cli can inspect, and delivers it when due', async () => {

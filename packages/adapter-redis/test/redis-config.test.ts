@@ -27,6 +27,14 @@ describe('redis settings', () => {
     expect(ioredisOptions(plain, 'commands')).toMatchObject({ host: 'h', port: 6380 })
   })
 
+  it('writes the packed entry layout by default, the layout of one field per property with ?wireLayout=fields, and refuses any other', () => {
+    expect(readSettings(new URL('redis://h'), {}).wireLayout).toBe('packed')
+    expect(readSettings(new URL('redis://h?wireLayout=fields'), {}).wireLayout).toBe('fields')
+    const unknown = () => readSettings(new URL('redis://h?wireLayout=compact'), {})
+    expect(unknown).toThrow(ConfigError)
+    expect(unknown).toThrow(/wireLayout.*packed.*fields/s)
+  })
+
   it('picks the client library from ?driver= or broker.driver, node-redis by default, and refuses any other', () => {
     expect(readSettings(new URL('redis://h'), {}).driver).toBe('node-redis')
     expect(readSettings(new URL('redis://h?driver=ioredis'), {}).driver).toBe('ioredis')

@@ -1,10 +1,102 @@
+import type { OutgoingMessage } from '@anymq/core/spi'
 import { describe, expect, it } from 'vitest'
-import { readEntry } from '../src/redis-wire.js'
+import { delayedMember, entryFields, memberFields, readEntry } from '../src/redis-wire.js'
+
+const message: OutgoingMessage = {
+  id: 'm-1',
+  body: Buffer.from('{"order":1}'),
+  contentType: 'application/json',
+  headers: { tenant: 'acme', 'x-anymq-attempt': '3' },
+  key: 'customer-1',
+  correlationId: 'corr-1',
+  replyTo: 'inbox-1',
+  subject: 'orders.eu',
+  timestamp: 1_700_000_000_123,
+  delayMs: 0,
+  priority: undefined,
+} as unknown as OutgoingMessage
+
+/** What a handler sees of an entry, in either layout. */
+function seen(pairs: Array<string | Buffer>, deliveries = 1) {
+  const { message: read, entry } = readEntry('orders', ['1700000000000-1', pairs], deliveries)
+  return { ...read, body: Buffer.from(read.body).toString(), group: entry.group }
+}
 
 describe('redis wire format', () => {
   it('names a foreign entry without an id, or with an empty one, by its entry id', () => {
     expect(readEntry('orders', ['1700000000000-3', ['body', 'x']], 1).message.id).toBe('1700000000000-3')
     expect(readEntry('orders', ['1700000000000-3', ['id', '', 'body', 'x']], 1).message.id).toBe('1700000000000-3')
     expect(readEntry('orders', ['1700000000000-3', ['id', 'm-1', 'body', 'x']], 1).message.id).toBe('m-1')
+  })
+
+  it('writes two fields in the packed layout and one per property in the fields layout; both read back the same message', () => {
+    const packed = entryFields([] as Array<string | Buffer | number>, message, 'billing')
+    expect(packed.filter((_, index) => index % 2 === 0)).toEqual(['body', 'anymq'])
+    const separate = entryFields([] as Array<string | Buffer | number>, message, 'billing', 'fields')
+    expect(separate.filter((_, index) => index % 2 === 0)).toEqual([
+      'id',
+      'body',
+      'content-type',
+      'timestamp',
+      'key',
+      'correlation-id',
+      'reply-to',
+      'subject',
+      'group',
+      'h:tenant',
+      'h:x-anymq-attempt',
+    ])
+    const expected = {
+      id: 'm-1',
+      body: '{"order":1}',
+      contentType: 'application/json',
+      headers: { tenant: 'acme', 'x-anymq-attempt': '3' },
+      key: 'customer-1',
+      correlationId: 'corr-1',
+      replyTo: 'inbox-1',
+      subject: 'orders.eu',
+      timestamp: 1_700_000_000_123,
+      attempt: 4,
+      group: 'billing',
+    }
+    expect(seen(packed as Array<string | Buffer>, 2)).toEqual(expected)
+    expect(seen(separate as Array<string | Buffer>, 2)).toEqual(expected)
+    // As the drivers hand them over for a binary read: every part a Buffer.
+    expect(
+      seen(
+        packed.map((part) => Buffer.from(part as string | Buffer)),
+        2,
+      ),
+    ).toEqual(expected)
+  })
+
+  it('leaves out what a message does not have: no headers object, no optional properties', () => {
+    const bare = { ...message, headers: {}, key: undefined, correlationId: undefined, replyTo: undefined, subject: undefined } as OutgoingMessage
+    const packed = entryFields([] as Array<string | Buffer | number>, bare)
+    expect(JSON.parse(packed[3] as string)).toEqual({ id: 'm-1', contentType: 'application/json', timestamp: 1_700_000_000_123 })
+  })
+
+  it('reads a foreign anymq field that is not a JSON object as a header, and ignores properties of the wrong type', () => {
+    expect(seen(['body', 'x', 'anymq', 'not json'])).toMatchObject({
+      id: '1700000000000-1',
+      headers: { anymq: 'not json' },
+      contentType: 'application/octet-stream',
+    })
+    expect(seen(['body', 'x', 'anymq', '[1,2]']).headers).toEqual({ anymq: '[1,2]' })
+    const odd = seen(['body', 'x', 'anymq', '{"id":7,"timestamp":"soon","headers":{"a":"b","n":1},"key":"k"}'])
+    expect(odd).toMatchObject({ id: '1700000000000-1', timestamp: 1_700_000_000_000, headers: { a: 'b' }, key: 'k', attempt: 1 })
+  })
+
+  it('keeps a delayed member in the layout it was written in', () => {
+    for (const layout of ['packed', 'fields'] as const) {
+      const pairs = memberFields(delayedMember(message, undefined, undefined, layout))
+      expect(seen(pairs).id).toBe('m-1')
+      expect(pairs.length).toBe(layout === 'packed' ? 4 : 20)
+    }
+  })
+
+  it('builds the raw entry’s field record when a handler asks for it', () => {
+    const { entry } = readEntry('orders', ['1700000000000-1', ['body', 'x', 'tenant', 'acme']], 1)
+    expect(Object.fromEntries(Object.entries(entry.fields).map(([name, value]) => [name, value.toString()]))).toEqual({ body: 'x', tenant: 'acme' })
   })
 })
