@@ -16,7 +16,7 @@ export interface SendOptions {
   headers?: Record<string, string>
   /** Deliver no sooner than this many milliseconds from now (adapter's `delay` capability). */
   delayMs?: number
-  /** Message id; a random UUID when absent. */
+  /** Message id; when absent, a UUID in the version 4 layout, unique but not secret (see `newMessageId`). */
   id?: string
   correlationId?: string
   replyTo?: string
