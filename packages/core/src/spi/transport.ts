@@ -212,6 +212,13 @@ export interface Transport {
   readonly capabilities?: Capabilities
   /** Resolves only when the broker has every message (confirms, acks=all, SendMessage reply, XADD reply). */
   publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void>
+  /**
+   * Optional, for a broker in this process: stores one message before it returns, or throws what
+   * `publish(destination, [message])` would reject with; otherwise the same as that call. With it, a
+   * send without schema, claim check or telemetry provider settles with no promise chain (nothing is
+   * waited for, so there is no `signal` to honour).
+   */
+  publishNow?(destination: Destination, message: OutgoingMessage): void
   /** Resolves once the consumer is attached and will see messages published from now on. */
   consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer>
   /** A private, temporary destination for replies, removed on close. */
