@@ -21,7 +21,7 @@ function drawBlock(): void {
 /**
  * The id of a message sent without one: a UUID in the version 4 layout
  * (`xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`), as unique as a random one across processes and restarts.
- * Its first 116 free bits are drawn from `crypto.randomFillSync` once per block of 4096 ids, and its last
+ * Its 110 random bits (the first 29 hex digits less the version and variant) are drawn from `crypto.randomFillSync` once per block of 4096 ids, and its last
  * three hex digits count through the block: consecutive ids of one process share their first 33
  * characters, so an id is not a secret (the next one of its block is guessable). Made as one string
  * joined to a shared prefix, ~10× cheaper than a fresh random UUID, a cost paid on every send.
