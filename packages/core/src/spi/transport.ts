@@ -117,6 +117,10 @@ export type Source = { kind: 'queue'; queue: QueueSpec } | { kind: 'subscription
 /** A message as it travels: bytes and string headers, nothing shared with the sender's objects. */
 export interface OutgoingMessage {
   id: string
+  /**
+   * Bytes nothing writes to once they are handed to `publish`: core copies what a codec returns unless
+   * the codec declares `freshBytes`, so a transport that keeps messages (memory) may keep them as they are.
+   */
   body: Uint8Array
   contentType: string
   /** User headers plus anymq's reserved `x-anymq-*` headers; always strings. */
