@@ -123,7 +123,7 @@ export const builtInCodecs = {
 export const codecCheck: OptionCheck = either(
   oneOf('json', 'text', 'raw'),
   withMembers(
-    { contentType: required(ofType('string')), encode: required(ofType('function')), decode: required(ofType('function')) },
+    { contentType: required(ofType('string')), encode: required(ofType('function')), decode: required(ofType('function')), freshBytes: ofType('boolean') },
     'a codec { contentType, encode, decode }',
   ),
 )
