@@ -1,4 +1,5 @@
 import type { Delivery, IncomingMessage } from '@anymq/core/spi'
+import type { Linked } from './lease-list.js'
 import type { MemoryConsumer, StoredMessage } from './memory-queue.js'
 import { copyMessage } from './stored-message.js'
 
@@ -22,11 +23,15 @@ const done: Promise<void> = Promise.resolve()
  * private copy, so a handler that mutates its bytes or headers cannot change what a retry, a release or
  * another consumer gets.
  */
-export class MemoryLease implements Delivery {
+export class MemoryLease implements Delivery, Linked<MemoryLease> {
   readonly message: IncomingMessage
   readonly raw: { queue: string; token: number }
   /** Lease expiry, when the consumer asked for `leaseMs`. */
   timer: NodeJS.Timeout | undefined = undefined
+  /** Its place in its queue's list of held leases (`LeaseList`). */
+  previous: MemoryLease | undefined = undefined
+  next: MemoryLease | undefined = undefined
+  listed = false
   /** The consumer's slot was given back: it is, on the first settlement, never twice. */
   private handedBack = false
 

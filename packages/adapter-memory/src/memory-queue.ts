@@ -1,5 +1,6 @@
 import type { IncomingMessage } from '@anymq/core/spi'
 import { Deque } from './deque.js'
+import { LeaseList } from './lease-list.js'
 import { type LeaseOwner, MemoryLease, type Settled } from './memory-lease.js'
 import { copyMessage, redelivery, type StoredMessage } from './stored-message.js'
 import type { TimerSet } from './timer-set.js'
@@ -24,7 +25,7 @@ const dedupeWindowMs = 5 * 60_000
 export class MemoryQueue implements LeaseOwner {
   private readonly levels: Deque<StoredMessage>[] = []
   /** Deliveries out on lease, in the order they were handed out. */
-  private readonly leases = new Set<MemoryLease>()
+  private readonly leases = new LeaseList<MemoryLease>()
   /** Keys with a message out on lease, and that lease. */
   private readonly busyKeys = new Map<string, MemoryLease>()
   private readonly dedupe = new Map<string, number>()
@@ -76,7 +77,7 @@ export class MemoryQueue implements LeaseOwner {
    */
   removeConsumer(consumer: MemoryConsumer, crashed: boolean): void {
     this.consumers = this.consumers.filter((candidate) => candidate !== consumer)
-    const held = [...this.leases].filter((lease) => lease.consumer === consumer)
+    const held = this.leases.toArray().filter((lease) => lease.consumer === consumer)
     for (const lease of held.reverse()) {
       if (crashed && lease.timer !== undefined) continue
       this.endLease(lease)

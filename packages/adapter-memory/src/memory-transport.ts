@@ -48,24 +48,32 @@ export class MemoryTransport implements Transport {
     return published
   }
 
+  /** {@link Transport.publishNow}: the message is stored when this returns. */
+  publishNow(destination: Destination, message: OutgoingMessage): void {
+    this.assertOpen()
+    this.storeOne(destination, message)
+  }
+
   private store(destination: Destination, messages: readonly OutgoingMessage[]): void {
     this.assertOpen()
-    for (const message of messages) {
-      const stored = toStored(message)
-      switch (destination.kind) {
-        case 'queue':
-          this.broker.queue(destination.queue.name).enqueue(stored, message.delayMs, message.dedupeId)
-          break
-        case 'topic':
-          this.broker.publishToTopic(destination.topic, stored)
-          break
-        case 'subscription':
-          this.broker.subscription(destination.subscription).queue.enqueue(stored, message.delayMs)
-          break
-        case 'inbox':
-          this.broker.queue(inboxQueueName(destination.address)).enqueue(stored, 0)
-          break
-      }
+    for (const message of messages) this.storeOne(destination, message)
+  }
+
+  private storeOne(destination: Destination, message: OutgoingMessage): void {
+    const stored = toStored(message)
+    switch (destination.kind) {
+      case 'queue':
+        this.broker.queue(destination.queue.name).enqueue(stored, message.delayMs, message.dedupeId)
+        break
+      case 'topic':
+        this.broker.publishToTopic(destination.topic, stored)
+        break
+      case 'subscription':
+        this.broker.subscription(destination.subscription).queue.enqueue(stored, message.delayMs)
+        break
+      case 'inbox':
+        this.broker.queue(inboxQueueName(destination.address)).enqueue(stored, 0)
+        break
     }
   }
 

@@ -6,10 +6,27 @@ export interface StoredMessage {
   priority: number
 }
 
-/** What the broker keeps of a sent message: a private copy of its bytes and headers. */
+/**
+ * What the broker keeps of a sent message: its own object and headers, and the body's bytes as they
+ * are — core never lets the sender or a codec write to an outgoing body (`OutgoingMessage.body`), and
+ * every delivery gets a copy of its own.
+ */
 export function toStored(message: OutgoingMessage): StoredMessage {
-  // An outgoing message has every field of an incoming one: the same copy takes exactly those.
-  return { priority: message.priority ?? 0, message: copyMessage(message) }
+  return {
+    priority: message.priority ?? 0,
+    message: {
+      id: message.id,
+      body: message.body,
+      contentType: message.contentType,
+      headers: copyHeaders(message.headers, undefined),
+      key: message.key,
+      correlationId: message.correlationId,
+      replyTo: message.replyTo,
+      timestamp: message.timestamp,
+      subject: message.subject,
+      attempt: message.attempt,
+    },
+  }
 }
 
 /** The headers of every message sent without any: one frozen object, not an empty one per copy. */

@@ -31,6 +31,24 @@ describe('memory: what a sender or a handler does to its bytes stays its own', (
     await mq.close()
   })
 
+  it('a codec that hands back the bytes it was given (no freshBytes): the sender reusing them changes nothing', async () => {
+    const mq = await connect('memory://isolation-codec', { adapter })
+    const passThrough = { contentType: 'application/octet-stream', encode: (body: Uint8Array) => body, decode: (bytes: Uint8Array) => bytes }
+    const queue = mq.queue<Uint8Array>('bytes', { codec: passThrough })
+    const buffer = new Uint8Array([1, 2, 3, 4])
+    await queue.send(buffer)
+    await queue.sendBatch([buffer])
+    buffer.fill(9)
+    const { seen, all, handler } = take<Uint8Array>(2)
+    await queue.consume(handler).ready
+    await all
+    expect(seen.map((message) => [...message.body])).toEqual([
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+    ])
+    await mq.close()
+  })
+
   it('a handler that overwrites its bytes and headers then fails: the retry gets the original ones', async () => {
     const mq = await connect('memory://isolation-retry', { adapter })
     const queue = mq.queue<Uint8Array>('bytes', { codec: 'raw', retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 1 } } })

@@ -15,6 +15,13 @@ export interface Codec<T = unknown> {
    * headers travel (requests, replies, dead-letter edits).
    */
   readonly envelope?: MessageEnvelope<T>
+  /**
+   * `true` when every body `encode` (and `envelope.write`) returns is new memory that nothing else holds
+   * or writes to afterwards (a fresh buffer, or a fresh piece of core's slab): core hands it to the
+   * adapter as it is. Otherwise core copies it first, so an adapter never holds bytes that the sender,
+   * or a codec reusing a buffer, could change after the send.
+   */
+  readonly freshBytes?: boolean
 }
 
 /** A message's body, content type and headers, as an {@link MessageEnvelope} reads and writes them. */
@@ -42,9 +49,15 @@ export interface MessageEnvelope<T> {
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
+/** What `codec` returned, as it is when the codec declares {@link Codec.freshBytes}, else a private copy. Internal. */
+export function unsharedBytes(codec: Codec<unknown>, bytes: Uint8Array): Uint8Array {
+  return codec.freshBytes === true ? bytes : copyToBuffer(bytes)
+}
+
 /** JSON in UTF-8, the default. `undefined`, functions, symbols, BigInt and cycles are refused. */
 export const jsonCodec: Codec<unknown> = {
   contentType: 'application/json',
+  freshBytes: true,
   encode(body) {
     if (body === undefined) throw new SerializationError('the json codec cannot encode undefined; send null or an object')
     let text: string | undefined
@@ -68,6 +81,7 @@ export const jsonCodec: Codec<unknown> = {
 /** Bytes as they are: `Uint8Array` in, `Uint8Array` out (Node Buffers are accepted on send). */
 export const rawCodec: Codec<Uint8Array> = {
   contentType: 'application/octet-stream',
+  freshBytes: true,
   encode(body) {
     if (!(body instanceof Uint8Array)) throw new SerializationError(`the raw codec takes a Uint8Array or Buffer, got ${describe(body)}`)
     // A private copy (the sender may reuse its buffer), carved from a shared slab when small.
@@ -81,6 +95,7 @@ export const rawCodec: Codec<Uint8Array> = {
 /** UTF-8 text. */
 export const textCodec: Codec<string> = {
   contentType: 'text/plain; charset=utf-8',
+  freshBytes: true,
   encode(body) {
     if (typeof body !== 'string') throw new SerializationError(`the text codec takes a string, got ${describe(body)}`)
     return utf8Bytes(body)
@@ -108,7 +123,7 @@ export const builtInCodecs = {
 export const codecCheck: OptionCheck = either(
   oneOf('json', 'text', 'raw'),
   withMembers(
-    { contentType: required(ofType('string')), encode: required(ofType('function')), decode: required(ofType('function')) },
+    { contentType: required(ofType('string')), encode: required(ofType('function')), decode: required(ofType('function')), freshBytes: ofType('boolean') },
     'a codec { contentType, encode, decode }',
   ),
 )

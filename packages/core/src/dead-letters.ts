@@ -1,7 +1,7 @@
 import { abortable, throwIfAborted } from './abortable.js'
 import { adminFor } from './admin-access.js'
 import type { ClaimCheck } from './claim-check.js'
-import type { Codec } from './codec.js'
+import { type Codec, unsharedBytes } from './codec.js'
 import { deadLetterSpec } from './consumer-engine.js'
 import { ConfigError } from './errors.js'
 import type { DeadLetter } from './message.js'
@@ -84,7 +84,7 @@ export class DeadLetters<T> {
    */
   async editAndRedrive(id: string, edit: { body?: T; headers?: Record<string, string> }): Promise<boolean> {
     validateOptions(edit, { body: anything, headers: stringRecord() }, 'editAndRedrive edit', this.runtime.adapter)
-    const body = 'body' in edit ? this.codec.encode(edit.body) : undefined
+    const body = 'body' in edit ? unsharedBytes(this.codec, this.codec.encode(edit.body)) : undefined
     return this.takeOne(id, 'editAndRedrive()', async (message) => {
       // A new body travels inline, so a claim-check reference to the old one must not come along.
       const headers = edit.headers ? { ...edit.headers } : this.cleared(message.headers, body === undefined)

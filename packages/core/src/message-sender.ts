@@ -36,14 +36,20 @@ export class MessageSender {
     } catch (error) {
       return Promise.reject(error)
     }
-    let published: Promise<void>
+    let published: Promise<void> | undefined
     try {
       if (hasOptions(options)) validateOptions(options, this.checks, `${this.verb} options`, runtime.adapter)
       message = encodeOutgoing(body, options, this.outgoing)
-      published = runtime.publish(this.destination, [message], options.signal)
+      if (runtime.storesAtOnce) runtime.publishNow(this.destination, message)
+      else published = runtime.publish(this.destination, [message], options.signal)
     } catch (error) {
       runtime.leave()
       return Promise.reject(error)
+    }
+    if (published === undefined) {
+      // Stored already: no array, no callbacks, no promise chained on the transport's.
+      runtime.leave()
+      return Promise.resolve({ id: message.id })
     }
     return published.then(
       () => {

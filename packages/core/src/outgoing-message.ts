@@ -1,6 +1,6 @@
 import type { Capabilities } from './capabilities.js'
 import type { ClaimCheck } from './claim-check.js'
-import type { Codec } from './codec.js'
+import { type Codec, unsharedBytes } from './codec.js'
 import { ConfigError, MessageTooLargeError, UnsupportedFeatureError } from './errors.js'
 import { newMessageId } from './message-id.js'
 import { type StandardSchemaV1, validateBody } from './schema.js'
@@ -16,7 +16,7 @@ export interface SendOptions {
   headers?: Record<string, string>
   /** Deliver no sooner than this many milliseconds from now (adapter's `delay` capability). */
   delayMs?: number
-  /** Message id; a random UUID when absent. */
+  /** Message id; when absent, a UUID in the version 4 layout, unique but not secret (see `newMessageId`). */
   id?: string
   correlationId?: string
   replyTo?: string
@@ -138,7 +138,7 @@ export function encodeOutgoing(
   if (written !== undefined) Object.assign(headers, written.headers)
   const message: OutgoingMessage = {
     id: options.id ?? written?.id ?? newMessageId(),
-    body: written === undefined ? context.codec.encode(value) : written.body,
+    body: unsharedBytes(context.codec, written === undefined ? context.codec.encode(value) : written.body),
     contentType: written === undefined ? context.codec.contentType : written.contentType,
     headers,
     key: options.key ?? written?.key,

@@ -38,6 +38,7 @@ export class Runtime {
     readonly telemetry: Telemetry = noTelemetry,
   ) {
     this.replies = new ReplyInbox(transport, adapter, logger)
+    this.storesAtOnce = telemetry === noTelemetry && typeof transport.publishNow === 'function'
     this.brokerOptionsCheck = objectOf(queueBrokerOptions)
   }
 
@@ -45,9 +46,17 @@ export class Runtime {
     if (this.closed) throw new ClosedError(what, { adapter: this.adapter })
   }
 
+  /** The transport stores a message before `publishNow` returns, and no telemetry wraps a publish. */
+  readonly storesAtOnce: boolean
+
   publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
     if (this.telemetry === noTelemetry) return this.transport.publish(destination, messages, signal)
     return this.telemetry.publish(destination, messages, () => this.transport.publish(destination, messages, signal))
+  }
+
+  /** One message stored at once; only when {@link storesAtOnce}. */
+  publishNow(destination: Destination, message: OutgoingMessage): void {
+    ;(this.transport as Required<Pick<Transport, 'publishNow'>>).publishNow(destination, message)
   }
 
   /**

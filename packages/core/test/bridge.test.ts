@@ -12,6 +12,8 @@ function flakyMemory(failures: number): AdapterFactory & { failed: () => number 
     async connect(url, context) {
       const transport = await memory.connect(url, context)
       const publish = transport.publish.bind(transport)
+      // Every send through the failing `publish` (memory would otherwise store it with `publishNow`).
+      transport.publishNow = undefined
       transport.publish = async (destination, messages, signal) => {
         if (failed < failures) {
           failed++

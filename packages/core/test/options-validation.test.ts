@@ -101,6 +101,12 @@ const cases: Array<{ union: string; shape: string; call: (mq: Anymq) => unknown;
     call: (mq) => mq.responder('r', { codec: { ...codec, contentType: 7 } as never }),
     problems: ["responder('r') options.codec.contentType: expected a string, got a number"],
   },
+  {
+    union: 'codec',
+    shape: 'wrong type of an optional member',
+    call: (mq) => mq.queue('q', { codec: { ...codec, freshBytes: 'yes' } as never }),
+    problems: ["queue('q') options.codec.freshBytes: expected a boolean, got a string"],
+  },
   // ack mode: 'auto' | 'manual'
   {
     union: 'ack mode',

@@ -18,6 +18,8 @@ function recording(capabilities: Partial<Capabilities>): { adapter: AdapterFacto
         const publish = transport.publish.bind(transport)
         return Object.assign(transport, {
           capabilities: merged,
+          // Every send through `publish`, where it is recorded (memory would otherwise store it with `publishNow`).
+          publishNow: undefined,
           publish: (destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal) => {
             for (const message of messages) published.push({ destination, message })
             return publish(destination, messages, signal)

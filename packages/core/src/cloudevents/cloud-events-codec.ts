@@ -54,6 +54,8 @@ export function cloudEvents<T = unknown>(options: CloudEventsCodecOptions = {}):
     encode: (body) => writeStructured(completeCloudEvent(body, 'event'), 'event'),
     decode: (bytes) => readStructured<T>(bytes, 'event'),
     envelope,
+    // Binary data and structured documents are written into new buffers (`Buffer.from`).
+    freshBytes: true,
   }
 }
 

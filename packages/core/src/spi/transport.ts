@@ -117,6 +117,10 @@ export type Source = { kind: 'queue'; queue: QueueSpec } | { kind: 'subscription
 /** A message as it travels: bytes and string headers, nothing shared with the sender's objects. */
 export interface OutgoingMessage {
   id: string
+  /**
+   * Bytes nothing writes to once they are handed to `publish`: core copies what a codec returns unless
+   * the codec declares `freshBytes`, so a transport that keeps messages (memory) may keep them as they are.
+   */
   body: Uint8Array
   contentType: string
   /** User headers plus anymq's reserved `x-anymq-*` headers; always strings. */
@@ -212,6 +216,13 @@ export interface Transport {
   readonly capabilities?: Capabilities
   /** Resolves only when the broker has every message (confirms, acks=all, SendMessage reply, XADD reply). */
   publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void>
+  /**
+   * Optional, for a broker in this process: stores one message before it returns, or throws what
+   * `publish(destination, [message])` would reject with; otherwise the same as that call. With it, a
+   * send without schema, claim check or telemetry provider settles with no promise chain (nothing is
+   * waited for, so there is no `signal` to honour).
+   */
+  publishNow?(destination: Destination, message: OutgoingMessage): void
   /** Resolves once the consumer is attached and will see messages published from now on. */
   consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer>
   /** A private, temporary destination for replies, removed on close. */
