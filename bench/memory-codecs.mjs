@@ -2,7 +2,9 @@
 // The memory adapter's own cost per message by codec: CPU µs per message and msg/s of anymq over memory://
 // for publishing (64 sends in flight, nothing consumed) and end to end (consumer at concurrency 16 attached
 // first, 64 sends in flight, the producer never more than 10 000 ahead, as `pnpm bench`'s e2e cell),
-// with the raw codec (Uint8Array bodies) and the JSON codec (the bench's body), 100 B and 1 KB.
+// and consuming a pre-filled queue (filled untimed with sendBatch of 100; timed from attaching a consumer at
+// concurrency 16 to its last ack, as `pnpm bench`'s consume-c16 cell), with the raw codec (Uint8Array
+// bodies) and the JSON codec (the bench's body), 100 B and 1 KB.
 // Each cell runs in a fresh process: one warm-up run, then `--reps` runs (default 3), median reported.
 //   node --expose-gc bench/memory-codecs.mjs [--messages 200000] [--reps 3] [--cells publish-raw-100,e2e-json-1024]
 // Build first (`pnpm bench` does, or tsc -p tsconfig.build.json in packages/core and packages/adapter-memory).
@@ -25,6 +27,10 @@ const allCells = [
   'publish-json-1024',
   'e2e-json-100',
   'e2e-json-1024',
+  'consume-raw-100',
+  'consume-raw-1024',
+  'consume-json-100',
+  'consume-json-1024',
 ]
 
 async function measure(cell, messages, reps) {
@@ -50,26 +56,28 @@ async function measure(cell, messages, reps) {
     const finished = new Promise((resolve) => {
       finish = resolve
     })
-    const subscription =
-      workload === 'e2e'
-        ? queue.consume(
-            () => {
-              if (++received === messages) finish()
-              if (waiting.length > 0 && sent - received < 5_000) {
-                const woken = waiting
-                waiting = []
-                for (const wake of woken) wake()
-              }
-            },
-            { concurrency: 16 },
-          )
-        : undefined
+    const handler = () => {
+      if (++received === messages) finish()
+      if (waiting.length > 0 && sent - received < 5_000) {
+        const woken = waiting
+        waiting = []
+        for (const wake of woken) wake()
+      }
+    }
+    if (workload === 'consume') {
+      for (let first = 0; first < messages; first += 100) {
+        await queue.sendBatch(Array.from({ length: Math.min(100, messages - first) }, (_, index) => makeBody(first + index)))
+      }
+      sent = messages
+    }
+    let subscription = workload === 'e2e' ? queue.consume(handler, { concurrency: 16 }) : undefined
     await subscription?.ready
     const wallStart = performance.now()
     const cpuStart = cpu()
+    if (workload === 'consume') subscription = queue.consume(handler, { concurrency: 16 })
     let next = 0
     const producer = async () => {
-      while (next < messages) {
+      while (workload !== 'consume' && next < messages) {
         const seq = next++
         while (workload === 'e2e' && sent - received >= 10_000) await new Promise((resolve) => waiting.push(resolve))
         await queue.send(makeBody(seq))
@@ -77,7 +85,7 @@ async function measure(cell, messages, reps) {
       }
     }
     await Promise.all(Array.from({ length: 64 }, producer))
-    if (workload === 'e2e') await finished
+    if (workload !== 'publish') await finished
     const result = { rate: (messages * 1000) / (performance.now() - wallStart), cpuMicros: ((cpu() - cpuStart) * 1000) / messages }
     await subscription?.close()
     await queue.purge()

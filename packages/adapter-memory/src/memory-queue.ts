@@ -24,6 +24,8 @@ const dedupeWindowMs = 5 * 60_000
  */
 export class MemoryQueue implements LeaseOwner {
   private readonly levels: Deque<StoredMessage>[] = []
+  /** No level above this one holds a ready message: where {@link takeDeliverable} starts, not at the top of ten. */
+  private highestLevel = -1
   /** Deliveries out on lease, in the order they were handed out. */
   private readonly leases = new LeaseList<MemoryLease>()
   /** Keys with a message out on lease, and that lease. */
@@ -152,6 +154,7 @@ export class MemoryQueue implements LeaseOwner {
     }
     if (front) deque.unshift(stored)
     else deque.push(stored)
+    if (level > this.highestLevel) this.highestLevel = level
     this.dispatch()
   }
 
@@ -190,9 +193,13 @@ export class MemoryQueue implements LeaseOwner {
   }
 
   private takeDeliverable(): StoredMessage | undefined {
-    for (let level = priorityLevels - 1; level >= 0; level--) {
+    for (let level = this.highestLevel; level >= 0; level--) {
       const deque = this.levels[level]
-      if (!deque || deque.length === 0) continue
+      if (!deque || deque.length === 0) {
+        // Nothing ready at this level or above (every level above was empty when the loop passed it).
+        if (level === this.highestLevel) this.highestLevel = level - 1
+        continue
+      }
       for (let index = 0; index < deque.length; index++) {
         const key = (deque.at(index) as StoredMessage).message.key
         if (key === undefined || !this.busyKeys.has(key)) return deque.removeAt(index)

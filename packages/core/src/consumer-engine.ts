@@ -54,6 +54,10 @@ const settledNothing: Settle = () => Promise.resolve()
 /** Thrown out of an idempotency store's work when the delivery was settled already (its body could not be read), so that nothing is recorded. */
 const alreadySettled = new Error('[anymq] [core] the delivery was settled before its handler ran')
 
+function keyOf(delivery: Delivery): string | undefined {
+  return delivery.message.key
+}
+
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
 }
@@ -79,6 +83,7 @@ export class ConsumerEngine<T> {
   constructor(private readonly settings: EngineSettings<T>) {
     this.sequencer = new KeySequencer<Delivery>(
       settings.concurrency,
+      keyOf,
       (delivery) => this.run(delivery),
       (delivery) => void delivery.release().catch(() => {}),
     )
@@ -124,7 +129,7 @@ export class ConsumerEngine<T> {
       return
     }
     this.counts.received++
-    this.sequencer.submit(delivery.message.key, delivery)
+    this.sequencer.submit(delivery)
   }
 
   /** Runs one delivery: the sequencer's task, with no closure of its own per message; `undefined` when it is done already. */

@@ -1,26 +1,24 @@
-interface Task<T> {
-  key: string | undefined
-  item: T
-}
-
 /**
  * Runs items with at most `concurrency` at once, and items of the same key strictly one after the
  * other in submission order (the sequential convoy), while different keys run in parallel.
  * A busy key holds no slot: its waiting items sit aside until the running one finishes.
- * `run` and `abandon` are given once, so submitting an item creates no closure. An item whose `run`
- * finished synchronously (returned `undefined`) frees its slot at once, in the same turn.
+ * `keyOf`, `run` and `abandon` are given once, and an item is queued as it is, so submitting one
+ * creates no closure and no record of its own. An item whose `run` finished synchronously (returned
+ * `undefined`) frees its slot at once, in the same turn.
  */
 export class KeySequencer<T> {
   private active = 0
-  private readonly ready: Task<T>[] = []
-  private readonly waitingByKey = new Map<string, Task<T>[]>()
+  private readonly ready: T[] = []
+  /** Keys with an item ready or running, and the items of that key waiting behind it (oldest first). */
+  private readonly waitingByKey = new Map<string, T[]>()
   private idleWaiters: Array<() => void> = []
-  private readonly runningKeys = new Set<string>()
   /** Inside {@link pump}'s loop: an item that finishes synchronously, or one submitted from a handler, is picked up by that loop, not by a nested one. */
   private pumping = false
 
   constructor(
     private readonly concurrency: number,
+    /** The ordering key of an item (`undefined`: none); read when it is submitted and when it finishes, so it must not change in between. */
+    private readonly keyOf: (item: T) => string | undefined,
     /** Runs one item; `undefined` when it is done already, else a promise whose settling (either way) frees its slot and its key. */
     private readonly run: (item: T) => Promise<void> | undefined,
     /** Called for each item dropped by {@link abandonQueued}, never started. */
@@ -33,33 +31,35 @@ export class KeySequencer<T> {
 
   get queued(): number {
     let count = this.ready.length
-    for (const tasks of this.waitingByKey.values()) count += tasks.length
+    for (const items of this.waitingByKey.values()) count += items.length
     return count
   }
 
-  submit(key: string | undefined, item: T): void {
-    const task: Task<T> = { key, item }
+  submit(item: T): void {
+    const key = this.keyOf(item)
     if (key !== undefined) {
       const waiting = this.waitingByKey.get(key)
       if (waiting) {
-        waiting.push(task)
+        waiting.push(item)
         return
       }
       this.waitingByKey.set(key, [])
     }
-    this.ready.push(task)
+    this.ready.push(item)
     this.pump()
   }
 
   /** Removes every item not yet started and calls `abandon` for it. */
   abandonQueued(): void {
-    const dropped = [...this.ready]
-    this.ready.length = 0
-    for (const [key, tasks] of this.waitingByKey) {
-      dropped.push(...tasks.splice(0))
-      if (!this.runningKeys.has(key)) this.waitingByKey.delete(key)
+    const ready = this.ready.splice(0)
+    const dropped = [...ready]
+    for (const items of this.waitingByKey.values()) dropped.push(...items.splice(0))
+    // A key whose item was still ready has none running: it is forgotten. A running key keeps its (emptied) entry until it finishes.
+    for (const item of ready) {
+      const key = this.keyOf(item)
+      if (key !== undefined) this.waitingByKey.delete(key)
     }
-    for (const task of dropped) this.abandon(task.item)
+    for (const item of dropped) this.abandon(item)
     this.checkIdle()
   }
 
@@ -73,48 +73,45 @@ export class KeySequencer<T> {
     if (this.pumping) return
     this.pumping = true
     try {
-      while (this.active < this.concurrency) {
-        const task = this.ready.shift()
-        if (!task) break
+      while (this.active < this.concurrency && this.ready.length > 0) {
         this.active++
-        if (task.key !== undefined) this.runningKeys.add(task.key)
-        this.start(task)
+        this.start(this.ready.shift() as T)
       }
     } finally {
       this.pumping = false
     }
   }
 
-  private start(task: Task<T>): void {
+  private start(item: T): void {
     let running: Promise<void> | undefined
     try {
-      running = this.run(task.item)
+      running = this.run(item)
     } catch {
       // The runner reports its own failures; a throw only frees the slot, as a success does.
       running = undefined
     }
-    if (running === undefined) this.finish(task)
-    else void this.finishAfter(task, running)
+    if (running === undefined) this.finish(item)
+    else void this.finishAfter(item, running)
   }
 
-  /** One promise per task for both outcomes: no closure for a `then`, no extra promise for a catch and a finally. */
-  private async finishAfter(task: Task<T>, running: Promise<void>): Promise<void> {
+  /** One promise per item for both outcomes: no closure for a `then`, no extra promise for a catch and a finally. */
+  private async finishAfter(item: T, running: Promise<void>): Promise<void> {
     try {
       await running
     } catch {
       // As in start(): a rejection only frees the slot.
     }
-    this.finish(task)
+    this.finish(item)
   }
 
-  private finish(task: Task<T>): void {
+  private finish(item: T): void {
     this.active--
-    if (task.key !== undefined) {
-      this.runningKeys.delete(task.key)
-      const waiting = this.waitingByKey.get(task.key)
+    const key = this.keyOf(item)
+    if (key !== undefined) {
+      const waiting = this.waitingByKey.get(key)
       const next = waiting?.shift()
-      if (next) this.ready.push(next)
-      else this.waitingByKey.delete(task.key)
+      if (next !== undefined) this.ready.push(next)
+      else this.waitingByKey.delete(key)
     }
     this.pump()
     this.checkIdle()

@@ -6,7 +6,10 @@
 export interface Message<T> {
   readonly id: string
   readonly body: T
-  /** The sender's headers (anymq's reserved `x-anymq-*` headers are not shown). */
+  /**
+   * The sender's headers (anymq's reserved `x-anymq-*` headers are not shown). Read-only: a message
+   * without any shares one frozen empty object with every other such message.
+   */
   readonly headers: Readonly<Record<string, string>>
   readonly key: string | undefined
   /** 1 on the first delivery. */

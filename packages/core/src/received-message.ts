@@ -1,6 +1,6 @@
 import type { Message } from './message.js'
 import type { Delivery, IncomingMessage } from './spi/transport.js'
-import { userHeaders } from './spi/wire-headers.js'
+import { isReservedHeader, userHeaders } from './spi/wire-headers.js'
 
 /** How a received message is settled: the consumer engine's operations, shared by all its messages. Internal. */
 export interface Settlement {
@@ -19,6 +19,15 @@ interface BoundMethods {
 }
 
 const settledAlready: Promise<void> = Promise.resolve()
+
+/** The headers of every message that carries none of the sender's: one frozen object, not an empty one per delivery. */
+const noUserHeaders: Readonly<Record<string, string>> = Object.freeze({})
+
+/** The sender's headers of a delivery, without anymq's reserved ones: a fresh object, or {@link noUserHeaders}. */
+function receivedHeaders(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  for (const name in headers) if (!isReservedHeader(name)) return userHeaders(headers)
+  return noUserHeaders
+}
 
 /**
  * The {@link Message} a handler receives. Data are own properties (what `JSON.stringify` and spreading
@@ -47,7 +56,7 @@ export class ReceivedMessage<T> implements Message<T> {
     const message = delivery.message
     this.id = message.id
     this.body = body
-    this.headers = userHeaders(message.headers)
+    this.headers = receivedHeaders(message.headers)
     this.key = message.key
     this.attempt = message.attempt
     this.timestamp = new Date(message.timestamp)

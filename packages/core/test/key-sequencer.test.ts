@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { KeySequencer } from '../src/key-sequencer.js'
 
 interface Job {
+  key: string | undefined
   run: () => Promise<void>
   abandon: () => void
 }
@@ -10,11 +11,12 @@ interface Job {
 function sequencerOf(concurrency: number) {
   const sequencer = new KeySequencer<Job>(
     concurrency,
+    (job) => job.key,
     (job) => job.run(),
     (job) => job.abandon(),
   )
   return Object.assign(sequencer, {
-    add: (key: string | undefined, run: () => Promise<void>, abandon: () => void) => sequencer.submit(key, { run, abandon }),
+    add: (key: string | undefined, run: () => Promise<void>, abandon: () => void) => sequencer.submit({ key, run, abandon }),
   })
 }
 
@@ -91,18 +93,40 @@ describe('key sequencer', () => {
   })
 })
 
+describe('key sequencer, abandoning a key whose first item never started', () => {
+  it('drops the ready item and the ones waiting behind it, and runs that key again at once afterwards', async () => {
+    const sequencer = sequencerOf(1)
+    const abandoned: string[] = []
+    const ran: string[] = []
+    const blocker = gate()
+    sequencer.add(undefined, () => blocker.promise, () => abandoned.push('x1'))
+    sequencer.add('c', async () => void ran.push('c1'), () => abandoned.push('c1'))
+    sequencer.add('c', async () => void ran.push('c2'), () => abandoned.push('c2'))
+    expect(sequencer.queued).toBe(2)
+    sequencer.abandonQueued()
+    expect(abandoned).toEqual(['c1', 'c2'])
+    expect(sequencer.queued).toBe(0)
+    blocker.open()
+    await sequencer.whenIdle()
+    sequencer.add('c', async () => void ran.push('c3'), () => abandoned.push('c3'))
+    await sequencer.whenIdle()
+    expect(ran).toEqual(['c3'])
+  })
+})
+
 describe('key sequencer, items that finish synchronously', () => {
   it('frees the slot of an item whose run returned undefined in the same turn, in submission order', () => {
     const ran: number[] = []
     const sequencer = new KeySequencer<number>(
       1,
+      (item) => (item % 2 === 0 ? 'even' : undefined),
       (item) => {
         ran.push(item)
         return undefined
       },
       () => {},
     )
-    for (let item = 0; item < 5; item++) sequencer.submit(item % 2 === 0 ? 'even' : undefined, item)
+    for (let item = 0; item < 5; item++) sequencer.submit(item)
     // No await: each item ran and freed the only slot before the next was submitted.
     expect(ran).toEqual([0, 1, 2, 3, 4])
     expect(sequencer.running).toBe(0)
@@ -119,6 +143,7 @@ describe('key sequencer, items that finish synchronously', () => {
     try {
       const sequencer = new KeySequencer<number>(
         1,
+        () => undefined,
         (item) => {
           ran.push(item)
           if (item === 1 || item === items - 1) stackDepth.push(new Error('depth').stack?.split('\n').length ?? 0)
@@ -127,7 +152,7 @@ describe('key sequencer, items that finish synchronously', () => {
         },
         () => {},
       )
-      for (let item = 0; item < items; item++) sequencer.submit(undefined, item)
+      for (let item = 0; item < items; item++) sequencer.submit(item)
       expect(ran).toEqual([0])
       blocker.open()
       await sequencer.whenIdle()
@@ -144,6 +169,7 @@ describe('key sequencer, items that finish synchronously', () => {
     const ran: number[] = []
     const sequencer = new KeySequencer<number>(
       1,
+      () => undefined,
       (item) => {
         ran.push(item)
         if (item === 0) throw new Error('boom')
@@ -151,8 +177,8 @@ describe('key sequencer, items that finish synchronously', () => {
       },
       () => {},
     )
-    sequencer.submit(undefined, 0)
-    sequencer.submit(undefined, 1)
+    sequencer.submit(0)
+    sequencer.submit(1)
     expect(ran).toEqual([0, 1])
     expect(sequencer.running).toBe(0)
   })

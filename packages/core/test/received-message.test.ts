@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { adapter as memory } from '../../adapter-memory/src/index.js'
 import { connect, type Message } from '../src/index.js'
+import { ReceivedMessage } from '../src/received-message.js'
 
 /** Resolves with the next `count` messages the handler sees, running `then` on each. */
 function collect<T>(count: number, then: (message: Message<T>) => unknown = () => {}) {
@@ -99,6 +100,37 @@ describe('a received message', () => {
     expect(Object.keys(json).sort()).toEqual(['attempt', 'body', 'correlationId', 'headers', 'id', 'key', 'raw', 'timestamp'])
     expect({ ...message }).toMatchObject({ id: message.id, body: { n: 3 }, key: 'k' })
     expect(message.timestamp).toBeInstanceOf(Date)
+    await mq.close()
+  })
+
+  it('shows no reserved headers, and one frozen empty object for messages without headers of the sender', async () => {
+    const mq = await connect('memory://received-headers', { adapter: memory })
+    const queue = mq.queue<number>('headers', { retry: { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 1 } } })
+    const { seen, all, handler } = collect<number>(4, (message) => {
+      if (message.body === 1 && message.attempt === 1) throw new Error('fails once')
+    })
+    await queue.consume(handler).ready
+    await queue.send(1)
+    await queue.send(2)
+    await queue.send(3, { headers: { tenant: 'acme' } })
+    await all
+    const first = seen.find((message) => message.body === 1 && message.attempt === 1)
+    const retried = seen.find((message) => message.body === 1 && message.attempt === 2)
+    const second = seen.find((message) => message.body === 2)
+    const withHeaders = seen.find((message) => message.body === 3)
+    // The retry carries failure headers on the wire (x-anymq-*): none shown.
+    expect(retried?.attempt).toBe(2)
+    expect(Object.keys(ReceivedMessage.incomingOf(retried as Message<unknown>)?.headers ?? {}).some((name) => name.startsWith('x-anymq-'))).toBe(true)
+    for (const message of [first, retried, second]) {
+      expect(message?.headers).toEqual({})
+      expect(Object.isFrozen(message?.headers)).toBe(true)
+    }
+    expect(() => {
+      ;(first?.headers as Record<string, string>).tenant = 'mallory'
+    }).toThrow(TypeError)
+    expect(second?.headers).toEqual({})
+    expect(withHeaders?.headers).toEqual({ tenant: 'acme' })
+    expect(Object.isFrozen(withHeaders?.headers)).toBe(false)
     await mq.close()
   })
 })
