@@ -1,7 +1,7 @@
 import type { Delivery, IncomingMessage } from '@anymq/core/spi'
 import type { Linked } from './lease-list.js'
 import type { MemoryConsumer, StoredMessage } from './memory-queue.js'
-import { copyMessage } from './stored-message.js'
+import { deliveredMessage } from './stored-message.js'
 
 /** What a lease settles against: its queue. */
 export interface LeaseOwner {
@@ -21,7 +21,8 @@ const done: Promise<void> = Promise.resolve()
  * One delivery out on lease to one consumer: the {@link Delivery} core settles, and the broker's record
  * of it, in one object with its methods on the prototype (no closures per delivery). The message is a
  * private copy, so a handler that mutates its bytes or headers cannot change what a retry, a release or
- * another consumer gets.
+ * another consumer gets; its body is the stored bytes themselves only when core declared that it just
+ * reads them (`bodiesReadOnly`: the bytes never reach a handler).
  */
 export class MemoryLease implements Delivery, Linked<MemoryLease> {
   readonly message: IncomingMessage
@@ -41,7 +42,7 @@ export class MemoryLease implements Delivery, Linked<MemoryLease> {
     readonly stored: StoredMessage,
     readonly consumer: MemoryConsumer,
   ) {
-    this.message = copyMessage(stored.message)
+    this.message = deliveredMessage(stored.message, consumer.bodiesReadOnly)
     this.raw = { queue: owner.name, token }
   }
 

@@ -10,6 +10,8 @@ export type { StoredMessage } from './stored-message.js'
 export interface MemoryConsumer {
   prefetch: number
   leaseMs: number | undefined
+  /** Core only reads this consumer's bodies (`TransportConsumeOptions.bodiesReadOnly`): deliveries carry the stored bytes, not a copy. */
+  bodiesReadOnly: boolean
   deliver(delivery: MemoryLease): void
   inflight: number
 }

@@ -137,6 +137,7 @@ export class MemoryTransport implements Transport {
     const consumer: MemoryConsumer = {
       prefetch: options.prefetch,
       leaseMs: options.leaseMs,
+      bodiesReadOnly: options.bodiesReadOnly === true,
       inflight: 0,
       deliver: (delivery) => {
         if (stopped) void delivery.release()

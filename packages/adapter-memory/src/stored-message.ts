@@ -42,11 +42,16 @@ function copyHeaders(headers: Record<string, string>, extra: Record<string, stri
   return { ...headers, ...extra }
 }
 
-/** A deep copy: handlers may mutate what they get without touching what is stored. */
-export function copyMessage(message: IncomingMessage, attempt = message.attempt, extraHeaders?: Record<string, string>): IncomingMessage {
+/** A deep copy: handlers may mutate what they get without touching what is stored. `body`: the bytes to carry, a copy unless given. */
+export function copyMessage(
+  message: IncomingMessage,
+  attempt = message.attempt,
+  extraHeaders?: Record<string, string>,
+  body: Uint8Array = copyBytes(message.body),
+): IncomingMessage {
   return {
     id: message.id,
-    body: copyBytes(message.body),
+    body,
     contentType: message.contentType,
     headers: copyHeaders(message.headers, extraHeaders),
     key: message.key,
@@ -56,6 +61,11 @@ export function copyMessage(message: IncomingMessage, attempt = message.attempt,
     subject: message.subject,
     attempt,
   }
+}
+
+/** The message of one delivery: a private copy, whose body is the stored bytes as they are when core only reads them and never hands them to a handler (`bodiesReadOnly`). */
+export function deliveredMessage(message: IncomingMessage, bodiesReadOnly: boolean): IncomingMessage {
+  return bodiesReadOnly ? copyMessage(message, message.attempt, undefined, message.body) : copyMessage(message)
 }
 
 /** Another stored copy of the same message (one per topic subscription). */

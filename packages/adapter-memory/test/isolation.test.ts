@@ -1,4 +1,5 @@
-import { connect, type Message } from '@anymq/core'
+import { type Codec, cloudEvents, connect, type Message } from '@anymq/core'
+import type { AdapterFactory, TransportConsumeOptions } from '@anymq/core/spi'
 import { describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 
@@ -80,6 +81,53 @@ describe('memory: what a sender or a handler does to its bytes stays its own', (
     await topic.publish(new Uint8Array([8, 9]))
     await Promise.all([first.all, second.all])
     expect([...(second.seen[0]?.body ?? [])]).toEqual([8, 9])
+    await mq.close()
+  })
+
+  it('a JSON consumer reads the stored bytes without a copy; a failing handler still leaves the retry the original body', async () => {
+    const options: Array<TransportConsumeOptions & { queue: string }> = []
+    const watching: AdapterFactory = {
+      ...adapter,
+      async connect(url, context) {
+        const transport = await adapter.connect(url, context)
+        const consume = transport.consume.bind(transport)
+        transport.consume = (source, given, deliver) => {
+          options.push({ ...given, queue: source.kind === 'queue' ? source.queue.name : '' })
+          return consume(source, given, deliver)
+        }
+        return transport
+      },
+    }
+    const mq = await connect('memory://isolation-read-only', { adapter: watching })
+    const queue = mq.queue<{ items: number[] }>('orders', { retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 1 } } })
+    const { seen, all, handler } = take<{ items: number[] }>(2, (message) => {
+      if (message.attempt === 1) {
+        message.body.items.push(4)
+        throw new Error('first attempt fails')
+      }
+    })
+    await queue.consume(handler).ready
+    await queue.send({ items: [1, 2, 3] })
+    await all
+    expect(seen[1]?.attempt).toBe(2)
+    expect(seen[1]?.body).toEqual({ items: [1, 2, 3] })
+    // Which consumers may share the stored bytes: decoding into a new value (json, text) only.
+    const custom: Codec<Uint8Array> = { contentType: 'application/x-custom', encode: (body) => body, decode: (bytes) => bytes }
+    for (const [name, codec] of [
+      ['text', 'text'],
+      ['raw', 'raw'],
+      ['custom', custom],
+      ['cloud-events', cloudEvents()],
+    ] as const) {
+      await mq.queue(name, { codec }).consume(() => {}).ready
+    }
+    expect(Object.fromEntries(options.map((given) => [given.queue, given.bodiesReadOnly]))).toEqual({
+      orders: true,
+      text: true,
+      raw: false,
+      custom: false,
+      'cloud-events': false,
+    })
     await mq.close()
   })
 })

@@ -22,6 +22,12 @@ export interface Codec<T = unknown> {
    * or a codec reusing a buffer, could change after the send.
    */
   readonly freshBytes?: boolean
+  /**
+   * `true` when what `decode` returns holds no reference to the bytes it was given (a parsed value, a
+   * string): core may then decode bytes it shares with the broker's stored copy, where it would
+   * otherwise need a private copy per delivery so that a handler writing to them changes nothing else.
+   */
+  readonly decodesToNewValue?: boolean
 }
 
 /** A message's body, content type and headers, as an {@link MessageEnvelope} reads and writes them. */
@@ -58,6 +64,7 @@ export function unsharedBytes(codec: Codec<unknown>, bytes: Uint8Array): Uint8Ar
 export const jsonCodec: Codec<unknown> = {
   contentType: 'application/json',
   freshBytes: true,
+  decodesToNewValue: true,
   encode(body) {
     if (body === undefined) throw new SerializationError('the json codec cannot encode undefined; send null or an object')
     let text: string | undefined
@@ -96,6 +103,7 @@ export const rawCodec: Codec<Uint8Array> = {
 export const textCodec: Codec<string> = {
   contentType: 'text/plain; charset=utf-8',
   freshBytes: true,
+  decodesToNewValue: true,
   encode(body) {
     if (typeof body !== 'string') throw new SerializationError(`the text codec takes a string, got ${describe(body)}`)
     return utf8Bytes(body)
@@ -123,7 +131,7 @@ export const builtInCodecs = {
 export const codecCheck: OptionCheck = either(
   oneOf('json', 'text', 'raw'),
   withMembers(
-    { contentType: required(ofType('string')), encode: required(ofType('function')), decode: required(ofType('function')), freshBytes: ofType('boolean') },
+    { contentType: required(ofType('string')), encode: required(ofType('function')), decode: required(ofType('function')), freshBytes: ofType('boolean'), decodesToNewValue: ofType('boolean') },
     'a codec { contentType, encode, decode }',
   ),
 )

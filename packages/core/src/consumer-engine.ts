@@ -103,8 +103,10 @@ export class ConsumerEngine<T> {
   }
 
   async start(): Promise<void> {
-    const { transport, source, prefetch, leaseMs, onError } = this.settings
-    this.consumer = await transport.consume(source, { prefetch, leaseMs, onError }, (delivery) => this.accept(delivery))
+    const { transport, source, prefetch, leaseMs, onError, codec } = this.settings
+    // An envelope reads headers too and may keep the bytes (binary CloudEvents data): only a plain decode into a new value counts.
+    const bodiesReadOnly = codec.decodesToNewValue === true && codec.envelope === undefined
+    this.consumer = await transport.consume(source, { prefetch, leaseMs, onError, bodiesReadOnly }, (delivery) => this.accept(delivery))
     if (this.stopped) await this.consumer.close()
   }
 

@@ -161,6 +161,14 @@ export interface TransportConsumeOptions {
   leaseMs: number | undefined
   /** Reports errors that do not belong to one delivery (a lost connection the adapter retries). */
   onError(error: Error): void
+  /**
+   * `true` when core only reads the bodies of this consumer's deliveries and hands neither them nor a
+   * view of them to user code (the codec decodes into a new value: JSON, text). A broker in the process
+   * may then deliver the bytes it stores instead of a private copy per delivery; core never writes to
+   * them. Absent or `false`: a handler may get the bytes themselves (raw or custom codec), and each
+   * delivery's body must be its own.
+   */
+  bodiesReadOnly?: boolean
 }
 
 /** One delivered message, settled exactly once by core with one of the methods. */
