@@ -131,7 +131,13 @@ export const builtInCodecs = {
 export const codecCheck: OptionCheck = either(
   oneOf('json', 'text', 'raw'),
   withMembers(
-    { contentType: required(ofType('string')), encode: required(ofType('function')), decode: required(ofType('function')), freshBytes: ofType('boolean'), decodesToNewValue: ofType('boolean') },
+    {
+      contentType: required(ofType('string')),
+      encode: required(ofType('function')),
+      decode: required(ofType('function')),
+      freshBytes: ofType('boolean'),
+      decodesToNewValue: ofType('boolean'),
+    },
     'a codec { contentType, encode, decode }',
   ),
 )

@@ -99,16 +99,32 @@ describe('key sequencer, abandoning a key whose first item never started', () =>
     const abandoned: string[] = []
     const ran: string[] = []
     const blocker = gate()
-    sequencer.add(undefined, () => blocker.promise, () => abandoned.push('x1'))
-    sequencer.add('c', async () => void ran.push('c1'), () => abandoned.push('c1'))
-    sequencer.add('c', async () => void ran.push('c2'), () => abandoned.push('c2'))
+    sequencer.add(
+      undefined,
+      () => blocker.promise,
+      () => abandoned.push('x1'),
+    )
+    sequencer.add(
+      'c',
+      async () => void ran.push('c1'),
+      () => abandoned.push('c1'),
+    )
+    sequencer.add(
+      'c',
+      async () => void ran.push('c2'),
+      () => abandoned.push('c2'),
+    )
     expect(sequencer.queued).toBe(2)
     sequencer.abandonQueued()
     expect(abandoned).toEqual(['c1', 'c2'])
     expect(sequencer.queued).toBe(0)
     blocker.open()
     await sequencer.whenIdle()
-    sequencer.add('c', async () => void ran.push('c3'), () => abandoned.push('c3'))
+    sequencer.add(
+      'c',
+      async () => void ran.push('c3'),
+      () => abandoned.push('c3'),
+    )
     await sequencer.whenIdle()
     expect(ran).toEqual(['c3'])
   })
