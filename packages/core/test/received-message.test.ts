@@ -100,6 +100,9 @@ describe('a received message', () => {
     expect(Object.keys(json).sort()).toEqual(['attempt', 'body', 'correlationId', 'headers', 'id', 'key', 'raw', 'timestamp'])
     expect({ ...message }).toMatchObject({ id: message.id, body: { n: 3 }, key: 'k' })
     expect(message.timestamp).toBeInstanceOf(Date)
+    // timestamp stays an own Date: spreading keeps it (a getter on the class would be dropped), JSON carries it as ISO text.
+    expect({ ...message }.timestamp).toBe(message.timestamp)
+    expect(json.timestamp).toBe(message.timestamp.toISOString())
     await mq.close()
   })
 
