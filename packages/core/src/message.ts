@@ -7,8 +7,8 @@ export interface Message<T> {
   readonly id: string
   readonly body: T
   /**
-   * The sender's headers (anymq's reserved `x-anymq-*` headers are not shown). Read-only: a message
-   * without any shares one frozen empty object with every other such message.
+   * The sender's headers (anymq's reserved `x-anymq-*` headers are not shown); an object of this
+   * message's own.
    */
   readonly headers: Readonly<Record<string, string>>
   readonly key: string | undefined

@@ -20,13 +20,14 @@ interface BoundMethods {
 
 const settledAlready: Promise<void> = Promise.resolve()
 
-/** The headers of every message that carries none of the sender's: one frozen object, not an empty one per delivery. */
-const noUserHeaders: Readonly<Record<string, string>> = Object.freeze({})
-
-/** The sender's headers of a delivery, without anymq's reserved ones: a fresh object, or {@link noUserHeaders}. */
+/**
+ * The sender's headers of a delivery, without anymq's reserved ones: always a fresh object of the
+ * message's own (a shared frozen `{}` for messages without headers would make the same handler code
+ * throw or not depending on what the sender sent), built without filtering when there are none.
+ */
 function receivedHeaders(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
   for (const name in headers) if (!isReservedHeader(name)) return userHeaders(headers)
-  return noUserHeaders
+  return {}
 }
 
 /**

@@ -106,7 +106,7 @@ describe('a received message', () => {
     await mq.close()
   })
 
-  it('shows no reserved headers, and one frozen empty object for messages without headers of the sender', async () => {
+  it('shows no reserved headers, and an empty object of its own for a message without headers of the sender', async () => {
     const mq = await connect('memory://received-headers', { adapter: memory })
     const queue = mq.queue<number>('headers', { retry: { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 1 } } })
     const { seen, all, handler } = collect<number>(4, (message) => {
@@ -124,14 +124,11 @@ describe('a received message', () => {
     // The retry carries failure headers on the wire (x-anymq-*): none shown.
     expect(retried?.attempt).toBe(2)
     expect(Object.keys(ReceivedMessage.incomingOf(retried as Message<unknown>)?.headers ?? {}).some((name) => name.startsWith('x-anymq-'))).toBe(true)
-    for (const message of [first, retried, second]) {
-      expect(message?.headers).toEqual({})
-      expect(Object.isFrozen(message?.headers)).toBe(true)
-    }
-    expect(() => {
-      ;(first?.headers as Record<string, string>).tenant = 'mallory'
-    }).toThrow(TypeError)
+    for (const message of [first, retried, second]) expect(message?.headers).toEqual({})
+    // Handler code behaves the same whatever the sender sent: no message's headers are shared or frozen.
+    ;(first?.headers as Record<string, string>).tenant = 'mallory'
     expect(second?.headers).toEqual({})
+    expect(retried?.headers).toEqual({})
     expect(withHeaders?.headers).toEqual({ tenant: 'acme' })
     expect(Object.isFrozen(withHeaders?.headers)).toBe(false)
     await mq.close()
