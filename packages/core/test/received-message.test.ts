@@ -124,9 +124,12 @@ describe('a received message', () => {
     // The retry carries failure headers on the wire (x-anymq-*): none shown.
     expect(retried?.attempt).toBe(2)
     expect(Object.keys(ReceivedMessage.incomingOf(retried as Message<unknown>)?.headers ?? {}).some((name) => name.startsWith('x-anymq-'))).toBe(true)
-    for (const message of [first, retried, second]) expect(message?.headers).toEqual({})
+    for (const message of [first, retried, second]) {
+      expect(message?.headers).toEqual({})
+    }
     // Handler code behaves the same whatever the sender sent: no message's headers are shared or frozen.
-    ;(first?.headers as Record<string, string>).tenant = 'mallory'
+    const writable = first?.headers as Record<string, string>
+    writable.tenant = 'mallory'
     expect(second?.headers).toEqual({})
     expect(retried?.headers).toEqual({})
     expect(withHeaders?.headers).toEqual({ tenant: 'acme' })
