@@ -53,14 +53,14 @@ export function encodePublish(
   const { contentType, headers, correlationId, replyTo, expiration, messageId, timestamp, priority, persistent } = properties
   let flags = 0
   let propertyBytes = 0
-  let contentTypeBytes = 0
-  let correlationIdBytes = 0
-  let replyToBytes = 0
-  let expirationBytes = 0
-  let messageIdBytes = 0
+  // Short strings: 0 when absent, -1 when over 255 bytes (a frame cannot carry them: amqplib's publish decides).
+  const contentTypeBytes = shortStringBytes(contentType)
+  const correlationIdBytes = shortStringBytes(correlationId)
+  const replyToBytes = shortStringBytes(replyTo)
+  const expirationBytes = shortStringBytes(expiration)
+  const messageIdBytes = shortStringBytes(messageId)
+  if (contentTypeBytes < 0 || correlationIdBytes < 0 || replyToBytes < 0 || expirationBytes < 0 || messageIdBytes < 0) return undefined
   if (contentType !== undefined) {
-    contentTypeBytes = Buffer.byteLength(contentType)
-    if (contentTypeBytes > shortStringMax) return undefined
     flags |= 0x8000
     propertyBytes += 1 + contentTypeBytes
   }
@@ -86,26 +86,18 @@ export function encodePublish(
     propertyBytes += 1
   }
   if (correlationId !== undefined) {
-    correlationIdBytes = Buffer.byteLength(correlationId)
-    if (correlationIdBytes > shortStringMax) return undefined
     flags |= 0x0400
     propertyBytes += 1 + correlationIdBytes
   }
   if (replyTo !== undefined) {
-    replyToBytes = Buffer.byteLength(replyTo)
-    if (replyToBytes > shortStringMax) return undefined
     flags |= 0x0200
     propertyBytes += 1 + replyToBytes
   }
   if (expiration !== undefined) {
-    expirationBytes = Buffer.byteLength(expiration)
-    if (expirationBytes > shortStringMax) return undefined
     flags |= 0x0100
     propertyBytes += 1 + expirationBytes
   }
   if (messageId !== undefined) {
-    messageIdBytes = Buffer.byteLength(messageId)
-    if (messageIdBytes > shortStringMax) return undefined
     flags |= 0x0080
     propertyBytes += 1 + messageIdBytes
   }
@@ -147,7 +139,8 @@ export function encodePublish(
   for (const name in headers) {
     const value = headers[name]
     if (value === undefined) continue
-    offset = shortString(buffer, offset, name, Buffer.byteLength(name))
+    const nameBytes = buffer.write(name, offset + 1)
+    offset = buffer.writeUInt8(nameBytes, offset) + nameBytes
     offset = buffer.writeUInt8(0x53, offset) // 'S': a long string, the type amqplib gives every string
     const valueBytes = buffer.write(value, offset + 4)
     offset = buffer.writeUInt32BE(valueBytes, offset) + valueBytes
@@ -173,6 +166,12 @@ export function encodePublish(
     offset = buffer.writeUInt8(frameEnd, offset)
   }
   return buffer
+}
+
+function shortStringBytes(value: string | undefined): number {
+  if (value === undefined) return 0
+  const bytes = Buffer.byteLength(value)
+  return bytes > shortStringMax ? -1 : bytes
 }
 
 function shortString(buffer: Buffer, offset: number, value: string, bytes: number): number {
