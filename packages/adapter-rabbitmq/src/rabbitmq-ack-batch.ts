@@ -1,4 +1,4 @@
-import { TurnBatch, type TurnBatchEntry } from '@anymq/core/spi'
+import { SharedTurnBatch } from '@anymq/core/spi'
 import type { Channel, ConsumeMessage } from 'amqplib'
 
 /**
@@ -16,7 +16,8 @@ import type { Channel, ConsumeMessage } from 'amqplib'
 export class RabbitAckBatch {
   /** Delivery tags handed to the handler and neither acked nor released yet. */
   private readonly unsettled = new Set<number>()
-  private readonly batch = new TurnBatch<ConsumeMessage>((entries) => this.flush(entries))
+  /** Every entry of a flush settles alike (see flush), so they share its one promise. */
+  private readonly batch = new SharedTurnBatch<ConsumeMessage>((items) => this.flush(items))
 
   constructor(
     private readonly channel: Channel,
@@ -38,24 +39,28 @@ export class RabbitAckBatch {
     return this.batch.add(raw)
   }
 
-  private flush(entries: Array<TurnBatchEntry<ConsumeMessage>>): void {
-    for (const entry of entries) this.unsettled.delete(entry.item.fields.deliveryTag)
+  /** Resolves once every ack asked for so far was handed to amqplib (or dropped with a closed channel). */
+  drained(): Promise<void> {
+    return this.batch.drained()
+  }
+
+  private flush(items: ConsumeMessage[]): void {
+    for (const item of items) this.unsettled.delete(item.fields.deliveryTag)
     if (!this.isClosed()) {
       let lowestHeld = Number.POSITIVE_INFINITY
       for (const tag of this.unsettled) if (tag < lowestHeld) lowestHeld = tag
       let through: ConsumeMessage | undefined
-      for (const { item } of entries) {
+      for (const item of items) {
         const tag = item.fields.deliveryTag
         if (tag < lowestHeld && (through === undefined || tag > through.fields.deliveryTag)) through = item
       }
       try {
         if (through !== undefined) this.channel.ack(through, true)
-        for (const { item } of entries) if (item.fields.deliveryTag > lowestHeld) this.channel.ack(item)
+        for (const item of items) if (item.fields.deliveryTag > lowestHeld) this.channel.ack(item)
       } catch {
         // The channel closed in between: the broker requeues what it held.
       }
     }
-    // On a closed channel the broker has already requeued these deliveries; there is nothing to wait for.
-    for (const entry of entries) entry.resolve()
+    // On a closed channel the broker has already requeued these deliveries: nothing to write or wait for.
   }
 }

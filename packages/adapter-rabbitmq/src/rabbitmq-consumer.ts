@@ -98,8 +98,12 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
     await this.attaching?.catch(() => {})
     const attached = this.attached
     this.attached = undefined
-    // Closing the channel hands everything still unacked back to the broker.
-    if (attached && !attached.closed) await attached.channel.close().catch(() => {})
+    if (attached && !attached.closed) {
+      // Acks asked for in this turn go out first, not back to the queue as redeliveries.
+      await attached.acks.drained()
+      // Closing the channel hands everything still unacked back to the broker.
+      await attached.channel.close().catch(() => {})
+    }
     await this.source.cleanup?.().catch((error: Error) => this.logger.debug(`rabbitmq: cleaning up ${this.source.describe}: ${error.message}`))
   }
 

@@ -5,11 +5,11 @@ import {
   filterMatches,
   type IncomingMessage,
   retryCopy,
+  SharedTurnBatch,
   type TopicFilter,
   type TransportConsumeOptions,
   type TransportConsumer,
 } from '@anymq/core/spi'
-import { AckBatch } from './redis-ack-batch.js'
 import type { RedisSettings } from './redis-config.js'
 import { pause, whenReady } from './redis-connection.js'
 import type { RedisConnection, RedisDriver } from './redis-driver.js'
@@ -133,11 +133,13 @@ export class RedisConsumer implements TransportConsumer {
   private moreToReclaim = false
   private readonly leaseMs: number
   private readonly holdWhileAlive: boolean
-  /** Acks are batched: every ack asked for in one turn of the event loop goes in one XACK (and XDEL). */
-  private readonly acks = new AckBatch(
-    (entryIds, turns) => this.flushAcks(entryIds, turns),
-    (flushed) => this.track(flushed),
-  )
+  /**
+   * Acks are batched: every ack asked for in one turn of the event loop goes in one XACK (and XDEL),
+   * and they all share that flush's one promise. close() waits for the flushes.
+   */
+  private readonly acks = new SharedTurnBatch<string>((entryIds) => this.flushAcks(entryIds))
+  /** Entry ids waiting in {@link acks} that are turns of a priority queue (their binding goes too). */
+  private readonly turnAcks = new Set<string>()
   private readonly prefetch: number
   /** Holds the single-active-consumer lock (always true when the source has none). */
   private active: boolean
@@ -192,11 +194,14 @@ export class RedisConsumer implements TransportConsumer {
     if (this.closed) return
     await this.stop()
     this.closed = true
-    while (this.pendingWork > 0) {
-      await new Promise<void>((resolve) => {
-        this.whenNoPendingWork = resolve
-      })
-    }
+    do {
+      while (this.pendingWork > 0) {
+        await new Promise<void>((resolve) => {
+          this.whenNoPendingWork = resolve
+        })
+      }
+      await this.acks.drained()
+    } while (this.pendingWork > 0)
     const unsettled = [...this.inflight].filter((held) => !held.settled)
     for (const held of unsettled) held.settled = true
     this.inflight.clear()
@@ -423,7 +428,7 @@ export class RedisConsumer implements TransportConsumer {
     return true
   }
 
-  /** {@link RedisDelivery.ack}: joins the acks of this turn; their flush is tracked once for close(). */
+  /** {@link RedisDelivery.ack}: joins the acks of this turn; close() waits for their flush. */
   settleAck(delivery: RedisDelivery): Promise<void> {
     if (!this.markSettled(delivery)) return Promise.resolve()
     return this.ack(delivery.raw.entryId, delivery.turn)
@@ -485,11 +490,13 @@ export class RedisConsumer implements TransportConsumer {
   }
 
   private ack(entryId: string, turn = false): Promise<void> {
-    return this.acks.add(entryId, turn)
+    if (turn) this.turnAcks.add(entryId)
+    return this.acks.add(entryId)
   }
 
-  private flushAcks(ids: string[], turns: string[]): Promise<void> {
+  private flushAcks(ids: string[]): Promise<void> {
     const { commands } = this.context
+    const turns = this.turnAcks.size === 0 ? [] : ids.filter((id) => this.turnAcks.delete(id))
     return Promise.all([
       commands.call(['XACK', this.source.stream, this.source.group, ...ids]),
       this.source.deleteAcked ? commands.call(['XDEL', this.source.stream, ...ids]) : undefined,

@@ -41,6 +41,7 @@ export {
   republishCopy,
   retryCopy,
 } from './republish-retry.js'
+export { SharedTurnBatch } from './shared-turn-batch.js'
 export { errorsIn, explainConnectionFailure, tlsFailureOf } from './tls-failure.js'
 export { readTlsOptions, type TlsUrlValues, tlsUrlOptions } from './tls-options.js'
 export { filterMatches, subjectMatches } from './topic-filter.js'
