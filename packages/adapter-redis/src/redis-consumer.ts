@@ -396,7 +396,8 @@ export class RedisConsumer implements TransportConsumer {
       )
       return
     }
-    const { message, entry } = readEntry(this.source.stream, raw, deliveries)
+    // Core only decodes the body into a new value (bodiesReadOnly): no copy of it for the handler to own.
+    const { message, entry } = readEntry(this.source.stream, raw, deliveries, this.options.bodiesReadOnly === true)
     if (!this.wanted(message, entry)) {
       this.track(
         this.ack(entry.entryId, turn).catch((error: unknown) => this.options.onError(connectionError(`skipping an entry of ${this.source.label}`, error))),

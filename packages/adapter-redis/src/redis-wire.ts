@@ -159,9 +159,11 @@ interface EntryProperties {
 /**
  * Reads one entry, in either layout (see {@link fields}). `deliveryCount` is Redis' count for this
  * entry in the consumer group; the attempt is the `x-anymq-attempt` header of a republished retry plus
- * the redeliveries of this entry.
+ * the redeliveries of this entry. `shareBody`: the message's body may be the client's own bytes
+ * instead of a copy — only when nothing will write to them nor hand them to user code (core's
+ * `bodiesReadOnly`).
  */
-export function readEntry(stream: string, raw: RawEntry, deliveryCount: number): { message: IncomingMessage; entry: RedisEntry } {
+export function readEntry(stream: string, raw: RawEntry, deliveryCount: number, shareBody = false): { message: IncomingMessage; entry: RedisEntry } {
   const entryId = typeof raw[0] === 'string' ? raw[0] : raw[0].toString()
   const pairs = raw[1] ?? []
   const read: EntryProperties = {
@@ -177,18 +179,19 @@ export function readEntry(stream: string, raw: RawEntry, deliveryCount: number):
     headers: {},
   }
   for (let index = 0; index + 1 < pairs.length; index += 2) {
-    const name = textOf(pairs[index] as Buffer | string)
+    const name = pairs[index] as Buffer | string
     const value = pairs[index + 1] as Buffer | string
-    if (name === fields.body) read.body = toBuffer(value)
-    else if (name === fields.packed) readPacked(read, textOf(value))
-    else readField(read, name, textOf(value))
+    // The two fields of the default layout are told by their bytes: no string made for the name.
+    if (isFieldName(name, bodyName, fields.body)) read.body = toBuffer(value)
+    else if (isFieldName(name, packedName, fields.packed)) readPacked(read, textOf(value))
+    else readField(read, textOf(name), textOf(value))
   }
   const { id, body, contentType, timestamp, headers } = read
   const attempt = attemptFromHeaders(headers) + Math.max(0, deliveryCount - 1)
   const message: IncomingMessage = {
     // An entry written by another client without an id (or with an empty one) is named by its entry id.
     id: id !== undefined && id !== '' ? id : entryId,
-    body: body === undefined ? new Uint8Array(0) : ownCopy(body),
+    body: body === undefined ? new Uint8Array(0) : shareBody ? body : ownCopy(body),
     contentType: contentType ?? defaultContentType,
     headers,
     key: read.key,
@@ -272,10 +275,24 @@ function readPacked(read: EntryProperties, value: string): void {
  * A copy of a body the client handed over as a view into its read buffer (a 64 KiB socket chunk, or
  * ioredis' reply pool), so a message kept by the handler does not keep that whole buffer alive.
  * `Buffer.from` carves copies under 4 KiB out of Node's shared pool: a `memcpy`, where
- * `ArrayBuffer.slice` allocated a backing store per message.
+ * `ArrayBuffer.slice` allocated a backing store per message. Skipped with `shareBody` (core's
+ * `bodiesReadOnly`): core decodes the bytes into a new value and keeps no reference to them that a
+ * handler could hold beyond `message.raw`, whose field record holds the client's views anyway.
  */
 function ownCopy(body: Buffer): Buffer {
   return Buffer.from(body)
+}
+
+const bodyName = Buffer.from(fields.body)
+const packedName = Buffer.from(fields.packed)
+
+/** Whether a field name (bytes or text) is `text` (whose ASCII bytes are `known`), without decoding the name to a string. */
+function isFieldName(name: Buffer | string, known: Buffer, text: string): boolean {
+  if (typeof name === 'string') return name === text
+  if (name.byteLength !== known.byteLength) return false
+  // A loop over four or five bytes is cheaper than a call into `Buffer.equals`.
+  for (let index = 0; index < known.byteLength; index++) if (name[index] !== known[index]) return false
+  return true
 }
 
 /** UTF-8 text of a field name or value (`toString()` without arguments is Node's fast path). */

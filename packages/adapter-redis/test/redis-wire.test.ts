@@ -95,6 +95,28 @@ describe('redis wire format', () => {
     }
   })
 
+  it('reads field names given as bytes (a binary read), and copies the body unless asked to share it', () => {
+    const written = entryFields([] as Array<string | Buffer>, message as OutgoingMessage)
+      // Own bytes for each part, as a client's read gives.
+      .map((part) => Buffer.concat([typeof part === 'string' ? Buffer.from(part) : part]))
+    const copied = readEntry('orders', ['1700000000000-1', written], 1).message
+    const shared = readEntry('orders', ['1700000000000-1', written], 1, true).message
+    for (const read of [copied, shared]) {
+      expect(read).toMatchObject({ id: 'm-1', contentType: 'application/json', key: 'customer-1', subject: 'orders.eu', timestamp: 1_700_000_000_123 })
+      expect(read.headers).toEqual({ tenant: 'acme', 'x-anymq-attempt': '3' })
+      expect(Buffer.from(read.body).toString()).toBe('{"order":1}')
+    }
+    // Writing into the client's bytes shows through the shared body only.
+    const clientBytes = written[1] as Buffer
+    clientBytes[2] = 0x4f
+    expect(Buffer.from(copied.body).toString()).toBe('{"order":1}')
+    expect(Buffer.from(shared.body).toString()).toBe('{"Order":1}')
+    // A field that only starts like a known name is a header.
+    expect(
+      readEntry('orders', ['1700000000000-2', [Buffer.from('bodyx'), Buffer.from('v'), Buffer.from('body'), Buffer.from('x')]], 1).message.headers,
+    ).toEqual({ bodyx: 'v' })
+  })
+
   it('builds the raw entry’s field record when a handler asks for it', () => {
     const { entry } = readEntry('orders', ['1700000000000-1', ['body', 'x', 'tenant', 'acme']], 1)
     expect(Object.fromEntries(Object.entries(entry.fields).map(([name, value]) => [name, value.toString()]))).toEqual({ body: 'x', tenant: 'acme' })
