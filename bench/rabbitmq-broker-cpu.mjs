@@ -42,6 +42,8 @@ const withIdAndTimestamp = () => ({ ...plain(), messageId: crypto.randomUUID(), 
 /** Raw amqplib property sets: what the raw bench side sends, then what anymq adds, one part at a time. */
 const rawShapes = {
   plain,
+  id: () => ({ ...plain(), messageId: crypto.randomUUID() }),
+  timestamp: () => ({ ...plain(), timestamp: Math.floor(Date.now() / 1000) }),
   'id+timestamp': withIdAndTimestamp,
   'id+timestamp+header': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': String(Date.now()) } }),
   'id+timestamp+int64': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': { '!': 'long', value: Date.now() } } }),
