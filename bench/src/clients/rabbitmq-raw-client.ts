@@ -117,7 +117,8 @@ export async function rabbitmqRawClient(url: string): Promise<BenchClient> {
 
 /**
  * Deletes the queues and exchanges whose names contain `marker`, through the management API (port
- * 15672); without it (plugin off), deletes the queue named `marker` and its `.dlq` over AMQP.
+ * 15672, or `ANYMQ_RABBITMQ_MGMT_PORT` as `scripts/brokers.sh` sets it); without it (plugin off), deletes the
+ * queue named `marker` and its `.dlq` over AMQP.
  */
 export async function rabbitmqCleanup(url: string, marker: string): Promise<void> {
   try {
@@ -140,7 +141,8 @@ export async function rabbitmqCleanup(url: string, marker: string): Promise<void
 async function cleanupThroughManagement(url: string, marker: string): Promise<void> {
   const parsed = new URL(url)
   const vhost = encodeURIComponent(decodeURIComponent(parsed.pathname.slice(1)) || '/')
-  const base = `http://${parsed.hostname}:15672/api`
+  // The broker's own management port: on a machine with several brokers, 15672 may belong to another one.
+  const base = `http://${parsed.hostname}:${process.env.ANYMQ_RABBITMQ_MGMT_PORT ?? '15672'}/api`
   const authorization = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username || 'guest')}:${decodeURIComponent(parsed.password || 'guest')}`).toString('base64')}`
   for (const kind of ['queues', 'exchanges']) {
     const response = await fetch(`${base}/${kind}/${vhost}?columns=name`, { headers: { authorization }, signal: AbortSignal.timeout(5000) })

@@ -43,9 +43,9 @@ export interface RabbitmqBrokerOptions {
   /**
    * How precisely a message's `timestamp` travels. `milliseconds` (default) writes the `x-anymq-timestamp`
    * header beside AMQP's `timestamp` property, which holds whole seconds. `seconds` writes the property
-   * only: a message without other headers then carries no header table at all, the largest part of what
-   * amqplib encodes per publish beyond the raw client; receivers see the timestamp rounded down to the
-   * second. Messages of either setting are read by both.
+   * only (a message without other headers then carries an empty header table), which saves the client
+   * about 1–2 µs per publish and, measured, nothing on the broker; receivers see the timestamp rounded
+   * down to the second. Messages of either setting are read by both.
    */
   timestampPrecision?: TimestampPrecision
 }

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// What RabbitMQ itself spends per message, by message shape: the CPU time of the broker's beam process
+// (utime + stime from /proc/<pid>/stat, 10 ms ticks) around each round, beside the client's own CPU.
+// Rounds alternate the shapes, so a busy machine shifts all of them alike; medians are printed.
+//   node bench/rabbitmq-broker-cpu.mjs publish [--messages 20000] [--rounds 8] [--bytes 100]
+//   node bench/rabbitmq-broker-cpu.mjs consume [--messages 10000] [--rounds 6] [--bytes 1000]
+// publish: sendBatch(100) on a confirm channel, persistent, to a durable classic queue, by raw amqplib with
+// several property sets and by anymq with both `timestampPrecision` settings. consume: a raw amqplib
+// consumer (prefetch 16, one ack per message) on messages published plain or with anymq's properties.
+// Needs the compiled packages (`pnpm build`, or one `pnpm bench` run), a RabbitMQ from scripts/brokers.sh
+// (its pid is read from .brokers/rabbitmq/rabbitmq.pid) and ANYMQ_RABBITMQ_URL (`scripts/brokers.sh env`).
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const amqp = createRequire(join(root, 'bench', 'package.json'))('amqplib')
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { messages: { type: 'string' }, rounds: { type: 'string' }, bytes: { type: 'string' } },
+})
+const mode = positionals[0] ?? 'publish'
+if (mode !== 'publish' && mode !== 'consume') throw new Error(`mode must be publish or consume, not ${mode}`)
+const messages = Number(values.messages ?? (mode === 'publish' ? 20_000 : 10_000))
+const rounds = Number(values.rounds ?? (mode === 'publish' ? 8 : 6))
+const bytes = Number(values.bytes ?? (mode === 'publish' ? 100 : 1000))
+const url = process.env.ANYMQ_RABBITMQ_URL
+if (!url) throw new Error('ANYMQ_RABBITMQ_URL is not set: eval "$(bash scripts/brokers.sh env)" first')
+const beamPid = Number(readFileSync(join(root, '.brokers', 'rabbitmq', 'rabbitmq.pid'), 'utf8').trim())
+
+/** CPU ticks (1/100 s) the broker has used so far. */
+function brokerTicks() {
+  const fields = readFileSync(`/proc/${beamPid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return Number(fields[11]) + Number(fields[12])
+}
+
+const body = (seq) => Buffer.from(JSON.stringify({ seq, pad: 'x'.repeat(Math.max(0, bytes - 20)) }))
+const plain = () => ({ persistent: true, contentType: 'application/json' })
+const withIdAndTimestamp = () => ({ ...plain(), messageId: crypto.randomUUID(), timestamp: Math.floor(Date.now() / 1000) })
+/** Raw amqplib property sets: what the raw bench side sends, then what anymq adds, one part at a time. */
+const rawShapes = {
+  plain,
+  id: () => ({ ...plain(), messageId: crypto.randomUUID() }),
+  timestamp: () => ({ ...plain(), timestamp: Math.floor(Date.now() / 1000) }),
+  'id+timestamp': withIdAndTimestamp,
+  'id+timestamp+header': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': String(Date.now()) } }),
+  'id+timestamp+int64': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': { '!': 'long', value: Date.now() } } }),
+}
+
+const connection = await amqp.connect(url, { noDelay: true })
+const publisher = await connection.createConfirmChannel()
+const queues = new Set()
+async function freshQueue(name) {
+  await publisher.assertQueue(name, { durable: true })
+  await publisher.purgeQueue(name)
+  queues.add(name)
+  return name
+}
+async function rawBatches(queue, shape, count) {
+  for (let sent = 0; sent < count; sent += 100) {
+    for (let index = 0; index < 100; index++) publisher.sendToQueue(queue, body(sent + index), shape())
+    await publisher.waitForConfirms()
+  }
+}
+
+/** Runs `work` and returns broker and client CPU µs per message and the throughput. */
+async function measure(work) {
+  const ticks = brokerTicks()
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  await work()
+  const seconds = (performance.now() - start) / 1000
+  const client = process.cpuUsage(cpu)
+  // The broker finishes writing to disk after the last confirm; its share of the round lands here.
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  return { broker: ((brokerTicks() - ticks) * 10_000) / messages, client: (client.user + client.system) / messages, rate: messages / seconds }
+}
+
+const runs = {}
+if (mode === 'publish') {
+  const { connect } = await import(pathToFileURL(join(root, 'packages', 'core', 'dist', 'index.js')).href)
+  const { adapter } = await import(pathToFileURL(join(root, 'packages', 'adapter-rabbitmq', 'dist', 'index.js')).href)
+  const anymq = {
+    'anymq (milliseconds)': await connect(url, { adapter }),
+    'anymq (seconds)': await connect(url, { adapter, broker: { timestampPrecision: 'seconds' } }),
+  }
+  const shapes = [...Object.keys(rawShapes), ...Object.keys(anymq)]
+  for (let round = 0; round < rounds; round++) {
+    for (let turn = 0; turn < shapes.length; turn++) {
+      const shape = shapes[(turn + round) % shapes.length]
+      const queue = await freshQueue(`broker-cpu-${shape.replace(/\W+/g, '-')}`)
+      let work
+      if (shape in rawShapes) {
+        await rawBatches(queue, rawShapes[shape], 200)
+        work = () => rawBatches(queue, rawShapes[shape], messages)
+      } else {
+        const handle = anymq[shape].queue(queue)
+        const bodies = (first) => Array.from({ length: 100 }, (_, index) => JSON.parse(body(first + index).toString()))
+        await handle.sendBatch(bodies(0))
+        work = async () => {
+          for (let sent = 0; sent < messages; sent += 100) await handle.sendBatch(bodies(sent))
+        }
+      }
+      ;(runs[shape] ??= []).push(await measure(work))
+    }
+  }
+  for (const client of Object.values(anymq)) await client.close()
+} else {
+  const shapes = { plain, 'anymq properties': rawShapes['id+timestamp+header'] }
+  for (let round = 0; round < rounds; round++) {
+    for (const shape of round % 2 ? Object.keys(shapes).reverse() : Object.keys(shapes)) {
+      const queue = await freshQueue(`broker-cpu-${shape.replace(/\W+/g, '-')}`)
+      await rawBatches(queue, shapes[shape], messages)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const channel = await connection.createChannel()
+      await channel.prefetch(16)
+      let consumed = 0
+      let tag
+      const result = await measure(
+        () =>
+          new Promise((resolve) => {
+            void channel
+              .consume(queue, (message) => {
+                if (!message) return
+                JSON.parse(message.content.toString())
+                channel.ack(message)
+                if (++consumed === messages) resolve()
+              })
+              .then((reply) => {
+                tag = reply.consumerTag
+              })
+          }),
+      )
+      await channel.cancel(tag)
+      await channel.close()
+      ;(runs[shape] ??= []).push(result)
+    }
+  }
+}
+for (const queue of queues) await publisher.deleteQueue(queue)
+await connection.close()
+
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]
+const column = (list, field, digits, width) =>
+  median(list.map((run) => run[field]))
+    .toFixed(digits)
+    .padStart(width)
+console.log(`${mode}, ${bytes} B, ${messages} messages × ${rounds} rounds; medians, then every round as broker/client µs per message`)
+for (const [shape, list] of Object.entries(runs)) {
+  const each = list.map((run) => `${run.broker.toFixed(0)}/${run.client.toFixed(1)}`).join(' ')
+  const broker = column(list, 'broker', 1, 6)
+  const client = column(list, 'client', 1, 5)
+  console.log(`${shape.padEnd(22)} broker ${broker} µs  client ${client} µs  ${column(list, 'rate', 0, 6)} msg/s   ${each}`)
+}
