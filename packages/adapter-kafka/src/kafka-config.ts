@@ -33,6 +33,15 @@ export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 export const compressions: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 
 /**
+ * When a record carries `x-anymq-content-type`. `always` (the default): every record, as every anymq
+ * version reads it. `unlessJson`: not when the content type is `application/json` (the default codec's),
+ * one header less per record to write and parse; anymq readers from this version on infer it for a
+ * record that has an anymq id and no content type, older ones report `application/octet-stream`.
+ */
+export type KafkaContentTypeHeader = 'always' | 'unlessJson'
+export const contentTypeHeaders: readonly KafkaContentTypeHeader[] = ['always', 'unlessJson']
+
+/**
  * Consumer group protocols. Only the classic one (JoinGroup/SyncGroup, eager rebalances) runs:
  * `consumer` (KIP-848) is recognised so that asking for it is refused with the reason, not as an
  * unknown option.
@@ -55,6 +64,8 @@ export interface KafkaSettings {
   driver: KafkaDriverName
   /** Producer compression of record batches. Default `none`. */
   compression: KafkaCompression
+  /** Whether a JSON record carries its content type header; see {@link KafkaContentTypeHeader}. Default `always`. */
+  contentTypeHeader: KafkaContentTypeHeader
   /** Consumer group protocol; only `classic` runs (see `consumerGroupProtocolRefusal`). Default `classic`. */
   groupProtocol: 'classic'
   /** Client id sent to the brokers (quotas, logs). Default `anymq`. */
@@ -88,6 +99,7 @@ export type KafkaBrokerOptions = Partial<Omit<KafkaSettings, 'brokers' | 'groupP
 const urlOptions = {
   driver: { type: 'enum', values: driverNames, description: 'Kafka client library' },
   compression: { type: 'enum', values: compressions, description: 'producer compression' },
+  contentTypeHeader: { type: 'enum', values: contentTypeHeaders, description: 'when records carry x-anymq-content-type' },
   groupProtocol: { type: 'enum', values: groupProtocols, description: 'consumer group protocol' },
   clientId: { type: 'string', description: 'client id sent to the brokers' },
   ssl: { type: 'boolean', description: 'TLS to the brokers' },
@@ -120,6 +132,7 @@ const numericBrokerOptions = [
 const brokerOptionChecks: OptionShape = {
   driver: oneOf(...driverNames),
   compression: oneOf(...compressions),
+  contentTypeHeader: oneOf(...contentTypeHeaders),
   groupProtocol: oneOf(...groupProtocols),
   clientId: ofType('string'),
   ssl: either(ofType('boolean'), ofType('object', 'tls.connect options')),
@@ -146,6 +159,7 @@ export const queueBrokerOptions: OptionShape = {
 export const defaultSettings = {
   driver: 'platformatic' as KafkaDriverName,
   compression: 'none' as KafkaCompression,
+  contentTypeHeader: 'always' as KafkaContentTypeHeader,
   groupProtocol: 'classic' as const,
   clientId: 'anymq',
   partitions: 3,
@@ -204,6 +218,7 @@ export function resolveSettings(url: URL, hosts: readonly string[] | undefined, 
     ...merged,
     driver,
     compression,
+    contentTypeHeader: (options.contentTypeHeader ?? fromUrl.contentTypeHeader ?? defaultSettings.contentTypeHeader) as KafkaContentTypeHeader,
     brokers,
     clientId: (options.clientId as string | undefined) ?? fromUrl.clientId ?? defaultSettings.clientId,
     ssl: ssl as boolean | ConnectionOptions,

@@ -67,7 +67,7 @@ export class KafkaTransport implements Transport {
       republish: async (topic, message, dueAt) => {
         this.assertOpen()
         await this.ensureTopics([topic])
-        await this.publisher.publish([{ topic, record: toRecord(message, dueAt) }])
+        await this.publisher.publish([{ topic, record: toRecord(message, this.settings.contentTypeHeader, dueAt) }])
       },
     }
   }
@@ -84,24 +84,25 @@ export class KafkaTransport implements Transport {
         topicOptions = this.topicOptions(destination.queue.broker, `queue('${name}')`)
         for (const message of messages) {
           // A delayed send waits in the queue group's redelivery topic, like a retry.
-          if (message.delayMs > 0) records.push({ topic: naming.queueRetryTopic(name), record: toRecord(message, now + message.delayMs) })
-          else records.push({ topic: name, record: toRecord(message) })
+          if (message.delayMs > 0)
+            records.push({ topic: naming.queueRetryTopic(name), record: toRecord(message, this.settings.contentTypeHeader, now + message.delayMs) })
+          else records.push({ topic: name, record: toRecord(message, this.settings.contentTypeHeader) })
         }
         break
       }
       case 'topic':
-        for (const message of messages) records.push({ topic: destination.topic, record: toRecord(message) })
+        for (const message of messages) records.push({ topic: destination.topic, record: toRecord(message, this.settings.contentTypeHeader) })
         break
       case 'subscription': {
         const { topic, name } = destination.subscription
         if (name === undefined) throw new ConfigError('an ephemeral subscription cannot be published to directly', { adapter })
         // Straight into one subscription: its group's redelivery topic, due now; the other groups never read it.
         const retryTopic = naming.subscriptionRetryTopic(topic, name)
-        for (const message of messages) records.push({ topic: retryTopic, record: toRecord(message, now + message.delayMs) })
+        for (const message of messages) records.push({ topic: retryTopic, record: toRecord(message, this.settings.contentTypeHeader, now + message.delayMs) })
         break
       }
       case 'inbox':
-        for (const message of messages) records.push({ topic: destination.address, record: toRecord(message) })
+        for (const message of messages) records.push({ topic: destination.address, record: toRecord(message, this.settings.contentTypeHeader) })
         break
     }
     const topics = new Set(records.map((record) => record.topic))

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { attemptFromHeaders, type IncomingMessage, type OutgoingMessage, wireHeaders } from '@anymq/core/spi'
+import type { KafkaContentTypeHeader } from './kafka-config.js'
 import type { DriverOutgoingRecord, DriverRecord } from './kafka-driver.js'
 
 /**
@@ -17,14 +18,23 @@ export const kafkaHeaders = {
   dueAt: 'x-anymq-due-at',
 } as const
 
-export function toRecord(message: OutgoingMessage, dueAt?: number): DriverOutgoingRecord {
+/**
+ * The content type of an anymq record (one with a non-empty `x-anymq-id`) that carries no
+ * `x-anymq-content-type`: written so by `contentTypeHeader=unlessJson`. Older anymq versions always
+ * wrote the header, so no record of theirs is read differently.
+ */
+const impliedContentType = 'application/json'
+/** The content type of a foreign record without `x-anymq-content-type`. */
+const foreignContentType = 'application/octet-stream'
+
+export function toRecord(message: OutgoingMessage, contentTypeHeader: KafkaContentTypeHeader, dueAt?: number): DriverOutgoingRecord {
   const headers: Record<string, string> = {}
   const given = message.headers
   // Copied key by key rather than spread-then-delete: a `delete` turns the object into a slow dictionary.
   for (const name in given) if (name !== wireHeaders.attempt) headers[name] = given[name] as string
   if (message.attempt > 1) headers[wireHeaders.attempt] = String(message.attempt)
   headers[kafkaHeaders.id] = message.id
-  headers[kafkaHeaders.contentType] = message.contentType
+  if (contentTypeHeader === 'always' || message.contentType !== impliedContentType) headers[kafkaHeaders.contentType] = message.contentType
   if (message.correlationId !== undefined) headers[kafkaHeaders.correlationId] = message.correlationId
   if (message.replyTo !== undefined) headers[kafkaHeaders.replyTo] = message.replyTo
   if (message.subject !== undefined) headers[kafkaHeaders.subject] = message.subject
@@ -103,15 +113,17 @@ export function receiveHeader(record: DriverRecord, name: string, value: string)
 
 /**
  * A record as anymq sees it; records from other clients (no id, or an empty one) get
- * `topic-partition-offset` as id. The message takes the record's `headers` object as its own: the
+ * `topic-partition-offset` as id, and `application/octet-stream` when they name no content type (an
+ * anymq record without one is JSON, see `impliedContentType`). The message takes the record's `headers` object as its own: the
  * driver made it for this record alone.
  */
 export function fromRecord(record: DriverRecord): IncomingMessage {
   const id = record.id
+  const anymq = id !== undefined && id !== ''
   return {
-    id: id !== undefined && id !== '' ? id : `${record.topic}-${record.partition}-${record.offset}`,
+    id: anymq ? id : `${record.topic}-${record.partition}-${record.offset}`,
     body: record.value,
-    contentType: record.contentType ?? 'application/octet-stream',
+    contentType: record.contentType ?? (anymq ? impliedContentType : foreignContentType),
     headers: record.headers,
     key: record.key,
     correlationId: record.correlationId,

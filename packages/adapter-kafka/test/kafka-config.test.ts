@@ -93,6 +93,16 @@ describe('kafka settings', () => {
     expect(resolveSettings(new URL('kafka://a:9092?driver=kafkajs&compression=gzip'), undefined, {}).compression).toBe('gzip')
   })
 
+  it('writes the content type header always unless told contentTypeHeader=unlessJson (URL or broker option); refuses other values', () => {
+    expect(resolveSettings(new URL('kafka://a:9092'), undefined, {}).contentTypeHeader).toBe('always')
+    expect(resolveSettings(new URL('kafka://a:9092?contentTypeHeader=unlessJson'), undefined, {}).contentTypeHeader).toBe('unlessJson')
+    expect(resolveSettings(new URL('kafka://a:9092?contentTypeHeader=unlessJson'), undefined, { contentTypeHeader: 'always' }).contentTypeHeader).toBe('always')
+    const fromUrl = thrown(() => resolveSettings(new URL('kafka://a:9092?contentTypeHeader=never'), undefined, {}))
+    expect((fromUrl as ConfigError).problems.map((problem) => problem.field)).toEqual(['url ?contentTypeHeader'])
+    const fromOptions = thrown(() => resolveSettings(new URL('kafka://a:9092'), undefined, { contentTypeHeader: true }))
+    expect((fromOptions as ConfigError).problems.map((problem) => problem.field)).toEqual(['broker.contentTypeHeader'])
+  })
+
   it('accepts the classic group protocol and refuses KIP-848 (groupProtocol=consumer) with the reason, from the URL or the broker options', () => {
     expect(resolveSettings(new URL('kafka://a:9092?groupProtocol=classic'), undefined, {}).groupProtocol).toBe('classic')
     expect(resolveSettings(new URL('kafka://a:9092'), undefined, {}).groupProtocol).toBe('classic')

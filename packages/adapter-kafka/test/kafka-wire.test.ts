@@ -1,6 +1,7 @@
+import type { OutgoingMessage } from '@anymq/core/spi'
 import { describe, expect, it } from 'vitest'
 import type { DriverRecord } from '../src/kafka-driver.js'
-import { dueAtOf, fromRecord, receivedRecord, receiveHeader, valueBuffer } from '../src/kafka-wire.js'
+import { dueAtOf, fromRecord, kafkaHeaders, receivedRecord, receiveHeader, toRecord, valueBuffer } from '../src/kafka-wire.js'
 
 function record(headers: Array<[string, string]>): DriverRecord {
   const received = receivedRecord('orders', 2, 41, undefined, new Uint8Array(), 1_700_000_000_000, undefined)
@@ -33,6 +34,44 @@ describe('kafka wire format', () => {
     )
     expect(message).toMatchObject({ id: 'm-2', contentType: 'application/json', correlationId: 'c-1', replyTo: 'inbox', subject: 'order.created', attempt: 3 })
     expect(message.headers).toEqual({ tenant: 'acme', 'x-anymq-attempt': '3', constructor: 'kept', 'x-anymq-custom': 'kept too' })
+  })
+
+  it('writes the content type header always by default; with unlessJson only when it is not application/json', () => {
+    const outgoing = (contentType: string): OutgoingMessage => ({
+      id: 'm-3',
+      body: new Uint8Array(),
+      contentType,
+      headers: {},
+      key: undefined,
+      correlationId: undefined,
+      replyTo: undefined,
+      timestamp: 1_700_000_000_000,
+      subject: undefined,
+      delayMs: 0,
+      priority: undefined,
+      dedupeId: undefined,
+      attempt: 1,
+    })
+    expect(toRecord(outgoing('application/json'), 'always').headers).toEqual({ [kafkaHeaders.id]: 'm-3', [kafkaHeaders.contentType]: 'application/json' })
+    expect(toRecord(outgoing('application/json'), 'unlessJson').headers).toEqual({ [kafkaHeaders.id]: 'm-3' })
+    expect(toRecord(outgoing('text/plain; charset=utf-8'), 'unlessJson').headers).toEqual({
+      [kafkaHeaders.id]: 'm-3',
+      [kafkaHeaders.contentType]: 'text/plain; charset=utf-8',
+    })
+  })
+
+  it('reads an anymq record without a content type as JSON, a foreign one (no id, or an empty one) as octet-stream', () => {
+    expect(fromRecord(record([['x-anymq-id', 'm-4']])).contentType).toBe('application/json')
+    expect(
+      fromRecord(
+        record([
+          ['x-anymq-id', 'm-4'],
+          ['x-anymq-content-type', 'application/octet-stream'],
+        ]),
+      ).contentType,
+    ).toBe('application/octet-stream')
+    expect(fromRecord(record([])).contentType).toBe('application/octet-stream')
+    expect(fromRecord(record([['x-anymq-id', '']])).contentType).toBe('application/octet-stream')
   })
 
   it('reads the due time of a redelivery record, 0 when it has none', () => {
