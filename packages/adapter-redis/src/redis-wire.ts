@@ -70,26 +70,34 @@ const defaultContentType = 'application/octet-stream'
 export function entryFields<T extends Array<string | Buffer | number>>(result: T, message: OutgoingMessage, group?: string, layout: WireLayout = 'packed'): T {
   const body = Buffer.isBuffer(message.body) ? message.body : Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength)
   if (layout === 'fields') return separateFields(result, message, body, group)
-  const headers = message.headers
-  let hasHeaders = false
-  for (const _ in headers) {
-    hasHeaders = true
+  result.push(fields.body, body, fields.packed, packedProperties(message, group))
+  return result
+}
+
+/** Text JSON writes between quotes as it is: printable ASCII but the quote and the backslash. */
+const plainText = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
+function quoted(text: string): string {
+  return plainText.test(text) ? `"${text}"` : JSON.stringify(text)
+}
+
+/**
+ * The `anymq` field: the same text as `JSON.stringify` of {@link PackedProperties} (same keys, same
+ * order, undefined ones left out), written by hand, which costs about half as much per message.
+ */
+export function packedProperties(message: OutgoingMessage, group: string | undefined): string {
+  const timestamp = Number.isFinite(message.timestamp) ? message.timestamp : null
+  let json = `{"id":${quoted(message.id)},"contentType":${quoted(message.contentType)},"timestamp":${timestamp}`
+  if (message.key !== undefined) json += `,"key":${quoted(message.key)}`
+  if (message.correlationId !== undefined) json += `,"correlationId":${quoted(message.correlationId)}`
+  if (message.replyTo !== undefined) json += `,"replyTo":${quoted(message.replyTo)}`
+  if (message.subject !== undefined) json += `,"subject":${quoted(message.subject)}`
+  if (group !== undefined) json += `,"group":${quoted(group)}`
+  for (const _ in message.headers) {
+    json += `,"headers":${JSON.stringify(message.headers)}`
     break
   }
-  // JSON.stringify leaves out the properties that are undefined.
-  const properties: PackedProperties = {
-    id: message.id,
-    contentType: message.contentType,
-    timestamp: message.timestamp,
-    key: message.key,
-    correlationId: message.correlationId,
-    replyTo: message.replyTo,
-    subject: message.subject,
-    group,
-    headers: hasHeaders ? headers : undefined,
-  }
-  result.push(fields.body, body, fields.packed, JSON.stringify(properties))
-  return result
+  return `${json}}`
 }
 
 /** The layout of one field per property ({@link WireLayout} `fields`). */

@@ -1,6 +1,6 @@
 import type { OutgoingMessage } from '@anymq/core/spi'
 import { describe, expect, it } from 'vitest'
-import { delayedMember, entryFields, memberFields, readEntry } from '../src/redis-wire.js'
+import { delayedMember, entryFields, memberFields, packedProperties, readEntry } from '../src/redis-wire.js'
 
 const message: OutgoingMessage = {
   id: 'm-1',
@@ -23,6 +23,57 @@ function seen(pairs: Array<string | Buffer>, deliveries = 1) {
 }
 
 describe('redis wire format', () => {
+  it('writes the anymq field exactly as JSON.stringify would, whatever the text holds', () => {
+    const texts = [
+      'plain-1',
+      '',
+      'quote " inside',
+      'back\\slash',
+      'line\nbreak\ttab\u0000nul',
+      'délai €',
+      'emoji 🙂',
+      'lone \ud800 surrogate',
+      '\u007f del',
+      '</script>',
+    ]
+    for (const text of texts) {
+      for (const group of [undefined, text]) {
+        const written: OutgoingMessage = {
+          ...message,
+          id: text,
+          contentType: text,
+          key: text,
+          correlationId: text,
+          replyTo: text,
+          subject: text,
+          headers: { [text]: text },
+        }
+        const expected = JSON.stringify({
+          id: text,
+          contentType: text,
+          timestamp: message.timestamp,
+          key: text,
+          correlationId: text,
+          replyTo: text,
+          subject: text,
+          group,
+          headers: { [text]: text },
+        })
+        expect(packedProperties(written, group)).toBe(expected)
+      }
+    }
+    const bare: OutgoingMessage = {
+      ...message,
+      key: undefined,
+      correlationId: undefined,
+      replyTo: undefined,
+      subject: undefined,
+      headers: {},
+      timestamp: Number.NaN,
+    }
+    expect(packedProperties(bare, undefined)).toBe(JSON.stringify({ id: 'm-1', contentType: 'application/json', timestamp: Number.NaN }))
+  })
+
   it('names a foreign entry without an id, or with an empty one, by its entry id', () => {
     expect(readEntry('orders', ['1700000000000-3', ['body', 'x']], 1).message.id).toBe('1700000000000-3')
     expect(readEntry('orders', ['1700000000000-3', ['id', '', 'body', 'x']], 1).message.id).toBe('1700000000000-3')
