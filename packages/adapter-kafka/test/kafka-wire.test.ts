@@ -1,3 +1,4 @@
+import { outgoingMessage } from '@anymq/conformance'
 import type { OutgoingMessage } from '@anymq/core/spi'
 import { describe, expect, it } from 'vitest'
 import type { DriverRecord } from '../src/kafka-driver.js'
@@ -37,21 +38,7 @@ describe('kafka wire format', () => {
   })
 
   it('writes the content type header always by default; with unlessJson only when it is not application/json', () => {
-    const outgoing = (contentType: string): OutgoingMessage => ({
-      id: 'm-3',
-      body: new Uint8Array(),
-      contentType,
-      headers: {},
-      key: undefined,
-      correlationId: undefined,
-      replyTo: undefined,
-      timestamp: 1_700_000_000_000,
-      subject: undefined,
-      delayMs: 0,
-      priority: undefined,
-      dedupeId: undefined,
-      attempt: 1,
-    })
+    const outgoing = (contentType: string): OutgoingMessage => outgoingMessage({ id: 'm-3', body: new Uint8Array(), contentType })
     expect(toRecord(outgoing('application/json'), 'always').headers).toEqual({ [kafkaHeaders.id]: 'm-3', [kafkaHeaders.contentType]: 'application/json' })
     expect(toRecord(outgoing('application/json'), 'unlessJson').headers).toEqual({ [kafkaHeaders.id]: 'm-3' })
     expect(toRecord(outgoing('text/plain; charset=utf-8'), 'unlessJson').headers).toEqual({
