@@ -45,6 +45,8 @@ const rawShapes = {
   plain,
   'plain+81B body': () => plain(),
   id: () => ({ ...plain(), messageId: crypto.randomUUID() }),
+  /** Does the id's length matter? 8 characters instead of a UUID's 36. */
+  'short id': () => ({ ...plain(), messageId: crypto.randomUUID().slice(0, 8) }),
   timestamp: () => ({ ...plain(), timestamp: Math.floor(Date.now() / 1000) }),
   'id+timestamp': withIdAndTimestamp,
   'id+timestamp+header': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': String(Date.now()) } }),
