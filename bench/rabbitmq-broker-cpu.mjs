@@ -4,6 +4,7 @@
 // Rounds alternate the shapes, so a busy machine shifts all of them alike; medians are printed.
 //   node bench/rabbitmq-broker-cpu.mjs publish [--messages 20000] [--rounds 8] [--bytes 100]
 //   node bench/rabbitmq-broker-cpu.mjs consume [--messages 10000] [--rounds 6] [--bytes 1000]
+//   --shapes plain,id+timestamp,…   only these shapes (publish), so more rounds fit in the same time
 // publish: sendBatch(100) on a confirm channel, persistent, to a durable classic queue, by raw amqplib with
 // several property sets and by anymq with both `timestampPrecision` settings. consume: a raw amqplib
 // consumer (prefetch 16, one ack per message) on messages published plain or with anymq's properties.
@@ -19,7 +20,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const amqp = createRequire(join(root, 'bench', 'package.json'))('amqplib')
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { messages: { type: 'string' }, rounds: { type: 'string' }, bytes: { type: 'string' } },
+  options: { messages: { type: 'string' }, rounds: { type: 'string' }, bytes: { type: 'string' }, shapes: { type: 'string' } },
 })
 const mode = positionals[0] ?? 'publish'
 if (mode !== 'publish' && mode !== 'consume') throw new Error(`mode must be publish or consume, not ${mode}`)
@@ -42,7 +43,10 @@ const withIdAndTimestamp = () => ({ ...plain(), messageId: crypto.randomUUID(), 
 /** Raw amqplib property sets: what the raw bench side sends, then what anymq adds, one part at a time. */
 const rawShapes = {
   plain,
+  'plain+81B body': () => plain(),
   id: () => ({ ...plain(), messageId: crypto.randomUUID() }),
+  /** Does the id's length matter? 8 characters instead of a UUID's 36. */
+  'short id': () => ({ ...plain(), messageId: crypto.randomUUID().slice(0, 8) }),
   timestamp: () => ({ ...plain(), timestamp: Math.floor(Date.now() / 1000) }),
   'id+timestamp': withIdAndTimestamp,
   'id+timestamp+header': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': String(Date.now()) } }),
@@ -58,9 +62,12 @@ async function freshQueue(name) {
   queues.add(name)
   return name
 }
+/** Plain properties and a body longer by what anymq's properties add (id 37, timestamp 8, the header 36 bytes): is it the bytes? */
+const longerBody = (seq) => Buffer.from(JSON.stringify({ seq, pad: 'x'.repeat(Math.max(0, bytes + 81 - 20)) }))
 async function rawBatches(queue, shape, count) {
+  const make = shape === rawShapes['plain+81B body'] ? longerBody : body
   for (let sent = 0; sent < count; sent += 100) {
-    for (let index = 0; index < 100; index++) publisher.sendToQueue(queue, body(sent + index), shape())
+    for (let index = 0; index < 100; index++) publisher.sendToQueue(queue, make(sent + index), shape())
     await publisher.waitForConfirms()
   }
 }
@@ -86,7 +93,10 @@ if (mode === 'publish') {
     'anymq (milliseconds)': await connect(url, { adapter }),
     'anymq (seconds)': await connect(url, { adapter, broker: { timestampPrecision: 'seconds' } }),
   }
-  const shapes = [...Object.keys(rawShapes), ...Object.keys(anymq)]
+  const known = [...Object.keys(rawShapes), ...Object.keys(anymq)]
+  const shapes = values.shapes === undefined ? known : values.shapes.split(',')
+  const unknown = shapes.filter((shape) => !known.includes(shape))
+  if (unknown.length > 0) throw new Error(`unknown shapes ${unknown.join(', ')}; known: ${known.join(', ')}`)
   for (let round = 0; round < rounds; round++) {
     for (let turn = 0; turn < shapes.length; turn++) {
       const shape = shapes[(turn + round) % shapes.length]

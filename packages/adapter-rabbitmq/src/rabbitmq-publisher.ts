@@ -3,6 +3,7 @@ import type { ChannelModel, ConfirmChannel, Message } from 'amqplib'
 import type { RabbitConnection } from './rabbitmq-connection.js'
 import { connectionError, publishError, wrapPublishError } from './rabbitmq-errors.js'
 import { type FrameWriter, frameWriter } from './rabbitmq-frame-writer.js'
+import { MandatoryPublishes } from './rabbitmq-mandatory-publishes.js'
 import type { PublishProperties } from './rabbitmq-publish-frame.js'
 
 /** One message ready for the wire. */
@@ -26,10 +27,10 @@ interface PublishChannel {
   /** Writes a publish's frames in one buffer; `undefined` when amqplib's shape is not the known one. */
   write: FrameWriter | undefined
   /**
-   * Mandatory publishes waiting for their confirm, oldest first. A set rather than a map by routing
+   * Mandatory publishes waiting for their confirm, oldest first. Searched rather than keyed by routing
    * key and id: returns are rare, so the search on one is cheaper than a key string per publish.
    */
-  mandatory: Set<Pending>
+  mandatory: MandatoryPublishes<Pending>
   closed: Promise<void>
   isClosed: boolean
   /** Why the broker closed the channel (e.g. 404 for an exchange that does not exist). */
@@ -53,10 +54,16 @@ export class RabbitPublisher {
     private readonly logger: Logger,
   ) {}
 
-  async publish(messages: readonly Outbound[], signal?: AbortSignal): Promise<void> {
+  publish(messages: readonly Outbound[], signal?: AbortSignal): Promise<void> {
     // The channel already open on the current connection is taken without an await on every publish.
     const opened = this.opened
-    const target = opened !== undefined && !opened.isClosed && opened.model === this.connection.current ? opened : await this.channel(signal)
+    const open = opened !== undefined && !opened.isClosed && opened.model === this.connection.current ? opened : undefined
+    if (open !== undefined && messages.length === 1) return publishOne(open, messages[0] as Outbound)
+    return this.publishMany(open, messages, signal)
+  }
+
+  private async publishMany(open: PublishChannel | undefined, messages: readonly Outbound[], signal?: AbortSignal): Promise<void> {
+    const target = open ?? (await this.channel(signal))
     if (messages.length === 0) return
     // One promise for the whole call, settled by a count of confirms, rather than a promise (and a
     // handler against unhandled rejections) per message and an allSettled over them.
@@ -80,25 +87,17 @@ export class RabbitPublisher {
       }
       let written: boolean
       const pending: Pending = { message, returned: undefined }
-      const mandatory = message.options.mandatory === true
-      if (mandatory) target.mandatory.add(pending)
+      const ticket = message.options.mandatory === true ? target.mandatory.add(pending) : -1
       const confirmed = (error: unknown) => {
-        if (mandatory) target.mandatory.delete(pending)
-        if (error) {
-          settle(
-            isNack(error)
-              ? publishError(`${message.where}: the broker refused the message (nack)`, error)
-              : wrapPublishError(message.where, target.closeError ?? error),
-          )
-        } else if (pending.returned !== undefined) settle(publishError(`${message.where}: the broker could not route the message (${pending.returned})`))
-        else settle(undefined)
+        if (ticket >= 0) target.mandatory.remove(ticket)
+        settle(confirmFailure(target, pending, error))
       }
       try {
         written =
           target.write?.(message.exchange, message.routingKey, message.content, message.options, confirmed) ??
           target.channel.publish(message.exchange, message.routingKey, message.content, message.options, confirmed)
       } catch (error) {
-        if (mandatory) target.mandatory.delete(pending)
+        if (ticket >= 0) target.mandatory.remove(ticket)
         written = true
         settle(wrapPublishError(message.where, error))
       }
@@ -146,7 +145,7 @@ export class RabbitPublisher {
       model,
       channel,
       write: frameWriter(channel),
-      mandatory: new Set(),
+      mandatory: new MandatoryPublishes(),
       closed: new Promise<void>((resolve) => {
         markClosed = resolve
       }),
@@ -164,22 +163,51 @@ export class RabbitPublisher {
     })
     // The broker sends basic.return before the basic.ack of the same message.
     channel.on('return', (returned: Message) => {
-      let pending: Pending | undefined
-      for (const candidate of state.mandatory) {
-        if (
+      const pending = state.mandatory.find(
+        (candidate) =>
           candidate.returned === undefined &&
           candidate.message.routingKey === returned.fields.routingKey &&
-          candidate.message.options.messageId === returned.properties.messageId
-        ) {
-          pending = candidate
-          break
-        }
-      }
+          candidate.message.options.messageId === returned.properties.messageId,
+      )
       const reason = (returned.fields as { replyText?: string }).replyText ?? 'NO_ROUTE'
       if (pending) pending.returned = `${reason}: no queue named '${returned.fields.routingKey}'`
     })
     return state
   }
+}
+
+/**
+ * One message on an open channel, the usual `send`: a promise settled straight from its confirm, without
+ * the count, the shared promise and the async frame a batch needs. No wait for `drain`: nothing else is
+ * written after it, and the confirm it waits for comes only once amqplib has written it, or the channel
+ * closed (amqplib then fails every confirm).
+ */
+function publishOne(target: PublishChannel, message: Outbound): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const pending: Pending = { message, returned: undefined }
+    const ticket = message.options.mandatory === true ? target.mandatory.add(pending) : -1
+    const confirmed = (error: unknown) => {
+      if (ticket >= 0) target.mandatory.remove(ticket)
+      const failure = confirmFailure(target, pending, error)
+      if (failure === undefined) resolve()
+      else reject(failure)
+    }
+    try {
+      if (target.write?.(message.exchange, message.routingKey, message.content, message.options, confirmed) === undefined)
+        target.channel.publish(message.exchange, message.routingKey, message.content, message.options, confirmed)
+    } catch (error) {
+      if (ticket >= 0) target.mandatory.remove(ticket)
+      reject(wrapPublishError(message.where, error))
+    }
+  })
+}
+
+/** What a confirm callback's outcome means for its message: `undefined` when the broker took it. */
+function confirmFailure(target: PublishChannel, pending: Pending, error: unknown): Error | undefined {
+  const where = pending.message.where
+  if (error) return isNack(error) ? publishError(`${where}: the broker refused the message (nack)`, error) : wrapPublishError(where, target.closeError ?? error)
+  if (pending.returned !== undefined) return publishError(`${where}: the broker could not route the message (${pending.returned})`)
+  return undefined
 }
 
 function isNack(error: unknown): boolean {
