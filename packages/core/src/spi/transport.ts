@@ -164,8 +164,9 @@ export interface TransportConsumeOptions {
   /**
    * `true` when core only reads the bodies of this consumer's deliveries and hands neither them nor a
    * view of them to user code (the codec decodes into a new value: JSON, text). A broker in the process
-   * may then deliver the bytes it stores instead of a private copy per delivery; core never writes to
-   * them. Absent or `false`: a handler may get the bytes themselves (raw or custom codec), and each
+   * may then deliver the bytes it stores instead of a private copy per delivery, and the message it
+   * stores as it is: core never writes to a delivered message, its headers or its bytes, and hands
+   * a handler its own headers object. Absent or `false`: a handler may get the bytes themselves (raw or custom codec), and each
    * delivery's body must be its own.
    */
   bodiesReadOnly?: boolean
