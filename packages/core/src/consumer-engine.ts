@@ -255,7 +255,10 @@ export class ConsumerEngine<T> {
       if (ReceivedMessage.claim(message)) await this.fail(delivery, toError(error))
       return
     }
-    if (this.settings.ack === 'auto' && ReceivedMessage.claim(message)) await this.ack(delivery)
+    if (this.settings.ack !== 'auto' || !ReceivedMessage.claim(message)) return
+    // No claim check to release after the ack: a synchronous ack (`ackNow`) where the adapter has one.
+    const acking = this.settings.claimCheck === undefined ? this.ackAtOnce(delivery) : this.ack(delivery)
+    if (acking !== undefined) await acking
   }
 
   /**

@@ -90,4 +90,34 @@ describe('an async handler on an adapter that acks synchronously (ackNow)', () =
     await subscription.close()
     await mq.close()
   })
+
+  it('is acked through ackNow on a consumer with a schema too (its body validated asynchronously)', async () => {
+    const { factory, calls } = watched()
+    const mq = await connect('memory://async-ack-now-schema', { adapter: factory })
+    const positive = {
+      '~standard': {
+        version: 1 as const,
+        vendor: 'test',
+        validate: async (value: unknown) => (typeof value === 'number' && value > 0 ? { value } : { issues: [{ message: 'not a positive number' }] }),
+      },
+    }
+    const queue = mq.queue<number>('q', { schema: positive })
+    await queue.sendBatch([1, 2, 3, 4, 5])
+    let handled = 0
+    let done!: () => void
+    const all = new Promise<void>((resolve) => {
+      done = resolve
+    })
+    const subscription = queue.consume(
+      () => {
+        if (++handled === 5) done()
+      },
+      { concurrency: 2 },
+    )
+    await all
+    await subscription.close()
+    expect(calls).toEqual({ ack: 0, ackNow: 5 })
+    expect((await queue.stats()).inFlight).toBe(0)
+    await mq.close()
+  })
 })
