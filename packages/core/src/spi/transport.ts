@@ -184,8 +184,9 @@ export interface Delivery {
    * returns `true` once the delivery is settled (`false`: not settled, core then calls {@link ack}).
    * When a handler returns without a promise, core then frees its concurrency slot in the same turn,
    * as a plain in-process loop would; without it, the slot waits one turn for `ack()`'s promise.
-   * An async handler's delivery is acked through it too once the handler's promise resolves (no
-   * promise of `ack()` to await). A throw is reported to the consumer's `onError`, as a rejected `ack()` is.
+   * An async handler's delivery, and a consumer with a schema, is acked through it too (no promise of
+   * `ack()` to await); a consumer with a claim check acks with `ack()`, then releases the body. A
+   * throw is reported to the consumer's `onError`, as a rejected `ack()` is.
    */
   ackNow?(): boolean
   /**
