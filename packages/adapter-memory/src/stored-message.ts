@@ -63,9 +63,14 @@ export function copyMessage(
   }
 }
 
-/** The message of one delivery: a private copy, whose body is the stored bytes as they are when core only reads them and never hands them to a handler (`bodiesReadOnly`). */
+/**
+ * The message of one delivery: a private copy, or the stored message itself when core only reads it
+ * (`bodiesReadOnly`: core writes to no delivered message and hands neither its bytes nor its headers
+ * object to a handler), which saves an object per delivery. A stored message is never written to: a
+ * retry or a redelivery stores a new one ({@link redelivery}).
+ */
 export function deliveredMessage(message: IncomingMessage, bodiesReadOnly: boolean): IncomingMessage {
-  return bodiesReadOnly ? copyMessage(message, message.attempt, undefined, message.body) : copyMessage(message)
+  return bodiesReadOnly ? message : copyMessage(message)
 }
 
 /** Another stored copy of the same message (one per topic subscription). */

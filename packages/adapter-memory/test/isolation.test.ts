@@ -103,14 +103,19 @@ describe('memory: what a sender or a handler does to its bytes stays its own', (
     const { seen, all, handler } = take<{ items: number[] }>(2, (message) => {
       if (message.attempt === 1) {
         message.body.items.push(4)
+        // The delivery carries the stored message itself here: the handler's headers must be its own object.
+        const headers = message.headers as Record<string, string>
+        headers.tenant = 'mallory'
+        headers.added = 'yes'
         throw new Error('first attempt fails')
       }
     })
     await queue.consume(handler).ready
-    await queue.send({ items: [1, 2, 3] })
+    await queue.send({ items: [1, 2, 3] }, { headers: { tenant: 'acme' } })
     await all
     expect(seen[1]?.attempt).toBe(2)
     expect(seen[1]?.body).toEqual({ items: [1, 2, 3] })
+    expect(seen[1]?.headers).toEqual({ tenant: 'acme' })
     // Which consumers may share the stored bytes: decoding into a new value (json, text) only.
     const custom: Codec<Uint8Array> = { contentType: 'application/x-custom', encode: (body) => body, decode: (bytes) => bytes }
     for (const [name, codec] of [

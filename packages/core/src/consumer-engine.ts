@@ -169,12 +169,7 @@ export class ConsumerEngine<T> {
       return ReceivedMessage.claim(message) ? this.fail(delivery, toError(error)) : undefined
     }
     if (isPromiseLike(result)) return this.settleAfter(message, delivery, result)
-    if (!ReceivedMessage.claim(message)) return undefined
-    if (delivery.ackNow?.()) {
-      this.counts.acked++
-      return undefined
-    }
-    return this.ack(delivery)
+    return ReceivedMessage.claim(message) ? this.ackAtOnce(delivery) : undefined
   }
 
   /** The rest of {@link handleAtOnce} for a handler that returned a promise. */
@@ -185,7 +180,28 @@ export class ConsumerEngine<T> {
       if (ReceivedMessage.claim(message)) await this.fail(delivery, toError(error))
       return
     }
-    if (ReceivedMessage.claim(message)) await this.ack(delivery)
+    if (!ReceivedMessage.claim(message)) return
+    // An async handler's ack is synchronous too where the adapter can (`ackNow`): no promise of its own to await.
+    const acking = this.ackAtOnce(delivery)
+    if (acking !== undefined) await acking
+  }
+
+  /**
+   * Acks through `Delivery.ackNow` when the adapter settles synchronously (`undefined`: done), else
+   * through {@link ack}. Only for consumers without a claim check, which {@link ack} would release.
+   */
+  private ackAtOnce(delivery: Delivery): Promise<void> | undefined {
+    try {
+      if (delivery.ackNow?.()) {
+        this.counts.acked++
+        return undefined
+      }
+    } catch (error) {
+      // As a rejected ack() is: reported, the slot freed.
+      this.settings.onError(toError(error))
+      return undefined
+    }
+    return this.ack(delivery)
   }
 
   /** Past its ttlMs: dropped unhandled, as the broker would have done with native expiry. */
@@ -239,7 +255,10 @@ export class ConsumerEngine<T> {
       if (ReceivedMessage.claim(message)) await this.fail(delivery, toError(error))
       return
     }
-    if (this.settings.ack === 'auto' && ReceivedMessage.claim(message)) await this.ack(delivery)
+    if (this.settings.ack !== 'auto' || !ReceivedMessage.claim(message)) return
+    // No claim check to release after the ack: a synchronous ack (`ackNow`) where the adapter has one.
+    const acking = this.settings.claimCheck === undefined ? this.ackAtOnce(delivery) : this.ack(delivery)
+    if (acking !== undefined) await acking
   }
 
   /**

@@ -45,6 +45,19 @@ export class KeySequencer<T> {
       }
       this.waitingByKey.set(key, [])
     }
+    if (!this.pumping && this.active < this.concurrency && this.ready.length === 0) {
+      // A free slot and nothing ahead of it: started here, without a trip through the ready queue.
+      this.pumping = true
+      this.active++
+      try {
+        this.start(item)
+      } finally {
+        this.pumping = false
+      }
+      // What the run submitted (a handler sending to its own queue) or freed is picked up now.
+      if (this.ready.length > 0) this.pump()
+      return
+    }
     this.ready.push(item)
     this.pump()
   }
@@ -118,7 +131,8 @@ export class KeySequencer<T> {
   }
 
   private checkIdle(): void {
-    if (this.active === 0 && this.queued === 0 && this.idleWaiters.length > 0) {
+    // Waiters first: `queued` walks the keys, and nothing waits for idle while a consumer runs.
+    if (this.idleWaiters.length > 0 && this.active === 0 && this.queued === 0) {
       const waiters = this.idleWaiters
       this.idleWaiters = []
       for (const resolve of waiters) resolve()

@@ -85,13 +85,22 @@ export class MessageSender {
     try {
       // Without a schema nothing is asynchronous: encode in place instead of a promise per message.
       const prepare = this.outgoing.schema ? prepareOutgoing : encodeOutgoing
-      let signal = typeof options === 'function' ? undefined : options.signal
-      const prepared = bodies.map((body, index) => {
-        const each = typeof options === 'function' ? options(body, index) : options
-        if (index === 0) signal = each.signal
-        if (hasOptions(each)) validateOptions(each, this.checks, `${this.verb}Batch options [${index}]`, this.runtime.adapter)
-        return prepare(body, each, this.outgoing)
-      })
+      let signal: AbortSignal | undefined
+      let prepared: (OutgoingMessage | Promise<OutgoingMessage>)[]
+      if (typeof options === 'function') {
+        prepared = bodies.map((body, index) => {
+          const each = options(body, index)
+          if (index === 0) signal = each.signal
+          if (hasOptions(each)) validateOptions(each, this.checks, `${this.verb}Batch options [${index}]`, this.runtime.adapter)
+          return prepare(body, each, this.outgoing)
+        })
+      } else {
+        // One options object for the whole batch: checked once, not once per message.
+        signal = options.signal
+        if (bodies.length > 0 && hasOptions(options)) validateOptions(options, this.checks, `${this.verb}Batch options [0]`, this.runtime.adapter)
+        prepared = new Array(bodies.length)
+        for (let index = 0; index < bodies.length; index++) prepared[index] = prepare(bodies[index], options, this.outgoing)
+      }
       const encoded = this.outgoing.schema ? await Promise.all(prepared) : (prepared as OutgoingMessage[])
       throwIfAborted(signal, `${this.verb}Batch`, this.runtime.adapter)
       const messages = await this.offload(encoded)

@@ -198,4 +198,33 @@ describe('key sequencer, items that finish synchronously', () => {
     expect(ran).toEqual([0, 1])
     expect(sequencer.running).toBe(0)
   })
+
+  it('runs what a run submits after that run, in submission order, never above the concurrency limit', () => {
+    const ran: number[] = []
+    let running = 0
+    let most = 0
+    const sequencer = new KeySequencer<number>(
+      1,
+      (item) => (item >= 10 ? 'k' : undefined),
+      (item) => {
+        running++
+        most = Math.max(most, running)
+        ran.push(item)
+        // A handler sending to its own queue: its deliveries arrive while it still holds the slot.
+        if (item < 3) {
+          sequencer.submit(item + 10)
+          sequencer.submit(item + 20)
+        }
+        running--
+        return undefined
+      },
+      () => {},
+    )
+    sequencer.submit(0)
+    sequencer.submit(1)
+    expect(ran).toEqual([0, 10, 20, 1, 11, 21])
+    expect(most).toBe(1)
+    expect(sequencer.running).toBe(0)
+    expect(sequencer.queued).toBe(0)
+  })
 })

@@ -164,8 +164,9 @@ export interface TransportConsumeOptions {
   /**
    * `true` when core only reads the bodies of this consumer's deliveries and hands neither them nor a
    * view of them to user code (the codec decodes into a new value: JSON, text). A broker in the process
-   * may then deliver the bytes it stores instead of a private copy per delivery; core never writes to
-   * them. Absent or `false`: a handler may get the bytes themselves (raw or custom codec), and each
+   * may then deliver the bytes it stores instead of a private copy per delivery, and the message it
+   * stores as it is: core never writes to a delivered message, its headers or its bytes, and hands
+   * a handler its own headers object. Absent or `false`: a handler may get the bytes themselves (raw or custom codec), and each
    * delivery's body must be its own.
    */
   bodiesReadOnly?: boolean
@@ -183,6 +184,9 @@ export interface Delivery {
    * returns `true` once the delivery is settled (`false`: not settled, core then calls {@link ack}).
    * When a handler returns without a promise, core then frees its concurrency slot in the same turn,
    * as a plain in-process loop would; without it, the slot waits one turn for `ack()`'s promise.
+   * An async handler's delivery, and a consumer with a schema, is acked through it too (no promise of
+   * `ack()` to await); a consumer with a claim check acks with `ack()`, then releases the body. A
+   * throw is reported to the consumer's `onError`, as a rejected `ack()` is.
    */
   ackNow?(): boolean
   /**
