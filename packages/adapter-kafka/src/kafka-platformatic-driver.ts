@@ -517,7 +517,8 @@ function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecor
     message.partition,
     Number(message.offset),
     message.key === undefined || message.key === null ? undefined : message.key.toString(),
-    new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+    // The client's Buffer as it is (a Uint8Array): a second view per record cost ~0.3 µs of a 100 B consume.
+    value,
     Number(message.timestamp),
     message,
   )
