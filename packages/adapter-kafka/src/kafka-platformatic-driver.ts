@@ -153,8 +153,15 @@ export class PlatformaticDriver implements KafkaDriver {
 
   async send(batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void> {
     const messages = []
+    // Records of one send mostly share their timestamp: one BigInt for a run of them, not one each.
+    let timestamp = Number.NaN
+    let timestampBig = 0n
     for (const { topic, records } of batches) {
       for (const record of records) {
+        if (record.timestamp !== timestamp) {
+          timestamp = record.timestamp
+          timestampBig = BigInt(timestamp)
+        }
         const id = record.key === undefined ? record.headers[kafkaHeaders.id] : undefined
         // One literal, one shape: a spread of the partition made a temporary object per record.
         messages.push({
@@ -166,7 +173,7 @@ export class PlatformaticDriver implements KafkaDriver {
           key: record.key === undefined ? undefined : Buffer.from(record.key),
           value: valueBuffer(record.value),
           headers: encodeHeaders(record.headers),
-          timestamp: BigInt(record.timestamp),
+          timestamp: timestampBig,
         })
       }
     }
