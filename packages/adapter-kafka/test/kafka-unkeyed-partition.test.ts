@@ -16,7 +16,8 @@ describe('unkeyed partition hash', () => {
     const counts = [0, 0, 0]
     for (let index = 0; index < 3000; index++) {
       const id = `0c7a2f1e-3b7c-4d1a-9e2f-123456789${index.toString(16).padStart(3, '0')}`
-      counts[unkeyedPartitionHashOfBytes(Buffer.from(id)) % 3]++
+      const partition = unkeyedPartitionHashOfBytes(Buffer.from(id)) % 3
+      counts[partition] = (counts[partition] ?? 0) + 1
     }
     for (const count of counts) expect(count).toBeGreaterThan(800)
   })
