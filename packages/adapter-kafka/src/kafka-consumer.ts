@@ -11,7 +11,7 @@ import {
   type TransportConsumer,
 } from '@anymq/core/spi'
 import { type DeliveryHost, type Item, KafkaDelivery } from './kafka-delivery.js'
-import type { DriverBatch, DriverConsumer, KafkaDriver, TopicPartitionOffset } from './kafka-driver.js'
+import type { DriverBatch, DriverConsumer, DriverRecord, KafkaDriver, TopicPartitionOffset } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
 import { PartitionTracker } from './kafka-partition-tracker.js'
 import { ReadyQueue } from './kafka-ready-queue.js'
@@ -166,7 +166,10 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
     }
     // Looked up once per batch, and again after a wait (a rebalance may have dropped it meanwhile).
     let tracker = this.trackers.get(key)
-    for (const record of batch.records) {
+    const records = batch.records
+    // Indexed: no iterator object per batch.
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index] as DriverRecord
       if (this.stopping || !batch.isRunning()) return resolveTaken()
       tracker ??= this.trackerFrom(key, batch, record.offset)
       if (record.offset < tracker.next) {

@@ -12,7 +12,7 @@ import type {
   TopicSpec,
 } from './kafka-driver.js'
 import { headerText } from './kafka-header-text.js'
-import { unkeyedPartitionHash } from './kafka-unkeyed-partition.js'
+import { unkeyedPartitionHashOfBytes } from './kafka-unkeyed-partition.js'
 import { kafkaHeaders, receivedRecord, receiveHeader, valueBuffer } from './kafka-wire.js'
 
 /** How often a connection checks, with one forced metadata request, that a broker still answers (for mq.health()). */
@@ -153,20 +153,29 @@ export class PlatformaticDriver implements KafkaDriver {
 
   async send(batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>): Promise<void> {
     const messages = []
+    // Records of one send mostly share their timestamp: one BigInt for a run of them, not one each.
+    let timestamp = Number.NaN
+    let timestampBig = 0n
     for (const { topic, records } of batches) {
       for (const record of records) {
-        const id = record.key === undefined ? record.headers[kafkaHeaders.id] : undefined
+        if (record.timestamp !== timestamp) {
+          timestamp = record.timestamp
+          timestampBig = BigInt(timestamp)
+        }
+        const id = record.headers[kafkaHeaders.id]
+        // Encoded once, for the header and for the partition of an unkeyed record.
+        const idBytes = id === undefined ? undefined : Buffer.from(id)
         // One literal, one shape: a spread of the partition made a temporary object per record.
         messages.push({
           topic,
           // Unkeyed: spread by message id (the library takes it modulo the partition count). The
           // library's Java-compatible partitioner alone would put every unkeyed record on partition 0;
           // undefined lets it place a keyed record by its key.
-          partition: id === undefined ? undefined : unkeyedPartitionHash(id),
+          partition: record.key !== undefined || idBytes === undefined ? undefined : unkeyedPartitionHashOfBytes(idBytes),
           key: record.key === undefined ? undefined : Buffer.from(record.key),
           value: valueBuffer(record.value),
-          headers: encodeHeaders(record.headers),
-          timestamp: BigInt(record.timestamp),
+          headers: encodeHeaders(record.headers, idBytes),
+          timestamp: timestampBig,
         })
       }
     }
@@ -517,7 +526,8 @@ function toRecord(message: Message<Buffer, Buffer, Buffer, Buffer>): DriverRecor
     message.partition,
     Number(message.offset),
     message.key === undefined || message.key === null ? undefined : message.key.toString(),
-    new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+    // The client's Buffer as it is (a Uint8Array): a second view per record cost ~0.3 µs of a 100 B consume.
+    value,
     Number(message.timestamp),
     message,
   )
@@ -548,11 +558,16 @@ function commonBytes(text: string): Buffer {
   return bytes
 }
 
-function encodeHeaders(headers: Record<string, string>): Map<Buffer, Buffer> {
+/** `idBytes`: the `x-anymq-id` value, already encoded by the caller. */
+function encodeHeaders(headers: Record<string, string>, idBytes: Buffer | undefined): Map<Buffer, Buffer> {
   const result = new Map<Buffer, Buffer>()
   for (const name in headers) {
     const value = headers[name] as string
-    result.set(commonBytes(name), name === kafkaHeaders.contentType ? commonBytes(value) : Buffer.from(value))
+    let bytes: Buffer
+    if (name === kafkaHeaders.id && idBytes !== undefined) bytes = idBytes
+    else if (name === kafkaHeaders.contentType) bytes = commonBytes(value)
+    else bytes = Buffer.from(value)
+    result.set(commonBytes(name), bytes)
   }
   return result
 }

@@ -1,15 +1,26 @@
 import type { DriverOutgoingRecord, KafkaDriver } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
 
-interface Waiting {
+/** An accepted record and the topic it goes to. */
+export interface TopicRecord {
   topic: string
-  forget: boolean
   record: DriverOutgoingRecord
-  size: number
+}
+
+/**
+ * A run of one publish call's records that fits in one produce request. Queued per run, not per
+ * record: a sendBatch of 100 is one entry, not 100 (an object per record was a visible part of the
+ * adapter's sendBatch cost).
+ */
+interface Chunk {
+  records: readonly TopicRecord[]
+  bytes: number
+  forget: boolean
   call: PublishCall
 }
 
 interface PublishCall {
+  /** Chunks not acknowledged yet. */
   remaining: number
   failed: boolean
   resolve(): void
@@ -17,8 +28,8 @@ interface PublishCall {
 }
 
 /** A produce request stays under the broker's default `message.max.bytes` (1 MiB) per partition batch. */
-const maxRequestBytes = 900 * 1024
-const maxRequestRecords = 10_000
+export const maxRequestBytes = 900 * 1024
+export const maxRequestRecords = 10_000
 
 /**
  * Coalesces concurrent publishes into as few produce requests as possible: while one request is in
@@ -27,18 +38,32 @@ const maxRequestRecords = 10_000
  * sequence simple; a publish resolves only when every one of its records was acknowledged (acks=all).
  */
 export class KafkaPublisher {
-  private waiting: Waiting[] = []
+  private waiting: Chunk[] = []
   private sending: Promise<void> | undefined
 
   constructor(private readonly driver: KafkaDriver) {}
 
   /** `forget`: the topics are short-lived (reply inboxes); the client must not keep tracking them. */
-  publish(records: ReadonlyArray<{ topic: string; record: DriverOutgoingRecord }>, options: { forget?: boolean } = {}): Promise<void> {
+  publish(records: readonly TopicRecord[], options: { forget?: boolean } = {}): Promise<void> {
     if (records.length === 0) return Promise.resolve()
     const forget = options.forget ?? false
     return new Promise<void>((resolve, reject) => {
-      const call: PublishCall = { remaining: records.length, failed: false, resolve, reject }
-      for (const { topic, record } of records) this.waiting.push({ topic, forget, record, size: recordSize(record), call })
+      const call: PublishCall = { remaining: 0, failed: false, resolve, reject }
+      // Cut into runs that each fit in one request on their own; a request may then carry several runs.
+      let start = 0
+      let bytes = 0
+      for (let index = 0; index < records.length; index++) {
+        const size = recordSize((records[index] as TopicRecord).record)
+        if (index > start && (bytes + size > maxRequestBytes || index - start >= maxRequestRecords)) {
+          this.waiting.push({ records: records.slice(start, index), bytes, forget, call })
+          call.remaining++
+          start = index
+          bytes = 0
+        }
+        bytes += size
+      }
+      this.waiting.push({ records: start === 0 ? records : records.slice(start), bytes, forget, call })
+      call.remaining++
       this.sending ??= this.drain()
     })
   }
@@ -52,29 +77,36 @@ export class KafkaPublisher {
     try {
       while (this.waiting.length > 0) {
         const request = this.take()
-        const byTopic = new Map<string, DriverOutgoingRecord[]>()
+        const batches: Array<{ topic: string; records: DriverOutgoingRecord[] }> = []
         const forget = new Set<string>()
-        for (const item of request) {
-          if (item.forget) forget.add(item.topic)
-          const list = byTopic.get(item.topic)
-          if (list) list.push(item.record)
-          else byTopic.set(item.topic, [item.record])
+        // Records mostly go to one topic: the last topic's list is at hand without a map lookup.
+        let current: { topic: string; records: DriverOutgoingRecord[] } | undefined
+        for (const chunk of request) {
+          for (const { topic, record } of chunk.records) {
+            if (current?.topic !== topic) {
+              current = batches.find((batch) => batch.topic === topic)
+              if (!current) {
+                current = { topic, records: [] }
+                batches.push(current)
+              }
+            }
+            current.records.push(record)
+          }
+          if (chunk.forget) for (const { topic } of chunk.records) forget.add(topic)
         }
         try {
-          await this.driver.send(
-            [...byTopic].map(([topic, records]) => ({ topic, records })),
-            { forget: [...forget] },
-          )
-          for (const item of request) {
-            if (--item.call.remaining === 0 && !item.call.failed) item.call.resolve()
+          await this.driver.send(batches, { forget: [...forget] })
+          for (const { call } of request) {
+            if (--call.remaining === 0 && !call.failed) call.resolve()
           }
         } catch (error) {
-          const wrapped = wrapError(error, `publishing ${request.length} message(s) to ${[...byTopic.keys()].join(', ')}`, 'publish')
-          for (const item of request) {
-            item.call.remaining--
-            if (!item.call.failed) {
-              item.call.failed = true
-              item.call.reject(wrapped)
+          const count = request.reduce((sum, chunk) => sum + chunk.records.length, 0)
+          const wrapped = wrapError(error, `publishing ${count} message(s) to ${batches.map((batch) => batch.topic).join(', ')}`, 'publish')
+          for (const { call } of request) {
+            call.remaining--
+            if (!call.failed) {
+              call.failed = true
+              call.reject(wrapped)
             }
           }
         }
@@ -84,13 +116,16 @@ export class KafkaPublisher {
     }
   }
 
-  private take(): Waiting[] {
+  /** The waiting runs that go in the next request: the first always, more while they fit. */
+  private take(): Chunk[] {
     let bytes = 0
+    let records = 0
     let count = 0
-    while (count < this.waiting.length && count < maxRequestRecords) {
-      const size = (this.waiting[count] as Waiting).size
-      if (count > 0 && bytes + size > maxRequestBytes) break
-      bytes += size
+    while (count < this.waiting.length) {
+      const chunk = this.waiting[count] as Chunk
+      if (count > 0 && (bytes + chunk.bytes > maxRequestBytes || records + chunk.records.length > maxRequestRecords)) break
+      bytes += chunk.bytes
+      records += chunk.records.length
       count++
     }
     return this.waiting.splice(0, count)

@@ -21,9 +21,9 @@ import {
 import { KafkaAdmin } from './kafka-admin.js'
 import { type KafkaSettings, type KafkaTopicOptions, resolveTopicOptions } from './kafka-config.js'
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from './kafka-consumer.js'
-import type { DriverOutgoingRecord, DriverRecord, KafkaDriver, PartitionRange } from './kafka-driver.js'
+import type { DriverRecord, KafkaDriver, PartitionRange } from './kafka-driver.js'
 import { retryTransient, wrapError } from './kafka-errors.js'
-import { KafkaPublisher } from './kafka-publisher.js'
+import { KafkaPublisher, type TopicRecord } from './kafka-publisher.js'
 import { fromRecord, naming, toRecord } from './kafka-wire.js'
 
 const adapter = 'kafka'
@@ -75,7 +75,7 @@ export class KafkaTransport implements Transport {
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
     this.assertOpen()
     if (signal?.aborted) throw new AbortedError('publish', { adapter })
-    const records: Array<{ topic: string; record: DriverOutgoingRecord }> = []
+    const records: TopicRecord[] = []
     let topicOptions: KafkaTopicOptions | undefined
     const now = Date.now()
     switch (destination.kind) {

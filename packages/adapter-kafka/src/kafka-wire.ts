@@ -48,6 +48,14 @@ export function valueBuffer(value: Uint8Array): Buffer {
 }
 
 /**
+ * The `headers` of a received record that carries none but anymq's own: one shared, frozen object
+ * instead of an empty one per record (core reads a delivery's headers and copies what it keeps, the
+ * dead-letter path spreads them into a new object). `receiveHeader` swaps in a record's own object at
+ * its first user header.
+ */
+const noHeaders: Record<string, string> = Object.freeze({}) as Record<string, string>
+
+/**
  * A received record with no headers yet; every driver makes its records here, so they all share one
  * shape (one hidden class for the engine).
  */
@@ -66,7 +74,7 @@ export function receivedRecord(
     offset,
     key,
     value,
-    headers: {},
+    headers: noHeaders,
     id: undefined,
     contentType: undefined,
     correlationId: undefined,
@@ -108,6 +116,7 @@ export function receiveHeader(record: DriverRecord, name: string, value: string)
     }
   }
   // Own keys only: `in` would see `constructor` or `toString` on every plain object and drop them.
+  if (record.headers === noHeaders) record.headers = {}
   if (!Object.hasOwn(record.headers, name)) record.headers[name] = value
 }
 
@@ -115,7 +124,7 @@ export function receiveHeader(record: DriverRecord, name: string, value: string)
  * A record as anymq sees it; records from other clients (no id, or an empty one) get
  * `topic-partition-offset` as id, and `application/octet-stream` when they name no content type (an
  * anymq record without one is JSON, see `impliedContentType`). The message takes the record's `headers` object as its own: the
- * driver made it for this record alone.
+ * driver made it for this record alone, or it is the shared frozen `noHeaders` (read only, by design).
  */
 export function fromRecord(record: DriverRecord): IncomingMessage {
   const id = record.id

@@ -471,7 +471,8 @@ function toRecord(topic: string, partition: number, message: KafkaMessage): Driv
     partition,
     Number(message.offset),
     message.key === null || message.key === undefined ? undefined : message.key.toString('utf8'),
-    new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+    // The client's Buffer as it is (a Uint8Array): a second view per record cost ~0.3 µs of a 100 B consume.
+    value,
     Number(message.timestamp),
     message,
   )

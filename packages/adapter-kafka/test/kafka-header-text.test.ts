@@ -21,5 +21,7 @@ describe('header text', () => {
     expect(headerText(inside('tenant'))).toBe('tenant')
     expect(headerText(inside('grüße ✓'))).toBe('grüße ✓')
     expect(headerText(Buffer.alloc(0))).toBe('')
+    expect(headerText(inside('0c7a2f1e-3b7c-4d1a-9e2f-123456789abc'))).toBe('0c7a2f1e-3b7c-4d1a-9e2f-123456789abc')
+    expect(headerText(inside('a'.repeat(200)))).toBe('a'.repeat(200))
   })
 })

@@ -37,6 +37,18 @@ describe('kafka wire format', () => {
     expect(message.headers).toEqual({ tenant: 'acme', 'x-anymq-attempt': '3', constructor: 'kept', 'x-anymq-custom': 'kept too' })
   })
 
+  it('gives records without user headers one shared read-only empty headers object, and each record with them its own', () => {
+    const plain = record([['x-anymq-id', 'm-4']])
+    const alsoPlain = record([['x-anymq-content-type', 'text/plain']])
+    const withHeader = record([['tenant', 'acme']])
+    expect(plain.headers).toEqual({})
+    expect(Object.isFrozen(plain.headers)).toBe(true)
+    expect(alsoPlain.headers).toBe(plain.headers)
+    expect(withHeader.headers).toEqual({ tenant: 'acme' })
+    expect(withHeader.headers).not.toBe(plain.headers)
+    expect(record([]).headers).toEqual({})
+  })
+
   it('writes the content type header always by default; with unlessJson only when it is not application/json', () => {
     const outgoing = (contentType: string): OutgoingMessage => outgoingMessage({ id: 'm-3', body: new Uint8Array(), contentType })
     expect(toRecord(outgoing('application/json'), 'always').headers).toEqual({ [kafkaHeaders.id]: 'm-3', [kafkaHeaders.contentType]: 'application/json' })
