@@ -85,22 +85,7 @@ export class RabbitPublisher {
         settle(connectionError(`${message.where}: the channel closed before the message was sent`), messages.length - index)
         break
       }
-      let written: boolean
-      const pending: Pending = { message, returned: undefined }
-      const ticket = message.options.mandatory === true ? target.mandatory.add(pending) : -1
-      const confirmed = (error: unknown) => {
-        if (ticket >= 0) target.mandatory.remove(ticket)
-        settle(confirmFailure(target, pending, error))
-      }
-      try {
-        written =
-          target.write?.(message.exchange, message.routingKey, message.content, message.options, confirmed) ??
-          target.channel.publish(message.exchange, message.routingKey, message.content, message.options, confirmed)
-      } catch (error) {
-        if (ticket >= 0) target.mandatory.remove(ticket)
-        written = true
-        settle(wrapPublishError(message.where, error))
-      }
+      const written = writeOne(target, message, settle)
       if (!written) await Promise.race([new Promise((resolve) => target.channel.once('drain', resolve)), target.closed])
     }
     await confirmed
@@ -184,22 +169,32 @@ export class RabbitPublisher {
  */
 function publishOne(target: PublishChannel, message: Outbound): Promise<void> {
   return new Promise((resolve, reject) => {
-    const pending: Pending = { message, returned: undefined }
-    const ticket = message.options.mandatory === true ? target.mandatory.add(pending) : -1
-    const confirmed = (error: unknown) => {
-      if (ticket >= 0) target.mandatory.remove(ticket)
-      const failure = confirmFailure(target, pending, error)
-      if (failure === undefined) resolve()
-      else reject(failure)
-    }
-    try {
-      if (target.write?.(message.exchange, message.routingKey, message.content, message.options, confirmed) === undefined)
-        target.channel.publish(message.exchange, message.routingKey, message.content, message.options, confirmed)
-    } catch (error) {
-      if (ticket >= 0) target.mandatory.remove(ticket)
-      reject(wrapPublishError(message.where, error))
-    }
+    writeOne(target, message, (failure) => (failure === undefined ? resolve() : reject(failure)))
   })
+}
+
+/**
+ * Writes one message (the frame writer where amqplib's shape is the known one) and calls `outcome` once:
+ * with what its confirm means (`undefined`: the broker took it), or at once when writing threw. Returns
+ * amqplib's `written`: `false` asks the caller to wait for `drain` before writing more.
+ */
+function writeOne(target: PublishChannel, message: Outbound, outcome: (failure: Error | undefined) => void): boolean {
+  const pending: Pending = { message, returned: undefined }
+  const ticket = message.options.mandatory === true ? target.mandatory.add(pending) : -1
+  const confirmed = (error: unknown) => {
+    if (ticket >= 0) target.mandatory.remove(ticket)
+    outcome(confirmFailure(target, pending, error))
+  }
+  try {
+    return (
+      target.write?.(message.exchange, message.routingKey, message.content, message.options, confirmed) ??
+      target.channel.publish(message.exchange, message.routingKey, message.content, message.options, confirmed)
+    )
+  } catch (error) {
+    if (ticket >= 0) target.mandatory.remove(ticket)
+    outcome(wrapPublishError(message.where, error))
+    return true
+  }
 }
 
 /** What a confirm callback's outcome means for its message: `undefined` when the broker took it. */
