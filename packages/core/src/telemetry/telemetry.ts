@@ -3,7 +3,8 @@ import type { Destination, IncomingMessage, OutgoingMessage, Source } from '../s
 /**
  * Where core reports what it sends and processes: the hooks of the send path and the consumer
  * engine. Internal. {@link noTelemetry} when `@opentelemetry/api` is absent, so the hooks cost one
- * call each.
+ * call each. The messages the hooks get are read-only: a delivered message can be the adapter's
+ * stored one itself (memory:// with `bodiesReadOnly`), and a write would reach its redeliveries.
  */
 export interface Telemetry {
   /** Runs `publish` inside a send span, with the trace context written into every message's headers first. */
