@@ -118,6 +118,9 @@ export class ConsumerEngine<T> {
 
   private async shutdown(): Promise<void> {
     this.stopped = true
+    // Held, not given back yet: the adapter's stop may wait on I/O, and a handler finishing meanwhile
+    // would free a slot for a queued delivery; released before the stop, it could come straight back.
+    this.sequencer.hold()
     const consumer = this.consumer
     if (consumer) await consumer.stop().catch((error: Error) => this.settings.onError(error))
     this.sequencer.abandonQueued()

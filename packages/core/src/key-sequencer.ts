@@ -14,6 +14,8 @@ export class KeySequencer<T> {
   private idleWaiters: Array<() => void> = []
   /** Inside {@link pump}'s loop: an item that finishes synchronously, or one submitted from a handler, is picked up by that loop, not by a nested one. */
   private pumping = false
+  /** Set by {@link hold}: nothing more starts. */
+  private held = false
 
   constructor(
     private readonly concurrency: number,
@@ -45,7 +47,7 @@ export class KeySequencer<T> {
       }
       this.waitingByKey.set(key, [])
     }
-    if (!this.pumping && this.active < this.concurrency && this.ready.length === 0) {
+    if (!this.pumping && !this.held && this.active < this.concurrency && this.ready.length === 0) {
       // A free slot and nothing ahead of it: started here, without a trip through the ready queue.
       this.pumping = true
       this.active++
@@ -60,6 +62,11 @@ export class KeySequencer<T> {
     }
     this.ready.push(item)
     this.pump()
+  }
+
+  /** Starts nothing more: running items finish, the rest stay queued until {@link abandonQueued}. */
+  hold(): void {
+    this.held = true
   }
 
   /** Removes every item not yet started and calls `abandon` for it. */
@@ -83,7 +90,7 @@ export class KeySequencer<T> {
   }
 
   private pump(): void {
-    if (this.pumping) return
+    if (this.pumping || this.held) return
     this.pumping = true
     try {
       while (this.active < this.concurrency && this.ready.length > 0) {

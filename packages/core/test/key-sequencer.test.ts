@@ -228,3 +228,39 @@ describe('key sequencer, items that finish synchronously', () => {
     expect(sequencer.queued).toBe(0)
   })
 })
+
+describe('key sequencer, held', () => {
+  it('starts nothing more once held, though a running item frees its slot, and abandons what it held', async () => {
+    const sequencer = sequencerOf(1)
+    const ran: string[] = []
+    const abandoned: string[] = []
+    const blocker = gate()
+    sequencer.add(
+      undefined,
+      async () => {
+        ran.push('a')
+        await blocker.promise
+      },
+      () => abandoned.push('a'),
+    )
+    sequencer.add(
+      'k',
+      async () => void ran.push('b'),
+      () => abandoned.push('b'),
+    )
+    sequencer.hold()
+    sequencer.add(
+      undefined,
+      async () => void ran.push('c'),
+      () => abandoned.push('c'),
+    )
+    blocker.open()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(ran).toEqual(['a'])
+    expect(sequencer.running).toBe(0)
+    expect(sequencer.queued).toBe(2)
+    sequencer.abandonQueued()
+    expect(abandoned).toEqual(['b', 'c'])
+    await sequencer.whenIdle()
+  })
+})

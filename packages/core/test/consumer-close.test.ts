@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import { adapter as memory } from '../../adapter-memory/src/index.js'
+import { connect } from '../src/index.js'
+import type { AdapterFactory } from '../src/spi/index.js'
+
+/** memory:// whose consumers' `stop()` waits until `stopGate.open()`, as a broker's stop waits on I/O. */
+function slowStopping() {
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  const stopCalled = { value: false }
+  const factory: AdapterFactory = {
+    ...memory,
+    async connect(url, context) {
+      const transport = await memory.connect(url, context)
+      const consume = transport.consume.bind(transport)
+      transport.consume = async (source, options, deliver) => {
+        const consumer = await consume(source, options, deliver)
+        const stop = consumer.stop.bind(consumer)
+        consumer.stop = async () => {
+          stopCalled.value = true
+          await opened
+          await stop()
+        }
+        return consumer
+      }
+      return transport
+    },
+  }
+  return { factory, stopGate: { open }, stopCalled }
+}
+
+describe('closing a consumer', () => {
+  it('starts no held delivery once close() was called, though a running handler frees its slot while the adapter stops', async () => {
+    const { factory, stopGate, stopCalled } = slowStopping()
+    const mq = await connect('memory://close-holds', { adapter: factory })
+    const queue = mq.queue<number>('q')
+    await queue.sendBatch([1, 2, 3, 4])
+    const started: number[] = []
+    let finishFirst!: () => void
+    const firstMayFinish = new Promise<void>((resolve) => {
+      finishFirst = resolve
+    })
+    let firstStarted!: () => void
+    const firstRunning = new Promise<void>((resolve) => {
+      firstStarted = resolve
+    })
+    // One handler at a time, four messages fetched: three wait in core, held, when close() comes.
+    const subscription = queue.consume(
+      async (message) => {
+        started.push(message.body)
+        if (message.body === 1) {
+          firstStarted()
+          await firstMayFinish
+        }
+      },
+      { concurrency: 1, prefetch: 4 },
+    )
+    await firstRunning
+    await subscription.ready
+    const closed = subscription.close()
+    for (let turn = 0; !stopCalled.value; turn++) {
+      if (turn > 1000) throw new Error(`close() did not stop the adapter's consumer; handlers started: ${started}`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    // The handler ends (and is acked) while the adapter is still stopping: its slot is free.
+    finishFirst()
+    for (let turn = 0; turn < 10; turn++) await new Promise((resolve) => setImmediate(resolve))
+    stopGate.open()
+    await closed
+    expect(started).toEqual([1])
+    // The held ones went back to the queue, unhandled: a new consumer gets them.
+    const again: number[] = []
+    let gotAll!: () => void
+    const all = new Promise<void>((resolve) => {
+      gotAll = resolve
+    })
+    const second = queue.consume((message) => {
+      again.push(message.body)
+      if (again.length === 3) gotAll()
+    })
+    await all
+    await second.close()
+    expect(again.sort()).toEqual([2, 3, 4])
+    await mq.close()
+  })
+})
