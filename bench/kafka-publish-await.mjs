@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One side of the Kafka "publish, await each send" cell, alone in its process, for A/B runs and
 // `node --cpu-prof`; the sides take the send path apart layer by layer:
-//   node bench/kafka-publish-await.mjs SIDE [--messages 2000] [--bytes 1000] [--adapter-dist dist] [--broker-pid PID] [--profile FILE]
+//   node bench/kafka-publish-await.mjs SIDE [--messages 2000] [--bytes 1000] [--adapter-dist dist] [--broker-pid PID] [--profile FILE] [--warmup 200]
 // SIDE:
 //   raw      @platformatic/kafka `producer.send` of one record (idempotent, acks=all), as the bench's raw side
 //   shaped   the same producer sending anymq's record shape: `x-anymq-id` and `x-anymq-content-type`
@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { messages: { type: 'string' }, bytes: { type: 'string' }, 'adapter-dist': { type: 'string' }, 'broker-pid': { type: 'string' }, profile: { type: 'string' } },
+  options: { messages: { type: 'string' }, bytes: { type: 'string' }, 'adapter-dist': { type: 'string' }, 'broker-pid': { type: 'string' }, profile: { type: 'string' }, warmup: { type: 'string' } },
 })
 const side = positionals[0]
 const sides = ['raw', 'shaped', 'driver', 'anymq']
@@ -109,7 +109,8 @@ const brokerCpu = () => {
   return (Number(fields[11]) + Number(fields[12])) * 10_000
 }
 
-for (let seq = 0; seq < 200; seq++) await send(body(seq))
+const warmup = Number(values.warmup ?? 200)
+for (let seq = 0; seq < warmup; seq++) await send(body(seq))
 // --profile FILE: a CPU profile of the timed sends alone (not of loading and connecting).
 const session = values.profile ? new (await import('node:inspector/promises')).Session() : undefined
 if (session) {
