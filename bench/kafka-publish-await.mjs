@@ -22,7 +22,14 @@ import { parseArgs } from 'node:util'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { messages: { type: 'string' }, bytes: { type: 'string' }, 'adapter-dist': { type: 'string' }, 'broker-pid': { type: 'string' }, profile: { type: 'string' }, warmup: { type: 'string' } },
+  options: {
+    messages: { type: 'string' },
+    bytes: { type: 'string' },
+    'adapter-dist': { type: 'string' },
+    'broker-pid': { type: 'string' },
+    profile: { type: 'string' },
+    warmup: { type: 'string' },
+  },
 })
 const side = positionals[0]
 const sides = ['raw', 'shaped', 'driver', 'anymq']
@@ -31,7 +38,10 @@ const messages = Number(values.messages ?? 2000)
 const bytes = Number(values.bytes ?? 1000)
 const url = process.env.ANYMQ_KAFKA_URL
 if (!url) throw new Error('ANYMQ_KAFKA_URL is not set: eval "$(bash scripts/brokers.sh env)" first')
-const brokers = url.replace(/^kafka:\/\//, '').split(/[/?]/)[0].split(',')
+const brokers = url
+  .replace(/^kafka:\/\//, '')
+  .split(/[/?]/)[0]
+  .split(',')
 const dist = values['adapter-dist'] ?? 'dist'
 const adapterRoot = join(root, 'packages', 'adapter-kafka')
 const { Admin, Producer } = createRequire(join(adapterRoot, 'package.json'))('@platformatic/kafka')
@@ -65,7 +75,13 @@ if (side === 'raw' || side === 'shaped') {
             [idName, id],
             [typeName, typeValue],
           ])
-          const message = { topic, partition: unkeyedPartitionHashOfBytes(id), value: Buffer.from(JSON.stringify(value)), headers, timestamp: BigInt(Date.now()) }
+          const message = {
+            topic,
+            partition: unkeyedPartitionHashOfBytes(id),
+            value: Buffer.from(JSON.stringify(value)),
+            headers,
+            timestamp: BigInt(Date.now()),
+          }
           return producer.send({ messages: [message] })
         }
   closeClient = () => producer.close()
