@@ -1,4 +1,4 @@
-import type { Destination, OutgoingMessage } from '@anymq/core/spi'
+import type { Destination, OutgoingMessage, QueueSpec } from '@anymq/core/spi'
 import { describe, expect, it } from 'vitest'
 import { capabilities } from '../src/kafka-adapter.js'
 import { resolveSettings } from '../src/kafka-config.js'
@@ -68,7 +68,8 @@ describe('kafka transport publish', () => {
     const { driver, created, sent, deleted, creating } = fakeDriver()
     const settings = resolveSettings(new URL('kafka://127.0.0.1:1'), undefined, {})
     const transport = new KafkaTransport(driver, settings, silent as never, capabilities)
-    const queue: Destination = { kind: 'queue', queue: { name: 'orders', broker: { partitions: 5 } } } as Destination
+    const spec: QueueSpec = { name: 'orders', ordered: false, deadLetter: false, maxAttempts: 5, broker: { partitions: 5 } }
+    const queue: Destination = { kind: 'queue', queue: spec }
 
     const first = transport.publish(queue, [message('m1')])
     await turn()
@@ -91,7 +92,7 @@ describe('kafka transport publish', () => {
     expect(created).toHaveLength(1)
 
     // Removed through the admin API: the next send makes the topics again before producing.
-    await transport.admin.remove({ kind: 'queue', queue: { name: 'orders', broker: { partitions: 5 } } } as never)
+    await transport.admin.remove(queue)
     expect(deleted).toHaveLength(1)
     const third = transport.publish(queue, [message('m3')])
     await turn()
