@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     workloads: values.workloads?.split(',').map((name) => name.trim()),
   })
   const load = (numbers: number[]) => numbers.map((value) => value.toFixed(2)).join(' ')
-  const subtitle = `${record.date.slice(0, 16).replace('T', ' ')} UTC · ${record.machine.cpus} cores (${record.machine.model}) · Node ${record.machine.node} · mode ${mode}, ${reps} run(s) per side, A B alternation, medians · load ${load(record.loadBefore)} → ${load(record.loadAfter)}`
+  const subtitle = `${record.date.slice(0, 16).replace('T', ' ')} UTC · ${record.machine.cpus} cores (${record.machine.model}) · Node ${record.machine.node} · mode ${mode}, ${reps} run(s) per side, A B B A alternation, medians · load ${load(record.loadBefore)} → ${load(record.loadAfter)}`
   console.log(terminalReport(record.brokers))
   console.log(`\n${subtitle}\nanymq/raw: throughput ratio (≥ 1 is anymq faster), or p99 latency ratio for latency rows (≤ 1 is anymq faster).`)
   if (record.warnings.length > 0) console.log(`\nanymq logged:\n  ${record.warnings.join('\n  ')}`)

@@ -30,6 +30,7 @@ interface PublishCall {
 /** A produce request stays under the broker's default `message.max.bytes` (1 MiB) per partition batch. */
 export const maxRequestBytes = 900 * 1024
 export const maxRequestRecords = 10_000
+const noTopics: readonly string[] = Object.freeze([])
 
 /**
  * Coalesces concurrent publishes into as few produce requests as possible: while one request is in
@@ -78,7 +79,8 @@ export class KafkaPublisher {
       while (this.waiting.length > 0) {
         const request = this.take()
         const batches: Array<{ topic: string; records: DriverOutgoingRecord[] }> = []
-        const forget = new Set<string>()
+        // Mostly none: no set and no array per request unless a chunk forgets its topics.
+        let forget: Set<string> | undefined
         // Records mostly go to one topic: the last topic's list is at hand without a map lookup.
         let current: { topic: string; records: DriverOutgoingRecord[] } | undefined
         for (const chunk of request) {
@@ -92,10 +94,10 @@ export class KafkaPublisher {
             }
             current.records.push(record)
           }
-          if (chunk.forget) for (const { topic } of chunk.records) forget.add(topic)
+          if (chunk.forget) for (const { topic } of chunk.records) (forget ??= new Set()).add(topic)
         }
         try {
-          await this.driver.send(batches, { forget: [...forget] })
+          await this.driver.send(batches, { forget: forget === undefined ? noTopics : [...forget] })
           for (const { call } of request) {
             if (--call.remaining === 0 && !call.failed) call.resolve()
           }

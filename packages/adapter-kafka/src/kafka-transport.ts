@@ -40,6 +40,12 @@ interface BacklogRange {
 export class KafkaTransport implements Transport {
   private readonly publisher: KafkaPublisher
   private readonly topics = new Map<string, Promise<void>>()
+  /** Topics whose creation (or check that they exist) succeeded: a send to them awaits nothing first. */
+  private readonly readyTopics = new Set<string>()
+  /** A queue's main and redelivery topic names, made once per queue rather than on every send. */
+  private readonly queueTopicNames = new Map<string, readonly [string, string]>()
+  /** A queue's resolved `broker` topic options, per options object: checked once, not on every send. */
+  private readonly resolvedTopicOptions = new WeakMap<object, KafkaTopicOptions>()
   private readonly consumers = new Set<KafkaConsumer>()
   private readonly context: ConsumerContext
   private closing: Promise<void> | undefined
@@ -57,7 +63,10 @@ export class KafkaTransport implements Transport {
       driver,
       assertOpen: () => this.assertOpen(),
       forgetTopics: (topics) => {
-        for (const topic of topics) this.topics.delete(topic)
+        for (const topic of topics) {
+          this.topics.delete(topic)
+          this.readyTopics.delete(topic)
+        }
       },
     })
     this.context = {
@@ -77,20 +86,24 @@ export class KafkaTransport implements Transport {
     if (signal?.aborted) throw new AbortedError('publish', { adapter })
     const records: TopicRecord[] = []
     let topicOptions: KafkaTopicOptions | undefined
+    // The topics the records go to, made first unless known (an inbox is made by its requester).
+    let topics: readonly string[] | undefined
     const now = Date.now()
     switch (destination.kind) {
       case 'queue': {
-        const name = destination.queue.name
-        topicOptions = this.topicOptions(destination.queue.broker, `queue('${name}')`)
+        const queue = destination.queue
+        topicOptions = this.queueTopicOptions(queue)
+        topics = this.queueTopics(queue.name)
+        const [main, retry] = topics as readonly [string, string]
         for (const message of messages) {
           // A delayed send waits in the queue group's redelivery topic, like a retry.
-          if (message.delayMs > 0)
-            records.push({ topic: naming.queueRetryTopic(name), record: toRecord(message, this.settings.contentTypeHeader, now + message.delayMs) })
-          else records.push({ topic: name, record: toRecord(message, this.settings.contentTypeHeader) })
+          if (message.delayMs > 0) records.push({ topic: retry, record: toRecord(message, this.settings.contentTypeHeader, now + message.delayMs) })
+          else records.push({ topic: main, record: toRecord(message, this.settings.contentTypeHeader) })
         }
         break
       }
       case 'topic':
+        topics = [destination.topic]
         for (const message of messages) records.push({ topic: destination.topic, record: toRecord(message, this.settings.contentTypeHeader) })
         break
       case 'subscription': {
@@ -98,6 +111,7 @@ export class KafkaTransport implements Transport {
         if (name === undefined) throw new ConfigError('an ephemeral subscription cannot be published to directly', { adapter })
         // Straight into one subscription: its group's redelivery topic, due now; the other groups never read it.
         const retryTopic = naming.subscriptionRetryTopic(topic, name)
+        topics = [retryTopic]
         for (const message of messages) records.push({ topic: retryTopic, record: toRecord(message, this.settings.contentTypeHeader, now + message.delayMs) })
         break
       }
@@ -105,10 +119,9 @@ export class KafkaTransport implements Transport {
         for (const message of messages) records.push({ topic: destination.address, record: toRecord(message, this.settings.contentTypeHeader) })
         break
     }
-    const topics = new Set(records.map((record) => record.topic))
-    // A queue's topic and redelivery topic are made together (also by a delayed send): it is how list() tells a queue from a topic.
-    if (destination.kind === 'queue') topics.add(destination.queue.name).add(naming.queueRetryTopic(destination.queue.name))
-    if (destination.kind !== 'inbox') await this.ensureTopics([...topics], topicOptions)
+    // Known topics: no promise to await, so a lone send's produce request is written in this same call.
+    const creating = topics === undefined ? undefined : this.ensureTopics(topics, topicOptions)
+    if (creating !== undefined) await creating
     try {
       await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
     } catch (error) {
@@ -377,7 +390,28 @@ export class KafkaTransport implements Transport {
     return resolveTopicOptions(broker, this.settings, where)
   }
 
-  private ensureTopics(names: readonly string[], options: KafkaTopicOptions = this.settings): Promise<void> {
+  private queueTopicOptions(queue: { name: string; broker: Readonly<Record<string, unknown>> }): KafkaTopicOptions {
+    let options = this.resolvedTopicOptions.get(queue.broker)
+    if (options === undefined) {
+      options = this.topicOptions(queue.broker, `queue('${queue.name}')`)
+      this.resolvedTopicOptions.set(queue.broker, options)
+    }
+    return options
+  }
+
+  /** Main topic, then redelivery topic. Made together, also by a delayed send: it is how list() tells a queue from a topic. */
+  private queueTopics(name: string): readonly [string, string] {
+    let topics = this.queueTopicNames.get(name)
+    if (topics === undefined) {
+      topics = [name, naming.queueRetryTopic(name)]
+      this.queueTopicNames.set(name, topics)
+    }
+    return topics
+  }
+
+  /** Makes the topics not made yet; undefined when every one is known to exist (nothing to wait for). */
+  private ensureTopics(names: readonly string[], options: KafkaTopicOptions = this.settings): Promise<void> | undefined {
+    if (names.every((name) => this.readyTopics.has(name))) return undefined
     const missing = names.filter((name) => !this.topics.has(name))
     if (missing.length > 0) {
       const creating = this.createTopics(
@@ -386,7 +420,11 @@ export class KafkaTransport implements Transport {
       )
       for (const name of missing) {
         this.topics.set(name, creating)
-        creating.catch(() => this.topics.delete(name))
+        creating.then(
+          // Still the promise of record: a topic deleted (forgotten) meanwhile is not marked made.
+          () => this.topics.get(name) === creating && this.readyTopics.add(name),
+          () => this.topics.delete(name),
+        )
       }
     }
     return Promise.all(names.map((name) => this.topics.get(name))).then(() => undefined)
