@@ -76,6 +76,20 @@ class RedisDelivery implements Delivery {
     return this.consumer.settleAck(this)
   }
 
+  /**
+   * Joins this turn's XACK (the same batch {@link ack} joins) and returns at once: core frees the
+   * handler's slot without a promise per message to await. A failed flush is reported to the
+   * consumer's `onError` once, and the entry stays pending until its lease lapses and it is
+   * redelivered, as after a failed `ack()`; close() still waits for the flush. Not once the consumer
+   * is stopping (`false`: core acks through {@link ack}): a slot freed in the handler's own turn would
+   * let core start a delivery it already holds before its close gives those back.
+   */
+  ackNow(): boolean {
+    if (this.consumer.isStopping) return false
+    this.consumer.settleAckNow(this)
+    return true
+  }
+
   // A retry that fails leaves the entry unsettled (the SPI's contract): core releases it next.
   retry(options: { delayMs: number; headers: Record<string, string> }): Promise<void> {
     return this.consumer.settleRetry(this, options)
@@ -138,6 +152,8 @@ export class RedisConsumer implements TransportConsumer {
    * and they all share that flush's one promise. close() waits for the flushes.
    */
   private readonly acks = new SharedTurnBatch<string>((entryIds) => this.flushAcks(entryIds))
+  /** Acks in the next flush taken through `ackNow`: nobody awaits that flush for them, so its failure is reported here. */
+  private acksNow = 0
   /** Entry ids waiting in {@link acks} that are turns of a priority queue (their binding goes too). */
   private readonly turnAcks = new Set<string>()
   private readonly prefetch: number
@@ -274,6 +290,11 @@ export class RedisConsumer implements TransportConsumer {
     } catch {
       return undefined
     }
+  }
+
+  /** Stopped, or stopping: reads no more. */
+  get isStopping(): boolean {
+    return this.stopped
   }
 
   private get capacity(): number {
@@ -441,6 +462,13 @@ export class RedisConsumer implements TransportConsumer {
     return this.ack(delivery.raw.entryId, delivery.turn)
   }
 
+  /** {@link RedisDelivery.ackNow}: as {@link settleAck}, the flush's promise left to {@link flushAcks}, which reports its failure. */
+  settleAckNow(delivery: RedisDelivery): void {
+    if (!this.markSettled(delivery)) return
+    this.acksNow++
+    void this.ack(delivery.raw.entryId, delivery.turn)
+  }
+
   /** {@link RedisDelivery.retry}: the retry copy into the delay set and the ack, in one script. */
   settleRetry(delivery: RedisDelivery, { delayMs, headers }: { delayMs: number; headers: Record<string, string> }): Promise<void> {
     const { source } = this
@@ -504,6 +532,8 @@ export class RedisConsumer implements TransportConsumer {
   private flushAcks(ids: string[]): Promise<void> {
     const { commands } = this.context
     const turns = this.turnAcks.size === 0 ? [] : ids.filter((id) => this.turnAcks.delete(id))
+    const unawaited = this.acksNow
+    this.acksNow = 0
     return Promise.all([
       commands.call(['XACK', this.source.stream, this.source.group, ...ids]),
       this.source.deleteAcked ? commands.call(['XDEL', this.source.stream, ...ids]) : undefined,
@@ -512,7 +542,10 @@ export class RedisConsumer implements TransportConsumer {
     ]).then(
       () => undefined,
       (error: unknown) => {
-        throw connectionError(`acknowledging ${ids.length} entr${ids.length === 1 ? 'y' : 'ies'} of ${this.source.label} (${ids[0]}…)`, error)
+        const failure = connectionError(`acknowledging ${ids.length} entr${ids.length === 1 ? 'y' : 'ies'} of ${this.source.label} (${ids[0]}…)`, error)
+        // Those entries stay pending and come back after their lease, as after a failed ack().
+        if (unawaited > 0) this.options.onError(failure)
+        throw failure
       },
     )
   }
