@@ -21,6 +21,10 @@ export type Write = RedisArgument[] | ScriptWrite
  * only with Redis' reply, which with `appendfsync always` comes after the write reached the disk.
  */
 export class RedisPublisher {
+  /** The queue last written to, and its stream key: a batch (or a run of sends) names one queue, its key built once. */
+  private lastQueue = ''
+  private lastQueueKey = ''
+
   constructor(
     private readonly commands: RedisConnection,
     private readonly keys: RedisKeys,
@@ -61,7 +65,7 @@ export class RedisPublisher {
           writes.push({ script: 'anymqSchedule', args: [this.keys.queueDelayed(name), message.delayMs, member] })
         } else if (priority !== undefined) {
           writes.push({ script: 'anymqEnqueueByPriority', args: [this.keys.queue(name), delayedMember(message, undefined, priority, layout)] })
-        } else writes.push(entryFields(['XADD', this.keys.queue(name), '*'], message, undefined, layout))
+        } else writes.push(entryFields(['XADD', this.queueKey(name), '*'], message, undefined, layout))
         return
       }
       case 'topic':
@@ -84,6 +88,15 @@ export class RedisPublisher {
         return
       }
     }
+  }
+
+  /** {@link RedisKeys.queue}, remembered for the queue last written to. */
+  private queueKey(name: string): string {
+    if (name !== this.lastQueue) {
+      this.lastQueueKey = this.keys.queue(name)
+      this.lastQueue = name
+    }
+    return this.lastQueueKey
   }
 
   /** Runs writes: one command directly, several in one MULTI/EXEC; then waits for replicas if asked. */
