@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // Consume against a real Redis, anymq (the compiled adapter on node-redis, `queue.consume`, concurrency 16, JSON
 // codec) and raw node-redis (the bench's raw client's read loop: XREADGROUP COUNT ≤ 16, XACK + XDEL per turn)
-// alternated round by round in one process. Per round and side: main-thread CPU, the CPU of the other threads (V8's
-// GC and compiler helpers), bytes allocated on the JS heap (GC profiler: what each collection found used, less what
-// the last one left) and scavenges, all per message. Prints the medians of the rounds after the first of each side.
+// alternated round by round in one process; each round measured by measure-round.mjs (CPU of the main and the
+// other threads, JS heap bytes allocated, scavenges, per message). Prints the medians of the rounds after the first.
 // Build first (pnpm build, or tsc -p tsconfig.build.json in packages/core and packages/adapter-redis);
 // REDIS_DIST=<dir>/ runs another build of the adapter on the anymq side.
 // HEAP_PROFILE=<file> writes a sampling allocation profile (collected objects included) of each side's last round
@@ -11,9 +10,7 @@
 //   ANYMQ_REDIS_URL=redis://… node bench/redis-consume-alloc.mjs [bytes=100] [messages=20000] [rounds=6] [sides=anymq,raw]
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { writeFileSync } from 'node:fs'
-import { Session } from 'node:inspector/promises'
-import v8 from 'node:v8'
+import { describeMedians, describeRound, measureRound } from './measure-round.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = process.env.REDIS_DIST ?? join(root, 'packages/adapter-redis/dist/')
@@ -119,57 +116,24 @@ for (let round = 1; round <= rounds; round++) {
     const stream = `${prefix}-${side}-${round}`
     const key = side === 'anymq' ? `anymq:q:${stream}` : stream
     await fill(key, side)
-    globalThis.gc?.()
-    let done
-    const finished = new Promise((resolve) => (done = resolve))
-    const profiling = process.env.HEAP_PROFILE !== undefined && round === rounds
-    const session = new Session()
-    if (profiling) {
-      session.connect()
-      await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
-    }
-    const profiler = new v8.GCProfiler()
-    profiler.start()
-    const usedAtStart = v8.getHeapStatistics().used_heap_size
-    const mainStart = process.threadCpuUsage()
-    const processStart = process.cpuUsage()
-    const stop = await (side === 'anymq' ? drainAnymq : drainRaw)(stream, done)
-    await finished
-    const main = process.threadCpuUsage(mainStart)
-    const all = process.cpuUsage(processStart)
-    const usedAtEnd = v8.getHeapStatistics().used_heap_size
-    const { statistics } = profiler.stop()
-    await stop()
-    if (profiling) {
-      const { profile } = await session.post('HeapProfiler.stopSampling')
-      writeFileSync(`${process.env.HEAP_PROFILE}.${side}.heapprofile`, JSON.stringify(profile))
-      session.disconnect()
-    }
-    let allocated = 0
-    let previous = usedAtStart
-    let scavenges = 0
-    for (const gc of statistics) {
-      allocated += gc.beforeGC.heapStatistics.usedHeapSize - previous
-      previous = gc.afterGC.heapStatistics.usedHeapSize
-      if (gc.gcType === 'Scavenge') scavenges++
-    }
-    allocated += usedAtEnd - previous
-    const mainUs = (main.user + main.system) / total
-    const otherUs = (all.user + all.system - main.user - main.system) / total
-    results[side].push({ mainUs, otherUs, bytes: allocated / total, scavenges })
-    console.log(
-      `round ${round} ${side.padEnd(5)} main ${mainUs.toFixed(2)} µs/msg, other threads ${otherUs.toFixed(2)} µs/msg, ${(allocated / total).toFixed(0)} B/msg allocated, ${scavenges} scavenges`,
+    const heapProfile = process.env.HEAP_PROFILE !== undefined && round === rounds ? `${process.env.HEAP_PROFILE}.${side}.heapprofile` : undefined
+    const result = await measureRound(
+      async () => {
+        let done
+        const finished = new Promise((resolve) => (done = resolve))
+        const stop = await (side === 'anymq' ? drainAnymq : drainRaw)(stream, done)
+        await finished
+        return stop
+      },
+      total,
+      heapProfile,
     )
+    results[side].push(result)
+    console.log(describeRound(round, side, result))
     await filler.del(key)
   }
 }
-const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]
-for (const side of sides) {
-  const warm = results[side].slice(1)
-  console.log(
-    `${side} ${bytes} B × ${total}: median after the first round: main ${median(warm.map((r) => r.mainUs)).toFixed(2)} µs/msg, other threads ${median(warm.map((r) => r.otherUs)).toFixed(2)} µs/msg, ${median(warm.map((r) => r.bytes)).toFixed(0)} B/msg, ${median(warm.map((r) => r.scavenges))} scavenges`,
-  )
-}
+for (const side of sides) console.log(describeMedians(`${side} ${bytes} B × ${total}`, results[side]))
 await mq.close()
 await commands.close()
 await filler.close()

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // sendBatch against a real Redis, anymq (the compiled adapter on node-redis, `queue.sendBatch`, JSON codec) and raw
 // node-redis (the bench's raw client: a pipeline of XADDs with the body as its one field), alternated round by round
-// in one process. Per round and side: main-thread CPU, the CPU of the other threads, JS heap bytes allocated and
-// scavenges, all per message; medians of the rounds after the first of each side. Build first; REDIS_DIST=<dir>/
-// runs another build of the adapter on the anymq side.
+// in one process; each round measured by measure-round.mjs (CPU of the main and the other threads, JS heap bytes
+// allocated, scavenges, per message; HEAP_PROFILE=<file> writes the last round's allocation profile per side).
+// Medians of the rounds after the first. Build first; REDIS_DIST=<dir>/ runs another build of the adapter.
 //   ANYMQ_REDIS_URL=redis://… node --expose-gc bench/redis-send-batch-alloc.mjs [bytes=100] [batches=200] [rounds=6] [sides=anymq,raw]
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import v8 from 'node:v8'
+import { describeMedians, describeRound, measureRound } from './measure-round.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = process.env.REDIS_DIST ?? join(root, 'packages/adapter-redis/dist/')
@@ -53,41 +53,13 @@ const results = Object.fromEntries(sides.map((side) => [side, []]))
 for (let round = 1; round <= rounds; round++) {
   for (const side of sides) {
     const stream = `${prefix}-${side}-${round}`
-    globalThis.gc?.()
-    const profiler = new v8.GCProfiler()
-    profiler.start()
-    const usedAtStart = v8.getHeapStatistics().used_heap_size
-    const mainStart = process.threadCpuUsage()
-    const processStart = process.cpuUsage()
-    await (side === 'anymq' ? sendAnymq : sendRaw)(stream)
-    const main = process.threadCpuUsage(mainStart)
-    const all = process.cpuUsage(processStart)
-    const usedAtEnd = v8.getHeapStatistics().used_heap_size
-    const { statistics } = profiler.stop()
-    let allocated = 0
-    let previous = usedAtStart
-    let scavenges = 0
-    for (const gc of statistics) {
-      allocated += gc.beforeGC.heapStatistics.usedHeapSize - previous
-      previous = gc.afterGC.heapStatistics.usedHeapSize
-      if (gc.gcType === 'Scavenge') scavenges++
-    }
-    allocated += usedAtEnd - previous
-    const mainUs = (main.user + main.system) / total
-    const otherUs = (all.user + all.system - main.user - main.system) / total
-    results[side].push({ mainUs, otherUs, bytes: allocated / total, scavenges })
-    console.log(
-      `round ${round} ${side.padEnd(5)} main ${mainUs.toFixed(2)} µs/msg, other threads ${otherUs.toFixed(2)} µs/msg, ${(allocated / total).toFixed(0)} B/msg allocated, ${scavenges} scavenges`,
-    )
+    const heapProfile = process.env.HEAP_PROFILE !== undefined && round === rounds ? `${process.env.HEAP_PROFILE}.${side}.heapprofile` : undefined
+    const result = await measureRound(() => (side === 'anymq' ? sendAnymq : sendRaw)(stream), total, heapProfile)
+    results[side].push(result)
+    console.log(describeRound(round, side, result))
     await raw.del(side === 'anymq' ? `anymq:q:${stream}` : stream)
   }
 }
-const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]
-for (const side of sides) {
-  const warm = results[side].slice(1)
-  console.log(
-    `${side} sendBatch ${batchSize} × ${bytes} B, ${batches} batches: median after the first round: main ${median(warm.map((r) => r.mainUs)).toFixed(2)} µs/msg, other threads ${median(warm.map((r) => r.otherUs)).toFixed(2)} µs/msg, ${median(warm.map((r) => r.bytes)).toFixed(0)} B/msg, ${median(warm.map((r) => r.scavenges))} scavenges`,
-  )
-}
+for (const side of sides) console.log(describeMedians(`${side} sendBatch ${batchSize} × ${bytes} B, ${batches} batches`, results[side]))
 await mq.close()
 await raw.close()

@@ -4,7 +4,7 @@ import { publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
 import { runScript, scriptCommand } from './redis-scripts.js'
-import { delayedMember, entryFields, type WireLayout } from './redis-wire.js'
+import { delayedMember, type WireLayout, xadd } from './redis-wire.js'
 
 /** A script to run as one write: the keys, then the arguments. */
 export interface ScriptWrite {
@@ -65,11 +65,11 @@ export class RedisPublisher {
           writes.push({ script: 'anymqSchedule', args: [this.keys.queueDelayed(name), message.delayMs, member] })
         } else if (priority !== undefined) {
           writes.push({ script: 'anymqEnqueueByPriority', args: [this.keys.queue(name), delayedMember(message, undefined, priority, layout)] })
-        } else writes.push(entryFields(['XADD', this.queueKey(name), '*'], message, undefined, layout))
+        } else writes.push(xadd(this.queueKey(name), message, undefined, layout))
         return
       }
       case 'topic':
-        writes.push(entryFields(['XADD', this.keys.topic(destination.topic), '*'], message, undefined, layout))
+        writes.push(xadd(this.keys.topic(destination.topic), message, undefined, layout))
         return
       case 'subscription': {
         const { topic, name } = destination.subscription
@@ -79,12 +79,12 @@ export class RedisPublisher {
         if (message.delayMs > 0) {
           const member = delayedMember(message, name, undefined, layout)
           writes.push({ script: 'anymqSchedule', args: [this.keys.subscriptionDelayed(topic, name), message.delayMs, member] })
-        } else writes.push(entryFields(['XADD', this.keys.topic(topic), '*'], message, name, layout))
+        } else writes.push(xadd(this.keys.topic(topic), message, name, layout))
         return
       }
       case 'inbox': {
         const stream = this.keys.inbox(destination.address)
-        writes.push(entryFields(['XADD', stream, '*'], message, undefined, layout), ['PEXPIRE', stream, inboxTtlMs])
+        writes.push(xadd(stream, message, undefined, layout), ['PEXPIRE', stream, inboxTtlMs])
         return
       }
     }

@@ -68,10 +68,25 @@ const defaultContentType = 'application/octet-stream'
  * and returns it; `group` addresses one subscription of a topic.
  */
 export function entryFields<T extends Array<string | Buffer | number>>(result: T, message: OutgoingMessage, group?: string, layout: WireLayout = 'packed'): T {
-  const body = Buffer.isBuffer(message.body) ? message.body : Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength)
+  const body = bodyBuffer(message)
   if (layout === 'fields') return separateFields(result, message, body, group)
   result.push(fields.body, body, fields.packed, packedProperties(message, group))
   return result
+}
+
+/**
+ * The XADD of one message into `stream` (as {@link entryFields} appends it to `['XADD', stream, '*']`):
+ * in the default layout one array of its final length, where pushing the fields grew it twice.
+ */
+export function xadd(stream: string, message: OutgoingMessage, group: string | undefined, layout: WireLayout): Array<string | Buffer> {
+  if (layout === 'fields') return entryFields(['XADD', stream, '*'], message, group, layout)
+  return ['XADD', stream, '*', fields.body, bodyBuffer(message), fields.packed, packedProperties(message, group)]
+}
+
+/** The body as a Buffer (a view, no copy) for the client to write. */
+function bodyBuffer(message: OutgoingMessage): Buffer {
+  const body = message.body
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
 }
 
 /** Text JSON writes between quotes as it is: printable ASCII but the quote and the backslash. */
