@@ -115,6 +115,14 @@ interface ReadEntry {
 
 const reclaimBatch = 100
 
+/** `head` followed by `ids`, in one array of its final length (a spread went through the iterator protocol, an object per id). */
+function command(head: string[], ids: readonly string[]): string[] {
+  const args = new Array<string>(head.length + ids.length)
+  for (let index = 0; index < head.length; index++) args[index] = head[index] as string
+  for (let index = 0; index < ids.length; index++) args[head.length + index] = ids[index] as string
+  return args
+}
+
 /**
  * A consumer of one consumer group. Reads with a blocking XREADGROUP on a connection of its own (a
  * blocking read stalls every other command on its connection), at most `prefetch` entries unsettled;
@@ -348,7 +356,8 @@ export class RedisConsumer implements TransportConsumer {
       let reply: Array<[Buffer, RawEntry[]]> | null
       try {
         reply = (await blocking.call(
-          ['XREADGROUP', 'GROUP', this.source.group, this.name, 'COUNT', this.capacity, 'BLOCK', settings.blockMs, 'STREAMS', this.source.stream, '>'],
+          // Numbers as text: the driver passes an array of strings on as it is, where a number among them made it copy the array.
+          ['XREADGROUP', 'GROUP', this.source.group, this.name, 'COUNT', String(this.capacity), 'BLOCK', String(settings.blockMs), 'STREAMS', this.source.stream, '>'],
           { binary: true, blockMs: settings.blockMs },
         )) as Array<[Buffer, RawEntry[]]> | null
         failures = 0
@@ -535,10 +544,10 @@ export class RedisConsumer implements TransportConsumer {
     const unawaited = this.acksNow
     this.acksNow = 0
     return Promise.all([
-      commands.call(['XACK', this.source.stream, this.source.group, ...ids]),
-      this.source.deleteAcked ? commands.call(['XDEL', this.source.stream, ...ids]) : undefined,
+      commands.call(command(['XACK', this.source.stream, this.source.group], ids)),
+      this.source.deleteAcked ? commands.call(command(['XDEL', this.source.stream], ids)) : undefined,
       // After the XACK is sent, on the same connection: a crash in between leaves a binding nobody reads, never a turn without its message.
-      turns.length > 0 ? commands.call(['HDEL', `${this.source.stream}:taken`, ...turns]) : undefined,
+      turns.length > 0 ? commands.call(command(['HDEL', `${this.source.stream}:taken`], turns)) : undefined,
     ]).then(
       () => undefined,
       (error: unknown) => {
