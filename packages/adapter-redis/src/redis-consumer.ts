@@ -357,7 +357,19 @@ export class RedisConsumer implements TransportConsumer {
       try {
         reply = (await blocking.call(
           // Numbers as text: the driver passes an array of strings on as it is, where a number among them made it copy the array.
-          ['XREADGROUP', 'GROUP', this.source.group, this.name, 'COUNT', String(this.capacity), 'BLOCK', String(settings.blockMs), 'STREAMS', this.source.stream, '>'],
+          [
+            'XREADGROUP',
+            'GROUP',
+            this.source.group,
+            this.name,
+            'COUNT',
+            String(this.capacity),
+            'BLOCK',
+            String(settings.blockMs),
+            'STREAMS',
+            this.source.stream,
+            '>',
+          ],
           { binary: true, blockMs: settings.blockMs },
         )) as Array<[Buffer, RawEntry[]]> | null
         failures = 0

@@ -202,7 +202,11 @@ export function readEntry(stream: string, raw: RawEntry, deliveryCount: number, 
   const entryId = typeof raw[0] === 'string' ? raw[0] : raw[0].toString()
   const pairs = raw[1] ?? []
   // anymq's own entries (`body`, then `anymq`): the message straight from the parsed field, no record of the properties in between.
-  if (pairs.length === 4 && isFieldName(pairs[0] as Buffer | string, bodyName, fields.body) && isFieldName(pairs[2] as Buffer | string, packedName, fields.packed)) {
+  if (
+    pairs.length === 4 &&
+    isFieldName(pairs[0] as Buffer | string, bodyName, fields.body) &&
+    isFieldName(pairs[2] as Buffer | string, packedName, fields.packed)
+  ) {
     const packed = parsePacked(textOf(pairs[3] as Buffer | string))
     if (packed !== undefined) {
       const body = toBuffer(pairs[1] as Buffer | string)
