@@ -76,6 +76,20 @@ class RedisDelivery implements Delivery {
     return this.consumer.settleAck(this)
   }
 
+  /**
+   * Joins this turn's XACK (the same batch {@link ack} joins) and returns at once: core frees the
+   * handler's slot without a promise per message to await. A failed flush is reported to the
+   * consumer's `onError` once, and the entry stays pending until its lease lapses and it is
+   * redelivered, as after a failed `ack()`; close() still waits for the flush. Not once the consumer
+   * is stopping (`false`: core acks through {@link ack}): a slot freed in the handler's own turn would
+   * let core start a delivery it already holds before its close gives those back.
+   */
+  ackNow(): boolean {
+    if (this.consumer.isStopping) return false
+    this.consumer.settleAckNow(this)
+    return true
+  }
+
   // A retry that fails leaves the entry unsettled (the SPI's contract): core releases it next.
   retry(options: { delayMs: number; headers: Record<string, string> }): Promise<void> {
     return this.consumer.settleRetry(this, options)
@@ -100,6 +114,14 @@ interface ReadEntry {
 }
 
 const reclaimBatch = 100
+
+/** `head` followed by `ids`, in one array of its final length (a spread went through the iterator protocol, an object per id). */
+function command(head: string[], ids: readonly string[]): string[] {
+  const args = new Array<string>(head.length + ids.length)
+  for (let index = 0; index < head.length; index++) args[index] = head[index] as string
+  for (let index = 0; index < ids.length; index++) args[head.length + index] = ids[index] as string
+  return args
+}
 
 /**
  * A consumer of one consumer group. Reads with a blocking XREADGROUP on a connection of its own (a
@@ -138,6 +160,8 @@ export class RedisConsumer implements TransportConsumer {
    * and they all share that flush's one promise. close() waits for the flushes.
    */
   private readonly acks = new SharedTurnBatch<string>((entryIds) => this.flushAcks(entryIds))
+  /** Acks in the next flush taken through `ackNow`: nobody awaits that flush for them, so its failure is reported here. */
+  private acksNow = 0
   /** Entry ids waiting in {@link acks} that are turns of a priority queue (their binding goes too). */
   private readonly turnAcks = new Set<string>()
   private readonly prefetch: number
@@ -276,6 +300,11 @@ export class RedisConsumer implements TransportConsumer {
     }
   }
 
+  /** Stopped, or stopping: reads no more. */
+  get isStopping(): boolean {
+    return this.stopped
+  }
+
   private get capacity(): number {
     return this.prefetch - this.inflight.size
   }
@@ -327,7 +356,20 @@ export class RedisConsumer implements TransportConsumer {
       let reply: Array<[Buffer, RawEntry[]]> | null
       try {
         reply = (await blocking.call(
-          ['XREADGROUP', 'GROUP', this.source.group, this.name, 'COUNT', this.capacity, 'BLOCK', settings.blockMs, 'STREAMS', this.source.stream, '>'],
+          // Numbers as text: the driver passes an array of strings on as it is, where a number among them made it copy the array.
+          [
+            'XREADGROUP',
+            'GROUP',
+            this.source.group,
+            this.name,
+            'COUNT',
+            String(this.capacity),
+            'BLOCK',
+            String(settings.blockMs),
+            'STREAMS',
+            this.source.stream,
+            '>',
+          ],
           { binary: true, blockMs: settings.blockMs },
         )) as Array<[Buffer, RawEntry[]]> | null
         failures = 0
@@ -441,6 +483,13 @@ export class RedisConsumer implements TransportConsumer {
     return this.ack(delivery.raw.entryId, delivery.turn)
   }
 
+  /** {@link RedisDelivery.ackNow}: as {@link settleAck}, the flush's promise left to {@link flushAcks}, which reports its failure. */
+  settleAckNow(delivery: RedisDelivery): void {
+    if (!this.markSettled(delivery)) return
+    this.acksNow++
+    void this.ack(delivery.raw.entryId, delivery.turn)
+  }
+
   /** {@link RedisDelivery.retry}: the retry copy into the delay set and the ack, in one script. */
   settleRetry(delivery: RedisDelivery, { delayMs, headers }: { delayMs: number; headers: Record<string, string> }): Promise<void> {
     const { source } = this
@@ -504,15 +553,20 @@ export class RedisConsumer implements TransportConsumer {
   private flushAcks(ids: string[]): Promise<void> {
     const { commands } = this.context
     const turns = this.turnAcks.size === 0 ? [] : ids.filter((id) => this.turnAcks.delete(id))
+    const unawaited = this.acksNow
+    this.acksNow = 0
     return Promise.all([
-      commands.call(['XACK', this.source.stream, this.source.group, ...ids]),
-      this.source.deleteAcked ? commands.call(['XDEL', this.source.stream, ...ids]) : undefined,
+      commands.call(command(['XACK', this.source.stream, this.source.group], ids)),
+      this.source.deleteAcked ? commands.call(command(['XDEL', this.source.stream], ids)) : undefined,
       // After the XACK is sent, on the same connection: a crash in between leaves a binding nobody reads, never a turn without its message.
-      turns.length > 0 ? commands.call(['HDEL', `${this.source.stream}:taken`, ...turns]) : undefined,
+      turns.length > 0 ? commands.call(command(['HDEL', `${this.source.stream}:taken`], turns)) : undefined,
     ]).then(
       () => undefined,
       (error: unknown) => {
-        throw connectionError(`acknowledging ${ids.length} entr${ids.length === 1 ? 'y' : 'ies'} of ${this.source.label} (${ids[0]}…)`, error)
+        const failure = connectionError(`acknowledging ${ids.length} entr${ids.length === 1 ? 'y' : 'ies'} of ${this.source.label} (${ids[0]}…)`, error)
+        // Those entries stay pending and come back after their lease, as after a failed ack().
+        if (unawaited > 0) this.options.onError(failure)
+        throw failure
       },
     )
   }

@@ -4,7 +4,7 @@ import { publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
 import { runScript, scriptCommand } from './redis-scripts.js'
-import { delayedMember, entryFields, type WireLayout } from './redis-wire.js'
+import { delayedMember, type WireLayout, xadd } from './redis-wire.js'
 
 /** A script to run as one write: the keys, then the arguments. */
 export interface ScriptWrite {
@@ -21,6 +21,10 @@ export type Write = RedisArgument[] | ScriptWrite
  * only with Redis' reply, which with `appendfsync always` comes after the write reached the disk.
  */
 export class RedisPublisher {
+  /** The queue last written to, and its stream key: a batch (or a run of sends) names one queue, its key built once. */
+  private lastQueue = ''
+  private lastQueueKey = ''
+
   constructor(
     private readonly commands: RedisConnection,
     private readonly keys: RedisKeys,
@@ -61,11 +65,11 @@ export class RedisPublisher {
           writes.push({ script: 'anymqSchedule', args: [this.keys.queueDelayed(name), message.delayMs, member] })
         } else if (priority !== undefined) {
           writes.push({ script: 'anymqEnqueueByPriority', args: [this.keys.queue(name), delayedMember(message, undefined, priority, layout)] })
-        } else writes.push(entryFields(['XADD', this.keys.queue(name), '*'], message, undefined, layout))
+        } else writes.push(xadd(this.queueKey(name), message, undefined, layout))
         return
       }
       case 'topic':
-        writes.push(entryFields(['XADD', this.keys.topic(destination.topic), '*'], message, undefined, layout))
+        writes.push(xadd(this.keys.topic(destination.topic), message, undefined, layout))
         return
       case 'subscription': {
         const { topic, name } = destination.subscription
@@ -75,15 +79,24 @@ export class RedisPublisher {
         if (message.delayMs > 0) {
           const member = delayedMember(message, name, undefined, layout)
           writes.push({ script: 'anymqSchedule', args: [this.keys.subscriptionDelayed(topic, name), message.delayMs, member] })
-        } else writes.push(entryFields(['XADD', this.keys.topic(topic), '*'], message, name, layout))
+        } else writes.push(xadd(this.keys.topic(topic), message, name, layout))
         return
       }
       case 'inbox': {
         const stream = this.keys.inbox(destination.address)
-        writes.push(entryFields(['XADD', stream, '*'], message, undefined, layout), ['PEXPIRE', stream, inboxTtlMs])
+        writes.push(xadd(stream, message, undefined, layout), ['PEXPIRE', stream, inboxTtlMs])
         return
       }
     }
+  }
+
+  /** {@link RedisKeys.queue}, remembered for the queue last written to. */
+  private queueKey(name: string): string {
+    if (name !== this.lastQueue) {
+      this.lastQueueKey = this.keys.queue(name)
+      this.lastQueue = name
+    }
+    return this.lastQueueKey
   }
 
   /** Runs writes: one command directly, several in one MULTI/EXEC; then waits for replicas if asked. */

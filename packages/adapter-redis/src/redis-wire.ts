@@ -68,10 +68,25 @@ const defaultContentType = 'application/octet-stream'
  * and returns it; `group` addresses one subscription of a topic.
  */
 export function entryFields<T extends Array<string | Buffer | number>>(result: T, message: OutgoingMessage, group?: string, layout: WireLayout = 'packed'): T {
-  const body = Buffer.isBuffer(message.body) ? message.body : Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength)
+  const body = bodyBuffer(message)
   if (layout === 'fields') return separateFields(result, message, body, group)
   result.push(fields.body, body, fields.packed, packedProperties(message, group))
   return result
+}
+
+/**
+ * The XADD of one message into `stream` (as {@link entryFields} appends it to `['XADD', stream, '*']`):
+ * in the default layout one array of its final length, where pushing the fields grew it twice.
+ */
+export function xadd(stream: string, message: OutgoingMessage, group: string | undefined, layout: WireLayout): Array<string | Buffer> {
+  if (layout === 'fields') return entryFields(['XADD', stream, '*'], message, group, layout)
+  return ['XADD', stream, '*', fields.body, bodyBuffer(message), fields.packed, packedProperties(message, group)]
+}
+
+/** The body as a Buffer (a view, no copy) for the client to write. */
+function bodyBuffer(message: OutgoingMessage): Buffer {
+  const body = message.body
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
 }
 
 /** Text JSON writes between quotes as it is: printable ASCII but the quote and the backslash. */
@@ -81,13 +96,25 @@ function quoted(text: string): string {
   return plainText.test(text) ? `"${text}"` : JSON.stringify(text)
 }
 
+/** The last content type quoted, and its JSON text: a producer sends one content type over and over. */
+let lastContentType = ''
+let lastContentTypeJson = '""'
+
+function quotedContentType(contentType: string): string {
+  if (contentType !== lastContentType) {
+    lastContentTypeJson = quoted(contentType)
+    lastContentType = contentType
+  }
+  return lastContentTypeJson
+}
+
 /**
  * The `anymq` field: the same text as `JSON.stringify` of {@link PackedProperties} (same keys, same
  * order, undefined ones left out), written by hand, which costs about half as much per message.
  */
 export function packedProperties(message: OutgoingMessage, group: string | undefined): string {
   const timestamp = Number.isFinite(message.timestamp) ? message.timestamp : null
-  let json = `{"id":${quoted(message.id)},"contentType":${quoted(message.contentType)},"timestamp":${timestamp}`
+  let json = `{"id":${quoted(message.id)},"contentType":${quotedContentType(message.contentType)},"timestamp":${timestamp}`
   if (message.key !== undefined) json += `,"key":${quoted(message.key)}`
   if (message.correlationId !== undefined) json += `,"correlationId":${quoted(message.correlationId)}`
   if (message.replyTo !== undefined) json += `,"replyTo":${quoted(message.replyTo)}`
@@ -174,6 +201,32 @@ interface EntryProperties {
 export function readEntry(stream: string, raw: RawEntry, deliveryCount: number, shareBody = false): { message: IncomingMessage; entry: RedisEntry } {
   const entryId = typeof raw[0] === 'string' ? raw[0] : raw[0].toString()
   const pairs = raw[1] ?? []
+  // anymq's own entries (`body`, then `anymq`): the message straight from the parsed field, no record of the properties in between.
+  if (
+    pairs.length === 4 &&
+    isFieldName(pairs[0] as Buffer | string, bodyName, fields.body) &&
+    isFieldName(pairs[2] as Buffer | string, packedName, fields.packed)
+  ) {
+    const packed = parsePacked(textOf(pairs[3] as Buffer | string))
+    if (packed !== undefined) {
+      const body = toBuffer(pairs[1] as Buffer | string)
+      const headers = packedHeaders(packed.headers)
+      const id = packed.id
+      const message: IncomingMessage = {
+        id: typeof id === 'string' && id !== '' ? id : entryId,
+        body: shareBody ? body : ownCopy(body),
+        contentType: stringOr(packed.contentType) ?? defaultContentType,
+        headers,
+        key: stringOr(packed.key),
+        correlationId: stringOr(packed.correlationId),
+        replyTo: stringOr(packed.replyTo),
+        timestamp: typeof packed.timestamp === 'number' && Number.isFinite(packed.timestamp) ? packed.timestamp : entryTime(entryId),
+        subject: stringOr(packed.subject),
+        attempt: (headers === noHeaders ? 1 : attemptFromHeaders(headers)) + Math.max(0, deliveryCount - 1),
+      }
+      return { message, entry: new ReadStreamEntry(stream, entryId, pairs, deliveryCount, stringOr(packed.group)) }
+    }
+  }
   const read: EntryProperties = {
     body: undefined,
     id: undefined,
@@ -210,6 +263,40 @@ export function readEntry(stream: string, raw: RawEntry, deliveryCount: number, 
     attempt,
   }
   return { message, entry: new ReadStreamEntry(stream, entryId, pairs, deliveryCount, read.group) }
+}
+
+/**
+ * The `headers` of a received message without any: one shared, frozen object instead of an empty one
+ * per message (core reads a delivery's headers and hands the handler a copy of what it keeps).
+ */
+const noHeaders: Record<string, string> = Object.freeze({}) as Record<string, string>
+
+/** The parsed `anymq` field, when it is a JSON object; `undefined` for anything else (another client's field of that name). */
+function parsePacked(value: string): Partial<Record<keyof PackedProperties, unknown>> | undefined {
+  let packed: unknown
+  try {
+    packed = JSON.parse(value)
+  } catch {
+    return undefined
+  }
+  if (typeof packed !== 'object' || packed === null || Array.isArray(packed)) return undefined
+  return packed as Partial<Record<keyof PackedProperties, unknown>>
+}
+
+/** A property of the `anymq` field when it is a string; properties of the wrong type are left out. */
+function stringOr(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+/** The string headers of the `anymq` field, in an object of the message's own; {@link noHeaders} when there are none. */
+function packedHeaders(headers: unknown): Record<string, string> {
+  if (typeof headers !== 'object' || headers === null) return noHeaders
+  let own: Record<string, string> | undefined
+  for (const name in headers) {
+    const header = (headers as Record<string, unknown>)[name]
+    if (typeof header === 'string') (own ??= {})[name] = header
+  }
+  return own ?? noHeaders
 }
 
 /** One field of the layout of one field per property; any other field is a header. */
@@ -251,17 +338,11 @@ function readField(read: EntryProperties, name: string, value: string): void {
  * header of that name, as any unknown field; properties of the wrong type are left out.
  */
 function readPacked(read: EntryProperties, value: string): void {
-  let packed: unknown
-  try {
-    packed = JSON.parse(value)
-  } catch {
-    packed = undefined
-  }
-  if (typeof packed !== 'object' || packed === null || Array.isArray(packed)) {
+  const properties = parsePacked(value)
+  if (properties === undefined) {
     read.headers[fields.packed] = value
     return
   }
-  const properties = packed as Partial<Record<keyof PackedProperties, unknown>>
   if (typeof properties.id === 'string') read.id = properties.id
   if (typeof properties.contentType === 'string') read.contentType = properties.contentType
   if (typeof properties.timestamp === 'number' && Number.isFinite(properties.timestamp)) read.timestamp = properties.timestamp

@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// Consume against a real Redis, anymq (the compiled adapter on node-redis, `queue.consume`, concurrency 16, JSON
+// codec) and raw node-redis (the bench's raw client's read loop: XREADGROUP COUNT ≤ 16, XACK + XDEL per turn)
+// alternated round by round in one process; each round measured by measure-round.mjs (CPU of the main and the
+// other threads, JS heap bytes allocated, scavenges, per message). Prints the medians of the rounds after the first.
+// Build first (pnpm build, or tsc -p tsconfig.build.json in packages/core and packages/adapter-redis);
+// REDIS_DIST=<dir>/ runs another build of the adapter on the anymq side.
+// HEAP_PROFILE=<file> writes a sampling allocation profile (collected objects included) of each side's last round
+// to <file>.<side>.heapprofile (open it in Chrome's DevTools, or sum its self sizes per function).
+//   ANYMQ_REDIS_URL=redis://… node bench/redis-consume-alloc.mjs [bytes=100] [messages=20000] [rounds=6] [sides=anymq,raw]
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { describeMedians, describeRound, measureRound } from './measure-round.mjs'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const dist = process.env.REDIS_DIST ?? join(root, 'packages/adapter-redis/dist/')
+const { adapter } = await import(pathToFileURL(join(dist, 'index.js')).href)
+const { entryFields } = await import(pathToFileURL(join(dist, 'redis-wire.js')).href)
+const { connect } = await import(pathToFileURL(join(root, 'packages/core/dist/index.js')).href)
+const { createClient } = await import(pathToFileURL(join(root, 'bench/node_modules/@redis/client/dist/index.js')).href)
+
+const url = process.env.ANYMQ_REDIS_URL
+if (!url) throw new Error('set ANYMQ_REDIS_URL (eval "$(bash scripts/brokers.sh env)")')
+const bytes = Number(process.argv[2] ?? 100)
+const total = Number(process.argv[3] ?? 20_000)
+const rounds = Number(process.argv[4] ?? 6)
+const sides = (process.argv[5] ?? 'anymq,raw').split(',')
+const run = 'abcdefgh'
+const pad = 'x'.repeat(Math.max(0, bytes - 60))
+const bodyOf = (seq) => JSON.stringify({ run, seq, sentAt: 1.5, pad })
+const prefix = `alloc-${process.pid}`
+
+const filler = createClient({ url })
+await filler.connect()
+
+/** Writes `total` entries as the side's producer would (anymq's packed layout, or `body` alone), untimed. */
+async function fill(stream, side) {
+  for (let first = 0; first < total; first += 500) {
+    const pipeline = filler.multi()
+    for (let seq = first; seq < Math.min(total, first + 500); seq++) {
+      const message = { id: crypto.randomUUID(), body: Buffer.from(bodyOf(seq)), contentType: 'application/json', headers: {}, timestamp: Date.now() }
+      pipeline.addCommand(side === 'anymq' ? entryFields(['XADD', stream, '*'], message) : ['XADD', stream, '*', 'body', bodyOf(seq)])
+    }
+    await pipeline.execAsPipeline()
+  }
+}
+
+const mq = await connect(url, { adapter, logger: { debug() {}, info() {}, warn: console.warn, error: console.error } })
+
+async function drainAnymq(stream, finished) {
+  let seen = 0
+  const subscription = mq.queue(stream).consume(
+    (message) => {
+      if (message.body.run === run && ++seen === total) finished()
+    },
+    { concurrency: 16 },
+  )
+  await subscription.ready
+  return () => subscription.close()
+}
+
+// The bench's raw node-redis consumer (bench/src/clients/redis-node-raw-client.ts), as it is.
+const commands = createClient({ url })
+await commands.connect()
+async function drainRaw(stream, finished) {
+  const group = 'bench'
+  await commands.xGroupCreate(stream, group, '0', { MKSTREAM: true }).catch(() => {})
+  const blocking = commands.duplicate()
+  await blocking.connect()
+  let seen = 0
+  let running = true
+  let inflight = 0
+  let slotFreed
+  let acks = []
+  const flushAcks = () => {
+    const ids = acks
+    acks = []
+    if (ids.length > 0) void commands.multi().xAck(stream, group, ids).xDel(stream, ids).execAsPipeline()
+  }
+  const loop = (async () => {
+    while (running) {
+      if (inflight >= 16) {
+        await new Promise((resolve) => (slotFreed = resolve))
+        continue
+      }
+      const reply = await blocking.xReadGroup(group, 'consumer', { key: stream, id: '>' }, { COUNT: 16 - inflight, BLOCK: 200 }).catch(() => null)
+      for (const { messages } of reply ?? []) {
+        for (const { id, message } of messages) {
+          inflight++
+          void (async () => {
+            const body = JSON.parse(message.body)
+            if (body.run === run && ++seen === total) finished()
+            if (acks.length === 0) setImmediate(flushAcks)
+            acks.push(id)
+            inflight--
+            const wake = slotFreed
+            slotFreed = undefined
+            wake?.()
+          })()
+        }
+      }
+    }
+  })()
+  return async () => {
+    running = false
+    slotFreed?.()
+    await loop
+    flushAcks()
+    blocking.destroy()
+  }
+}
+
+const results = Object.fromEntries(sides.map((side) => [side, []]))
+for (let round = 1; round <= rounds; round++) {
+  for (const side of sides) {
+    const stream = `${prefix}-${side}-${round}`
+    const key = side === 'anymq' ? `anymq:q:${stream}` : stream
+    await fill(key, side)
+    const heapProfile = process.env.HEAP_PROFILE !== undefined && round === rounds ? `${process.env.HEAP_PROFILE}.${side}.heapprofile` : undefined
+    const result = await measureRound(
+      async () => {
+        let done
+        const finished = new Promise((resolve) => (done = resolve))
+        const stop = await (side === 'anymq' ? drainAnymq : drainRaw)(stream, done)
+        await finished
+        return stop
+      },
+      total,
+      heapProfile,
+    )
+    results[side].push(result)
+    console.log(describeRound(round, side, result))
+    await filler.del(key)
+  }
+}
+for (const side of sides) console.log(describeMedians(`${side} ${bytes} B × ${total}`, results[side]))
+await mq.close()
+await commands.close()
+await filler.close()
