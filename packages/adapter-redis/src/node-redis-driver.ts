@@ -90,6 +90,8 @@ class NodeRedisConnection implements RedisConnection {
   /** The client a stalled read was given up on: its read's failure is an empty read, not an error. */
   private stalledClient: Client | undefined
   private watchdog: NodeJS.Timeout | undefined
+  /** Channels this connection listens to (`replies` role): subscribed again on each new client. */
+  private readonly subscriptions = new Map<string, (payload: Buffer) => void>()
 
   constructor(
     private readonly settings: RedisSettings,
@@ -134,6 +136,13 @@ class NodeRedisConnection implements RedisConnection {
       this.noteFailure(client, error)
       throw error
     }
+  }
+
+  async subscribe(channel: string, listener: (payload: Buffer) => void): Promise<void> {
+    this.subscriptions.set(channel, listener)
+    const client = this.client
+    // Not ready: the client being connected subscribes before it counts as ready (see attachOnce).
+    if (client?.isReady) await client.SUBSCRIBE(channel, listener, true)
   }
 
   onReady(listener: () => void): () => void {
@@ -299,6 +308,8 @@ class NodeRedisConnection implements RedisConnection {
         const [role] = (await client.sendCommand(['ROLE'])) as [string]
         if (role !== 'master') throw new Error(`READONLY ${host}:${port} is a ${role}, not the primary`)
       }
+      // node-redis would subscribe again after its own reconnect; this client is new, so the connection does.
+      for (const [channel, listener] of this.subscriptions) await client.SUBSCRIBE(channel, listener, true)
     } catch (error) {
       client.destroy()
       throw failure ?? error

@@ -4,7 +4,7 @@ import { publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
 import { runScript, scriptCommand } from './redis-scripts.js'
-import { delayedMember, entryFields, type WireLayout } from './redis-wire.js'
+import { delayedMember, entryFields, publishedReply, type WireLayout } from './redis-wire.js'
 
 /** A script to run as one write: the keys, then the arguments. */
 export interface ScriptWrite {
@@ -34,12 +34,35 @@ export class RedisPublisher {
 
   /** Not `async`: a single send costs the client's promise and one reaction, not a chain of awaits. */
   publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (destination.kind === 'inbox' && messages.length === 1) return this.reply(destination, messages[0] as OutgoingMessage)
     const writes: Write[] = []
     for (const message of messages) this.addWrites(writes, destination, message)
     const applied = this.apply(writes, destination, messages.length)
     if (destination.kind === 'topic') return applied.then(() => this.onTopicWrite(this.keys.topic(destination.topic)))
     if (destination.kind === 'subscription') return applied.then(() => this.onTopicWrite(this.keys.topic(destination.subscription.topic)))
     return applied
+  }
+
+  /**
+   * A reply: PUBLISHed on the requester's inbox channel first. PUBLISH is written neither to the AOF
+   * nor to replicas, so with `appendfsync always` it waits for no fsync; it returns how many
+   * subscribers got the reply. None (the requester is reconnecting its subscriber, or is an older
+   * anymq, or a foreign client that only reads the stream): the reply is written into the inbox stream
+   * as before, so no reply is lost that the stream would have kept. See `redis-inbox.ts`.
+   */
+  private reply(destination: Extract<Destination, { kind: 'inbox' }>, message: OutgoingMessage): Promise<void> {
+    let published: Promise<unknown>
+    try {
+      published = this.commands.call(['PUBLISH', this.keys.inboxChannel(destination.address), publishedReply(message, this.settings.wireLayout)])
+    } catch (error) {
+      published = Promise.reject(error)
+    }
+    return published.then(
+      (receivers) => (Number(receivers) > 0 ? undefined : this.apply(this.writesFor(destination, message), destination, 1)),
+      (error: unknown) => {
+        throw publishError(`sending a reply to ${describeDestination(destination)}`, error)
+      },
+    )
   }
 
   /** The writes that put one message into a destination (for {@link apply}, or a caller's own MULTI). */
