@@ -134,12 +134,12 @@ class IoredisConnection implements RedisConnection {
   }
 
   /** ioredis subscribes again by itself after a reconnect (`autoResubscribe`, on by default). */
-  async subscribe(channel: string, listener: (payload: Buffer) => void): Promise<void> {
+  async subscribe(channel: string, sharded: boolean, listener: (payload: Buffer) => void): Promise<void> {
     const name = Buffer.from(channel)
-    this.client.on('messageBuffer', (from: Buffer, payload: Buffer) => {
+    this.client.on(sharded ? 'smessageBuffer' : 'messageBuffer', (from: Buffer, payload: Buffer) => {
       if (name.equals(from)) listener(payload)
     })
-    await this.client.subscribe(channel)
+    await (sharded ? this.client.ssubscribe(channel) : this.client.subscribe(channel))
   }
 
   onReady(listener: () => void): () => void {

@@ -44,6 +44,11 @@ function argumentsOf(args: readonly RedisArgument[]): Argument[] {
   return out
 }
 
+/** Subscribes `client` to one channel, its messages as Buffers. */
+function subscribeOn(client: Client, { channel, sharded, listener }: { channel: string; sharded: boolean; listener: (payload: Buffer) => void }): Promise<void> {
+  return sharded ? client.SSUBSCRIBE(channel, listener, true) : client.SUBSCRIBE(channel, listener, true)
+}
+
 /** Asks the Sentinels, in order, where the primary `masterName` is now; applies `natMap`. */
 async function findPrimary(settings: RedisSettings): Promise<{ host: string; port: number }> {
   let lastError: unknown = new Error('no sentinel configured')
@@ -91,7 +96,7 @@ class NodeRedisConnection implements RedisConnection {
   private stalledClient: Client | undefined
   private watchdog: NodeJS.Timeout | undefined
   /** Channels this connection listens to (`replies` role): subscribed again on each new client. */
-  private readonly subscriptions = new Map<string, (payload: Buffer) => void>()
+  private readonly subscriptions: Array<{ channel: string; sharded: boolean; listener: (payload: Buffer) => void }> = []
 
   constructor(
     private readonly settings: RedisSettings,
@@ -138,11 +143,12 @@ class NodeRedisConnection implements RedisConnection {
     }
   }
 
-  async subscribe(channel: string, listener: (payload: Buffer) => void): Promise<void> {
-    this.subscriptions.set(channel, listener)
+  async subscribe(channel: string, sharded: boolean, listener: (payload: Buffer) => void): Promise<void> {
+    const subscription = { channel, sharded, listener }
+    this.subscriptions.push(subscription)
     const client = this.client
     // Not ready: the client being connected subscribes before it counts as ready (see attachOnce).
-    if (client?.isReady) await client.SUBSCRIBE(channel, listener, true)
+    if (client?.isReady) await subscribeOn(client, subscription)
   }
 
   onReady(listener: () => void): () => void {
@@ -309,7 +315,7 @@ class NodeRedisConnection implements RedisConnection {
         if (role !== 'master') throw new Error(`READONLY ${host}:${port} is a ${role}, not the primary`)
       }
       // node-redis would subscribe again after its own reconnect; this client is new, so the connection does.
-      for (const [channel, listener] of this.subscriptions) await client.SUBSCRIBE(channel, listener, true)
+      for (const subscription of this.subscriptions) await subscribeOn(client, subscription)
     } catch (error) {
       client.destroy()
       throw failure ?? error

@@ -37,11 +37,12 @@ export interface RedisConnection {
   transaction(commands: ReadonlyArray<readonly RedisArgument[]>): Promise<unknown[]>
   /**
    * Puts the connection in subscriber mode (open it with the `replies` role): `listener` gets the
-   * payload of each message PUBLISHed on `channel`, as bytes. Resolves once Redis confirmed the
+   * payload of each message published on `channel`, as bytes; `sharded`: a shard channel (`SSUBSCRIBE`,
+   * for `SPUBLISH`), else a plain one (`SUBSCRIBE`, for `PUBLISH`). Resolves once Redis confirmed the
    * subscription; the connection subscribes again by itself after each reconnect (until then, a
-   * PUBLISH on the channel reaches nobody and says so: it returns 0).
+   * publish on the channel reaches nobody and says so: it returns 0).
    */
-  subscribe(channel: string, listener: (payload: Buffer) => void): Promise<void>
+  subscribe(channel: string, sharded: boolean, listener: (payload: Buffer) => void): Promise<void>
   /** Calls `listener` each time the connection becomes ready again after a loss; returns its removal. */
   onReady(listener: () => void): () => void
   /** Closes politely (QUIT), or drops the connection when Redis does not answer within 2 s. Idempotent. */

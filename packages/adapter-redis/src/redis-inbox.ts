@@ -5,6 +5,7 @@ import { pause, whenReady } from './redis-connection.js'
 import type { RedisConnection, RedisDriver } from './redis-driver.js'
 import { connectionError } from './redis-errors.js'
 import type { RedisKeys } from './redis-keys.js'
+import type { ReplyPubSub } from './redis-reply-pubsub.js'
 import { publishedReplyFields, type RawEntry, readEntry } from './redis-wire.js'
 
 /** An inbox key expires this long after its last use, so a requester that crashed leaves nothing behind. */
@@ -27,10 +28,11 @@ function nextEntryId(entryId: string): string {
 export const publishedEntryId = '0-0'
 
 /**
- * A requester's replies, by two ways. A responder first PUBLISHes a reply on the inbox's channel,
- * which this inbox subscribes to (on a connection of its own) before its address is handed out:
- * nothing written, so no fsync on the round trip under `appendfsync always`. When nobody listens there
- * (PUBLISH returns 0: this subscriber is reconnecting, or the requester is an older anymq) the
+ * A requester's replies, by two ways. A responder first publishes a reply on the inbox's channel
+ * (`SPUBLISH`, or `PUBLISH` before Redis 7: see `redis-reply-pubsub.ts`), which this inbox subscribes
+ * to (on a connection of its own) before its address is handed out: nothing written, so no fsync on
+ * the round trip under `appendfsync always`. When nobody listens there (the publish returns 0: this
+ * subscriber is reconnecting, or the requester is an older anymq) the
  * responder writes the reply into the inbox's private stream instead, as older responders always do;
  * the inbox reads that stream with plain blocking XREAD (no consumer group: only this process reads
  * it) on another connection. A reply that came both ways (a PUBLISH resent after a lost connection) is
@@ -67,6 +69,7 @@ export class RedisInbox implements Inbox {
     private readonly driver: RedisDriver,
     keys: RedisKeys,
     private readonly commands: RedisConnection,
+    private readonly replyPubSub: () => Promise<ReplyPubSub>,
     private readonly logger: Logger,
     private readonly options: TransportConsumeOptions,
     private readonly deliver: (delivery: Delivery) => void,
@@ -92,7 +95,7 @@ export class RedisInbox implements Inbox {
     // Subscribed before start() returns, so before any request carries this inbox's address.
     const subscriber = await this.driver.open(this.settings, 'replies', this.logger, (error) => this.reportOutage(error))
     this.subscriber = subscriber
-    await subscriber.subscribe(this.channel, (payload) => this.receivePublished(payload))
+    await subscriber.subscribe(this.channel, (await this.replyPubSub()) === 'sharded', (payload) => this.receivePublished(payload))
   }
 
   async close(): Promise<void> {

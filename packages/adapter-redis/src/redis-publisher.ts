@@ -3,6 +3,7 @@ import type { RedisArgument, RedisConnection } from './redis-driver.js'
 import { publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
+import type { ReplyPubSub } from './redis-reply-pubsub.js'
 import { runScript, scriptCommand } from './redis-scripts.js'
 import { delayedMember, entryFields, publishedReply, type WireLayout } from './redis-wire.js'
 
@@ -21,10 +22,14 @@ export type Write = RedisArgument[] | ScriptWrite
  * only with Redis' reply, which with `appendfsync always` comes after the write reached the disk.
  */
 export class RedisPublisher {
+  /** `SPUBLISH` or `PUBLISH`, once the server was asked (see {@link replyPubSub}). */
+  private publishCommand: string | undefined
+
   constructor(
     private readonly commands: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly onTopicWrite: (stream: string) => void,
+    private readonly replyPubSub: () => Promise<ReplyPubSub>,
     private readonly settings: { waitReplicas: number; waitTimeoutMs: number; wireLayout: WireLayout } = {
       waitReplicas: 0,
       waitTimeoutMs: 0,
@@ -44,16 +49,25 @@ export class RedisPublisher {
   }
 
   /**
-   * A reply: PUBLISHed on the requester's inbox channel first. PUBLISH is written neither to the AOF
-   * nor to replicas, so with `appendfsync always` it waits for no fsync; it returns how many
-   * subscribers got the reply. None (the requester is reconnecting its subscriber, or is an older
-   * anymq, or a foreign client that only reads the stream): the reply is written into the inbox stream
-   * as before, so no reply is lost that the stream would have kept. See `redis-inbox.ts`.
+   * A reply: published on the requester's inbox channel first (`SPUBLISH`, or `PUBLISH` before Redis
+   * 7: see `redis-reply-pubsub.ts`). A publish is not written to the AOF, so with `appendfsync always`
+   * it waits for no fsync; it returns how many subscribers got the reply. None (the requester is
+   * reconnecting its subscriber, or is an older anymq, or a foreign client that only reads the
+   * stream): the reply is written into the inbox stream as before, so no reply is lost that the stream
+   * would have kept. See `redis-inbox.ts`.
    */
   private reply(destination: Extract<Destination, { kind: 'inbox' }>, message: OutgoingMessage): Promise<void> {
     let published: Promise<unknown>
     try {
-      published = this.commands.call(['PUBLISH', this.keys.inboxChannel(destination.address), publishedReply(message, this.settings.wireLayout)])
+      const command = this.publishCommand
+      const args = [this.keys.inboxChannel(destination.address), publishedReply(message, this.settings.wireLayout)]
+      published =
+        command !== undefined
+          ? this.commands.call([command, ...args])
+          : this.replyPubSub().then((pubSub) => {
+              this.publishCommand = pubSub === 'sharded' ? 'SPUBLISH' : 'PUBLISH'
+              return this.commands.call([this.publishCommand, ...args])
+            })
     } catch (error) {
       published = Promise.reject(error)
     }

@@ -46,7 +46,7 @@ describe.skipIf(!url).each(drivers)('redis reply inbox, %s driver (ANYMQ_REDIS_U
     await Promise.allSettled(open.splice(0).map((connection) => connection.close()))
   })
 
-  it('sends replies over PUBLISH while the requester listens: nothing is written into its inbox stream', async () => {
+  it('publishes replies (SPUBLISH) while the requester listens: nothing is written into its inbox stream', async () => {
     const mq = await connect(withDriver(url as string, driver), { adapter })
     open.push(mq)
     const name = uniqueName('inbox-publish')
@@ -59,17 +59,22 @@ describe.skipIf(!url).each(drivers)('redis reply inbox, %s driver (ANYMQ_REDIS_U
     const answers: number[] = []
     for (let index = 0; index < 50; index++) answers.push(await requester.request(index, { timeoutMs: 10_000 }))
     expect(answers).toEqual(Array.from({ length: 50 }, (_, index) => index * 2))
-    expect(await redisCli(url as string, 'PUBSUB', 'NUMSUB', `anymq:i:${inbox}`)).toEqual([`anymq:i:${inbox}`, '1'])
+    // Redis 7: a shard channel (SPUBLISH / SSUBSCRIBE), which no pattern subscription counts.
+    expect(await redisCli(url as string, 'PUBSUB', 'SHARDNUMSUB', `anymq:i:${inbox}`)).toEqual([`anymq:i:${inbox}`, '1'])
     // No XADD ever reached the inbox stream: the key was never made.
     expect(await redisCli(url as string, 'EXISTS', `anymq:i:${inbox}`)).toEqual(['0'])
   })
 
-  it('writes the reply into the inbox stream when nobody listens on its channel (an older requester, a foreign client)', async () => {
+  it('writes the reply into the inbox stream when nobody listens on its channel (an older requester, a foreign client), a pattern subscriber notwithstanding', async () => {
     const mq = await connect(withDriver(url as string, driver), { adapter })
     open.push(mq)
     const name = uniqueName('inbox-fallback')
     await mq.responder<number, number>(name).serve((request) => request * 2).ready
     const address = randomUUID()
+    // A PSUBSCRIBE matching the channel counts for PUBLISH; it must not pass for the requester listening.
+    const watcher = new Redis(url as string)
+    open.push({ close: async () => void watcher.disconnect() })
+    await watcher.psubscribe(`anymq:i:${address}*`)
     const correlationId = randomUUID()
     const request = JSON.stringify({ id: randomUUID(), contentType: 'application/json', timestamp: Date.now(), correlationId, replyTo: address })
     await redisCli(url as string, 'XADD', `anymq:q:${name}`, '*', 'body', '21', 'anymq', request)
@@ -107,14 +112,14 @@ describe.skipIf(!url).each(drivers)('redis reply inbox, %s driver (ANYMQ_REDIS_U
     const request = JSON.parse(field(await firstEntry(`anymq:q:${name}`), 'anymq'))
     const properties = replyProperties(request.correlationId)
     const published = `4:body2:425:anymq${Buffer.byteLength(properties)}:${properties}`
-    expect(await redisCli(url as string, 'PUBLISH', `anymq:i:${request.replyTo}`, published)).toEqual(['1'])
+    expect(await redisCli(url as string, 'SPUBLISH', `anymq:i:${request.replyTo}`, published)).toEqual(['1'])
     await redisCli(url as string, 'XADD', `anymq:i:${request.replyTo}`, '*', 'body', '42', 'anymq', properties)
     expect(await answer).toBe(42)
     await eventually(async () => (dropped.length > 0 ? dropped : undefined))
     expect(dropped).toHaveLength(1)
   })
 
-  it('subscribes again after its subscriber connection was killed, and replies go over PUBLISH again', async () => {
+  it('subscribes again after its subscriber connection was killed, and replies are published again', async () => {
     const connectionName = uniqueName('inbox-resubscribe')
     const mq = await connect(withDriver(url as string, driver), { adapter, broker: { connectionName } })
     open.push(mq)
@@ -131,7 +136,7 @@ describe.skipIf(!url).each(drivers)('redis reply inbox, %s driver (ANYMQ_REDIS_U
     expect(subscriber).toBeDefined()
     await redisCli(url as string, 'CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(subscriber as string)?.[1] as string)
     await eventually(async () => {
-      const [, count] = await redisCli(url as string, 'PUBSUB', 'NUMSUB', `anymq:i:${inbox}`)
+      const [, count] = await redisCli(url as string, 'PUBSUB', 'SHARDNUMSUB', `anymq:i:${inbox}`)
       return count === '1' ? count : undefined
     })
     await redisCli(url as string, 'DEL', `anymq:i:${inbox}`)
