@@ -45,7 +45,10 @@ function argumentsOf(args: readonly RedisArgument[]): Argument[] {
 }
 
 /** Subscribes `client` to one channel, its messages as Buffers. */
-function subscribeOn(client: Client, { channel, sharded, listener }: { channel: string; sharded: boolean; listener: (payload: Buffer) => void }): Promise<void> {
+function subscribeOn(
+  client: Client,
+  { channel, sharded, listener }: { channel: string; sharded: boolean; listener: (payload: Buffer) => void },
+): Promise<void> {
   return sharded ? client.SSUBSCRIBE(channel, listener, true) : client.SUBSCRIBE(channel, listener, true)
 }
 

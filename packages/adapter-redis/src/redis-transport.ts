@@ -69,7 +69,13 @@ export class RedisTransport implements Transport {
   ) {
     this.keys = new RedisKeys(settings.prefix)
     this.scripts = new RedisScripts(commands)
-    this.publisher = new RedisPublisher(commands, this.keys, (stream) => this.noteTopic(stream), () => this.replyPubSubOfServer(), settings)
+    this.publisher = new RedisPublisher(
+      commands,
+      this.keys,
+      (stream) => this.noteTopic(stream),
+      () => this.replyPubSubOfServer(),
+      settings,
+    )
     this.admin = new RedisAdmin({
       commands,
       keys: this.keys,
