@@ -151,7 +151,14 @@ class NodeRedisConnection implements RedisConnection {
     this.subscriptions.push(subscription)
     const client = this.client
     // Not ready: the client being connected subscribes before it counts as ready (see attachOnce).
-    if (client?.isReady) await subscribeOn(client, subscription)
+    if (!client?.isReady) return
+    try {
+      await subscribeOn(client, subscription)
+    } catch (error) {
+      // Refused (an ACL without the channel): not subscribed again after a reconnect either.
+      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1)
+      throw error
+    }
   }
 
   onReady(listener: () => void): () => void {

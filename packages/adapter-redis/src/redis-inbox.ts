@@ -3,7 +3,7 @@ import type { Delivery, Inbox, Logger, TransportConsumeOptions } from '@anymq/co
 import type { RedisSettings } from './redis-config.js'
 import { pause, whenReady } from './redis-connection.js'
 import type { RedisConnection, RedisDriver } from './redis-driver.js'
-import { connectionError } from './redis-errors.js'
+import { connectionError, describeError, isConnectionProblem } from './redis-errors.js'
 import type { RedisKeys } from './redis-keys.js'
 import type { ReplyPubSub } from './redis-reply-pubsub.js'
 import { publishedReplyFields, type RawEntry, readEntry } from './redis-wire.js'
@@ -95,7 +95,17 @@ export class RedisInbox implements Inbox {
     // Subscribed before start() returns, so before any request carries this inbox's address.
     const subscriber = await this.driver.open(this.settings, 'replies', this.logger, (error) => this.reportOutage(error))
     this.subscriber = subscriber
-    await subscriber.subscribe(this.channel, (await this.replyPubSub()) === 'sharded', (payload) => this.receivePublished(payload))
+    try {
+      await subscriber.subscribe(this.channel, (await this.replyPubSub()) === 'sharded', (payload) => this.receivePublished(payload))
+    } catch (error) {
+      if (isConnectionProblem(error)) throw error
+      // Refused (an ACL without the channel): responders' publishes reach nobody, so replies come through the stream.
+      this.subscriber = undefined
+      await subscriber.close()
+      this.logger.warn(
+        `redis: reply inbox not subscribed to its channel (${describeError(error)}); replies come through its stream, one fsync more per round trip`,
+      )
+    }
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { ConfigError, type Destination, describeDestination, type OutgoingMessage } from '@anymq/core/spi'
 import type { RedisArgument, RedisConnection } from './redis-driver.js'
-import { publishError } from './redis-errors.js'
+import { isConnectionProblem, publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
 import type { ReplyPubSub } from './redis-reply-pubsub.js'
@@ -22,8 +22,8 @@ export type Write = RedisArgument[] | ScriptWrite
  * only with Redis' reply, which with `appendfsync always` comes after the write reached the disk.
  */
 export class RedisPublisher {
-  /** `SPUBLISH` or `PUBLISH`, once the server was asked (see {@link replyPubSub}). */
-  private publishCommand: string | undefined
+  /** `SPUBLISH` or `PUBLISH`, once the server was asked (see {@link replyPubSub}); `null` once refused. */
+  private publishCommand: string | null | undefined
 
   constructor(
     private readonly commands: RedisConnection,
@@ -57,6 +57,8 @@ export class RedisPublisher {
    * would have kept. See `redis-inbox.ts`.
    */
   private reply(destination: Extract<Destination, { kind: 'inbox' }>, message: OutgoingMessage): Promise<void> {
+    const streamed = () => this.apply(this.writesFor(destination, message), destination, 1)
+    if (this.publishCommand === null) return streamed()
     let published: Promise<unknown>
     try {
       const command = this.publishCommand
@@ -72,8 +74,13 @@ export class RedisPublisher {
       published = Promise.reject(error)
     }
     return published.then(
-      (receivers) => (Number(receivers) > 0 ? undefined : this.apply(this.writesFor(destination, message), destination, 1)),
+      (receivers) => (Number(receivers) > 0 ? undefined : streamed()),
       (error: unknown) => {
+        // A refusal (an ACL without channels: Redis 7 gives a new user none by default): streamed, now and from now on.
+        if (!isConnectionProblem(error)) {
+          this.publishCommand = null
+          return streamed()
+        }
         throw publishError(`sending a reply to ${describeDestination(destination)}`, error)
       },
     )

@@ -1,4 +1,5 @@
 import type { RedisConnection } from './redis-driver.js'
+import { isConnectionProblem } from './redis-errors.js'
 
 /**
  * Which pub/sub carries replies outside the AOF (see `redis-inbox.ts`): sharded pub/sub (`SPUBLISH` /
@@ -10,8 +11,16 @@ import type { RedisConnection } from './redis-driver.js'
  */
 export type ReplyPubSub = 'sharded' | 'plain'
 
-/** Asks the server once whether it knows `SPUBLISH` (`COMMAND INFO` answers `nil` for a command it does not have). */
+/**
+ * Asks the server once whether it knows `SPUBLISH` (`COMMAND INFO` answers `nil` for a command it does
+ * not have). A user whose ACL forbids `COMMAND` gets `plain`; an outage fails (asked again next time).
+ */
 export async function replyPubSubOf(commands: RedisConnection): Promise<ReplyPubSub> {
-  const [info] = (await commands.call(['COMMAND', 'INFO', 'SPUBLISH'])) as [unknown]
-  return info === null || info === undefined ? 'plain' : 'sharded'
+  try {
+    const [info] = (await commands.call(['COMMAND', 'INFO', 'SPUBLISH'])) as [unknown]
+    return info === null || info === undefined ? 'plain' : 'sharded'
+  } catch (error) {
+    if (isConnectionProblem(error)) throw error
+    return 'plain'
+  }
 }

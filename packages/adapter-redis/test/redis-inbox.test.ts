@@ -144,6 +144,35 @@ describe.skipIf(!url).each(drivers)('redis reply inbox, %s driver (ANYMQ_REDIS_U
     expect(await redisCli(url as string, 'EXISTS', `anymq:i:${inbox}`)).toEqual(['0'])
   })
 
+  it('streams replies when the ACL allows no channel (the default of a Redis 7 user): the round trip still works', async () => {
+    const user = uniqueName('nochannels')
+    const password = randomUUID()
+    await redisCli(url as string, 'ACL', 'SETUSER', user, 'on', `>${password}`, '~anymq:*', 'resetchannels', '+@all')
+    const userUrl = new URL(url as string)
+    userUrl.username = user
+    userUrl.password = password
+    const warnings: string[] = []
+    const logger: Logger = { debug() {}, info() {}, warn: (message) => void warnings.push(message), error() {} }
+    const mq = await connect(withDriver(userUrl.toString(), driver), { adapter, logger })
+    try {
+      const name = uniqueName('inbox-acl')
+      let inbox: string | undefined
+      await mq.responder<number, number>(name).serve((request, message) => {
+        inbox = message.replyTo
+        return request * 3
+      }).ready
+      const requester = mq.requester<number, number>(name)
+      expect(await requester.request(2, { timeoutMs: 10_000 })).toBe(6)
+      expect(await requester.request(3, { timeoutMs: 10_000 })).toBe(9)
+      expect(await redisCli(url as string, 'EXISTS', `anymq:i:${inbox}`)).toEqual(['1'])
+      expect(warnings.some((warning) => warning.includes('not subscribed to its channel'))).toBe(true)
+    } finally {
+      // Closed before the user goes: DELUSER drops its connections, which would then wait to reconnect.
+      await mq.close()
+      await redisCli(url as string, 'ACL', 'DELUSER', user)
+    }
+  })
+
   it('trims the replies it read from its stream: the inbox does not grow with them', async () => {
     const mq = await connect(withDriver(url as string, driver), { adapter })
     open.push(mq)
