@@ -76,12 +76,11 @@ export class RedisPublisher {
     return published.then(
       (receivers) => (Number(receivers) > 0 ? undefined : streamed()),
       (error: unknown) => {
-        // A refusal (an ACL without channels: Redis 7 gives a new user none by default): streamed, now and from now on.
-        if (!isConnectionProblem(error)) {
-          this.publishCommand = null
-          return streamed()
-        }
-        throw publishError(`sending a reply to ${describeDestination(destination)}`, error)
+        if (isConnectionProblem(error)) throw publishError(`sending a reply to ${describeDestination(destination)}`, error)
+        // A refusal (an ACL without channels: Redis 7 gives a new user none by default) streams from now on;
+        // any other error of the publish, this reply only.
+        if (/^NOPERM|unknown command/i.test(String((error as Error)?.message))) this.publishCommand = null
+        return streamed()
       },
     )
   }
