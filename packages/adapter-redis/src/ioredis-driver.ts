@@ -133,6 +133,15 @@ class IoredisConnection implements RedisConnection {
     return replies
   }
 
+  /** ioredis subscribes again by itself after a reconnect (`autoResubscribe`, on by default). */
+  async subscribe(channel: string, sharded: boolean, listener: (payload: Buffer) => void): Promise<void> {
+    const name = Buffer.from(channel)
+    this.client.on(sharded ? 'smessageBuffer' : 'messageBuffer', (from: Buffer, payload: Buffer) => {
+      if (name.equals(from)) listener(payload)
+    })
+    await (sharded ? this.client.ssubscribe(channel) : this.client.subscribe(channel))
+  }
+
   onReady(listener: () => void): () => void {
     this.client.on('ready', listener)
     return () => this.client.off('ready', listener)

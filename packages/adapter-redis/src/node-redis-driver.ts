@@ -44,6 +44,14 @@ function argumentsOf(args: readonly RedisArgument[]): Argument[] {
   return out
 }
 
+/** Subscribes `client` to one channel, its messages as Buffers. */
+function subscribeOn(
+  client: Client,
+  { channel, sharded, listener }: { channel: string; sharded: boolean; listener: (payload: Buffer) => void },
+): Promise<void> {
+  return sharded ? client.SSUBSCRIBE(channel, listener, true) : client.SUBSCRIBE(channel, listener, true)
+}
+
 /** Asks the Sentinels, in order, where the primary `masterName` is now; applies `natMap`. */
 async function findPrimary(settings: RedisSettings): Promise<{ host: string; port: number }> {
   let lastError: unknown = new Error('no sentinel configured')
@@ -90,6 +98,8 @@ class NodeRedisConnection implements RedisConnection {
   /** The client a stalled read was given up on: its read's failure is an empty read, not an error. */
   private stalledClient: Client | undefined
   private watchdog: NodeJS.Timeout | undefined
+  /** Channels this connection listens to (`replies` role): subscribed again on each new client. */
+  private readonly subscriptions: Array<{ channel: string; sharded: boolean; listener: (payload: Buffer) => void }> = []
 
   constructor(
     private readonly settings: RedisSettings,
@@ -132,6 +142,21 @@ class NodeRedisConnection implements RedisConnection {
       // The first failed command's own error, as a single command would have raised it.
       if (error instanceof MultiErrorReply) throw error.replies[error.errorIndexes[0] as number] ?? error
       this.noteFailure(client, error)
+      throw error
+    }
+  }
+
+  async subscribe(channel: string, sharded: boolean, listener: (payload: Buffer) => void): Promise<void> {
+    const subscription = { channel, sharded, listener }
+    this.subscriptions.push(subscription)
+    const client = this.client
+    // Not ready: the client being connected subscribes before it counts as ready (see attachOnce).
+    if (!client?.isReady) return
+    try {
+      await subscribeOn(client, subscription)
+    } catch (error) {
+      // Refused (an ACL without the channel): not subscribed again after a reconnect either.
+      this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1)
       throw error
     }
   }
@@ -299,6 +324,8 @@ class NodeRedisConnection implements RedisConnection {
         const [role] = (await client.sendCommand(['ROLE'])) as [string]
         if (role !== 'master') throw new Error(`READONLY ${host}:${port} is a ${role}, not the primary`)
       }
+      // node-redis would subscribe again after its own reconnect; this client is new, so the connection does.
+      for (const subscription of this.subscriptions) await subscribeOn(client, subscription)
     } catch (error) {
       client.destroy()
       throw failure ?? error

@@ -219,5 +219,8 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
   }
 }
 
-/** What a connection is for: publishing and settling (`commands`), or one consumer's or inbox's blocking reads. */
-export type ConnectionRole = 'commands' | 'consumer' | 'inbox'
+/**
+ * What a connection is for: publishing and settling (`commands`), one consumer's or inbox's blocking
+ * reads, or an inbox's subscription to the replies PUBLISHed to it (`replies`).
+ */
+export type ConnectionRole = 'commands' | 'consumer' | 'inbox' | 'replies'

@@ -29,12 +29,20 @@ export interface RedisConnection {
   readonly ready: boolean
   /**
    * Sends one command. On the `commands` role a command sent while reconnecting waits for the new
-   * connection; on the blocking roles (`consumer`, `inbox`) it fails at once, and an interrupted
+   * connection; on the other roles (`consumer`, `inbox`, `replies`) it fails at once, and an interrupted
    * command is never resent (a stale blocking read after a reconnect can hang).
    */
   call(args: readonly RedisArgument[], options?: CallOptions): Promise<unknown>
   /** Runs commands in one MULTI/EXEC; rejects with the first failed command's error. */
   transaction(commands: ReadonlyArray<readonly RedisArgument[]>): Promise<unknown[]>
+  /**
+   * Puts the connection in subscriber mode (open it with the `replies` role): `listener` gets the
+   * payload of each message published on `channel`, as bytes; `sharded`: a shard channel (`SSUBSCRIBE`,
+   * for `SPUBLISH`), else a plain one (`SUBSCRIBE`, for `PUBLISH`). Resolves once Redis confirmed the
+   * subscription; the connection subscribes again by itself after each reconnect (until then, a
+   * publish on the channel reaches nobody and says so: it returns 0).
+   */
+  subscribe(channel: string, sharded: boolean, listener: (payload: Buffer) => void): Promise<void>
   /** Calls `listener` each time the connection becomes ready again after a loss; returns its removal. */
   onReady(listener: () => void): () => void
   /** Closes politely (QUIT), or drops the connection when Redis does not answer within 2 s. Idempotent. */

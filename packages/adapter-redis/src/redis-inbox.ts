@@ -3,9 +3,10 @@ import type { Delivery, Inbox, Logger, TransportConsumeOptions } from '@anymq/co
 import type { RedisSettings } from './redis-config.js'
 import { pause, whenReady } from './redis-connection.js'
 import type { RedisConnection, RedisDriver } from './redis-driver.js'
-import { connectionError } from './redis-errors.js'
+import { connectionError, describeError, isConnectionProblem } from './redis-errors.js'
 import type { RedisKeys } from './redis-keys.js'
-import { type RawEntry, readEntry } from './redis-wire.js'
+import type { ReplyPubSub } from './redis-reply-pubsub.js'
+import { publishedReplyFields, type RawEntry, readEntry } from './redis-wire.js'
 
 /** An inbox key expires this long after its last use, so a requester that crashed leaves nothing behind. */
 export const inboxTtlMs = 10 * 60_000
@@ -23,15 +24,33 @@ function nextEntryId(entryId: string): string {
   return `${entryId.slice(0, dash)}-${BigInt(entryId.slice(dash + 1)) + 1n}`
 }
 
+/** The entry id of a reply that came over PUBLISH (`message.raw.entryId`): it was never in a stream. */
+export const publishedEntryId = '0-0'
+
 /**
- * A requester's private reply stream, read with plain blocking XREAD (no consumer group: only this
- * process reads it) on a connection of its own. Read replies are deleted; the key is deleted on close
- * and expires by itself when abandoned.
+ * A requester's replies, by two ways. A responder first publishes a reply on the inbox's channel
+ * (`SPUBLISH`, or `PUBLISH` before Redis 7: see `redis-reply-pubsub.ts`), which this inbox subscribes
+ * to (on a connection of its own) before its address is handed out: nothing written, so no fsync on
+ * the round trip under `appendfsync always`. When nobody listens there (the publish returns 0: this
+ * subscriber is reconnecting, or the requester is an older anymq) the
+ * responder writes the reply into the inbox's private stream instead, as older responders always do;
+ * the inbox reads that stream with plain blocking XREAD (no consumer group: only this process reads
+ * it) on another connection. A reply that came both ways (a PUBLISH resent after a lost connection) is
+ * dropped the second time by core, which routes one reply per waiting request. Read replies are
+ * trimmed; the stream is deleted on close and expires by itself when abandoned.
+ *
+ * What the published way gives up: a reply Redis pushed to the subscriber's socket while that
+ * connection was dropping is lost (PUBLISH counted the subscriber), and the request ends in
+ * `RequestTimeoutError`. The waiting request lives only in this process' memory, as the streamed
+ * reply's reader does, so this loses replies only in a window the requester already has: its own
+ * connection failing while a request is under way.
  */
 export class RedisInbox implements Inbox {
   readonly address = randomUUID()
   private readonly key: string
+  private readonly channel: string
   private blocking: RedisConnection | undefined
+  private subscriber: RedisConnection | undefined
   private blockingId: number | undefined
   private stopped = false
   private loop: Promise<void> | undefined
@@ -50,12 +69,14 @@ export class RedisInbox implements Inbox {
     private readonly driver: RedisDriver,
     keys: RedisKeys,
     private readonly commands: RedisConnection,
+    private readonly replyPubSub: () => Promise<ReplyPubSub>,
     private readonly logger: Logger,
     private readonly options: TransportConsumeOptions,
     private readonly deliver: (delivery: Delivery) => void,
     private readonly onClosed: () => void,
   ) {
     this.key = keys.inbox(this.address)
+    this.channel = keys.inboxChannel(this.address)
   }
 
   async start(): Promise<void> {
@@ -71,12 +92,28 @@ export class RedisInbox implements Inbox {
         .catch(() => {})
     })
     this.loop = this.readLoop()
+    // Subscribed before start() returns, so before any request carries this inbox's address.
+    const subscriber = await this.driver.open(this.settings, 'replies', this.logger, (error) => this.reportOutage(error))
+    this.subscriber = subscriber
+    try {
+      await subscriber.subscribe(this.channel, (await this.replyPubSub()) === 'sharded', (payload) => this.receivePublished(payload))
+    } catch (error) {
+      if (isConnectionProblem(error)) throw error
+      // Refused (an ACL without the channel): responders' publishes reach nobody, so replies come through the stream.
+      this.subscriber = undefined
+      await subscriber.close()
+      this.logger.warn(
+        `redis: reply inbox not subscribed to its channel (${describeError(error)}); replies come through its stream, one fsync more per round trip`,
+      )
+    }
   }
 
   async close(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     this.stopping.abort()
+    // First: responders then write late replies into the stream, deleted below, as before.
+    await this.subscriber?.close()
     if (this.blockingId !== undefined && this.blocking?.ready) {
       await this.commands.call(['CLIENT', 'UNBLOCK', this.blockingId]).catch(() => {})
     }
@@ -90,6 +127,13 @@ export class RedisInbox implements Inbox {
     this.stopped = true
     this.stopping.abort()
     this.blocking?.terminate()
+    this.subscriber?.terminate()
+  }
+
+  private receivePublished(payload: Buffer): void {
+    if (this.stopped) return
+    const { message, entry } = readEntry(this.channel, [publishedEntryId, publishedReplyFields(payload)], 1)
+    this.deliver({ message, raw: entry, ack: settled, retry: settled, release: settled, extendLease: settled })
   }
 
   private async readLoop(): Promise<void> {

@@ -14,6 +14,7 @@
  * | `<prefix>:t:<topic>:s:<subscription>` | stream | retries and redrives of one subscription only; group `<subscription>` |
  * | `<prefix>:t:<topic>:s:<subscription>:delayed` | sorted set | that subscription's retries waiting for their backoff |
  * | `<prefix>:i:<address>` | stream | a requester's reply inbox, deleted on close, expiring when abandoned |
+ * | `<prefix>:i:<address>` | channel | the same inbox's replies sent with PUBLISH while it listens (a channel is no key: same name, no clash) |
  */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -54,5 +55,10 @@ export class RedisKeys {
 
   inbox(address: string): string {
     return `${this.prefix}:i:${address}`
+  }
+
+  /** The pub/sub channel of a reply inbox: the inbox stream's name (channels and keys are separate namespaces). */
+  inboxChannel(address: string): string {
+    return this.inbox(address)
   }
 }

@@ -1,10 +1,11 @@
 import { ConfigError, type Destination, describeDestination, type OutgoingMessage } from '@anymq/core/spi'
 import type { RedisArgument, RedisConnection } from './redis-driver.js'
-import { publishError } from './redis-errors.js'
+import { isConnectionProblem, publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
+import type { ReplyPubSub } from './redis-reply-pubsub.js'
 import { runScript, scriptCommand } from './redis-scripts.js'
-import { delayedMember, type WireLayout, xadd } from './redis-wire.js'
+import { delayedMember, publishedReply, type WireLayout, xadd } from './redis-wire.js'
 
 /** A script to run as one write: the keys, then the arguments. */
 export interface ScriptWrite {
@@ -24,11 +25,14 @@ export class RedisPublisher {
   /** The queue last written to, and its stream key: a batch (or a run of sends) names one queue, its key built once. */
   private lastQueue = ''
   private lastQueueKey = ''
+  /** `SPUBLISH` or `PUBLISH`, once the server was asked (see {@link replyPubSub}); `null` once refused. */
+  private publishCommand: string | null | undefined
 
   constructor(
     private readonly commands: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly onTopicWrite: (stream: string) => void,
+    private readonly replyPubSub: () => Promise<ReplyPubSub>,
     private readonly settings: { waitReplicas: number; waitTimeoutMs: number; wireLayout: WireLayout } = {
       waitReplicas: 0,
       waitTimeoutMs: 0,
@@ -38,12 +42,50 @@ export class RedisPublisher {
 
   /** Not `async`: a single send costs the client's promise and one reaction, not a chain of awaits. */
   publish(destination: Destination, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (destination.kind === 'inbox' && messages.length === 1) return this.reply(destination, messages[0] as OutgoingMessage)
     const writes: Write[] = []
     for (const message of messages) this.addWrites(writes, destination, message)
     const applied = this.apply(writes, destination, messages.length)
     if (destination.kind === 'topic') return applied.then(() => this.onTopicWrite(this.keys.topic(destination.topic)))
     if (destination.kind === 'subscription') return applied.then(() => this.onTopicWrite(this.keys.topic(destination.subscription.topic)))
     return applied
+  }
+
+  /**
+   * A reply: published on the requester's inbox channel first (`SPUBLISH`, or `PUBLISH` before Redis
+   * 7: see `redis-reply-pubsub.ts`). A publish is not written to the AOF, so with `appendfsync always`
+   * it waits for no fsync; it returns how many subscribers got the reply. None (the requester is
+   * reconnecting its subscriber, or is an older anymq, or a foreign client that only reads the
+   * stream): the reply is written into the inbox stream as before, so no reply is lost that the stream
+   * would have kept. See `redis-inbox.ts`.
+   */
+  private reply(destination: Extract<Destination, { kind: 'inbox' }>, message: OutgoingMessage): Promise<void> {
+    const streamed = () => this.apply(this.writesFor(destination, message), destination, 1)
+    if (this.publishCommand === null) return streamed()
+    let published: Promise<unknown>
+    try {
+      const command = this.publishCommand
+      const args = [this.keys.inboxChannel(destination.address), publishedReply(message, this.settings.wireLayout)]
+      published =
+        command !== undefined
+          ? this.commands.call([command, ...args])
+          : this.replyPubSub().then((pubSub) => {
+              this.publishCommand = pubSub === 'sharded' ? 'SPUBLISH' : 'PUBLISH'
+              return this.commands.call([this.publishCommand, ...args])
+            })
+    } catch (error) {
+      published = Promise.reject(error)
+    }
+    return published.then(
+      (receivers) => (Number(receivers) > 0 ? undefined : streamed()),
+      (error: unknown) => {
+        if (isConnectionProblem(error)) throw publishError(`sending a reply to ${describeDestination(destination)}`, error)
+        // A refusal (an ACL without channels: Redis 7 gives a new user none by default) streams from now on;
+        // any other error of the publish, this reply only.
+        if (/^NOPERM|unknown command/i.test(String((error as Error)?.message))) this.publishCommand = null
+        return streamed()
+      },
+    )
   }
 
   /** The writes that put one message into a destination (for {@link apply}, or a caller's own MULTI). */

@@ -25,6 +25,7 @@ import { RedisInbox } from './redis-inbox.js'
 import { RedisKeys } from './redis-keys.js'
 import { isTurn } from './redis-priority.js'
 import { RedisPublisher, type Write } from './redis-publisher.js'
+import { type ReplyPubSub, replyPubSubOf } from './redis-reply-pubsub.js'
 import { RedisScripts } from './redis-scripts.js'
 import { memberFields, type RawEntry, readEntry } from './redis-wire.js'
 
@@ -55,6 +56,8 @@ export class RedisTransport implements Transport {
   private readonly scripts: RedisScripts
   private trimTimer: NodeJS.Timeout | undefined
   private closed = false
+  /** Asked once, by the first reply sent or inbox opened; a failed question is asked again. */
+  private replyPubSub: Promise<ReplyPubSub> | undefined
   readonly admin: RedisAdmin
 
   constructor(
@@ -66,7 +69,13 @@ export class RedisTransport implements Transport {
   ) {
     this.keys = new RedisKeys(settings.prefix)
     this.scripts = new RedisScripts(commands)
-    this.publisher = new RedisPublisher(commands, this.keys, (stream) => this.noteTopic(stream), settings)
+    this.publisher = new RedisPublisher(
+      commands,
+      this.keys,
+      (stream) => this.noteTopic(stream),
+      () => this.replyPubSubOfServer(),
+      settings,
+    )
     this.admin = new RedisAdmin({
       commands,
       keys: this.keys,
@@ -122,7 +131,17 @@ export class RedisTransport implements Transport {
 
   async openInbox(options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<Inbox> {
     this.assertOpen()
-    const inbox = new RedisInbox(this.settings, this.driver, this.keys, this.commands, this.logger, options, deliver, () => this.inboxes.delete(inbox))
+    const inbox = new RedisInbox(
+      this.settings,
+      this.driver,
+      this.keys,
+      this.commands,
+      () => this.replyPubSubOfServer(),
+      this.logger,
+      options,
+      deliver,
+      () => this.inboxes.delete(inbox),
+    )
     this.inboxes.add(inbox)
     try {
       await inbox.start()
@@ -132,6 +151,17 @@ export class RedisTransport implements Transport {
       throw error
     }
     return inbox
+  }
+
+  private replyPubSubOfServer(): Promise<ReplyPubSub> {
+    if (this.replyPubSub === undefined) {
+      const asking = replyPubSubOf(this.commands)
+      this.replyPubSub = asking
+      asking.catch(() => {
+        if (this.replyPubSub === asking) this.replyPubSub = undefined
+      })
+    }
+    return this.replyPubSub
   }
 
   async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {

@@ -408,24 +408,45 @@ function toBuffer(value: Buffer | string): Buffer {
  */
 export function delayedMember(message: OutgoingMessage, group?: string, level?: number, layout: WireLayout = 'packed'): Buffer {
   const token = level === undefined ? randomUUID() : `p${level}-${randomUUID()}`
-  const parts = [
-    Buffer.from(token),
-    ...entryFields([] as Array<string | Buffer>, message, group, layout).map((part) => (typeof part === 'string' ? Buffer.from(part) : part)),
-  ]
-  const chunks: Buffer[] = []
-  for (const part of parts) chunks.push(Buffer.from(`${part.byteLength}:`), part)
-  return Buffer.concat(chunks)
+  return lengthPrefixed(entryFields([token] as Array<string | Buffer>, message, group, layout))
 }
 
 /** The field/value pairs of a member written by {@link delayedMember}, without its token. */
 export function memberFields(member: Buffer): Buffer[] {
+  return splitLengthPrefixed(member).slice(1)
+}
+
+/**
+ * A reply sent with PUBLISH instead of XADD (see `redis-inbox.ts`): the entry's field/value pairs,
+ * length-prefixed as in {@link delayedMember}, in one payload; no token (a channel keeps nothing).
+ */
+export function publishedReply(message: OutgoingMessage, layout: WireLayout = 'packed'): Buffer {
+  return lengthPrefixed(entryFields([] as Array<string | Buffer>, message, undefined, layout))
+}
+
+/** The field/value pairs of a payload written by {@link publishedReply}. */
+export function publishedReplyFields(payload: Buffer): Buffer[] {
+  return splitLengthPrefixed(payload)
+}
+
+/** Parts as `<bytes>:<part>` one after the other: binary-safe, no escaping. */
+function lengthPrefixed(parts: ReadonlyArray<string | Buffer>): Buffer {
+  const chunks: Buffer[] = []
+  for (const part of parts) {
+    const bytes = typeof part === 'string' ? Buffer.from(part) : part
+    chunks.push(Buffer.from(`${bytes.byteLength}:`), bytes)
+  }
+  return Buffer.concat(chunks)
+}
+
+function splitLengthPrefixed(data: Buffer): Buffer[] {
   const parts: Buffer[] = []
   let position = 0
-  while (position < member.byteLength) {
-    const colon = member.indexOf(0x3a, position)
-    const length = Number(member.subarray(position, colon).toString())
-    parts.push(member.subarray(colon + 1, colon + 1 + length))
+  while (position < data.byteLength) {
+    const colon = data.indexOf(0x3a, position)
+    const length = Number(data.subarray(position, colon).toString())
+    parts.push(data.subarray(colon + 1, colon + 1 + length))
     position = colon + 1 + length
   }
-  return parts.slice(1)
+  return parts
 }

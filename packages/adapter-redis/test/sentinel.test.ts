@@ -36,7 +36,7 @@ describe.skipIf(!url).each(drivers)('redis through Sentinel, %s driver (ANYMQ_CL
     await Promise.allSettled(open.splice(0).map((connection) => connection.close()))
   })
 
-  it('finds the primary, and after it was SIGKILLed goes on with the promoted replica, losing nothing confirmed', async () => {
+  it('finds the primary, and after it was SIGKILLed goes on with the promoted replica, losing nothing confirmed; request/reply goes on too', async () => {
     const mq = await connect(withDriver(url as string, driver), { adapter })
     open.push(mq)
     const queue = mq.queue<number>(uniqueName('sentinel'))
@@ -44,6 +44,11 @@ describe.skipIf(!url).each(drivers)('redis through Sentinel, %s driver (ANYMQ_CL
     await queue.consume(seen.handler).ready
     await queue.sendBatch([0, 1, 2, 3, 4])
     await seen.waitForCount(5, 15_000)
+    // Request/reply across the failover: the inbox's stream reader and its reply subscriber both move to the new primary.
+    const service = uniqueName('sentinel-rr')
+    await mq.responder<number, number>(service).serve((request) => request * 2).ready
+    const requester = mq.requester<number, number>(service)
+    expect(await requester.request(1, { timeoutMs: 10_000 })).toBe(2)
     const primary = await cluster('leader', 'redis')
     await cluster('kill', primary)
     try {
@@ -51,6 +56,11 @@ describe.skipIf(!url).each(drivers)('redis through Sentinel, %s driver (ANYMQ_CL
       for (let index = 5; index < 10; index++) await sendUntilStored(() => queue.send(index), deadline)
       await seen.waitForCount(10, 60_000)
       expect(await cluster('leader', 'redis')).not.toBe(primary)
+      let answer: number | undefined
+      await sendUntilStored(async () => {
+        answer = await requester.request(21, { timeoutMs: 5000 })
+      }, deadline)
+      expect(answer).toBe(42)
     } finally {
       await cluster('start', primary)
     }
