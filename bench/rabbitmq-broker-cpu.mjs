@@ -48,6 +48,8 @@ const rawShapes = {
   /** Does the id's length matter? 8 characters instead of a UUID's 36. */
   'short id': () => ({ ...plain(), messageId: crypto.randomUUID().slice(0, 8) }),
   timestamp: () => ({ ...plain(), timestamp: Math.floor(Date.now() / 1000) }),
+  /** The `x-anymq-timestamp` header alone: a headers table the broker decodes and keeps. */
+  header: () => ({ ...plain(), headers: { 'x-anymq-timestamp': String(Date.now()) } }),
   'id+timestamp': withIdAndTimestamp,
   'id+timestamp+header': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': String(Date.now()) } }),
   'id+timestamp+int64': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': { '!': 'long', value: Date.now() } } }),
@@ -163,4 +165,15 @@ for (const [shape, list] of Object.entries(runs)) {
   const broker = column(list, 'broker', 1, 6)
   const client = column(list, 'client', 1, 5)
   console.log(`${shape.padEnd(22)} broker ${broker} µs  client ${client} µs  ${column(list, 'rate', 0, 6)} msg/s   ${each}`)
+}
+// A round's shapes run back to back, so the difference to the first shape within a round is steadier than
+// either median: a busy machine moves both sides of it alike.
+const [first, ...others] = Object.keys(runs)
+if (others.length > 0) console.log(`broker µs per message minus ${first}'s in the same round: median (rounds above / all), every round`)
+for (const shape of others) {
+  const differences = runs[shape].map((run, round) => run.broker - runs[first][round].broker)
+  const above = differences.filter((difference) => difference > 0).length
+  console.log(
+    `${shape.padEnd(22)} ${median(differences).toFixed(1).padStart(6)} µs (${above}/${differences.length})   ${differences.map((d) => d.toFixed(0)).join(' ')}`,
+  )
 }
