@@ -78,6 +78,10 @@ const withIdAndTimestamp = () => ({ ...plain(), messageId: crypto.randomUUID(), 
 /** Raw amqplib property sets: what the raw bench side sends, then what anymq adds, one part at a time. */
 const rawShapes = {
   plain,
+  /** What the bench's raw side sends since wave 9: plain, `mandatory` (a flag of the method frame, not a property). */
+  'plain+mandatory': () => ({ ...plain(), mandatory: true }),
+  /** anymq's properties and flags on amqplib: id, timestamp, the header and `mandatory`. */
+  'anymq shape': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': String(Date.now()) }, mandatory: true }),
   'plain+81B body': () => plain(),
   id: () => ({ ...plain(), messageId: crypto.randomUUID() }),
   /** Does the id's length matter? 8 characters instead of a UUID's 36. */
