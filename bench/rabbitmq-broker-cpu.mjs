@@ -86,6 +86,8 @@ const rawShapes = {
   id: () => ({ ...plain(), messageId: crypto.randomUUID() }),
   /** Does the id's length matter? 8 characters instead of a UUID's 36. */
   'short id': () => ({ ...plain(), messageId: crypto.randomUUID().slice(0, 8) }),
+  /** The id in a header table instead of `message-id`: does the queue pay for the property or for the bytes? */
+  'id as header': () => ({ ...plain(), headers: { 'x-anymq-id': crypto.randomUUID() } }),
   timestamp: () => ({ ...plain(), timestamp: Math.floor(Date.now() / 1000) }),
   /** The `x-anymq-timestamp` header alone: a headers table the broker decodes and keeps. */
   header: () => ({ ...plain(), headers: { 'x-anymq-timestamp': String(Date.now()) } }),
