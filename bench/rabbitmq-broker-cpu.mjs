@@ -5,11 +5,16 @@
 //   node bench/rabbitmq-broker-cpu.mjs publish [--messages 20000] [--rounds 8] [--bytes 100]
 //   node bench/rabbitmq-broker-cpu.mjs consume [--messages 10000] [--rounds 6] [--bytes 1000]
 //   --shapes plain,id+timestamp,…   only these shapes (publish), so more rounds fit in the same time
+//   --reductions   also count the Erlang reductions (units of work the VM schedules by) of the broker's
+//                  channel, queue, reader and writer processes per message, through `rabbitmqctl eval` around
+//                  each round: they do not move with the machine's load, so a difference of a few per cent
+//                  shows in 2-3 rounds where the CPU ticks above need tens (adds ~3 s per round)
 // publish: sendBatch(100) on a confirm channel, persistent, to a durable classic queue, by raw amqplib with
 // several property sets and by anymq with both `timestampPrecision` settings. consume: a raw amqplib
 // consumer (prefetch 16, one ack per message) on messages published plain or with anymq's properties.
 // Needs the compiled packages (`pnpm build`, or one `pnpm bench` run), a RabbitMQ from scripts/brokers.sh
 // (its pid is read from .brokers/rabbitmq/rabbitmq.pid) and ANYMQ_RABBITMQ_URL (`scripts/brokers.sh env`).
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -20,7 +25,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const amqp = createRequire(join(root, 'bench', 'package.json'))('amqplib')
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { messages: { type: 'string' }, rounds: { type: 'string' }, bytes: { type: 'string' }, shapes: { type: 'string' } },
+  options: {
+    messages: { type: 'string' },
+    rounds: { type: 'string' },
+    bytes: { type: 'string' },
+    shapes: { type: 'string' },
+    reductions: { type: 'boolean' },
+  },
 })
 const mode = positionals[0] ?? 'publish'
 if (mode !== 'publish' && mode !== 'consume') throw new Error(`mode must be publish or consume, not ${mode}`)
@@ -37,17 +48,49 @@ function brokerTicks() {
   return Number(fields[11]) + Number(fields[12])
 }
 
+/** The broker's process kinds whose reductions are counted, by their initial call's module. */
+const processKinds = { rabbit_channel: 'channel', rabbit_prequeue: 'queue', rabbit_reader: 'reader', rabbit_writer: 'writer' }
+// Sums reductions by process kind in the broker; the Erlang runs there, its result comes back as text.
+const reductionsQuery = `L = [{element(1, proc_lib:translate_initial_call(P)), R} || P <- processes(), {reductions, R} <- [process_info(P, reductions)]], D = lists:foldl(fun({K, R}, A) -> maps:update_with(K, fun(V) -> V + R end, R, A) end, #{}, L), [{K, maps:get(K, D, 0)} || K <- [${Object.keys(processKinds).join(', ')}]].`
+/** Reductions so far by process kind, through rabbitmqctl with the environment scripts/brokers.sh starts the node with. */
+function brokerReductions() {
+  const dir = join(root, '.brokers', 'rabbitmq')
+  const port = process.env.ANYMQ_RABBITMQ_PORT
+  const env = {
+    ...process.env,
+    HOME: join(dir, 'home'),
+    RABBITMQ_NODENAME: `anymq${port ? `-${port}` : ''}@localhost`,
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
+    RABBITMQ_CTL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+  }
+  const text = execFileSync('/usr/lib/rabbitmq/bin/rabbitmqctl', ['eval', reductionsQuery], { encoding: 'utf8', env, timeout: 30_000 })
+  const counts = {}
+  for (const [, module, count] of text.matchAll(/\{(\w+),\s*(\d+)\}/g)) counts[processKinds[module]] = Number(count)
+  return counts
+}
+
 const body = (seq) => Buffer.from(JSON.stringify({ seq, pad: 'x'.repeat(Math.max(0, bytes - 20)) }))
 const plain = () => ({ persistent: true, contentType: 'application/json' })
 const withIdAndTimestamp = () => ({ ...plain(), messageId: crypto.randomUUID(), timestamp: Math.floor(Date.now() / 1000) })
 /** Raw amqplib property sets: what the raw bench side sends, then what anymq adds, one part at a time. */
 const rawShapes = {
   plain,
+  /** What the bench's raw side sends since wave 9: plain, `mandatory` (a flag of the method frame, not a property). */
+  'plain+mandatory': () => ({ ...plain(), mandatory: true }),
+  /** anymq's properties and flags on amqplib: id, timestamp, the header and `mandatory`. */
+  'anymq shape': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': String(Date.now()) }, mandatory: true }),
   'plain+81B body': () => plain(),
   id: () => ({ ...plain(), messageId: crypto.randomUUID() }),
   /** Does the id's length matter? 8 characters instead of a UUID's 36. */
   'short id': () => ({ ...plain(), messageId: crypto.randomUUID().slice(0, 8) }),
+  /** The id in a header table instead of `message-id`: does the queue pay for the property or for the bytes? */
+  'id as header': () => ({ ...plain(), headers: { 'x-anymq-id': crypto.randomUUID() } }),
   timestamp: () => ({ ...plain(), timestamp: Math.floor(Date.now() / 1000) }),
+  /** The `x-anymq-timestamp` header alone: a headers table the broker decodes and keeps. */
+  header: () => ({ ...plain(), headers: { 'x-anymq-timestamp': String(Date.now()) } }),
   'id+timestamp': withIdAndTimestamp,
   'id+timestamp+header': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': String(Date.now()) } }),
   'id+timestamp+int64': () => ({ ...withIdAndTimestamp(), headers: { 'x-anymq-timestamp': { '!': 'long', value: Date.now() } } }),
@@ -74,6 +117,7 @@ async function rawBatches(queue, shape, count) {
 
 /** Runs `work` and returns broker and client CPU µs per message and the throughput. */
 async function measure(work) {
+  const reductionsBefore = values.reductions ? brokerReductions() : undefined
   const ticks = brokerTicks()
   const cpu = process.cpuUsage()
   const start = performance.now()
@@ -82,7 +126,13 @@ async function measure(work) {
   const client = process.cpuUsage(cpu)
   // The broker finishes writing to disk after the last confirm; its share of the round lands here.
   await new Promise((resolve) => setTimeout(resolve, 300))
-  return { broker: ((brokerTicks() - ticks) * 10_000) / messages, client: (client.user + client.system) / messages, rate: messages / seconds }
+  const result = { broker: ((brokerTicks() - ticks) * 10_000) / messages, client: (client.user + client.system) / messages, rate: messages / seconds }
+  if (reductionsBefore !== undefined) {
+    const after = brokerReductions()
+    result.reductions = {}
+    for (const kind of Object.values(processKinds)) result.reductions[kind] = (after[kind] - reductionsBefore[kind]) / messages
+  }
+  return result
 }
 
 const runs = {}
@@ -163,4 +213,27 @@ for (const [shape, list] of Object.entries(runs)) {
   const broker = column(list, 'broker', 1, 6)
   const client = column(list, 'client', 1, 5)
   console.log(`${shape.padEnd(22)} broker ${broker} µs  client ${client} µs  ${column(list, 'rate', 0, 6)} msg/s   ${each}`)
+}
+// A round's shapes run back to back, so the difference to the first shape within a round is steadier than
+// either median: a busy machine moves both sides of it alike.
+const [first, ...others] = Object.keys(runs)
+if (others.length > 0) console.log(`broker µs per message minus ${first}'s in the same round: median (rounds above / all), every round`)
+for (const shape of others) {
+  const differences = runs[shape].map((run, round) => run.broker - runs[first][round].broker)
+  const above = differences.filter((difference) => difference > 0).length
+  console.log(
+    `${shape.padEnd(22)} ${median(differences).toFixed(1).padStart(6)} µs (${above}/${differences.length})   ${differences.map((d) => d.toFixed(0)).join(' ')}`,
+  )
+}
+if (values.reductions) {
+  const kinds = Object.values(processKinds)
+  const total = (run) => kinds.reduce((sum, kind) => sum + run.reductions[kind], 0)
+  console.log("broker reductions per message, medians over the rounds; then the total minus the first shape's in the same round")
+  for (const [shape, list] of Object.entries(runs)) {
+    const parts = kinds.map((kind) => `${kind} ${median(list.map((run) => run.reductions[kind])).toFixed(1)}`).join('  ')
+    const differences = list.map((run, round) => total(run) - total(runs[first][round]))
+    console.log(
+      `${shape.padEnd(22)} total ${median(list.map(total)).toFixed(1).padStart(7)}  ${parts}   vs ${first}: ${differences.map((d) => d.toFixed(0)).join(' ')}`,
+    )
+  }
 }
