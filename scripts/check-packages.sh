@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out="$(realpath -m "${1:-.cache/packages}")"
-pnpm="npx -y pnpm@10.34.8"
+pnpm="$(bash scripts/pnpm-binary.sh 10.34.8)/pnpm"
 rm -rf "$out"
 mkdir -p "$out"
 $pnpm -r --filter "./packages/**" pack --pack-destination "$out" >/dev/null
