@@ -7,6 +7,7 @@
 #             (ANYMQ_KAFKA_VERSION=3.9.2 runs 3.9 instead; each version keeps its own data dir)
 #   sqs       moto server (PyPI, moto[sqs,sns] + flask) for SQS + SNS http://127.0.0.1:4566
 #   redis     Redis (Debian package redis-server), AOF fsync=always   127.0.0.1:6379
+#             (ANYMQ_REDIS_VERSION=6.2.14 ANYMQ_TLS=0 builds and runs 6.2 instead, from sources on PyPI)
 #   postgres  PostgreSQL (Debian package postgresql), own cluster     127.0.0.1:5432
 #   nats      NATS with JetStream (Debian package nats-server), file store  nats://127.0.0.1:4222
 #   pubsub    Google Pub/Sub fake (pstest, built with Go from scripts/pubsub-emulator) 127.0.0.1:8085

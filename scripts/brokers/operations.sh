@@ -30,6 +30,7 @@ broker_url() {
 broker_install() {
   case "$1" in
   kafka | sqs | pubsub | elasticmq) ;;
+  redis) [ -n "$REDIS_VERSION" ] || return 0 ;;
   *) return 0 ;;
   esac
   local rc=0
@@ -41,6 +42,7 @@ broker_install() {
   sqs) sqs_install || rc=1 ;;
   pubsub) pubsub_install || rc=1 ;;
   elasticmq) elasticmq_install || rc=1 ;;
+  redis) redis_install || rc=1 ;;
   esac
   exec 8>&-
   return $rc
