@@ -45,7 +45,9 @@ const load = (path) => import(pathToFileURL(path).href)
 
 let client
 if (side === 'raw') {
-  const { kafkaPlatformaticRawClient } = await load(join(resolve(values['bench-dist'] ?? join(here, 'bench', 'dist')), 'clients', 'kafka-platformatic-raw-client.js'))
+  const { kafkaPlatformaticRawClient } = await load(
+    join(resolve(values['bench-dist'] ?? join(here, 'bench', 'dist')), 'clients', 'kafka-platformatic-raw-client.js'),
+  )
   client = await kafkaPlatformaticRawClient(url)
 } else {
   const { connect } = await load(join(root, 'packages', 'core', 'dist', 'index.js'))
@@ -64,7 +66,13 @@ if (side === 'raw') {
   }
 }
 const { Admin } = createRequire(join(here, 'packages', 'adapter-kafka', 'package.json'))('@platformatic/kafka')
-const admin = new Admin({ clientId: 'kafka-consume-admin', bootstrapBrokers: url.replace(/^kafka:\/\//, '').split(/[/?]/)[0].split(',') })
+const admin = new Admin({
+  clientId: 'kafka-consume-admin',
+  bootstrapBrokers: url
+    .replace(/^kafka:\/\//, '')
+    .split(/[/?]/)[0]
+    .split(','),
+})
 
 const pad = 'x'.repeat(Math.max(0, bytes - 40))
 const topics = []
@@ -75,7 +83,12 @@ for (let run = 1; run <= runs; run++) {
   for (let first = 0; first < messages; first += 400) {
     const calls = []
     for (let at = first; at < Math.min(messages, first + 400); at += 100) {
-      calls.push(client.sendBatch(queue, Array.from({ length: Math.min(100, messages - at) }, (_, index) => ({ run, seq: at + index, pad }))))
+      calls.push(
+        client.sendBatch(
+          queue,
+          Array.from({ length: Math.min(100, messages - at) }, (_, index) => ({ run, seq: at + index, pad })),
+        ),
+      )
     }
     await Promise.all(calls)
   }
