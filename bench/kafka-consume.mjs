@@ -9,8 +9,11 @@
 // raw:   the bench's raw @platformatic/kafka client (bench/dist, `pnpm bench` or `tsc -p bench/tsconfig.build.json`;
 //        --bench-dist: another build of it).
 // Both sides get the bench's handler shape (JSON decoded, a sequence number recorded). Prints, per run,
-// this process's CPU µs per record, JS heap bytes allocated per record (steadier than CPU under load) and the rate; runs after the first are warm. --profile FILE: a CPU
-// profile of the last run's timed part; --heap-profile FILE: a sampling allocation profile of it instead. Needs ANYMQ_KAFKA_URL (`scripts/brokers.sh env`).
+// this process's CPU µs per record, JS heap bytes allocated per record (steadier than CPU under load),
+// the bytes scavenges promoted to the old space per record (records kept alive across collections), the
+// GC pauses' µs per record (V8's GCProfiler `cost`: wall time, inflated by load) and the rate; runs after
+// the first are warm. --profile FILE: a CPU profile of the last run's timed part; --heap-profile FILE: a
+// sampling allocation profile of it instead. Needs ANYMQ_KAFKA_URL (`scripts/brokers.sh env`).
 import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
@@ -130,9 +133,16 @@ for (let run = 1; run <= runs; run++) {
   // found used less what the previous one left. Steadier under load than CPU time.
   let allocated = 0
   let previous = usedAtStart
+  let gcUs = 0
+  let promoted = 0
   for (const gc of profiler.stop().statistics) {
     allocated += gc.beforeGC.heapStatistics.usedHeapSize - previous
     previous = gc.afterGC.heapStatistics.usedHeapSize
+    gcUs += gc.cost
+    if (gc.gcType === 'Scavenge')
+      promoted +=
+        gc.afterGC.heapSpaceStatistics.find((space) => space.spaceName === 'old_space').spaceUsedSize -
+        gc.beforeGC.heapSpaceStatistics.find((space) => space.spaceName === 'old_space').spaceUsedSize
   }
   allocated += usedAtEnd - previous
   if (profiling) {
@@ -143,7 +153,7 @@ for (let run = 1; run <= runs; run++) {
   await running.close()
   const used = end.user - cpu.user + end.system - cpu.system
   console.log(
-    `${side}${values.root ? ` (${values.root})` : ''} run ${run}: ${messages} × ${bytes} B, c${concurrency}: ${(used / messages).toFixed(2)} µs/record CPU, ${(allocated / messages).toFixed(0)} B/record allocated, ${(messages / seconds).toFixed(0)} records/s`,
+    `${side}${values.root ? ` (${values.root})` : ''} run ${run}: ${messages} × ${bytes} B, c${concurrency}: ${(used / messages).toFixed(2)} µs/record CPU, ${(allocated / messages).toFixed(0)} B/record allocated (${(promoted / messages).toFixed(0)} B promoted by scavenges), GC ${(gcUs / messages).toFixed(2)} µs/record, ${(messages / seconds).toFixed(0)} records/s`,
   )
 }
 await client.close()
