@@ -69,7 +69,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
   private readonly member: DriverConsumer
   private readonly trackers = new Map<string, PartitionTracker>()
   private assigned = new Set<string>()
-  private readonly readyItems = new ReadyQueue()
+  private readonly readyItems = new ReadyQueue<KafkaDelivery>()
   private readonly timers = new Set<NodeJS.Timeout>()
   private resumeHeld: Array<() => void> = []
   private capacityWaiters: Array<() => void> = []
@@ -194,7 +194,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
           }
           tracker.track(record.offset)
           taken = record.offset
-          this.hold({ message, raw: record.raw, tracker, offset: record.offset }, wait)
+          this.hold(new KafkaDelivery(this, message, record.raw, tracker, record.offset), wait)
           continue
         }
       }
@@ -206,7 +206,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       }
       tracker.track(record.offset)
       taken = record.offset
-      this.readyItems.push({ message, raw: record.raw, tracker, offset: record.offset })
+      this.readyItems.push(new KafkaDelivery(this, message, record.raw, tracker, record.offset))
     }
     resolveTaken()
     this.drain()
@@ -260,7 +260,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
     for (const wake of waiters) wake()
   }
 
-  private hold(item: Item, waitMs: number): void {
+  private hold(item: KafkaDelivery, waitMs: number): void {
     this.held++
     const timer = setTimeout(() => {
       this.timers.delete(timer)
@@ -285,15 +285,15 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
   }
 
   private drain(): void {
-    while (!this.stopping && this.readyItems.length > 0 && this.inflight < this.options.prefetch) this.handOut(this.readyItems.shift() as Item)
+    while (!this.stopping && this.readyItems.length > 0 && this.inflight < this.options.prefetch) this.handOut(this.readyItems.shift() as KafkaDelivery)
     // Woken at half, not at the first free slot: else the batch waits again after every record, a
     // promise and a timer per message.
     if (this.capacityWaiters.length > 0 && this.readAheadHalfFree) this.wakeCapacity()
   }
 
-  private handOut(item: Item): void {
+  private handOut(delivery: KafkaDelivery): void {
     this.inflight++
-    this.deliver(new KafkaDelivery(this, item))
+    this.deliver(delivery)
   }
 
   /** @internal Called once per delivery by `KafkaDelivery`. */
@@ -307,10 +307,10 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
   }
 
   /** @internal */
-  giveBack(item: Item): void {
+  giveBack(item: KafkaDelivery): void {
     if (this.stopping) return
     this.later(() => {
-      this.readyItems.unshift(item)
+      this.readyItems.unshift(item.again())
       this.drain()
     }, releaseDelayMs)
   }
@@ -323,7 +323,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       if (this.stopping) return
       // Nothing durable behind an ephemeral group or an inbox: the retry waits in memory.
       this.later(() => {
-        this.readyItems.push({ message: asIncoming(copy), raw: item.raw, tracker: undefined, offset: -1 })
+        this.readyItems.push(new KafkaDelivery(this, asIncoming(copy), item.raw, undefined, -1))
         this.drain()
       }, delayMs)
       return

@@ -3,19 +3,19 @@ import type { PartitionTracker } from './kafka-partition-tracker.js'
 
 /** A record ready to hand out: the decoded message and where its offset is tracked. */
 export interface Item {
-  message: IncomingMessage
-  raw: unknown
+  readonly message: IncomingMessage
+  readonly raw: unknown
   /** `undefined` for in-memory retries of ephemeral groups: nothing to commit. */
-  tracker: PartitionTracker | undefined
-  offset: number
+  readonly tracker: PartitionTracker | undefined
+  readonly offset: number
 }
 
 /** What a delivery asks of the consumer that handed it out. */
 export interface DeliveryHost {
   /** The delivery is over; `settled`: its offset may be committed. */
   finish(item: Item, settled: boolean): void
-  /** After `finish(item, false)`: hand it out again soon. */
-  giveBack(item: Item): void
+  /** After `finish(item, false)`: hand it out again soon (as a new delivery, see {@link KafkaDelivery.again}). */
+  giveBack(item: KafkaDelivery): void
   /** Schedules a retry copy durably; rejects with the delivery still unsettled. */
   retry(item: Item, options: { delayMs: number; headers: Record<string, string> }): Promise<void>
 }
@@ -23,23 +23,24 @@ export interface DeliveryHost {
 const settledAlready: Promise<void> = Promise.resolve()
 
 /**
- * One handed-out record. A class rather than an object of closures: a consumer makes one per
- * message, and its methods live once on the prototype. Settles once; later calls do nothing.
+ * One record, from the read-ahead queue to its settling. A class rather than an object of closures:
+ * a consumer makes one per message, and its methods live once on the prototype. It is its own queue
+ * item (no second object per record). Settles once; later calls do nothing.
  */
-export class KafkaDelivery implements Delivery {
+export class KafkaDelivery implements Delivery, Item {
   private done = false
 
   constructor(
     private readonly host: DeliveryHost,
-    private readonly item: Item,
+    readonly message: IncomingMessage,
+    readonly raw: unknown,
+    readonly tracker: PartitionTracker | undefined,
+    readonly offset: number,
   ) {}
 
-  get message(): IncomingMessage {
-    return this.item.message
-  }
-
-  get raw(): unknown {
-    return this.item.raw
+  /** The same record as a new, unsettled delivery (handed out again after a release). */
+  again(): KafkaDelivery {
+    return new KafkaDelivery(this.host, this.message, this.raw, this.tracker, this.offset)
   }
 
   ack(): Promise<void> {
@@ -54,7 +55,7 @@ export class KafkaDelivery implements Delivery {
   ackNow(): boolean {
     if (!this.done) {
       this.done = true
-      this.host.finish(this.item, true)
+      this.host.finish(this, true)
     }
     return true
   }
@@ -62,17 +63,17 @@ export class KafkaDelivery implements Delivery {
   async retry(options: { delayMs: number; headers: Record<string, string> }): Promise<void> {
     if (this.done) return
     // If the republish fails the delivery stays unsettled, its offset uncommitted (the SPI's contract).
-    await this.host.retry(this.item, options)
+    await this.host.retry(this, options)
     if (this.done) return
     this.done = true
-    this.host.finish(this.item, true)
+    this.host.finish(this, true)
   }
 
   release(): Promise<void> {
     if (!this.done) {
       this.done = true
-      this.host.finish(this.item, false)
-      this.host.giveBack(this.item)
+      this.host.finish(this, false)
+      this.host.giveBack(this)
     }
     return settledAlready
   }

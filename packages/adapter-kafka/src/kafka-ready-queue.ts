@@ -5,8 +5,8 @@ import type { Item } from './kafka-delivery.js'
  * the consumer bounds its read-ahead by both, so that 64 KB records do not fill memory where 1 KB
  * ones would not.
  */
-export class ReadyQueue {
-  private items: Item[] = []
+export class ReadyQueue<T extends Item = Item> {
+  private items: T[] = []
   /** Index of the first queued item: `shift()` moves it instead of moving every item down. */
   private head = 0
   /** Sum of the body sizes of the queued items. */
@@ -16,22 +16,22 @@ export class ReadyQueue {
     return this.items.length - this.head
   }
 
-  push(item: Item): void {
+  push(item: T): void {
     this.items.push(item)
     this.bytes += item.message.body.byteLength
   }
 
   /** Puts an item first (handed back, to be handed out again before the rest). */
-  unshift(item: Item): void {
+  unshift(item: T): void {
     if (this.head > 0) this.items[--this.head] = item
     else this.items.unshift(item)
     this.bytes += item.message.body.byteLength
   }
 
-  shift(): Item | undefined {
+  shift(): T | undefined {
     if (this.head >= this.items.length) return undefined
-    const item = this.items[this.head] as Item
-    this.items[this.head++] = undefined as unknown as Item
+    const item = this.items[this.head] as T
+    this.items[this.head++] = undefined as unknown as T
     this.bytes -= item.message.body.byteLength
     if (this.head === this.items.length) {
       this.items = []
@@ -44,7 +44,7 @@ export class ReadyQueue {
   }
 
   /** Keeps the items `keep` says yes to, in order. */
-  retain(keep: (item: Item) => boolean): void {
+  retain(keep: (item: T) => boolean): void {
     this.items = this.items.slice(this.head).filter(keep)
     this.head = 0
     this.bytes = 0

@@ -17,7 +17,7 @@ function recordingHost(): DeliveryHost & { calls: string[] } {
 describe('kafka delivery', () => {
   it('settles synchronously through ackNow, once: a later ack, release or retry does nothing', async () => {
     const host = recordingHost()
-    const delivery = new KafkaDelivery(host, item)
+    const delivery = new KafkaDelivery(host, item.message, item.raw, item.tracker, item.offset)
     expect(delivery.ackNow()).toBe(true)
     expect(host.calls).toEqual(['finish 7 true'])
     expect(delivery.ackNow()).toBe(true)
@@ -29,7 +29,7 @@ describe('kafka delivery', () => {
 
   it('acks through the same path: ack settles once and ackNow afterwards does nothing more', async () => {
     const host = recordingHost()
-    const delivery = new KafkaDelivery(host, item)
+    const delivery = new KafkaDelivery(host, item.message, item.raw, item.tracker, item.offset)
     await delivery.ack()
     expect(delivery.ackNow()).toBe(true)
     expect(host.calls).toEqual(['finish 7 true'])
@@ -37,7 +37,7 @@ describe('kafka delivery', () => {
 
   it('releases unsettled and hands the record back; an ackNow after it does not settle it', async () => {
     const host = recordingHost()
-    const delivery = new KafkaDelivery(host, item)
+    const delivery = new KafkaDelivery(host, item.message, item.raw, item.tracker, item.offset)
     await delivery.release()
     delivery.ackNow()
     expect(host.calls).toEqual(['finish 7 false', 'giveBack 7'])
