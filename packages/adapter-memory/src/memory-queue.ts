@@ -30,7 +30,7 @@ export class MemoryQueue implements LeaseOwner {
   private highestLevel = -1
   /** Deliveries out on lease, in the order they were handed out. */
   private readonly leases = new LeaseList<MemoryLease>()
-  /** Keys with a message out on lease, and that lease. */
+  /** Keys with a message out on lease (or given back and not deliverable yet), and that lease. */
   private readonly busyKeys = new Map<string, MemoryLease>()
   private readonly dedupe = new Map<string, number>()
   private consumers: MemoryConsumer[] = []
@@ -39,6 +39,21 @@ export class MemoryQueue implements LeaseOwner {
   private dispatching = false
   private dispatchAgain = false
   private readonly delayedTimers = new Set<NodeJS.Timeout>()
+  /**
+   * Messages given back in this turn (released, or retried without delay) and the lease they came
+   * from: in the queue at once, in their place, but handed out only from the next turn on. A broker
+   * never delivers a released message inside the release (RabbitMQ's requeue, Kafka's seek and Redis's
+   * pending list all come back later), and a consumer that releases what it is given (one closing while
+   * its start is under way) would otherwise get it back at once, without end. A keyed one keeps its
+   * key busy meanwhile, so the later messages of its key wait behind it.
+   */
+  private readonly returning = new Map<StoredMessage, MemoryLease>()
+  /** Makes what was given back deliverable: one `setImmediate` per turn, not per message. */
+  private readonly returned = (): void => {
+    for (const lease of this.returning.values()) this.freeKey(lease)
+    this.returning.clear()
+    this.dispatch()
+  }
 
   constructor(
     readonly name: string,
@@ -80,6 +95,7 @@ export class MemoryQueue implements LeaseOwner {
    * without leases (as RabbitMQ does on channel close), or when its lease expires (as SQS does).
    */
   removeConsumer(consumer: MemoryConsumer, crashed: boolean): void {
+    // Handed out at once: the consumer that held them is gone, only others can get them.
     this.consumers = this.consumers.filter((candidate) => candidate !== consumer)
     const held = this.leases.toArray().filter((lease) => lease.consumer === consumer)
     for (const lease of held.reverse()) {
@@ -106,7 +122,7 @@ export class MemoryQueue implements LeaseOwner {
     const taken: StoredMessage[] = []
     for (let level = priorityLevels - 1; level >= 0; level--) {
       const deque = this.levels[level]
-      while (deque && deque.length > 0 && taken.length < limit) taken.push(deque.shift() as StoredMessage)
+      while (deque && deque.length > 0 && taken.length < limit) taken.push(this.leaving(deque.shift() as StoredMessage))
     }
     return taken
   }
@@ -131,7 +147,7 @@ export class MemoryQueue implements LeaseOwner {
 
   /** Drops every waiting message, delayed ones included; leased messages stay with their consumers. */
   purge(): void {
-    for (const level of this.levels) while (level && level.length > 0) level.shift()
+    for (const level of this.levels) while (level && level.length > 0) this.leaving(level.shift() as StoredMessage)
     for (const timer of this.delayedTimers) this.timers.clear(timer)
     this.delayedTimers.clear()
   }
@@ -141,13 +157,28 @@ export class MemoryQueue implements LeaseOwner {
     for (const level of this.levels) {
       if (!level) continue
       for (let index = 0; index < level.length; index++) {
-        if ((level.at(index) as StoredMessage).message.id === id) return level.removeAt(index)
+        if ((level.at(index) as StoredMessage).message.id === id) return this.leaving(level.removeAt(index) as StoredMessage)
       }
     }
     return undefined
   }
 
+  /** A waiting message taken out of the queue by an admin call: if it was on its way back, its key is free. */
+  private leaving(stored: StoredMessage): StoredMessage {
+    const lease = this.returning.get(stored)
+    if (lease !== undefined) {
+      this.returning.delete(stored)
+      this.freeKey(lease)
+    }
+    return stored
+  }
+
   private makeReady(stored: StoredMessage, front: boolean): void {
+    this.putReady(stored, front)
+    this.dispatch()
+  }
+
+  private putReady(stored: StoredMessage, front: boolean): void {
     const level = Math.min(priorityLevels - 1, Math.max(0, stored.priority))
     let deque = this.levels[level]
     if (!deque) {
@@ -157,7 +188,6 @@ export class MemoryQueue implements LeaseOwner {
     if (front) deque.unshift(stored)
     else deque.push(stored)
     if (level > this.highestLevel) this.highestLevel = level
-    this.dispatch()
   }
 
   private dispatch(): void {
@@ -203,8 +233,10 @@ export class MemoryQueue implements LeaseOwner {
         continue
       }
       for (let index = 0; index < deque.length; index++) {
-        const key = (deque.at(index) as StoredMessage).message.key
-        if (key === undefined || !this.busyKeys.has(key)) return deque.removeAt(index)
+        const stored = deque.at(index) as StoredMessage
+        const key = stored.message.key
+        // A keyed message given back this turn is skipped by its busy key, an unkeyed one by `returning`.
+        if (key === undefined ? this.returning.size === 0 || !this.returning.has(stored) : !this.busyKeys.has(key)) return deque.removeAt(index)
       }
     }
     return undefined
@@ -223,13 +255,22 @@ export class MemoryQueue implements LeaseOwner {
   /** {@link LeaseOwner.settle}: ends a lease once; a late settle after it expired or was released does nothing. */
   settle(lease: MemoryLease, then: Settled | undefined, delayMs: number, headers: Record<string, string> | undefined): void {
     if (this.leases.has(lease)) {
-      this.endLease(lease)
-      if (then === 'release') this.makeReady(lease.stored, true)
-      else if (then === 'retry') {
+      if (then === undefined) this.endLease(lease)
+      else if (then === 'release') this.giveBack(lease, lease.stored, true)
+      else if (delayMs > 0) {
+        this.endLease(lease)
         this.enqueue(redelivery(lease.stored, headers), delayMs)
-      }
+      } else this.giveBack(lease, redelivery(lease.stored, headers), false)
     }
     this.dispatch()
+  }
+
+  /** Ends the lease and puts `stored` in the queue (released: at the front; retried: at the back), deliverable from the next turn on ({@link returning}). */
+  private giveBack(lease: MemoryLease, stored: StoredMessage, front: boolean): void {
+    this.endLease(lease, true)
+    if (this.returning.size === 0) setImmediate(this.returned)
+    this.returning.set(stored, lease)
+    this.putReady(stored, front)
   }
 
   /** {@link LeaseOwner.extend} */
@@ -246,9 +287,14 @@ export class MemoryQueue implements LeaseOwner {
     this.makeReady(redelivery(lease.stored), true)
   }
 
-  private endLease(lease: MemoryLease): void {
+  /** `keepKey`: its message was given back ({@link giveBack}); the key stays busy until the message is deliverable. */
+  private endLease(lease: MemoryLease, keepKey = false): void {
     this.leases.delete(lease)
     this.timers.clear(lease.timer)
+    if (!keepKey) this.freeKey(lease)
+  }
+
+  private freeKey(lease: MemoryLease): void {
     const key = lease.stored.message.key
     if (key !== undefined && this.busyKeys.get(key) === lease) this.busyKeys.delete(key)
   }

@@ -133,16 +133,12 @@ export class MemoryTransport implements Transport {
   }
 
   private attach(queue: MemoryQueue, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void, onClose: () => void): TransportConsumer {
-    let stopped = false
     const consumer: MemoryConsumer = {
       prefetch: options.prefetch,
       leaseMs: options.leaseMs,
       bodiesReadOnly: options.bodiesReadOnly === true,
       inflight: 0,
-      deliver: (delivery) => {
-        if (stopped) void delivery.release()
-        else deliver(delivery)
-      },
+      deliver,
     }
     let detached = false
     const attached: Attached = {
@@ -151,7 +147,6 @@ export class MemoryTransport implements Transport {
       detach: (crashed) => {
         if (detached) return
         detached = true
-        stopped = true
         this.attached.delete(attached)
         queue.removeConsumer(consumer, crashed)
         onClose()
@@ -160,8 +155,8 @@ export class MemoryTransport implements Transport {
     this.attached.add(attached)
     queue.addConsumer(consumer)
     return {
+      // No capacity, so the queue hands it nothing more: a stopping consumer is never delivered to.
       stop: async () => {
-        stopped = true
         consumer.prefetch = 0
       },
       close: async () => attached.detach(false),

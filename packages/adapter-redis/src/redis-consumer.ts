@@ -80,12 +80,9 @@ class RedisDelivery implements Delivery {
    * Joins this turn's XACK (the same batch {@link ack} joins) and returns at once: core frees the
    * handler's slot without a promise per message to await. A failed flush is reported to the
    * consumer's `onError` once, and the entry stays pending until its lease lapses and it is
-   * redelivered, as after a failed `ack()`; close() still waits for the flush. Not once the consumer
-   * is stopping (`false`: core acks through {@link ack}): a slot freed in the handler's own turn would
-   * let core start a delivery it already holds before its close gives those back.
+   * redelivered, as after a failed `ack()`; close() still waits for the flush.
    */
   ackNow(): boolean {
-    if (this.consumer.isStopping) return false
     this.consumer.settleAckNow(this)
     return true
   }
@@ -298,11 +295,6 @@ export class RedisConsumer implements TransportConsumer {
     } catch {
       return undefined
     }
-  }
-
-  /** Stopped, or stopping: reads no more. */
-  get isStopping(): boolean {
-    return this.stopped
   }
 
   private get capacity(): number {

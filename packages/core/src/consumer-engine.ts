@@ -107,7 +107,14 @@ export class ConsumerEngine<T> {
     // An envelope reads headers too and may keep the bytes (binary CloudEvents data): only a plain decode into a new value counts.
     const bodiesReadOnly = codec.decodesToNewValue === true && codec.envelope === undefined
     this.consumer = await transport.consume(source, { prefetch, leaseMs, onError, bodiesReadOnly }, (delivery) => this.accept(delivery))
-    if (this.stopped) await this.consumer.close()
+    if (this.stopped) {
+      // Closed while consume() was under way, which may have delivered already: shutdown() had no consumer
+      // to stop. Stopped now, and closed only after the handlers it started: closed under them, it would
+      // take their messages back and deliver them again though they were handled.
+      await this.consumer.stop().catch((error: Error) => onError(error))
+      await this.sequencer.whenIdle()
+      await this.consumer.close()
+    }
   }
 
   /** Stop fetching, let running handlers finish and settle, give back what never started, detach. */
@@ -119,7 +126,8 @@ export class ConsumerEngine<T> {
   private async shutdown(): Promise<void> {
     this.stopped = true
     // Held, not given back yet: the adapter's stop may wait on I/O, and a handler finishing meanwhile
-    // would free a slot for a queued delivery; released before the stop, it could come straight back.
+    // would free a slot for a queued delivery; released before the stop, the broker could hand it to
+    // this still-subscribed consumer again.
     this.sequencer.hold()
     const consumer = this.consumer
     if (consumer) await consumer.stop().catch((error: Error) => this.settings.onError(error))

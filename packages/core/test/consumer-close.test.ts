@@ -86,3 +86,74 @@ describe('closing a consumer', () => {
     await mq.close()
   })
 })
+
+describe('closing a consumer whose start is still under way', () => {
+  it("stops the transport's consumer once it is there and closes it only after the handlers it started", async () => {
+    const events: string[] = []
+    const factory: AdapterFactory = {
+      ...memory,
+      async connect(url, context) {
+        const transport = await memory.connect(url, context)
+        const consume = transport.consume.bind(transport)
+        transport.consume = async (source, options, deliver) => {
+          // memory:// delivers inside consume(), before its promise resolves.
+          const consumer = await consume(source, options, deliver)
+          const { stop, close } = { stop: consumer.stop.bind(consumer), close: consumer.close.bind(consumer) }
+          consumer.stop = async () => {
+            events.push('stop')
+            await stop()
+          }
+          consumer.close = async () => {
+            events.push('close')
+            await close()
+          }
+          return consumer
+        }
+        return transport
+      },
+    }
+    const mq = await connect('memory://close-while-starting', { adapter: factory })
+    const queue = mq.queue<number>('q')
+    await queue.sendBatch([1, 2, 3])
+    let finishFirst!: () => void
+    const firstMayFinish = new Promise<void>((resolve) => {
+      finishFirst = resolve
+    })
+    let closing: Promise<void> | undefined
+    const subscription = queue.consume(
+      async (message) => {
+        events.push(`handle ${message.body}`)
+        if (message.body !== 1) return
+        // Closed on the next microtask: before the transport's consume() has resolved.
+        queueMicrotask(() => {
+          closing = subscription.close()
+        })
+        await firstMayFinish
+        events.push('handled 1')
+      },
+      { concurrency: 1, prefetch: 3 },
+    )
+    for (let turn = 0; !events.includes('stop'); turn++) {
+      if (turn > 1000) throw new Error(`the transport's consumer was never stopped: ${events}`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(events).toEqual(['handle 1', 'stop'])
+    finishFirst()
+    await closing
+    for (let turn = 0; !events.includes('close'); turn++) {
+      if (turn > 1000) throw new Error(`the transport's consumer was never closed: ${events}`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(events).toEqual(['handle 1', 'stop', 'handled 1', 'close'])
+    // Message 1 was handled and acked: only the two never started come again.
+    const again: number[] = []
+    const second = queue.consume((message) => void again.push(message.body))
+    for (let turn = 0; again.length < 2; turn++) {
+      if (turn > 1000) throw new Error(`a new consumer got ${again}`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await second.close()
+    await mq.close()
+    expect(again.sort()).toEqual([2, 3])
+  })
+})

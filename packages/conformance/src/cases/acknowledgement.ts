@@ -49,6 +49,36 @@ export function acknowledgementCases(h: Harness): void {
       expect((times[1] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(950)
     })
 
+    it('delivers a released message again, never inside the release() that gave it back', async () => {
+      const mq = await h.connect()
+      const queue = mq.queue<number>(uniqueName('release'), h.target.queueOptions)
+      const released = new Set<number>()
+      const handled = new Collector<number>()
+      let releasing = false
+      let startedInsideRelease = 0
+      await queue.consume(
+        async (message) => {
+          // A handler started from inside the release() below finds the flag up.
+          if (releasing) startedInsideRelease++
+          await delay(0)
+          if (!released.has(message.body)) {
+            released.add(message.body)
+            releasing = true
+            const giving = message.release()
+            releasing = false
+            await giving
+            return
+          }
+          handled.add(message)
+        },
+        { concurrency: 4 },
+      ).ready
+      await queue.sendBatch([1, 2, 3])
+      await handled.waitForDistinct(3, h.ms(20_000))
+      expect(startedInsideRelease).toBe(0)
+      expect([...new Set(handled.bodies)].sort()).toEqual([1, 2, 3])
+    })
+
     it('does not redeliver a message acked in manual mode', async () => {
       const mq = await h.connect()
       const name = uniqueName('manual-ack')
