@@ -4,6 +4,8 @@
 //   node bench/kafka-send-batch.mjs SIDE [--messages 20000] [--bytes 1000] [--adapter-dist dist] [--stub] [--profile FILE] [--warmup 5000]
 // SIDE:
 //   raw      @platformatic/kafka `producer.send` of each batch (idempotent, acks=all), as the bench's raw side
+//   shaped   the same producer sending anymq's record shape: `x-anymq-id` and `x-anymq-content-type`
+//            headers (names and content type encoded once), the partition from the id's hash, the timestamp set
 //   anymq    `queue.sendBatch` through the compiled core and adapter (`--adapter-dist` names another build
 //            folder under packages/adapter-kafka, e.g. a copy of main's `dist`)
 // --stub replaces the library's `Producer.prototype.send` with one that resolves at once: what is left
@@ -28,7 +30,7 @@ const { values, positionals } = parseArgs({
   },
 })
 const side = positionals[0]
-const sides = ['raw', 'anymq']
+const sides = ['raw', 'shaped', 'anymq']
 if (!sides.includes(side)) throw new Error(`side must be one of ${sides.join(', ')}, not ${side}`)
 const messages = Number(values.messages ?? 20_000)
 const bytes = Number(values.bytes ?? 1000)
@@ -61,6 +63,34 @@ let closeClient = async () => {}
 if (side === 'raw') {
   const producer = new Producer({ clientId: 'send-batch', bootstrapBrokers: brokers, idempotent: true, acks: -1, autocreateTopics: false })
   sendBatch = (bodies) => producer.send({ messages: bodies.map((value) => ({ topic, value: Buffer.from(JSON.stringify(value)) })) })
+  closeClient = () => producer.close()
+} else if (side === 'shaped') {
+  const producer = new Producer({ clientId: 'send-batch', bootstrapBrokers: brokers, idempotent: true, acks: -1, autocreateTopics: false })
+  const { unkeyedPartitionHashOfBytes } = await import(pathToFileURL(join(adapterRoot, dist, 'kafka-unkeyed-partition.js')).href)
+  const { randomUUID } = await import('node:crypto')
+  const prefix = randomUUID().slice(0, 33)
+  let counter = 0
+  const idName = Buffer.from('x-anymq-id')
+  const typeName = Buffer.from('x-anymq-content-type')
+  const typeValue = Buffer.from('application/json')
+  sendBatch = (bodies) => {
+    const timestamp = BigInt(Date.now())
+    return producer.send({
+      messages: bodies.map((value) => {
+        const id = Buffer.from(prefix + (counter++ & 4095).toString(16).padStart(3, '0'))
+        return {
+          topic,
+          partition: unkeyedPartitionHashOfBytes(id),
+          value: Buffer.from(JSON.stringify(value)),
+          headers: new Map([
+            [idName, id],
+            [typeName, typeValue],
+          ]),
+          timestamp,
+        }
+      }),
+    })
+  }
   closeClient = () => producer.close()
 } else {
   const { connect } = await import(pathToFileURL(join(root, 'packages', 'core', 'dist', 'index.js')).href)
@@ -110,7 +140,7 @@ if (session) {
   writeFileSync(values.profile, JSON.stringify(profile))
   session.disconnect()
 }
-const label = values['adapter-dist'] && side !== 'raw' ? `${side} (${dist})` : side
+const label = values['adapter-dist'] && side === 'anymq' ? `${side} (${dist})` : side
 console.log(
   `${label}${values.stub ? ' stubbed' : ''}, ${bytes} B: ${((used.user + used.system) / messages).toFixed(2)} µs/record CPU, ${(messages / seconds).toFixed(0)} records/s`,
 )
