@@ -1,20 +1,21 @@
 import type { DriverOutgoingRecord, KafkaDriver } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
 
-/** An accepted record and the topic it goes to. */
-export interface TopicRecord {
+/** Records accepted for one topic, in order. */
+export interface TopicRecords {
   topic: string
-  record: DriverOutgoingRecord
+  records: DriverOutgoingRecord[]
 }
 
 /**
  * A run of one publish call's records that fits in one produce request. Queued per run, not per
  * record: a sendBatch of 100 is one entry, not 100 (an object per record was a visible part of the
- * adapter's sendBatch cost).
+ * adapter's sendBatch cost). Its `batches` are the call's own lists when they fit whole.
  */
 interface Chunk {
-  records: readonly TopicRecord[]
+  batches: readonly TopicRecords[]
   bytes: number
+  count: number
   forget: boolean
   call: PublishCall
 }
@@ -44,27 +45,47 @@ export class KafkaPublisher {
 
   constructor(private readonly driver: KafkaDriver) {}
 
-  /** `forget`: the topics are short-lived (reply inboxes); the client must not keep tracking them. */
-  publish(records: readonly TopicRecord[], options: { forget?: boolean } = {}): Promise<void> {
-    if (records.length === 0) return Promise.resolve()
+  /**
+   * `batches`: the records per topic, each topic once; the publisher does not change the lists.
+   * `forget`: the topics are short-lived (reply inboxes); the client must not keep tracking them.
+   */
+  publish(batches: readonly TopicRecords[], options: { forget?: boolean } = {}): Promise<void> {
+    let total = 0
+    for (const batch of batches) total += batch.records.length
+    if (total === 0) return Promise.resolve()
     const forget = options.forget ?? false
     return new Promise<void>((resolve, reject) => {
       const call: PublishCall = { remaining: 0, failed: false, resolve, reject }
       // Cut into runs that each fit in one request on their own; a request may then carry several runs.
-      let start = 0
+      let run: TopicRecords[] = []
       let bytes = 0
-      for (let index = 0; index < records.length; index++) {
-        const size = recordSize((records[index] as TopicRecord).record)
-        if (index > start && (bytes + size > maxRequestBytes || index - start >= maxRequestRecords)) {
-          this.waiting.push({ records: records.slice(start, index), bytes, forget, call })
-          call.remaining++
-          start = index
-          bytes = 0
+      let count = 0
+      for (const batch of batches) {
+        const records = batch.records
+        if (records.length === 0) continue
+        let start = 0
+        for (let index = 0; index < records.length; index++) {
+          const size = recordSize(records[index] as DriverOutgoingRecord)
+          if (count > 0 && (bytes + size > maxRequestBytes || count >= maxRequestRecords)) {
+            if (index > start) run.push({ topic: batch.topic, records: records.slice(start, index) })
+            this.waiting.push({ batches: run, bytes, count, forget, call })
+            call.remaining++
+            run = []
+            start = index
+            bytes = 0
+            count = 0
+          }
+          bytes += size
+          count++
         }
-        bytes += size
+        // The whole list when it fits whole: no copy of a sendBatch's records.
+        if (start === 0) run.push(batch)
+        else run.push({ topic: batch.topic, records: records.slice(start) })
       }
-      this.waiting.push({ records: start === 0 ? records : records.slice(start), bytes, forget, call })
-      call.remaining++
+      if (count > 0) {
+        this.waiting.push({ batches: run, bytes, count, forget, call })
+        call.remaining++
+      }
       this.sending ??= this.drain()
     })
   }
@@ -78,31 +99,17 @@ export class KafkaPublisher {
     try {
       while (this.waiting.length > 0) {
         const request = this.take()
-        const batches: Array<{ topic: string; records: DriverOutgoingRecord[] }> = []
+        const batches = request.length === 1 ? (request[0] as Chunk).batches : merge(request)
         // Mostly none: no set and no array per request unless a chunk forgets its topics.
         let forget: Set<string> | undefined
-        // Records mostly go to one topic: the last topic's list is at hand without a map lookup.
-        let current: { topic: string; records: DriverOutgoingRecord[] } | undefined
-        for (const chunk of request) {
-          for (const { topic, record } of chunk.records) {
-            if (current?.topic !== topic) {
-              current = batches.find((batch) => batch.topic === topic)
-              if (!current) {
-                current = { topic, records: [] }
-                batches.push(current)
-              }
-            }
-            current.records.push(record)
-          }
-          if (chunk.forget) for (const { topic } of chunk.records) (forget ??= new Set()).add(topic)
-        }
+        for (const chunk of request) if (chunk.forget) for (const { topic } of chunk.batches) (forget ??= new Set()).add(topic)
         try {
           await this.driver.send(batches, { forget: forget === undefined ? noTopics : [...forget] })
           for (const { call } of request) {
             if (--call.remaining === 0 && !call.failed) call.resolve()
           }
         } catch (error) {
-          const count = request.reduce((sum, chunk) => sum + chunk.records.length, 0)
+          const count = request.reduce((sum, chunk) => sum + chunk.count, 0)
           const wrapped = wrapError(error, `publishing ${count} message(s) to ${batches.map((batch) => batch.topic).join(', ')}`, 'publish')
           for (const { call } of request) {
             call.remaining--
@@ -125,13 +132,36 @@ export class KafkaPublisher {
     let count = 0
     while (count < this.waiting.length) {
       const chunk = this.waiting[count] as Chunk
-      if (count > 0 && (bytes + chunk.bytes > maxRequestBytes || records + chunk.records.length > maxRequestRecords)) break
+      if (count > 0 && (bytes + chunk.bytes > maxRequestBytes || records + chunk.count > maxRequestRecords)) break
       bytes += chunk.bytes
-      records += chunk.records.length
+      records += chunk.count
       count++
     }
     return this.waiting.splice(0, count)
   }
+}
+
+/**
+ * The records of several runs, one list per topic in the order topics first appear. A topic's first
+ * list is taken as it is and copied only when a second run adds to it (the callers' lists stay as they were).
+ */
+function merge(request: readonly Chunk[]): TopicRecords[] {
+  const merged: TopicRecords[] = []
+  const owned = new Set<TopicRecords>()
+  for (const chunk of request) {
+    for (const batch of chunk.batches) {
+      const index = merged.findIndex((entry) => entry.topic === batch.topic)
+      const entry = merged[index]
+      if (entry === undefined) merged.push(batch)
+      else if (owned.has(entry)) for (const record of batch.records) entry.records.push(record)
+      else {
+        const copy = { topic: entry.topic, records: entry.records.concat(batch.records) }
+        merged[index] = copy
+        owned.add(copy)
+      }
+    }
+  }
+  return merged
 }
 
 function recordSize(record: DriverOutgoingRecord): number {

@@ -21,9 +21,9 @@ import {
 import { KafkaAdmin } from './kafka-admin.js'
 import { type KafkaSettings, type KafkaTopicOptions, resolveTopicOptions } from './kafka-config.js'
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from './kafka-consumer.js'
-import type { DriverRecord, KafkaDriver, PartitionRange } from './kafka-driver.js'
+import type { DriverOutgoingRecord, DriverRecord, KafkaDriver, PartitionRange } from './kafka-driver.js'
 import { retryTransient, wrapError } from './kafka-errors.js'
-import { KafkaPublisher, type TopicRecord } from './kafka-publisher.js'
+import { KafkaPublisher, type TopicRecords } from './kafka-publisher.js'
 import { fromRecord, naming, toRecord } from './kafka-wire.js'
 
 const adapter = 'kafka'
@@ -76,7 +76,7 @@ export class KafkaTransport implements Transport {
       republish: async (topic, message, dueAt) => {
         this.assertOpen()
         await this.ensureTopics([topic])
-        await this.publisher.publish([{ topic, record: toRecord(message, this.settings.contentTypeHeader, dueAt) }])
+        await this.publisher.publish([{ topic, records: [toRecord(message, this.settings.contentTypeHeader, dueAt)] }])
       },
     }
   }
@@ -84,27 +84,38 @@ export class KafkaTransport implements Transport {
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
     this.assertOpen()
     if (signal?.aborted) throw new AbortedError('publish', { adapter })
-    const records: TopicRecord[] = []
+    // One list per topic: no wrapper object per record.
+    let batches: TopicRecords[]
     let topicOptions: KafkaTopicOptions | undefined
     // The topics the records go to, made first unless known (an inbox is made by its requester).
     let topics: readonly string[] | undefined
-    const now = Date.now()
+    const contentTypeHeader = this.settings.contentTypeHeader
     switch (destination.kind) {
       case 'queue': {
         const queue = destination.queue
         topicOptions = this.queueTopicOptions(queue)
         topics = this.queueTopics(queue.name)
         const [main, retry] = topics as readonly [string, string]
+        const records: DriverOutgoingRecord[] = []
+        let delayed: DriverOutgoingRecord[] | undefined
+        let now = 0
         for (const message of messages) {
           // A delayed send waits in the queue group's redelivery topic, like a retry.
-          if (message.delayMs > 0) records.push({ topic: retry, record: toRecord(message, this.settings.contentTypeHeader, now + message.delayMs) })
-          else records.push({ topic: main, record: toRecord(message, this.settings.contentTypeHeader) })
+          if (message.delayMs > 0) {
+            if (delayed === undefined) {
+              delayed = []
+              now = Date.now()
+            }
+            delayed.push(toRecord(message, contentTypeHeader, now + message.delayMs))
+          } else records.push(toRecord(message, contentTypeHeader))
         }
+        batches = [{ topic: main, records }]
+        if (delayed !== undefined) batches.push({ topic: retry, records: delayed })
         break
       }
       case 'topic':
         topics = [destination.topic]
-        for (const message of messages) records.push({ topic: destination.topic, record: toRecord(message, this.settings.contentTypeHeader) })
+        batches = [{ topic: destination.topic, records: messages.map((message) => toRecord(message, contentTypeHeader)) }]
         break
       case 'subscription': {
         const { topic, name } = destination.subscription
@@ -112,18 +123,19 @@ export class KafkaTransport implements Transport {
         // Straight into one subscription: its group's redelivery topic, due now; the other groups never read it.
         const retryTopic = naming.subscriptionRetryTopic(topic, name)
         topics = [retryTopic]
-        for (const message of messages) records.push({ topic: retryTopic, record: toRecord(message, this.settings.contentTypeHeader, now + message.delayMs) })
+        const now = Date.now()
+        batches = [{ topic: retryTopic, records: messages.map((message) => toRecord(message, contentTypeHeader, now + message.delayMs)) }]
         break
       }
       case 'inbox':
-        for (const message of messages) records.push({ topic: destination.address, record: toRecord(message, this.settings.contentTypeHeader) })
+        batches = [{ topic: destination.address, records: messages.map((message) => toRecord(message, contentTypeHeader)) }]
         break
     }
     // Known topics: no promise to await, so a lone send's produce request is written in this same call.
     const creating = topics === undefined ? undefined : this.ensureTopics(topics, topicOptions)
     if (creating !== undefined) await creating
     try {
-      await this.publisher.publish(records, { forget: destination.kind === 'inbox' })
+      await this.publisher.publish(batches, { forget: destination.kind === 'inbox' })
     } catch (error) {
       this.connectionState.failed(error, AnymqError.isInstance(error) && error.isRetryable)
       throw error

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { DriverOutgoingRecord, KafkaDriver } from '../src/kafka-driver.js'
-import { KafkaPublisher, maxRequestBytes, type TopicRecord } from '../src/kafka-publisher.js'
+import { KafkaPublisher, maxRequestBytes, type TopicRecords } from '../src/kafka-publisher.js'
 
 type Sent = { batches: Array<{ topic: string; records: DriverOutgoingRecord[] }>; forget: string[] }
 
@@ -17,11 +17,14 @@ function fakeDriver() {
   return { driver, sent, pending }
 }
 
-function records(topic: string, count: number, from = 0, bytes = 10): TopicRecord[] {
-  return Array.from({ length: count }, (_, index) => ({
-    topic,
-    record: { key: undefined, value: new Uint8Array(bytes), headers: { 'x-anymq-id': `${topic}-${from + index}` }, timestamp: 1 },
+function records(topic: string, count: number, from = 0, bytes = 10): TopicRecords[] {
+  const list = Array.from({ length: count }, (_, index) => ({
+    key: undefined,
+    value: new Uint8Array(bytes),
+    headers: { 'x-anymq-id': `${topic}-${from + index}` },
+    timestamp: 1,
   }))
+  return [{ topic, records: list }]
 }
 
 const ids = (sent: Sent) => sent.batches.map((batch) => `${batch.topic}:${batch.records.map((record) => record.headers['x-anymq-id']).join(',')}`)
@@ -36,7 +39,8 @@ describe('kafka publisher', () => {
     const publisher = new KafkaPublisher(driver)
     const settled: string[] = []
     const first = publisher.publish(records('a', 2)).then(() => settled.push('first'))
-    const second = publisher.publish([...records('a', 1, 2), ...records('b', 1)]).then(() => settled.push('second'))
+    const secondRecords = [...records('a', 1, 2), ...records('b', 1)]
+    const second = publisher.publish(secondRecords).then(() => settled.push('second'))
     const third = publisher.publish(records('a', 1, 3), { forget: true }).then(() => settled.push('third'))
     await turn()
     expect(sent.map(ids)).toEqual([['a:a-0,a-1']])
@@ -45,6 +49,8 @@ describe('kafka publisher', () => {
     expect(settled).toEqual(['first'])
     expect(sent.map(ids)[1]).toEqual(['a:a-2,a-3', 'b:b-0'])
     expect(sent[1]?.forget).toEqual(['a'])
+    // Merged into a copy: the caller's list is as it was.
+    expect(secondRecords[0]?.records.map((record) => record.headers['x-anymq-id'])).toEqual(['a-2'])
     pending[1]?.resolve()
     await Promise.all([first, second, third])
     expect(settled).toEqual(['first', 'second', 'third'])
@@ -69,6 +75,28 @@ describe('kafka publisher', () => {
     const total = sent.reduce((sum, request) => sum + (request.batches[0]?.records.length ?? 0), 0)
     expect(total).toBe(count)
     for (const request of sent) expect((request.batches[0]?.records.length ?? 0) * size).toBeLessThanOrEqual(maxRequestBytes)
+  })
+
+  it('splits a publish of several topics into requests that each fit, keeping every record once and in order', async () => {
+    const { driver, sent, pending } = fakeDriver()
+    const publisher = new KafkaPublisher(driver)
+    const size = 100 * 1024
+    const perTopic = Math.ceil((0.7 * maxRequestBytes) / size)
+    const publishing = publisher.publish([...records('x', perTopic, 0, size), ...records('y', perTopic, 0, size), ...records('z', 0)])
+    for (let request = 0; request < 2; request++) {
+      await turn()
+      expect(sent).toHaveLength(request + 1)
+      pending[request]?.resolve()
+    }
+    await publishing
+    const seen = sent.flatMap((request) => request.batches.flatMap((batch) => batch.records.map((record) => record.headers['x-anymq-id'])))
+    const expected = [...Array.from({ length: perTopic }, (_, index) => `x-${index}`), ...Array.from({ length: perTopic }, (_, index) => `y-${index}`)]
+    expect(seen).toEqual(expected)
+    for (const request of sent) {
+      const bytes = request.batches.reduce((sum, batch) => sum + batch.records.length * size, 0)
+      expect(bytes).toBeLessThanOrEqual(maxRequestBytes)
+      for (const batch of request.batches) expect(batch.records.length).toBeGreaterThan(0)
+    }
   })
 
   it('rejects every publish of a failed request, once, and carries on with the next', async () => {
