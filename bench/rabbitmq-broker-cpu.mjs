@@ -9,10 +9,6 @@
 //                  channel, queue, reader and writer processes per message, through `rabbitmqctl eval` around
 //                  each round: they do not move with the machine's load, so a difference of a few per cent
 //                  shows in 2-3 rounds where the CPU ticks above need tens (adds ~3 s per round)
-//   --queue-heap   (publish) also the queue process's heap words per message it holds, after a full GC before
-//                  and after each round: what each message keeps in the one process every publish to the queue
-//                  passes through (its decoded properties), the same in every run; heap sizes grow in steps, so
-//                  read differences of a few words per message as equal
 // publish: sendBatch(100) on a confirm channel, persistent, to a durable classic queue, by raw amqplib with
 // several property sets and by anymq with both `timestampPrecision` settings. consume: a raw amqplib
 // consumer (prefetch 16, one ack per message) on messages published plain or with anymq's properties.
@@ -35,7 +31,6 @@ const { values, positionals } = parseArgs({
     bytes: { type: 'string' },
     shapes: { type: 'string' },
     reductions: { type: 'boolean' },
-    'queue-heap': { type: 'boolean' },
   },
 })
 const mode = positionals[0] ?? 'publish'
@@ -57,8 +52,8 @@ function brokerTicks() {
 const processKinds = { rabbit_channel: 'channel', rabbit_prequeue: 'queue', rabbit_reader: 'reader', rabbit_writer: 'writer' }
 // Sums reductions by process kind in the broker; the Erlang runs there, its result comes back as text.
 const reductionsQuery = `L = [{element(1, proc_lib:translate_initial_call(P)), R} || P <- processes(), {reductions, R} <- [process_info(P, reductions)]], D = lists:foldl(fun({K, R}, A) -> maps:update_with(K, fun(V) -> V + R end, R, A) end, #{}, L), [{K, maps:get(K, D, 0)} || K <- [${Object.keys(processKinds).join(', ')}]].`
-/** Runs an Erlang expression in the broker, through rabbitmqctl with the environment scripts/brokers.sh starts the node with. */
-function brokerEval(expression) {
+/** Reductions so far by process kind, through rabbitmqctl with the environment scripts/brokers.sh starts the node with. */
+function brokerReductions() {
   const dir = join(root, '.brokers', 'rabbitmq')
   const port = process.env.ANYMQ_RABBITMQ_PORT
   const env = {
@@ -71,22 +66,10 @@ function brokerEval(expression) {
     RABBITMQ_CTL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
     ERL_EPMD_ADDRESS: '127.0.0.1',
   }
-  return execFileSync('/usr/lib/rabbitmq/bin/rabbitmqctl', ['eval', expression], { encoding: 'utf8', env, timeout: 30_000 })
-}
-
-/** Reductions so far by process kind. */
-function brokerReductions() {
-  const text = brokerEval(reductionsQuery)
+  const text = execFileSync('/usr/lib/rabbitmq/bin/rabbitmqctl', ['eval', reductionsQuery], { encoding: 'utf8', env, timeout: 30_000 })
   const counts = {}
   for (const [, module, count] of text.matchAll(/\{(\w+),\s*(\d+)\}/g)) counts[processKinds[module]] = Number(count)
   return counts
-}
-
-/** Heap words of a queue's process after a full garbage collection (default vhost). */
-function queueHeapWords(queue) {
-  const process = `amqqueue:get_pid(element(2, rabbit_amqqueue:lookup(rabbit_misc:r(<<"/">>, queue, <<"${queue}">>))))`
-  const text = brokerEval(`P = ${process}, true = erlang:garbage_collect(P), element(2, process_info(P, total_heap_size)).`)
-  return Number(text.trim())
 }
 
 const body = (seq) => Buffer.from(JSON.stringify({ seq, pad: 'x'.repeat(Math.max(0, bytes - 20)) }))
@@ -132,9 +115,8 @@ async function rawBatches(queue, shape, count) {
   }
 }
 
-/** Runs `work` and returns broker and client CPU µs per message and the throughput (and, with `queue`, its heap per message). */
-async function measure(work, queue) {
-  const heapBefore = queue !== undefined && values['queue-heap'] ? queueHeapWords(queue) : undefined
+/** Runs `work` and returns broker and client CPU µs per message and the throughput. */
+async function measure(work) {
   const reductionsBefore = values.reductions ? brokerReductions() : undefined
   const ticks = brokerTicks()
   const cpu = process.cpuUsage()
@@ -145,7 +127,6 @@ async function measure(work, queue) {
   // The broker finishes writing to disk after the last confirm; its share of the round lands here.
   await new Promise((resolve) => setTimeout(resolve, 300))
   const result = { broker: ((brokerTicks() - ticks) * 10_000) / messages, client: (client.user + client.system) / messages, rate: messages / seconds }
-  if (heapBefore !== undefined) result.heapWords = (queueHeapWords(queue) - heapBefore) / messages
   if (reductionsBefore !== undefined) {
     const after = brokerReductions()
     result.reductions = {}
@@ -182,7 +163,7 @@ if (mode === 'publish') {
           for (let sent = 0; sent < messages; sent += 100) await handle.sendBatch(bodies(sent))
         }
       }
-      ;(runs[shape] ??= []).push(await measure(work, queue))
+      ;(runs[shape] ??= []).push(await measure(work))
     }
   }
   for (const client of Object.values(anymq)) await client.close()
@@ -255,8 +236,4 @@ if (values.reductions) {
       `${shape.padEnd(22)} total ${median(list.map(total)).toFixed(1).padStart(7)}  ${parts}   vs ${first}: ${differences.map((d) => d.toFixed(0)).join(' ')}`,
     )
   }
-}
-if (values['queue-heap'] && mode === 'publish') {
-  console.log('queue process heap words held per message (after a full GC), every round')
-  for (const [shape, list] of Object.entries(runs)) console.log(`${shape.padEnd(22)} ${list.map((run) => run.heapWords.toFixed(1)).join(' ')}`)
 }
