@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer'
+import type { Socket } from 'node:net'
 import type { Logger } from '@anymq/core/spi'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Command, Redis, type RedisOptions } from 'ioredis'
 import { reportFailoverDetectorErrors } from './ioredis-failover-detector.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
 import { describeServer } from './redis-connection.js'
@@ -10,7 +11,7 @@ import { connectionError, describeError } from './redis-errors.js'
 
 /**
  * ioredis options for one role. The command connection queues commands while reconnecting (a send
- * during a Redis restart waits instead of failing at once) and pipelines automatically. Blocking
+ * during a Redis restart waits instead of failing at once); it does not auto-pipeline (see `call`). Blocking
  * connections never resend an interrupted read (a stale blocking read after a reconnect can hang:
  * ioredis #1285, #1888) and bound every blocking command on the client side too (`blockingTimeout`).
  */
@@ -45,13 +46,15 @@ export function ioredisOptions(settings: RedisSettings, role: ConnectionRole): R
     maxRetriesPerRequest: blocking ? 0 : 10,
     enableOfflineQueue: !blocking,
     autoResendUnfulfilledCommands: !blocking,
-    enableAutoPipelining: !blocking,
+    enableAutoPipelining: false,
     blockingTimeout: blocking ? settings.blockMs + 5000 : undefined,
     blockingTimeoutGrace: 1000,
   }
 }
 
-type Method = (this: Redis, ...args: RedisArgument[]) => Promise<unknown>
+/** Reply options of ioredis' `Command`: bulk strings as strings, or as Buffers (message bodies). */
+const textReplies = { replyEncoding: 'utf8' } as const
+const binaryReplies = { replyEncoding: null } as const
 
 /** ioredis' name of a command (`xadd` for `XADD`), computed once per command name. */
 const lowerNames = new Map<string, string>()
@@ -64,62 +67,79 @@ function lowerName(command: string): string {
   return name
 }
 
-/** ioredis' method for a command (`xadd`, or `xaddBuffer` for binary replies). */
-function commandMethod(client: Redis, command: string, binary: boolean): Method {
-  const name = binary ? `${lowerName(command)}Buffer` : lowerName(command)
-  const method = (client as unknown as Record<string, Method | undefined>)[name]
-  if (method === undefined) throw new Error(`ioredis has no method for the ${command} command`)
-  return method
-}
-
 /**
- * One argument as ioredis takes it best. A Buffer among the arguments puts ioredis in its buffer
- * mode, which copies the command twice (into one Buffer, then into the auto-pipeline's); a Buffer
+ * One argument of a `MULTI`'s command. A Buffer among a pipeline's arguments puts ioredis in its
+ * buffer mode, which copies the command twice (into one Buffer, then into the pipeline's); a Buffer
  * holding valid UTF-8 (every JSON or text body) is passed as its string, which ioredis writes back as
  * the very same bytes. Other Buffers (binary bodies) stay Buffers.
  */
-function argumentFor(value: RedisArgument): RedisArgument {
+function batchedArgument(value: RedisArgument): RedisArgument {
   return value instanceof Buffer && value.byteLength > 0 && isUtf8(value) ? value.toString() : value
-}
-
-/** The arguments after the command name, each as {@link argumentFor} gives it. */
-function commandArguments(args: readonly RedisArgument[]): RedisArgument[] {
-  const rest = new Array<RedisArgument>(args.length - 1)
-  for (let index = 1; index < args.length; index++) rest[index - 1] = argumentFor(args[index] as RedisArgument)
-  return rest
 }
 
 /** A command for `multi([...])`: ioredis names a batched command by its method (`xadd`, not `XADD`); one array, no spread. */
 function batchedCommand(args: readonly RedisArgument[]): [string, ...RedisArgument[]] {
   const command = new Array<RedisArgument>(args.length) as [string, ...RedisArgument[]]
   command[0] = lowerName(String(args[0]))
-  for (let index = 1; index < args.length; index++) command[index] = argumentFor(args[index] as RedisArgument)
+  for (let index = 1; index < args.length; index++) command[index] = batchedArgument(args[index] as RedisArgument)
   return command
 }
 
 /** A connection on ioredis. */
 class IoredisConnection implements RedisConnection {
+  /** The socket corked until the end of this tick, if any: the commands sent within one tick leave in one write. */
+  private corked: Socket | undefined
+  private readonly uncork = () => {
+    const socket = this.corked
+    this.corked = undefined
+    socket?.uncork()
+  }
+
   constructor(private readonly client: Redis) {}
 
   get ready(): boolean {
     return this.client.status === 'ready'
   }
 
+  /**
+   * A `Command` handed to `sendCommand`: not ioredis' auto-pipelining (a pipeline, its promise and a
+   * callback per command, sent a `setImmediate` later, one pipeline on the wire at a time) nor its
+   * generated methods (an options object and an argument spread per call). Buffers stay Buffers: outside
+   * a pipeline, ioredis' buffer mode copies a command once, where a body's string would be decoded,
+   * measured and encoded again.
+   */
   call(args: readonly RedisArgument[], options?: CallOptions): Promise<unknown> {
-    const command = args[0] as string
-    const rest = commandArguments(args)
-    // The named method, not `call`: with auto-pipelining, ioredis 6 drops the command name of `call`.
-    const method = commandMethod(this.client, command, options?.binary === true || options?.blockMs !== undefined)
-    if (options?.blockMs === undefined) return method.apply(this.client, rest)
+    const command = new Command(
+      lowerName(args[0] as string),
+      args.slice(1),
+      options?.binary === true || options?.blockMs !== undefined ? binaryReplies : textReplies,
+    )
+    if (options?.blockMs === undefined) {
+      this.corkUntilNextTick()
+      return this.client.sendCommand(command) as Promise<unknown>
+    }
     const startedAt = Date.now()
     const blockMs = options.blockMs
-    return method.apply(this.client, rest).then((reply) => {
+    return (this.client.sendCommand(command) as Promise<unknown>).then((reply) => {
       // An empty read long after BLOCK ran out was ended by ioredis' `blockingTimeout`, not by Redis:
       // the socket is likely dead without having closed (a silent network failure). Reconnecting gets a
       // fresh one instead of reading on it forever.
       if (reply === null && Date.now() - startedAt > blockMs + 2000 && this.client.status === 'ready') this.client.disconnect(true)
       return reply
     })
+  }
+
+  /**
+   * Corks the socket until the current tick's callbacks and promise reactions ran: the commands they
+   * send (a window of publishes answered by one read, a turn's `XACK` and `XDEL`) leave in one write,
+   * as auto-pipelining wrote them, without its cost per command.
+   */
+  private corkUntilNextTick(): void {
+    if (this.corked !== undefined || this.client.status !== 'ready') return
+    const socket = this.client.stream as Socket
+    socket.cork()
+    this.corked = socket
+    process.nextTick(this.uncork)
   }
 
   async transaction(commands: ReadonlyArray<readonly RedisArgument[]>): Promise<unknown[]> {
