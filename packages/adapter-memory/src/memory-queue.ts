@@ -5,6 +5,10 @@ import { type LeaseOwner, MemoryLease, type Settled } from './memory-lease.js'
 import { copyMessage, redelivery, type StoredMessage } from './stored-message.js'
 import type { TimerSet } from './timer-set.js'
 
+// Taken at load: the next turn is not time, so a fake clock installed later (`vi.useFakeTimers()` fakes
+// `setImmediate`) must not hold a given-back message back, as it cannot hold a real broker's I/O.
+const nextTurn = globalThis.setImmediate
+
 export type { StoredMessage } from './stored-message.js'
 
 export interface MemoryConsumer {
@@ -268,7 +272,7 @@ export class MemoryQueue implements LeaseOwner {
   /** Ends the lease and puts `stored` in the queue (released: at the front; retried: at the back), deliverable from the next turn on ({@link returning}). */
   private giveBack(lease: MemoryLease, stored: StoredMessage, front: boolean): void {
     this.endLease(lease, true)
-    if (this.returning.size === 0) setImmediate(this.returned)
+    if (this.returning.size === 0) nextTurn(this.returned)
     this.returning.set(stored, lease)
     this.putReady(stored, front)
   }

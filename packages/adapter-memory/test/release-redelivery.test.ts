@@ -1,7 +1,10 @@
 import { connect, type Message } from '@anymq/core'
 import type { AdapterFactory, Transport } from '@anymq/core/spi'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { adapter as memory } from '../src/index.js'
+
+/** The real `setTimeout`, for a deadline while a test fakes the global one. */
+const realSetTimeout = globalThis.setTimeout
 
 /**
  * memory:// whose consumers pass on at most `cap` deliveries and hold the rest unsettled: a
@@ -235,5 +238,35 @@ describe('memory: a consumer closing while its start is still under way', () => 
     await mq.close()
     expect(seen.overCap).toBe(false)
     expect(handled.sort((a, b) => a - b)).toEqual(bodies)
+  })
+})
+
+describe('memory: a message given back is not held back by a fake clock', () => {
+  it('redelivers a released message while vi.useFakeTimers() fakes setImmediate, without advancing time', async () => {
+    const mq = await connect('memory://release-fake-timers', { adapter: memory })
+    vi.useFakeTimers()
+    try {
+      const queue = mq.queue<string>('q')
+      const attempts: string[] = []
+      let released = false
+      const handled = new Promise<void>((resolve) => {
+        queue.consume(async (message) => {
+          attempts.push(message.body)
+          if (!released) {
+            released = true
+            await message.release()
+            return
+          }
+          resolve()
+        })
+      })
+      await queue.send('once')
+      // Promises and I/O only: the next turn is not time, so no timer needs to be advanced.
+      await Promise.race([handled, new Promise((_, reject) => realSetTimeout(() => reject(new Error(`not redelivered; attempts: ${attempts.join(',')}`)), 2000))])
+      expect(attempts).toEqual(['once', 'once'])
+    } finally {
+      vi.useRealTimers()
+      await mq.close()
+    }
   })
 })
