@@ -87,7 +87,7 @@ function batchedCommand(args: readonly RedisArgument[]): [string, ...RedisArgume
 
 /** A connection on ioredis. */
 class IoredisConnection implements RedisConnection {
-  /** The socket corked until the end of this tick, if any: the commands sent within one tick leave in one write. */
+  /** The socket corked until `process.nextTick`, if any ({@link corkUntilNextTick}). */
   private corked: Socket | undefined
   private readonly uncork = () => {
     const socket = this.corked
@@ -130,9 +130,9 @@ class IoredisConnection implements RedisConnection {
   }
 
   /**
-   * Corks the socket until the current tick's callbacks and promise reactions ran: the commands they
-   * send (a window of publishes answered by one read, a turn's `XACK` and `XDEL`) leave in one write,
-   * as auto-pipelining wrote them, without its cost per command.
+   * Corks the socket until `process.nextTick`: the commands the code running now sends (a window of
+   * publishes, a turn's `XACK` and `XDEL`) leave in one write, as auto-pipelining wrote them, without its
+   * cost per command. Commands sent from promise reactions after that go out corked anew.
    */
   private corkUntilNextTick(): void {
     if (this.corked !== undefined || this.client.status !== 'ready') return
