@@ -262,7 +262,10 @@ describe('memory: a message given back is not held back by a fake clock', () => 
       })
       await queue.send('once')
       // Promises and I/O only: the next turn is not time, so no timer needs to be advanced.
-      await Promise.race([handled, new Promise((_, reject) => realSetTimeout(() => reject(new Error(`not redelivered; attempts: ${attempts.join(',')}`)), 2000))])
+      await Promise.race([
+        handled,
+        new Promise((_, reject) => realSetTimeout(() => reject(new Error(`not redelivered; attempts: ${attempts.join(',')}`)), 2000)),
+      ])
       expect(attempts).toEqual(['once', 'once'])
     } finally {
       vi.useRealTimers()

@@ -1,7 +1,25 @@
 import { describe, expect, it } from 'vitest'
 import { adapter as memory } from '../../adapter-memory/src/index.js'
 import { connect } from '../src/index.js'
-import type { AdapterFactory } from '../src/spi/index.js'
+import type { AdapterFactory, TransportConsumer } from '../src/spi/index.js'
+
+/** memory:// whose every transport consumer goes through `wrap` once `consume()` made it (to watch or slow its stop and close). */
+function memoryWithConsumers(wrap: (consumer: TransportConsumer) => void): AdapterFactory {
+  return {
+    ...memory,
+    async connect(url, context) {
+      const transport = await memory.connect(url, context)
+      const consume = transport.consume.bind(transport)
+      transport.consume = async (source, options, deliver) => {
+        // memory:// may deliver inside consume(), before its promise resolves.
+        const consumer = await consume(source, options, deliver)
+        wrap(consumer)
+        return consumer
+      }
+      return transport
+    },
+  }
+}
 
 /** memory:// whose consumers' `stop()` waits until `stopGate.open()`, as a broker's stop waits on I/O. */
 function slowStopping() {
@@ -10,24 +28,14 @@ function slowStopping() {
     open = resolve
   })
   const stopCalled = { value: false }
-  const factory: AdapterFactory = {
-    ...memory,
-    async connect(url, context) {
-      const transport = await memory.connect(url, context)
-      const consume = transport.consume.bind(transport)
-      transport.consume = async (source, options, deliver) => {
-        const consumer = await consume(source, options, deliver)
-        const stop = consumer.stop.bind(consumer)
-        consumer.stop = async () => {
-          stopCalled.value = true
-          await opened
-          await stop()
-        }
-        return consumer
-      }
-      return transport
-    },
-  }
+  const factory = memoryWithConsumers((consumer) => {
+    const stop = consumer.stop.bind(consumer)
+    consumer.stop = async () => {
+      stopCalled.value = true
+      await opened
+      await stop()
+    }
+  })
   return { factory, stopGate: { open }, stopCalled }
 }
 
@@ -90,28 +98,17 @@ describe('closing a consumer', () => {
 describe('closing a consumer whose start is still under way', () => {
   it("stops the transport's consumer once it is there and closes it only after the handlers it started", async () => {
     const events: string[] = []
-    const factory: AdapterFactory = {
-      ...memory,
-      async connect(url, context) {
-        const transport = await memory.connect(url, context)
-        const consume = transport.consume.bind(transport)
-        transport.consume = async (source, options, deliver) => {
-          // memory:// delivers inside consume(), before its promise resolves.
-          const consumer = await consume(source, options, deliver)
-          const { stop, close } = { stop: consumer.stop.bind(consumer), close: consumer.close.bind(consumer) }
-          consumer.stop = async () => {
-            events.push('stop')
-            await stop()
-          }
-          consumer.close = async () => {
-            events.push('close')
-            await close()
-          }
-          return consumer
-        }
-        return transport
-      },
-    }
+    const factory = memoryWithConsumers((consumer) => {
+      const { stop, close } = { stop: consumer.stop.bind(consumer), close: consumer.close.bind(consumer) }
+      consumer.stop = async () => {
+        events.push('stop')
+        await stop()
+      }
+      consumer.close = async () => {
+        events.push('close')
+        await close()
+      }
+    })
     const mq = await connect('memory://close-while-starting', { adapter: factory })
     const queue = mq.queue<number>('q')
     await queue.sendBatch([1, 2, 3])
