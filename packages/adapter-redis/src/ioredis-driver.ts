@@ -95,6 +95,9 @@ class IoredisConnection implements RedisConnection {
     socket?.uncork()
   }
 
+  /** Set by `close()` and `terminate()`: from then on an ended client stays ended ({@link reviveWhenEnded}). */
+  closing = false
+
   constructor(private readonly client: Redis) {}
 
   get ready(): boolean {
@@ -168,6 +171,7 @@ class IoredisConnection implements RedisConnection {
   }
 
   async close(): Promise<void> {
+    this.closing = true
     const client = this.client
     if (client.status === 'end') return
     if (client.status !== 'ready') {
@@ -188,8 +192,41 @@ class IoredisConnection implements RedisConnection {
   }
 
   terminate(): void {
+    this.closing = true
     this.client.disconnect()
   }
+}
+
+/** The first wait before an ended client connects again, doubled per attempt up to `reviveMaxMs`. */
+const reviveFirstMs = 100
+const reviveMaxMs = 2000
+
+/**
+ * Connects an ioredis client again when it ended without `close()` or `terminate()`. ioredis gives a
+ * client up for good ("Connection is closed." on every command from then on) when its connector is
+ * closed while it is still connecting: through Sentinel this happens when the failover watch of the
+ * previous, lost connection sees `+switch-master` while the client is between two rounds of asking
+ * the Sentinels for the new primary (ioredis #1683; seen here in about one failover in six). A client
+ * that `connect()` is called on again asks the Sentinels afresh and subscribes again by itself.
+ */
+function reviveWhenEnded(client: Redis, connection: IoredisConnection, report: (waitMs: number) => void): void {
+  let attempts = 0
+  let timer: NodeJS.Timeout | undefined
+  client.on('ready', () => {
+    attempts = 0
+  })
+  client.on('end', () => {
+    if (connection.closing || timer !== undefined) return
+    const waitMs = Math.min(reviveFirstMs * 2 ** attempts++, reviveMaxMs)
+    report(waitMs)
+    timer = setTimeout(() => {
+      timer = undefined
+      if (connection.closing || client.status !== 'end') return
+      // A failure here is reported through the client's 'error' event, and ends in 'end' again.
+      client.connect().catch(() => {})
+    }, waitMs)
+    timer.unref()
+  })
 }
 
 /** The ioredis driver (`?driver=ioredis`). */
@@ -231,13 +268,22 @@ export const ioredisDriver: RedisDriver = {
       handshakeOver()
       reported.clear()
     })
+    const connection = new IoredisConnection(client)
     try {
       await client.connect()
     } catch (error) {
-      client.disconnect()
+      connection.terminate()
       handshakeOver()
       throw connectionError(`cannot connect to ${describeServer(settings)}`, lastError ?? error)
     }
-    return new IoredisConnection(client)
+    reviveWhenEnded(client, connection, (waitMs) => {
+      const error = connectionError(
+        `${describeServer(settings)} (${role} connection)`,
+        new Error(`ioredis gave the connection up while reconnecting; connecting again in ${waitMs} ms`),
+      )
+      if (report) report(error)
+      else logger.warn(error.message)
+    })
+    return connection
   },
 }
