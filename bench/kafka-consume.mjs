@@ -15,13 +15,12 @@
 // the first are warm. --profile FILE: a CPU profile of the last run's timed part; --heap-profile FILE: a
 // sampling allocation profile of it instead. Needs ANYMQ_KAFKA_URL (`scripts/brokers.sh env`).
 import { writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import v8 from 'node:v8'
+import { bootstrapBrokers, repoRoot as here, kafkaUrl, platformaticKafka } from './kafka-side.mjs'
 
-const here = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -42,8 +41,7 @@ const bytes = Number(values.bytes ?? 1000)
 const concurrency = Number(values.concurrency ?? 16)
 const runs = Number(values.runs ?? 3)
 const root = resolve(values.root ?? here)
-const url = process.env.ANYMQ_KAFKA_URL
-if (!url) throw new Error('ANYMQ_KAFKA_URL is not set: eval "$(bash scripts/brokers.sh env)" first')
+const url = kafkaUrl()
 const load = (path) => import(pathToFileURL(path).href)
 
 let client
@@ -68,14 +66,8 @@ if (side === 'raw') {
     close: () => mq.close(),
   }
 }
-const { Admin } = createRequire(join(here, 'packages', 'adapter-kafka', 'package.json'))('@platformatic/kafka')
-const admin = new Admin({
-  clientId: 'kafka-consume-admin',
-  bootstrapBrokers: url
-    .replace(/^kafka:\/\//, '')
-    .split(/[/?]/)[0]
-    .split(','),
-})
+const { Admin } = await platformaticKafka(here)
+const admin = new Admin({ clientId: 'kafka-consume-admin', bootstrapBrokers: bootstrapBrokers(url) })
 
 const pad = 'x'.repeat(Math.max(0, bytes - 40))
 const topics = []

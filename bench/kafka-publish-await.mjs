@@ -14,12 +14,11 @@
 // Needs `pnpm build` and ANYMQ_KAFKA_URL (`scripts/brokers.sh env`).
 import { randomUUID } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { bootstrapBrokers, createReadyTopic, kafkaUrl, platformaticKafka, repoRoot as root } from './kafka-side.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -36,25 +35,16 @@ const sides = ['raw', 'shaped', 'driver', 'anymq']
 if (!sides.includes(side)) throw new Error(`side must be one of ${sides.join(', ')}, not ${side}`)
 const messages = Number(values.messages ?? 2000)
 const bytes = Number(values.bytes ?? 1000)
-const url = process.env.ANYMQ_KAFKA_URL
-if (!url) throw new Error('ANYMQ_KAFKA_URL is not set: eval "$(bash scripts/brokers.sh env)" first')
-const brokers = url
-  .replace(/^kafka:\/\//, '')
-  .split(/[/?]/)[0]
-  .split(',')
+const url = kafkaUrl()
+const brokers = bootstrapBrokers(url)
 const dist = values['adapter-dist'] ?? 'dist'
 const adapterRoot = join(root, 'packages', 'adapter-kafka')
-const { Admin, Producer } = createRequire(join(adapterRoot, 'package.json'))('@platformatic/kafka')
+const { Admin, Producer } = await platformaticKafka()
 
 const body = (seq) => ({ seq, pad: 'x'.repeat(Math.max(0, bytes - 20)) })
 const topic = `publish-await-${side}-${process.pid}`
 const admin = new Admin({ clientId: 'publish-await-admin', bootstrapBrokers: brokers })
-await admin.createTopics({ topics: [topic], partitions: 3, replicas: 1 })
-for (;;) {
-  const metadata = await admin.metadata({ topics: [topic], forceUpdate: true })
-  if (metadata.topics.get(topic)?.partitions.every((partition) => partition.leader >= 0)) break
-  await new Promise((resolve) => setTimeout(resolve, 50))
-}
+await createReadyTopic(admin, topic)
 
 let send
 let closeClient = async () => {}

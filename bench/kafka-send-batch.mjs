@@ -13,11 +13,11 @@
 // Prints this process's CPU µs per record and the throughput, after an untimed warm-up.
 // Needs `pnpm build` and ANYMQ_KAFKA_URL (`scripts/brokers.sh env`).
 import { writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { bootstrapBrokers, createReadyTopic, kafkaUrl, platformaticKafka, repoRoot as root } from './kafka-side.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -36,27 +36,17 @@ const messages = Number(values.messages ?? 20_000)
 const bytes = Number(values.bytes ?? 1000)
 const batch = 100
 const window = 4
-const url = process.env.ANYMQ_KAFKA_URL
-if (!url) throw new Error('ANYMQ_KAFKA_URL is not set: eval "$(bash scripts/brokers.sh env)" first')
-const brokers = url
-  .replace(/^kafka:\/\//, '')
-  .split(/[/?]/)[0]
-  .split(',')
+const url = kafkaUrl()
+const brokers = bootstrapBrokers(url)
 const dist = values['adapter-dist'] ?? 'dist'
 const adapterRoot = join(root, 'packages', 'adapter-kafka')
-const library = await import(pathToFileURL(join(adapterRoot, 'node_modules', '@platformatic', 'kafka', 'dist', 'index.js')).href)
-const { Admin, Producer } = library
+const { Admin, Producer } = await platformaticKafka()
 
 // The bench's body: a sequence number, run id and padding to `bytes` of JSON.
 const body = (seq) => ({ run: 'send-batch', seq, sentAt: Date.now(), pad: 'x'.repeat(Math.max(0, bytes - 60)) })
 const topic = `send-batch-${side}-${process.pid}`
 const admin = new Admin({ clientId: 'send-batch-admin', bootstrapBrokers: brokers })
-await admin.createTopics({ topics: [topic], partitions: 3, replicas: 1 })
-for (;;) {
-  const metadata = await admin.metadata({ topics: [topic], forceUpdate: true })
-  if (metadata.topics.get(topic)?.partitions.every((partition) => partition.leader >= 0)) break
-  await new Promise((resolve) => setTimeout(resolve, 50))
-}
+await createReadyTopic(admin, topic)
 
 let sendBatch
 let closeClient = async () => {}
