@@ -11,7 +11,7 @@ import type { v1 } from '@google-cloud/pubsub'
 import { PubSubAcker } from './gcp-pubsub-acker.js'
 import { codeOf, connectionError, grpcCode } from './gcp-pubsub-errors.js'
 import type { PubSubPublisher } from './gcp-pubsub-publisher.js'
-import { PubSubStream } from './gcp-pubsub-stream.js'
+import { PubSubStream, streamAckDeadlineSeconds } from './gcp-pubsub-stream.js'
 import type { ConsumerTarget, PubSubTopology } from './gcp-pubsub-topology.js'
 import { decodeMessage, type PubSubWireMessage } from './gcp-pubsub-wire.js'
 
@@ -32,7 +32,7 @@ export interface PubSubConsumerContext {
   topology: PubSubTopology
   publisher: PubSubPublisher
   maxPull: number
-  /** Ack deadline of messages the stream delivers before the lease is set, in seconds. */
+  /** Lease of a consumer given no `leaseMs`, in seconds: the subscription's ack deadline, which pulls get. */
   ackDeadlineSeconds: number
   /** Hears of pulls failing (the service or emulator unreachable) and of the next that works. */
   connectionState: ConnectionStateTracker
@@ -69,13 +69,9 @@ export class PubSubConsumer implements TransportConsumer {
     private readonly deliver: (delivery: Delivery) => void,
   ) {
     this.acker = new PubSubAcker(context.subscriber, target.subscription)
-    this.stream = new PubSubStream(
-      context.subscriber,
-      { subscription: target.subscription, maxOutstandingMessages: options.prefetch, ackDeadlineSeconds: context.ackDeadlineSeconds },
-      (response) => {
-        void this.received((response.receivedMessages ?? []) as ReceivedMessage[])
-      },
-    )
+    this.stream = new PubSubStream(context.subscriber, { subscription: target.subscription, maxOutstandingMessages: options.prefetch }, (response) => {
+      void this.received((response.receivedMessages ?? []) as ReceivedMessage[], 'stream')
+    })
   }
 
   start(): void {
@@ -128,7 +124,7 @@ export class PubSubConsumer implements TransportConsumer {
         // A full pull is a backlog the pulls take in bulk; a short one (a trickle) leaves the stream the latency.
         if (asked > 1 && received.length >= asked) void this.stream.end()
         else if (received.length < asked) this.stream.open()
-        await this.received(received)
+        await this.received(received, 'pull')
       } catch (error) {
         if (this.stopped) break
         // An empty long poll that ran out of time is not a failure.
@@ -145,7 +141,7 @@ export class PubSubConsumer implements TransportConsumer {
   }
 
   /** Messages from a pull or the stream; after `stop` they go straight back. */
-  private async received(received: ReceivedMessage[]): Promise<void> {
+  private async received(received: ReceivedMessage[], source: 'pull' | 'stream'): Promise<void> {
     if (received.length === 0) return
     if (this.stopped) {
       const ackIds = received.map((item) => item.ackId).filter((id): id is string => typeof id === 'string')
@@ -153,13 +149,13 @@ export class PubSubConsumer implements TransportConsumer {
       return
     }
     try {
-      await this.receive(received)
+      await this.receive(received, source)
     } catch (error) {
       this.options.onError(connectionError(`receiving from '${this.target.subscription}'`, error))
     }
   }
 
-  private async receive(received: ReceivedMessage[]): Promise<void> {
+  private async receive(received: ReceivedMessage[], source: 'pull' | 'stream'): Promise<void> {
     const now = Date.now()
     const skip: string[] = []
     const accepted: Array<{ ackId: string; envelope: ReturnType<typeof decodeMessage> }> = []
@@ -188,12 +184,13 @@ export class PubSubConsumer implements TransportConsumer {
     const settling: Promise<unknown>[] = []
     if (skip.length > 0) settling.push(this.context.subscriber.acknowledge({ subscription: this.target.subscription, ackIds: skip }))
     for (const [seconds, ackIds] of putBack) settling.push(this.modify(ackIds, seconds))
-    // The subscription's deadline (10 s or more) covers the message until its lease is set here.
-    if (this.options.leaseMs !== undefined && accepted.length > 0) {
+    // A pull's deadline (the subscription's) or a stream's (10 s) covers the message until its lease is set here.
+    const lease = this.leaseSeconds()
+    if (accepted.length > 0 && (this.options.leaseMs !== undefined || (source === 'stream' && lease !== streamAckDeadlineSeconds))) {
       settling.push(
         this.modify(
           accepted.map((item) => item.ackId),
-          Math.min(maxDeadlineSeconds, Math.ceil(this.options.leaseMs / 1000)),
+          lease,
         ),
       )
     }
@@ -226,9 +223,7 @@ export class PubSubConsumer implements TransportConsumer {
       return
     }
     if (this.options.leaseMs !== undefined) {
-      this.modify([item.ackId], Math.min(maxDeadlineSeconds, Math.ceil(this.options.leaseMs / 1000))).catch((error: unknown) =>
-        this.options.onError(connectionError('setting a lease', error)),
-      )
+      this.modify([item.ackId], this.leaseSeconds()).catch((error: unknown) => this.options.onError(connectionError('setting a lease', error)))
     }
     this.hand(item.ackId, item.message)
   }
@@ -269,6 +264,11 @@ export class PubSubConsumer implements TransportConsumer {
         await this.modify([ackId], Math.min(maxDeadlineSeconds, Math.ceil(ms / 1000)))
       },
     })
+  }
+
+  /** The ack deadline a handed message gets: `leaseMs` rounded up, else the subscription's. */
+  private leaseSeconds(): number {
+    return this.options.leaseMs === undefined ? this.context.ackDeadlineSeconds : Math.min(maxDeadlineSeconds, Math.ceil(this.options.leaseMs / 1000))
   }
 
   private async modify(ackIds: string[], seconds: number): Promise<void> {

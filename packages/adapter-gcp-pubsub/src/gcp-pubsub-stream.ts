@@ -11,6 +11,13 @@ export interface StreamedMessages {
 const keepAliveMs = 30_000
 /** How long `stop` waits for the server to end the stream before cancelling it. */
 const endTimeoutMs = 5_000
+/**
+ * Ack deadline of what a stream delivers: the shortest the service allows, because a message the server
+ * hands a stream the client is ending may never reach the client (pstest assigns it, then its send fails)
+ * and comes back only after this. The consumer sets each message's lease as it arrives, as Google's own
+ * subscriber does.
+ */
+export const streamAckDeadlineSeconds = 10
 /** gRPC CANCELLED (our own `stop`) and UNIMPLEMENTED (a server without StreamingPull: pulls alone serve). */
 const cancelled = 1
 const unimplemented = 12
@@ -19,8 +26,6 @@ export interface PubSubStreamOptions {
   subscription: string
   /** Flow control the service applies to the stream (the consumer's prefetch). */
   maxOutstandingMessages: number
-  /** Ack deadline of messages the stream delivers, in seconds. */
-  ackDeadlineSeconds: number
 }
 
 /**
@@ -64,7 +69,7 @@ export class PubSubStream {
     stream.on('end', () => this.ended(stream, undefined))
     stream.write({
       subscription: this.options.subscription,
-      streamAckDeadlineSeconds: this.options.ackDeadlineSeconds,
+      streamAckDeadlineSeconds,
       maxOutstandingMessages: this.options.maxOutstandingMessages,
       clientId: randomUUID(),
     })

@@ -1,0 +1,91 @@
+import { Duplex } from 'node:stream'
+import { outgoingMessage } from '@anymq/conformance'
+import { ConnectionStateTracker, type Delivery } from '@anymq/core/spi'
+import type { v1 } from '@google-cloud/pubsub'
+import { describe, expect, it } from 'vitest'
+import { PubSubConsumer, type PubSubConsumerContext } from '../src/gcp-pubsub-consumer.js'
+import type { PubSubPublisher } from '../src/gcp-pubsub-publisher.js'
+import type { PubSubTopology } from '../src/gcp-pubsub-topology.js'
+import { encodeMessage } from '../src/gcp-pubsub-wire.js'
+
+const subscription = 'projects/p/subscriptions/s'
+
+/**
+ * A subscriber client whose pulls wait until released and whose one StreamingPull stream the test
+ * feeds; `calls` records, in order, what the consumer asked of it and what it handed to core.
+ */
+function fakeSubscriber() {
+  const calls: unknown[] = []
+  const written: Array<Record<string, unknown>> = []
+  let releasePulls: () => void = () => {}
+  const pullsReleased = new Promise<void>((resolve) => {
+    releasePulls = resolve
+  })
+  const stream = new Duplex({
+    objectMode: true,
+    read() {},
+    write(request: Record<string, unknown>, _encoding, done) {
+      written.push(request)
+      done()
+    },
+    final(done) {
+      this.push(null)
+      done()
+    },
+  })
+  const client = {
+    streamingPull: () => Object.assign(stream, { cancel: () => stream.destroy() }),
+    pull: async () => {
+      await pullsReleased
+      return [{ receivedMessages: [] }]
+    },
+    modifyAckDeadline: async (request: { ackIds: string[]; ackDeadlineSeconds: number }) => {
+      calls.push({ modifyAckDeadline: request.ackIds, seconds: request.ackDeadlineSeconds })
+      return [{}]
+    },
+    acknowledge: async (request: { ackIds: string[] }) => {
+      calls.push({ acknowledge: request.ackIds })
+      return [{}]
+    },
+  }
+  return { client: client as unknown as v1.SubscriberClient, stream, calls, written, releasePulls }
+}
+
+describe('pub/sub consumer', () => {
+  // A message pstest hands a stream the client is ending never reaches the client and comes back only
+  // after the stream's deadline (30 s before, against a 20 s request timeout): the stream's deadline is
+  // now the shortest allowed, and the lease is set on receipt.
+  it('asks its stream for a 10 s ack deadline and sets the lease of what the stream brings before handing it', async () => {
+    const fake = fakeSubscriber()
+    const context: PubSubConsumerContext = {
+      subscriber: fake.client,
+      topology: {} as PubSubTopology,
+      publisher: {} as PubSubPublisher,
+      maxPull: 100,
+      ackDeadlineSeconds: 30,
+      connectionState: new ConnectionStateTracker(undefined),
+    }
+    let handed: (delivery: Delivery) => void = () => {}
+    const delivered = new Promise<Delivery>((resolve) => {
+      handed = resolve
+    })
+    const consumer = new PubSubConsumer(
+      context,
+      { subscription, retryTopic: 'projects/p/topics/t', self: undefined, temporary: false, ownsTopic: false },
+      undefined,
+      { prefetch: 4, leaseMs: undefined, onError: (error) => fake.calls.push({ error: error.message }) },
+      (delivery) => {
+        fake.calls.push({ handed: (delivery.raw as { ackId: string }).ackId })
+        handed(delivery)
+      },
+    )
+    consumer.start()
+    fake.stream.push({ receivedMessages: [{ ackId: 'm1:1', message: { ...encodeMessage(outgoingMessage({})), messageId: 'm1' } }] })
+    await delivered
+    const closing = consumer.close()
+    fake.releasePulls()
+    await closing
+    expect(fake.written[0]).toMatchObject({ subscription, streamAckDeadlineSeconds: 10 })
+    expect(fake.calls.slice(0, 2)).toEqual([{ modifyAckDeadline: ['m1:1'], seconds: 30 }, { handed: 'm1:1' }])
+  })
+})
