@@ -1,5 +1,6 @@
 import type { Logger } from '@anymq/core/spi'
 import { MultiErrorReply, RESP_TYPES, RedisClient, type RedisClientOptions } from '@redis/client'
+import { argumentsOf } from './node-redis-arguments.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
 import { describeServer, pause } from './redis-connection.js'
 import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'
@@ -22,7 +23,6 @@ function resp2Client(options: Omit<RedisClientOptions, 'RESP' | 'commandOptions'
   return clientOfOneClass({ ...options, RESP: 2, commandOptions: { timeout: 0 } } as Parameters<typeof clientOfOneClass>[0])
 }
 type Client = ReturnType<typeof resp2Client>
-type Argument = string | Buffer
 
 /** Bulk strings as Buffers: message bodies are bytes. */
 const binaryReplies = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const
@@ -30,19 +30,6 @@ const binaryReplies = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as c
 const offlineWaitMs = 20_000
 /** How far past its BLOCK a blocking read may run before the socket counts as stalled. */
 const blockingGraceMs = 5000
-
-/** The arguments as node-redis takes them: strings and Buffers. Copies only when a number is among them. */
-function argumentsOf(args: readonly RedisArgument[]): Argument[] {
-  let index = 0
-  while (index < args.length && typeof args[index] !== 'number') index++
-  if (index === args.length) return args as Argument[]
-  const out = new Array<Argument>(args.length)
-  for (index = 0; index < args.length; index++) {
-    const value = args[index] as RedisArgument
-    out[index] = typeof value === 'number' ? String(value) : value
-  }
-  return out
-}
 
 /** Subscribes `client` to one channel, its messages as Buffers. */
 function subscribeOn(
