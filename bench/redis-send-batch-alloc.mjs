@@ -1,22 +1,10 @@
 #!/usr/bin/env node
 // sendBatch against a real Redis, anymq (the compiled adapter on node-redis, `queue.sendBatch`, JSON codec) and raw
 // node-redis (the bench's raw client: a pipeline of XADDs with the body as its one field), alternated round by round
-// in one process; each round measured by measure-round.mjs (CPU of the main and the other threads, JS heap bytes
-// allocated, scavenges, per message; HEAP_PROFILE=<file> writes the last round's allocation profile per side).
-// Medians of the rounds after the first. Build first; REDIS_DIST=<dir>/ runs another build of the adapter.
+// in one process as redis-send-rounds.mjs says (CPU and heap bytes per message). Build first.
 //   ANYMQ_REDIS_URL=redis://… node --expose-gc bench/redis-send-batch-alloc.mjs [bytes=100] [batches=200] [rounds=6] [sides=anymq,raw]
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { describeMedians, describeRound, measureRound } from './measure-round.mjs'
+import { openRedisSides, runSendRounds } from './redis-send-rounds.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const dist = process.env.REDIS_DIST ?? join(root, 'packages/adapter-redis/dist/')
-const { adapter } = await import(pathToFileURL(join(dist, 'index.js')).href)
-const { connect } = await import(pathToFileURL(join(root, 'packages/core/dist/index.js')).href)
-const { createClient } = await import(pathToFileURL(join(root, 'bench/node_modules/@redis/client/dist/index.js')).href)
-
-const url = process.env.ANYMQ_REDIS_URL
-if (!url) throw new Error('set ANYMQ_REDIS_URL (eval "$(bash scripts/brokers.sh env)")')
 const bytes = Number(process.argv[2] ?? 100)
 const batches = Number(process.argv[3] ?? 200)
 const rounds = Number(process.argv[4] ?? 6)
@@ -26,9 +14,7 @@ const total = batches * batchSize
 const pad = 'x'.repeat(Math.max(0, bytes - 60))
 const prefix = `batch-${process.pid}`
 
-const mq = await connect(url, { adapter, logger: { debug() {}, info() {}, warn: console.warn, error: console.error } })
-const raw = createClient({ url })
-await raw.connect()
+const { mq, raw } = await openRedisSides()
 
 async function sendAnymq(stream) {
   const queue = mq.queue(stream)
@@ -49,17 +35,13 @@ async function sendRaw(stream) {
   }
 }
 
-const results = Object.fromEntries(sides.map((side) => [side, []]))
-for (let round = 1; round <= rounds; round++) {
-  for (const side of sides) {
-    const stream = `${prefix}-${side}-${round}`
-    const heapProfile = process.env.HEAP_PROFILE !== undefined && round === rounds ? `${process.env.HEAP_PROFILE}.${side}.heapprofile` : undefined
-    const result = await measureRound(() => (side === 'anymq' ? sendAnymq : sendRaw)(stream), total, heapProfile)
-    results[side].push(result)
-    console.log(describeRound(round, side, result))
-    await raw.del(side === 'anymq' ? `anymq:q:${stream}` : stream)
-  }
-}
-for (const side of sides) console.log(describeMedians(`${side} sendBatch ${batchSize} × ${bytes} B, ${batches} batches`, results[side]))
-await mq.close()
-await raw.close()
+await runSendRounds({
+  mq,
+  raw,
+  prefix,
+  sides,
+  rounds,
+  total,
+  send: { anymq: sendAnymq, raw: sendRaw },
+  label: `sendBatch ${batchSize} × ${bytes} B, ${batches} batches`,
+})
