@@ -15,10 +15,12 @@
 #        scripts/cluster.sh leader kafka <topic> | rabbitmq <queue> | redis
 #                                           the node leading that traffic (partition 0, quorum leader, primary)
 #
-# Ports, all on 127.0.0.1, from ANYMQ_CLUSTER_PORT_BASE (B, default 36000):
+# Ports, all on 127.0.0.1, from ANYMQ_CLUSTER_PORT_BASE (B, default 26000; every port is in B..B+700):
 #   kafka B+101..103 (controllers B+111..113, a second client listener B+121..123 advertised at
-#   +300 for the chaos proxy); rabbitmq B+201..203 (Erlang distribution +20000,
-#   so B must stay below 45000); redis B+301..303; sentinels B+311..313.
+#   +300 for the chaos proxy); rabbitmq B+201..203 (Erlang distribution B+211..213); redis
+#   B+301..303; sentinels B+311..313. The chaos proxies listen at +300 of the port they front.
+#   The default keeps all of them below Linux's ephemeral range (32768-60999): a port in that range
+#   can be held by any outgoing connection on the host, and a node that cannot bind it dies.
 # Data, logs and pid files: ${ANYMQ_CLUSTER_DIR:-<repo>/.brokers/cluster}   (gitignored)
 # Kafka jars: ${ANYMQ_CACHE_DIR:-$HOME/.cache/anymq}/kafka-cluster-<version>   (outside git)
 #
@@ -29,7 +31,7 @@ CLUSTER_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$CLUSTER_SCRIPT_DIR/.." && pwd)"
 CLUSTER_DIR="${ANYMQ_CLUSTER_DIR:-$REPO_DIR/.brokers/cluster}"
 CACHE_DIR="${ANYMQ_CACHE_DIR:-$HOME/.cache/anymq}"
-PORT_BASE="${ANYMQ_CLUSTER_PORT_BASE:-36000}"
+PORT_BASE="${ANYMQ_CLUSTER_PORT_BASE:-26000}"
 READY_TIMEOUT="${ANYMQ_BROKERS_TIMEOUT:-120}"
 ALL_CLUSTERS=(kafka rabbitmq redis)
 

@@ -118,11 +118,30 @@ kafka_spawn() { # node number
     -cp "$KAFKA_CLUSTER_LIBS/*" kafka.Kafka "$dir/server.properties"
 }
 
+# Until node N answers with all 3 brokers registered. A node that died (a port it could not bind, a
+# JVM that could not start) ends the wait at once with the end of its log, as does the timeout.
+kafka_wait_ready() { # node number
+  local n="$1" deadline=$((SECONDS + READY_TIMEOUT)) i why
+  while ! kafka_ready_one "$n"; do
+    why=""
+    for i in 1 2 3; do kafka_node_pid "k$i" >/dev/null || why="k$i exited"; done
+    ((SECONDS < deadline)) || why="k$n not ready after ${READY_TIMEOUT}s"
+    if [ -n "$why" ]; then
+      for i in 1 2 3; do
+        say "kafka k$i: the end of $(kafka_node_dir "$i")/kafka.log"
+        grep -v '^\s*at ' "$(kafka_node_dir "$i")/kafka.log" 2>/dev/null | tail -n 8 | cut -c1-300 >&2 || true
+      done
+      die "kafka: $why"
+    fi
+    sleep 0.5
+  done
+}
+
 kafka_node_start() {
   local n
   n="$(kafka_node_num "$1")"
   kafka_spawn "$n"
-  wait_for "kafka k$n" kafka_ready_one "$n"
+  kafka_wait_ready "$n"
 }
 
 kafka_node_kill() {
@@ -138,7 +157,7 @@ kafka_cluster_up() {
   local started=$SECONDS
   # all three first: a KRaft quorum needs a majority of voters before any broker is ready
   for n in 1 2 3; do kafka_spawn "$n"; done
-  for n in 1 2 3; do wait_for "kafka k$n" kafka_ready_one "$n"; done
+  for n in 1 2 3; do kafka_wait_ready "$n"; done
   say "kafka: 3 nodes ready on 127.0.0.1:$(kafka_port 1),$(kafka_port 2),$(kafka_port 3) ($((SECONDS - started)) s)"
 }
 

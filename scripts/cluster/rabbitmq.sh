@@ -4,6 +4,7 @@ RMQC_DIR="$CLUSTER_DIR/rabbitmq"
 RMQC_BIN=/usr/lib/rabbitmq/bin # the scripts themselves (the /usr/sbin wrappers `su rabbitmq`)
 
 rabbitmq_port() { echo $((PORT_BASE + 200 + $1)); }
+rabbitmq_dist_port() { echo $((PORT_BASE + 210 + $1)); }
 rabbitmq_node_name() { echo "anymq-c$PORT_BASE-r$1@localhost"; } # unique per port base on this host
 rabbitmq_node_dir() { echo "$RMQC_DIR/r$1"; }
 rabbitmq_marker() { echo "$RMQC_DIR/home"; } # beam's command line names HOME, not the node
@@ -17,7 +18,7 @@ rabbitmq_run() { # node cmd args...
     RABBITMQ_NODENAME="$(rabbitmq_node_name "$n")" \
     RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_NODE_PORT="$(rabbitmq_port "$n")" \
-    RABBITMQ_DIST_PORT="$(($(rabbitmq_port "$n") + 20000))" \
+    RABBITMQ_DIST_PORT="$(rabbitmq_dist_port "$n")" \
     RABBITMQ_MNESIA_BASE="$dir/mnesia" \
     RABBITMQ_LOG_BASE="$dir/log" \
     RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
@@ -39,7 +40,7 @@ rabbitmq_alive() { # node number
   dir="$(rabbitmq_node_dir "$n")"
   if [ ! -s "$dir/rabbitmq.pid" ]; then
     # the process listening on the node's distribution port (checked below to be that node)
-    pid=$(ss -Hltnp "sport = :$(($(rabbitmq_port "$n") + 20000))" 2>/dev/null | sed -n 's/.*"beam.smp",pid=\([0-9]*\).*/\1/p' | head -1)
+    pid=$(ss -Hltnp "sport = :$(rabbitmq_dist_port "$n")" 2>/dev/null | sed -n 's/.*"beam.smp",pid=\([0-9]*\).*/\1/p' | head -1)
     [ -n "$pid" ] || return 1
     echo "$pid" >"$dir/rabbitmq.pid"
   fi
