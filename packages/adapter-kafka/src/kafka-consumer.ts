@@ -206,7 +206,11 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       }
       tracker.track(record.offset)
       taken = record.offset
-      this.readyItems.push(new KafkaDelivery(this, message, record.raw, tracker, record.offset))
+      const delivery = new KafkaDelivery(this, message, record.raw, tracker, record.offset)
+      // Handed out at once while a handler is free and nothing waits before it, not queued until the
+      // whole batch is: a batch of 500 waiting records outlived young-generation collections.
+      if (this.readyItems.length === 0 && this.inflight < this.options.prefetch) this.handOut(delivery)
+      else this.readyItems.push(delivery)
     }
     resolveTaken()
     this.drain()
