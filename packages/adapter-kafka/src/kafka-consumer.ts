@@ -207,8 +207,9 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       tracker.track(record.offset)
       taken = record.offset
       const delivery = new KafkaDelivery(this, message, record.raw, tracker, record.offset)
-      // Handed out at once while a handler is free and nothing waits before it, not queued until the
-      // whole batch is: a batch of 500 waiting records outlived young-generation collections.
+      // Handed out at once while a handler is free and nothing waits before it: queued until the whole
+      // batch (up to 500) was, every record also went through core's sequencer queue, and the batch's
+      // deliveries were all alive at once (c16, 1 KB: ~9.4 -> ~6.5 µs of CPU per record).
       if (this.readyItems.length === 0 && this.inflight < this.options.prefetch) this.handOut(delivery)
       else this.readyItems.push(delivery)
     }

@@ -1,0 +1,100 @@
+import type { ConnectionStateTracker, Delivery, Logger } from '@anymq/core/spi'
+import { describe, expect, it } from 'vitest'
+import { KafkaConsumer } from '../src/kafka-consumer.js'
+import type { DriverBatch, DriverConsumer, DriverConsumerOptions, DriverRecord, KafkaDriver } from '../src/kafka-driver.js'
+import { receivedRecord } from '../src/kafka-wire.js'
+
+const topic = 'orders'
+const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } as unknown as Logger
+
+/** A consumer on a driver whose only member is driven by hand: `member()` gives the options it was made with. */
+function consumerOnFakeDriver(prefetch: number, deliver: (delivery: Delivery) => void) {
+  let options: DriverConsumerOptions | undefined
+  const member: DriverConsumer = { start: async () => {}, commit: async () => {}, pauseAll: () => {}, stop: async () => {} }
+  const driver = {
+    consumer: (given: DriverConsumerOptions) => {
+      options = given
+      return member
+    },
+  } as unknown as KafkaDriver
+  const consumer = new KafkaConsumer(
+    {
+      driver,
+      logger: silent,
+      connectionState: { working: () => {}, failed: () => {} } as unknown as ConnectionStateTracker,
+      republish: async () => {},
+    },
+    { groupId: 'g', mainTopic: topic, retryTopic: undefined, fromBeginning: true, filter: undefined, commits: false },
+    { prefetch, leaseMs: undefined, onError: () => {} },
+    deliver,
+  )
+  return { consumer, member: () => options as DriverConsumerOptions }
+}
+
+/** A batch of `count` records of partition 0 whose reading (the id header) is logged in `events`. */
+function loggedBatch(count: number, events: string[]): DriverBatch & { resolved: number } {
+  const records: DriverRecord[] = []
+  for (let offset = 0; offset < count; offset++) {
+    const record = receivedRecord(topic, 0, offset, undefined, Buffer.from('{}'), Date.now(), undefined)
+    let id: string | undefined = `id-${offset}`
+    Object.defineProperty(record, 'id', {
+      get: () => {
+        events.push(`read ${offset}`)
+        return id
+      },
+      set: (value: string | undefined) => {
+        id = value
+      },
+    })
+    records.push(record)
+  }
+  const batch = {
+    topic,
+    partition: 0,
+    records,
+    resolved: -1,
+    resolve: (offset: number) => {
+      batch.resolved = offset
+    },
+    heartbeat: async () => {},
+    isRunning: () => true,
+    pause: () => () => {},
+  }
+  return batch
+}
+
+describe('kafka consumer', () => {
+  it('hands a record to a free handler before it reads the next one of the batch', async () => {
+    const events: string[] = []
+    const { consumer, member } = consumerOnFakeDriver(1, (delivery) => {
+      events.push(`deliver ${delivery.message.id}`)
+      delivery.ackNow?.()
+    })
+    await consumer.start()
+    member().onAssigned(new Map([[topic, [0]]]))
+    const batch = loggedBatch(3, events)
+    await member().onBatch(batch)
+    expect(events.filter((event) => event.startsWith('deliver'))).toEqual(['deliver id-0', 'deliver id-1', 'deliver id-2'])
+    // Each delivery comes before the next record is read: nothing of the batch waited in a queue.
+    expect(events.indexOf('deliver id-0')).toBeLessThan(events.indexOf('read 1'))
+    expect(events.indexOf('deliver id-1')).toBeLessThan(events.indexOf('read 2'))
+    expect(batch.resolved).toBe(2)
+    await consumer.close()
+  })
+
+  it('queues what arrives while every handler is busy and hands it out, in order, as they finish', async () => {
+    const events: string[] = []
+    const busy: Delivery[] = []
+    const { consumer, member } = consumerOnFakeDriver(2, (delivery) => {
+      events.push(`deliver ${delivery.message.id}`)
+      busy.push(delivery)
+    })
+    await consumer.start()
+    member().onAssigned(new Map([[topic, [0]]]))
+    await member().onBatch(loggedBatch(5, events))
+    expect(events.filter((event) => event.startsWith('deliver'))).toEqual(['deliver id-0', 'deliver id-1'])
+    while (busy.length > 0) busy.shift()?.ackNow?.()
+    expect(events.filter((event) => event.startsWith('deliver'))).toEqual(['deliver id-0', 'deliver id-1', 'deliver id-2', 'deliver id-3', 'deliver id-4'])
+    await consumer.close()
+  })
+})
