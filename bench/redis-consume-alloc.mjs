@@ -52,7 +52,10 @@ async function fill(stream, side) {
   }
 }
 
-const mq = await connect(ioredis ? `${url}${url.includes('?') ? '&' : '?'}driver=ioredis` : url, { adapter, logger: { debug() {}, info() {}, warn: console.warn, error: console.error } })
+const mq = await connect(ioredis ? `${url}${url.includes('?') ? '&' : '?'}driver=ioredis` : url, {
+  adapter,
+  logger: { debug() {}, info() {}, warn: console.warn, error: console.error },
+})
 
 async function drainAnymq(stream, finished) {
   let seen = 0
