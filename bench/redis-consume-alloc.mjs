@@ -6,7 +6,8 @@
 // DRIVER=ioredis runs both sides on ioredis instead: anymq with `?driver=ioredis`, raw as the bench's raw ioredis
 // consumer (bench/src/clients/redis-raw-client.ts: XREADGROUP COUNT ≤ 16, a pipeline of XACK + XDEL per turn).
 // Build first (pnpm build, or tsc -p tsconfig.build.json in packages/core and packages/adapter-redis);
-// REDIS_DIST=<dir>/ runs another build of the adapter on the anymq side.
+// REDIS_DIST=<dir>/ runs another build of the adapter on the anymq side; REDIS_DIST_B=<dir>/ adds a side `anymq-b` on
+// that build, alternated with the others in the same process (an A/B of two builds less at the mercy of a busy machine).
 // CPU_PROFILE=<file> writes a CPU profile of each side's last round (the drain alone, not the fill) to <file>.<side>.cpuprofile.
 // HEAP_PROFILE=<file> writes a sampling allocation profile (collected objects included) of each side's last round
 // to <file>.<side>.heapprofile (open it in Chrome's DevTools, or sum its self sizes per function).
@@ -20,6 +21,8 @@ import { describeMedians, describeRound, measureRound } from './measure-round.mj
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = process.env.REDIS_DIST ?? join(root, 'packages/adapter-redis/dist/')
 const { adapter } = await import(pathToFileURL(join(dist, 'index.js')).href)
+const distB = process.env.REDIS_DIST_B
+const adapterB = distB === undefined ? undefined : (await import(pathToFileURL(join(distB, 'index.js')).href)).adapter
 const { entryFields } = await import(pathToFileURL(join(dist, 'redis-wire.js')).href)
 const { connect } = await import(pathToFileURL(join(root, 'packages/core/dist/index.js')).href)
 const { createClient } = await import(pathToFileURL(join(root, 'bench/node_modules/@redis/client/dist/index.js')).href)
@@ -31,7 +34,8 @@ const ioredis = process.env.DRIVER === 'ioredis'
 const bytes = Number(process.argv[2] ?? 100)
 const total = Number(process.argv[3] ?? 20_000)
 const rounds = Number(process.argv[4] ?? 6)
-const sides = (process.argv[5] ?? 'anymq,raw').split(',')
+const sides = (process.argv[5] ?? (adapterB ? 'anymq,anymq-b,raw' : 'anymq,raw')).split(',')
+const isAnymq = (side) => side.startsWith('anymq')
 const run = 'abcdefgh'
 const pad = 'x'.repeat(Math.max(0, bytes - 60))
 const bodyOf = (seq) => JSON.stringify({ run, seq, sentAt: 1.5, pad })
@@ -46,20 +50,20 @@ async function fill(stream, side) {
     const pipeline = filler.multi()
     for (let seq = first; seq < Math.min(total, first + 500); seq++) {
       const message = { id: crypto.randomUUID(), body: Buffer.from(bodyOf(seq)), contentType: 'application/json', headers: {}, timestamp: Date.now() }
-      pipeline.addCommand(side === 'anymq' ? entryFields(['XADD', stream, '*'], message) : ['XADD', stream, '*', 'body', bodyOf(seq)])
+      pipeline.addCommand(isAnymq(side) ? entryFields(['XADD', stream, '*'], message) : ['XADD', stream, '*', 'body', bodyOf(seq)])
     }
     await pipeline.execAsPipeline()
   }
 }
 
-const mq = await connect(ioredis ? `${url}${url.includes('?') ? '&' : '?'}driver=ioredis` : url, {
-  adapter,
-  logger: { debug() {}, info() {}, warn: console.warn, error: console.error },
-})
+const anymqUrl = ioredis ? `${url}${url.includes('?') ? '&' : '?'}driver=ioredis` : url
+const logger = { debug() {}, info() {}, warn: console.warn, error: console.error }
+const mq = await connect(anymqUrl, { adapter, logger })
+const mqB = adapterB === undefined ? undefined : await connect(anymqUrl, { adapter: adapterB, logger })
 
-async function drainAnymq(stream, finished) {
+async function drainAnymq(stream, finished, side) {
   let seen = 0
-  const subscription = mq.queue(stream).consume(
+  const subscription = (side === 'anymq-b' ? mqB : mq).queue(stream).consume(
     (message) => {
       if (message.body.run === run && ++seen === total) finished()
     },
@@ -179,7 +183,7 @@ const results = Object.fromEntries(sides.map((side) => [side, []]))
 for (let round = 1; round <= rounds; round++) {
   for (const side of sides) {
     const stream = `${prefix}-${side}-${round}`
-    const key = side === 'anymq' ? `anymq:q:${stream}` : stream
+    const key = isAnymq(side) ? `anymq:q:${stream}` : stream
     await fill(key, side)
     const heapProfile = process.env.HEAP_PROFILE !== undefined && round === rounds ? `${process.env.HEAP_PROFILE}.${side}.heapprofile` : undefined
     const cpuProfile = process.env.CPU_PROFILE !== undefined && round === rounds ? `${process.env.CPU_PROFILE}.${side}.cpuprofile` : undefined
@@ -194,7 +198,7 @@ for (let round = 1; round <= rounds; round++) {
       async () => {
         let done
         const finished = new Promise((resolve) => (done = resolve))
-        const stop = await (side === 'anymq' ? drainAnymq : ioredis ? drainRawIoredis : drainRaw)(stream, done)
+        const stop = await (isAnymq(side) ? drainAnymq : ioredis ? drainRawIoredis : drainRaw)(stream, done, side)
         await finished
         return stop
       },
@@ -213,6 +217,7 @@ for (let round = 1; round <= rounds; round++) {
 }
 for (const side of sides) console.log(describeMedians(`${side}${ioredis ? ' (ioredis)' : ''} ${bytes} B × ${total}`, results[side]))
 await mq.close()
+await mqB?.close()
 await commands.close()
 ioredisCommands?.disconnect()
 await filler.close()
