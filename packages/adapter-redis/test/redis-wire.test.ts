@@ -138,28 +138,6 @@ describe('redis wire format', () => {
     expect(odd).toMatchObject({ id: '1700000000000-1', timestamp: 1_700_000_000_000, headers: { a: 'b' }, key: 'k', attempt: 1 })
   })
 
-  it('reads the anymq field without optional properties as JSON.parse reads it, at the edges of its shortcut', () => {
-    const valid = [
-      '{"id":"m-1","contentType":"application/json","timestamp":1700000000123}',
-      '{"id":"","contentType":"text/plain","timestamp":0}',
-      '{"id":"é 日本 \u{1F600} \u007f","contentType":"a/b","timestamp":1}',
-      '{"id":"m","contentType":"a/b","timestamp":9007199254740993}',
-      '{"id":"m","contentType":"a/b","timestamp":12345678901234567890}',
-      '{"id":"a\\"b","contentType":"a\\/b","timestamp":1}',
-      '{"id":"m","contentType":"a/b","timestamp":1.5}',
-      '{"id":"m","contentType":"a/b","timestamp":-1}',
-    ]
-    for (const text of valid) {
-      // The same object written with spaces: never the shortcut's shape, always read by JSON.parse.
-      const spaced = JSON.stringify(JSON.parse(text), null, 1)
-      expect(seen(['body', 'x', 'anymq', text])).toEqual(seen(['body', 'x', 'anymq', spaced]))
-    }
-    // Not JSON (a raw control character, a leading zero): the field is a header, as JSON.parse refuses it.
-    for (const text of ['{"id":"a\tb","contentType":"a/b","timestamp":1}', '{"id":"m","contentType":"a/b","timestamp":01}']) {
-      expect(seen(['body', 'x', 'anymq', text]).headers).toEqual({ anymq: text })
-    }
-  })
-
   it('keeps a delayed member in the layout it was written in', () => {
     for (const layout of ['packed', 'fields'] as const) {
       const pairs = memberFields(delayedMember(message, undefined, undefined, layout))
