@@ -13,8 +13,8 @@ import { connectionError, describeError } from './redis-errors.js'
  * ioredis options for one role. The command connection queues commands while reconnecting (a send
  * during a Redis restart waits instead of failing at once); it does not auto-pipeline (see `call`). Blocking
  * connections never resend an interrupted read (a stale blocking read after a reconnect can hang:
- * ioredis #1285, #1888); the connection bounds each blocking read itself ({@link IoredisConnection}'s
- * watchdog), not through ioredis' `blockingTimeout`, which arms and clears a timer per read.
+ * ioredis #1285, #1888); the connection bounds each blocking read itself (a watchdog, see
+ * `IoredisConnection.sendBlocking`), not through ioredis' `blockingTimeout`.
  */
 export function ioredisOptions(settings: RedisSettings, role: ConnectionRole): RedisOptions {
   const blocking = role !== 'commands'
