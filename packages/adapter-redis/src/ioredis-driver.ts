@@ -13,7 +13,8 @@ import { connectionError, describeError } from './redis-errors.js'
  * ioredis options for one role. The command connection queues commands while reconnecting (a send
  * during a Redis restart waits instead of failing at once); it does not auto-pipeline (see `call`). Blocking
  * connections never resend an interrupted read (a stale blocking read after a reconnect can hang:
- * ioredis #1285, #1888) and bound every blocking command on the client side too (`blockingTimeout`).
+ * ioredis #1285, #1888); the connection bounds each blocking read itself (a watchdog, see
+ * `IoredisConnection.sendBlocking`), not through ioredis' `blockingTimeout`.
  */
 export function ioredisOptions(settings: RedisSettings, role: ConnectionRole): RedisOptions {
   const blocking = role !== 'commands'
@@ -47,8 +48,6 @@ export function ioredisOptions(settings: RedisSettings, role: ConnectionRole): R
     enableOfflineQueue: !blocking,
     autoResendUnfulfilledCommands: !blocking,
     enableAutoPipelining: false,
-    blockingTimeout: blocking ? settings.blockMs + 5000 : undefined,
-    blockingTimeoutGrace: 1000,
   }
 }
 
@@ -85,8 +84,21 @@ function batchedCommand(args: readonly RedisArgument[]): [string, ...RedisArgume
   return command
 }
 
+/** How far past its BLOCK a blocking read may run before the socket counts as stalled. */
+const blockingGraceMs = 5000
+
+/** The blocking read under way on a connection, for its watchdog. */
+interface BlockingRead {
+  startedAt: number
+  boundMs: number
+  /** The watchdog dropped the connection under it: the read ends as an empty one. */
+  stalled: boolean
+}
+
 /** A connection on ioredis. */
 class IoredisConnection implements RedisConnection {
+  private reading: BlockingRead | undefined
+  private watchdog: NodeJS.Timeout | undefined
   /** The socket corked until `process.nextTick`, if any ({@link corkUntilNextTick}). */
   private corked: Socket | undefined
   private readonly uncork = () => {
@@ -121,15 +133,47 @@ class IoredisConnection implements RedisConnection {
       this.corkUntilNextTick()
       return this.client.sendCommand(command) as Promise<unknown>
     }
-    const startedAt = Date.now()
-    const blockMs = options.blockMs
-    return (this.client.sendCommand(command) as Promise<unknown>).then((reply) => {
-      // An empty read long after BLOCK ran out was ended by ioredis' `blockingTimeout`, not by Redis:
-      // the socket is likely dead without having closed (a silent network failure). Reconnecting gets a
-      // fresh one instead of reading on it forever.
-      if (reply === null && Date.now() - startedAt > blockMs + 2000 && this.client.status === 'ready') this.client.disconnect(true)
-      return reply
-    })
+    return this.sendBlocking(command, options.blockMs)
+  }
+
+  /**
+   * A blocking read, bounded on the client side: one that outlives its BLOCK by far was stalled on a
+   * dead socket that never closed (a silent network failure), so the connection is dropped and made
+   * anew, and the read resolves `null`, as an empty read. One watchdog per connection looks at the read
+   * under way once a second, as on node-redis. ioredis' own `blockingTimeout` is not used: it resolved a
+   * read with a BLOCK at BLOCK + 1 s, too early for the check that was to replace the socket, so the
+   * socket was kept and the stalled read's answer stayed owed on it (the next command got it, or hung).
+   */
+  private sendBlocking(command: Command, blockMs: number): Promise<unknown> {
+    const reading: BlockingRead = { startedAt: Date.now(), boundMs: blockMs + blockingGraceMs, stalled: false }
+    this.reading = reading
+    this.watchdog ??= setInterval(() => this.checkStalledRead(), 1000).unref()
+    return (this.client.sendCommand(command) as Promise<unknown>).then(
+      (reply) => {
+        if (this.reading === reading) this.reading = undefined
+        return reply
+      },
+      (error: unknown) => {
+        if (this.reading === reading) this.reading = undefined
+        if (reading.stalled) return null
+        throw error
+      },
+    )
+  }
+
+  private checkStalledRead(): void {
+    const reading = this.reading
+    if (reading === undefined || Date.now() - reading.startedAt <= reading.boundMs) return
+    this.reading = undefined
+    reading.stalled = true
+    // Rejects the read under way (blocking connections resend nothing) and connects again.
+    this.client.disconnect(true)
+  }
+
+  private stopWatchdog(): void {
+    clearInterval(this.watchdog)
+    this.watchdog = undefined
+    this.reading = undefined
   }
 
   /**
@@ -172,6 +216,7 @@ class IoredisConnection implements RedisConnection {
 
   async close(): Promise<void> {
     this.closing = true
+    this.stopWatchdog()
     const client = this.client
     if (client.status === 'end') return
     if (client.status !== 'ready') {
@@ -193,6 +238,7 @@ class IoredisConnection implements RedisConnection {
 
   terminate(): void {
     this.closing = true
+    this.stopWatchdog()
     this.client.disconnect()
   }
 }
