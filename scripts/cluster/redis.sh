@@ -1,6 +1,9 @@
 # scripts/cluster/redis.sh — sourced by scripts/cluster.sh: Redis primary + 2 replicas + 3 Sentinels
 # (master name `anymq`). The config files are written once: Redis and Sentinel rewrite them on
-# failover (CONFIG REWRITE), so a node restarted after a kill comes back in its current role.
+# failover (CONFIG REWRITE), so a node restarted after a kill comes back in its current role. A
+# cluster brought up with none of its six processes running starts anew (its folder emptied): after
+# failovers the rewritten files need not agree, and such a start came back with two primaries and
+# never synced.
 REDISC_DIR="$CLUSTER_DIR/redis"
 REDIS_MASTER_NAME=anymq
 
@@ -105,7 +108,12 @@ redis_sentinels_agree() { # every sentinel knows the other two and both replicas
 
 redis_cluster_up() {
   ensure_commands redis redis-server redis-cli
-  local started=$SECONDS node
+  local started=$SECONDS node running=0
+  for node in s1 s2 s3 q1 q2 q3; do redis_node_pid "$node" >/dev/null && running=1; done
+  if [ "$running" = 0 ] && [ -d "$REDISC_DIR" ]; then
+    say "redis: none of the six processes runs: starting the cluster anew in $REDISC_DIR"
+    rm -rf "$REDISC_DIR"
+  fi
   for node in s1 s2 s3; do redis_spawn "$node"; done
   for node in s1 s2 s3; do wait_for "redis $node" redis_ready_one "$node"; done
   wait_for "redis replication" redis_replicas_synced
