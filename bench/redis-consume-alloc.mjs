@@ -73,14 +73,14 @@ async function drainAnymq(stream, finished, side) {
   return () => subscription.close()
 }
 
-// The bench's raw node-redis consumer (bench/src/clients/redis-node-raw-client.ts), as it is.
-const commands = createClient({ url })
-await commands.connect()
-async function drainRaw(stream, finished) {
+/**
+ * The bench's raw consumers' read loop (bench/src/clients/redis-node-raw-client.ts and redis-raw-client.ts): XREADGROUP
+ * COUNT ≤ 16 on a blocking connection, at most 16 handlers, one XACK + XDEL per turn; `client` spells it for one library.
+ */
+async function drainRawWith(client, stream, finished) {
   const group = 'bench'
-  await commands.xGroupCreate(stream, group, '0', { MKSTREAM: true }).catch(() => {})
-  const blocking = commands.duplicate()
-  await blocking.connect()
+  await client.createGroup(stream, group)
+  const blocking = await client.blocking()
   let seen = 0
   let running = true
   let inflight = 0
@@ -89,7 +89,21 @@ async function drainRaw(stream, finished) {
   const flushAcks = () => {
     const ids = acks
     acks = []
-    if (ids.length > 0) void commands.multi().xAck(stream, group, ids).xDel(stream, ids).execAsPipeline()
+    if (ids.length > 0) client.ackAndDelete(stream, group, ids)
+  }
+  const handle = (id, body) => {
+    inflight++
+    void (async () => {
+      const parsed = JSON.parse(body)
+      if (parsed.run === run && ++seen === total) finished()
+      if (client.turnBeforeAck) await undefined
+      if (acks.length === 0) setImmediate(flushAcks)
+      acks.push(id)
+      inflight--
+      const wake = slotFreed
+      slotFreed = undefined
+      wake?.()
+    })()
   }
   const loop = (async () => {
     while (running) {
@@ -97,22 +111,7 @@ async function drainRaw(stream, finished) {
         await new Promise((resolve) => (slotFreed = resolve))
         continue
       }
-      const reply = await blocking.xReadGroup(group, 'consumer', { key: stream, id: '>' }, { COUNT: 16 - inflight, BLOCK: 200 }).catch(() => null)
-      for (const { messages } of reply ?? []) {
-        for (const { id, message } of messages) {
-          inflight++
-          void (async () => {
-            const body = JSON.parse(message.body)
-            if (body.run === run && ++seen === total) finished()
-            if (acks.length === 0) setImmediate(flushAcks)
-            acks.push(id)
-            inflight--
-            const wake = slotFreed
-            slotFreed = undefined
-            wake?.()
-          })()
-        }
-      }
+      await client.read(blocking, stream, group, 16 - inflight, handle).catch(() => {})
     }
   })()
   return async () => {
@@ -120,64 +119,46 @@ async function drainRaw(stream, finished) {
     slotFreed?.()
     await loop
     flushAcks()
-    blocking.destroy()
+    client.close(blocking)
   }
 }
 
-// The bench's raw ioredis consumer (bench/src/clients/redis-raw-client.ts), as it is.
-const ioredisCommands = ioredis ? new Redis(url) : undefined
-async function drainRawIoredis(stream, finished) {
-  const group = 'bench'
-  await ioredisCommands.xgroup('CREATE', stream, group, '0', 'MKSTREAM').catch(() => {})
-  const blocking = new Redis(url)
-  let seen = 0
-  let running = true
-  let inflight = 0
-  let slotFreed
-  let acks = []
-  const flushAcks = () => {
-    const ids = acks
-    acks = []
-    if (ids.length > 0)
-      void ioredisCommands
-        .pipeline()
-        .xack(stream, group, ...ids)
-        .xdel(stream, ...ids)
-        .exec()
-  }
-  const loop = (async () => {
-    while (running) {
-      if (inflight >= 16) {
-        await new Promise((resolve) => (slotFreed = resolve))
-        continue
-      }
-      const reply = await blocking.xreadgroup('GROUP', group, 'consumer', 'COUNT', 16 - inflight, 'BLOCK', 200, 'STREAMS', stream, '>').catch(() => null)
-      for (const [, entries] of reply ?? []) {
-        for (const [id, fields] of entries) {
-          inflight++
-          void (async () => {
-            const body = JSON.parse(fields[1])
-            if (body.run === run && ++seen === total) finished()
-            await undefined
-            if (acks.length === 0) setImmediate(flushAcks)
-            acks.push(id)
-            inflight--
-            const wake = slotFreed
-            slotFreed = undefined
-            wake?.()
-          })()
-        }
-      }
-    }
-  })()
-  return async () => {
-    running = false
-    slotFreed?.()
-    await loop
-    flushAcks()
-    blocking.disconnect()
-  }
+const commands = createClient({ url })
+await commands.connect()
+const nodeRedisRaw = {
+  createGroup: (stream, group) => commands.xGroupCreate(stream, group, '0', { MKSTREAM: true }).catch(() => {}),
+  async blocking() {
+    const blocking = commands.duplicate()
+    await blocking.connect()
+    return blocking
+  },
+  async read(blocking, stream, group, count, handle) {
+    const reply = await blocking.xReadGroup(group, 'consumer', { key: stream, id: '>' }, { COUNT: count, BLOCK: 200 })
+    for (const { messages } of reply ?? []) for (const { id, message } of messages) handle(id, message.body)
+  },
+  ackAndDelete: (stream, group, ids) => void commands.multi().xAck(stream, group, ids).xDel(stream, ids).execAsPipeline(),
+  close: (blocking) => blocking.destroy(),
 }
+
+// ioredis' raw handler yields a turn before it acks, as the bench's raw ioredis client does.
+const ioredisCommands = ioredis ? new Redis(url) : undefined
+const ioredisRaw = {
+  turnBeforeAck: true,
+  createGroup: (stream, group) => ioredisCommands.xgroup('CREATE', stream, group, '0', 'MKSTREAM').catch(() => {}),
+  blocking: async () => new Redis(url),
+  async read(blocking, stream, group, count, handle) {
+    const reply = await blocking.xreadgroup('GROUP', group, 'consumer', 'COUNT', count, 'BLOCK', 200, 'STREAMS', stream, '>')
+    for (const [, entries] of reply ?? []) for (const [id, fields] of entries) handle(id, fields[1])
+  },
+  ackAndDelete: (stream, group, ids) =>
+    void ioredisCommands
+      .pipeline()
+      .xack(stream, group, ...ids)
+      .xdel(stream, ...ids)
+      .exec(),
+  close: (blocking) => blocking.disconnect(),
+}
+const drainRaw = (stream, finished) => drainRawWith(ioredis ? ioredisRaw : nodeRedisRaw, stream, finished)
 
 const results = Object.fromEntries(sides.map((side) => [side, []]))
 for (let round = 1; round <= rounds; round++) {
@@ -198,7 +179,7 @@ for (let round = 1; round <= rounds; round++) {
       async () => {
         let done
         const finished = new Promise((resolve) => (done = resolve))
-        const stop = await (isAnymq(side) ? drainAnymq : ioredis ? drainRawIoredis : drainRaw)(stream, done, side)
+        const stop = await (isAnymq(side) ? drainAnymq : drainRaw)(stream, done, side)
         await finished
         return stop
       },
