@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type { Logger } from '@anymq/core/spi'
 import { Command, Redis, type RedisOptions } from 'ioredis'
 import { reportFailoverDetectorErrors } from './ioredis-failover-detector.js'
+import { BlockingReadWatchdog } from './redis-blocking-watchdog.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
 import { describeServer } from './redis-connection.js'
 import { routeIoredisWarnings } from './redis-console-warnings.js'
@@ -84,21 +85,13 @@ function batchedCommand(args: readonly RedisArgument[]): [string, ...RedisArgume
   return command
 }
 
-/** How far past its BLOCK a blocking read may run before the socket counts as stalled. */
-const blockingGraceMs = 5000
-
-/** The blocking read under way on a connection, for its watchdog. */
-interface BlockingRead {
-  startedAt: number
-  boundMs: number
-  /** The watchdog dropped the connection under it: the read ends as an empty one. */
-  stalled: boolean
-}
-
 /** A connection on ioredis. */
 class IoredisConnection implements RedisConnection {
-  private reading: BlockingRead | undefined
-  private watchdog: NodeJS.Timeout | undefined
+  /** Bounds the blocking reads (one at a time on a blocking connection); see {@link sendBlocking}. */
+  private readonly watchdog = new BlockingReadWatchdog<undefined>(() => {
+    // Rejects the read under way (blocking connections resend nothing) and connects again.
+    this.client.disconnect(true)
+  })
   /** The socket corked until `process.nextTick`, if any ({@link corkUntilNextTick}). */
   private corked: Socket | undefined
   private readonly uncork = () => {
@@ -137,43 +130,25 @@ class IoredisConnection implements RedisConnection {
   }
 
   /**
-   * A blocking read, bounded on the client side: one that outlives its BLOCK by far was stalled on a
-   * dead socket that never closed (a silent network failure), so the connection is dropped and made
-   * anew, and the read resolves `null`, as an empty read. One watchdog per connection looks at the read
-   * under way once a second, as on node-redis. ioredis' own `blockingTimeout` is not used: it resolved a
-   * read with a BLOCK at BLOCK + 1 s, too early for the check that was to replace the socket, so the
-   * socket was kept and the stalled read's answer stayed owed on it (the next command got it, or hung).
+   * A blocking read, bounded on the client side by the connection's watchdog: one stalled on a dead socket
+   * that never closed has its connection dropped and made anew, and resolves `null`, as an empty read.
+   * ioredis' own `blockingTimeout` is not used: it resolved a read with a BLOCK at BLOCK + 1 s, too early
+   * for a check that was to replace the socket, so the socket was kept and the stalled read's answer stayed
+   * owed on it (the next command got it, or hung).
    */
   private sendBlocking(command: Command, blockMs: number): Promise<unknown> {
-    const reading: BlockingRead = { startedAt: Date.now(), boundMs: blockMs + blockingGraceMs, stalled: false }
-    this.reading = reading
-    this.watchdog ??= setInterval(() => this.checkStalledRead(), 1000).unref()
+    const read = this.watchdog.begin(undefined, blockMs)
     return (this.client.sendCommand(command) as Promise<unknown>).then(
       (reply) => {
-        if (this.reading === reading) this.reading = undefined
+        this.watchdog.end(read)
         return reply
       },
       (error: unknown) => {
-        if (this.reading === reading) this.reading = undefined
-        if (reading.stalled) return null
+        this.watchdog.end(read)
+        if (read.stalled) return null
         throw error
       },
     )
-  }
-
-  private checkStalledRead(): void {
-    const reading = this.reading
-    if (reading === undefined || Date.now() - reading.startedAt <= reading.boundMs) return
-    this.reading = undefined
-    reading.stalled = true
-    // Rejects the read under way (blocking connections resend nothing) and connects again.
-    this.client.disconnect(true)
-  }
-
-  private stopWatchdog(): void {
-    clearInterval(this.watchdog)
-    this.watchdog = undefined
-    this.reading = undefined
   }
 
   /**
@@ -216,7 +191,7 @@ class IoredisConnection implements RedisConnection {
 
   async close(): Promise<void> {
     this.closing = true
-    this.stopWatchdog()
+    this.watchdog.stop()
     const client = this.client
     if (client.status === 'end') return
     if (client.status !== 'ready') {
@@ -238,7 +213,7 @@ class IoredisConnection implements RedisConnection {
 
   terminate(): void {
     this.closing = true
-    this.stopWatchdog()
+    this.watchdog.stop()
     this.client.disconnect()
   }
 }

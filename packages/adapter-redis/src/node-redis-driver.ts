@@ -1,6 +1,7 @@
 import type { Logger } from '@anymq/core/spi'
 import { MultiErrorReply, RESP_TYPES, RedisClient, type RedisClientOptions } from '@redis/client'
 import { argumentsOf } from './node-redis-arguments.js'
+import { BlockingReadWatchdog } from './redis-blocking-watchdog.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
 import { describeServer, pause } from './redis-connection.js'
 import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'
@@ -28,8 +29,6 @@ type Client = ReturnType<typeof resp2Client>
 const binaryReplies = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const
 /** A command sent while reconnecting waits at most this long for the connection to come back. */
 const offlineWaitMs = 20_000
-/** How far past its BLOCK a blocking read may run before the socket counts as stalled. */
-const blockingGraceMs = 5000
 
 /** Subscribes `client` to one channel, its messages as Buffers. */
 function subscribeOn(
@@ -80,11 +79,8 @@ class NodeRedisConnection implements RedisConnection {
   private readonly blocking: boolean
   /** Set when the server turned out to need no password (see {@link attach}). */
   private withoutPassword = false
-  /** The blocking read under way (one at a time on a blocking connection): its client, start and bound; see {@link sendBlocking}. */
-  private reading: { client: Client; startedAt: number; boundMs: number } | undefined
-  /** The client a stalled read was given up on: its read's failure is an empty read, not an error. */
-  private stalledClient: Client | undefined
-  private watchdog: NodeJS.Timeout | undefined
+  /** Bounds the blocking reads (one at a time on a blocking connection); see {@link sendBlocking}. */
+  private readonly watchdog = new BlockingReadWatchdog<Client>((read, why) => this.lose(read.subject, why))
   /** Channels this connection listens to (`replies` role): subscribed again on each new client. */
   private readonly subscriptions: Array<{ channel: string; sharded: boolean; listener: (payload: Buffer) => void }> = []
 
@@ -156,7 +152,7 @@ class NodeRedisConnection implements RedisConnection {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    clearInterval(this.watchdog)
+    this.watchdog.stop()
     this.wakeWaiters()
     const client = this.client
     this.client = undefined
@@ -180,7 +176,7 @@ class NodeRedisConnection implements RedisConnection {
 
   terminate(): void {
     this.closed = true
-    clearInterval(this.watchdog)
+    this.watchdog.stop()
     this.wakeWaiters()
     this.client?.destroy()
     this.client = undefined
@@ -204,37 +200,22 @@ class NodeRedisConnection implements RedisConnection {
   }
 
   /**
-   * A blocking read, bounded on the client side: one that outlives its BLOCK by far was stalled on a
-   * dead socket that never closed (a silent network failure), so the connection is replaced and the
-   * read resolves `null`, as an empty read. One watchdog per connection looks at the read under way
-   * once a second: no timer per read. (node-redis' own `timeout` option arms an `AbortSignal.timeout`
-   * per command, which cannot be cleared: every read left a timer behind that fired seconds later and
-   * built a `DOMException`, 5 % of a consumer's CPU profile; a `setTimeout` per read still cost 5 %.)
+   * A blocking read, bounded on the client side by the connection's watchdog: one stalled on a dead socket
+   * that never closed has its connection replaced and resolves `null`, as an empty read. (node-redis' own
+   * `timeout` option arms an `AbortSignal.timeout` per command, which cannot be cleared: every read left a
+   * timer behind that fired seconds later and built a `DOMException`, 5 % of a consumer's CPU profile.)
    */
   private async sendBlocking(client: Client, args: readonly RedisArgument[], binary: boolean, blockMs: number): Promise<unknown> {
-    const reading = { client, startedAt: Date.now(), boundMs: blockMs + blockingGraceMs }
-    this.reading = reading
-    this.watchdog ??= setInterval(() => this.checkStalledRead(), 1000).unref()
+    const read = this.watchdog.begin(client, blockMs)
     try {
       return await client.sendCommand(argumentsOf(args), binary ? binaryReplies : undefined)
     } catch (error) {
-      if (this.stalledClient === client) return null
+      if (read.stalled) return null
       this.noteFailure(client, error)
       throw error
     } finally {
-      if (this.reading === reading) this.reading = undefined
+      this.watchdog.end(read)
     }
-  }
-
-  private checkStalledRead(): void {
-    const reading = this.reading
-    if (reading === undefined || Date.now() - reading.startedAt <= reading.boundMs) return
-    this.reading = undefined
-    this.stalledClient = reading.client
-    this.lose(
-      reading.client,
-      new Error(`a blocking read got no answer ${blockingGraceMs} ms after its BLOCK of ${reading.boundMs - blockingGraceMs} ms ran out`),
-    )
   }
 
   /** A lost socket, or a primary demoted to a replica by a failover (READONLY): find the primary again. */
