@@ -1,25 +1,24 @@
 import type { JsMsg } from '@nats-io/jetstream'
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node'
+import { PullStatusError } from './nats-errors.js'
 import { NatsPulledMessage } from './nats-pulled-message.js'
 
 /** Past a pull request's expiry, how long its end (the server's 408) is waited for before the server is asked. */
 const expiryGraceMs = 200
-
-/** A pull request's end reported by the server as a failure (`409 Consumer Deleted`, `503`, `400`…). */
-export class PullStatusError extends Error {
-  constructor(
-    readonly code: number,
-    description: string,
-  ) {
-    super(`${code} ${description}`)
-    this.name = 'PullStatusError'
-  }
-}
+/**
+ * Expiries a request may outlive on an unbroken connection before it is given up. A server short of
+ * CPU answers late but answers; none has been seen not to, yet a consumer stuck for good would be
+ * worse than one pull request too many.
+ */
+const expiriesBeforeGivingUp = 5
 
 interface PullRequest {
   id: string
   batch: number
   received: number
+  /** The connection (server and client id) the request went out on. */
+  sentOn: string
+  expiries: number
   watchdog: NodeJS.Timeout | undefined
   end: (error?: Error) => void
 }
@@ -62,8 +61,8 @@ export class NatsPuller {
   /**
    * Asks for up to `batch` messages and resolves when the request ends: served in full, expired
    * (`408`), no messages (`404`), or a leadership change (`409`). Rejects when the server refuses it
-   * (another `409`, `400`, `503`), when it cannot be sent, or when the server no longer knows it (a
-   * restart): see {@link confirmEnded}.
+   * (another `409`, `400`, `503`), when it cannot be sent, or when the connection it went out on was
+   * lost (see {@link confirmEnded}).
    */
   pull(batch: number): Promise<void> {
     const id = `${this.inbox}.${++this.requests}`
@@ -72,6 +71,8 @@ export class NatsPuller {
         id,
         batch,
         received: 0,
+        sentOn: this.connectionId(),
+        expiries: 0,
         watchdog: undefined,
         end: (error) => {
           clearTimeout(request.watchdog)
@@ -87,7 +88,7 @@ export class NatsPuller {
         return
       }
       this.open = request
-      request.watchdog = setTimeout(() => void this.confirmEnded(request, false), this.expiresMs + expiryGraceMs)
+      request.watchdog = setTimeout(() => void this.confirmEnded(request), this.expiresMs + expiryGraceMs)
     })
   }
 
@@ -116,12 +117,12 @@ export class NatsPuller {
   }
 
   /**
-   * The watchdog fired: the server's 408 may only be waiting behind a busy event loop. A round trip
-   * to the server reads everything it sent before. A request still open after it was read by the
-   * server (the round trip went after it) but perhaps late, so it gets one more expiry from there; one
-   * still open after that too is gone (the server restarted, or dropped it with the connection).
+   * The watchdog fired: the server's 408 may only be waiting behind a busy event loop, or the server
+   * may have read the request late. A round trip to the server reads everything it sent before. A
+   * request still open after it is gone if the connection it went out on was lost (a restarted server
+   * knows none of them); otherwise it is waited for one more expiry.
    */
-  private async confirmEnded(request: PullRequest, readByServer: boolean): Promise<void> {
+  private async confirmEnded(request: PullRequest): Promise<void> {
     try {
       await this.connection.flush()
     } catch (error) {
@@ -129,7 +130,14 @@ export class NatsPuller {
       return
     }
     if (this.open !== request) return
-    if (readByServer) request.end(new Error(`no answer to pull request '${request.id}' past its expiry`))
-    else request.watchdog = setTimeout(() => void this.confirmEnded(request, true), this.expiresMs + expiryGraceMs)
+    if (this.connectionId() !== request.sentOn) request.end(new Error(`pull request '${request.id}' was lost with its connection`))
+    else if (++request.expiries >= expiriesBeforeGivingUp)
+      request.end(new Error(`no answer to pull request '${request.id}' after ${request.expiries} expiries`))
+    else request.watchdog = setTimeout(() => void this.confirmEnded(request), this.expiresMs + expiryGraceMs)
+  }
+
+  private connectionId(): string {
+    const info = this.connection.info
+    return `${info?.server_id}/${info?.client_id}`
   }
 }
