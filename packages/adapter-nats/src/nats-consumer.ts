@@ -1,8 +1,10 @@
 import { type Delivery, filterMatches, type Logger, retryCopy, type TopicFilter, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
-import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream'
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
 import { NatsAcker } from './nats-acker.js'
 import { connectionError } from './nats-errors.js'
 import type { NatsPublisher } from './nats-publisher.js'
+import { NatsPuller } from './nats-puller.js'
 import type { ConsumerTarget, NatsTopology } from './nats-topology.js'
 import { decodeMessage } from './nats-wire.js'
 
@@ -10,6 +12,7 @@ import { decodeMessage } from './nats-wire.js'
 const dueToleranceMs = 20
 
 export interface NatsConsumerContext {
+  connection: NatsConnection
   client: JetStreamClient
   topology: NatsTopology
   publisher: NatsPublisher
@@ -18,9 +21,10 @@ export interface NatsConsumerContext {
 }
 
 /**
- * One pull consumer instance: fetches no more than `prefetch` minus the unsettled messages, hands
- * each to core as a {@link Delivery}, and puts back (NAK with a delay) a delayed message that is not
- * yet due. A lost connection makes the loop wait and fetch again; the client reconnects by itself.
+ * One pull consumer instance: pulls no more than `prefetch` minus the unsettled messages (through a
+ * {@link NatsPuller}, whose one inbox drops nothing the server sends), hands each to core as a
+ * {@link Delivery}, and puts back (NAK with a delay) a delayed message that is not yet due. A lost
+ * connection makes the loop wait and pull again; the client reconnects by itself.
  */
 export class NatsConsumer implements TransportConsumer {
   private readonly unsettled = new Set<JsMsg>()
@@ -28,7 +32,7 @@ export class NatsConsumer implements TransportConsumer {
   private closed = false
   private loop: Promise<void> | undefined
   private slotFreed: (() => void) | undefined
-  private handle: Consumer | undefined
+  private puller: NatsPuller | undefined
   private readonly acker = new NatsAcker()
 
   constructor(
@@ -42,10 +46,20 @@ export class NatsConsumer implements TransportConsumer {
 
   async start(): Promise<void> {
     try {
-      this.handle = await this.context.client.consumers.get(this.target.stream, this.target.consumer)
+      await this.context.client.consumers.get(this.target.stream, this.target.consumer)
     } catch (error) {
       throw connectionError(`opening consumer '${this.target.consumer}' of stream '${this.target.stream}'`, error)
     }
+    const { connection, client, fetchExpiresMs } = this.context
+    this.puller = new NatsPuller(connection, client.apiPrefix, this.target.stream, this.target.consumer, fetchExpiresMs, (message) => {
+      // Thrown from here it would reach the client's protocol parser; the message returns after AckWait.
+      try {
+        if (this.stopped) message.nak()
+        else this.receive(message)
+      } catch (error) {
+        this.options.onError(connectionError(`receiving from '${this.target.stream}'`, error))
+      }
+    })
     this.loop = this.run()
   }
 
@@ -54,8 +68,9 @@ export class NatsConsumer implements TransportConsumer {
     this.slotFreed?.()
     // The pull under way is left to expire (fetchExpiresMs at most) rather than closed: closing it
     // dropped what the server had already sent for it, and those waited out AckWait (30 s) before
-    // anyone else could have them. Below, whatever arrives after the stop is handed back at once.
+    // anyone else could have them. Meanwhile whatever arrives is handed back at once (see start).
     await this.loop
+    this.puller?.close()
   }
 
   async close(): Promise<void> {
@@ -78,11 +93,7 @@ export class NatsConsumer implements TransportConsumer {
         continue
       }
       try {
-        const batch = await (this.handle as Consumer).fetch({ max_messages: free, expires: this.context.fetchExpiresMs })
-        for await (const message of batch) {
-          if (this.stopped) message.nak()
-          else this.receive(message)
-        }
+        await (this.puller as NatsPuller).pull(free)
         failures = 0
       } catch (error) {
         if (this.stopped) break

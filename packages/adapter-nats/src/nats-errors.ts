@@ -9,6 +9,17 @@ import {
   tlsFailureOf,
 } from '@anymq/core/spi'
 
+/** A pull request ended by the server with a failure status (`409 Consumer Deleted`, `503`, `400`…). */
+export class PullStatusError extends Error {
+  constructor(
+    readonly code: number,
+    description: string,
+  ) {
+    super(`${code} ${description}`)
+    this.name = 'PullStatusError'
+  }
+}
+
 /** A copy of a client error safe to keep as `cause`: name, code, redacted message and stack only. */
 export function sanitizedError(error: unknown): Error {
   if (!(error instanceof Error)) return new Error(redactText(String(error)))

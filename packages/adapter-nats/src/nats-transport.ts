@@ -70,7 +70,14 @@ export class NatsTransport implements Transport {
         : await this.topology.subscriptionConsumer(source.subscription, ackWaitMs, `ephemeral-${randomUUID()}`)
     const filter = source.kind === 'subscription' ? source.subscription.filter : undefined
     const consumer = new NatsConsumer(
-      { client: this.client, topology: this.topology, publisher: this.publisher, logger: this.logger, fetchExpiresMs: this.settings.fetchExpiresMs },
+      {
+        connection: this.connection,
+        client: this.client,
+        topology: this.topology,
+        publisher: this.publisher,
+        logger: this.logger,
+        fetchExpiresMs: this.settings.fetchExpiresMs,
+      },
       target,
       filter,
       ackWaitMs,

@@ -1,0 +1,143 @@
+import type { JsMsg } from '@nats-io/jetstream'
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node'
+import { PullStatusError } from './nats-errors.js'
+import { NatsPulledMessage } from './nats-pulled-message.js'
+
+/** Past a pull request's expiry, how long its end (the server's 408) is waited for before the server is asked. */
+const expiryGraceMs = 200
+/**
+ * Expiries a request may outlive on an unbroken connection before it is given up. A server short of
+ * CPU answers late but answers; none has been seen not to, yet a consumer stuck for good would be
+ * worse than one pull request too many.
+ */
+const expiriesBeforeGivingUp = 5
+
+interface PullRequest {
+  id: string
+  batch: number
+  received: number
+  /** The connection (server and client id) the request went out on. */
+  sentOn: string
+  expiries: number
+  watchdog: NodeJS.Timeout | undefined
+  end: (error?: Error) => void
+}
+
+/**
+ * The pull requests of one JetStream consumer, all answered on one inbox subscription that lives as
+ * long as the puller. @nats-io/jetstream's `fetch()` subscribes an inbox per fetch and drops it when
+ * the fetch ends, also when the fetch gives up on idle heartbeats that a busy event loop did not
+ * read in time; what the server then sent into that pull went nowhere and was redelivered only after
+ * AckWait. Here nothing the server sends for this consumer is dropped: a message that comes after its
+ * request ended (or after the puller was told to stop) is still handed to `receive`.
+ *
+ * One request is open at a time. Each has its own reply subject under the inbox, so the server's
+ * status messages (sent to that subject) say which request they end; messages come with their own
+ * subject and count against the open request.
+ */
+export class NatsPuller {
+  private readonly inbox = createInbox()
+  private readonly subscription: Subscription
+  private readonly requestSubject: string
+  private open: PullRequest | undefined
+  private requests = 0
+
+  constructor(
+    private readonly connection: NatsConnection,
+    apiPrefix: string,
+    stream: string,
+    consumer: string,
+    private readonly expiresMs: number,
+    private readonly receive: (message: JsMsg) => void,
+  ) {
+    this.requestSubject = `${apiPrefix}.CONSUMER.MSG.NEXT.${stream}.${consumer}`
+    this.subscription = connection.subscribe(`${this.inbox}.*`, {
+      callback: (error, message) => {
+        if (error === null) this.arrived(message)
+      },
+    })
+  }
+
+  /**
+   * Asks for up to `batch` messages and resolves when the request ends: served in full, expired
+   * (`408`), no messages (`404`), or a leadership change (`409`). Rejects when the server refuses it
+   * (another `409`, `400`, `503`), when it cannot be sent, or when the connection it went out on was
+   * lost (see {@link confirmEnded}).
+   */
+  pull(batch: number): Promise<void> {
+    const id = `${this.inbox}.${++this.requests}`
+    return new Promise<void>((resolve, reject) => {
+      const request: PullRequest = {
+        id,
+        batch,
+        received: 0,
+        sentOn: this.connectionId(),
+        expiries: 0,
+        watchdog: undefined,
+        end: (error) => {
+          clearTimeout(request.watchdog)
+          if (this.open === request) this.open = undefined
+          if (error) reject(error)
+          else resolve()
+        },
+      }
+      try {
+        this.connection.publish(this.requestSubject, JSON.stringify({ batch, expires: this.expiresMs * 1_000_000 }), { reply: id })
+      } catch (error) {
+        reject(error)
+        return
+      }
+      this.open = request
+      request.watchdog = setTimeout(() => void this.confirmEnded(request), this.expiresMs + expiryGraceMs)
+    })
+  }
+
+  /** Ends the inbox subscription; call once no request is open, or what the server still sends is lost. */
+  close(): void {
+    this.open?.end()
+    if (!this.subscription.isClosed()) this.subscription.unsubscribe()
+  }
+
+  private arrived(message: Msg): void {
+    if (!message.subject.startsWith(this.inbox)) {
+      const request = this.open
+      if (request !== undefined && ++request.received >= request.batch) request.end()
+      this.receive(new NatsPulledMessage(message, this.connection))
+      return
+    }
+    const request = this.open
+    // A status for a request that already ended (found lost, then answered after all) changes nothing.
+    if (request === undefined || message.subject !== request.id) return
+    const code = message.headers?.code ?? 0
+    const description = message.headers?.description ?? ''
+    // 100: an idle heartbeat or flow control, neither of which ends the request.
+    if (code === 100) return
+    if (code === 404 || code === 408 || (code === 409 && /leadership change/i.test(description))) request.end()
+    else request.end(new PullStatusError(code, description || (code === 503 ? 'no responders' : 'unknown status')))
+  }
+
+  /**
+   * The watchdog fired: the server's 408 may only be waiting behind a busy event loop, or the server
+   * may have read the request late. A round trip to the server reads everything it sent before. A
+   * request still open after it is gone if the connection it went out on was lost (a restarted server
+   * knows none of them); otherwise it is waited for one more expiry.
+   */
+  private async confirmEnded(request: PullRequest): Promise<void> {
+    try {
+      await this.connection.flush()
+    } catch (error) {
+      request.end(error instanceof Error ? error : new Error(String(error)))
+      return
+    }
+    if (this.open !== request) return
+    if (this.connectionId() !== request.sentOn) request.end(new Error(`pull request '${request.id}' was lost with its connection`))
+    else if (++request.expiries >= expiriesBeforeGivingUp)
+      request.end(new Error(`no answer to pull request '${request.id}' after ${request.expiries} expiries`))
+    else request.watchdog = setTimeout(() => void this.confirmEnded(request), this.expiresMs + expiryGraceMs)
+  }
+
+  private connectionId(): string {
+    const info = this.connection.info
+    return `${info?.server_id}/${info?.client_id}`
+  }
+}
