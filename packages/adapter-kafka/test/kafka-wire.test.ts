@@ -73,6 +73,20 @@ describe('kafka wire format', () => {
     expect(fromRecord(record([['x-anymq-id', '']])).contentType).toBe('application/octet-stream')
   })
 
+  it('completes the record itself into the message (no second object), and reading it twice gives the same message', () => {
+    const foreign = record([])
+    const message = fromRecord(foreign)
+    expect(message).toBe(foreign)
+    // Its id is now `topic-partition-offset`: a second read must still take it for a foreign record.
+    expect(fromRecord(foreign)).toMatchObject({ id: 'orders-2-41', contentType: 'application/octet-stream', attempt: 1, timestamp: 1_700_000_000_000 })
+    const retried = record([
+      ['x-anymq-id', 'm-5'],
+      ['x-anymq-attempt', '2'],
+    ])
+    expect(fromRecord(retried)).toBe(retried)
+    expect(fromRecord(retried)).toMatchObject({ id: 'm-5', contentType: 'application/json', attempt: 2 })
+  })
+
   it('reads the due time of a redelivery record, 0 when it has none', () => {
     expect(dueAtOf(record([['x-anymq-due-at', '1700000000123']]))).toBe(1_700_000_000_123)
     expect(dueAtOf(record([]))).toBe(0)
