@@ -20,8 +20,8 @@ export const kafkaHeaders = {
 
 /**
  * The content type of an anymq record (one with a non-empty `x-anymq-id`) that carries no
- * `x-anymq-content-type`: written so by `contentTypeHeader=unlessJson`. Older anymq versions always
- * wrote the header, so no record of theirs is read differently.
+ * `x-anymq-content-type`: written so by default (`contentTypeHeader=unlessJson`). Older anymq versions
+ * always wrote the header, so no record of theirs is read differently.
  */
 const impliedContentType = 'application/json'
 /** The content type of a foreign record without `x-anymq-content-type`. */
@@ -34,7 +34,10 @@ export function toRecord(message: OutgoingMessage, contentTypeHeader: KafkaConte
   for (const name in given) if (name !== wireHeaders.attempt) headers[name] = given[name] as string
   if (message.attempt > 1) headers[wireHeaders.attempt] = String(message.attempt)
   headers[kafkaHeaders.id] = message.id
-  if (contentTypeHeader === 'always' || message.contentType !== impliedContentType) headers[kafkaHeaders.contentType] = message.contentType
+  // An empty id reads as a foreign record's, which no content type is inferred for.
+  if (contentTypeHeader === 'always' || message.contentType !== impliedContentType || message.id === '') {
+    headers[kafkaHeaders.contentType] = message.contentType
+  }
   if (message.correlationId !== undefined) headers[kafkaHeaders.correlationId] = message.correlationId
   if (message.replyTo !== undefined) headers[kafkaHeaders.replyTo] = message.replyTo
   if (message.subject !== undefined) headers[kafkaHeaders.subject] = message.subject
