@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One side of the Kafka "publish, sendBatch of 100" cell, alone in its process, for A/B runs and
-// `node --cpu-prof`: batches of 100 bodies, 4 calls in flight, as the bench's workload.
-//   node bench/kafka-send-batch.mjs SIDE [--messages 20000] [--bytes 1000] [--adapter-dist dist] [--stub] [--profile FILE] [--warmup 5000]
+// CPU or allocation profiles: batches of 100 bodies, 4 calls in flight, as the bench's workload.
+//   node bench/kafka-send-batch.mjs SIDE [--messages 20000] [--bytes 1000] [--adapter-dist dist] [--stub] [--profile FILE | --heap-profile FILE] [--warmup 5000]
 // SIDE:
 //   raw      @platformatic/kafka `producer.send` of each batch (idempotent, acks=all), as the bench's raw side
 //   shaped   the same producer sending anymq's record shape: `x-anymq-id` and `x-anymq-content-type`
@@ -10,13 +10,16 @@
 //            folder under packages/adapter-kafka, e.g. a copy of main's `dist`)
 // --stub replaces the library's `Producer.prototype.send` with one that resolves at once: what is left
 // is each side's own CPU per record (for anymq: core, adapter and driver, none of the library's encoding).
-// Prints this process's CPU µs per record and the throughput, after an untimed warm-up.
+// Prints this process's CPU µs per record, the JS heap bytes allocated per record (steadier than CPU
+// under load) and the throughput, after an untimed warm-up; --heap-profile FILE: a sampling allocation
+// profile of the timed part.
 // Needs `pnpm build` and ANYMQ_KAFKA_URL (`scripts/brokers.sh env`).
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { bootstrapBrokers, createReadyTopic, kafkaUrl, platformaticKafka, repoRoot as root } from './kafka-side.mjs'
+import { measureRound } from './measure-round.mjs'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,6 +28,7 @@ const { values, positionals } = parseArgs({
     bytes: { type: 'string' },
     'adapter-dist': { type: 'string' },
     profile: { type: 'string' },
+    'heap-profile': { type: 'string' },
     warmup: { type: 'string' },
     stub: { type: 'boolean' },
   },
@@ -120,11 +124,7 @@ if (session) {
   await session.post('Profiler.enable')
   await session.post('Profiler.start')
 }
-const cpu = process.cpuUsage()
-const start = performance.now()
-await run(messages)
-const used = process.cpuUsage(cpu)
-const seconds = (performance.now() - start) / 1000
+const measured = await measureRound(() => run(messages), messages, values['heap-profile'])
 if (session) {
   const { profile } = await session.post('Profiler.stop')
   writeFileSync(values.profile, JSON.stringify(profile))
@@ -132,7 +132,7 @@ if (session) {
 }
 const label = values['adapter-dist'] && side === 'anymq' ? `${side} (${dist})` : side
 console.log(
-  `${label}${values.stub ? ' stubbed' : ''}, ${bytes} B: ${((used.user + used.system) / messages).toFixed(2)} µs/record CPU, ${(messages / seconds).toFixed(0)} records/s`,
+  `${label}${values.stub ? ' stubbed' : ''}, ${bytes} B: ${(measured.mainUs + measured.otherUs).toFixed(2)} µs/record CPU, ${measured.bytes.toFixed(0)} B/record allocated, ${measured.perSecond.toFixed(0)} records/s`,
 )
 await closeClient()
 await admin.deleteTopics({ topics: [topic] }).catch(() => {})

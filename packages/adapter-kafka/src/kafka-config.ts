@@ -33,10 +33,11 @@ export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 export const compressions: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 
 /**
- * When a record carries `x-anymq-content-type`. `always` (the default): every record, as every anymq
- * version reads it. `unlessJson`: not when the content type is `application/json` (the default codec's),
- * one header less per record to write and parse; anymq readers from this version on infer it for a
- * record that has an anymq id and no content type, older ones report `application/octet-stream`.
+ * When a record carries `x-anymq-content-type`. `unlessJson` (the default): not when the content type
+ * is `application/json` (the default codec's), one header less per record for the client library to
+ * write and parse; anymq readers from this version on infer it for a record that has an anymq id and
+ * no content type, readers built before it (none released) report `application/octet-stream` and
+ * still decode the body. `always`: every record, for such readers.
  */
 export type KafkaContentTypeHeader = 'always' | 'unlessJson'
 export const contentTypeHeaders: readonly KafkaContentTypeHeader[] = ['always', 'unlessJson']
@@ -159,7 +160,7 @@ export const queueBrokerOptions: OptionShape = {
 export const defaultSettings = {
   driver: 'platformatic' as KafkaDriverName,
   compression: 'none' as KafkaCompression,
-  contentTypeHeader: 'always' as KafkaContentTypeHeader,
+  contentTypeHeader: 'unlessJson' as KafkaContentTypeHeader,
   groupProtocol: 'classic' as const,
   clientId: 'anymq',
   partitions: 3,

@@ -10,13 +10,16 @@ import type { ConnectionStateTracker } from '@anymq/core/spi'
  * A record as read from a partition, headers decoded as UTF-8. A driver makes it with
  * `receivedRecord` and puts each header in with `receiveHeader` (kafka-wire.ts): anymq's own headers
  * land in their fields, the others in `headers`, so no second headers object is made per record.
+ * Its fields are named as core's `IncomingMessage`: `fromRecord` completes the record into the
+ * message core is handed, rather than copying it into a second object per record.
  */
 export interface DriverRecord {
   topic: string
   partition: number
   offset: number
   key: string | undefined
-  value: Uint8Array
+  /** The record's value. */
+  body: Uint8Array
   /** The record's headers other than anymq's own `x-anymq-*` ones below: a handler's `message.headers`. */
   headers: Record<string, string>
   /** `x-anymq-id`. */
@@ -33,6 +36,8 @@ export interface DriverRecord {
   dueAt: string | undefined
   /** Record timestamp (CreateTime), epoch milliseconds. */
   timestamp: number
+  /** Which delivery this is (`x-anymq-attempt`), read by `fromRecord`; 1 before. */
+  attempt: number
   /** The client's native record, handed to users as `message.raw`. */
   raw: unknown
 }

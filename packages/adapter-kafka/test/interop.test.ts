@@ -72,18 +72,22 @@ describe.skipIf(!url)(`kafka interop with kcat${!url ? ' (ANYMQ_KAFKA_URL unset:
     })
   })
 
-  it('contentTypeHeader=unlessJson: a JSON record goes without x-anymq-content-type, others keep it; a default reader sees both content types', async () => {
-    const parsed = new URL(url as string)
-    parsed.searchParams.set('contentTypeHeader', 'unlessJson')
-    const writer = await connect(parsed.toString(), { adapter })
+  it('by default a JSON record goes without x-anymq-content-type, others keep it; contentTypeHeader=always writes it on every record; a reader sees both content types', async () => {
+    const always = new URL(url as string)
+    always.searchParams.set('contentTypeHeader', 'always')
+    const writer = await connect(url as string, { adapter })
+    const alwaysWriter = await connect(always.toString(), { adapter })
     const reader = await connect(url as string, { adapter })
-    open.push(writer, reader)
-    const [jsonName, textName] = [uniqueName('compact-json'), uniqueName('compact-text')]
+    open.push(writer, alwaysWriter, reader)
+    const [jsonName, textName, alwaysName] = [uniqueName('compact-json'), uniqueName('compact-text'), uniqueName('always-json')]
     await writer.queue<{ n: number }>(jsonName, { broker: { partitions: 1 } }).send({ n: 1 })
     await writer.queue<string>(textName, { codec: 'text', broker: { partitions: 1 } }).send('plain')
+    await alwaysWriter.queue<{ n: number }>(alwaysName, { broker: { partitions: 1 } }).send({ n: 2 })
     const [jsonRecord] = await kcatRead(jsonName, 1)
     const [textRecord] = await kcatRead(textName, 1)
+    const [alwaysRecord] = await kcatRead(alwaysName, 1)
     expect(Object.keys(headersOf(jsonRecord as KcatRecord))).toEqual(['x-anymq-id'])
+    expect(headersOf(alwaysRecord as KcatRecord)['x-anymq-content-type']).toBe('application/json')
     expect(headersOf(textRecord as KcatRecord)['x-anymq-content-type']).toBe('text/plain; charset=utf-8')
     // Content types reach core (envelope codecs, the bridge, dead letters) through the transport: peek shows them.
     const spec = (name: string) => ({ name, ordered: false, deadLetter: false as const, maxAttempts: 5, broker: {} })

@@ -93,10 +93,12 @@ describe('kafka settings', () => {
     expect(resolveSettings(new URL('kafka://a:9092?driver=kafkajs&compression=gzip'), undefined, {}).compression).toBe('gzip')
   })
 
-  it('writes the content type header always unless told contentTypeHeader=unlessJson (URL or broker option); refuses other values', () => {
-    expect(resolveSettings(new URL('kafka://a:9092'), undefined, {}).contentTypeHeader).toBe('always')
-    expect(resolveSettings(new URL('kafka://a:9092?contentTypeHeader=unlessJson'), undefined, {}).contentTypeHeader).toBe('unlessJson')
-    expect(resolveSettings(new URL('kafka://a:9092?contentTypeHeader=unlessJson'), undefined, { contentTypeHeader: 'always' }).contentTypeHeader).toBe('always')
+  it('leaves the content type header off JSON records unless told contentTypeHeader=always (URL or broker option); refuses other values', () => {
+    expect(resolveSettings(new URL('kafka://a:9092'), undefined, {}).contentTypeHeader).toBe('unlessJson')
+    expect(resolveSettings(new URL('kafka://a:9092?contentTypeHeader=always'), undefined, {}).contentTypeHeader).toBe('always')
+    expect(resolveSettings(new URL('kafka://a:9092?contentTypeHeader=always'), undefined, { contentTypeHeader: 'unlessJson' }).contentTypeHeader).toBe(
+      'unlessJson',
+    )
     const fromUrl = thrown(() => resolveSettings(new URL('kafka://a:9092?contentTypeHeader=never'), undefined, {}))
     expect((fromUrl as ConfigError).problems.map((problem) => problem.field)).toEqual(['url ?contentTypeHeader'])
     const fromOptions = thrown(() => resolveSettings(new URL('kafka://a:9092'), undefined, { contentTypeHeader: true }))

@@ -49,7 +49,7 @@ describe('kafka wire format', () => {
     expect(record([]).headers).toEqual({})
   })
 
-  it('writes the content type header always by default; with unlessJson only when it is not application/json', () => {
+  it('writes the content type header with always; with unlessJson only when it is not application/json, or the id is empty', () => {
     const outgoing = (contentType: string): OutgoingMessage => outgoingMessage({ id: 'm-3', body: new Uint8Array(), contentType })
     expect(toRecord(outgoing('application/json'), 'always').headers).toEqual({ [kafkaHeaders.id]: 'm-3', [kafkaHeaders.contentType]: 'application/json' })
     expect(toRecord(outgoing('application/json'), 'unlessJson').headers).toEqual({ [kafkaHeaders.id]: 'm-3' })
@@ -57,6 +57,9 @@ describe('kafka wire format', () => {
       [kafkaHeaders.id]: 'm-3',
       [kafkaHeaders.contentType]: 'text/plain; charset=utf-8',
     })
+    // A record with an empty id reads as foreign, whose missing content type is octet-stream: it keeps the header.
+    const emptyId = toRecord(outgoingMessage({ id: '', body: new Uint8Array(), contentType: 'application/json' }), 'unlessJson')
+    expect(emptyId.headers).toEqual({ [kafkaHeaders.id]: '', [kafkaHeaders.contentType]: 'application/json' })
   })
 
   it('reads an anymq record without a content type as JSON, a foreign one (no id, or an empty one) as octet-stream', () => {
@@ -71,6 +74,20 @@ describe('kafka wire format', () => {
     ).toBe('application/octet-stream')
     expect(fromRecord(record([])).contentType).toBe('application/octet-stream')
     expect(fromRecord(record([['x-anymq-id', '']])).contentType).toBe('application/octet-stream')
+  })
+
+  it('completes the record itself into the message (no second object), and reading it twice gives the same message', () => {
+    const foreign = record([])
+    const message = fromRecord(foreign)
+    expect(message).toBe(foreign)
+    // Its id is now `topic-partition-offset`: a second read must still take it for a foreign record.
+    expect(fromRecord(foreign)).toMatchObject({ id: 'orders-2-41', contentType: 'application/octet-stream', attempt: 1, timestamp: 1_700_000_000_000 })
+    const retried = record([
+      ['x-anymq-id', 'm-5'],
+      ['x-anymq-attempt', '2'],
+    ])
+    expect(fromRecord(retried)).toBe(retried)
+    expect(fromRecord(retried)).toMatchObject({ id: 'm-5', contentType: 'application/json', attempt: 2 })
   })
 
   it('reads the due time of a redelivery record, 0 when it has none', () => {
