@@ -100,6 +100,8 @@ class IoredisConnection implements RedisConnection {
     socket?.uncork()
   }
 
+  readonly batchesAsScript = true
+
   /** Set by `close()` and `terminate()`: from then on an ended client stays ended ({@link reviveWhenEnded}). */
   closing = false
 

@@ -69,6 +69,7 @@ async function findPrimary(settings: RedisSettings): Promise<{ host: string; por
  * own), and this connection replaces a lost one with a new client to the current primary, with backoff.
  */
 class NodeRedisConnection implements RedisConnection {
+  readonly batchesAsScript = false
   private client: Client | undefined
   private readonly readyListeners = new Set<() => void>()
   private waiters: Array<() => void> = []

@@ -36,6 +36,12 @@ export interface RedisConnection {
   /** Runs commands in one MULTI/EXEC; rejects with the first failed command's error. */
   transaction(commands: ReadonlyArray<readonly RedisArgument[]>): Promise<unknown[]>
   /**
+   * A batch of XADDs into one stream is cheaper as one script (`anymqAppend`, all or none as a MULTI) than
+   * as a {@link transaction}: on ioredis, whose MULTI builds a pipeline and a promise per queued command.
+   * On node-redis a MULTI costs the client what a pipeline does, and Redis less than the script.
+   */
+  readonly batchesAsScript: boolean
+  /**
    * Puts the connection in subscriber mode (open it with the `replies` role): `listener` gets the
    * payload of each message published on `channel`, as bytes; `sharded`: a shard channel (`SSUBSCRIBE`,
    * for `SPUBLISH`), else a plain one (`SUBSCRIBE`, for `PUBLISH`). Resolves once Redis confirmed the

@@ -4,7 +4,7 @@ import { isConnectionProblem, publishError } from './redis-errors.js'
 import { inboxTtlMs } from './redis-inbox.js'
 import type { RedisKeys } from './redis-keys.js'
 import type { ReplyPubSub } from './redis-reply-pubsub.js'
-import { runScript, scriptCommand } from './redis-scripts.js'
+import { appendArguments, runScript, scriptCommand } from './redis-scripts.js'
 import { delayedMember, publishedReply, type WireLayout, xadd } from './redis-wire.js'
 
 /** A script to run as one write: the keys, then the arguments. */
@@ -18,7 +18,9 @@ export type Write = RedisArgument[] | ScriptWrite
 
 /**
  * Writes messages: XADD into the destination's stream, or into its delay set (a sorted set scored by
- * due time) when delayed; a priority queue's into its waiting set (see `redis-priority.ts`). A batch is one MULTI/EXEC: one round trip, and all of it or none. Resolves
+ * due time) when delayed; a priority queue's into its waiting set (see `redis-priority.ts`). A batch is one
+ * round trip, and all of it or none: one MULTI/EXEC, or one `anymqAppend` script on a driver whose MULTI
+ * costs more ({@link RedisConnection.batchesAsScript}). Resolves
  * only with Redis' reply, which with `appendfsync always` comes after the write reached the disk.
  */
 export class RedisPublisher {
@@ -141,7 +143,7 @@ export class RedisPublisher {
     return this.lastQueueKey
   }
 
-  /** Runs writes: one command directly, several in one MULTI/EXEC; then waits for replicas if asked. */
+  /** Runs writes: one command directly, several in one MULTI/EXEC (or script); then waits for replicas if asked. */
   apply(writes: readonly Write[], where: Destination, count: number): Promise<void> {
     // Described only when something failed: building the text costs more than the XADD on the happy path.
     const what = () => `writing ${count} message${count === 1 ? '' : 's'} to ${describeDestination(where)}`
@@ -182,6 +184,8 @@ export class RedisPublisher {
         const write = writes[0] as Write
         return Array.isArray(write) ? this.commands.call(write) : runScript(this.commands, write.script, write.args)
       }
+      const appended = this.commands.batchesAsScript ? appendArguments(writes) : undefined
+      if (appended !== undefined) return runScript(this.commands, 'anymqAppend', appended)
       return this.commands.transaction(writes.map((write) => (Array.isArray(write) ? write : scriptCommand(write.script, write.args))))
     } catch (error) {
       return Promise.reject(error)
