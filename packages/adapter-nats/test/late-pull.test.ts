@@ -1,7 +1,4 @@
-import { once } from 'node:events'
-import { createServer, type Server, Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { brokerUrl, Collector, uniqueName, waitUntil } from '@anymq/conformance'
+import { brokerUrl, Collector, startTcpRelay, uniqueName, waitUntil } from '@anymq/conformance'
 import { type Anymq, connect } from '@anymq/core'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect as natsConnect } from '@nats-io/transport-node'
@@ -9,49 +6,6 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { adapter, escapeName } from '../src/index.js'
 
 const url = brokerUrl('ANYMQ_NATS_URL')
-
-/**
- * A TCP relay to nats-server that can pass on what the client writes late, in order, as a server
- * starved of CPU reads it late. What the server writes always passes at once.
- */
-async function laggingRelay(target: URL): Promise<{ port: number; lag(ms: number): void; close(): Promise<void> }> {
-  let lagMs = 0
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((client) => {
-    const upstream = new Socket().connect(Number(target.port), target.hostname)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => {})
-      socket.on('close', () => {
-        sockets.delete(socket)
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    let passed = Promise.resolve()
-    client.on('data', (data: Buffer) => {
-      const due = Date.now() + lagMs
-      passed = passed.then(async () => {
-        await sleep(Math.max(0, due - Date.now()))
-        upstream.write(data)
-      })
-    })
-    upstream.on('data', (data) => client.write(data))
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return {
-    port: (server.address() as { port: number }).port,
-    lag: (ms) => {
-      lagMs = ms
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy()
-      server.close()
-      await once(server, 'close')
-    },
-  }
-}
 
 // A pull request the server reads late outlives the client's wait for it: @nats-io/jetstream's fetch()
 // gives up after two idle-heartbeat intervals (one fetchExpiresMs) without a word from the server and
@@ -67,11 +21,9 @@ describe.skipIf(!url)('a pull request that reaches the server late (ANYMQ_NATS_U
 
   it('still delivers what the server sends into it, long before AckWait', async () => {
     const target = new URL(url as string)
-    const relay = await laggingRelay(target)
+    const relay = await startTcpRelay(target)
     cleanups.push(() => relay.close())
-    const relayed = new URL(target.href)
-    relayed.hostname = '127.0.0.1'
-    relayed.port = String(relay.port)
+    const relayed = relay.url
     relayed.searchParams.set('ackWaitMs', '30000')
     relayed.searchParams.set('fetchExpiresMs', '1000')
     const consumerSide = await connect(relayed.href, { adapter })

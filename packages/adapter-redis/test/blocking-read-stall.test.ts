@@ -1,6 +1,4 @@
-import { once } from 'node:events'
-import { createServer, type Server, Socket } from 'node:net'
-import { brokerUrl } from '@anymq/conformance'
+import { brokerUrl, startTcpRelay } from '@anymq/conformance'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ioredisDriver } from '../src/ioredis-driver.js'
 import { nodeRedisDriver } from '../src/node-redis-driver.js'
@@ -9,49 +7,6 @@ import type { RedisConnection, RedisDriver } from '../src/redis-driver.js'
 
 const url = brokerUrl('ANYMQ_REDIS_URL')
 const quietLogger = { debug() {}, info() {}, warn() {}, error() {} }
-
-/**
- * A TCP relay to Redis that can go silent: while frozen it forwards nothing either way and closes
- * nothing, as a network that drops packets does (the socket stays open, no error ever comes).
- */
-async function silentableRelay(target: URL): Promise<{ port: number; freeze(): void; thaw(): void; close(): Promise<void> }> {
-  let frozen = false
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((client) => {
-    const upstream = new Socket().connect(Number(target.port), target.hostname)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => {})
-      socket.on('close', () => {
-        sockets.delete(socket)
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    client.on('data', (data) => {
-      if (!frozen) upstream.write(data)
-    })
-    upstream.on('data', (data) => {
-      if (!frozen) client.write(data)
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return {
-    port: (server.address() as { port: number }).port,
-    freeze: () => {
-      frozen = true
-    },
-    thaw: () => {
-      frozen = false
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy()
-      server.close()
-      await once(server, 'close')
-    },
-  }
-}
 
 const driversByName: Array<[string, RedisDriver]> = [
   ['node-redis', nodeRedisDriver],
@@ -71,11 +26,9 @@ describe.skipIf(!url)('a blocking read on a silent socket (ANYMQ_REDIS_URL unset
     '%s: ends as an empty read, and the connection comes back',
     async (_name, driver) => {
       const target = new URL(url as string)
-      const relay = await silentableRelay(target)
+      const relay = await startTcpRelay(target)
       cleanups.push(() => relay.close())
-      const relayed = new URL(target.href)
-      relayed.hostname = '127.0.0.1'
-      relayed.port = String(relay.port)
+      const relayed = relay.url
       relayed.searchParams.set('blockMs', '100')
       const connection: RedisConnection = await driver.open(readSettings(relayed, {}), 'consumer', quietLogger, () => {})
       cleanups.push(() => connection.close())

@@ -16,4 +16,5 @@ export {
   withTimeout,
 } from './harness.js'
 export { outgoingMessage } from './outgoing-message.js'
+export { startTcpRelay, type TcpRelay } from './tcp-relay.js'
 export { TelemetryCapture, telemetryCapture } from './telemetry-capture.js'
