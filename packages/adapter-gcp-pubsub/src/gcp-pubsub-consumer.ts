@@ -204,8 +204,9 @@ export class PubSubConsumer implements TransportConsumer {
   }
 
   /**
-   * The stream reads only while a slot is free, so a busy consumer does not gather messages an idle
-   * competitor could take (pstest does not apply the stream's `maxOutstandingMessages`).
+   * The stream is open only while a slot is free, so a busy consumer is handed nothing an idle
+   * competitor could take, not even the redelivery of a message its own overdue handler holds
+   * (see {@link PubSubStream.pause}).
    */
   private flow(): void {
     if (this.unsettled.size + this.waiting.length >= this.options.prefetch) this.stream.pause()

@@ -42,8 +42,9 @@ export class PubSubStream {
   private ending: ReturnType<v1.SubscriberClient['streamingPull']> | undefined
   private drained: Promise<void> = Promise.resolve()
   private stopped = false
-  /** Opened and not ended by the consumer: reopened if it breaks. */
+  /** Opened and not ended by the consumer: reopened if it breaks, or once no longer paused. */
   private wanted = false
+  /** The consumer holds as many messages as it may: no stream is open meanwhile. */
   private paused = false
   private failures = 0
   private keepAlive: NodeJS.Timeout | undefined
@@ -57,7 +58,7 @@ export class PubSubStream {
 
   open(): void {
     this.wanted = true
-    if (this.stopped || this.stream) return
+    if (this.stopped || this.paused || this.stream) return
     // The routing header the high-level client sends too: a stream's first request comes after the call is made.
     const stream = this.subscriber.streamingPull({ otherArgs: { headers: { 'x-goog-request-params': `subscription=${this.options.subscription}` } } })
     this.stream = stream
@@ -73,23 +74,29 @@ export class PubSubStream {
       maxOutstandingMessages: this.options.maxOutstandingMessages,
       clientId: randomUUID(),
     })
-    if (this.paused) stream.pause()
     this.keepAlive = setInterval(() => this.stream?.write({}), keepAliveMs)
     this.keepAlive.unref()
   }
 
   /**
-   * Stops reading (the consumer holds as many messages as it may): the transport's window fills and
-   * the server stops sending, where it does not apply `maxOutstandingMessages` itself (pstest).
+   * The consumer holds as many messages as it may: ends the stream (as {@link end} does, what it
+   * still brings is read) until {@link resume}. Not reading is not enough: an open stream is one the
+   * server may hand a message to (pstest ignores `maxOutstandingMessages`; the service stops counting
+   * a message once its deadline passes, so the expired one a hung handler holds can come back here),
+   * and the transport's window takes it unread. That is a delivery, counted in `deliveryAttempt`, of
+   * a message nobody works on until the stream's deadline, and pstest sends a message redelivered
+   * from a stream to that same stream first, again and again.
    */
   pause(): void {
     this.paused = true
-    if (this.stream !== this.ending) this.stream?.pause()
+    void this.drain()
   }
 
+  /** A slot came free: the stream opens again if the consumer wants one. */
   resume(): void {
+    if (!this.paused) return
     this.paused = false
-    this.stream?.resume()
+    if (this.wanted) this.open()
   }
 
   /** Ends the stream for good (see {@link end}). */
@@ -105,6 +112,10 @@ export class PubSubStream {
    */
   async end(): Promise<void> {
     this.wanted = false
+    await this.drain()
+  }
+
+  private async drain(): Promise<void> {
     clearTimeout(this.retry)
     clearInterval(this.keepAlive)
     const stream = this.stream
@@ -130,6 +141,8 @@ export class PubSubStream {
     await this.drained
     if (this.stream === stream) this.stream = undefined
     this.ending = undefined
+    // Asked for again while this one drained (`open` found it still there).
+    if (this.wanted && !this.paused && !this.stopped) this.open()
   }
 
   /** Stops at once, as a crashed process would: the server redelivers what the stream held after its ack deadline. */
@@ -149,7 +162,8 @@ export class PubSubStream {
   private ended(stream: unknown, code: number | undefined): void {
     if (stream !== this.stream) return
     this.close()
-    if (this.stopped || !this.wanted || code === cancelled || code === unimplemented) return
+    if (stream === this.ending) return
+    if (this.stopped || this.paused || !this.wanted || code === cancelled || code === unimplemented) return
     // Outages are reported by the Pull loop, which meets them too; the stream only comes back.
     this.failures++
     this.retry = setTimeout(() => this.open(), Math.min(100 * 2 ** Math.min(this.failures, 5), 2000))
