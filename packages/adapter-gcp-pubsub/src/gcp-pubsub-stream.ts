@@ -29,8 +29,8 @@ export interface PubSubStreamOptions {
 }
 
 /**
- * A StreamingPull stream on a subscription, open between `open()` and `end()` (reopened if it
- * breaks meanwhile), handing what it delivers to `onMessages`. It carries no acks (the consumer
+ * A StreamingPull stream on a subscription, open between `open()` and `end()` but not while
+ * paused (reopened if it breaks meanwhile), handing what it delivers to `onMessages`. It carries no acks (the consumer
  * settles with unary calls, as for pulled messages). The consumer opens it while its subscription
  * is idle, for latency: the service pushes a message on an open stream as soon as it is published,
  * where an empty Pull has to return and be sent again (pstest answers an empty Pull only after a
