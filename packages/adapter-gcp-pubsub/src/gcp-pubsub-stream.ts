@@ -44,8 +44,10 @@ export class PubSubStream {
   private stopped = false
   /** Opened and not ended by the consumer: reopened if it breaks, or once no longer paused. */
   private wanted = false
-  /** The consumer holds as many messages as it may: no stream is open meanwhile. */
+  /** The consumer holds as many messages as it may: the stream reads nothing, and ends at {@link endAt}. */
   private paused = false
+  private endAt = Number.POSITIVE_INFINITY
+  private endTimer: NodeJS.Timeout | undefined
   private failures = 0
   private keepAlive: NodeJS.Timeout | undefined
   private retry: NodeJS.Timeout | undefined
@@ -79,24 +81,37 @@ export class PubSubStream {
   }
 
   /**
-   * The consumer holds as many messages as it may: ends the stream (as {@link end} does, what it
-   * still brings is read) until {@link resume}. Not reading is not enough: an open stream is one the
-   * server may hand a message to (pstest ignores `maxOutstandingMessages`; the service stops counting
-   * a message once its deadline passes, so the expired one a hung handler holds can come back here),
-   * and the transport's window takes it unread. That is a delivery, counted in `deliveryAttempt`, of
-   * a message nobody works on until the stream's deadline, and pstest sends a message redelivered
-   * from a stream to that same stream first, again and again.
+   * The consumer holds as many messages as it may: the stream stops reading until {@link resume},
+   * and if still paused `endInMs` from now (before the first lease the consumer holds runs out) it is
+   * ended (as {@link end} does, what it still brings is read). Not reading is not enough then: an open
+   * stream is one the server may hand a message to (pstest ignores `maxOutstandingMessages`; the
+   * service stops counting a message once its deadline passes, so the expired one a hung handler
+   * holds can come back here), and the transport's window takes it unread. That is a delivery,
+   * counted in `deliveryAttempt`, of a message nobody works on until the stream's deadline, and pstest
+   * sends a message redelivered from a stream to that same stream first, again and again. Ending it
+   * at once instead would reopen a stream per message at concurrency 1.
    */
-  pause(): void {
+  pause(endInMs: number): void {
     this.paused = true
-    void this.drain()
+    if (this.stream && this.stream !== this.ending) this.stream.pause()
+    const endAt = Date.now() + endInMs
+    if (endAt >= this.endAt) return
+    this.endAt = endAt
+    clearTimeout(this.endTimer)
+    this.endTimer = setTimeout(() => {
+      if (this.paused) void this.drain()
+    }, endInMs)
+    this.endTimer.unref()
   }
 
-  /** A slot came free: the stream opens again if the consumer wants one. */
+  /** A slot came free: the stream reads again, or opens again if it was ended and the consumer wants one. */
   resume(): void {
     if (!this.paused) return
     this.paused = false
-    if (this.wanted) this.open()
+    this.endAt = Number.POSITIVE_INFINITY
+    clearTimeout(this.endTimer)
+    if (this.stream && this.stream !== this.ending) this.stream.resume()
+    else if (this.wanted) this.open()
   }
 
   /** Ends the stream for good (see {@link end}). */
@@ -117,6 +132,7 @@ export class PubSubStream {
 
   private async drain(): Promise<void> {
     clearTimeout(this.retry)
+    clearTimeout(this.endTimer)
     clearInterval(this.keepAlive)
     const stream = this.stream
     if (!stream) return
@@ -149,6 +165,7 @@ export class PubSubStream {
   abandon(): void {
     this.stopped = true
     clearTimeout(this.retry)
+    clearTimeout(this.endTimer)
     this.close()
   }
 

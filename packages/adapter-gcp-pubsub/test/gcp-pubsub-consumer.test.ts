@@ -99,8 +99,9 @@ describe('pub/sub consumer', () => {
   })
 
   // A paused stream is still one the server hands messages to, unread (pstest gave it the redelivery of
-  // the message the consumer's own overdue handler held, a delivery nobody saw, again and again).
-  it('has no stream open while it holds as many messages as it may, and opens one when a slot frees', async () => {
+  // the message the consumer's own overdue handler held, a delivery nobody saw, again and again): a
+  // consumer still full halfway to its first lease's end has no stream open.
+  it('ends its stream before the lease of a message it holds runs out, and opens one when a slot frees', async () => {
     const fake = fakeSubscriber()
     const handed: Delivery[] = []
     let notify: () => void = () => {}
@@ -115,11 +116,39 @@ describe('pub/sub consumer', () => {
     const [first] = fake.streams
     first?.push({ receivedMessages: [{ ackId: 'm1:1', message: { ...encodeMessage(outgoingMessage({})), messageId: 'm1' } }] })
     await delivered
-    expect(first?.writableEnded).toBe(true)
+    expect(first?.writableEnded).toBe(false)
+    await vi.waitFor(() => expect(first?.writableEnded).toBe(true), { timeout: 2000, interval: 20 })
     expect(fake.streams).toHaveLength(1)
     await handed[0]?.ack()
     await vi.waitFor(() => expect(fake.streams).toHaveLength(2))
     expect(fake.streams[1]?.writableEnded).toBe(false)
+    const closing = consumer.close()
+    fake.releasePulls()
+    await closing
+  })
+
+  // At concurrency 1 every message fills the consumer: a stream ended each time would be a stream per message.
+  it('keeps its stream when a slot frees well before the lease of what it holds runs out', async () => {
+    const fake = fakeSubscriber()
+    const handed: Delivery[] = []
+    let notify: () => void = () => {}
+    const consumer = new PubSubConsumer(contextOf(fake), target, undefined, { prefetch: 1, leaseMs: 60_000, onError: () => {} }, (delivery) => {
+      handed.push(delivery)
+      notify()
+    })
+    consumer.start()
+    const [only] = fake.streams
+    for (const id of ['m1', 'm2', 'm3']) {
+      const delivered = new Promise<void>((resolve) => {
+        notify = resolve
+      })
+      only?.push({ receivedMessages: [{ ackId: `${id}:1`, message: { ...encodeMessage(outgoingMessage({})), messageId: id } }] })
+      await delivered
+      await handed.at(-1)?.ack()
+    }
+    expect(handed).toHaveLength(3)
+    expect(fake.streams).toHaveLength(1)
+    expect(only?.writableEnded).toBe(false)
     const closing = consumer.close()
     fake.releasePulls()
     await closing
