@@ -51,7 +51,8 @@ export interface PubSubConsumerContext {
  * expiry anymq promises.
  */
 export class PubSubConsumer implements TransportConsumer {
-  private readonly unsettled = new Set<string>()
+  /** Each handed message's ack id and when its lease runs out (ms since the epoch), as this process reckons it. */
+  private readonly unsettled = new Map<string, number>()
   /** Received beyond `prefetch` (from the stream), handed as slots free up. */
   private readonly waiting: Array<{ ackId: string; message: ReturnType<typeof decodeMessage>['message'] }> = []
   private readonly stream: PubSubStream
@@ -91,7 +92,7 @@ export class PubSubConsumer implements TransportConsumer {
     if (this.closed) return
     this.closed = true
     await this.stop()
-    const ackIds = [...this.unsettled]
+    const ackIds = [...this.unsettled.keys()]
     this.unsettled.clear()
     if (ackIds.length > 0) await this.modify(ackIds, 0).catch(() => {})
     if (this.target.temporary) await this.context.topology.remove(this.target)
@@ -204,12 +205,19 @@ export class PubSubConsumer implements TransportConsumer {
   }
 
   /**
-   * The stream reads only while a slot is free, so a busy consumer does not gather messages an idle
-   * competitor could take (pstest does not apply the stream's `maxOutstandingMessages`).
+   * A full consumer's stream reads nothing, and is ended before the first lease it holds can run out
+   * (see {@link PubSubStream.pause}): a busy consumer is handed nothing an idle competitor could take,
+   * not even the redelivery of a message its own overdue handler holds.
    */
   private flow(): void {
-    if (this.unsettled.size + this.waiting.length >= this.options.prefetch) this.stream.pause()
-    else this.stream.resume()
+    if (this.unsettled.size + this.waiting.length < this.options.prefetch) {
+      this.stream.resume()
+      return
+    }
+    let firstExpiry = Number.POSITIVE_INFINITY
+    for (const expiry of this.unsettled.values()) firstExpiry = Math.min(firstExpiry, expiry)
+    // Half the time left: the end takes a round trip, and the server's clock started after ours.
+    this.stream.pause(firstExpiry === Number.POSITIVE_INFINITY ? 0 : Math.max(0, (firstExpiry - Date.now()) / 2))
   }
 
   /** A slot came free: the oldest waiting message takes it (its lease starts now), else the loop pulls. */
@@ -229,7 +237,7 @@ export class PubSubConsumer implements TransportConsumer {
   }
 
   private hand(ackId: string, message: ReturnType<typeof decodeMessage>['message']): void {
-    this.unsettled.add(ackId)
+    this.unsettled.set(ackId, Date.now() + this.leaseSeconds() * 1000)
     let settled = false
     const settle = () => {
       settled = true
@@ -261,7 +269,9 @@ export class PubSubConsumer implements TransportConsumer {
       },
       extendLease: async (ms) => {
         if (settled) return
-        await this.modify([ackId], Math.min(maxDeadlineSeconds, Math.ceil(ms / 1000)))
+        const seconds = Math.min(maxDeadlineSeconds, Math.ceil(ms / 1000))
+        await this.modify([ackId], seconds)
+        if (!settled) this.unsettled.set(ackId, Date.now() + seconds * 1000)
       },
     })
   }

@@ -29,8 +29,8 @@ export interface PubSubStreamOptions {
 }
 
 /**
- * A StreamingPull stream on a subscription, open between `open()` and `end()` (reopened if it
- * breaks meanwhile), handing what it delivers to `onMessages`. It carries no acks (the consumer
+ * A StreamingPull stream on a subscription, open between `open()` and `end()` but not while
+ * paused (reopened if it breaks meanwhile), handing what it delivers to `onMessages`. It carries no acks (the consumer
  * settles with unary calls, as for pulled messages). The consumer opens it while its subscription
  * is idle, for latency: the service pushes a message on an open stream as soon as it is published,
  * where an empty Pull has to return and be sent again (pstest answers an empty Pull only after a
@@ -42,9 +42,12 @@ export class PubSubStream {
   private ending: ReturnType<v1.SubscriberClient['streamingPull']> | undefined
   private drained: Promise<void> = Promise.resolve()
   private stopped = false
-  /** Opened and not ended by the consumer: reopened if it breaks. */
+  /** Opened and not ended by the consumer: reopened if it breaks, or once no longer paused. */
   private wanted = false
+  /** The consumer holds as many messages as it may: the stream reads nothing, and ends at {@link endAt}. */
   private paused = false
+  private endAt = Number.POSITIVE_INFINITY
+  private endTimer: NodeJS.Timeout | undefined
   private failures = 0
   private keepAlive: NodeJS.Timeout | undefined
   private retry: NodeJS.Timeout | undefined
@@ -57,7 +60,7 @@ export class PubSubStream {
 
   open(): void {
     this.wanted = true
-    if (this.stopped || this.stream) return
+    if (this.stopped || this.paused || this.stream) return
     // The routing header the high-level client sends too: a stream's first request comes after the call is made.
     const stream = this.subscriber.streamingPull({ otherArgs: { headers: { 'x-goog-request-params': `subscription=${this.options.subscription}` } } })
     this.stream = stream
@@ -73,23 +76,42 @@ export class PubSubStream {
       maxOutstandingMessages: this.options.maxOutstandingMessages,
       clientId: randomUUID(),
     })
-    if (this.paused) stream.pause()
     this.keepAlive = setInterval(() => this.stream?.write({}), keepAliveMs)
     this.keepAlive.unref()
   }
 
   /**
-   * Stops reading (the consumer holds as many messages as it may): the transport's window fills and
-   * the server stops sending, where it does not apply `maxOutstandingMessages` itself (pstest).
+   * The consumer holds as many messages as it may: the stream stops reading until {@link resume},
+   * and if still paused `endInMs` from now (before the first lease the consumer holds runs out) it is
+   * ended (as {@link end} does, what it still brings is read). Not reading is not enough then: an open
+   * stream is one the server may hand a message to (pstest ignores `maxOutstandingMessages`; the
+   * service stops counting a message once its deadline passes, so the expired one a hung handler
+   * holds can come back here), and the transport's window takes it unread. That is a delivery,
+   * counted in `deliveryAttempt`, of a message nobody works on until the stream's deadline, and pstest
+   * sends a message redelivered from a stream to that same stream first, again and again. Ending it
+   * at once instead would reopen a stream per message at concurrency 1.
    */
-  pause(): void {
+  pause(endInMs: number): void {
     this.paused = true
-    if (this.stream !== this.ending) this.stream?.pause()
+    if (this.stream && this.stream !== this.ending) this.stream.pause()
+    const endAt = Date.now() + endInMs
+    if (endAt >= this.endAt) return
+    this.endAt = endAt
+    clearTimeout(this.endTimer)
+    this.endTimer = setTimeout(() => {
+      if (this.paused) void this.drain()
+    }, endInMs)
+    this.endTimer.unref()
   }
 
+  /** A slot came free: the stream reads again, or opens again if it was ended and the consumer wants one. */
   resume(): void {
+    if (!this.paused) return
     this.paused = false
-    this.stream?.resume()
+    this.endAt = Number.POSITIVE_INFINITY
+    clearTimeout(this.endTimer)
+    if (this.stream && this.stream !== this.ending) this.stream.resume()
+    else if (this.wanted) this.open()
   }
 
   /** Ends the stream for good (see {@link end}). */
@@ -105,7 +127,12 @@ export class PubSubStream {
    */
   async end(): Promise<void> {
     this.wanted = false
+    await this.drain()
+  }
+
+  private async drain(): Promise<void> {
     clearTimeout(this.retry)
+    clearTimeout(this.endTimer)
     clearInterval(this.keepAlive)
     const stream = this.stream
     if (!stream) return
@@ -130,12 +157,15 @@ export class PubSubStream {
     await this.drained
     if (this.stream === stream) this.stream = undefined
     this.ending = undefined
+    // Asked for again while this one drained (`open` found it still there).
+    if (this.wanted && !this.paused && !this.stopped) this.open()
   }
 
   /** Stops at once, as a crashed process would: the server redelivers what the stream held after its ack deadline. */
   abandon(): void {
     this.stopped = true
     clearTimeout(this.retry)
+    clearTimeout(this.endTimer)
     this.close()
   }
 
@@ -149,7 +179,8 @@ export class PubSubStream {
   private ended(stream: unknown, code: number | undefined): void {
     if (stream !== this.stream) return
     this.close()
-    if (this.stopped || !this.wanted || code === cancelled || code === unimplemented) return
+    if (stream === this.ending) return
+    if (this.stopped || this.paused || !this.wanted || code === cancelled || code === unimplemented) return
     // Outages are reported by the Pull loop, which meets them too; the stream only comes back.
     this.failures++
     this.retry = setTimeout(() => this.open(), Math.min(100 * 2 ** Math.min(this.failures, 5), 2000))
