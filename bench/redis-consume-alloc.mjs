@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Consume against a real Redis, anymq (the compiled adapter on node-redis, `queue.consume`, concurrency 16, JSON
-// codec) and raw node-redis (the bench's raw client's read loop: XREADGROUP COUNT ≤ 16, XACK + XDEL per turn)
-// alternated round by round in one process; each round measured by measure-round.mjs (CPU of the main and the
-// other threads, JS heap bytes allocated, scavenges, per message). Prints the medians of the rounds after the first.
+// codec) and raw node-redis (the bench's raw client itself, bench/src/clients/redis-node-raw-client.ts: XREADGROUP
+// COUNT ≤ 16, XACK + XDEL per turn) alternated round by round in one process; each round measured by
+// measure-round.mjs (CPU of the main and the other threads, JS heap bytes allocated, scavenges, per message). Prints
+// the medians of the rounds after the first.
 // DRIVER=ioredis runs both sides on ioredis instead: anymq with `?driver=ioredis`, raw as the bench's raw ioredis
-// consumer (bench/src/clients/redis-raw-client.ts: XREADGROUP COUNT ≤ 16, a pipeline of XACK + XDEL per turn).
-// Build first (pnpm build, or tsc -p tsconfig.build.json in packages/core and packages/adapter-redis);
+// client (bench/src/clients/redis-raw-client.ts: XREADGROUP COUNT ≤ 16, a pipeline of XACK + XDEL per turn).
+// Build first (pnpm build and tsc -p bench/tsconfig.build.json, or `pnpm bench` once);
 // REDIS_DIST=<dir>/ runs another build of the adapter on the anymq side; REDIS_DIST_B=<dir>/ adds a side `anymq-b` on
 // that build, alternated with the others in the same process (an A/B of two builds less at the mercy of a busy machine).
 // CPU_PROFILE=<file> writes a CPU profile of each side's last round (the drain alone, not the fill) to <file>.<side>.cpuprofile.
@@ -26,7 +27,8 @@ const adapterB = distB === undefined ? undefined : (await import(pathToFileURL(j
 const { entryFields } = await import(pathToFileURL(join(dist, 'redis-wire.js')).href)
 const { connect } = await import(pathToFileURL(join(root, 'packages/core/dist/index.js')).href)
 const { createClient } = await import(pathToFileURL(join(root, 'bench/node_modules/@redis/client/dist/index.js')).href)
-const { Redis } = await import(pathToFileURL(join(root, 'bench/node_modules/ioredis/built/index.js')).href)
+const { redisNodeRawClient } = await import(pathToFileURL(join(root, 'bench/dist/clients/redis-node-raw-client.js')).href)
+const { redisRawClient } = await import(pathToFileURL(join(root, 'bench/dist/clients/redis-raw-client.js')).href)
 
 const url = process.env.ANYMQ_REDIS_URL
 if (!url) throw new Error('set ANYMQ_REDIS_URL (eval "$(bash scripts/brokers.sh env)")')
@@ -73,92 +75,16 @@ async function drainAnymq(stream, finished, side) {
   return () => subscription.close()
 }
 
-/**
- * The bench's raw consumers' read loop (bench/src/clients/redis-node-raw-client.ts and redis-raw-client.ts): XREADGROUP
- * COUNT ≤ 16 on a blocking connection, at most 16 handlers, one XACK + XDEL per turn; `client` spells it for one library.
- */
-async function drainRawWith(client, stream, finished) {
-  const group = 'bench'
-  await client.createGroup(stream, group)
-  const blocking = await client.blocking()
+// The raw side is the bench's raw client, so this measures the loop `pnpm bench` times.
+const rawClient = await (ioredis ? redisRawClient : redisNodeRawClient)(url)
+
+async function drainRaw(stream, finished) {
   let seen = 0
-  let running = true
-  let inflight = 0
-  let slotFreed
-  let acks = []
-  const flushAcks = () => {
-    const ids = acks
-    acks = []
-    if (ids.length > 0) client.ackAndDelete(stream, group, ids)
-  }
-  const handle = (id, body) => {
-    inflight++
-    void (async () => {
-      const parsed = JSON.parse(body)
-      if (parsed.run === run && ++seen === total) finished()
-      if (client.turnBeforeAck) await undefined
-      if (acks.length === 0) setImmediate(flushAcks)
-      acks.push(id)
-      inflight--
-      const wake = slotFreed
-      slotFreed = undefined
-      wake?.()
-    })()
-  }
-  const loop = (async () => {
-    while (running) {
-      if (inflight >= 16) {
-        await new Promise((resolve) => (slotFreed = resolve))
-        continue
-      }
-      await client.read(blocking, stream, group, 16 - inflight, handle).catch(() => {})
-    }
-  })()
-  return async () => {
-    running = false
-    slotFreed?.()
-    await loop
-    flushAcks()
-    client.close(blocking)
-  }
+  const running = await rawClient.consume(stream, 16, (body) => {
+    if (body.run === run && ++seen === total) finished()
+  })
+  return () => running.close()
 }
-
-const commands = createClient({ url })
-await commands.connect()
-const nodeRedisRaw = {
-  createGroup: (stream, group) => commands.xGroupCreate(stream, group, '0', { MKSTREAM: true }).catch(() => {}),
-  async blocking() {
-    const blocking = commands.duplicate()
-    await blocking.connect()
-    return blocking
-  },
-  async read(blocking, stream, group, count, handle) {
-    const reply = await blocking.xReadGroup(group, 'consumer', { key: stream, id: '>' }, { COUNT: count, BLOCK: 200 })
-    for (const { messages } of reply ?? []) for (const { id, message } of messages) handle(id, message.body)
-  },
-  ackAndDelete: (stream, group, ids) => void commands.multi().xAck(stream, group, ids).xDel(stream, ids).execAsPipeline(),
-  close: (blocking) => blocking.destroy(),
-}
-
-// ioredis' raw handler yields a turn before it acks, as the bench's raw ioredis client does.
-const ioredisCommands = ioredis ? new Redis(url) : undefined
-const ioredisRaw = {
-  turnBeforeAck: true,
-  createGroup: (stream, group) => ioredisCommands.xgroup('CREATE', stream, group, '0', 'MKSTREAM').catch(() => {}),
-  blocking: async () => new Redis(url),
-  async read(blocking, stream, group, count, handle) {
-    const reply = await blocking.xreadgroup('GROUP', group, 'consumer', 'COUNT', count, 'BLOCK', 200, 'STREAMS', stream, '>')
-    for (const [, entries] of reply ?? []) for (const [id, fields] of entries) handle(id, fields[1])
-  },
-  ackAndDelete: (stream, group, ids) =>
-    void ioredisCommands
-      .pipeline()
-      .xack(stream, group, ...ids)
-      .xdel(stream, ...ids)
-      .exec(),
-  close: (blocking) => blocking.disconnect(),
-}
-const drainRaw = (stream, finished) => drainRawWith(ioredis ? ioredisRaw : nodeRedisRaw, stream, finished)
 
 const results = Object.fromEntries(sides.map((side) => [side, []]))
 for (let round = 1; round <= rounds; round++) {
@@ -199,6 +125,5 @@ for (let round = 1; round <= rounds; round++) {
 for (const side of sides) console.log(describeMedians(`${side}${ioredis ? ' (ioredis)' : ''} ${bytes} B × ${total}`, results[side]))
 await mq.close()
 await mqB?.close()
-await commands.close()
-ioredisCommands?.disconnect()
+await rawClient.close()
 await filler.close()
