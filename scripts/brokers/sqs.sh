@@ -69,7 +69,8 @@ sqs_start() {
   echo "==== $(date -Is) starting moto server ====" >>"$MOTO_DIR/moto.log"
   spawn "$MOTO_DIR/moto.pid" "$MOTO_DIR/moto.log" \
     "$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" || return 1
-  if tls_enabled; then
+  # The plain server alone may have died (kill -9 in a test): an HTTPS one still running keeps its port.
+  if tls_enabled && ! pid_alive "$MOTO_DIR/moto-tls.pid" "$MOTO_TLS_MARKER"; then
     rm -f "$MOTO_DIR/moto-tls.pid"
     echo "==== $(date -Is) starting moto server (https) ====" >>"$MOTO_DIR/moto-tls.log"
     spawn "$MOTO_DIR/moto-tls.pid" "$MOTO_DIR/moto-tls.log" \
