@@ -84,16 +84,15 @@ export class NatsConsumer implements TransportConsumer {
 
   private async run(): Promise<void> {
     let failures = 0
+    const puller = this.puller as NatsPuller
     while (!this.stopped) {
-      const free = this.options.prefetch - this.unsettled.size
+      const free = this.options.prefetch - this.unsettled.size - puller.owed()
       if (free <= 0) {
-        await new Promise<void>((resolve) => {
-          this.slotFreed = resolve
-        })
+        await this.slotFreedOrOwedEnds(puller.owedUntil())
         continue
       }
       try {
-        await (this.puller as NatsPuller).pull(free)
+        await puller.pull(free)
         failures = 0
       } catch (error) {
         if (this.stopped) break
@@ -102,6 +101,17 @@ export class NatsConsumer implements TransportConsumer {
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(failures, 5), 2000)))
       }
     }
+  }
+
+  /** Waits for a settled message, or until messages owed by a given-up pull request stop being owed. */
+  private slotFreedOrOwedEnds(owedUntil: number | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = owedUntil === undefined ? undefined : setTimeout(resolve, Math.max(0, owedUntil - Date.now()))
+      this.slotFreed = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
   }
 
   private receive(raw: JsMsg): void {

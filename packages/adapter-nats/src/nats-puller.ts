@@ -12,6 +12,16 @@ const expiryGraceMs = 200
  */
 const expiriesBeforeGivingUp = 5
 
+/**
+ * What a pull request given up on may still bring: the server of a connection that survived (or one
+ * that read the request late) serves it until its own expiry, and the messages come to this inbox.
+ */
+interface GivenUpRequest {
+  remaining: number
+  /** By then the server has expired it: it expires `expires` after it read it, and it read it before it was given up. */
+  until: number
+}
+
 interface PullRequest {
   id: string
   batch: number
@@ -41,6 +51,7 @@ export class NatsPuller {
   private readonly requestSubject: string
   private open: PullRequest | undefined
   private requests = 0
+  private givenUp: GivenUpRequest[] = []
 
   constructor(
     private readonly connection: NatsConnection,
@@ -92,6 +103,24 @@ export class NatsPuller {
     })
   }
 
+  /**
+   * Messages that requests given up on may still bring, until the server's expiry of each has
+   * passed: the consumer counts them as taken, so that no more than `prefetch` are ever unsettled.
+   */
+  owed(now = Date.now()): number {
+    let owed = 0
+    for (const request of this.givenUp) if (request.until > now) owed += request.remaining
+    if (owed === 0 && this.givenUp.length > 0) this.givenUp = []
+    return owed
+  }
+
+  /** When the next of the owed messages stops being owed (epoch ms), or `undefined` when none is. */
+  owedUntil(now = Date.now()): number | undefined {
+    let until: number | undefined
+    for (const request of this.givenUp) if (request.until > now && request.remaining > 0 && (until === undefined || request.until < until)) until = request.until
+    return until
+  }
+
   /** Ends the inbox subscription; call once no request is open, or what the server still sends is lost. */
   close(): void {
     this.open?.end()
@@ -100,8 +129,11 @@ export class NatsPuller {
 
   private arrived(message: Msg): void {
     if (!message.subject.startsWith(this.inbox)) {
+      // A message says not which request it answers: one owed by a request given up on is counted there first.
+      const owedBy = this.givenUp.find((request) => request.remaining > 0 && request.until > Date.now())
       const request = this.open
-      if (request !== undefined && ++request.received >= request.batch) request.end()
+      if (owedBy !== undefined) owedBy.remaining--
+      else if (request !== undefined && ++request.received >= request.batch) request.end()
       this.receive(new NatsPulledMessage(message, this.connection))
       return
     }
@@ -126,14 +158,20 @@ export class NatsPuller {
     try {
       await this.connection.flush()
     } catch (error) {
-      request.end(error instanceof Error ? error : new Error(String(error)))
+      if (this.open === request) this.giveUp(request, error instanceof Error ? error : new Error(String(error)))
       return
     }
     if (this.open !== request) return
-    if (this.connectionId() !== request.sentOn) request.end(new Error(`pull request '${request.id}' was lost with its connection`))
-    else if (++request.expiries >= expiriesBeforeGivingUp)
-      request.end(new Error(`no answer to pull request '${request.id}' after ${request.expiries} expiries`))
+    if (this.connectionId() !== request.sentOn) this.giveUp(request, new Error(`pull request '${request.id}' was lost with its connection`))
+    else if (++request.expiries >= expiriesBeforeGivingUp) this.giveUp(request, new Error(`no answer to pull request '${request.id}' after ${request.expiries} expiries`))
     else request.watchdog = setTimeout(() => void this.confirmEnded(request), this.expiresMs + expiryGraceMs)
+  }
+
+  /** Ends `request` with an error, counting what the server may still send for it (see {@link owed}). */
+  private giveUp(request: PullRequest, error: Error): void {
+    const remaining = request.batch - request.received
+    if (remaining > 0) this.givenUp.push({ remaining, until: Date.now() + this.expiresMs + expiryGraceMs })
+    request.end(error)
   }
 
   private connectionId(): string {

@@ -1,0 +1,116 @@
+import type { JsMsg } from '@nats-io/jetstream'
+import type { Msg, NatsConnection } from '@nats-io/transport-node'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { NatsPuller } from '../src/nats-puller.js'
+
+/** The part of a connection a puller uses, with the server's side played by the test. */
+class ScriptedConnection {
+  info = { server_id: 'server', client_id: 1 }
+  readonly requests: Array<{ subject: string; reply: string; body: { batch: number; expires: number } }> = []
+  private inbox: ((error: Error | null, message: Msg) => void) | undefined
+
+  subscribe(_subject: string, options: { callback: (error: Error | null, message: Msg) => void }) {
+    this.inbox = options.callback
+    return { isClosed: () => false, unsubscribe() {} }
+  }
+
+  publish(subject: string, data: string, options: { reply: string }): void {
+    this.requests.push({ subject, reply: options.reply, body: JSON.parse(data) })
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  /** A stream message, as the server sends it for a pull: on its own subject, not the request's. */
+  sendMessage(sequence: number): void {
+    const reply = `$JS.ACK.orders.worker.1.${sequence}.${sequence}.1700000000000000000.0`
+    this.inbox?.(null, { subject: 'orders.created', reply, data: new Uint8Array(), headers: undefined, sid: 1 } as unknown as Msg)
+  }
+
+  /** A status (404, 408, 409) on the request's own reply subject. */
+  sendStatus(request: string, code: number): void {
+    this.inbox?.(null, { subject: request, data: new Uint8Array(), headers: { code, description: '' }, sid: 1 } as unknown as Msg)
+  }
+}
+
+const expiresMs = 1000
+
+function puller(connection: ScriptedConnection, received: JsMsg[]): NatsPuller {
+  return new NatsPuller(connection as unknown as NatsConnection, '$JS.API', 'orders', 'worker', expiresMs, (message) => received.push(message))
+}
+
+describe('NatsPuller', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('asks the consumer for a batch with its own reply subject, ended by the server’s 408', async () => {
+    const connection = new ScriptedConnection()
+    const received: JsMsg[] = []
+    const pulling = puller(connection, received)
+    const done = pulling.pull(4)
+    expect(connection.requests).toEqual([{ subject: '$JS.API.CONSUMER.MSG.NEXT.orders.worker', reply: expect.any(String), body: { batch: 4, expires: expiresMs * 1_000_000 } }])
+    connection.sendMessage(1)
+    connection.sendStatus(connection.requests[0]?.reply as string, 408)
+    await expect(done).resolves.toBeUndefined()
+    expect(received.map((message) => message.seq)).toEqual([1])
+    expect(pulling.owed()).toBe(0)
+  })
+
+  it('counts what a request lost with its connection may still bring, until the server has expired it', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    const connection = new ScriptedConnection()
+    const received: JsMsg[] = []
+    const pulling = puller(connection, received)
+    const lost = pulling.pull(5).then(
+      () => 'served',
+      (error: Error) => error.message,
+    )
+    connection.sendMessage(1)
+    // The client reconnected (a new client id); the server of the old connection may still serve the request.
+    connection.info = { server_id: 'server', client_id: 2 }
+    await vi.advanceTimersByTimeAsync(expiresMs + 200)
+    expect(await lost).toMatch(/was lost with its connection/)
+    expect(pulling.owed()).toBe(4)
+    expect(pulling.owedUntil()).toBe(Date.now() + expiresMs + 200)
+
+    await vi.advanceTimersByTimeAsync(expiresMs + 200)
+    expect(pulling.owed()).toBe(0)
+    expect(pulling.owedUntil()).toBeUndefined()
+  })
+
+  it('counts what comes while a lost request is owed against it, not against the request that replaced it', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    const connection = new ScriptedConnection()
+    const received: JsMsg[] = []
+    const pulling = puller(connection, received)
+    const lost = pulling.pull(3).catch(() => {})
+    connection.info = { server_id: 'server', client_id: 2 }
+    await vi.advanceTimersByTimeAsync(expiresMs + 200)
+    await lost
+    let served = false
+    const next = pulling.pull(1).then(() => {
+      served = true
+    })
+    for (const sequence of [1, 2, 3]) connection.sendMessage(sequence)
+    await Promise.resolve()
+    expect(pulling.owed()).toBe(0)
+    expect(served).toBe(false)
+    connection.sendMessage(4)
+    await next
+    expect(received.map((message) => message.seq)).toEqual([1, 2, 3, 4])
+  })
+
+  it('owes nothing for a request the server ended', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    const connection = new ScriptedConnection()
+    const pulling = puller(connection, [])
+    const done = pulling.pull(3)
+    connection.sendStatus(connection.requests[0]?.reply as string, 404)
+    await done
+    connection.info = { server_id: 'server', client_id: 2 }
+    await vi.advanceTimersByTimeAsync(expiresMs + 200)
+    expect(pulling.owed()).toBe(0)
+  })
+})
