@@ -117,7 +117,8 @@ export class NatsPuller {
   /** When the next of the owed messages stops being owed (epoch ms), or `undefined` when none is. */
   owedUntil(now = Date.now()): number | undefined {
     let until: number | undefined
-    for (const request of this.givenUp) if (request.until > now && request.remaining > 0 && (until === undefined || request.until < until)) until = request.until
+    for (const request of this.givenUp)
+      if (request.until > now && request.remaining > 0 && (until === undefined || request.until < until)) until = request.until
     return until
   }
 
@@ -163,7 +164,8 @@ export class NatsPuller {
     }
     if (this.open !== request) return
     if (this.connectionId() !== request.sentOn) this.giveUp(request, new Error(`pull request '${request.id}' was lost with its connection`))
-    else if (++request.expiries >= expiriesBeforeGivingUp) this.giveUp(request, new Error(`no answer to pull request '${request.id}' after ${request.expiries} expiries`))
+    else if (++request.expiries >= expiriesBeforeGivingUp)
+      this.giveUp(request, new Error(`no answer to pull request '${request.id}' after ${request.expiries} expiries`))
     else request.watchdog = setTimeout(() => void this.confirmEnded(request), this.expiresMs + expiryGraceMs)
   }
 

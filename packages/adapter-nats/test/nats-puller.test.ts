@@ -50,7 +50,9 @@ describe('NatsPuller', () => {
     const received: JsMsg[] = []
     const pulling = puller(connection, received)
     const done = pulling.pull(4)
-    expect(connection.requests).toEqual([{ subject: '$JS.API.CONSUMER.MSG.NEXT.orders.worker', reply: expect.any(String), body: { batch: 4, expires: expiresMs * 1_000_000 } }])
+    expect(connection.requests).toEqual([
+      { subject: '$JS.API.CONSUMER.MSG.NEXT.orders.worker', reply: expect.any(String), body: { batch: 4, expires: expiresMs * 1_000_000 } },
+    ])
     connection.sendMessage(1)
     connection.sendStatus(connection.requests[0]?.reply as string, 408)
     await expect(done).resolves.toBeUndefined()
