@@ -41,7 +41,7 @@ function run(file: string, url: string): Promise<{ code: number | null; stdout: 
     const child = execFile(
       process.execPath,
       ['--conditions=@anymq/source', '--import', 'tsx', file],
-      { cwd: root, env: { ...process.env, ANYMQ_URL: url }, timeout: 90_000 },
+      { cwd: root, env: { ...process.env, ANYMQ_URL: url }, timeout: 60_000 },
       (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
     )
   })
