@@ -17,7 +17,10 @@ const example = readme.split('\n## Example\n')[1]?.match(/```ts\n([\s\S]*?)```/)
 function withUniqueNames(source: string): string {
   const renamed = new Map<string, string>()
   const unique = (name: string) => renamed.get(name) ?? renamed.set(name, uniqueName(name)).get(name) ?? name
-  return source.replace(/(\.queue(?:<[^>]*>)?\(|\.responder(?:<[^>]*>)?\(|\.requester(?:<[^>]*>)?\(|deadLetter: )'([^']+)'/g, (_, call: string, name: string) => `${call}'${unique(name)}'`)
+  return source.replace(
+    /(\.queue(?:<[^>]*>)?\(|\.responder(?:<[^>]*>)?\(|\.requester(?:<[^>]*>)?\(|deadLetter: )'([^']+)'/g,
+    (_, call: string, name: string) => `${call}'${unique(name)}'`,
+  )
 }
 
 const brokers: [string, string | undefined][] = [
