@@ -54,7 +54,10 @@ class HeldDelivery {
 export class SqsConsumer implements TransportConsumer {
   private readonly held = new Set<HeldDelivery>()
   private readonly settling = new Set<Promise<void>>()
+  /** Aborts the receives themselves: only `terminate()` does. */
   private readonly abort = new AbortController()
+  /** Wakes a poller sleeping after a failed receive, so `stop()` ends the polls without waiting for it. */
+  private readonly stopping = new AbortController()
   private readonly pollers: Promise<void>[] = []
   private readonly visibilitySeconds: number
   private readonly heartbeat: NodeJS.Timeout | undefined
@@ -89,17 +92,27 @@ export class SqsConsumer implements TransportConsumer {
   /**
    * Stops fetching at once. A long poll already waiting at SQS is not cut off: SQS (and moto) would
    * still hand it messages that then stay invisible for their whole visibility timeout. It is left to
-   * finish in the background (at most `waitTimeSeconds`) and whatever it brings is handed straight
-   * back. Closing the connection aborts it for real.
+   * finish (at most `waitTimeSeconds`, see `polled()`) and whatever it brings is handed straight back.
    */
   async stop(): Promise<void> {
     this.stopped = true
+    this.stopping.abort()
     this.wakeAll()
   }
 
-  /** Aborts the long polls now (the connection is closing). */
-  abandonPolls(): void {
+  /**
+   * Resolves when no receive of this consumer is in flight any more (after `stop()`: within
+   * `waitTimeSeconds`). The connection waits for it before closing its client, since a poll aborted
+   * on our side goes on at SQS and takes the next messages sent, which then stay invisible.
+   */
+  async polled(): Promise<void> {
+    await Promise.allSettled(this.pollers)
+  }
+
+  /** Aborts the long polls now (a crash simulation: whatever SQS hands them stays invisible). */
+  private abandonPolls(): void {
     this.stopped = true
+    this.stopping.abort()
     this.abort.abort()
     this.wakeAll()
   }
@@ -148,7 +161,7 @@ export class SqsConsumer implements TransportConsumer {
         }
         if (!this.stopped) this.options.onError(wrapError(error, `receiving from queue '${this.ref.name}'`))
         backoff = Math.min(5000, Math.max(200, backoff * 2))
-        await sleep(backoff, this.abort.signal)
+        await sleep(backoff, this.stopping.signal)
         continue
       } finally {
         this.reserved -= count

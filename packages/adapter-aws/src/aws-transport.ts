@@ -76,6 +76,8 @@ export class AwsTransport implements Transport {
   private readonly deletes: Batcher<string>
   private readonly visibility: Batcher<VisibilityChange>
   private readonly consumers = new Set<SqsConsumer>()
+  /** The receives of every consumer started, closed ones included, until they have all returned. */
+  private readonly polling = new Set<Promise<void>>()
   /** Only with `topics=eventbridge`: topics are events on a bus instead of SNS topics. */
   private readonly events: EventBridgeClient | undefined
   private readonly eventTopology: EventBridgeTopology | undefined
@@ -369,8 +371,9 @@ export class AwsTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    for (const consumer of this.consumers) consumer.abandonPolls()
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
+    // Receives still waiting at SQS end within waitTimeSeconds; destroying the client before would only cut our side.
+    await Promise.allSettled([...this.polling])
     await Promise.allSettled(this.batchers().map((batcher) => batcher.idle()))
     await this.destroy()
   }
@@ -416,6 +419,9 @@ export class AwsTransport implements Transport {
     this.consumers.add(consumer)
     try {
       await consumer.start()
+      const polled = consumer.polled()
+      this.polling.add(polled)
+      void polled.then(() => this.polling.delete(polled))
     } catch (error) {
       this.consumers.delete(consumer)
       await consumer.close().catch(() => {})

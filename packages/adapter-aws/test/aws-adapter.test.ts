@@ -237,6 +237,24 @@ describe.skipIf(!url)(`aws adapter against the broker${!url ? ' (ANYMQ_SQS_URL u
     expect(await mq.list({ prefix })).toEqual([])
   })
 
+  it('closes the connection without leaving a long poll at SQS that takes the next message sent', async () => {
+    const name = uniqueName('closed-poll')
+    const first = await connect(`${url}&waitTimeSeconds=5`, { adapter })
+    const before = new Collector<string>()
+    // A lease of an hour: a message taken by a poll left waiting at SQS would stay invisible past this test.
+    await first.queue<string>(name).consume(before.handler, { leaseMs: 3_600_000 }).ready
+    await first.queue<string>(name).send('before')
+    await before.waitForCount(1, 20_000)
+    await first.close()
+    const second = await connectTo(`${url}&waitTimeSeconds=1`)
+    const queue = second.queue<string>(name)
+    await queue.send('after the restart')
+    const seen = new Collector<string>()
+    await queue.consume(seen.handler).ready
+    await seen.waitForCount(1, 20_000)
+    expect(seen.bodies).toEqual(['after the restart'])
+  })
+
   it('resumes consuming and sending after the queue was deleted behind its back (as a moto restart does)', async () => {
     const mq = await connectTo(`${url}&waitTimeSeconds=1`)
     const name = uniqueName('deleted')
