@@ -3,7 +3,10 @@
  * default): past it a waiting message is given back for another consumer.
  */
 export const maxWaitMs = 60 * 60_000
-/** A message with less of its deadline left than this is not handed: the call that sets its lease may come too late. */
+/**
+ * A message with less of its deadline left than this (or a quarter of the deadline last set, if shorter) is
+ * taken for gone: the call that would set its lease or renew it may come too late.
+ */
 const expiryMarginMs = 1_000
 
 /** A received message the consumer holds until a slot frees. */
@@ -16,6 +19,7 @@ export interface WaitingMessage<M> {
   receivedMs: number
   /** Halfway through the deadline last set: a renewal's round trip and a slow event loop fit in the other half. */
   renewAtMs: number
+  marginMs: number
 }
 
 export interface PubSubWaitingOptions {
@@ -47,7 +51,8 @@ export class PubSubWaitingMessages<M> {
 
   push(ackId: string, message: M, deadlineMs: number): void {
     const now = Date.now()
-    this.items.push({ ackId, message, deadlineMs, receivedMs: now, renewAtMs: now + (deadlineMs - now) / 2 })
+    const spanMs = deadlineMs - now
+    this.items.push({ ackId, message, deadlineMs, receivedMs: now, renewAtMs: now + spanMs / 2, marginMs: Math.min(expiryMarginMs, spanMs / 4) })
     this.schedule()
   }
 
@@ -56,7 +61,7 @@ export class PubSubWaitingMessages<M> {
     const now = Date.now()
     const expired: string[] = []
     let item = this.items.shift()
-    while (item !== undefined && item.deadlineMs - now < expiryMarginMs) {
+    while (item !== undefined && item.deadlineMs - now < item.marginMs) {
       expired.push(item.ackId)
       item = this.items.shift()
     }
@@ -93,7 +98,7 @@ export class PubSubWaitingMessages<M> {
   private async renew(): Promise<void> {
     this.cancel()
     const now = Date.now()
-    const keeps = (item: WaitingMessage<M>) => now - item.receivedMs < maxWaitMs && item.deadlineMs - now >= expiryMarginMs
+    const keeps = (item: WaitingMessage<M>) => now - item.receivedMs < maxWaitMs && item.deadlineMs - now >= item.marginMs
     const kept = this.items.filter(keeps)
     this.giveBack(this.items.filter((item) => !keeps(item)).map((item) => item.ackId))
     this.items.splice(0, this.items.length, ...kept)
@@ -108,6 +113,7 @@ export class PubSubWaitingMessages<M> {
       for (const item of kept) {
         item.deadlineMs = Math.max(item.deadlineMs, now + seconds * 1000)
         item.renewAtMs = now + (seconds * 1000) / 2
+        item.marginMs = Math.min(expiryMarginMs, (seconds * 1000) / 4)
       }
       this.schedule()
     } catch (error) {

@@ -87,7 +87,7 @@ async function fullConsumer() {
   const fake = fakeSubscriber()
   const handed: Delivery[] = []
   const errors: string[] = []
-  const consumer = new PubSubConsumer(contextOf(fake), target, undefined, { prefetch: 1, leaseMs: undefined, onError: (error) => errors.push(error.code) }, (delivery) => {
+  const consumer = new PubSubConsumer(contextOf(fake), target, undefined, { prefetch: 1, leaseMs: undefined, onError: (error) => errors.push(error.message) }, (delivery) => {
     fake.calls.push({ handed: (delivery.raw as { ackId: string }).ackId })
     handed.push(delivery)
   })

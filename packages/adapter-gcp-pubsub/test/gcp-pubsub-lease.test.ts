@@ -40,4 +40,46 @@ describe.skipIf(!url)(`gcp-pubsub leases${!url ? ' (ANYMQ_PUBSUB_URL unset: run 
       await rescuer.close()
     }
   }, 60_000)
+
+  // A message waiting behind a busy handler kept the deadline it came with: past it the consumer still
+  // handed it, acked it with its dead ack id, and then got it again as attempt 2.
+  it('hands a message that waited longer than its deadline for a busy handler once, as attempt 1', async () => {
+    const mq = await connect(url as string, { adapter })
+    try {
+      const queue = mq.queue<string>(uniqueName('waiting'))
+      const leaseMs = 2000
+      const seen = new Collector<string>()
+      const started = deferred()
+      await queue.consume(
+        async (message: Message<string>) => {
+          seen.add(message)
+          if (message.body === 'first') {
+            started.resolve()
+            // Three leases, each extended before it runs out, while 'second' waits.
+            for (let held = 0; held < 3 * leaseMs; held += leaseMs / 2) {
+              await new Promise((resolve) => setTimeout(resolve, leaseMs / 2))
+              await message.extendLease(leaseMs)
+            }
+          }
+          await message.ack()
+        },
+        { leaseMs, ack: 'manual', concurrency: 1 },
+      ).ready
+      await queue.send('first')
+      await started.promise
+      await queue.send('second')
+      await seen.waitForDistinct(2, 30_000)
+      await queue.send('third')
+      await seen.waitForDistinct(3, 30_000)
+      // Another lease for a redelivery to show.
+      await new Promise((resolve) => setTimeout(resolve, leaseMs * 1.5))
+      expect(seen.items.map((message) => [message.body, message.attempt])).toEqual([
+        ['first', 1],
+        ['second', 1],
+        ['third', 1],
+      ])
+    } finally {
+      await mq.close()
+    }
+  }, 60_000)
 })
