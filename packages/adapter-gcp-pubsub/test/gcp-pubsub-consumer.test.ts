@@ -75,7 +75,9 @@ function streamed(...ids: string[]) {
 
 /** What the consumer asked about one message, and when it handed it. */
 function callsFor(calls: unknown[], ackId: string): unknown[] {
-  return calls.filter((call) => Object.values(call as Record<string, unknown>).some((value) => value === ackId || (Array.isArray(value) && value.includes(ackId))))
+  return calls.filter((call) =>
+    Object.values(call as Record<string, unknown>).some((value) => value === ackId || (Array.isArray(value) && value.includes(ackId))),
+  )
 }
 
 /**
@@ -87,10 +89,16 @@ async function fullConsumer() {
   const fake = fakeSubscriber()
   const handed: Delivery[] = []
   const errors: string[] = []
-  const consumer = new PubSubConsumer(contextOf(fake), target, undefined, { prefetch: 1, leaseMs: undefined, onError: (error) => errors.push(error.message) }, (delivery) => {
-    fake.calls.push({ handed: (delivery.raw as { ackId: string }).ackId })
-    handed.push(delivery)
-  })
+  const consumer = new PubSubConsumer(
+    contextOf(fake),
+    target,
+    undefined,
+    { prefetch: 1, leaseMs: undefined, onError: (error) => errors.push(error.message) },
+    (delivery) => {
+      fake.calls.push({ handed: (delivery.raw as { ackId: string }).ackId })
+      handed.push(delivery)
+    },
+  )
   consumer.start()
   // Both in one response, as pstest's stream sends beyond `maxOutstandingMessages`: m2 waits for m1's slot.
   fake.streams[0]?.push(streamed('m1', 'm2'))
