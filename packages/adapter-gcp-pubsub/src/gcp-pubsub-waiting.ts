@@ -19,6 +19,7 @@ export interface WaitingMessage<M> {
   receivedMs: number
   /** Halfway through the deadline last set: a renewal's round trip and a slow event loop fit in the other half. */
   renewAtMs: number
+  /** Less of the deadline left than this, and it is taken for gone (see {@link expiryMarginMs}). */
   marginMs: number
 }
 
