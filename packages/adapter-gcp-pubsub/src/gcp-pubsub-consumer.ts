@@ -13,6 +13,7 @@ import { codeOf, connectionError, grpcCode } from './gcp-pubsub-errors.js'
 import type { PubSubPublisher } from './gcp-pubsub-publisher.js'
 import { PubSubStream, streamAckDeadlineSeconds } from './gcp-pubsub-stream.js'
 import type { ConsumerTarget, PubSubTopology } from './gcp-pubsub-topology.js'
+import { PubSubWaitingMessages } from './gcp-pubsub-waiting.js'
 import { decodeMessage, type PubSubWireMessage } from './gcp-pubsub-wire.js'
 
 /** Pub/Sub's longest ack deadline, which is also the longest a delayed message can be put back for. */
@@ -20,6 +21,10 @@ export const maxDeadlineSeconds = 600
 /** Longest wait of one Pull call on the real service (the emulator answers an empty pull after 0.5 s). */
 const pullTimeoutMs = 10_000
 const dueToleranceMs = 20
+/** A waiting message is handed with the lease it has left when that is this close to a whole lease (a tenth, at most 1 s): one call fewer per message. */
+const leaseToleranceMs = 1_000
+
+type DecodedMessage = ReturnType<typeof decodeMessage>['message']
 
 interface ReceivedMessage {
   ackId?: string | null
@@ -45,7 +50,7 @@ export interface PubSubConsumerContext {
  * one by one as they free up, at pstest's pace of one message per 10 ms, and would starve the bulk
  * pulls of a backlog). It sets each message's ack deadline to the
  * lease, hands it to core as a {@link Delivery} (at most `prefetch` unsettled; what the stream
- * brings beyond that waits, in arrival order), and puts a delayed message that is not yet due back
+ * brings beyond that waits, in arrival order, kept alive by {@link PubSubWaitingMessages}), and puts a delayed message that is not yet due back
  * with `modifyAckDeadline` for the time that is left. The generated client's calls rather than the
  * high-level subscriber: its lease manager extends deadlines on its own, which would hide the lease
  * expiry anymq promises.
@@ -53,8 +58,8 @@ export interface PubSubConsumerContext {
 export class PubSubConsumer implements TransportConsumer {
   /** Each handed message's ack id and when its lease runs out (ms since the epoch), as this process reckons it. */
   private readonly unsettled = new Map<string, number>()
-  /** Received beyond `prefetch` (from the stream), handed as slots free up. */
-  private readonly waiting: Array<{ ackId: string; message: ReturnType<typeof decodeMessage>['message'] }> = []
+  /** Received beyond `prefetch` (from the stream, or a pull that crossed it), kept alive and handed as slots free up. */
+  private readonly waiting: PubSubWaitingMessages<DecodedMessage>
   private readonly stream: PubSubStream
   private stopped = false
   private closed = false
@@ -70,6 +75,11 @@ export class PubSubConsumer implements TransportConsumer {
     private readonly deliver: (delivery: Delivery) => void,
   ) {
     this.acker = new PubSubAcker(context.subscriber, target.subscription)
+    this.waiting = new PubSubWaitingMessages({
+      extensionSeconds: Math.max(this.leaseSeconds(), streamAckDeadlineSeconds),
+      modifyAckDeadline: (ackIds, seconds) => this.modify(ackIds, seconds),
+      onError: (error) => options.onError(connectionError('keeping waiting messages', error)),
+    })
     this.stream = new PubSubStream(context.subscriber, { subscription: target.subscription, maxOutstandingMessages: options.prefetch }, (response) => {
       void this.received((response.receivedMessages ?? []) as ReceivedMessage[], 'stream')
     })
@@ -84,7 +94,7 @@ export class PubSubConsumer implements TransportConsumer {
     this.stopped = true
     this.slotFreed?.()
     await Promise.all([this.loop, this.stream.stop()])
-    const waiting = this.waiting.splice(0).map((item) => item.ackId)
+    const waiting = this.waiting.clear()
     if (waiting.length > 0) await this.modify(waiting, 0).catch(() => {})
   }
 
@@ -102,13 +112,14 @@ export class PubSubConsumer implements TransportConsumer {
   abandon(): void {
     this.stopped = true
     this.stream.abandon()
+    this.waiting.clear()
     this.slotFreed?.()
   }
 
   private async run(): Promise<void> {
     let failures = 0
     while (!this.stopped) {
-      const free = this.options.prefetch - this.unsettled.size - this.waiting.length
+      const free = this.options.prefetch - this.unsettled.size - this.waiting.size
       // One Pull per freed slot would be a call per message under load: wait until half are free.
       if (free <= 0 || free < this.options.prefetch / 2) {
         await new Promise<void>((resolve) => {
@@ -185,21 +196,26 @@ export class PubSubConsumer implements TransportConsumer {
     const settling: Promise<unknown>[] = []
     if (skip.length > 0) settling.push(this.context.subscriber.acknowledge({ subscription: this.target.subscription, ackIds: skip }))
     for (const [seconds, ackIds] of putBack) settling.push(this.modify(ackIds, seconds))
-    // A pull's deadline (the subscription's) or a stream's (10 s) covers the message until its lease is set here.
+    // A pull's deadline (the subscription's) or a stream's (10 s) covers the message until its lease is set here,
+    // and one that is to wait (a stream's may have spent part of its deadline unread) gets a deadline this process knows.
     const lease = this.leaseSeconds()
-    if (accepted.length > 0 && (this.options.leaseMs !== undefined || (source === 'stream' && lease !== streamAckDeadlineSeconds))) {
+    const mayWait = accepted.length > this.options.prefetch - this.unsettled.size - this.waiting.size
+    let deadlineMs = now + (source === 'pull' ? this.context.ackDeadlineSeconds : streamAckDeadlineSeconds) * 1000
+    if (accepted.length > 0 && (this.options.leaseMs !== undefined || (source === 'stream' && lease !== streamAckDeadlineSeconds) || mayWait)) {
       settling.push(
         this.modify(
           accepted.map((item) => item.ackId),
           lease,
-        ),
+        ).then(() => {
+          deadlineMs = now + lease * 1000
+        }),
       )
     }
     await Promise.all(settling).catch((error: unknown) => this.options.onError(connectionError('settling pulled messages', error)))
     for (const { ackId, envelope } of accepted) {
       // Behind anything already waiting, so messages are handed in the order they came.
-      if (this.waiting.length === 0 && this.unsettled.size < this.options.prefetch) this.hand(ackId, envelope.message)
-      else this.waiting.push({ ackId, message: envelope.message })
+      if (this.waiting.size === 0 && this.unsettled.size < this.options.prefetch) this.hand(ackId, envelope.message)
+      else this.waiting.push(ackId, envelope.message, deadlineMs)
     }
     this.flow()
   }
@@ -210,17 +226,22 @@ export class PubSubConsumer implements TransportConsumer {
    * not even the redelivery of a message its own overdue handler holds.
    */
   private flow(): void {
-    if (this.unsettled.size + this.waiting.length < this.options.prefetch) {
+    if (this.unsettled.size + this.waiting.size < this.options.prefetch) {
       this.stream.resume()
       return
     }
     let firstExpiry = Number.POSITIVE_INFINITY
     for (const expiry of this.unsettled.values()) firstExpiry = Math.min(firstExpiry, expiry)
-    // Half the time left: the end takes a round trip, and the server's clock started after ours.
-    this.stream.pause(firstExpiry === Number.POSITIVE_INFINITY ? 0 : Math.max(0, (firstExpiry - Date.now()) / 2))
+    // Half the time left: the end takes a round trip, and the server's clock started after ours. And no later than
+    // halfway through a stream's deadline: what the paused stream holds unread is read (and kept alive) before it runs out.
+    const endInMs = firstExpiry === Number.POSITIVE_INFINITY ? 0 : Math.max(0, (firstExpiry - Date.now()) / 2)
+    this.stream.pause(Math.min(endInMs, (streamAckDeadlineSeconds * 1000) / 2))
   }
 
-  /** A slot came free: the oldest waiting message takes it (its lease starts now), else the loop pulls. */
+  /**
+   * A slot came free: the oldest waiting message that is still alive takes it, with a whole lease (waiting
+   * does not eat it), else the loop pulls.
+   */
   private next(): void {
     const item = this.stopped ? undefined : this.waiting.shift()
     if (item === undefined) {
@@ -230,14 +251,19 @@ export class PubSubConsumer implements TransportConsumer {
       wake?.()
       return
     }
-    if (this.options.leaseMs !== undefined) {
-      this.modify([item.ackId], this.leaseSeconds()).catch((error: unknown) => this.options.onError(connectionError('setting a lease', error)))
+    const now = Date.now()
+    const leaseMs = this.leaseSeconds() * 1000
+    if (Math.abs(item.deadlineMs - now - leaseMs) <= Math.min(leaseToleranceMs, leaseMs / 10)) {
+      this.hand(item.ackId, item.message, item.deadlineMs)
+      return
     }
-    this.hand(item.ackId, item.message)
+    this.modify([item.ackId], this.leaseSeconds()).catch((error: unknown) => this.options.onError(connectionError('setting a lease', error)))
+    this.hand(item.ackId, item.message, now + leaseMs)
   }
 
-  private hand(ackId: string, message: ReturnType<typeof decodeMessage>['message']): void {
-    this.unsettled.set(ackId, Date.now() + this.leaseSeconds() * 1000)
+  /** Hands a message to core; its lease runs out at `leaseEndMs` (a whole lease from now, unless given). */
+  private hand(ackId: string, message: DecodedMessage, leaseEndMs = Date.now() + this.leaseSeconds() * 1000): void {
+    this.unsettled.set(ackId, leaseEndMs)
     let settled = false
     const settle = () => {
       settled = true

@@ -12,7 +12,8 @@ const subscription = 'projects/p/subscriptions/s'
 
 /**
  * A subscriber client whose pulls wait until released and whose StreamingPull streams (in the order
- * opened) the test feeds; `calls` records, in order, what the consumer asked of it and what it handed to core.
+ * opened) the test feeds; `calls` records, in order, what the consumer asked of it and what it handed to
+ * core.
  */
 function fakeSubscriber() {
   const calls: unknown[] = []
@@ -67,6 +68,51 @@ function contextOf(fake: ReturnType<typeof fakeSubscriber>): PubSubConsumerConte
 }
 
 const target = { subscription, retryTopic: 'projects/p/topics/t', self: undefined, temporary: false, ownsTopic: false }
+
+function streamed(...ids: string[]) {
+  return { receivedMessages: ids.map((id) => ({ ackId: `${id}:1`, message: { ...encodeMessage(outgoingMessage({})), messageId: id } })) }
+}
+
+/** What the consumer asked about one message, and when it handed it. */
+function callsFor(calls: unknown[], ackId: string): unknown[] {
+  return calls.filter((call) =>
+    Object.values(call as Record<string, unknown>).some((value) => value === ackId || (Array.isArray(value) && value.includes(ackId))),
+  )
+}
+
+/**
+ * A consumer of prefetch 1 without `leaseMs` (its lease the context's 30 s ack deadline) on a fake
+ * subscriber, with fake time (`setTimeout` and `Date` only: streams and the acker's turns run as usual).
+ */
+async function fullConsumer() {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+  const fake = fakeSubscriber()
+  const handed: Delivery[] = []
+  const errors: string[] = []
+  const consumer = new PubSubConsumer(
+    contextOf(fake),
+    target,
+    undefined,
+    { prefetch: 1, leaseMs: undefined, onError: (error) => errors.push(error.message) },
+    (delivery) => {
+      fake.calls.push({ handed: (delivery.raw as { ackId: string }).ackId })
+      handed.push(delivery)
+    },
+  )
+  consumer.start()
+  // Both in one response, as pstest's stream sends beyond `maxOutstandingMessages`: m2 waits for m1's slot.
+  fake.streams[0]?.push(streamed('m1', 'm2'))
+  await vi.advanceTimersByTimeAsync(0)
+  expect(handed).toHaveLength(1)
+  await handed[0]?.extendLease(600_000)
+  const close = async () => {
+    vi.useRealTimers()
+    const closing = consumer.close()
+    fake.releasePulls()
+    await closing
+  }
+  return { fake, handed, errors, close }
+}
 
 describe('pub/sub consumer', () => {
   // A message pstest hands a stream the client is ending never reaches the client and comes back only
@@ -125,6 +171,50 @@ describe('pub/sub consumer', () => {
     const closing = consumer.close()
     fake.releasePulls()
     await closing
+  })
+
+  // A message waiting for a slot used to keep the deadline it came with: past it, the server delivered it
+  // again (an attempt more) and the consumer still handed it and acked it with its dead ack id.
+  it('keeps a waiting message alive and hands it with a whole lease, however long it waited', async () => {
+    const { fake, handed, close } = await fullConsumer()
+    try {
+      await vi.advanceTimersByTimeAsync(40_000)
+      await handed[0]?.ack()
+      await vi.advanceTimersByTimeAsync(0)
+      expect(handed).toHaveLength(2)
+      await handed[1]?.ack()
+      await vi.advanceTimersByTimeAsync(0)
+      expect(callsFor(fake.calls, 'm2:1')).toEqual([
+        { modifyAckDeadline: ['m1:1', 'm2:1'], seconds: 30 },
+        // Renewed halfway through each deadline, 15 s and 30 s after it came.
+        { modifyAckDeadline: ['m2:1'], seconds: 30 },
+        { modifyAckDeadline: ['m2:1'], seconds: 30 },
+        // 20 s of that deadline left when m1 is acked: the lease is set anew.
+        { modifyAckDeadline: ['m2:1'], seconds: 30 },
+        { handed: 'm2:1' },
+        { acknowledge: ['m2:1'] },
+      ])
+    } finally {
+      await close()
+    }
+  })
+
+  it('gives back a waiting message whose deadline ran out instead of handing it with a dead ack id', async () => {
+    const { fake, handed, errors, close } = await fullConsumer()
+    try {
+      // The clock moves 31 s and no timer runs: a process stalled past the deadline, which no renewal could help.
+      vi.setSystemTime(Date.now() + 31_000)
+      await handed[0]?.ack()
+      await vi.advanceTimersByTimeAsync(0)
+      expect(handed).toHaveLength(1)
+      expect(callsFor(fake.calls, 'm2:1')).toEqual([
+        { modifyAckDeadline: ['m1:1', 'm2:1'], seconds: 30 },
+        { modifyAckDeadline: ['m2:1'], seconds: 0 },
+      ])
+      expect(errors).toEqual([])
+    } finally {
+      await close()
+    }
   })
 
   // At concurrency 1 every message fills the consumer: a stream ended each time would be a stream per message.

@@ -40,4 +40,56 @@ describe.skipIf(!url)(`gcp-pubsub leases${!url ? ' (ANYMQ_PUBSUB_URL unset: run 
       await rescuer.close()
     }
   }, 60_000)
+
+  // A message waiting behind a busy handler kept the deadline it came with: past it the server gave it to
+  // a consumer that had come meanwhile (attempt 2), and the first consumer still handed it and acked it with
+  // its dead ack id (pstest ignores an ack with an expired ack id only once the message went out again).
+  it('hands a message that waited longer than its deadline for a busy handler once, as attempt 1', async () => {
+    const busy = await connect(url as string, { adapter })
+    const latecomer = await connect(url as string, { adapter })
+    try {
+      const name = uniqueName('waiting')
+      const leaseMs = 2000
+      const seen = new Collector<string>()
+      const started = deferred()
+      const firstDone = deferred()
+      await busy.queue<string>(name).consume(
+        async (message: Message<string>) => {
+          seen.add(message)
+          if (message.body === 'first') {
+            started.resolve()
+            // Four leases, each extended before it runs out, while 'second' waits.
+            for (let held = 0; held < 4 * leaseMs; held += leaseMs / 2) {
+              await new Promise((resolve) => setTimeout(resolve, leaseMs / 2))
+              await message.extendLease(leaseMs)
+            }
+          }
+          await message.ack()
+          if (message.body === 'first') firstDone.resolve()
+        },
+        { leaseMs, ack: 'manual', concurrency: 1 },
+      ).ready
+      await busy.queue<string>(name).send('first')
+      await started.promise
+      await busy.queue<string>(name).send('second')
+      // By now 'second' waits in the busy consumer, and its first deadline (one lease) has run out.
+      await new Promise((resolve) => setTimeout(resolve, leaseMs * 2))
+      await latecomer.queue<string>(name).consume(seen.handler, { leaseMs }).ready
+      await seen.waitForDistinct(2, 30_000)
+      await busy.queue<string>(name).send('third')
+      await seen.waitForDistinct(3, 30_000)
+      // The busy consumer's slot is free: what it kept waiting is handed now.
+      await firstDone.promise
+      // Another lease for a redelivery to show.
+      await new Promise((resolve) => setTimeout(resolve, leaseMs * 1.5))
+      expect(seen.items.map((message) => [message.body, message.attempt]).sort()).toEqual([
+        ['first', 1],
+        ['second', 1],
+        ['third', 1],
+      ])
+    } finally {
+      await busy.close()
+      await latecomer.close()
+    }
+  }, 60_000)
 })
