@@ -85,6 +85,9 @@ function batchedCommand(args: readonly RedisArgument[]): [string, ...RedisArgume
   return command
 }
 
+/** Commands a corked socket holds before they are written, not waiting for the end of the tick. */
+const commandsPerCorkedWrite = 8
+
 /** A connection on ioredis. */
 class IoredisConnection implements RedisConnection {
   /** Bounds the blocking reads (one at a time on a blocking connection); see {@link sendBlocking}. */
@@ -94,6 +97,8 @@ class IoredisConnection implements RedisConnection {
   })
   /** The socket corked until `process.nextTick`, if any ({@link corkUntilNextTick}). */
   private corked: Socket | undefined
+  /** Commands written into the corked socket since it was corked or last written. */
+  private corkedCommands = 0
   private readonly uncork = () => {
     const socket = this.corked
     this.corked = undefined
@@ -126,7 +131,9 @@ class IoredisConnection implements RedisConnection {
     )
     if (options?.blockMs === undefined) {
       this.corkUntilNextTick()
-      return this.client.sendCommand(command) as Promise<unknown>
+      const reply = this.client.sendCommand(command) as Promise<unknown>
+      if (++this.corkedCommands >= commandsPerCorkedWrite) this.writeCorked()
+      return reply
     }
     return this.sendBlocking(command, options.blockMs)
   }
@@ -155,15 +162,30 @@ class IoredisConnection implements RedisConnection {
 
   /**
    * Corks the socket until `process.nextTick`: the commands the code running now sends (a window of
-   * publishes, a turn's `XACK` and `XDEL`) leave in one write, as auto-pipelining wrote them, without its
-   * cost per command. Commands sent from promise reactions after that go out corked anew.
+   * publishes, a turn's `XACK` and `XDEL`) leave in writes of {@link commandsPerCorkedWrite}, not one
+   * write per command, as auto-pipelining batched them without its cost per command. Commands sent from
+   * promise reactions after that go out corked anew.
    */
   private corkUntilNextTick(): void {
     if (this.corked !== undefined || this.client.status !== 'ready') return
     const socket = this.client.stream as Socket
     socket.cork()
     this.corked = socket
+    this.corkedCommands = 0
     process.nextTick(this.uncork)
+  }
+
+  /**
+   * Writes what the corked socket holds and keeps it corked: Redis starts on the first commands of a
+   * long run (a window of replies answered with new sends) while the rest are still being made, where
+   * one write at the end of the run kept it idle until then.
+   */
+  private writeCorked(): void {
+    const socket = this.corked
+    if (socket === undefined) return
+    socket.uncork()
+    socket.cork()
+    this.corkedCommands = 0
   }
 
   async transaction(commands: ReadonlyArray<readonly RedisArgument[]>): Promise<unknown[]> {
