@@ -24,6 +24,12 @@ export interface AwsConfig {
   endpoint: string | undefined
   /** Long-poll wait of ReceiveMessage, 0..20 s. Default 20. */
   waitTimeSeconds: number
+  /**
+   * Whether `mq.close()` waits for the long polls still at SQS (up to `waitTimeSeconds`), so that none takes a
+   * message after the close. Default true; false aborts them (a faster close, but a message sent to the queue
+   * within `waitTimeSeconds` may stay invisible for its visibility timeout).
+   */
+  closeWaitsForPolls: boolean
   /** Visibility timeout (lease) when `consume()` sets no `leaseMs`, kept alive by a heartbeat. Default 30 s. */
   visibilityTimeoutSeconds: number
   /** Concurrent ReceiveMessage calls per consumer of a standard queue (FIFO: up to 10). Default 1. */
@@ -58,6 +64,11 @@ export const snsMaxMessageBytes = 262_144
 export const urlOptions = {
   endpoint: { type: 'string', description: 'custom endpoint for SQS and SNS, e.g. http://127.0.0.1:4566 (moto, LocalStack)' },
   waitTimeSeconds: { type: 'integer', min: 0, max: 20, description: 'long-poll wait of ReceiveMessage (default 20)' },
+  closeWaitsForPolls: {
+    type: 'boolean',
+    description:
+      'mq.close() waits for the long polls still at SQS (default true); false aborts them: a faster close, but a message sent within waitTimeSeconds may stay invisible for its visibility timeout',
+  },
   visibilityTimeout: { type: 'integer', min: 1, max: 43_200, description: 'default lease in seconds, renewed while a handler runs (default 30)' },
   pollers: { type: 'integer', min: 1, max: 10, description: 'concurrent receives per consumer of a standard queue (default 1: keeps best-effort order)' },
   maxMessageBytes: { type: 'integer', min: 1024, max: snsMaxMessageBytes, description: 'lower the size limit (default 262144)' },
@@ -137,6 +148,7 @@ export function parseConfig(url: URL, options: Readonly<Record<string, unknown>>
     region,
     endpoint: parsed.endpoint,
     waitTimeSeconds: parsed.waitTimeSeconds ?? 20,
+    closeWaitsForPolls: parsed.closeWaitsForPolls ?? true,
     visibilityTimeoutSeconds: parsed.visibilityTimeout ?? 30,
     pollers: parsed.pollers ?? 1,
     maxMessageBytes: parsed.maxMessageBytes ?? snsMaxMessageBytes,

@@ -109,8 +109,8 @@ export class SqsConsumer implements TransportConsumer {
     await Promise.allSettled(this.pollers)
   }
 
-  /** Aborts the long polls now (a crash simulation: whatever SQS hands them stays invisible). */
-  private abandonPolls(): void {
+  /** Aborts the long polls now (`terminate()`, or a close with `closeWaitsForPolls=false`): whatever SQS still hands them stays invisible. */
+  abandonPolls(): void {
     this.stopped = true
     this.stopping.abort()
     this.abort.abort()

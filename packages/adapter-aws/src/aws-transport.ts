@@ -371,9 +371,10 @@ export class AwsTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    if (!this.config.closeWaitsForPolls) for (const consumer of this.consumers) consumer.abandonPolls()
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
     // Receives still waiting at SQS end within waitTimeSeconds; destroying the client before would only cut our side.
-    await Promise.allSettled([...this.polling])
+    if (this.config.closeWaitsForPolls) await Promise.allSettled([...this.polling])
     await Promise.allSettled(this.batchers().map((batcher) => batcher.idle()))
     await this.destroy()
   }

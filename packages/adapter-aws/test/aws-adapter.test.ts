@@ -79,12 +79,12 @@ describe('aws wire format', () => {
 
 describe('aws configuration', () => {
   it('reports every bad URL option at once, and refuses credentials in the URL', async () => {
-    const error = await connect('sqs://key:secretvalue@Not_A_Region/path?waitTimeSeconds=99&bogus=1&endpoint=ftp://x', { adapter }).catch(
-      (caught: unknown) => caught,
-    )
+    const error = await connect('sqs://key:secretvalue@Not_A_Region/path?waitTimeSeconds=99&bogus=1&closeWaitsForPolls=maybe&endpoint=ftp://x', {
+      adapter,
+    }).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(ConfigError)
     const fields = (error as ConfigError).problems.map((problem) => problem.field).sort()
-    expect(fields).toEqual(['url', 'url ?bogus', 'url ?endpoint', 'url ?waitTimeSeconds', 'url host', 'url path'])
+    expect(fields).toEqual(['url', 'url ?bogus', 'url ?closeWaitsForPolls', 'url ?endpoint', 'url ?waitTimeSeconds', 'url host', 'url path'])
     expect((error as Error).message).not.toContain('secretvalue')
   })
 

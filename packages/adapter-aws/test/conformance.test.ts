@@ -19,7 +19,9 @@ describe.skipIf(!url)(`aws${!url ? ' (ANYMQ_SQS_URL unset: run scripts/brokers.s
     capabilities,
     // 2 s long polls: moto's FIFO long poll does not see a message group unlocked while it waits
     // (AWS does), so an ordered queue's consumer would sit out the whole wait (see README).
-    connect: () => connect(`${url}&waitTimeSeconds=2`, { adapter }),
+    // closeWaitsForPolls=false: each case's close would wait out its polls (273 s → 558 s for this file);
+    // the default close is checked in aws-adapter.test.ts and by test/readme-example.test.ts.
+    connect: () => connect(`${url}&waitTimeSeconds=2&closeWaitsForPolls=false`, { adapter }),
     // Standard queues are at-least-once even between competing consumers (SQS's own documentation);
     // moto shows it under load: its ReceiveMessage marks a message received without a lock.
     competitorsMaySeeDuplicates: true,
@@ -53,7 +55,7 @@ describe.skipIf(!url)(`aws${!url ? ' (ANYMQ_SQS_URL unset: run scripts/brokers.s
   describeConformance({
     name: 'aws (ordering within one consumer)',
     capabilities: { ...capabilities, ordering: 'queue' },
-    connect: () => connect(`${url}&waitTimeSeconds=2`, { adapter }),
+    connect: () => connect(`${url}&waitTimeSeconds=2&closeWaitsForPolls=false`, { adapter }),
     timeScale: 2,
     groups: ['ordering'],
   })
@@ -66,7 +68,7 @@ describe.skipIf(!url)(`aws${!url ? ' (ANYMQ_SQS_URL unset: run scripts/brokers.s
   describeConformance({
     name: 'aws (every queue FIFO)',
     capabilities: fifoCapabilities,
-    connect: () => connect(`${url}&queueType=fifo&waitTimeSeconds=2`, { adapter }),
+    connect: () => connect(`${url}&queueType=fifo&waitTimeSeconds=2&closeWaitsForPolls=false`, { adapter }),
     timeScale: 2,
     groups: ['round-trip', 'retry', 'delay', 'lifecycle'],
   })
@@ -78,7 +80,7 @@ describe.skipIf(!url)(`aws eventbridge${!url ? ' (ANYMQ_SQS_URL unset: run scrip
   describeConformance({
     name: 'aws (EventBridge topics)',
     capabilities: eventBridgeCapabilities,
-    connect: () => connect(`${url}&waitTimeSeconds=2&topics=eventbridge`, { adapter }),
+    connect: () => connect(`${url}&waitTimeSeconds=2&closeWaitsForPolls=false&topics=eventbridge`, { adapter }),
     // Standard queues are at-least-once even between competing consumers (SQS's own documentation);
     // moto shows it under load: its ReceiveMessage marks a message received without a lock.
     competitorsMaySeeDuplicates: true,
