@@ -268,6 +268,15 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
         ...[...confirmed.queue].filter((id) => !received.queue.has(id)).map((id) => `queue ${id}`),
         ...[...confirmed.topic].filter((id) => !received.topic.has(id)).map((id) => `topic ${id}`),
       ].slice(0, 20)
+      // Where the lost ones are: still waiting on the broker (a consumer stuck) or gone (a commit or
+      // an acknowledgement past them). Read only on a loss; a broker without stats says so.
+      const waitingAtEnd =
+        lost === 0
+          ? undefined
+          : await Promise.all([mq.queue(settings.queue).stats(), mq.topic(settings.topic).stats(settings.subscription)]).then(
+              ([queueStats, topicStats]) => ({ queue: queueStats.ready, topic: topicStats.ready }),
+              (error: unknown) => `stats unavailable: ${error instanceof Error ? error.message : String(error)}`,
+            )
       const result = {
         broker,
         driver: (target.brokerOptions.driver as string | undefined) ?? 'default',
@@ -280,6 +289,7 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
         deliveries: deliveries(received.queue) + deliveries(received.topic),
         lost,
         lostSample,
+        waitingAtEnd,
         duplicates: deliveries(received.queue) + deliveries(received.topic) - (received.queue.size + received.topic.size),
         unconfirmedButReceived:
           [...received.queue.keys()].filter((id) => !confirmed.queue.has(id)).length +

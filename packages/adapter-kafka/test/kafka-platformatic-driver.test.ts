@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events'
+import { Readable } from 'node:stream'
 import { brokerUrl, uniqueName } from '@anymq/conformance'
 import { silentLogger } from '@anymq/core'
 import { describe, expect, it } from 'vitest'
@@ -25,6 +26,128 @@ describe('@platformatic/kafka driver', () => {
     expect(crashes.map(({ error, restarting }) => [error.message, restarting])).toEqual([['Connection pool is closed.', true]])
     await consumer.stop()
     await driver.close()
+  })
+})
+
+/**
+ * The library's consumer, scripted: `consume()` hands out streams the test pushes records into, and
+ * the test emits its joins. What it models is what the library does around a rebalance: a stream
+ * keeps a position for a partition that left, and a fetch answered after a join that brings the
+ * partition back reads it from there, not from the committed offset.
+ */
+function scriptedMember() {
+  const driver = new PlatformaticDriver(resolveSettings(new URL('kafka://127.0.0.1:1'), undefined, {}), silentLogger)
+  const handed: Array<{ partition: number; offsets: number[] }> = []
+  let hold: Promise<void> | undefined
+  const consumer = driver.consumer({
+    groupId: 'scripted',
+    topics: ['t'],
+    fromBeginning: true,
+    onBatch: async (batch: DriverBatch) => {
+      handed.push({ partition: batch.partition, offsets: batch.records.map((record) => record.offset) })
+      await hold
+      batch.resolve(batch.records.at(-1)?.offset ?? -1)
+    },
+    onAssigned: () => {},
+    onCommitted: () => {},
+    onCrash: () => {},
+  })
+  const client = Reflect.get(consumer, 'consumer') as EventEmitter & { consume: unknown; close: unknown }
+  const streams: Readable[] = []
+  client.consume = async () => {
+    const stream = Object.assign(new Readable({ objectMode: true, read() {} }), {
+      close: async () => {
+        stream.destroy()
+      },
+    })
+    streams.push(stream)
+    return stream
+  }
+  client.close = async () => {}
+  const join = (...partitions: number[]) => client.emit('consumer:group:join', { assignments: [{ topic: 't', partitions }] })
+  const record = (partition: number, offset: number) => ({
+    topic: 't',
+    partition,
+    offset: BigInt(offset),
+    key: undefined,
+    value: Buffer.from('{}'),
+    timestamp: 0n,
+    headerEntries: [],
+  })
+  const push = (stream: Readable | undefined, partition: number, ...offsets: number[]) => {
+    for (const offset of offsets) stream?.push(record(partition, offset))
+  }
+  return {
+    consumer,
+    streams,
+    handed,
+    join,
+    push,
+    holdBatches(until: Promise<void>) {
+      hold = until
+    },
+    async close() {
+      await consumer.stop()
+      await driver.close()
+    },
+  }
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
+
+describe('@platformatic/kafka driver around a rebalance (the library scripted)', () => {
+  it('reads a partition it gains from a new stream, not from where the old stream had it', async () => {
+    const member = scriptedMember()
+    try {
+      const started = member.consumer.start()
+      await settle()
+      member.join(0)
+      await started
+      member.push(member.streams[0], 0, 0, 1, 2)
+      await settle()
+      // Partition 1 comes (back) to this member; the group committed 300 on it.
+      member.join(0, 1)
+      await settle()
+      // The old stream answers a fetch for it from its own position, 500 (the refresh to the
+      // committed offset came too late): those records must not be the partition's first.
+      member.push(member.streams[0], 1, 500, 501)
+      // A stream made after the join reads it from the committed offset.
+      member.push(member.streams.at(-1), 1, 300, 301)
+      await settle()
+      expect(member.handed.filter(({ partition }) => partition === 1)).toEqual([{ partition: 1, offsets: [300, 301] }])
+      expect(member.streams.length).toBe(2)
+    } finally {
+      await member.close()
+    }
+  })
+
+  it('drops records read before their partition left and came back', async () => {
+    const member = scriptedMember()
+    try {
+      const started = member.consumer.start()
+      await settle()
+      member.join(0, 1)
+      await started
+      let release: () => void = () => {}
+      member.holdBatches(
+        new Promise<void>((resolve) => {
+          release = resolve
+        }),
+      )
+      // One read takes a run of each partition; the first run's batch is held.
+      member.push(member.streams[0], 0, 0, 1)
+      member.push(member.streams[0], 1, 500, 501)
+      await settle()
+      // Meanwhile partition 1 leaves, another member reads and commits it, and it comes back.
+      member.join(0)
+      member.join(0, 1)
+      member.push(member.streams.at(-1), 1, 700)
+      release()
+      await settle()
+      expect(member.handed.filter(({ partition }) => partition === 1)).toEqual([{ partition: 1, offsets: [700] }])
+    } finally {
+      await member.close()
+    }
   })
 })
 
