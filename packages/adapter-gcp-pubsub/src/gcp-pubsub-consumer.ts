@@ -23,6 +23,8 @@ const pullTimeoutMs = 10_000
 const dueToleranceMs = 20
 /** A waiting message is handed with the lease it has left when that is this close to a whole lease (a tenth, at most 1 s): one call fewer per message. */
 const leaseToleranceMs = 1_000
+/** Ack ids per `modifyAckDeadline` call, as the acker sends acknowledgements (gcp-pubsub-acker.ts). */
+const maxAckIdsPerCall = 1_000
 
 type DecodedMessage = ReturnType<typeof decodeMessage>['message']
 
@@ -309,7 +311,14 @@ export class PubSubConsumer implements TransportConsumer {
 
   private async modify(ackIds: string[], seconds: number): Promise<void> {
     try {
-      await this.context.subscriber.modifyAckDeadline({ subscription: this.target.subscription, ackIds, ackDeadlineSeconds: seconds })
+      // A call is bounded (Pub/Sub limits a request's size), and a refused call renews none of its ack
+      // ids: a consumer holding thousands (a large `prefetch`) lost every lease at once.
+      const calls: Promise<unknown>[] = []
+      for (let start = 0; start < ackIds.length; start += maxAckIdsPerCall) {
+        const part = start === 0 && ackIds.length <= maxAckIdsPerCall ? ackIds : ackIds.slice(start, start + maxAckIdsPerCall)
+        calls.push(this.context.subscriber.modifyAckDeadline({ subscription: this.target.subscription, ackIds: part, ackDeadlineSeconds: seconds }))
+      }
+      await Promise.all(calls)
     } catch (error) {
       throw connectionError(`changing the ack deadline on '${this.target.subscription}'`, error)
     }

@@ -218,6 +218,27 @@ describe('pub/sub consumer', () => {
   })
 
   // At concurrency 1 every message fills the consumer: a stream ended each time would be a stream per message.
+  it('changes the ack deadline of at most 1,000 messages per call, and of every message it holds', async () => {
+    const fake = fakeSubscriber()
+    const handed: Delivery[] = []
+    const consumer = new PubSubConsumer(contextOf(fake), target, undefined, { prefetch: 1, leaseMs: undefined, onError: () => {} }, (delivery) =>
+      handed.push(delivery),
+    )
+    consumer.start()
+    const ids = Array.from({ length: 2_500 }, (_, index) => `m${index}`)
+    fake.streams[0]?.push(streamed(...ids))
+    for (let tries = 0; tries < 200 && handed.length === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(handed).toHaveLength(1)
+    const closing = consumer.close()
+    fake.releasePulls()
+    await closing
+    const modifies = fake.calls.filter((call): call is { modifyAckDeadline: string[]; seconds: number } => 'modifyAckDeadline' in (call as object))
+    expect(Math.max(...modifies.map((call) => call.modifyAckDeadline.length))).toBeLessThanOrEqual(1_000)
+    // Each got its lease on receipt, and all (the unsettled handed one too) were given back (deadline 0) on close.
+    expect(new Set(modifies.filter((call) => call.seconds === 30).flatMap((call) => call.modifyAckDeadline)).size).toBe(2_500)
+    expect(new Set(modifies.filter((call) => call.seconds === 0).flatMap((call) => call.modifyAckDeadline)).size).toBe(2_500)
+  })
+
   it('keeps its stream when a slot frees well before the lease of what it holds runs out', async () => {
     const fake = fakeSubscriber()
     const handed: Delivery[] = []
