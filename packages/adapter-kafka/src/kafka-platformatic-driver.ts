@@ -460,6 +460,10 @@ class PlatformaticConsumer implements DriverConsumer {
       fallbackMode: this.options.fromBeginning ? 'earliest' : 'latest',
       autocommit: false,
     })
+    if (this.stopping) {
+      await stream.close().catch(() => {})
+      return
+    }
     this.stream = stream
     const failed = (error?: Error) => {
       if (this.stopping || this.stream !== stream) return
@@ -586,8 +590,8 @@ class PlatformaticConsumer implements DriverConsumer {
     this.stopping ??= (async () => {
       this.wakeUp()
       // A stream being opened in place of another is closed with the rest (the group is left only
-      // once every stream is closed).
-      await this.opening
+      // once every stream is closed); one that opens later closes itself (openStream).
+      if (this.opening) await Promise.race([this.opening, new Promise((resolve) => setTimeout(resolve, 5_000).unref())])
       this.detach()
       await this.closeDetached()
       await this.consumer.close(force)
