@@ -347,7 +347,11 @@ for (const broker of brokers) {
     const planned = plan.faults.filter((fault) => fault.kind === 'leader').length
     if (result.lost > 0 || leaderKills < planned || result.faults.length < plan.faults.length) {
       failed = true
-      console.error(`chaos ${broker}: FAILED (lost ${result.lost}, faults ${result.faults.length}/${plan.faults.length})`)
+      // One line with what a CI digest needs to tell a stuck consumer from a lost message.
+      const waiting = typeof result.waitingAtEnd === 'object' ? `queue ${result.waitingAtEnd.queue}, topic ${result.waitingAtEnd.topic}` : result.waitingAtEnd
+      console.error(
+        `chaos ${broker}: FAILED (lost ${result.lost}, faults ${result.faults.length}/${plan.faults.length}; still waiting on the broker: ${waiting ?? 'not read'}; e.g. ${result.lostSample.slice(0, 4).join(', ') || 'none'}; drained for ${result.drainSeconds} s)`,
+      )
     } else console.log(`chaos ${broker}: passed, 0 of ${result.confirmed} confirmed messages lost, ${result.duplicates} duplicates`)
   } catch (error) {
     failed = true
