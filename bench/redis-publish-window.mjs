@@ -1,30 +1,36 @@
 #!/usr/bin/env node
-// One send per message, 64 in flight, on ioredis: anymq (`queue.send` on the compiled adapter, `?driver=ioredis`) and
-// the bench's raw ioredis client, alternated round by round in one process. Per round: msg/s, this process's CPU µs per
+// One send per message, 64 in flight, on ioredis (or node-redis with --driver node-redis): anymq (`queue.send` on the
+// compiled adapter, `?driver=…`) and the bench's raw client of the same library, alternated round by round in one process. Per round: msg/s, this process's CPU µs per
 // message, Redis' CPU µs per message (`INFO cpu`) and commands per socket read Redis made (`INFO stats`): how many
 // sends reach Redis together. A client that writes a whole window at once keeps Redis idle while it makes the window.
 // Build first (`pnpm bench` does; or `pnpm build` and `tsc -p bench/tsconfig.build.json`). Flush a Redis used for
 // other benchmarks first: a Redis holding a gigabyte of old streams ran these rounds at half the rate.
-//   ANYMQ_REDIS_URL=redis://… node bench/redis-publish-window.mjs [bytes=100] [messages=30000] [rounds=12]
+//   ANYMQ_REDIS_URL=redis://… node bench/redis-publish-window.mjs [bytes=100] [messages=30000] [rounds=12] [--driver node-redis]
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const bytes = Number(process.argv[2] ?? 100)
-const total = Number(process.argv[3] ?? 30000)
-const rounds = Number(process.argv[4] ?? 12)
+const driverIndex = process.argv.indexOf('--driver')
+const driver = driverIndex >= 0 ? process.argv[driverIndex + 1] : 'ioredis'
+const positional = process.argv.slice(2).filter((_, index, all) => all[index] !== '--driver' && all[index - 1] !== '--driver')
+const bytes = Number(positional[0] ?? 100)
+const total = Number(positional[1] ?? 30000)
+const rounds = Number(positional[2] ?? 12)
 const url = process.env.ANYMQ_REDIS_URL
 if (!url) throw new Error('set ANYMQ_REDIS_URL (eval "$(bash scripts/brokers.sh env)")')
 
 const Redis = createRequire(join(root, 'packages/adapter-redis/package.json'))('ioredis')
 const { adapter } = await import(pathToFileURL(join(root, 'packages/adapter-redis/dist/index.js')).href)
 const { connect } = await import(pathToFileURL(join(root, 'packages/core/dist/index.js')).href)
-const { redisRawClient } = await import(pathToFileURL(join(root, 'bench/dist/clients/redis-raw-client.js')).href)
+const rawClient =
+  driver === 'node-redis'
+    ? (await import(pathToFileURL(join(root, 'bench/dist/clients/redis-node-raw-client.js')).href)).redisNodeRawClient
+    : (await import(pathToFileURL(join(root, 'bench/dist/clients/redis-raw-client.js')).href)).redisRawClient
 
 const quiet = { debug() {}, info() {}, warn: console.warn, error: console.error }
-const mq = await connect(`${url}${url.includes('?') ? '&' : '?'}driver=ioredis`, { adapter, logger: quiet })
-const raw = await redisRawClient(url)
+const mq = await connect(`${url}${url.includes('?') ? '&' : '?'}driver=${driver}`, { adapter, logger: quiet })
+const raw = await rawClient(url)
 const admin = new Redis(url)
 
 async function redisCounters() {
