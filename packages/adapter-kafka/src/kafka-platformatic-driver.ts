@@ -200,7 +200,10 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   private async waitForLeaders(topics: string[]): Promise<void> {
-    const deadline = Date.now() + 10_000
+    // 30 s, not 10: a topic made just after a broker restart on a loaded machine was still unknown to
+    // the metadata after 10 s (the conformance restart case failed so, at load 12), and the first send
+    // to a queue waits here rather than fail.
+    const deadline = Date.now() + 30_000
     for (;;) {
       try {
         const metadata = await this.admin.metadata({ topics, forceUpdate: true })
