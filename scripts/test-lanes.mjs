@@ -1,11 +1,24 @@
 // `pnpm test` without arguments: every test file, in lanes that run side by side.
 //
-// A lane is one package's test folder (or the root test/ folder). The files of a broker lane run one
-// after another, as they always did: they share one broker, and some of them restart it. Lanes run
-// in parallel only when they share no broker, so a restart in one lane never hits another lane's
-// connections. Which brokers a lane uses is read from its test sources (the ANYMQ_<BROKER>_URL
-// variables they name); the root test/ folder sweeps every broker and runs alone. Lanes without a
-// broker (core, memory, CLI, …) form one lane that keeps vitest's own file parallelism.
+// A lane is one package's test folder (or the root test/ folder), whose files run one after another.
+// Two lanes run side by side unless one of them restarts (or stops, or kills) a broker the other
+// uses: a restart would pull that broker from under the other lane's connections. Sharing a broker
+// that nobody restarts is fine: every case makes its own uniquely named queues and topics. moto (SQS
+// and every AWS service here) is such a broker: it keeps its state in memory, so no `pnpm test` file
+// restarts it (the restart group runs on ElasticMQ, `pnpm test:elasticmq`), and the SQS lanes, once
+// one long chain, overlap.
+//
+// Both facts are read from the sources, never declared: the brokers a file uses are the
+// ANYMQ_<BROKER>_URL variables it names, and the brokers it restarts are the names it passes to the
+// brokers script (`['restart', 'nats']`, `['restart', '--kill', 'elasticmq']`, `['up', 'rabbitmq']`),
+// both through the local helpers it imports (./broker.js). A call whose broker is not written out
+// (a variable) counts as restarting every broker, so a restart added later keeps its lanes apart.
+// The root test/ folder sweeps every broker and restarts one from a variable: it runs beside none.
+//
+// A file with a conformance suite (the minutes-long ones) is a lane of its own when it shares no
+// restarted broker with the rest of its folder, so a package's suites run beside each other and
+// beside its other files. Lanes without a broker (core, memory, …) form one lane that keeps
+// vitest's own file parallelism.
 //
 // Each lane is one `vitest run` with its own JSON report; the reports are merged into
 // .cache/vitest-report.json, and each lane's output is printed whole when the lane ends, so the log
@@ -15,7 +28,7 @@
 // are left out here and run by `pnpm test:cluster` (scripts/cluster-tests.sh), which starts it.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 
 const root = join(import.meta.dirname, '..')
 const laneDirectory = join(root, '.cache', 'test-lanes')
@@ -38,24 +51,63 @@ function walk(directory, found = []) {
   return found
 }
 
-function brokersNamedIn(sources) {
+/** Broker names of scripts/brokers.sh (and its aliases) as their ANYMQ_<BROKER>_URL variables name them. */
+const scriptBrokers = {
+  sqs: 'SQS',
+  sns: 'SQS',
+  moto: 'SQS',
+  pg: 'POSTGRES',
+  postgresql: 'POSTGRES',
+  jetstream: 'NATS',
+  pstest: 'PUBSUB',
+  'gcp-pubsub': 'PUBSUB',
+}
+const brokerCommand = /\[\s*'(?:restart|up|down|stop|start|kill)'\s*(,[^\]]*)?\]/g
+
+/** The file and the local helpers it imports (`./broker.js` is `./broker.ts`), each once. */
+function withLocalImports(file, seen = new Set()) {
+  if (seen.has(file) || !existsSync(file)) return seen
+  seen.add(file)
+  for (const match of readFileSync(file, 'utf8').matchAll(/from '(\.\.?\/[^']+)\.js'/g)) {
+    const imported = join(dirname(file), `${match[1]}.ts`)
+    if (!imported.includes('/src/')) withLocalImports(imported, seen)
+  }
+  return seen
+}
+
+/** What the files use (`brokers`) and restart (`restarts`): EVERY_BROKER when a restarted broker is not written out. */
+function brokersOf(files) {
   const brokers = new Set()
-  for (const source of sources) {
-    for (const match of readFileSync(source, 'utf8').matchAll(/ANYMQ_([A-Z0-9]+?)_(?:TLS_)?URL\b/g)) {
-      const name = match[1]
-      brokers.add(brokerAliases[name] ?? name)
+  const restarts = new Set()
+  for (const source of new Set(files.flatMap((file) => [...withLocalImports(file)]))) {
+    const text = readFileSync(source, 'utf8')
+    for (const match of text.matchAll(/ANYMQ_([A-Z0-9]+?)_(?:TLS_)?URL\b/g)) brokers.add(brokerAliases[match[1]] ?? match[1])
+    for (const match of text.matchAll(brokerCommand)) {
+      const names = [...(match[1] ?? '').matchAll(/'([a-z0-9][a-z0-9-]*)'/g)].map((name) => name[1])
+      if (names.length === 0 || names.includes('all')) restarts.add(EVERY_BROKER)
+      for (const name of names) restarts.add(scriptBrokers[name] ?? name.toUpperCase())
     }
   }
-  return brokers
+  return { brokers, restarts }
 }
 
 /** Test files for the clusters of scripts/cluster.sh (they read an ANYMQ_CLUSTER_… variable). */
 const needsCluster = (file) => /\bANYMQ_CLUSTER_[A-Z0-9_]+\b/.test(readFileSync(file, 'utf8'))
 const leftOut = []
 
+/** Whether a broker of `restarts` is one of `brokers` (EVERY_BROKER on either side meets any broker). */
+function meets(restarts, brokers) {
+  if (restarts.size === 0 || brokers.size === 0) return false
+  if (restarts.has(EVERY_BROKER) || brokers.has(EVERY_BROKER)) return true
+  return [...restarts].some((broker) => brokers.has(broker))
+}
+
+/** Whether two lanes must not overlap: one restarts a broker the other uses. */
+const clash = (one, other) => meets(one.restarts, other.brokers) || meets(other.restarts, one.brokers)
+
 function discoverLanes() {
   const lanes = []
-  const unit = { name: 'unit (no broker)', folders: [], files: [], brokers: new Set(), parallelFiles: true }
+  const unit = { name: 'unit (no broker)', folders: [], files: [], brokers: new Set(), restarts: new Set(), parallelFiles: true }
   const testFolders = []
   for (const parent of ['packages', 'examples']) {
     if (!existsSync(join(root, parent))) continue
@@ -67,16 +119,29 @@ function discoverLanes() {
     if (!files.some((file) => file.endsWith('.test.ts'))) continue
     const relativeFolder = relative(root, folder)
     const isRoot = relativeFolder === 'test'
-    const brokers = isRoot ? new Set([EVERY_BROKER]) : brokersNamedIn(files.filter((file) => file.endsWith('.ts')))
     const testFiles = files.filter((file) => file.endsWith('.test.ts') && !needsCluster(file))
     leftOut.push(...files.filter((file) => file.endsWith('.test.ts') && needsCluster(file)))
+    let sources = files.filter((file) => file.endsWith('.ts'))
+    const { brokers: named, restarts } = brokersOf(sources)
+    const brokers = isRoot ? new Set([EVERY_BROKER]) : named
     if (brokers.size === 0) {
       unit.folders.push(relativeFolder)
       unit.files.push(...testFiles)
-    } else {
-      const name = relativeFolder.replace(/\/test$/, '')
-      lanes.push({ name, folders: [relativeFolder], files: testFiles, brokers, parallelFiles: false })
+      continue
     }
+    const name = relativeFolder.replace(/\/test$/, '')
+    const folderLane = { name, folders: [relativeFolder], files: testFiles, brokers, restarts, parallelFiles: false }
+    for (const file of testFiles) {
+      if (isRoot || !/\bdescribeConformance\(/.test(readFileSync(file, 'utf8'))) continue
+      const suite = { name: `${name} (${relative(folder, file).replace(/\.test\.ts$/, '')})`, files: [file], parallelFiles: false, ...brokersOf([file]) }
+      // The rest keeps every other source of the folder (helpers, child-process scripts): it may only overstate what it restarts.
+      const rest = { files: folderLane.files.filter((other) => other !== file), ...brokersOf(sources.filter((source) => source !== file)) }
+      if (rest.files.length === 0 || clash(suite, rest)) continue
+      lanes.push(suite)
+      sources = sources.filter((source) => source !== file)
+      Object.assign(folderLane, rest)
+    }
+    lanes.push(folderLane)
   }
   if (unit.folders.length > 0) lanes.push(unit)
   return lanes
@@ -88,11 +153,9 @@ function discoverLanes() {
  */
 function guessedSeconds(lane) {
   let seconds = 0
-  for (const folder of lane.folders) {
-    for (const file of walk(join(root, folder)).filter((path) => path.endsWith('.test.ts'))) {
-      const source = readFileSync(file, 'utf8')
-      seconds += source.length / 1000 + 60 * (source.match(/describeConformance\(/g) ?? []).length
-    }
+  for (const file of lane.files) {
+    const source = readFileSync(file, 'utf8')
+    seconds += source.length / 1000 + 60 * (source.match(/describeConformance\(/g) ?? []).length
   }
   return seconds
 }
@@ -101,10 +164,10 @@ function expectedSeconds(lane) {
   if (!existsSync(mergedReport)) return guessedSeconds(lane)
   try {
     const report = JSON.parse(readFileSync(mergedReport, 'utf8'))
+    const files = new Set(lane.files)
     let seconds = 0
     for (const result of report.testResults ?? []) {
-      const file = relative(root, result.name)
-      if (lane.folders.some((folder) => file.startsWith(`${folder}/`))) seconds += (result.endTime - result.startTime) / 1000
+      if (files.has(result.name)) seconds += (result.endTime - result.startTime) / 1000
     }
     return seconds
   } catch {
@@ -112,15 +175,11 @@ function expectedSeconds(lane) {
   }
 }
 
-function conflicts(lane, running) {
-  for (const other of running) {
-    if (lane.brokers.has(EVERY_BROKER) || other.brokers.has(EVERY_BROKER)) {
-      if (lane.brokers.size > 0 && other.brokers.size > 0) return true
-      continue
-    }
-    for (const broker of lane.brokers) if (other.brokers.has(broker)) return true
-  }
-  return false
+const conflicts = (lane, running) => [...running].some((other) => clash(lane, other))
+
+function describeBrokers(lane) {
+  const restarted = lane.restarts.size > 0 ? `; restarts ${[...lane.restarts].join(', ')}` : ''
+  return `${[...lane.brokers].join(', ') || 'no broker'}${restarted}`
 }
 
 function runLane(lane, index) {
@@ -149,7 +208,7 @@ function runLane(lane, index) {
       const text = Buffer.concat(output).toString('utf8')
       writeFileSync(lane.log, text)
       process.stdout.write(
-        `\n━━━ lane ${lane.name} [${[...lane.brokers].join(', ') || 'no broker'}]: ${lane.exitCode === 0 ? 'passed' : `FAILED (exit ${code ?? signal})`} in ${lane.seconds} s\n${text}`,
+        `\n━━━ lane ${lane.name} [${describeBrokers(lane)}]: ${lane.exitCode === 0 ? 'passed' : `FAILED (exit ${code ?? signal})`} in ${lane.seconds} s\n${text}`,
       )
       resolve()
     })
@@ -175,8 +234,8 @@ rmSync(laneDirectory, { recursive: true, force: true })
 mkdirSync(laneDirectory, { recursive: true })
 const started = Date.now()
 console.log(
-  `anymq: ${lanes.length} test lanes, up to ${parallelLanes} at once (ANYMQ_TEST_LANES); lanes that share a broker never overlap:\n${lanes
-    .map((lane) => `  ${lane.name} [${[...lane.brokers].join(', ') || 'no broker'}]: ${lane.folders.join(' ')}`)
+  `anymq: ${lanes.length} test lanes, up to ${parallelLanes} at once (ANYMQ_TEST_LANES); a lane never overlaps one that uses a broker it restarts:\n${lanes
+    .map((lane) => `  ${lane.name} [${describeBrokers(lane)}]: ${lane.folders?.join(' ') ?? lane.files.map((file) => relative(root, file)).join(' ')}`)
     .join('\n')}`,
 )
 if (leftOut.length > 0) {
