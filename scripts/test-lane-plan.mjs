@@ -140,13 +140,20 @@ export function planLanes(root) {
 
 /**
  * How long a lane takes, guessed from its sources when no earlier report says (.ci/run starts
- * without one): a conformance run against a real broker takes about a minute, the rest scales with the code.
+ * without one): the whole conformance suite against a real broker takes about a minute, a suite of
+ * some `groups` its share of that, a `timeScale` stretches it; the rest scales with the code.
  */
 export function guessedSeconds(lane) {
   let seconds = 0
   for (const file of lane.files) {
     const source = readFileSync(file, 'utf8')
-    seconds += source.length / 1000 + 60 * (source.match(/describeConformance\(/g) ?? []).length
+    seconds += source.length / 1000
+    for (const suite of source.split(/\bdescribeConformance\(/).slice(1)) {
+      const groups = /\bgroups: \[([^\]]*)\]/.exec(suite)?.[1].match(/'[a-z-]+'/g)?.length ?? wholeSuite
+      seconds += (60 * Math.min(groups, wholeSuite) * Number(/\btimeScale: (\d+)/.exec(suite)?.[1] ?? 1)) / wholeSuite
+    }
   }
   return seconds
 }
+/** The number of groups of the conformance suite (packages/conformance/src/conformance-groups.ts). */
+const wholeSuite = 16
