@@ -30,8 +30,10 @@ function write(path: string, text: string): string {
   return file
 }
 
-// Written in two parts, so that to the lane plan this file holds no conformance suite of its own.
+// Fixture sources are assembled, so that to the lane plan (which reads this file too) this file
+// holds no conformance suite and restarts no broker.
 const suiteCall = ['describe', 'Conformance('].join('')
+const brokersScript = (...words: string[]) => `run(script, [${words.join(', ')}])`
 
 const laneNamed = (lanes: Lane[], name: string) => {
   const lane = lanes.find((candidate) => candidate.name === name)
@@ -41,9 +43,9 @@ const laneNamed = (lanes: Lane[], name: string) => {
 
 describe('test lanes: which brokers a file uses and restarts', () => {
   it('reads the brokers a file restarts from its calls of the brokers script, through the local helpers it imports', () => {
-    write('a/broker.ts', "export const restartNats = () => run(script, ['restart', 'nats'], { timeout: 1 })\n")
+    write('a/broker.ts', `export const restartNats = () => ${brokersScript("'restart'", "'nats'")}\n`)
     const suite = write('a/conformance.test.ts', "import { restartNats } from './broker.js'\nconst url = process.env.ANYMQ_NATS_URL\n")
-    const kill = write('a/elasticmq.test.ts', "const url = brokerUrl('ANYMQ_ELASTICMQ_URL')\nrun(script, ['restart', '--kill', 'elasticmq'])\n")
+    const kill = write('a/elasticmq.test.ts', `const url = brokerUrl('ANYMQ_ELASTICMQ_URL')\n${brokersScript("'restart'", "'--kill'", "'elasticmq'")}\n`)
     const kinesis = write('a/kinesis.test.ts', "const url = brokerUrl('ANYMQ_KINESIS_URL')\n")
     expect(brokersOf([suite])).toEqual({ brokers: new Set(['NATS']), restarts: new Set(['NATS']) })
     expect(brokersOf([kill])).toEqual({ brokers: new Set(['ELASTICMQ']), restarts: new Set(['ELASTICMQ']) })
@@ -52,8 +54,8 @@ describe('test lanes: which brokers a file uses and restarts', () => {
   })
 
   it('counts a restart whose broker is not written out as a restart of every broker, and a moto restart as one of SQS', () => {
-    const sweep = write('b/sweep.test.ts', "const url = process.env.ANYMQ_REDIS_URL\nrun(script, ['restart', '--kill', target.broker])\n")
-    const moto = write('b/moto.test.ts', "const url = process.env.ANYMQ_SQS_URL\nrun(script, ['restart', 'moto'])\n")
+    const sweep = write('b/sweep.test.ts', `const url = process.env.ANYMQ_REDIS_URL\n${brokersScript("'restart'", "'--kill'", 'target.broker')}\n`)
+    const moto = write('b/moto.test.ts', `const url = process.env.ANYMQ_SQS_URL\n${brokersScript("'restart'", "'moto'")}\n`)
     expect(brokersOf([sweep]).restarts).toEqual(new Set(['*']))
     expect(brokersOf([moto]).restarts).toEqual(new Set(['SQS']))
   })
@@ -74,11 +76,11 @@ describe('test lanes: which lanes may overlap', () => {
   it('gives a conformance file a lane of its own only when it shares no restarted broker with the rest of its folder', () => {
     const base = join(workspace, 'split')
     const at = (path: string, text: string) => write(relative(workspace, join(base, path)), text)
-    at('packages/adapter-q/test/broker.ts', "export const restart = () => run(script, ['restart', 'rabbitmq'])\n")
+    at('packages/adapter-q/test/broker.ts', `export const restart = () => ${brokersScript("'restart'", "'rabbitmq'")}\n`)
     at('packages/adapter-q/test/conformance.test.ts', `import { restart } from './broker.js'\n${suiteCall}{ url: process.env.ANYMQ_RABBITMQ_URL })\n`)
     at('packages/adapter-q/test/other.test.ts', 'const url = process.env.ANYMQ_RABBITMQ_URL\n')
     at('packages/adapter-s/test/conformance.test.ts', `${suiteCall}{ url: process.env.ANYMQ_SQS_URL })\n`)
-    at('packages/adapter-s/test/elasticmq.test.ts', "const url = process.env.ANYMQ_ELASTICMQ_URL\nrun(script, ['restart', '--kill', 'elasticmq'])\n")
+    at('packages/adapter-s/test/elasticmq.test.ts', `const url = process.env.ANYMQ_ELASTICMQ_URL\n${brokersScript("'restart'", "'--kill'", "'elasticmq'")}\n`)
     at('packages/adapter-s/test/other.test.ts', 'const url = process.env.ANYMQ_SQS_URL\n')
     const { lanes } = planLanes(base)
     expect(lanes.map((candidate) => candidate.name).sort()).toEqual(['packages/adapter-q', 'packages/adapter-s', 'packages/adapter-s (conformance)'])
@@ -99,5 +101,15 @@ describe('test lanes: which lanes may overlap', () => {
     // A restarted broker still keeps its lanes apart.
     expect(laneNamed(lanes, 'packages/adapter-rabbitmq').restarts).toContain('RABBITMQ')
     expect(clash(laneNamed(lanes, 'packages/adapter-rabbitmq'), laneNamed(lanes, 'packages/cli'))).toBe(true)
+  })
+
+  it('runs the root test/ folder beside the moto lanes, but not when its secrets sweep SIGKILLs brokers (ANYMQ_SWEEP_KILL=1)', () => {
+    const quiet = planLanes(root, {}).lanes
+    expect(laneNamed(quiet, 'test').restarts).toEqual(new Set())
+    expect(clash(laneNamed(quiet, 'test'), laneNamed(quiet, 'packages/adapter-aws (conformance)'))).toBe(false)
+    expect(clash(laneNamed(quiet, 'test'), laneNamed(quiet, 'packages/adapter-kafka'))).toBe(true)
+    const killing = planLanes(root, { ANYMQ_SWEEP_KILL: '1' }).lanes
+    expect(laneNamed(killing, 'test').restarts).toEqual(new Set(['*']))
+    expect(clash(laneNamed(killing, 'test'), laneNamed(killing, 'packages/adapter-aws (conformance)'))).toBe(true)
   })
 })
