@@ -10,9 +10,9 @@ interface Lane {
   restarts: Set<string>
 }
 interface LanePlan {
-  brokersOf(files: string[]): { brokers: Set<string>; restarts: Set<string> }
+  brokersOf(files: string[], environment?: Record<string, string | undefined>): { brokers: Set<string>; restarts: Set<string> }
   clash(one: Lane, other: Lane): boolean
-  planLanes(root: string): { lanes: Lane[]; leftOut: string[] }
+  planLanes(root: string, environment?: Record<string, string | undefined>): { lanes: Lane[]; leftOut: string[] }
 }
 
 const root = join(import.meta.dirname, '..')
