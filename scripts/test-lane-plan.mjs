@@ -54,7 +54,8 @@ const scriptBrokers = {
   pstest: 'PUBSUB',
   'gcp-pubsub': 'PUBSUB',
 }
-const brokerCommand = /\[\s*'(?:restart|up|down|stop|start|kill)'\s*(,[^\]]*)?\]/g
+/** The brokers script's argument list when it stops or starts a broker: `['restart', '--kill', 'nats']` (either quote). */
+const brokerCommand = /\[\s*['"](?:restart|up|down|stop|start|kill)['"]\s*(,[^\]]*)?\]/g
 
 /** The file and the local helpers it imports (`./broker.js` is `./broker.ts`), each once. */
 function withLocalImports(file, seen = new Set()) {
@@ -75,7 +76,7 @@ export function brokersOf(files) {
     const text = readFileSync(source, 'utf8')
     for (const match of text.matchAll(/ANYMQ_([A-Z0-9]+?)_(?:TLS_)?URL\b/g)) brokers.add(brokerAliases[match[1]] ?? match[1])
     for (const match of text.matchAll(brokerCommand)) {
-      const names = [...(match[1] ?? '').matchAll(/'([a-z0-9][a-z0-9-]*)'/g)].map((name) => name[1])
+      const names = [...(match[1] ?? '').matchAll(/['"]([a-z0-9][a-z0-9-]*)['"]/g)].map((name) => name[1])
       if (names.length === 0 || names.includes('all')) restarts.add(EVERY_BROKER)
       for (const name of names) restarts.add(scriptBrokers[name] ?? name.toUpperCase())
     }

@@ -53,9 +53,9 @@ describe('test lanes: which brokers a file uses and restarts', () => {
     expect(brokersOf([kinesis])).toEqual({ brokers: new Set(['SQS']), restarts: new Set() })
   })
 
-  it('counts a restart whose broker is not written out as a restart of every broker, and a moto restart as one of SQS', () => {
+  it('counts a restart whose broker is not written out as a restart of every broker, and a moto restart (either quote) as one of SQS', () => {
     const sweep = write('b/sweep.test.ts', `const url = process.env.ANYMQ_REDIS_URL\n${brokersScript("'restart'", "'--kill'", 'target.broker')}\n`)
-    const moto = write('b/moto.test.ts', `const url = process.env.ANYMQ_SQS_URL\n${brokersScript("'restart'", "'moto'")}\n`)
+    const moto = write('b/moto.test.ts', `const url = process.env.ANYMQ_SQS_URL\n${brokersScript('"restart"', '"moto"')}\n`)
     expect(brokersOf([sweep]).restarts).toEqual(new Set(['*']))
     expect(brokersOf([moto]).restarts).toEqual(new Set(['SQS']))
   })
