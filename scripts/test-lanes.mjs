@@ -1,21 +1,16 @@
 // `pnpm test` without arguments: every test file, in lanes that run side by side.
 //
-// A lane is one package's test folder (or the root test/ folder). The files of a broker lane run one
-// after another, as they always did: they share one broker, and some of them restart it. Lanes run
-// in parallel only when they share no broker, so a restart in one lane never hits another lane's
-// connections. Which brokers a lane uses is read from its test sources (the ANYMQ_<BROKER>_URL
-// variables they name); the root test/ folder sweeps every broker and runs alone. Lanes without a
-// broker (core, memory, CLI, …) form one lane that keeps vitest's own file parallelism.
+// scripts/test-lane-plan.mjs says what a lane is and which lanes may overlap (never two where one
+// restarts a broker the other uses); this file runs them, longest first, up to ANYMQ_TEST_LANES
+// (default 3) at once.
 //
 // Each lane is one `vitest run` with its own JSON report; the reports are merged into
 // .cache/vitest-report.json, and each lane's output is printed whole when the lane ends, so the log
-// reads like one run per package. ANYMQ_TEST_LANES sets how many lanes run at once (default 3).
-//
-// Test files that name an ANYMQ_CLUSTER_ variable need a 3-node cluster of scripts/cluster.sh; they
-// are left out here and run by `pnpm test:cluster` (scripts/cluster-tests.sh), which starts it.
+// reads like one run per package.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { clash, guessedSeconds, planLanes } from './test-lane-plan.mjs'
 
 const root = join(import.meta.dirname, '..')
 const laneDirectory = join(root, '.cache', 'test-lanes')
@@ -23,88 +18,15 @@ const mergedReport = join(root, '.cache', 'vitest-report.json')
 const vitest = join(root, 'node_modules', '.bin', 'vitest')
 const parallelLanes = Math.max(1, Number(process.env.ANYMQ_TEST_LANES ?? 3))
 
-/** Brokers that are one process here: moto serves SQS, SNS, EventBridge, Kinesis, S3 and DynamoDB. */
-const brokerAliases = { SNS: 'SQS', EVENTBRIDGE: 'SQS', KINESIS: 'SQS', S3: 'SQS', DYNAMODB: 'SQS', AWS: 'SQS' }
-const EVERY_BROKER = '*'
-
-function walk(directory, found = []) {
-  if (!existsSync(directory)) return found
-  for (const entry of readdirSync(directory)) {
-    if (entry === 'node_modules' || entry === 'dist') continue
-    const path = join(directory, entry)
-    if (statSync(path).isDirectory()) walk(path, found)
-    else found.push(path)
-  }
-  return found
-}
-
-function brokersNamedIn(sources) {
-  const brokers = new Set()
-  for (const source of sources) {
-    for (const match of readFileSync(source, 'utf8').matchAll(/ANYMQ_([A-Z0-9]+?)_(?:TLS_)?URL\b/g)) {
-      const name = match[1]
-      brokers.add(brokerAliases[name] ?? name)
-    }
-  }
-  return brokers
-}
-
-/** Test files for the clusters of scripts/cluster.sh (they read an ANYMQ_CLUSTER_… variable). */
-const needsCluster = (file) => /\bANYMQ_CLUSTER_[A-Z0-9_]+\b/.test(readFileSync(file, 'utf8'))
-const leftOut = []
-
-function discoverLanes() {
-  const lanes = []
-  const unit = { name: 'unit (no broker)', folders: [], files: [], brokers: new Set(), parallelFiles: true }
-  const testFolders = []
-  for (const parent of ['packages', 'examples']) {
-    if (!existsSync(join(root, parent))) continue
-    for (const name of readdirSync(join(root, parent)).sort()) testFolders.push(join(root, parent, name, 'test'))
-  }
-  testFolders.push(join(root, 'test'))
-  for (const folder of testFolders) {
-    const files = walk(folder)
-    if (!files.some((file) => file.endsWith('.test.ts'))) continue
-    const relativeFolder = relative(root, folder)
-    const isRoot = relativeFolder === 'test'
-    const brokers = isRoot ? new Set([EVERY_BROKER]) : brokersNamedIn(files.filter((file) => file.endsWith('.ts')))
-    const testFiles = files.filter((file) => file.endsWith('.test.ts') && !needsCluster(file))
-    leftOut.push(...files.filter((file) => file.endsWith('.test.ts') && needsCluster(file)))
-    if (brokers.size === 0) {
-      unit.folders.push(relativeFolder)
-      unit.files.push(...testFiles)
-    } else {
-      const name = relativeFolder.replace(/\/test$/, '')
-      lanes.push({ name, folders: [relativeFolder], files: testFiles, brokers, parallelFiles: false })
-    }
-  }
-  if (unit.folders.length > 0) lanes.push(unit)
-  return lanes
-}
-
-/**
- * Longest first, from the last merged report when there is one; else a guess from the sources (a
- * conformance run against a real broker takes about a minute, the rest scales with the code).
- */
-function guessedSeconds(lane) {
-  let seconds = 0
-  for (const folder of lane.folders) {
-    for (const file of walk(join(root, folder)).filter((path) => path.endsWith('.test.ts'))) {
-      const source = readFileSync(file, 'utf8')
-      seconds += source.length / 1000 + 60 * (source.match(/describeConformance\(/g) ?? []).length
-    }
-  }
-  return seconds
-}
-
+/** Longest first: from the last merged report when there is one, else guessed from the sources. */
 function expectedSeconds(lane) {
   if (!existsSync(mergedReport)) return guessedSeconds(lane)
   try {
     const report = JSON.parse(readFileSync(mergedReport, 'utf8'))
+    const files = new Set(lane.files)
     let seconds = 0
     for (const result of report.testResults ?? []) {
-      const file = relative(root, result.name)
-      if (lane.folders.some((folder) => file.startsWith(`${folder}/`))) seconds += (result.endTime - result.startTime) / 1000
+      if (files.has(result.name)) seconds += (result.endTime - result.startTime) / 1000
     }
     return seconds
   } catch {
@@ -112,15 +34,11 @@ function expectedSeconds(lane) {
   }
 }
 
-function conflicts(lane, running) {
-  for (const other of running) {
-    if (lane.brokers.has(EVERY_BROKER) || other.brokers.has(EVERY_BROKER)) {
-      if (lane.brokers.size > 0 && other.brokers.size > 0) return true
-      continue
-    }
-    for (const broker of lane.brokers) if (other.brokers.has(broker)) return true
-  }
-  return false
+const conflicts = (lane, running) => [...running].some((other) => clash(lane, other))
+
+function describeBrokers(lane) {
+  const restarted = lane.restarts.size > 0 ? `; restarts ${[...lane.restarts].join(', ')}` : ''
+  return `${[...lane.brokers].join(', ') || 'no broker'}${restarted}`
 }
 
 function runLane(lane, index) {
@@ -149,7 +67,7 @@ function runLane(lane, index) {
       const text = Buffer.concat(output).toString('utf8')
       writeFileSync(lane.log, text)
       process.stdout.write(
-        `\n━━━ lane ${lane.name} [${[...lane.brokers].join(', ') || 'no broker'}]: ${lane.exitCode === 0 ? 'passed' : `FAILED (exit ${code ?? signal})`} in ${lane.seconds} s\n${text}`,
+        `\n━━━ lane ${lane.name} [${describeBrokers(lane)}]: ${lane.exitCode === 0 ? 'passed' : `FAILED (exit ${code ?? signal})`} in ${lane.seconds} s\n${text}`,
       )
       resolve()
     })
@@ -168,15 +86,15 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   })
 }
 
-const lanes = discoverLanes()
+const { lanes, leftOut } = planLanes(root)
 for (const lane of lanes) lane.expected = expectedSeconds(lane)
 lanes.sort((a, b) => b.expected - a.expected)
 rmSync(laneDirectory, { recursive: true, force: true })
 mkdirSync(laneDirectory, { recursive: true })
 const started = Date.now()
 console.log(
-  `anymq: ${lanes.length} test lanes, up to ${parallelLanes} at once (ANYMQ_TEST_LANES); lanes that share a broker never overlap:\n${lanes
-    .map((lane) => `  ${lane.name} [${[...lane.brokers].join(', ') || 'no broker'}]: ${lane.folders.join(' ')}`)
+  `anymq: ${lanes.length} test lanes, up to ${parallelLanes} at once (ANYMQ_TEST_LANES); a lane never overlaps one that uses a broker it restarts:\n${lanes
+    .map((lane) => `  ${lane.name} [${describeBrokers(lane)}]: ${lane.folders?.join(' ') ?? lane.files.map((file) => relative(root, file)).join(' ')}`)
     .join('\n')}`,
 )
 if (leftOut.length > 0) {

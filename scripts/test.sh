@@ -11,6 +11,6 @@ if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number
 fi
 tsc -p tsconfig.json --noEmit
 # With arguments (a folder, a file, -t …) it is one plain vitest run; without, every file in lanes that
-# run side by side where they share no broker (scripts/test-lanes.mjs says how).
+# run side by side unless one restarts a broker the other uses (scripts/test-lane-plan.mjs says how).
 if [ "$#" -gt 0 ]; then exec vitest run "$@"; fi
 exec node scripts/test-lanes.mjs

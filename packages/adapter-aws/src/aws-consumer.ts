@@ -54,7 +54,10 @@ class HeldDelivery {
 export class SqsConsumer implements TransportConsumer {
   private readonly held = new Set<HeldDelivery>()
   private readonly settling = new Set<Promise<void>>()
-  /** Aborts the receives themselves: only `terminate()` does. */
+  /**
+   * Aborts the receives themselves (`abandonPolls()`): `terminate()` does, and so does `mq.close()` with
+   * `?closeWaitsForPolls=false`; a default close waits for them instead (`polled()` says why).
+   */
   private readonly abort = new AbortController()
   /** Wakes a poller sleeping after a failed receive, so `stop()` ends the polls without waiting for it. */
   private readonly stopping = new AbortController()
