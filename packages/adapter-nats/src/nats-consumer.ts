@@ -60,6 +60,8 @@ export class NatsConsumer implements TransportConsumer {
         this.options.onError(connectionError(`receiving from '${this.target.stream}'`, error))
       }
     })
+    // A given-up pull the server then ended frees its slots at once, not at the end of its owed time.
+    this.puller.onOwedEnded = () => this.slotFreed?.()
     this.loop = this.run()
   }
 

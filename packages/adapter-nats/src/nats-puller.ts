@@ -11,14 +11,28 @@ const expiryGraceMs = 200
  * worse than one pull request too many.
  */
 const expiriesBeforeGivingUp = 5
+/**
+ * How long a request given up on an unbroken connection stays owed when the server never answers it.
+ * The server read it (a flush round trip came back) but JetStream serves and expires pull requests
+ * on its own queue, which a server short of CPU works through late: it expires a request
+ * `expires` after it takes it up, not after it read it. So such a request is owed until its status
+ * (408, 404, 409) comes; this bound only keeps a consumer from waiting for good on one that never does.
+ */
+const unansweredOwedMs = 30_000
 
 /**
  * What a pull request given up on may still bring: the server of a connection that survived (or one
  * that read the request late) serves it until its own expiry, and the messages come to this inbox.
  */
 interface GivenUpRequest {
+  /** Its reply subject: the server's status for it ends what it owes. */
+  id: string
   remaining: number
-  /** By then the server has expired it: it expires `expires` after it read it, and it read it before it was given up. */
+  /**
+   * When it stops being owed without an answer: for a request lost with its connection, once the
+   * server has expired it (`expires` after it read it, which was before it was given up); for one
+   * the server has not answered on a live connection, {@link unansweredOwedMs}.
+   */
   until: number
 }
 
@@ -52,6 +66,8 @@ export class NatsPuller {
   private open: PullRequest | undefined
   private requests = 0
   private givenUp: GivenUpRequest[] = []
+  /** Called when the server ends a request given up on: what it owed is free again. */
+  onOwedEnded: (() => void) | undefined
 
   constructor(
     private readonly connection: NatsConnection,
@@ -138,10 +154,17 @@ export class NatsPuller {
       this.receive(new NatsPulledMessage(message, this.connection))
       return
     }
-    const request = this.open
-    // A status for a request that already ended (found lost, then answered after all) changes nothing.
-    if (request === undefined || message.subject !== request.id) return
     const code = message.headers?.code ?? 0
+    // A status for a request given up on (any but a heartbeat): the server has ended it, it owes nothing more.
+    const givenUp = code === 100 ? -1 : this.givenUp.findIndex((entry) => entry.id === message.subject)
+    if (givenUp >= 0) {
+      this.givenUp.splice(givenUp, 1)
+      this.onOwedEnded?.()
+      return
+    }
+    const request = this.open
+    // A status for a request that already ended otherwise changes nothing.
+    if (request === undefined || message.subject !== request.id) return
     const description = message.headers?.description ?? ''
     // 100: an idle heartbeat or flow control, neither of which ends the request.
     if (code === 100) return
@@ -165,14 +188,14 @@ export class NatsPuller {
     if (this.open !== request) return
     if (this.connectionId() !== request.sentOn) this.giveUp(request, new Error(`pull request '${request.id}' was lost with its connection`))
     else if (++request.expiries >= expiriesBeforeGivingUp)
-      this.giveUp(request, new Error(`no answer to pull request '${request.id}' after ${request.expiries} expiries`))
+      this.giveUp(request, new Error(`no answer to pull request '${request.id}' after ${request.expiries} expiries`), unansweredOwedMs)
     else request.watchdog = setTimeout(() => void this.confirmEnded(request), this.expiresMs + expiryGraceMs)
   }
 
   /** Ends `request` with an error, counting what the server may still send for it (see {@link owed}). */
-  private giveUp(request: PullRequest, error: Error): void {
+  private giveUp(request: PullRequest, error: Error, owedMs = this.expiresMs + expiryGraceMs): void {
     const remaining = request.batch - request.received
-    if (remaining > 0) this.givenUp.push({ remaining, until: Date.now() + this.expiresMs + expiryGraceMs })
+    if (remaining > 0) this.givenUp.push({ id: request.id, remaining, until: Date.now() + owedMs })
     request.end(error)
   }
 

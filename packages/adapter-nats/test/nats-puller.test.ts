@@ -104,6 +104,41 @@ describe('NatsPuller', () => {
     expect(received.map((message) => message.seq)).toEqual([1, 2, 3, 4])
   })
 
+  // JetStream takes pull requests up on its own queue: a server short of CPU can read a request (the
+  // flush round trip comes back) and serve it many expiries later. CI saw it: the request given up after
+  // five expiries was served after the short owed time, beside its replacement, and one consumer held
+  // two deliveries of one message (the conformance lease case got attempt 3).
+  it('owes what an unanswered request on a live connection may bring until the server ends it', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    const connection = new ScriptedConnection()
+    const pulling = puller(connection, [])
+    let ended = 0
+    pulling.onOwedEnded = () => ended++
+    const unanswered = pulling.pull(2).catch((error: Error) => error.message)
+    await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
+    expect(await unanswered).toMatch(/after 5 expiries/)
+    // Well past its own expiry, and still owed: the server has not ended it.
+    await vi.advanceTimersByTimeAsync(10 * expiresMs)
+    expect(pulling.owed()).toBe(2)
+    connection.sendMessage(1)
+    expect(pulling.owed()).toBe(1)
+    connection.sendStatus(connection.requests[0]?.reply as string, 408)
+    expect(pulling.owed()).toBe(0)
+    expect(ended).toBe(1)
+  })
+
+  it('stops owing for an unanswered request after a bound, so a consumer never waits for good', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    const connection = new ScriptedConnection()
+    const pulling = puller(connection, [])
+    const unanswered = pulling.pull(1).catch(() => {})
+    await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
+    await unanswered
+    expect(pulling.owed()).toBe(1)
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(pulling.owed()).toBe(0)
+  })
+
   it('owes nothing for a request the server ended', async () => {
     vi.useFakeTimers({ now: 1_000_000 })
     const connection = new ScriptedConnection()
