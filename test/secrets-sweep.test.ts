@@ -69,10 +69,13 @@ function awsTarget(name: string, scheme: 'sqs' | 'kinesis', url: string | undefi
     url: withUrl(url as string, (copy) => copy.searchParams.set('endpoint', endpointUrl)),
     broker: { credentials: awsCredentials },
   })
+  // SQS: a close that aborts its long polls (what the sweep checks is the output, and a default close
+  // waits out each poll, up to 20 s per connection).
+  const reachUrl = url && scheme === 'sqs' ? withUrl(url, (copy) => copy.searchParams.set('closeWaitsForPolls', 'false')) : url
   return {
     name,
     broker: 'sqs',
-    reach: url ? { url, broker: { credentials: awsCredentials } } : undefined,
+    reach: reachUrl ? { url: reachUrl, broker: { credentials: awsCredentials } } : undefined,
     secrets: [awsCredentials.secretAccessKey, awsCredentials.sessionToken],
     failures: [
       { what: 'a wrong endpoint', reach: () => through(`${endpoint?.protocol}//127.0.0.1:1`) },
