@@ -2,6 +2,7 @@ import type { AdapterFactory, Capabilities } from '@anymq/core/spi'
 import { defaults, queueBrokerOptions, type RedisSettings, readSettings } from './redis-config.js'
 import { connectionStateReporter } from './redis-connection-state.js'
 import type { RedisDriver } from './redis-driver.js'
+import { dedupeWindowMs } from './redis-publisher.js'
 import { RedisTransport } from './redis-transport.js'
 
 /**
@@ -10,7 +11,8 @@ import { RedisTransport } from './redis-transport.js'
  * sorted set; leases are the idle time of pending entries; subscription filters are evaluated by the
  * consumer (non-matching entries are acknowledged for that subscription only). Priority is emulated on
  * queues made with `maxPriority`: their messages wait in a sorted set and the stream carries turns
- * (see `redis-priority.ts`).
+ * (see `redis-priority.ts`). A `dedupeId` is a key of its own, set for the window by the script that writes
+ * the message (`anymqOnce`).
  */
 export const capabilities: Capabilities = {
   delay: { maxMs: 2_147_483_647 },
@@ -18,7 +20,7 @@ export const capabilities: Capabilities = {
   priority: true,
   priorityQueues: 'declared',
   expiry: 'emulated',
-  dedupe: false,
+  dedupe: { windowMs: dedupeWindowMs },
   persistence: true,
   replay: true,
   nativeDeadLetter: false,

@@ -91,7 +91,9 @@ export class RedisAdmin implements TransportAdmin {
     await this.call(`deleting ${describeDestination(target)}`, async () => {
       if (target.kind === 'queue') {
         const name = target.queue.name
+        // A queue made again under this name starts without the old one's dedupe markers.
         await commands.call(['DEL', keys.queue(name), keys.queueDelayed(name), keys.queueActive(name)])
+        await this.deleteAll(await this.scan(`${glob(keys.queue(name))}:dedupe:*`, undefined))
       } else if (target.kind === 'subscription') {
         const { topic, name } = target.subscription
         if (name === undefined) throw ephemeral()
@@ -252,6 +254,11 @@ export class RedisAdmin implements TransportAdmin {
 
   private async destroyGroup(stream: string, group: string): Promise<void> {
     await this.context.commands.call(['XGROUP', 'DESTROY', stream, group]).catch(noStream)
+  }
+
+  /** Deletes keys a thousand per command: a queue may hold a dedupe marker per message of the last window. */
+  private async deleteAll(keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += 1000) await this.context.commands.call(['DEL', ...keys.slice(start, start + 1000)])
   }
 
   /** Every key matching `pattern` (of `type`, when given), with SCAN: never KEYS, which blocks Redis. */

@@ -10,6 +10,7 @@
  * | `<prefix>:q:<queue>:waiting` | sorted set | priority queues: messages waiting, highest priority first, then in the order sent |
  * | `<prefix>:q:<queue>:waiting-seq` | string | priority queues: the counter that keeps one priority in the order sent |
  * | `<prefix>:q:<queue>:taken` | hash | priority queues: turn entry id → the message given to whoever holds that turn |
+ * | `<prefix>:q:<queue>:dedupe:<dedupeId>` | string | a `dedupeId` sent to the queue within the window (set by `anymqOnce`, expiring with it) |
  * | `<prefix>:t:<topic>` | stream | the topic; one consumer group per subscription |
  * | `<prefix>:t:<topic>:s:<subscription>` | stream | retries and redrives of one subscription only; group `<subscription>` |
  * | `<prefix>:t:<topic>:s:<subscription>:delayed` | sorted set | that subscription's retries waiting for their backoff |

@@ -9,9 +9,12 @@ import { delayedMember, publishedReply, type WireLayout, xadd } from './redis-wi
 
 /** A script to run as one write: the keys, then the arguments. */
 export interface ScriptWrite {
-  script: 'anymqSchedule' | 'anymqEnqueueByPriority'
+  script: 'anymqSchedule' | 'anymqEnqueueByPriority' | 'anymqOnce'
   args: RedisArgument[]
 }
+
+/** How long a `dedupeId` drops repeats sent to the same destination (as SQS FIFO's and memory's window). */
+export const dedupeWindowMs = 300_000
 
 /** One write: a command (its arguments, the name first), or a script; applied alone, or within a MULTI transaction. */
 export type Write = RedisArgument[] | ScriptWrite
@@ -99,6 +102,17 @@ export class RedisPublisher {
 
   /** Appends the writes of one message to `writes`: no array of its own per message. */
   private addWrites(writes: Write[], destination: Destination, message: OutgoingMessage): void {
+    // Core takes a dedupeId on queue sends only. Names hold no `:`, so `:dedupe:` meets no other key of the queue.
+    if (message.dedupeId !== undefined && destination.kind === 'queue') {
+      const at = writes.length
+      this.addPlainWrites(writes, destination, message)
+      writes[at] = once(writes[at] as Write, `${this.queueKey(destination.queue.name)}:dedupe:${message.dedupeId}`)
+      return
+    }
+    this.addPlainWrites(writes, destination, message)
+  }
+
+  private addPlainWrites(writes: Write[], destination: Destination, message: OutgoingMessage): void {
     const layout = this.settings.wireLayout
     switch (destination.kind) {
       case 'queue': {
@@ -191,4 +205,12 @@ export class RedisPublisher {
       return Promise.reject(error)
     }
   }
+}
+
+/** `write` as one `anymqOnce` script: done only when `marker` is not set, which it then sets for the window. */
+function once(write: Write, marker: string): Write {
+  if (Array.isArray(write)) return { script: 'anymqOnce', args: [marker, write[1] as RedisArgument, dedupeWindowMs, 'add', ...write.slice(2)] }
+  const [key, ...rest] = write.args
+  const kind = write.script === 'anymqSchedule' ? 'schedule' : 'priority'
+  return { script: 'anymqOnce', args: [marker, key as RedisArgument, dedupeWindowMs, kind, ...rest] }
 }

@@ -89,6 +89,29 @@ return 1
   },
 
   /**
+   * Writes one message unless its `dedupeId` was written to the same destination within the window:
+   * the marker key is checked first and set (expiring after the window) only once the write succeeded,
+   * so a write that fails leaves no marker behind and a retry of the send is not dropped.
+   * KEYS: the marker key, the key written. ARGV: window ms, the write ('add': the XADD arguments after
+   * its key; 'schedule': delay ms, member; 'priority': member). Returns 1 written, 0 dropped.
+   */
+  anymqOnce: {
+    numberOfKeys: 2,
+    lua: `${serverNow}${priorityLua}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if ARGV[2] == 'add' then
+  redis.call('XADD', KEYS[2], unpack(ARGV, 3))
+elseif ARGV[2] == 'schedule' then
+  redis.call('ZADD', KEYS[2], now() + tonumber(ARGV[3]), ARGV[4])
+else
+  enqueueByPriority(KEYS[2], ARGV[3])
+end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+return 1
+`,
+  },
+
+  /**
    * Stores a delayed message in its delay set, due `delay` ms from now by the server's clock.
    * KEYS: delay set. ARGV: delay ms, member.
    */
