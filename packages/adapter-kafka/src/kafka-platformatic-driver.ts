@@ -23,6 +23,13 @@ const livenessIntervalMs = 5_000
  * and the check outlived a whole restart without reporting it (seen in the conformance restart case).
  */
 const livenessTimeoutMs = 5_000
+/**
+ * After a connection dropped, how long the check may go unanswered before that counts as a loss. A
+ * broker that restarts within the 5 s above left no trace otherwise (CI, Kafka 3.9.2: a restart in
+ * under 5 s, health never left `connected`). A broker that merely closed an idle connection answers
+ * a new one in milliseconds.
+ */
+const droppedSuspectMs = 1_000
 
 /** Most records handed to one `onBatch` call; a batch is one partition's run of the stream's buffer. */
 const maxBatchRecords = 500
@@ -109,30 +116,57 @@ export class PlatformaticDriver implements KafkaDriver {
     client.on('client:broker:failed', ({ broker }: { broker: { host: string; port: number } }) =>
       this.connectionState?.failed(new Error(`cannot connect to kafka broker ${broker.host}:${broker.port}`), true),
     )
-    client.on('client:broker:connect', () => this.connectionState?.working())
-    client.on('client:broker:disconnect', () => void this.probe())
+    client.on('client:broker:connect', () => {
+      this.connects++
+      this.connectionState?.working()
+    })
+    client.on('client:broker:disconnect', () => void this.probe(droppedSuspectMs))
   }
 
   private probing = false
+  /** Counts finished checks: a suspicion armed during one check lapses when that check ends. */
+  private probesDone = 0
+  /** Counts successful dials by any client: a check that failed after one of them is stale. */
+  private connects = 0
 
-  private async probe(): Promise<void> {
+  /**
+   * Asks a broker for metadata until one answers, reporting the loss on failure and its end on the
+   * answer. With `suspectAfterMs` (a connection just dropped), no answer by then is reported as a loss
+   * at once, also when a check is already under way.
+   */
+  private async probe(suspectAfterMs?: number): Promise<void> {
+    if (suspectAfterMs !== undefined) this.suspect(suspectAfterMs)
     if (this.probing) return
     this.probing = true
     try {
       for (let attempt = 0; this.connectionState; attempt++) {
+        const connects = this.connects
         try {
           // Forced: cached metadata would answer without dialling anything.
           await withTimeout(this.admin.metadata({ topics: [], forceUpdate: true }), livenessTimeoutMs, 'no kafka broker answered a metadata request')
           this.connectionState?.working()
           return
         } catch (error) {
+          // A request stuck on a connection the broker dropped, while a new one was made: ask again on it.
+          if (this.connects !== connects) continue
           this.connectionState?.failed(error, true)
           await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)))
         }
       }
     } finally {
       this.probing = false
+      this.probesDone++
     }
+  }
+
+  private suspect(afterMs: number): void {
+    const done = this.probesDone
+    const connects = this.connects
+    const timer = setTimeout(() => {
+      if (this.probesDone === done && this.connects === connects)
+        this.connectionState?.failed(new Error(`a kafka connection dropped and no broker answered within ${afterMs} ms`), true)
+    }, afterMs)
+    timer.unref?.()
   }
 
   private connectedProducer(): Producer {
