@@ -1,5 +1,6 @@
 import type { ConnectionStateTracker, Logger } from '@anymq/core/spi'
 import { Admin, Consumer, compatibilityPartitioner, type Message, type MessagesStream, Producer } from '@platformatic/kafka'
+import { BrokerLiveness } from './kafka-broker-liveness.js'
 import type { KafkaSettings } from './kafka-config.js'
 import type {
   DriverConsumer,
@@ -14,22 +15,6 @@ import type {
 import { headerText } from './kafka-header-text.js'
 import { unkeyedPartitionHashOfBytes } from './kafka-unkeyed-partition.js'
 import { kafkaHeaders, receivedRecord, receiveHeader, valueBuffer } from './kafka-wire.js'
-
-/** How often a connection checks, with one forced metadata request, that a broker still answers (for mq.health()). */
-const livenessIntervalMs = 5_000
-/**
- * How long that check waits for an answer. A broker that is shutting down can keep a request unanswered
- * on a connection it has not closed yet; the client then waits its request timeout (30 s) and retries,
- * and the check outlived a whole restart without reporting it (seen in the conformance restart case).
- */
-const livenessTimeoutMs = 5_000
-/**
- * After a connection dropped, how long the check may go unanswered before that counts as a loss. A
- * broker that restarts within the 5 s above left no trace otherwise (CI, Kafka 3.9.2: a restart in
- * under 5 s, health never left `connected`). A broker that merely closed an idle connection answers
- * a new one in milliseconds.
- */
-const droppedSuspectMs = 1_000
 
 /** Most records handed to one `onBatch` call; a batch is one partition's run of the stream's buffer. */
 const maxBatchRecords = 500
@@ -76,7 +61,6 @@ export class PlatformaticDriver implements KafkaDriver {
   private readonly admin: Admin
   private producer: Producer | undefined
   private readonly consumers = new Set<PlatformaticConsumer>()
-  private connectionState: ConnectionStateTracker | undefined
 
   constructor(
     private readonly settings: KafkaSettings,
@@ -90,83 +74,23 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   watchConnections(connectionState: ConnectionStateTracker): void {
-    this.connectionState = connectionState
+    this.liveness ??= new BrokerLiveness(() => this.admin.metadata({ topics: [], forceUpdate: true }), connectionState)
     this.watch(this.admin)
     if (this.producer) this.watch(this.producer)
     // A broker that restarts between two operations closes no connection anyone is waiting on, and the
     // client does not always report the drop: a periodic forced metadata request sees it.
-    this.liveness ??= setInterval(() => void this.probe(), livenessIntervalMs)
-    this.liveness.unref?.()
+    this.liveness.start()
   }
 
-  private liveness: ReturnType<typeof setInterval> | undefined
+  private liveness: BrokerLiveness | undefined
 
-  private stopLiveness(): void {
-    if (this.liveness !== undefined) clearInterval(this.liveness)
-    this.liveness = undefined
-  }
-
-  /**
-   * A failed dial of a broker is a loss, the next successful one the end of it. A dropped connection
-   * is checked by dialling again at once (brokers also close idle connections, which is no loss):
-   * only when that fails is it a loss, and the check repeats with backoff until a broker answers.
-   */
+  /** What the admin client and the producer tell of their dials goes to the liveness check. */
   private watch(client: Admin | Producer): void {
-    if (!this.connectionState) return
-    client.on('client:broker:failed', ({ broker }: { broker: { host: string; port: number } }) =>
-      this.connectionState?.failed(new Error(`cannot connect to kafka broker ${broker.host}:${broker.port}`), true),
-    )
-    client.on('client:broker:connect', () => {
-      this.connects++
-      this.connectionState?.working()
-    })
-    client.on('client:broker:disconnect', () => void this.probe(droppedSuspectMs))
-  }
-
-  private probing = false
-  /** Counts finished checks: a suspicion armed during one check lapses when that check ends. */
-  private probesDone = 0
-  /** Counts successful dials by any client: a check that failed after one of them is stale. */
-  private connects = 0
-
-  /**
-   * Asks a broker for metadata until one answers, reporting the loss on failure and its end on the
-   * answer. With `suspectAfterMs` (a connection just dropped), no answer by then is reported as a loss
-   * at once, also when a check is already under way.
-   */
-  private async probe(suspectAfterMs?: number): Promise<void> {
-    if (suspectAfterMs !== undefined) this.suspect(suspectAfterMs)
-    if (this.probing) return
-    this.probing = true
-    try {
-      for (let attempt = 0; this.connectionState; attempt++) {
-        const connects = this.connects
-        try {
-          // Forced: cached metadata would answer without dialling anything.
-          await withTimeout(this.admin.metadata({ topics: [], forceUpdate: true }), livenessTimeoutMs, 'no kafka broker answered a metadata request')
-          this.connectionState?.working()
-          return
-        } catch (error) {
-          // A request stuck on a connection the broker dropped, while a new one was made: ask again on it.
-          if (this.connects !== connects) continue
-          this.connectionState?.failed(error, true)
-          await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)))
-        }
-      }
-    } finally {
-      this.probing = false
-      this.probesDone++
-    }
-  }
-
-  private suspect(afterMs: number): void {
-    const done = this.probesDone
-    const connects = this.connects
-    const timer = setTimeout(() => {
-      if (this.probesDone === done && this.connects === connects)
-        this.connectionState?.failed(new Error(`a kafka connection dropped and no broker answered within ${afterMs} ms`), true)
-    }, afterMs)
-    timer.unref?.()
+    const liveness = this.liveness
+    if (!liveness) return
+    client.on('client:broker:failed', ({ broker }: { broker: { host: string; port: number } }) => liveness.dialFailed(`${broker.host}:${broker.port}`))
+    client.on('client:broker:connect', () => liveness.dialled())
+    client.on('client:broker:disconnect', () => liveness.dropped())
   }
 
   private connectedProducer(): Producer {
@@ -320,15 +244,13 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 
   async close(): Promise<void> {
-    this.connectionState = undefined
-    this.stopLiveness()
+    this.liveness?.stop()
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()))
     await Promise.allSettled([this.producer?.close(), this.admin.close()])
   }
 
   async terminate(): Promise<void> {
-    this.connectionState = undefined
-    this.stopLiveness()
+    this.liveness?.stop()
     // No leave-group, no commit: the consumers' streams and connections are dropped as they are.
     const stopping = [...this.consumers].map((consumer) => consumer.stop(true))
     stopping.push(this.producer?.close(true) ?? Promise.resolve(), this.admin.close())
@@ -689,17 +611,6 @@ function encodeHeaders(headers: Record<string, string>, idBytes: Buffer | undefi
     result.set(commonBytes(name), bytes)
   }
   return result
-}
-
-/** `promise`, or a rejection with `message` after `ms` (the promise itself carries on). */
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms)
-  })
-  // The abandoned request may still fail later: nobody waits for it.
-  promise.catch(() => {})
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
 /** Whether a Kafka protocol error `id` is anywhere inside (causes and aggregated errors, any depth). */
