@@ -68,6 +68,21 @@ describe('liveness of the kafka brokers (platformatic driver)', () => {
     expect(states.filter((state) => state === 'connected')).toHaveLength(1)
   })
 
+  it('reports the failed dials of one loss at most once a second, and the next loss at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+    const reports: string[] = []
+    liveness = new BrokerLiveness(() => Promise.resolve({}), new ConnectionStateTracker((change) => reports.push(change.state)), timing)
+    // The clients' retries: a failed dial every 200 ms for 3 s.
+    for (let elapsed = 0; elapsed < 3_000; elapsed += 200) {
+      liveness.dialFailed('127.0.0.1:9092')
+      await vi.advanceTimersByTimeAsync(200)
+    }
+    expect(reports).toEqual(['reconnecting', 'reconnecting', 'reconnecting'])
+    liveness.dialled()
+    liveness.dialFailed('127.0.0.1:9092')
+    expect(reports).toEqual(['reconnecting', 'reconnecting', 'reconnecting', 'connected', 'reconnecting'])
+  })
+
   it('reports nothing once stopped, whatever the client still tells', async () => {
     const stuck = hungRequest()
     liveness = new BrokerLiveness(() => stuck.promise, tracker, timing)
