@@ -15,7 +15,10 @@ function report(delivery: DeliveryReport): Promise<void> {
   })
 }
 
-const quiet = { debug() {}, info() {}, warn() {}, error: (message: string) => console.error(`[consumer ${process.pid}] ${message}`) }
+const say = (message: string) => console.error(`[consumer ${process.pid} ${new Date().toISOString()}] ${message}`)
+// ANYMQ_CHAOS_LOG=1: the adapter's debug and warn lines too (failed commits, rejoins), to tell where duplicates came from.
+const verbose = process.env.ANYMQ_CHAOS_LOG === '1'
+const quiet = { debug: verbose ? say : () => {}, info() {}, warn: verbose ? say : () => {}, error: say }
 // A replacement process may start while a node is down: like a supervised service, it tries again.
 const mq = await (async () => {
   for (let attempt = 1; ; attempt++) {
@@ -27,7 +30,10 @@ const mq = await (async () => {
     }
   }
 })()
-const onError = () => {} // lost connections are the point of the run; the adapter retries them
+// Lost connections are the point of the run (the adapter retries them): said only with ANYMQ_CHAOS_LOG=1.
+const onError = (error: Error) => {
+  if (verbose) say(`onError: ${error.message}`)
+}
 const handle = (kind: 'queue' | 'topic') => async (message: { body: ChaosBody; attempt: number }) => {
   await report({
     type: 'delivery',
@@ -36,6 +42,8 @@ const handle = (kind: 'queue' | 'topic') => async (message: { body: ChaosBody; a
     key: message.body.key,
     sequence: message.body.sequence,
     publisher: message.body.publisher,
+    attempt: message.attempt,
+    pid: process.pid,
     at: Date.now(),
   })
 }

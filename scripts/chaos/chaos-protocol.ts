@@ -25,5 +25,9 @@ export interface DeliveryReport {
   key: string | undefined
   sequence: number
   publisher: number
+  /** The delivery's attempt: above 1 it came back through the retry path, at 1 it was read again. */
+  attempt: number
+  /** The consumer process that got it. */
+  pid: number
   at: number
 }

@@ -68,6 +68,52 @@ interface FaultRecord {
   connectionsCut?: number
 }
 
+/**
+ * The repeated deliveries of a run counted by the latest fault before each, per queue / topic and
+ * per cause: `readAgain` (attempt 1: read again from the broker, e.g. past an offset not yet committed)
+ * or `retried` (attempt above 1: the handler's outcome was lost and the retry path sent it back),
+ * and by consumer process (`first -> again`: who got it first, who again). At-least-once allows
+ * duplicates, not without a cause.
+ */
+function duplicatesByFault(
+  repeats: ReadonlyArray<{ kind: 'queue' | 'topic'; at: number; attempt: number; pid: number; firstPid: number }>,
+  faults: readonly FaultRecord[],
+  trafficStart: number,
+) {
+  const counts: Record<string, { queue: number; topic: number; readAgain: number; retried: number; byConsumer: Record<string, number> }> = {}
+  for (const repeat of repeats) {
+    const fault = faults.filter((record) => record.at <= repeat.at).at(-1)
+    const name = fault ? `${fault.kind} at ${((fault.at - trafficStart) / 1000).toFixed(1)} s` : 'no fault yet'
+    const entry = (counts[name] ??= { queue: 0, topic: 0, readAgain: 0, retried: 0, byConsumer: {} })
+    entry[repeat.kind]++
+    if (repeat.attempt > 1) entry.retried++
+    else entry.readAgain++
+    const who = `${repeat.firstPid} -> ${repeat.pid}`
+    entry.byConsumer[who] = (entry.byConsumer[who] ?? 0) + 1
+  }
+  return counts
+}
+
+/**
+ * From a message's confirmation to its first delivery: p99, and the slowest five (a message held
+ * back for long, e.g. behind a stuck commit point, shows here before it shows as a loss).
+ */
+function deliveryDelays(
+  confirmedAt: ReadonlyMap<string, number>,
+  firstAt: ReadonlyMap<string, number>,
+  firstPid: ReadonlyMap<string, number>,
+  trafficStart: number,
+) {
+  const delays: Array<{ message: string; ms: number; confirmedAt: string; pid: number | undefined }> = []
+  for (const [name, confirmed] of confirmedAt) {
+    const at = firstAt.get(name)
+    if (at === undefined) continue
+    delays.push({ message: name, ms: Math.max(0, at - confirmed), confirmedAt: `${((confirmed - trafficStart) / 1000).toFixed(1)} s`, pid: firstPid.get(name) })
+  }
+  delays.sort((a, b) => b.ms - a.ms)
+  return { p99: p99(delays.map((delay) => delay.ms)), slowest: delays.slice(0, 5) }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const p99 = (values: number[]) => {
   if (values.length === 0) return undefined
@@ -98,10 +144,20 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
   const received = { queue: new Map<string, number>(), topic: new Map<string, number>() }
   const lastSequence = new Map<string, number>()
   let orderViolations = 0
+  /** Every delivery after a message's first: when, and of which kind, to tell which fault caused it. */
+  const repeats: Array<Pick<DeliveryReport, 'kind' | 'at' | 'attempt' | 'pid'> & { firstPid: number }> = []
+  /** Which consumer process got each message first, and when. */
+  const firstPid = new Map<string, number>()
+  const firstAt = new Map<string, number>()
   const onDelivery = (report: DeliveryReport) => {
     const seen = received[report.kind]
     const count = seen.get(report.id) ?? 0
     seen.set(report.id, count + 1)
+    const name = `${report.kind}/${report.id}`
+    if (count === 0) {
+      firstPid.set(name, report.pid)
+      firstAt.set(name, report.at)
+    } else repeats.push({ kind: report.kind, at: report.at, attempt: report.attempt, pid: report.pid, firstPid: firstPid.get(name) ?? 0 })
     if (count > 0 || report.key === undefined) return
     const orderKey = `${report.kind}/${report.key}`
     const last = lastSequence.get(orderKey) ?? -1
@@ -138,6 +194,7 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
   let sendErrors = 0
   let attempted = 0
   /** Per publisher, the times its sends started and were confirmed, to measure recovery. */
+  const confirmedAt = new Map<string, number>()
   const confirmations: Array<Array<{ startedAt: number; confirmedAt: number }>> = Array.from({ length: plan.publishers }, () => [])
   let consumerKilled: ChildProcess | undefined
 
@@ -170,6 +227,7 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
             else await topic.publish(body, key === undefined ? {} : { key })
             const now = Date.now()
             confirmed[kind].add(body.id)
+            confirmedAt.set(`${kind}/${body.id}`, now)
             latencies.push({ startedAt: sendStarted, ms: now - sendStarted })
             confirmations[index]?.push({ startedAt: attemptStarted, confirmedAt: now })
             break
@@ -291,6 +349,8 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
         lostSample,
         waitingAtEnd,
         duplicates: deliveries(received.queue) + deliveries(received.topic) - (received.queue.size + received.topic.size),
+        duplicatesAfter: duplicatesByFault(repeats, faults, trafficStart),
+        firstDeliveryMs: deliveryDelays(confirmedAt, firstAt, firstPid, trafficStart),
         unconfirmedButReceived:
           [...received.queue.keys()].filter((id) => !confirmed.queue.has(id)).length +
           [...received.topic.keys()].filter((id) => !confirmed.topic.has(id)).length,
