@@ -276,8 +276,6 @@ class PlatformaticConsumer implements DriverConsumer {
   private joins = 0
   /** Per assigned partition, the join that (last) brought it here. */
   private readonly assignedAtJoin = new Map<string, number>()
-  /** The generation of the last completed join (assignment received). */
-  private joinedGeneration: number | undefined
   /** The join count when the leftover records were read from the stream. */
   private leftoverReadAt = 0
   /** A stream being opened (start, after a failure, or in place of one whose positions are stale). */
@@ -329,7 +327,6 @@ class PlatformaticConsumer implements DriverConsumer {
       this.options.onCrash(error, true)
     })
     this.consumer.on('consumer:group:join', (payload) => {
-      this.joinedGeneration = this.consumer.generationId
       const assignment = new Map<string, number[]>()
       for (const { topic, partitions } of payload.assignments ?? []) assignment.set(topic, [...(assignment.get(topic) ?? []), ...partitions])
       const previous = this.assigned
@@ -551,11 +548,6 @@ class PlatformaticConsumer implements DriverConsumer {
 
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
     if (this.stopping || offsets.length === 0) return
-    // Between a JoinGroup answer and the end of SyncGroup the library already holds the new generation,
-    // and a commit then gets REBALANCE_IN_PROGRESS, which the library answers by joining again: a new
-    // rebalance for every member. Commits landing in that window chained rebalances, about one a second
-    // for up to 60 s with no record delivered (chaos suite). Skipped; the consumer commits after the join.
-    if (this.consumer.generationId !== this.joinedGeneration) return
     await this.consumer.commit({ offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: BigInt(offset), leaderEpoch: -1 })) })
     this.options.onCommitted(offsets)
   }
