@@ -98,9 +98,6 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
         this.onAssigned(assignment)
       },
       onCommitted: (offsets) => this.onCommitted(offsets),
-      onRebalancing: () => {
-        if (!this.closed && this.plan.commits) void this.commitNow()
-      },
       onCrash: (error, restarting) => {
         if (this.closed) return
         context.connectionState.failed(error, restarting)

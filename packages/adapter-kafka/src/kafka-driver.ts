@@ -89,12 +89,6 @@ export interface DriverConsumerOptions {
   onAssigned(assignment: ReadonlyMap<string, readonly number[]>): void
   /** After the broker accepted a commit. */
   onCommitted(offsets: readonly TopicPartitionOffset[]): void
-  /**
-   * The group began a rebalance this member is to rejoin: what it handled is best committed now,
-   * while its generation still counts. A partition that moves is read by its new owner from the
-   * committed offset, so what was handled and not committed is handed out twice.
-   */
-  onRebalancing?(): void
   /** The client failed; `restarting` says whether it reconnects by itself. */
   onCrash(error: Error, restarting: boolean): void
 }

@@ -319,9 +319,6 @@ class PlatformaticConsumer implements DriverConsumer {
         this.logger.debug(`group '${options.groupId}': ${event}${error ? `: ${error.message}` : ''}`)
       })
     }
-    // Before the library rejoins (a heartbeat answered that a rebalance began): the coordinator still
-    // takes a commit of the current generation, and the partitions that move start from it.
-    events.on('consumer:group:rebalance', () => options.onRebalancing?.())
     this.consumer.on('error', (error: Error) => {
       if (this.stopping) return
       this.options.onCrash(error, true)

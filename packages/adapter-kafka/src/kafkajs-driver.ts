@@ -426,9 +426,7 @@ class KafkajsConsumer implements DriverConsumer {
         restartOnFailure: async () => true,
       },
     })
-    const { GROUP_JOIN, COMMIT_OFFSETS, CRASH, REBALANCING } = this.consumer.events
-    // Before the client rejoins: the coordinator still takes a commit of the current generation.
-    this.consumer.on(REBALANCING, () => options.onRebalancing?.())
+    const { GROUP_JOIN, COMMIT_OFFSETS, CRASH } = this.consumer.events
     this.consumer.on(GROUP_JOIN, (event) => {
       const assignment = new Map<string, number[]>()
       for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) assignment.set(topic, partitions)

@@ -1,23 +1,16 @@
 import type { ConnectionStateTracker, Delivery, Logger } from '@anymq/core/spi'
 import { describe, expect, it } from 'vitest'
 import { KafkaConsumer } from '../src/kafka-consumer.js'
-import type { DriverBatch, DriverConsumer, DriverConsumerOptions, DriverRecord, KafkaDriver, TopicPartitionOffset } from '../src/kafka-driver.js'
+import type { DriverBatch, DriverConsumer, DriverConsumerOptions, DriverRecord, KafkaDriver } from '../src/kafka-driver.js'
 import { receivedRecord } from '../src/kafka-wire.js'
 
 const topic = 'orders'
 const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } as unknown as Logger
 
 /** A consumer on a driver whose only member is driven by hand: `member()` gives the options it was made with. */
-function consumerOnFakeDriver(prefetch: number, deliver: (delivery: Delivery) => void, commits: TopicPartitionOffset[][] | undefined = undefined) {
+function consumerOnFakeDriver(prefetch: number, deliver: (delivery: Delivery) => void) {
   let options: DriverConsumerOptions | undefined
-  const member: DriverConsumer = {
-    start: async () => {},
-    commit: async (offsets) => {
-      commits?.push([...offsets])
-    },
-    pauseAll: () => {},
-    stop: async () => {},
-  }
+  const member: DriverConsumer = { start: async () => {}, commit: async () => {}, pauseAll: () => {}, stop: async () => {} }
   const driver = {
     consumer: (given: DriverConsumerOptions) => {
       options = given
@@ -31,7 +24,7 @@ function consumerOnFakeDriver(prefetch: number, deliver: (delivery: Delivery) =>
       connectionState: { working: () => {}, failed: () => {} } as unknown as ConnectionStateTracker,
       republish: async () => {},
     },
-    { groupId: 'g', mainTopic: topic, retryTopic: undefined, fromBeginning: true, filter: undefined, commits: commits !== undefined },
+    { groupId: 'g', mainTopic: topic, retryTopic: undefined, fromBeginning: true, filter: undefined, commits: false },
     { prefetch, leaseMs: undefined, onError: () => {} },
     deliver,
   )
@@ -71,22 +64,6 @@ function loggedBatch(count: number, events: string[]): DriverBatch & { resolved:
 }
 
 describe('kafka consumer', () => {
-  it('commits what it handled as soon as the group begins a rebalance, not at the next commit tick', async () => {
-    const commits: TopicPartitionOffset[][] = []
-    const { consumer, member } = consumerOnFakeDriver(16, (delivery) => delivery.ackNow?.(), commits)
-    await consumer.start()
-    member().onAssigned(new Map([[topic, [0]]]))
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    commits.length = 0
-    await member().onBatch(loggedBatch(3, []))
-    // Handled; the commit tick (50 ms) has not come yet.
-    expect(commits).toEqual([])
-    member().onRebalancing?.()
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(commits).toEqual([[{ topic, partition: 0, offset: 3 }]])
-    await consumer.stop()
-  })
-
   it('hands a record to a free handler before it reads the next one of the batch', async () => {
     const events: string[] = []
     const { consumer, member } = consumerOnFakeDriver(1, (delivery) => {
