@@ -98,17 +98,12 @@ function duplicatesByFault(
  * From a message's confirmation to its first delivery: p99, and the slowest five (a message held
  * back for long, e.g. behind a stuck commit point, shows here before it shows as a loss).
  */
-function deliveryDelays(
-  confirmedAt: ReadonlyMap<string, number>,
-  firstAt: ReadonlyMap<string, number>,
-  firstPid: ReadonlyMap<string, number>,
-  trafficStart: number,
-) {
+function deliveryDelays(confirmedAt: ReadonlyMap<string, number>, firsts: ReadonlyMap<string, { pid: number; at: number }>, trafficStart: number) {
   const delays: Array<{ message: string; ms: number; confirmedAt: string; pid: number | undefined }> = []
   for (const [name, confirmed] of confirmedAt) {
-    const at = firstAt.get(name)
-    if (at === undefined) continue
-    delays.push({ message: name, ms: Math.max(0, at - confirmed), confirmedAt: `${((confirmed - trafficStart) / 1000).toFixed(1)} s`, pid: firstPid.get(name) })
+    const first = firsts.get(name)
+    if (first === undefined) continue
+    delays.push({ message: name, ms: Math.max(0, first.at - confirmed), confirmedAt: `${((confirmed - trafficStart) / 1000).toFixed(1)} s`, pid: first.pid })
   }
   delays.sort((a, b) => b.ms - a.ms)
   return { p99: p99(delays.map((delay) => delay.ms)), slowest: delays.slice(0, 5) }
@@ -147,17 +142,14 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
   /** Every delivery after a message's first: when, and of which kind, to tell which fault caused it. */
   const repeats: Array<Pick<DeliveryReport, 'kind' | 'at' | 'attempt' | 'pid'> & { firstPid: number }> = []
   /** Which consumer process got each message first, and when. */
-  const firstPid = new Map<string, number>()
-  const firstAt = new Map<string, number>()
+  const firsts = new Map<string, { pid: number; at: number }>()
   const onDelivery = (report: DeliveryReport) => {
     const seen = received[report.kind]
     const count = seen.get(report.id) ?? 0
     seen.set(report.id, count + 1)
     const name = `${report.kind}/${report.id}`
-    if (count === 0) {
-      firstPid.set(name, report.pid)
-      firstAt.set(name, report.at)
-    } else repeats.push({ kind: report.kind, at: report.at, attempt: report.attempt, pid: report.pid, firstPid: firstPid.get(name) ?? 0 })
+    if (count === 0) firsts.set(name, { pid: report.pid, at: report.at })
+    else repeats.push({ kind: report.kind, at: report.at, attempt: report.attempt, pid: report.pid, firstPid: firsts.get(name)?.pid ?? 0 })
     if (count > 0 || report.key === undefined) return
     const orderKey = `${report.kind}/${report.key}`
     const last = lastSequence.get(orderKey) ?? -1
@@ -193,8 +185,9 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
   const latencies: Array<{ startedAt: number; ms: number }> = []
   let sendErrors = 0
   let attempted = 0
-  /** Per publisher, the times its sends started and were confirmed, to measure recovery. */
+  /** When each message (`<kind>/<id>`) was confirmed, to measure how late its first delivery came. */
   const confirmedAt = new Map<string, number>()
+  /** Per publisher, the times its sends started and were confirmed, to measure recovery. */
   const confirmations: Array<Array<{ startedAt: number; confirmedAt: number }>> = Array.from({ length: plan.publishers }, () => [])
   let consumerKilled: ChildProcess | undefined
 
@@ -350,7 +343,7 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
         waitingAtEnd,
         duplicates: deliveries(received.queue) + deliveries(received.topic) - (received.queue.size + received.topic.size),
         duplicatesAfter: duplicatesByFault(repeats, faults, trafficStart),
-        firstDeliveryMs: deliveryDelays(confirmedAt, firstAt, firstPid, trafficStart),
+        firstDeliveryMs: deliveryDelays(confirmedAt, firsts, trafficStart),
         unconfirmedButReceived:
           [...received.queue.keys()].filter((id) => !confirmed.queue.has(id)).length +
           [...received.topic.keys()].filter((id) => !confirmed.topic.has(id)).length,

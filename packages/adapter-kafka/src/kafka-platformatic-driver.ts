@@ -307,9 +307,6 @@ class PlatformaticConsumer implements DriverConsumer {
       maxBytes: fetchMaxBytes,
       maxBytesPerPartition: fetchMaxBytesPerPartition,
     })
-    // The library emits 'error' when a rejoin after a failed heartbeat fails (a broker gone, or the
-    // pool closed by stop()); with no listener Node throws it out of the user's process. Recovery comes
-    // through the stream: a rejoin that never completes surfaces as a heartbeat stall there.
     // What the library does with the group on its own (rejoins, failed heartbeats), for a debug logger:
     // a consumer that stops receiving without an error is otherwise a silent stall.
     const events = this.consumer as unknown as { on(event: string, listener: (payload?: { error?: Error; lastError?: Error }) => void): void }
@@ -319,6 +316,9 @@ class PlatformaticConsumer implements DriverConsumer {
         this.logger.debug(`group '${options.groupId}': ${event}${error ? `: ${error.message}` : ''}`)
       })
     }
+    // The library emits 'error' when a rejoin after a failed heartbeat fails (a broker gone, or the
+    // pool closed by stop()); with no listener Node throws it out of the user's process. Recovery comes
+    // through the stream: a rejoin that never completes surfaces as a heartbeat stall there.
     this.consumer.on('error', (error: Error) => {
       if (this.stopping) return
       this.options.onCrash(error, true)
