@@ -169,7 +169,22 @@ export class PlatformaticDriver implements KafkaDriver {
           const topic = metadata.topics.get(name)
           return topic !== undefined && topic.partitionsCount > 0 && topic.partitions.every((partition) => partition.leader >= 0)
         })
-        if (ready) return
+        if (ready) {
+          // A leader in the metadata is not yet a leader that serves: in KRaft the broker takes the
+          // partition on when it applies the metadata record, and a loaded CI machine's first send
+          // got NOT_LEADER_OR_FOLLOWER for longer than the producer's retries (1.6 s). ListOffsets is
+          // answered by the leader alone, so its success says a send will be too.
+          await this.admin.listOffsets({
+            topics: topics.map((name) => ({
+              name,
+              partitions: Array.from({ length: metadata.topics.get(name)?.partitionsCount ?? 0 }, (_, partitionIndex) => ({
+                partitionIndex,
+                timestamp: latest,
+              })),
+            })),
+          })
+          return
+        }
       } catch (error) {
         if (Date.now() > deadline) throw error
       }

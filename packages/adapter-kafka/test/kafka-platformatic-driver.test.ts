@@ -27,6 +27,29 @@ describe('@platformatic/kafka driver', () => {
     await consumer.stop()
     await driver.close()
   })
+
+  it('counts a new topic as made only once its leader answers, not when the metadata names one', async () => {
+    const driver = new PlatformaticDriver(resolveSettings(new URL('kafka://127.0.0.1:1'), undefined, {}), silentLogger)
+    // The admin client scripted as a KRaft broker that has not applied the new partition yet: the
+    // metadata already names its leader, the leader still refuses it for three asks.
+    const admin = Reflect.get(driver, 'admin') as Record<string, unknown>
+    const asked: string[] = []
+    let refusals = 3
+    admin.listTopics = async () => []
+    admin.createTopics = async () => asked.push('create')
+    admin.metadata = async () => {
+      asked.push('metadata')
+      return { topics: new Map([['t', { partitionsCount: 2, partitions: [{ leader: 1 }, { leader: 1 }] }]]) }
+    }
+    admin.listOffsets = async (options: { topics: Array<{ name: string; partitions: Array<{ partitionIndex: number }> }> }) => {
+      asked.push(`offsets ${options.topics.map((topic) => `${topic.name}:${topic.partitions.map((p) => p.partitionIndex).join(',')}`).join(' ')}`)
+      if (refusals-- > 0) throw Object.assign(new Error('This server is not the leader for that topic-partition.'), { apiId: 'NOT_LEADER_OR_FOLLOWER' })
+      return []
+    }
+    await driver.createTopics([{ name: 't', partitions: 2, replicationFactor: 1 }])
+    expect(asked).toEqual(['create', ...Array.from({ length: 4 }, () => ['metadata', 'offsets t:0,1']).flat()])
+    await driver.close()
+  })
 })
 
 /**
