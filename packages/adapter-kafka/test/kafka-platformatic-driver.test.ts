@@ -172,6 +172,31 @@ describe('@platformatic/kafka driver around a rebalance (the library scripted)',
       await member.close()
     }
   })
+
+  it('sends no commit while the group is being joined (the library would answer its REBALANCE_IN_PROGRESS by joining again)', async () => {
+    const member = scriptedMember()
+    try {
+      const started = member.consumer.start()
+      await settle()
+      member.join(0)
+      await started
+      const client = Reflect.get(member.consumer, 'consumer') as { isActive: () => boolean; commit: (options: unknown) => Promise<void> }
+      const sent: unknown[] = []
+      client.commit = async (options) => {
+        sent.push(options)
+      }
+      // The library's member is inactive from its JoinGroup until SyncGroup is done.
+      let joining = true
+      client.isActive = () => !joining
+      await member.consumer.commit([{ topic: 't', partition: 0, offset: 5 }])
+      expect(sent).toEqual([])
+      joining = false
+      await member.consumer.commit([{ topic: 't', partition: 0, offset: 5 }])
+      expect(sent).toEqual([{ offsets: [{ topic: 't', partition: 0, offset: 5n, leaderEpoch: -1 }] }])
+    } finally {
+      await member.close()
+    }
+  })
 })
 
 const url = brokerUrl('ANYMQ_KAFKA_URL')
