@@ -303,6 +303,8 @@ class PlatformaticConsumer implements DriverConsumer {
   private paused = false
   private wake: (() => void) | undefined
   private pumping: Promise<void> | undefined
+  /** A join of our own after the library's rejoin failed (see `rejoinLater`). */
+  private rejoinTimer: NodeJS.Timeout | undefined
 
   constructor(
     settings: KafkaSettings,
@@ -332,11 +334,11 @@ class PlatformaticConsumer implements DriverConsumer {
       })
     }
     // The library emits 'error' when a rejoin after a failed heartbeat fails (a broker gone, or the
-    // pool closed by stop()); with no listener Node throws it out of the user's process. Recovery comes
-    // through the stream: a rejoin that never completes surfaces as a heartbeat stall there.
+    // pool closed by stop()); with no listener Node throws it out of the user's process.
     this.consumer.on('error', (error: Error) => {
       if (this.stopping) return
       this.options.onCrash(error, true)
+      this.rejoinLater()
     })
     this.consumer.on('consumer:group:join', (payload) => {
       const assignment = new Map<string, number[]>()
@@ -462,6 +464,27 @@ class PlatformaticConsumer implements DriverConsumer {
     stream.on('readable', () => this.wakeUp())
   }
 
+  /**
+   * After its rejoin failed (the coordinator's broker killed, its successor not elected within the
+   * library's retries) the library sends no heartbeat and tries no join again: the member is out of
+   * the group while its stream reads on. A refused commit used to be what made it join again, and no
+   * commit is sent while the member is inactive, so the driver joins by itself, once a second, until
+   * a join succeeds.
+   */
+  private rejoinLater(): void {
+    if (this.rejoinTimer || this.stopping) return
+    this.rejoinTimer = setTimeout(() => {
+      this.rejoinTimer = undefined
+      if (this.stopping || this.consumer.isActive()) return
+      this.consumer.joinGroup({}).catch((error: unknown) => {
+        if (this.stopping) return
+        this.logger.debug(`group '${this.options.groupId}': joining again failed: ${String(error)}`)
+        this.rejoinLater()
+      })
+    }, 1_000)
+    this.rejoinTimer.unref()
+  }
+
   private wakeUp(): void {
     const wake = this.wake
     this.wake = undefined
@@ -578,6 +601,7 @@ class PlatformaticConsumer implements DriverConsumer {
 
   stop(force = false): Promise<void> {
     this.stopping ??= (async () => {
+      clearTimeout(this.rejoinTimer)
       this.wakeUp()
       // A stream being opened in place of another is closed with the rest (the group is left only
       // once every stream is closed); one that opens later closes itself (openStream).

@@ -197,6 +197,36 @@ describe('@platformatic/kafka driver around a rebalance (the library scripted)',
       await member.close()
     }
   })
+
+  it('joins the group by itself, once a second until it succeeds, after the library gave up a rejoin', async () => {
+    const member = scriptedMember()
+    try {
+      const started = member.consumer.start()
+      await settle()
+      member.join(0)
+      await started
+      const client = Reflect.get(member.consumer, 'consumer') as EventEmitter & { isActive: () => boolean; joinGroup: () => Promise<string> }
+      let active = false
+      const joins: number[] = []
+      const began = Date.now()
+      client.isActive = () => active
+      client.joinGroup = async () => {
+        joins.push(Date.now() - began)
+        // The coordinator's successor is not elected at the first try.
+        if (joins.length === 1) throw new Error('COORDINATOR_NOT_AVAILABLE')
+        active = true
+        return 'member'
+      }
+      // What the library emits when its rejoin after a failed heartbeat failed; it tries no more.
+      client.emit('error', new Error('joinGroup failed 11 times.'))
+      await new Promise((resolve) => setTimeout(resolve, 3_300))
+      expect(joins.length).toBe(2)
+      expect(joins[0]).toBeGreaterThanOrEqual(900)
+      expect(joins[1]).toBeGreaterThanOrEqual(1_900)
+    } finally {
+      await member.close()
+    }
+  })
 })
 
 const url = brokerUrl('ANYMQ_KAFKA_URL')
