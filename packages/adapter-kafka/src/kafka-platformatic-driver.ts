@@ -273,6 +273,9 @@ export class PlatformaticDriver implements KafkaDriver {
   }
 }
 
+/** The library consumer's `joinGroup`, in both its forms (a promise without a callback). */
+type LibraryJoin = (options: { topics?: unknown }, callback?: (error: Error | null, memberId?: string) => void) => Promise<string> | undefined
+
 /** One group member. A pump reads the stream's buffered records and hands them over per partition, in order. */
 class PlatformaticConsumer implements DriverConsumer {
   private readonly consumer: Consumer
@@ -305,6 +308,8 @@ class PlatformaticConsumer implements DriverConsumer {
   private pumping: Promise<void> | undefined
   /** A join of our own after the library's rejoin failed (see `rejoinLater`). */
   private rejoinTimer: NodeJS.Timeout | undefined
+  /** The library's own `joinGroup`, before the wrapper that keeps refused commits from calling it. */
+  private readonly libraryJoin: LibraryJoin
 
   constructor(
     settings: KafkaSettings,
@@ -324,6 +329,8 @@ class PlatformaticConsumer implements DriverConsumer {
       maxBytes: fetchMaxBytes,
       maxBytesPerPartition: fetchMaxBytesPerPartition,
     })
+    this.libraryJoin = this.consumer.joinGroup.bind(this.consumer) as LibraryJoin
+    this.keepCommitsFromJoining()
     // What the library does with the group on its own (rejoins, failed heartbeats), for a debug logger:
     // a consumer that stops receiving without an error is otherwise a silent stall.
     const events = this.consumer as unknown as { on(event: string, listener: (payload?: { error?: Error; lastError?: Error }) => void): void }
@@ -465,6 +472,31 @@ class PlatformaticConsumer implements DriverConsumer {
   }
 
   /**
+   * The library answers a commit refused for a rebalance or a stale generation by joining the group
+   * (`joinGroup({})` from its commit), besides the join its heartbeat starts on the same news. The two
+   * are not one: a commit sent before a join but answered after it (held up in the library's lookups of
+   * the coordinator and metadata, which retry while a broker is gone) made the member join once more,
+   * and a join by the group's leader begins a new rebalance. Even with no commit sent while joining,
+   * the chaos suite once saw the leader re-join every second for 7 s ("Leader … re-joining group during
+   * Stable", 10–20 ms after its assignment). Such a join is refused here, and the commit fails (the
+   * consumer tries it again); the heartbeat rejoins, and `rejoinLater` when the library gave up. The
+   * library's other caller, `consume()`, passes topics.
+   */
+  private keepCommitsFromJoining(): void {
+    const joinGroup: LibraryJoin = (options, callback) => {
+      if (options?.topics !== undefined) {
+        this.logger.debug(`group '${this.options.groupId}': a stream joins the group`)
+        return this.libraryJoin(options, callback)
+      }
+      const refused = new Error('a refused commit does not rejoin the group: its heartbeat does')
+      this.logger.debug(`group '${this.options.groupId}': ${refused.message}`)
+      if (!callback) return Promise.reject(refused)
+      process.nextTick(callback, refused)
+    }
+    Object.assign(this.consumer, { joinGroup })
+  }
+
+  /**
    * After its rejoin failed (the coordinator's broker killed, its successor not elected within the
    * library's retries) the library sends no heartbeat and tries no join again: the member is out of
    * the group while its stream reads on. A refused commit used to be what made it join again, and no
@@ -476,7 +508,7 @@ class PlatformaticConsumer implements DriverConsumer {
     this.rejoinTimer = setTimeout(() => {
       this.rejoinTimer = undefined
       if (this.stopping || this.consumer.isActive()) return
-      this.consumer.joinGroup({}).catch((error: unknown) => {
+      this.libraryJoin({})?.catch((error: unknown) => {
         if (this.stopping) return
         this.logger.debug(`group '${this.options.groupId}': joining again failed: ${String(error)}`)
         this.rejoinLater()

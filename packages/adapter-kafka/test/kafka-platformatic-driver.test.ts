@@ -198,6 +198,29 @@ describe('@platformatic/kafka driver around a rebalance (the library scripted)',
     }
   })
 
+  it("keeps a refused commit from joining the group (the library's commit calls joinGroup({})), not a stream's join", async () => {
+    const member = scriptedMember()
+    try {
+      const client = Reflect.get(member.consumer, 'consumer') as {
+        joinGroup: (options: object, callback?: (error: Error | null) => void) => Promise<string> | undefined
+      }
+      const passed: object[] = []
+      Reflect.set(member.consumer, 'libraryJoin', async (options: object) => {
+        passed.push(options)
+        return 'member'
+      })
+      // As the library's commit calls it, with a callback.
+      const refused = await new Promise<Error | null>((resolve) => client.joinGroup({}, resolve))
+      expect(refused?.message).toMatch(/refused commit does not rejoin/)
+      await expect(client.joinGroup({})).rejects.toThrow(/refused commit does not rejoin/)
+      // As consume() calls it.
+      await client.joinGroup({ topics: ['t'] })
+      expect(passed).toEqual([{ topics: ['t'] }])
+    } finally {
+      await member.close()
+    }
+  })
+
   it('joins the group by itself, once a second until it succeeds, after the library gave up a rejoin', async () => {
     const member = scriptedMember()
     try {
@@ -205,18 +228,18 @@ describe('@platformatic/kafka driver around a rebalance (the library scripted)',
       await settle()
       member.join(0)
       await started
-      const client = Reflect.get(member.consumer, 'consumer') as EventEmitter & { isActive: () => boolean; joinGroup: () => Promise<string> }
+      const client = Reflect.get(member.consumer, 'consumer') as EventEmitter & { isActive: () => boolean }
       let active = false
       const joins: number[] = []
       const began = Date.now()
       client.isActive = () => active
-      client.joinGroup = async () => {
+      Reflect.set(member.consumer, 'libraryJoin', async () => {
         joins.push(Date.now() - began)
         // The coordinator's successor is not elected at the first try.
         if (joins.length === 1) throw new Error('COORDINATOR_NOT_AVAILABLE')
         active = true
         return 'member'
-      }
+      })
       // What the library emits when its rejoin after a failed heartbeat failed; it tries no more.
       client.emit('error', new Error('joinGroup failed 11 times.'))
       await new Promise((resolve) => setTimeout(resolve, 3_300))
