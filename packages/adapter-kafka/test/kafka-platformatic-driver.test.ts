@@ -106,6 +106,13 @@ function scriptedMember() {
     handed,
     join,
     push,
+    /** Starts the member and answers its first join with these partitions. */
+    async start(...partitions: number[]) {
+      const started = consumer.start()
+      await settle()
+      join(...partitions)
+      await started
+    },
     holdBatches(until: Promise<void>) {
       hold = until
     },
@@ -122,10 +129,7 @@ describe('@platformatic/kafka driver around a rebalance (the library scripted)',
   it('reads a partition it gains from a new stream, not from where the old stream had it', async () => {
     const member = scriptedMember()
     try {
-      const started = member.consumer.start()
-      await settle()
-      member.join(0)
-      await started
+      await member.start(0)
       member.push(member.streams[0], 0, 0, 1, 2)
       await settle()
       // Partition 1 comes (back) to this member; the group committed 300 on it.
@@ -147,10 +151,7 @@ describe('@platformatic/kafka driver around a rebalance (the library scripted)',
   it('drops records read before their partition left and came back', async () => {
     const member = scriptedMember()
     try {
-      const started = member.consumer.start()
-      await settle()
-      member.join(0, 1)
-      await started
+      await member.start(0, 1)
       let release: () => void = () => {}
       member.holdBatches(
         new Promise<void>((resolve) => {
@@ -176,10 +177,7 @@ describe('@platformatic/kafka driver around a rebalance (the library scripted)',
   it('sends no commit while the group is being joined (the library would answer its REBALANCE_IN_PROGRESS by joining again)', async () => {
     const member = scriptedMember()
     try {
-      const started = member.consumer.start()
-      await settle()
-      member.join(0)
-      await started
+      await member.start(0)
       const client = Reflect.get(member.consumer, 'consumer') as { isActive: () => boolean; commit: (options: unknown) => Promise<void> }
       const sent: unknown[] = []
       client.commit = async (options) => {
@@ -224,10 +222,7 @@ describe('@platformatic/kafka driver around a rebalance (the library scripted)',
   it('joins the group by itself, once a second until it succeeds, after the library gave up a rejoin', async () => {
     const member = scriptedMember()
     try {
-      const started = member.consumer.start()
-      await settle()
-      member.join(0)
-      await started
+      await member.start(0)
       const client = Reflect.get(member.consumer, 'consumer') as EventEmitter & { isActive: () => boolean }
       let active = false
       const joins: number[] = []
