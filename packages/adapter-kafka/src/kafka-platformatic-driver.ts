@@ -615,12 +615,9 @@ class PlatformaticConsumer implements DriverConsumer {
 
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
     if (this.stopping || offsets.length === 0) return
-    // Not while the group is being joined (the library marks its member inactive from the JoinGroup
-    // until SyncGroup is done). A commit sent then waits behind the parked JoinGroup, reaches the
-    // coordinator between the two, gets REBALANCE_IN_PROGRESS, and the library answers that by joining
-    // again; from the leader, that JoinGroup starts a new rebalance for every member. In the chaos suite
-    // the leader re-joined so about once a second for up to a minute ("Leader ... re-joining group
-    // during Stable" in the coordinator's log), with no record delivered. The consumer commits again.
+    // Not while the group is being joined (the library's member is inactive from JoinGroup to the end
+    // of SyncGroup): such a commit waits behind the parked JoinGroup and is refused with
+    // REBALANCE_IN_PROGRESS (see keepCommitsFromJoining). The consumer commits again after the join.
     if (!this.consumer.isActive()) return
     await this.consumer.commit({ offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: BigInt(offset), leaderEpoch: -1 })) })
     this.options.onCommitted(offsets)
