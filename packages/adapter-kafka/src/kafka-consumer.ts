@@ -13,6 +13,7 @@ import {
 import { type DeliveryHost, type Item, KafkaDelivery } from './kafka-delivery.js'
 import type { DriverBatch, DriverConsumer, DriverRecord, KafkaDriver, TopicPartitionOffset } from './kafka-driver.js'
 import { wrapError } from './kafka-errors.js'
+import { PartitionKeys, partitionKey } from './kafka-partition-key.js'
 import { PartitionTracker } from './kafka-partition-tracker.js'
 import { ReadyQueue } from './kafka-ready-queue.js'
 import { dueAtOf, fromRecord } from './kafka-wire.js'
@@ -81,6 +82,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
   private commitTimer: NodeJS.Timeout | undefined
   private committing: Promise<void> | undefined
   private commitAgain = false
+  private readonly keys = new PartitionKeys()
 
   constructor(
     private readonly context: ConsumerContext,
@@ -151,26 +153,34 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
     clearTimeout(this.commitTimer)
   }
 
-  private async onBatch(batch: DriverBatch): Promise<void> {
-    const key = partitionKey(batch.topic, batch.partition)
+  private onBatch(batch: DriverBatch): Promise<void> {
+    return this.takeFrom(batch, 0) ?? settled
+  }
+
+  /**
+   * Takes the batch's records from `start` on, in this turn: no promise while nothing waits (the
+   * platformatic driver hands over one record per call). Returns one only when the read-ahead is full,
+   * for the rest, taken once there is room.
+   */
+  private takeFrom(batch: DriverBatch, start: number): Promise<void> | undefined {
+    const key = this.keys.of(batch.topic, batch.partition)
     const fromRetryTopic = batch.topic === this.plan.retryTopic
     // A fetch answered after a rebalance can carry a partition that moved to another member: its new
     // owner reads it from the committed offset, handing it out here too would break per-key order.
-    if (!this.assigned.has(key)) return
+    if (!this.assigned.has(key)) return undefined
     // The driver is told the last offset taken once per stretch, not per record (kafkajs makes a
     // Long per call): before any wait, pause or early return, and at the end.
     let taken = -1
-    const resolveTaken = () => {
-      if (taken >= 0) batch.resolve(taken)
-      taken = -1
-    }
     // Looked up once per batch, and again after a wait (a rebalance may have dropped it meanwhile).
     let tracker = this.trackers.get(key)
     const records = batch.records
     // Indexed: no iterator object per batch.
-    for (let index = 0; index < records.length; index++) {
+    for (let index = start; index < records.length; index++) {
       const record = records[index] as DriverRecord
-      if (this.stopping || !batch.isRunning()) return resolveTaken()
+      if (this.stopping || !batch.isRunning()) {
+        if (taken >= 0) batch.resolve(taken)
+        return undefined
+      }
       tracker ??= this.trackerFrom(key, batch, record.offset)
       if (record.offset < tracker.next) {
         // Already handed out (refetched after a rejoin while still in flight here).
@@ -188,9 +198,9 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
         const wait = dueAtOf(record) - Date.now()
         if (wait > 0) {
           if (this.held >= holdLimit) {
-            resolveTaken()
+            if (taken >= 0) batch.resolve(taken)
             this.resumeHeld.push(batch.pause())
-            return
+            return undefined
           }
           tracker.track(record.offset)
           taken = record.offset
@@ -199,10 +209,9 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
         }
       }
       if (this.readAheadFull) {
-        resolveTaken()
+        if (taken >= 0) batch.resolve(taken)
         this.drain()
-        if (!(await this.waitForCapacity(batch))) return
-        tracker = this.trackerFrom(key, batch, record.offset)
+        return this.takeWhenRoom(batch, index)
       }
       tracker.track(record.offset)
       taken = record.offset
@@ -213,8 +222,15 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       if (this.readyItems.length === 0 && this.inflight < this.options.prefetch) this.handOut(delivery)
       else this.readyItems.push(delivery)
     }
-    resolveTaken()
+    if (taken >= 0) batch.resolve(taken)
     this.drain()
+    return undefined
+  }
+
+  /** The rest of a batch from `index` on, once the read-ahead has room (the record there is looked at again). */
+  private async takeWhenRoom(batch: DriverBatch, index: number): Promise<void> {
+    if (!(await this.waitForCapacity(batch))) return
+    await this.takeFrom(batch, index)
   }
 
   /** The partition's tracker; a new one starting at `offset` when it has none. */
@@ -399,9 +415,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
   }
 }
 
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`
-}
+const settled = Promise.resolve()
 
 function asIncoming(message: OutgoingMessage): IncomingMessage {
   return {

@@ -83,7 +83,11 @@ export interface DriverConsumerOptions {
   topics: string[]
   /** Where a partition without a committed offset starts: earliest (true) or latest (false). */
   fromBeginning: boolean
-  /** Handles a batch; resolving lets the driver fetch further. Must not throw. */
+  /**
+   * Handles a batch; resolving lets the driver fetch further. Must not throw. Records taken in the
+   * turn of the call are resolved (`batch.resolve`) before it returns, so a driver can hand records
+   * over one at a time and see at once whether it must wait.
+   */
   onBatch(batch: DriverBatch): Promise<void>
   /** After every (re)join: the partitions this member now owns, by topic. */
   onAssigned(assignment: ReadonlyMap<string, readonly number[]>): void

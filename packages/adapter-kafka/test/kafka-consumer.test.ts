@@ -97,4 +97,28 @@ describe('kafka consumer', () => {
     expect(events.filter((event) => event.startsWith('deliver'))).toEqual(['deliver id-0', 'deliver id-1', 'deliver id-2', 'deliver id-3', 'deliver id-4'])
     await consumer.close()
   })
+
+  it('takes a batch in the turn it is handed over while the read-ahead has room, and the rest of one that fills it once there is room', async () => {
+    const busy: Delivery[] = []
+    const { consumer, member } = consumerOnFakeDriver(1, (delivery) => {
+      busy.push(delivery)
+    })
+    await consumer.start()
+    member().onAssigned(new Map([[topic, [0]]]))
+    // The platformatic driver hands over one record per call and reads `resolved` right after the call.
+    const small = loggedBatch(3, [])
+    const taking = member().onBatch(small)
+    expect(small.resolved).toBe(2)
+    await taking
+    // The read-ahead holds 2,000 records (one handler busy, 2 queued already): the batch waits at offset 2,001.
+    const large = loggedBatch(2_003, [])
+    for (const record of large.records) record.offset += 3
+    const waiting = member().onBatch(large)
+    expect(large.resolved).toBe(2_000)
+    // Handlers finish: half the read-ahead frees, the batch goes on.
+    for (let index = 0; index < 1_100; index++) busy.shift()?.ackNow?.()
+    await waiting
+    expect(large.resolved).toBe(2_005)
+    await consumer.close()
+  })
 })

@@ -60,16 +60,22 @@ describe('@platformatic/kafka driver', () => {
  */
 function scriptedMember() {
   const driver = new PlatformaticDriver(resolveSettings(new URL('kafka://127.0.0.1:1'), undefined, {}), silentLogger)
-  const handed: Array<{ partition: number; offsets: number[] }> = []
+  // One entry per record: how the driver cuts records into batches is its own business.
+  const handed: Array<{ partition: number; offset: number }> = []
   let hold: Promise<void> | undefined
   const consumer = driver.consumer({
     groupId: 'scripted',
     topics: ['t'],
     fromBeginning: true,
-    onBatch: async (batch: DriverBatch) => {
-      handed.push({ partition: batch.partition, offsets: batch.records.map((record) => record.offset) })
-      await hold
-      batch.resolve(batch.records.at(-1)?.offset ?? -1)
+    // Takes a batch in the same turn, as the adapter's consumer does while it has room; after the held promise else.
+    onBatch: (batch: DriverBatch) => {
+      for (const { offset } of batch.records) handed.push({ partition: batch.partition, offset })
+      const last = batch.records.at(-1)?.offset ?? -1
+      if (hold === undefined) {
+        batch.resolve(last)
+        return Promise.resolve()
+      }
+      return hold.then(() => batch.resolve(last))
     },
     onAssigned: () => {},
     onCommitted: () => {},
@@ -113,7 +119,7 @@ function scriptedMember() {
       join(...partitions)
       await started
     },
-    holdBatches(until: Promise<void>) {
+    holdBatches(until: Promise<void> | undefined) {
       hold = until
     },
     async close() {
@@ -124,6 +130,51 @@ function scriptedMember() {
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
+
+describe('@platformatic/kafka driver handing records over (the library scripted)', () => {
+  it('hands a record over inside the push that brought it while the consumer takes it at once: none waits in the stream', async () => {
+    const member = scriptedMember()
+    try {
+      await member.start(0)
+      await settle()
+      const stream = member.streams[0] as Readable
+      member.push(stream, 0, 0, 1, 2)
+      // Not awaited: read in pull mode, a fetch's records waited in the stream's buffer for a later turn.
+      expect(member.handed.map(({ offset }) => offset)).toEqual([0, 1, 2])
+      expect(stream.readableLength).toBe(0)
+    } finally {
+      await member.close()
+    }
+  })
+
+  it('pauses the stream at a record the consumer does not take at once, and hands over the rest in order after it', async () => {
+    const member = scriptedMember()
+    try {
+      await member.start(0)
+      await settle()
+      let release: () => void = () => {}
+      member.holdBatches(
+        new Promise<void>((resolve) => {
+          release = resolve
+        }),
+      )
+      const stream = member.streams[0] as Readable
+      member.push(stream, 0, 0, 1, 2, 3)
+      await settle()
+      expect(member.handed.map(({ offset }) => offset)).toEqual([0])
+      expect(stream.readableLength).toBe(3)
+      release()
+      await settle()
+      expect(member.handed.map(({ offset }) => offset)).toEqual([0, 1, 2, 3])
+      // Flowing again once nothing waits.
+      member.holdBatches(undefined)
+      member.push(stream, 0, 4)
+      expect(member.handed.map(({ offset }) => offset)).toEqual([0, 1, 2, 3, 4])
+    } finally {
+      await member.close()
+    }
+  })
+})
 
 describe('@platformatic/kafka driver around a rebalance (the library scripted)', () => {
   it('reads a partition it gains from a new stream, not from where the old stream had it', async () => {
@@ -141,7 +192,7 @@ describe('@platformatic/kafka driver around a rebalance (the library scripted)',
       // A stream made after the join reads it from the committed offset.
       member.push(member.streams.at(-1), 1, 300, 301)
       await settle()
-      expect(member.handed.filter(({ partition }) => partition === 1)).toEqual([{ partition: 1, offsets: [300, 301] }])
+      expect(member.handed.filter(({ partition }) => partition === 1).map(({ offset }) => offset)).toEqual([300, 301])
       expect(member.streams.length).toBe(2)
     } finally {
       await member.close()
@@ -168,7 +219,7 @@ describe('@platformatic/kafka driver around a rebalance (the library scripted)',
       member.push(member.streams.at(-1), 1, 700)
       release()
       await settle()
-      expect(member.handed.filter(({ partition }) => partition === 1)).toEqual([{ partition: 1, offsets: [700] }])
+      expect(member.handed.filter(({ partition }) => partition === 1).map(({ offset }) => offset)).toEqual([700])
     } finally {
       await member.close()
     }
