@@ -89,12 +89,15 @@ export class NatsConsumer implements TransportConsumer {
     const puller = this.puller as NatsPuller
     while (!this.stopped) {
       const free = this.options.prefetch - this.unsettled.size - puller.owed()
-      if (free <= 0) {
+      // Owing its slots to a request the server left unanswered, a consumer with nothing in hand would
+      // stand still until the server ends it: one message asked for says whether it still holds it.
+      const probe = free <= 0 && this.unsettled.size < this.options.prefetch && puller.mayProbe()
+      if (free <= 0 && !probe) {
         await this.slotFreedOrOwedEnds(puller.owedUntil())
         continue
       }
       try {
-        await puller.pull(free)
+        await (probe ? puller.probe() : puller.pull(free))
         failures = 0
       } catch (error) {
         if (this.stopped) break

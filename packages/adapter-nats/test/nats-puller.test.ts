@@ -139,6 +139,46 @@ describe('NatsPuller', () => {
     expect(pulling.owed()).toBe(0)
   })
 
+  // A CI run saw the other side of the bound: the server answered none of one request's five expiries,
+  // and the consumer, owing its whole prefetch to it, stood still past the conformance case's 15 s.
+  it('stops owing for an unanswered request one expiry after a later request is answered', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    const connection = new ScriptedConnection()
+    const received: JsMsg[] = []
+    const pulling = puller(connection, received)
+    const unanswered = pulling.pull(4).catch(() => {})
+    expect(pulling.mayProbe()).toBe(false)
+    await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
+    await unanswered
+    expect(pulling.owed()).toBe(4)
+    expect(pulling.mayProbe()).toBe(true)
+    const probed = pulling.probe()
+    expect(connection.requests[1]?.body.batch).toBe(1)
+    // JetStream takes requests up in order: the probe's 408 means the first was taken up, so it is served
+    // or expired within one expiry.
+    connection.sendStatus(connection.requests[1]?.reply as string, 408)
+    await probed
+    expect(pulling.owed()).toBe(4)
+    expect(pulling.mayProbe()).toBe(false)
+    expect(pulling.owedUntil()).toBe(Date.now() + expiresMs + 200)
+    await vi.advanceTimersByTimeAsync(expiresMs + 200)
+    expect(pulling.owed()).toBe(0)
+  })
+
+  it('sends one probe at a time: a probe the server leaves unanswered too is not followed by another', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    const connection = new ScriptedConnection()
+    const pulling = puller(connection, [])
+    const unanswered = pulling.pull(4).catch(() => {})
+    await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
+    await unanswered
+    const probed = pulling.probe().catch((error: Error) => error.message)
+    await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
+    expect(await probed).toMatch(/after 5 expiries/)
+    expect(pulling.owed()).toBe(5)
+    expect(pulling.mayProbe()).toBe(false)
+  })
+
   it('owes nothing for a request the server ended', async () => {
     vi.useFakeTimers({ now: 1_000_000 })
     const connection = new ScriptedConnection()
