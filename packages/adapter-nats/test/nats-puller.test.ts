@@ -40,6 +40,16 @@ function puller(connection: ScriptedConnection, received: JsMsg[]): NatsPuller {
   return new NatsPuller(connection as unknown as NatsConnection, '$JS.API', 'orders', 'worker', expiresMs, (message) => received.push(message))
 }
 
+/** `request` left unanswered by the server through every expiry the puller waits: its error message. */
+async function unansweredThroughout(request: Promise<void>): Promise<string> {
+  const outcome = request.then(
+    () => 'served',
+    (error: Error) => error.message,
+  )
+  await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
+  return outcome
+}
+
 describe('NatsPuller', () => {
   afterEach(() => {
     vi.useRealTimers()
@@ -114,9 +124,7 @@ describe('NatsPuller', () => {
     const pulling = puller(connection, [])
     let ended = 0
     pulling.onOwedEnded = () => ended++
-    const unanswered = pulling.pull(2).catch((error: Error) => error.message)
-    await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
-    expect(await unanswered).toMatch(/after 5 expiries/)
+    expect(await unansweredThroughout(pulling.pull(2))).toMatch(/after 5 expiries/)
     // Well past its own expiry, and still owed: the server has not ended it.
     await vi.advanceTimersByTimeAsync(10 * expiresMs)
     expect(pulling.owed()).toBe(2)
@@ -131,9 +139,7 @@ describe('NatsPuller', () => {
     vi.useFakeTimers({ now: 1_000_000 })
     const connection = new ScriptedConnection()
     const pulling = puller(connection, [])
-    const unanswered = pulling.pull(1).catch(() => {})
-    await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
-    await unanswered
+    await unansweredThroughout(pulling.pull(1))
     expect(pulling.owed()).toBe(1)
     await vi.advanceTimersByTimeAsync(30_000)
     expect(pulling.owed()).toBe(0)
@@ -144,12 +150,10 @@ describe('NatsPuller', () => {
   it('stops owing for an unanswered request one expiry after a later request is answered', async () => {
     vi.useFakeTimers({ now: 1_000_000 })
     const connection = new ScriptedConnection()
-    const received: JsMsg[] = []
-    const pulling = puller(connection, received)
-    const unanswered = pulling.pull(4).catch(() => {})
+    const pulling = puller(connection, [])
+    const unanswered = pulling.pull(4)
     expect(pulling.mayProbe()).toBe(false)
-    await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
-    await unanswered
+    await unansweredThroughout(unanswered)
     expect(pulling.owed()).toBe(4)
     expect(pulling.mayProbe()).toBe(true)
     const probed = pulling.probe()
@@ -169,12 +173,8 @@ describe('NatsPuller', () => {
     vi.useFakeTimers({ now: 1_000_000 })
     const connection = new ScriptedConnection()
     const pulling = puller(connection, [])
-    const unanswered = pulling.pull(4).catch(() => {})
-    await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
-    await unanswered
-    const probed = pulling.probe().catch((error: Error) => error.message)
-    await vi.advanceTimersByTimeAsync(5 * (expiresMs + 200))
-    expect(await probed).toMatch(/after 5 expiries/)
+    await unansweredThroughout(pulling.pull(4))
+    expect(await unansweredThroughout(pulling.probe())).toMatch(/after 5 expiries/)
     expect(pulling.owed()).toBe(5)
     expect(pulling.mayProbe()).toBe(false)
   })
