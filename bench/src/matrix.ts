@@ -21,30 +21,39 @@ export interface Cell {
   run(context: RunContext): Promise<Measurement>
 }
 
-/** Messages per broker for the basic 1 KB throughput cells (the default mode); the others scale from it. */
+/**
+ * Messages per broker for the basic 1 KB throughput cells (the default mode); the others scale from it.
+ * Sized so that a timed run on a broker lasts about a second on a 2-core machine: with 5,000 messages
+ * RabbitMQ's and Redis' runs took 50–500 ms. Memory stays at 50,000: its publish cells keep every
+ * message stored until the run ends, and at 200,000 × 1 KB they measured the heap's growth (wave 21).
+ */
 const baseMessages: Record<string, number> = {
   memory: 50_000,
-  rabbitmq: 5_000,
+  rabbitmq: 15_000,
   'rabbitmq-seconds': 5_000,
   kafka: 5_000,
   'kafka-platformatic': 5_000,
-  redis: 5_000,
+  redis: 20_000,
+  'redis-node': 20_000,
   sqs: 200,
   'sqs-eventbridge': 200,
   kinesis: 1_000,
 }
+/** Messages of the 64 KB cells: a tenth of what the base was before wave 21. */
+const largeMessages: Record<string, number> = { memory: 5_000, rabbitmq: 500, redis: 500, 'redis-node': 1_000, kafka: 500, 'kafka-platformatic': 500 }
 /**
  * Messages of the consume cells where they differ from the base: a Kafka consumer drains 5,000 records in
  * about 30 ms, which measures how fast each side's code warms up (anymq's reached the raw client's rate
- * only after ~60,000 records in a process), not consumption.
+ * only after ~60,000 records in a process), not consumption; 40,000 still drained in 90–380 ms.
  */
-const consumeMessages: Record<string, number> = { kafka: 40_000, 'kafka-platformatic': 40_000 }
+const consumeMessages: Record<string, number> = { kafka: 120_000, 'kafka-platformatic': 120_000 }
 /**
  * Messages of the sendBatch cells where they differ from the base: 5,000 records in batches of 100 take
  * 120–500 ms on Kafka, and on a shared 2-core box single runs of one side spread 3× (13.9k–40.7k msg/s
  * anymq, 10.1k–36.1k raw, six runs each at load 6), so the median of two swung from 0.49× to 1.19×.
+ * Redis takes a batch of 100 × 100 B in about a millisecond: 5,000 messages were a 50–90 ms run.
  */
-const batchMessages: Record<string, number> = { kafka: 20_000, 'kafka-platformatic': 20_000 }
+const batchMessages: Record<string, number> = { kafka: 40_000, 'kafka-platformatic': 40_000, redis: 50_000, 'redis-node': 50_000 }
 /**
  * Messages of the "await each send" cells where they differ from a fifth of the base: a Kafka client
  * library's produce path costs ~2× its warm CPU per send for its first few hundred sends (@platformatic/kafka,
@@ -98,7 +107,7 @@ const sizeLabel = (bytes: number) => (bytes >= KB ? `${bytes / KB} KB` : `${byte
 export function cellsFor(broker: string, mode: Mode): Cell[] {
   const scale = mode === 'quick' ? 0.25 : 1
   const base = Math.round((baseMessages[broker] ?? 10_000) * scale)
-  const forSize = (bytes: number) => (bytes >= 64 * KB ? Math.max(50, Math.round(base / 10)) : base)
+  const forSize = (bytes: number) => (bytes >= 64 * KB ? Math.max(50, Math.round((largeMessages[broker] ?? base / 10) * scale)) : base)
   const cells: Cell[] = []
   const add = (cell: Omit<Cell, 'measures'> & { measures?: Cell['measures'] }) => cells.push({ measures: 'throughput', ...cell })
   const throughput = (bytes: number, which: string[]) => {
