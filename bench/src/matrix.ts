@@ -107,7 +107,8 @@ const sizeLabel = (bytes: number) => (bytes >= KB ? `${bytes / KB} KB` : `${byte
 export function cellsFor(broker: string, mode: Mode): Cell[] {
   const scale = mode === 'quick' ? 0.25 : 1
   const base = Math.round((baseMessages[broker] ?? 10_000) * scale)
-  const forSize = (bytes: number) => (bytes >= 64 * KB ? Math.max(50, Math.round((largeMessages[broker] ?? base / 10) * scale)) : base)
+  const large = Math.max(50, Math.round((largeMessages[broker] ?? (baseMessages[broker] ?? 10_000) / 10) * scale))
+  const forSize = (bytes: number) => (bytes >= 64 * KB ? large : base)
   const cells: Cell[] = []
   const add = (cell: Omit<Cell, 'measures'> & { measures?: Cell['measures'] }) => cells.push({ measures: 'throughput', ...cell })
   const throughput = (bytes: number, which: string[]) => {
