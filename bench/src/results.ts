@@ -47,6 +47,27 @@ const latencyMedian = (runs: Measurement[]) => {
 
 const cpuMicros = (runs: Measurement[]) => median(runs.map((run) => (run.cpuMs * 1000) / Math.max(1, run.completed)))
 
+/**
+ * One cell per broker and cell id out of the cells of several runs of the same command, each side's
+ * repetitions pooled: two runs of `--reps 2` give medians of four runs per side, where one slow run
+ * of two moved a cell by up to 0.4 (bench README, "Wave 21"). A cell that failed in any run keeps the
+ * first error.
+ */
+export function poolCells(cells: Iterable<CellResult>): CellResult[] {
+  const pooled = new Map<string, CellResult>()
+  for (const cell of cells) {
+    const key = `${cell.broker}/${cell.id}`
+    const seen = pooled.get(key)
+    if (seen === undefined) pooled.set(key, { ...cell, anymq: [...cell.anymq], raw: [...cell.raw] })
+    else {
+      seen.anymq.push(...cell.anymq)
+      seen.raw.push(...cell.raw)
+      seen.error ??= cell.error
+    }
+  }
+  return [...pooled.values()]
+}
+
 /** Medians over the repetitions of each side, and the anymq/raw ratio. */
 export function summarize(cell: CellResult): Summary {
   const anymqRate = median(cell.anymq.map((run) => run.rate))
