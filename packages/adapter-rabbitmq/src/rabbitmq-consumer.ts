@@ -22,6 +22,11 @@ export interface ConsumerSource {
   describe: string
   /** Runs once after the consumer closed (e.g. deletes a reply inbox). */
   cleanup?: () => Promise<void>
+  /**
+   * The queue has a single active consumer (`ordered: true`): cancelling hands it to a standby at once.
+   * Such a consumer stops by holding what arrives instead (see {@link RabbitConsumer.stop}).
+   */
+  singleActive?: boolean
 }
 
 interface Attached {
@@ -81,13 +86,20 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
     }
   }
 
+  /**
+   * Stops handing deliveries to core. On a single-active-consumer queue the consumer is not cancelled:
+   * a cancel makes a standby active while this one's handlers still run and before what it holds is
+   * back in the queue, so the standby would start a key's later messages first. What arrives from now
+   * on, and what core gives back, stays unacked until `close()` closes the channel, which returns it
+   * all to the queue at its place, ahead of anything a standby then receives.
+   */
   async stop(): Promise<void> {
     if (this.state !== 'running') return
     this.state = 'stopped'
     clearTimeout(this.restartTimer)
     await this.attaching?.catch(() => {})
     const attached = this.attached
-    if (attached && !attached.closed) await attached.channel.cancel(attached.consumerTag).catch(() => {})
+    if (attached && !attached.closed && !this.source.singleActive) await attached.channel.cancel(attached.consumerTag).catch(() => {})
   }
 
   async close(): Promise<void> {
@@ -170,7 +182,10 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
       return
     }
     if (this.state !== 'running') {
-      settle(attached, (channel) => channel.nack(raw, false, true))
+      // Held, not requeued: on a single-active-consumer queue the broker would hand it straight back here.
+      // Counted as held, so no ack with `multiple` covers it.
+      if (this.source.singleActive) attached.acks.delivered(raw)
+      else settle(attached, (channel) => channel.nack(raw, false, true))
       return
     }
     let delivery: Delivery
@@ -211,6 +226,8 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
       release: async () => {
         if (settled) return
         settled = true
+        // Stopping a single-active-consumer queue: kept unacked, back to the queue with the channel's close (see stop()).
+        if (this.source.singleActive && this.state !== 'running') return
         attached.acks.released(raw)
         settle(attached, (channel) => channel.nack(raw, false, true))
       },

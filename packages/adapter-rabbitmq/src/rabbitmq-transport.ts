@@ -133,6 +133,7 @@ export class RabbitTransport implements Transport {
         describe: `queue '${spec.name}'`,
         prepare: () => this.topology.queue(spec),
         republish: (message) => this.publish({ kind: 'queue', queue: spec }, [message]),
+        singleActive: spec.ordered,
       }
     } else {
       const spec = source.subscription
