@@ -8,7 +8,7 @@ import { ConfigError } from './errors.js'
 import { consoleLogger, type Logger, redactingLogger } from './logger.js'
 import { abortSignal, integer, type OptionShape, ofType, required, validateOptions } from './options-validation.js'
 import { Queue, type QueueOptions } from './queue.js'
-import { redactUrl, registerSecret } from './redact.js'
+import { redactUrl, redactUserInfo, registerSecret } from './redact.js'
 import { Requester, type RequestReplyOptions } from './requester.js'
 import { Responder } from './responder.js'
 import { Runtime } from './runtime.js'
@@ -68,11 +68,17 @@ export class Anymq {
     url: string,
     observability: { health?: ConnectionHealth; telemetry?: Telemetry } = {},
     /** The parsed URL and every host of it, for `asyncapi()`'s server. */
-    private readonly location?: { parsed: URL; hosts: readonly string[] },
+    private location?: { parsed: URL; hosts: readonly string[] },
   ) {
     this.adapter = factory.name
     this.capabilities = capabilities
     this.url = url
+    // Kept without its password: asyncapi() needs only the host and path, and `console.log(mq)` shows it.
+    if (location?.parsed.password) {
+      const parsed = new URL(location.parsed)
+      parsed.password = ''
+      this.location = { parsed, hosts: location.hosts }
+    }
     this.connectionHealth = observability.health ?? new ConnectionHealth()
     this.runtime = new Runtime(transport, factory.name, capabilities, logger, factory.queueBrokerOptions, observability.telemetry)
     if (factory.cloudEvents !== undefined) this.runtime.cloudEventsHeaders = factory.cloudEvents
@@ -246,6 +252,15 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
       {
         field: 'url',
         message: `${JSON.stringify(redactUrl(String(url)))} is not a URL; expected e.g. memory://, amqp://user:pass@host:5672, kafka://host:9092, sqs://us-east-1, redis://host:6379`,
+      },
+    ])
+  }
+  // A raw '/' in a password makes the rest of it (and the host) the path: refused before anything echoes that path.
+  if (parsed.pathname.includes('@')) {
+    throw new ConfigError([
+      {
+        field: 'url',
+        message: `${JSON.stringify(redactUserInfo(String(url)))}: its user name or password holds a '/', '?', '#' or '@' as it is, which ends it early; percent-encode them (encodeURIComponent)`,
       },
     ])
   }

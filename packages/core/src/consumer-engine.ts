@@ -7,6 +7,7 @@ import { KeySequencer } from './key-sequencer.js'
 import type { Logger } from './logger.js'
 import type { Message } from './message.js'
 import { ReceivedMessage, type Settlement } from './received-message.js'
+import { inspectSymbol } from './redact.js'
 import type { RetryPolicy } from './retry-policy.js'
 import { type StandardSchemaV1, validateBody } from './schema.js'
 import { type CloudEventsHeaders, defaultCloudEventsHeaders } from './spi/cloud-events-headers.js'
@@ -100,6 +101,11 @@ export class ConsumerEngine<T> {
         await delivery.extendLease(ms)
       },
     }
+  }
+
+  /** What `console.log` shows: not the adapter's consumer, which holds the broker client and its credentials. */
+  [inspectSymbol](): string {
+    return `ConsumerEngine { adapter: '${this.settings.adapter}', stopped: ${this.stopped}, counts: ${JSON.stringify(this.counts)} }`
   }
 
   async start(): Promise<void> {

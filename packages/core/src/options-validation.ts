@@ -313,3 +313,13 @@ export const nameCheck: OptionCheck = describedCheck(
   },
   { expected: 'a name', accepts: (value) => typeof value === 'string' },
 )
+
+/** A `deadLetter` option: `false` (none), or the dead-letter queue's name, held to the rules of any queue name. */
+export const deadLetterCheck: OptionCheck = describedCheck(
+  (value, field, problems) => {
+    if (value === undefined || value === false) return
+    if (typeof value === 'string') nameCheck(value, field, problems)
+    else problems.push({ field, message: `expected false or a queue name, got ${describeValue(value, field)}` })
+  },
+  { expected: 'false or a queue name', accepts: (value) => value === false || typeof value === 'string' },
+)

@@ -7,7 +7,7 @@ export function redactUrl(url: string | URL): string {
   try {
     parsed = new URL(String(url))
   } catch {
-    return redactText(String(url))
+    return redactUserInfo(String(url))
   }
   if (parsed.password) parsed.password = '***'
   for (const name of [...parsed.searchParams.keys()]) {
@@ -41,6 +41,17 @@ function safeDecode(value: string): string {
 const credentialsInUrl = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]+)@/gi
 const secretAssignment = /\b(password|passwd|pwd|secret|token|secretAccessKey|sessionToken|apiKey|auth)(["']?\s*[:=]\s*["']?)([^\s"',;&}]+)/gi
 
+/**
+ * A URL as typed, with everything between `://` and its last `@` masked: a password holding a raw
+ * `/`, `?`, `#` or `@` ends the URL's user info early, so its tail would be shown as host or path.
+ */
+export function redactUserInfo(text: string): string {
+  const start = text.indexOf('://')
+  const at = text.lastIndexOf('@')
+  if (start < 0 || at <= start) return redactText(text)
+  return redactText(`${text.slice(0, start + 3)}***${text.slice(at)}`)
+}
+
 /** Removes URL passwords, `password=…`-style assignments and registered secrets from free text. */
 export function redactText(text: string): string {
   let result = text.replace(credentialsInUrl, '$1***@').replace(secretAssignment, '$1$2***')
@@ -49,3 +60,10 @@ export function redactText(text: string): string {
   }
   return result
 }
+
+/**
+ * Node's `util.inspect` hook (a registered symbol, so core needs no `node:util`). Core's objects that
+ * reach the adapter (its transport, a consumer) print through it as a short summary: a broker client
+ * keeps its connection settings, password included, and `console.log(mq)` would otherwise print them.
+ */
+export const inspectSymbol: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never

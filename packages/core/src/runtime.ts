@@ -3,6 +3,7 @@ import type { Capabilities } from './capabilities.js'
 import { ClosedError } from './errors.js'
 import type { Logger } from './logger.js'
 import { type OptionCheck, type OptionShape, objectOf } from './options-validation.js'
+import { inspectSymbol } from './redact.js'
 import { ReplyInbox } from './reply-inbox.js'
 import { type CloudEventsHeaders, defaultCloudEventsHeaders } from './spi/cloud-events-headers.js'
 import type { Destination, OutgoingMessage, Transport } from './spi/transport.js'
@@ -40,6 +41,11 @@ export class Runtime {
     this.replies = new ReplyInbox(transport, adapter, logger)
     this.storesAtOnce = telemetry === noTelemetry && typeof transport.publishNow === 'function'
     this.brokerOptionsCheck = objectOf(queueBrokerOptions)
+  }
+
+  /** What `console.log` shows: not the transport, which holds the broker client and its credentials. */
+  [inspectSymbol](): string {
+    return `Runtime { adapter: '${this.adapter}', closed: ${this.closed} }`
   }
 
   assertOpen(what = 'the connection'): void {

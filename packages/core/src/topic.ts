@@ -7,7 +7,7 @@ import { ConfigError, UnsupportedFeatureError } from './errors.js'
 import type { Message } from './message.js'
 import { iterateMessages, type MessagesOptions } from './message-iterator.js'
 import { MessageSender } from './message-sender.js'
-import { abortSignal, either, type OptionCheck, objectOf, ofType, oneOf, standardSchema, stringRecord, validateOptions } from './options-validation.js'
+import { abortSignal, deadLetterCheck, type OptionCheck, objectOf, ofType, oneOf, standardSchema, stringRecord, validateOptions } from './options-validation.js'
 import { noSendOptions, type OutgoingContext, type PublishOptions } from './outgoing-message.js'
 import { validateName } from './queue.js'
 import { createRetryPolicy, type RetryPolicyOptions, retryPolicyCheck } from './retry-policy.js'
@@ -57,7 +57,7 @@ const subscribeOnlyChecks: Record<Exclude<keyof SubscribeOptions, keyof ConsumeO
   filter: objectOf({ subject: ofType('string'), headers: stringRecord() }),
   startFrom: oneOf('latest', 'earliest'),
   retry: retryPolicyCheck,
-  deadLetter: either(oneOf(false), ofType('string', 'a queue name')),
+  deadLetter: deadLetterCheck,
 }
 
 /**

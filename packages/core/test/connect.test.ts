@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { adapter as memory } from '../../adapter-memory/src/index.js'
 import { orderSchema } from '../../conformance/src/index.js'
@@ -46,6 +47,36 @@ describe('connect', () => {
     expect((error as Error).message).not.toContain('hunter2')
   })
 
+  it('refuses a URL whose password holds a raw / or @ with a ConfigError that shows no part of it', async () => {
+    // Unparseable: the text after '/' ends up in the port.
+    const broken = await connect('redis://scout:Abc/S3cr3tTail@127.0.0.1:6379').catch((caught: unknown) => caught)
+    expect(broken).toBeInstanceOf(ConfigError)
+    expect((broken as Error).message).toContain('"redis://***@127.0.0.1:6379" is not a URL')
+    // Parseable, wrongly: user 'scout', password 'p', host 'ss%w', and the rest of the password as the path.
+    const split = await connect('memory://scout:p@ss%w/rd:S3cr3t@127.0.0.1:6379', { adapter: memory }).catch((caught: unknown) => caught)
+    expect(split).toBeInstanceOf(ConfigError)
+    expect((split as Error).message).toContain('percent-encode them (encodeURIComponent)')
+    for (const error of [broken, split]) {
+      for (const part of ['Abc', 'S3cr3t', 'ss%w', 'rd:']) expect((error as Error).message).not.toContain(part)
+    }
+    // Percent-encoded, the same password is fine.
+    const encoded = await connect(`memory://scout:${encodeURIComponent('p@ss%w/rd:S3cr3t')}@encoded-password`, { adapter: memory })
+    await encoded.close()
+  })
+
+  it('refuses a dead-letter queue name that is not a valid name, as it does a queue name', async () => {
+    const mq = await connect('memory://dead-letter-names', { adapter: memory })
+    try {
+      expect(() => mq.queue('orders', { deadLetter: 'bad name' })).toThrow(ConfigError)
+      expect(() => mq.queue('orders', { deadLetter: 'bad name' })).toThrow(/deadLetter: 'bad name' is not a valid name: use 1 to 200 letters/)
+      expect(() => mq.topic('events', { deadLetter: 'x/y' } as never)).toThrow(ConfigError)
+      mq.queue('orders', { deadLetter: 'orders.failed' })
+      mq.queue('orders-no-dlq', { deadLetter: false })
+    } finally {
+      await mq.close()
+    }
+  })
+
   it('rejects unknown connect options and unknown URL parameters, every problem at once', async () => {
     await expect(connect('memory://', { adapter: memory, retries: 3 } as never)).rejects.toThrow(
       /connect options.retries: unknown option; allowed: adapter, logger, broker/,
@@ -61,6 +92,39 @@ describe('connect', () => {
     expect(mq.adapter).toBe('memory')
     expect(mq.url).toBe('memory://')
     await mq.close()
+  })
+
+  it('prints no password when the connection or its handles are logged (console.log, util.inspect at any depth)', async () => {
+    const password = 'pr1nted-s3cret'
+    // As a broker client does: the transport and each consumer keep the connection settings, password included.
+    const keeping = {
+      ...memory,
+      schemes: ['keeping'],
+      connect: async (url: URL, context: Parameters<typeof memory.connect>[1]) => {
+        const transport = await memory.connect(new URL('memory://inspect-test'), context)
+        const consume = transport.consume.bind(transport)
+        return Object.assign(transport, {
+          settings: { url: url.href, password: url.password },
+          consume: async (...args: Parameters<typeof consume>) => Object.assign(await consume(...args), { settings: { password: url.password } }),
+        })
+      },
+    }
+    const mq = await connect(`keeping://user:${password}@broker:5672/vhost`, { adapter: keeping })
+    try {
+      const queue = mq.queue<string>('inspected')
+      const consumer = queue.consume(() => {})
+      await consumer.ready
+      const requester = mq.requester('inspected-rpc')
+      for (const printed of [mq, queue, consumer, requester, mq.topic('inspected-topic'), queue.deadLetters()]) {
+        const text = inspect(printed, { depth: Number.POSITIVE_INFINITY, showHidden: true })
+        expect(text).not.toContain(password)
+      }
+      // Still there for what needs it: the URL the user reads, redacted.
+      expect(inspect(mq)).toContain('keeping://user:***@broker:5672/vhost')
+      await consumer.close()
+    } finally {
+      await mq.close()
+    }
   })
 
   it('redacts the password in the URL it reports', async () => {
