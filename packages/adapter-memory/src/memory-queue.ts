@@ -3,7 +3,7 @@ import { Deque } from './deque.js'
 import { LeaseList } from './lease-list.js'
 import { type LeaseOwner, MemoryLease, type Settled } from './memory-lease.js'
 import { copyMessage, redelivery, type StoredMessage } from './stored-message.js'
-import type { TimerSet } from './timer-set.js'
+import type { DueTimer, TimerSet } from './timer-set.js'
 
 // Taken at load: the next turn is not time, so a fake clock installed later (`vi.useFakeTimers()` fakes
 // `setImmediate`) must not hold a given-back message back, as it cannot hold a real broker's I/O.
@@ -42,7 +42,7 @@ export class MemoryQueue implements LeaseOwner {
   private nextToken = 1
   private dispatching = false
   private dispatchAgain = false
-  private readonly delayedTimers = new Set<NodeJS.Timeout>()
+  private readonly delayedTimers = new Set<DueTimer>()
   /**
    * Messages given back in this turn (released, or retried without delay) and the lease they came
    * from: in the queue at once, in their place, but handed out only from the next turn on. A broker
@@ -80,7 +80,7 @@ export class MemoryQueue implements LeaseOwner {
       if (this.dedupe.size > 10_000) for (const [id, until] of this.dedupe) if (until <= now) this.dedupe.delete(id)
     }
     if (delayMs > 0) {
-      const timer = this.timers.add(() => {
+      const timer = this.timers.addDue(() => {
         this.delayedTimers.delete(timer)
         this.makeReady(stored, false)
       }, delayMs)
@@ -152,7 +152,7 @@ export class MemoryQueue implements LeaseOwner {
   /** Drops every waiting message, delayed ones included; leased messages stay with their consumers. */
   purge(): void {
     for (const level of this.levels) while (level && level.length > 0) this.leaving(level.shift() as StoredMessage)
-    for (const timer of this.delayedTimers) this.timers.clear(timer)
+    for (const timer of this.delayedTimers) this.timers.clear(timer.timeout)
     this.delayedTimers.clear()
   }
 
