@@ -1,6 +1,7 @@
 import {
   AbortedError,
   AnymqError,
+  abortable,
   type Capabilities,
   ClosedError,
   ConfigError,
@@ -78,7 +79,8 @@ export class RabbitTransport implements Transport {
     let outbound: Outbound[]
     switch (destination.kind) {
       case 'queue': {
-        const queue = this.topology.declaredQueue(destination.queue) ?? (await this.topology.queue(destination.queue))
+        const queue =
+          this.topology.declaredQueue(destination.queue) ?? (await abortable(this.topology.queue(destination.queue), signal, 'the publish', adapterName))
         const built = this.toQueue(queue, messages, where)
         outbound = Array.isArray(built) ? built : await built
         break
@@ -86,12 +88,13 @@ export class RabbitTransport implements Transport {
       case 'subscription': {
         const spec = destination.subscription
         if (spec.name === undefined) throw new ConfigError('an ephemeral subscription cannot be published to directly', { adapter: adapterName })
-        const queue = await this.topology.subscription({ ...spec, name: spec.name })
+        const queue = await abortable(this.topology.subscription({ ...spec, name: spec.name }), signal, 'the publish', adapterName)
         outbound = await this.toQueue(queue, messages, where)
         break
       }
       case 'topic': {
-        const exchange = await this.topology.topic(destination.topic)
+        // The declaration is shared by every publish to the topic: an aborted one stops waiting for it, and it goes on.
+        const exchange = await abortable(this.topology.topic(destination.topic), signal, 'the publish', adapterName)
         // Not mandatory: a topic nobody subscribed to drops what is published, as on every broker.
         outbound = messages.map((message) => ({
           exchange,

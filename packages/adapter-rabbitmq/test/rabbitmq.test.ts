@@ -1,5 +1,5 @@
-import { Collector } from '@anymq/conformance'
-import { type Anymq, AnymqError, ConfigError, ConnectionError, connect, PublishError, silentLogger, transportOf } from '@anymq/core'
+import { Collector, startTcpRelay } from '@anymq/conformance'
+import { AbortedError, type Anymq, AnymqError, ConfigError, ConnectionError, connect, PublishError, silentLogger, transportOf } from '@anymq/core'
 import type { Transport } from '@anymq/core/spi'
 import amqplib from 'amqplib'
 import { describe, expect, it } from 'vitest'
@@ -137,6 +137,27 @@ describe.skipIf(!url)(`rabbitmq adapter specifics${!url ? ' (ANYMQ_RABBITMQ_URL 
     await queue.consume(seen.handler).ready
     await seen.waitForCount(1, 10_000)
     expect(seen.bodies).toEqual(['again'])
+  })
+
+  it('honours a send signal while the destination is still being declared (queue, topic), the network silent', async () => {
+    const relay = await startTcpRelay(new URL(url!))
+    const mq = await connect(relay.url.href, { adapter, logger: silentLogger })
+    try {
+      relay.freeze()
+      // Never used on this connection: the send first declares it, which waits on the silent network.
+      for (const send of [
+        (signal: AbortSignal) => mq.queue<string>(uniqueName('signal-fresh')).send('x', { signal }),
+        (signal: AbortSignal) => mq.topic<string>(uniqueName('signal-fresh-topic')).publish('x', { signal }),
+      ]) {
+        const started = Date.now()
+        const error = await send(AbortSignal.timeout(300)).catch((caught: unknown) => caught)
+        expect(error).toBeInstanceOf(AbortedError)
+        expect(Date.now() - started).toBeLessThan(3_000)
+      }
+    } finally {
+      await relay.close()
+      await mq.close()
+    }
   })
 
   it('settles publishes in flight when the network drops, reconnects, and resumes its consumer', async () => {

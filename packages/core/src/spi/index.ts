@@ -1,3 +1,4 @@
+export { abortable } from '../abortable.js'
 export { copyBytes } from '../byte-slab.js'
 export type { AdminCapabilities, Capabilities } from '../capabilities.js'
 export { codecCheck, resolveCodec } from '../codec.js'
