@@ -204,7 +204,18 @@ export class RabbitTransport implements Transport {
       } finally {
         // One nack for all of them puts them back where they were, in their order.
         const last = taken.at(-1)
-        if (last) channel.nack(last, true, true)
+        if (last) {
+          const left = (await channel.checkQueue(queue.name).catch(() => undefined))?.messageCount
+          channel.nack(last, true, true)
+          // A nack has no reply, and the queue takes a large one back over a while: stats() read once
+          // peek() resolved counted 134 of 2,000. Waits (a second at most: a consumer of the queue may
+          // take them meanwhile) until the queue counts them again.
+          for (let wait = 0; left !== undefined && wait < 50; wait++) {
+            const counted = await channel.checkQueue(queue.name).catch(() => undefined)
+            if (counted === undefined || counted.messageCount >= left + taken.length) break
+            await new Promise((resolve) => setTimeout(resolve, 20))
+          }
+        }
       }
       return taken.map(toIncoming)
     })

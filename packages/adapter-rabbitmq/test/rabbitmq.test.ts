@@ -139,6 +139,18 @@ describe.skipIf(!url)(`rabbitmq adapter specifics${!url ? ' (ANYMQ_RABBITMQ_URL 
     expect(seen.bodies).toEqual(['again'])
   })
 
+  it('counts peeked dead letters in stats() as soon as peek() resolves (classic and quorum)', async () => {
+    for (const queueType of ['classic', 'quorum']) {
+      const mq = await connectTest({ queueType })
+      const queue = mq.queue<number>(uniqueName(`peek-count-${queueType}`))
+      const dead = mq.queue<number>(`${queue.name}.dlq`)
+      await dead.sendBatch(Array.from({ length: 2_000 }, (_, index) => index))
+      expect(await queue.deadLetters().peek(2_000)).toHaveLength(2_000)
+      expect((await queue.stats()).deadLettered, queueType).toBe(2_000)
+      await dead.delete()
+    }
+  })
+
   it('honours a send signal while the destination is still being declared (queue, topic), the network silent', async () => {
     const relay = await startTcpRelay(new URL(url!))
     const mq = await connect(relay.url.href, { adapter, logger: silentLogger })
