@@ -1,4 +1,4 @@
-import { type AdapterFactory, type Capabilities, ConfigError, ConnectionStateTracker, type Logger } from '@anymq/core/spi'
+import { type AdapterFactory, type Capabilities, ConfigError, ConnectionError, ConnectionStateTracker, type Logger } from '@anymq/core/spi'
 import { kafkaAsyncApi } from './kafka-asyncapi.js'
 import { type KafkaSettings, queueBrokerOptions, resolveSettings } from './kafka-config.js'
 import type { KafkaDriver } from './kafka-driver.js'
@@ -46,13 +46,42 @@ export const adapter: AdapterFactory = {
     const connectionState = new ConnectionStateTracker(context.reportConnectionState)
     driver.watchConnections?.(connectionState)
     try {
-      await driver.connect()
+      await answeredWithin(driver.connect(), settings.connectionTimeoutMs + settings.requestTimeoutMs, settings.brokers)
     } catch (error) {
-      await driver.close().catch(() => {})
+      // terminate, not close: a close waits on requests that a silent peer never answers.
+      await driver.terminate().catch(() => {})
+      if (error instanceof ConnectionError) throw error
       throw wrapError(error, `connecting to ${settings.brokers.join(',')}`)
     }
     return new KafkaTransport(driver, settings, context.logger, { ...capabilities, maxMessageBytes: settings.maxMessageBytes }, connectionState)
   },
+}
+
+/**
+ * The first metadata answer, within one dial and one request's time. A peer that accepts the TCP
+ * connection and never answers (not Kafka's port, TLS spoken to a plain listener or the reverse) is
+ * otherwise waited on for ever: @platformatic/kafka's request timeout does not cover its handshake.
+ */
+async function answeredWithin(connecting: Promise<void>, ms: number, brokers: readonly string[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ConnectionError(
+            `connecting to ${brokers.join(',')}: no answer within ${ms} ms (connectionTimeoutMs + requestTimeoutMs); the port accepts connections but does not answer as a Kafka broker (another service, or TLS and plain text mixed up: see ?ssl=)`,
+            { adapter: 'kafka', retryable: true },
+          ),
+        ),
+      ms,
+    )
+  })
+  try {
+    await Promise.race([connecting, silent])
+  } finally {
+    clearTimeout(timer)
+    connecting.catch(() => {})
+  }
 }
 
 /** The oldest Node each @platformatic/kafka line runs on: 22.22 on 22.x, 24.6 on 24.x, any later major. */

@@ -11,6 +11,7 @@ import {
 } from '@anymq/core/spi'
 import type { KafkaDriver, PartitionRange } from './kafka-driver.js'
 import { retryTransient, wrapError } from './kafka-errors.js'
+import { assertTargetName } from './kafka-names.js'
 import { naming } from './kafka-wire.js'
 
 const adapter = 'kafka'
@@ -56,6 +57,7 @@ export class KafkaAdmin implements TransportAdmin {
 
   async stats(source: Source): Promise<BrokerStats> {
     this.context.assertOpen()
+    assertTargetName(source)
     const located = locate(source)
     return this.call(`reading stats of ${describeDestination(source)}`, async () => {
       const existing = await this.existing([located.main, located.retry])
@@ -73,6 +75,7 @@ export class KafkaAdmin implements TransportAdmin {
 
   async purge(source: Source): Promise<void> {
     this.context.assertOpen()
+    assertTargetName(source)
     const located = locate(source)
     await this.call(`purging ${describeDestination(source)}`, async () => {
       const existing = await this.existing([located.main, located.retry])
@@ -95,6 +98,7 @@ export class KafkaAdmin implements TransportAdmin {
 
   async remove(target: AdminTarget): Promise<void> {
     this.context.assertOpen()
+    assertTargetName(target)
     await this.call(`deleting ${describeDestination(target)}`, async () => {
       const groups = new Set(await this.driver.listGroups())
       let deadGroups: string[]

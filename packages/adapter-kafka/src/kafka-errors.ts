@@ -1,4 +1,13 @@
-import { AnymqError, ConnectionError, type ConnectionFailure, errorsIn, explainConnectionFailure, PublishError, tlsFailureOf } from '@anymq/core/spi'
+import {
+  AnymqError,
+  ConfigError,
+  ConnectionError,
+  type ConnectionFailure,
+  errorsIn,
+  explainConnectionFailure,
+  PublishError,
+  tlsFailureOf,
+} from '@anymq/core/spi'
 
 const adapter = 'kafka'
 
@@ -13,6 +22,8 @@ interface ClientError {
   canRetry?: boolean
   errors?: unknown[]
   cause?: unknown
+  /** @platformatic/kafka: the broker's own words for a protocol error. */
+  serverErrorMessage?: string | null
 }
 
 const connectionErrorNames = new Set([
@@ -51,6 +62,47 @@ function refusalOf(error: unknown): ConnectionFailure | undefined {
 }
 
 const connectionErrorCodes = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT'])
+
+// Node's socket and DNS codes for a broker that is down, unreachable, or dropped the connection.
+// ENOTFOUND too: both clients retry it, and a broker's name resolves only once its container is up.
+const networkErrorCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+])
+
+/**
+ * A network-level failure anywhere inside `error`. @platformatic/kafka puts the NetworkError (and
+ * Node's ECONNREFUSED under it) in the middle, `metadata failed 6 times` › `Cannot connect to any
+ * broker` › NetworkError › ECONNREFUSED, where neither the outer error nor the innermost cause says so.
+ * Refusals (TLS, SASL, ACLs) are told apart before this is asked.
+ */
+function outageIn(error: unknown): boolean {
+  for (const current of errorsIn(error) as ClientError[]) {
+    const code = current.code ?? ''
+    if (connectionErrorNames.has(current.name ?? '') || connectionErrorCodes.has(code) || networkErrorCodes.has(code)) return true
+  }
+  return false
+}
+
+/**
+ * The broker's INVALID_TOPIC_EXCEPTION anywhere inside `error`: a topic name it will never take (one
+ * differing from an existing topic only in '.' and '_', or too long). The broker's words when it gave any.
+ */
+function invalidTopicIn(error: unknown): { detail: string } | undefined {
+  for (const current of errorsIn(error) as ClientError[]) {
+    if (typeOf(current) === 'INVALID_TOPIC_EXCEPTION') return { detail: current.serverErrorMessage || current.message || 'INVALID_TOPIC_EXCEPTION' }
+  }
+  return undefined
+}
 
 /** The next error inside: the cause, or the first of an aggregate (@platformatic/kafka's MultipleErrors). */
 function innerOf(error: ClientError): ClientError | undefined {
@@ -91,6 +143,18 @@ export function wrapError(error: unknown, what: string, kind: 'connection' | 'pu
   const name = outer.name ?? ''
   const reason = refusalOf(error)
   if (reason) return new ConnectionError(`${what}: ${explainConnectionFailure(reason)}; ${describe(error)}`, { adapter, cause: error, reason })
+  // A bad name, not an outage: the same call fails the same way every time.
+  const invalidTopic = invalidTopicIn(error)
+  if (invalidTopic)
+    return new ConfigError(
+      [
+        {
+          field: what,
+          message: `Kafka refused the topic name (${invalidTopic.detail}); Kafka counts '.' and '_' in topic names as the same character, so 'a.b' and 'a_b' cannot both exist: pick a name that differs from the existing one in another way`,
+        },
+      ],
+      { adapter, cause: error },
+    )
   const retryable =
     connectionErrorNames.has(name) ||
     connectionErrorNames.has(root.name ?? '') ||
@@ -98,7 +162,8 @@ export function wrapError(error: unknown, what: string, kind: 'connection' | 'pu
     connectionErrorCodes.has(root.code ?? '') ||
     root.retriable === true ||
     outer.retriable === true ||
-    root.canRetry === true
+    root.canRetry === true ||
+    outageIn(error)
   if (kind === 'publish') {
     const tooLarge = typeOf(root) === 'MESSAGE_TOO_LARGE' || typeOf(root) === 'RECORD_LIST_TOO_LARGE'
     return new PublishError(`${what}: ${describe(error)}`, { adapter, cause: error, retryable: retryable && !tooLarge })

@@ -23,6 +23,7 @@ import { type KafkaSettings, type KafkaTopicOptions, resolveTopicOptions } from 
 import { type ConsumerContext, type ConsumerPlan, KafkaConsumer } from './kafka-consumer.js'
 import type { DriverOutgoingRecord, DriverRecord, KafkaDriver, PartitionRange } from './kafka-driver.js'
 import { retryTransient, wrapError } from './kafka-errors.js'
+import { assertTopicName } from './kafka-names.js'
 import { KafkaPublisher, type TopicRecords } from './kafka-publisher.js'
 import { fromRecord, naming, toRecord } from './kafka-wire.js'
 
@@ -114,12 +115,14 @@ export class KafkaTransport implements Transport {
         break
       }
       case 'topic':
+        assertTopicName(destination.topic, 'topic')
         topics = [destination.topic]
         batches = [{ topic: destination.topic, records: messages.map((message) => toRecord(message, contentTypeHeader)) }]
         break
       case 'subscription': {
         const { topic, name } = destination.subscription
         if (name === undefined) throw new ConfigError('an ephemeral subscription cannot be published to directly', { adapter })
+        assertTopicName(topic, 'topic')
         // Straight into one subscription: its group's redelivery topic, due now; the other groups never read it.
         const retryTopic = naming.subscriptionRetryTopic(topic, name)
         topics = [retryTopic]
@@ -180,12 +183,14 @@ export class KafkaTransport implements Transport {
   private async planFor(source: Source): Promise<ConsumerPlan> {
     if (source.kind === 'queue') {
       const name = source.queue.name
+      assertTopicName(name, 'queue')
       const retryTopic = naming.queueRetryTopic(name)
       await this.ensureTopics([name, retryTopic], this.topicOptions(source.queue.broker, `queue('${name}')`))
       // A new queue group starts at the earliest offset: nothing sent before the first consumer is missed.
       return { groupId: naming.queueGroup(name), mainTopic: name, retryTopic, fromBeginning: true, filter: undefined, commits: true }
     }
     const { topic, name, filter, startFrom } = source.subscription
+    assertTopicName(topic, 'topic')
     const topicOptions = this.topicOptions(source.subscription.broker, `topic('${topic}').subscribe`)
     if (name === undefined) {
       await this.ensureTopics([topic], topicOptions)
@@ -277,6 +282,7 @@ export class KafkaTransport implements Transport {
   async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
     this.assertOpen()
     const topic = queue.name
+    assertTopicName(topic, 'queue')
     const backlog = await this.backlog(topic, naming.queueGroup(topic))
     if (backlog.length === 0 || limit <= 0) return []
     // Read without committing: a throwaway group positioned where the queue's group stands.
@@ -308,6 +314,7 @@ export class KafkaTransport implements Transport {
   async move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number> {
     this.assertOpen()
     const topic = from.name
+    assertTopicName(topic, 'queue')
     const groupId = naming.queueGroup(topic)
     const backlog = await this.backlog(topic, groupId)
     if (backlog.length === 0 || limit <= 0) return 0
@@ -415,6 +422,8 @@ export class KafkaTransport implements Transport {
   private queueTopics(name: string): readonly [string, string] {
     let topics = this.queueTopicNames.get(name)
     if (topics === undefined) {
+      // Checked once per queue name, here where its topics are first named: not on every send.
+      assertTopicName(name, 'queue')
       topics = [name, naming.queueRetryTopic(name)]
       this.queueTopicNames.set(name, topics)
     }

@@ -1,6 +1,6 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import type { Logger } from '@anymq/core/spi'
+import { ConnectionError, type Logger } from '@anymq/core/spi'
 import kafkajs, { type Admin, type Consumer, type ISocketFactory, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs'
 import type { KafkaSettings } from './kafka-config.js'
 import type {
@@ -103,6 +103,16 @@ export class KafkajsDriver implements KafkaDriver {
 
   async connect(): Promise<void> {
     await this.admin.connect()
+    // kafkajs' connect resolves against a peer that never answered (its handshake timed out): only an
+    // answer says a broker is there.
+    try {
+      await this.admin.describeCluster()
+    } catch (error) {
+      throw new ConnectionError(
+        `connecting to ${this.settings.brokers.join(',')}: no answer from a Kafka broker (${(error as Error).message}); the port accepts connections but does not answer as one (another service, or TLS and plain text mixed up: see ?ssl=)`,
+        { adapter: 'kafka', cause: error, retryable: true },
+      )
+    }
   }
 
   async send(batches: ReadonlyArray<{ topic: string; records: DriverOutgoingRecord[] }>, options: { forget?: readonly string[] } = {}): Promise<void> {
