@@ -1,6 +1,6 @@
-import { brokerUrl, uniqueName } from '@anymq/conformance'
+import { brokerUrl, outgoingMessage, uniqueName } from '@anymq/conformance'
 import { type Anymq, ConfigError, connect } from '@anymq/core'
-import type { Destination, OutgoingMessage, QueueSpec, Source, SubscriptionSpec } from '@anymq/core/spi'
+import type { Destination, QueueSpec, Source, SubscriptionSpec } from '@anymq/core/spi'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 import { capabilities } from '../src/kafka-adapter.js'
@@ -38,21 +38,7 @@ function subscriptionSpec(topic: string, name: string): SubscriptionSpec {
   return { topic, name, filter: undefined, startFrom: 'latest', deadLetter: false, maxAttempts: 5, broker: {} }
 }
 
-const message: OutgoingMessage = {
-  id: 'm1',
-  body: new TextEncoder().encode('{}'),
-  contentType: 'application/json',
-  headers: {},
-  key: undefined,
-  correlationId: undefined,
-  replyTo: undefined,
-  timestamp: 1,
-  subject: undefined,
-  delayMs: 0,
-  priority: undefined,
-  dedupeId: undefined,
-  attempt: 1,
-}
+const message = outgoingMessage({ id: 'm1', body: new TextEncoder().encode('{}') })
 
 const consumeOptions = { prefetch: 1, leaseMs: undefined, onError() {} }
 
