@@ -5,6 +5,7 @@ import { Command, Redis, type RedisOptions } from 'ioredis'
 import { reportFailoverDetectorErrors } from './ioredis-failover-detector.js'
 import { BlockingReadWatchdog } from './redis-blocking-watchdog.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
+import { NoAnswerError, withinConnectTimeout } from './redis-connect-deadline.js'
 import { describeServer } from './redis-connection.js'
 import { routeIoredisWarnings } from './redis-console-warnings.js'
 import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'
@@ -282,9 +283,11 @@ export const ioredisDriver: RedisDriver = {
     let lastError: unknown
     // While reconnecting, ioredis emits an error per attempt; each different one is reported once.
     const reported = new Set<string>()
+    // Set when the first connect failed: the errors of the socket being dropped are not an outage to report.
+    let givenUp = false
     const reportOnce = (what: string, error: unknown) => {
       const text = `${what}: ${describeError(error)}`
-      if (client.status === 'end' || reported.has(text)) return
+      if (givenUp || client.status === 'end' || reported.has(text)) return
       reported.add(text)
       const wrapped = connectionError(`${what}, reconnecting`, error)
       if (report) report(wrapped)
@@ -314,12 +317,18 @@ export const ioredisDriver: RedisDriver = {
       reported.clear()
     })
     const connection = new IoredisConnection(client)
-    try {
-      await client.connect()
-    } catch (error) {
+    const giveUp = () => {
+      givenUp = true
       connection.terminate()
+    }
+    try {
+      // ioredis resolves once its ready check (INFO) was answered, but bounds only the TCP connection
+      // with its connectTimeout: a server that never answers would keep this pending forever.
+      await withinConnectTimeout(settings, client.connect(), giveUp)
+    } catch (error) {
+      giveUp()
       handshakeOver()
-      throw connectionError(`cannot connect to ${describeServer(settings)}`, lastError ?? error)
+      throw connectionError(`cannot connect to ${describeServer(settings)}`, error instanceof NoAnswerError ? error : (lastError ?? error))
     }
     reviveWhenEnded(client, connection, (waitMs) => {
       const error = connectionError(

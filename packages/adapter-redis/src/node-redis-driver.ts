@@ -3,6 +3,7 @@ import { MultiErrorReply, RESP_TYPES, RedisClient, type RedisClientOptions } fro
 import { argumentsOf } from './node-redis-arguments.js'
 import { BlockingReadWatchdog } from './redis-blocking-watchdog.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
+import { NoAnswerError, withinConnectTimeout } from './redis-connect-deadline.js'
 import { describeServer, pause } from './redis-connection.js'
 import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'
 import { connectionError, describeError, isConnectionProblem } from './redis-errors.js'
@@ -49,8 +50,9 @@ async function findPrimary(settings: RedisSettings): Promise<{ host: string; por
     })
     client.on('error', () => {})
     try {
-      await client.connect()
-      const reply = (await client.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', settings.masterName as string])) as [string, string] | null
+      // Bounded as a data node's connection is (see `attachOnce`): a silent Sentinel is skipped, not waited for.
+      const asking = client.connect().then(() => client.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', settings.masterName as string]))
+      const reply = (await withinConnectTimeout(settings, asking, () => client.destroy())) as unknown as [string, string] | null
       if (reply === null) throw new Error(`sentinel ${sentinel.host}:${sentinel.port} does not know a primary named '${settings.masterName}'`)
       const announced = `${reply[0]}:${reply[1]}`
       return settings.natMap?.[announced] ?? { host: reply[0], port: Number(reply[1]) }
@@ -287,19 +289,31 @@ class NodeRedisConnection implements RedisConnection {
       this.lose(client, error)
     })
     try {
-      await client.connect()
-      if (this.settings.sentinels) {
-        // Right after a failover a Sentinel may still name the old primary, now a replica.
-        const [role] = (await client.sendCommand(['ROLE'])) as [string]
-        if (role !== 'master') throw new Error(`READONLY ${host}:${port} is a ${role}, not the primary`)
-      }
-      // node-redis would subscribe again after its own reconnect; this client is new, so the connection does.
-      for (const subscription of this.subscriptions) await subscribeOn(client, subscription)
+      await withinConnectTimeout(this.settings, this.handshake(client, host, port), () => client.destroy())
     } catch (error) {
       client.destroy()
-      throw failure ?? error
+      throw error instanceof NoAnswerError ? error : (failure ?? error)
     }
     return client
+  }
+
+  /**
+   * Connects `client` and has the server answer. node-redis' `connect()` resolves once the socket is
+   * open when it has nothing to send first (no password, database 0, no name): a server requiring a
+   * password, or one that never answers, would pass for connected until the first command. A PING
+   * (ROLE through Sentinel) is refused with NOAUTH there, and is bounded by the caller.
+   */
+  private async handshake(client: Client, host: string, port: number): Promise<void> {
+    await client.connect()
+    if (this.settings.sentinels) {
+      // Right after a failover a Sentinel may still name the old primary, now a replica.
+      const [role] = (await client.sendCommand(['ROLE'])) as [string]
+      if (role !== 'master') throw new Error(`READONLY ${host}:${port} is a ${role}, not the primary`)
+    } else {
+      await client.sendCommand(['PING'])
+    }
+    // node-redis would subscribe again after its own reconnect; this client is new, so the connection does.
+    for (const subscription of this.subscriptions) await subscribeOn(client, subscription)
   }
 
   /** The current client failed: drop it and, unless closed, connect a new one. */

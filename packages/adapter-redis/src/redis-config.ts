@@ -87,7 +87,7 @@ export const urlOptions = {
     type: 'integer',
     min: 100,
     max: 600_000,
-    description: 'time allowed to connect (default 10000)',
+    description: 'time allowed to connect, authenticate and get a first answer from Redis (default 10000)',
   },
   waitReplicas: {
     type: 'integer',

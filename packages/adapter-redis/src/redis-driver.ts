@@ -62,9 +62,10 @@ export interface RedisDriver {
   readonly name: RedisDriverName
   /**
    * Opens one connection and resolves once Redis answered (authenticated, database selected). Rejects
-   * with a `ConnectionError` that carries the reason Redis gave, redacted. Afterwards every error of the
-   * connection is reported through `report` (default: a warning on the logger), each different error
-   * once per outage.
+   * with a `ConnectionError` that carries the reason Redis gave, redacted, or, when Redis did not answer
+   * within `connectTimeoutMs`, a retryable one that says so; a failed open leaves no socket behind.
+   * Afterwards every error of the connection is reported through `report` (default: a warning on the
+   * logger), each different error once per outage.
    */
   open(settings: RedisSettings, role: ConnectionRole, logger: Logger, report?: (error: Error) => void): Promise<RedisConnection>
 }

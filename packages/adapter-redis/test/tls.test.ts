@@ -1,9 +1,11 @@
 import { join } from 'node:path'
-import { brokerUrl, describeConformance, describeConnectionRefusals, useBadCertificateFronts } from '@anymq/conformance'
+import { brokerUrl, describeConformance, describeConnectionRefusals, everythingIn, useBadCertificateFronts } from '@anymq/conformance'
 import { connect } from '@anymq/core'
-import { describe } from 'vitest'
+import { AnymqError, type ConnectionError } from '@anymq/core/spi'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adapter, capabilities } from '../src/index.js'
 import { drivers, withDriver } from './drivers.js'
+import { type PrivateRedis, redisServerAvailable, type SilentServer, startPrivateRedis, startSilentServer } from './private-servers.js'
 
 // rediss:// as an ACL user with a password, from scripts/brokers.sh (the CA is in the URL's ?ca=).
 const url = brokerUrl('ANYMQ_REDIS_TLS_URL')
@@ -54,4 +56,83 @@ describe.skipIf(!url || !plainUrl).each(drivers)('redis over TLS, %s driver (ANY
       'permission-denied': () => withUrl((copy) => (copy.username = 'anymq-noperm')),
     },
   })
+})
+
+/** What `connect` rejected with (failing the test when it resolved), and how long it took. */
+async function refusalOf(opening: Promise<{ close(): Promise<void> }>): Promise<{ error: ConnectionError; ms: number }> {
+  const started = Date.now()
+  try {
+    const mq = await opening
+    await mq.close()
+  } catch (error) {
+    expect(AnymqError.isInstance(error), `expected an anymq error, got ${String(error)}`).toBe(true)
+    expect((error as AnymqError).code).toBe('ERR_CONNECTION')
+    return { error: error as ConnectionError, ms: Date.now() - started }
+  }
+  throw new Error('connect resolved: the broker was expected to refuse it or not to answer')
+}
+
+// Servers of the test's own (not the shared Redis): one that requires a password, one that takes the TCP
+// connection and never answers (what TLS spoken to a plain port looks like). `connect` resolves only once
+// Redis answered, so neither may resolve, on either driver.
+describe.skipIf(!redisServerAvailable).each(drivers)('redis connect proves the server answers, %s driver (no redis-server on PATH)', (driver) => {
+  const password = 'Pr1vate-t3st-pass'
+  let redis: PrivateRedis
+  let silent: SilentServer
+  beforeAll(async () => {
+    ;[redis, silent] = await Promise.all([startPrivateRedis(password), startSilentServer()])
+  })
+  afterAll(async () => {
+    await Promise.allSettled([redis?.stop(), silent?.close()])
+  })
+
+  it('connects with the password (the private server works)', async () => {
+    const mq = await connect(withDriver(`redis://:${password}@127.0.0.1:${redis.port}`, driver), { adapter })
+    try {
+      expect(mq.health().ready).toBe(true)
+    } finally {
+      await mq.close()
+    }
+  })
+
+  it('without the password, connect rejects with an authentication ConnectionError', async () => {
+    const { error } = await refusalOf(connect(withDriver(`redis://127.0.0.1:${redis.port}`, driver), { adapter }))
+    expect(error.reason).toBe('authentication')
+    expect(error.isRetryable).toBe(false)
+    expect(error.message).toMatch(/authentication failed.*NOAUTH/)
+    expect(error.message).toContain(`127.0.0.1:${redis.port}`)
+  })
+
+  it('with a wrong password, connect rejects without leaking the password tried', async () => {
+    const wrong = 'Wr0ng-t3st-pass'
+    const { error } = await refusalOf(connect(withDriver(`redis://:${wrong}@127.0.0.1:${redis.port}`, driver), { adapter }))
+    expect(error.reason).toBe('authentication')
+    expect(everythingIn(error)).not.toContain(wrong)
+  })
+
+  // With a password the client sends AUTH first and waits; without one node-redis sent nothing and connected at once.
+  it.each([
+    ['with a password', `:${password}@`],
+    ['without a password', ''],
+  ])(
+    'against a server that never answers (%s), connect rejects within connectTimeoutMs and leaves no socket open',
+    async (_, credentials) => {
+      const connectTimeoutMs = 500
+      const accepted = silent.accepted()
+      const { error, ms } = await refusalOf(
+        connect(withDriver(`redis://${credentials}127.0.0.1:${silent.port}?connectTimeoutMs=${connectTimeoutMs}`, driver), { adapter }),
+      )
+      expect(ms).toBeGreaterThanOrEqual(connectTimeoutMs - 50)
+      expect(ms).toBeLessThan(connectTimeoutMs + 1500)
+      expect(error.reason).toBeUndefined()
+      expect(error.isRetryable).toBe(true)
+      expect(error.message).toContain(`127.0.0.1:${silent.port}`)
+      expect(error.message).toMatch(/did not answer within connectTimeoutMs \(500 ms\)/)
+      expect(everythingIn(error)).not.toContain(password)
+      // The client let go of the socket it opened, and opened no other (it does not retry a failed connect).
+      await expect.poll(() => silent.openSockets(), { timeout: 2000 }).toBe(0)
+      expect(silent.accepted() - accepted).toBe(1)
+    },
+    10_000,
+  )
 })
