@@ -6,6 +6,12 @@ import type { Delivery, Inbox, Transport } from './spi/transport.js'
 const inboxPrefetch = 1000
 
 /**
+ * How long `close()` waits for an inbox still opening: enough for a reachable broker to finish, so the
+ * inbox is removed before the transport closes, but not an outage's retries (RabbitMQ's took 20 s).
+ */
+const openingWaitOnCloseMs = 2_000
+
+/**
  * The one reply inbox of a connection, shared by all its requesters: opened on the first request
  * (concurrent first requests share the opening), matched to waiting requests by correlation id,
  * closed with the connection. One inbox per connection rather than per requester, because a broker
@@ -57,11 +63,25 @@ export class ReplyInbox {
     return this.waiting.size
   }
 
-  /** Removes the inbox from the broker (also when it is still opening). Idempotent. */
+  /**
+   * Removes the inbox from the broker. One still opening is waited for a short while; if it opens later
+   * it is removed then, without holding up the caller. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    const inbox = await this.opening?.catch(() => undefined)
+    const opening = this.opening
+    if (!opening) return
+    let timer: NodeJS.Timeout | undefined
+    const gaveUp = new Promise<'gave up'>((resolve) => {
+      timer = setTimeout(() => resolve('gave up'), openingWaitOnCloseMs)
+    })
+    const inbox = await Promise.race([opening.catch(() => undefined), gaveUp])
+    clearTimeout(timer)
+    if (inbox === 'gave up') {
+      opening.then((late) => late.close()).catch(() => {})
+      return
+    }
     await inbox?.close()
   }
 

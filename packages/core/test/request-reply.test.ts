@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { adapter as memory } from '../../adapter-memory/src/index.js'
 import { AbortedError, ClosedError, connect, RequestTimeoutError } from '../src/index.js'
 import type { AdapterFactory, Transport } from '../src/spi/index.js'
@@ -71,6 +71,32 @@ describe('request/reply', () => {
     expect(base.opened()).toBe(1)
     await mq.close()
   })
+
+  it('does not make close() wait for a reply inbox still opening (a broker outage), and closes that inbox once it opens', async () => {
+    const base = countingInboxes()
+    let letOpen: () => void = () => {}
+    const outage = new Promise<void>((resolve) => (letOpen = resolve))
+    const factory: AdapterFactory = {
+      ...base.factory,
+      connect: async (url, context) => {
+        const transport = await base.factory.connect(url, context)
+        const openInbox = transport.openInbox.bind(transport)
+        // As an adapter retrying its declaration until the broker is back.
+        transport.openInbox = async (options, deliver) => {
+          await outage
+          return openInbox(options, deliver)
+        }
+        return transport
+      },
+    }
+    const mq = await connect('memory://inbox-opening-close', { adapter: factory })
+    await expect(mq.requester('pricing').request({}, { timeoutMs: 100 })).rejects.toBeInstanceOf(RequestTimeoutError)
+    const started = Date.now()
+    await mq.close()
+    expect(Date.now() - started).toBeLessThan(10_000)
+    letOpen()
+    await vi.waitFor(() => expect([base.opened(), base.open()]).toEqual([1, 0]))
+  }, 15_000)
 
   it('rejects waiting requests with ClosedError at once when the requester closes', async () => {
     const mq = await connect('memory://requester-close', { adapter: memory })
