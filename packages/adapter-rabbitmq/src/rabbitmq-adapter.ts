@@ -48,7 +48,7 @@ export const adapter: AdapterFactory = {
   queueBrokerOptions,
   async connect(url, context) {
     const config = resolveConfig(url, context.options, context.capabilities, context.hosts)
-    const connection = await RabbitConnection.open(config, context.logger, context.reportConnectionState)
+    const connection = await RabbitConnection.open(config, context.logger, context.reportConnectionState, context.signal)
     const capabilities = withQueueTypePriority(config.capabilities, config.queueType, connection.serverVersion)
     return new RabbitTransport(connection, { ...config, capabilities }, context.logger)
   },

@@ -1,4 +1,4 @@
-import { AbortedError, ClosedError, ConnectionError, type ConnectionStateChange, explainConnectionFailure, type Logger } from '@anymq/core/spi'
+import { AbortedError, abortable, ClosedError, ConnectionError, type ConnectionStateChange, explainConnectionFailure, type Logger } from '@anymq/core/spi'
 import { type ChannelModel, connect } from 'amqplib'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
 import { adapterName, connectFailureOf, connectionError } from './rabbitmq-errors.js'
@@ -43,10 +43,16 @@ export class RabbitConnection {
   /**
    * Opens the first connection; rejects with `ConnectionError` (never retried: the caller sees at once
    * that the broker is not there). `reportState` hears of every loss, reconnect attempt and recovery.
+   * `signal` (the caller's connect signal) destroys a socket still opening at once.
    */
-  static async open(config: RabbitmqConfig, logger: Logger, reportState: (change: ConnectionStateChange) => void = () => {}): Promise<RabbitConnection> {
+  static async open(
+    config: RabbitmqConfig,
+    logger: Logger,
+    reportState: (change: ConnectionStateChange) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<RabbitConnection> {
     const connection = new RabbitConnection(config, logger, reportState)
-    const model = await connection.dial()
+    const model = await connection.dial(signal)
     connection.attach(model)
     return connection
   }
@@ -129,17 +135,19 @@ export class RabbitConnection {
    * Opens a connection to the node after the one last used, then to the others in turn: after a node
    * dies, the next dial goes elsewhere at once instead of waiting for the dead one to time out.
    */
-  private async dial(): Promise<ChannelModel> {
+  private async dial(signal?: AbortSignal): Promise<ChannelModel> {
     const nodes = this.config.nodes
     const failures: string[] = []
     let lastError: unknown
     for (let tried = 0; tried < nodes.length; tried++) {
       const node = nodes[(this.nextNode + tried) % nodes.length] as (typeof nodes)[number]
+      if (signal?.aborted) throw new AbortedError('connect', { adapter: adapterName })
       try {
-        const model = await this.dialOne(node)
+        const model = await this.dialOne(node, signal)
         this.nextNode = (this.nextNode + tried + 1) % nodes.length
         return model
       } catch (error) {
+        if (error instanceof AbortedError) throw error
         lastError = error
         const { protocol, username, vhost } = this.config.connect
         const reason = connectFailureOf(error)
@@ -156,10 +164,16 @@ export class RabbitConnection {
     throw connectionError(`cannot connect to ${failures.join('; ')}`, lastError, connectFailureOf(lastError))
   }
 
-  private async dialOne(node: { hostname: string; port: number }): Promise<ChannelModel> {
-    const pending = connect({ ...this.config.connect, hostname: node.hostname, port: node.port }, this.config.socket)
+  private async dialOne(node: { hostname: string; port: number }, signal?: AbortSignal): Promise<ChannelModel> {
+    // A signal of its own for the socket, fired only while dialing: the caller's may fire long after
+    // the connection opened, and must not cut it then.
+    const dialing = signal && new AbortController()
+    const abort = () => dialing?.abort()
+    signal?.addEventListener('abort', abort, { once: true })
+    const socket = dialing ? { ...this.config.socket, signal: dialing.signal } : this.config.socket
+    const pending = connect({ ...this.config.connect, hostname: node.hostname, port: node.port }, socket)
     try {
-      return await withTimeout(pending, this.config.connectTimeoutMs)
+      return await abortable(withTimeout(pending, this.config.connectTimeoutMs), dialing?.signal, 'connect', adapterName)
     } catch (error) {
       // A connection that opens after the timeout must not linger.
       pending.then(
@@ -167,6 +181,8 @@ export class RabbitConnection {
         () => {},
       )
       throw error
+    } finally {
+      signal?.removeEventListener('abort', abort)
     }
   }
 

@@ -1,8 +1,10 @@
+import { once } from 'node:events'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { Collector, startTcpRelay } from '@anymq/conformance'
 import { AbortedError, type Anymq, AnymqError, ConfigError, ConnectionError, connect, PublishError, silentLogger, transportOf } from '@anymq/core'
 import type { Transport } from '@anymq/core/spi'
 import amqplib from 'amqplib'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { adapter } from '../src/index.js'
 import { queueBrokerOptions, resolveConfig } from '../src/rabbitmq-config.js'
 import type { RabbitConnection } from '../src/rabbitmq-connection.js'
@@ -168,6 +170,48 @@ describe.skipIf(!url)(`rabbitmq adapter specifics${!url ? ' (ANYMQ_RABBITMQ_URL 
       }
     } finally {
       await relay.close()
+      await mq.close()
+    }
+  })
+
+  it('drops the half-open socket at once when the connect signal fires, and ignores that signal once connected', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => {
+      sockets.add(socket)
+      // Reads (and drops) the AMQP header, so that the client's close reaches 'close' here.
+      socket.resume()
+      socket.on('close', () => sockets.delete(socket))
+    })
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    const { port } = silent.address() as AddressInfo
+    try {
+      const attempt = connect(`amqp://guest:guest@127.0.0.1:${port}`, {
+        adapter,
+        logger: silentLogger,
+        broker: { connectTimeoutMs: 60_000 },
+        signal: AbortSignal.timeout(300),
+      })
+      await expect(attempt).rejects.toBeInstanceOf(AbortedError)
+      // Before, the socket stayed open (and held the process) until connectTimeoutMs.
+      await vi.waitFor(() => expect(sockets.size).toBe(0), { timeout: 5_000 })
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    }
+    const controller = new AbortController()
+    const mq = await connect(url!, { adapter, logger: silentLogger, signal: controller.signal })
+    const states: string[] = []
+    mq.onConnectionState((event) => states.push(event.state))
+    try {
+      controller.abort()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const name = uniqueName('signal-after-connect')
+      await mq.queue<string>(name).send('still connected')
+      // A socket cut by the late abort would show as a reconnect (the send itself would then succeed).
+      expect(states).toEqual([])
+      await mq.queue(name).delete()
+    } finally {
       await mq.close()
     }
   })

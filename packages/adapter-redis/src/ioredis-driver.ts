@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import type { Socket } from 'node:net'
-import type { Logger } from '@anymq/core/spi'
+import { AbortedError, type Logger } from '@anymq/core/spi'
 import { Command, Redis, type RedisOptions } from 'ioredis'
 import { reportFailoverDetectorErrors } from './ioredis-failover-detector.js'
 import { BlockingReadWatchdog } from './redis-blocking-watchdog.js'
@@ -278,7 +278,7 @@ function reviveWhenEnded(client: Redis, connection: IoredisConnection, report: (
 /** The ioredis driver (`?driver=ioredis`). */
 export const ioredisDriver: RedisDriver = {
   name: 'ioredis',
-  async open(settings, role, logger: Logger, report) {
+  async open(settings, role, logger: Logger, report, signal) {
     const client = new Redis(ioredisOptions(settings, role))
     let lastError: unknown
     // While reconnecting, ioredis emits an error per attempt; each different one is reported once.
@@ -324,10 +324,11 @@ export const ioredisDriver: RedisDriver = {
     try {
       // ioredis resolves once its ready check (INFO) was answered, but bounds only the TCP connection
       // with its connectTimeout: a server that never answers would keep this pending forever.
-      await withinConnectTimeout(settings, client.connect(), giveUp)
+      await withinConnectTimeout(settings, client.connect(), giveUp, signal)
     } catch (error) {
       giveUp()
       handshakeOver()
+      if (error instanceof AbortedError) throw error
       throw connectionError(`cannot connect to ${describeServer(settings)}`, error instanceof NoAnswerError ? error : (lastError ?? error))
     }
     reviveWhenEnded(client, connection, (waitMs) => {

@@ -1,4 +1,4 @@
-import type { Logger } from '@anymq/core/spi'
+import { AbortedError, type Logger } from '@anymq/core/spi'
 import { MultiErrorReply, RESP_TYPES, RedisClient, type RedisClientOptions } from '@redis/client'
 import { argumentsOf } from './node-redis-arguments.js'
 import { BlockingReadWatchdog } from './redis-blocking-watchdog.js'
@@ -100,10 +100,12 @@ class NodeRedisConnection implements RedisConnection {
     return this.client?.isReady === true
   }
 
-  async start(): Promise<void> {
+  /** `signal`: the caller's connect signal, heeded while this first connection opens. */
+  async start(signal?: AbortSignal): Promise<void> {
     try {
-      this.client = await this.attach()
+      this.client = await this.attach(signal)
     } catch (error) {
+      if (error instanceof AbortedError) throw error
       throw connectionError(`cannot connect to ${describeServer(this.settings)}`, error)
     }
   }
@@ -255,19 +257,19 @@ class NodeRedisConnection implements RedisConnection {
    * Connects one client. A server without a password refuses AUTH ("called without any password
    * configured"); like ioredis, the connection then goes on without it, with a warning.
    */
-  private async attach(): Promise<Client> {
+  private async attach(signal?: AbortSignal): Promise<Client> {
     try {
-      return await this.attachOnce()
+      return await this.attachOnce(signal)
     } catch (error) {
       if (this.withoutPassword || this.settings.password === undefined || !/called without any password configured/.test(String((error as Error)?.message)))
         throw error
       this.withoutPassword = true
       this.logger.warn(`redis: ${describeServer(this.settings)} does not require a password, but one was supplied; connected without it`)
-      return this.attachOnce()
+      return this.attachOnce(signal)
     }
   }
 
-  private async attachOnce(): Promise<Client> {
+  private async attachOnce(signal?: AbortSignal): Promise<Client> {
     const { host, port } = this.settings.sentinels ? await findPrimary(this.settings) : this.settings
     const connectTimeout = this.settings.connectTimeoutMs
     const socket = this.settings.tls
@@ -289,7 +291,7 @@ class NodeRedisConnection implements RedisConnection {
       this.lose(client, error)
     })
     try {
-      await withinConnectTimeout(this.settings, this.handshake(client, host, port), () => client.destroy())
+      await withinConnectTimeout(this.settings, this.handshake(client, host, port), () => client.destroy(), signal)
     } catch (error) {
       client.destroy()
       throw error instanceof NoAnswerError ? error : (failure ?? error)
@@ -366,9 +368,9 @@ class NodeRedisConnection implements RedisConnection {
 /** The node-redis driver (`?driver=node-redis`, the default): @redis/client, the client of the `redis` package. */
 export const nodeRedisDriver: RedisDriver = {
   name: 'node-redis',
-  async open(settings, role, logger: Logger, report) {
+  async open(settings, role, logger: Logger, report, signal) {
     const connection = new NodeRedisConnection(settings, role, logger, report ?? ((error) => logger.warn(error.message)))
-    await connection.start()
+    await connection.start(signal)
     return connection
   },
 }

@@ -49,7 +49,7 @@ export const adapter: AdapterFactory = {
     const settings = readSettings(url, context.options, context.hosts)
     const driver = await loadDriver(settings)
     const state = connectionStateReporter(context.reportConnectionState, context.logger)
-    const commands = await driver.open(settings, 'commands', context.logger, state.onError)
+    const commands = await driver.open(settings, 'commands', context.logger, state.onError, context.signal)
     state.watch(commands)
     return new RedisTransport(driver, commands, settings, { ...context.capabilities, maxMessageBytes: settings.maxMessageBytes }, context.logger)
   },

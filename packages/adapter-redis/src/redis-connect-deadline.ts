@@ -1,3 +1,4 @@
+import { AbortedError } from '@anymq/core/spi'
 import type { RedisSettings } from './redis-config.js'
 
 /**
@@ -19,17 +20,28 @@ export class NoAnswerError extends Error {
 /**
  * Resolves with `connecting` (connected, authenticated, and an answer from the server) when it settles
  * within `settings.connectTimeoutMs`; otherwise calls `abandon` (which must close the socket, so that
- * nothing keeps the process alive) and rejects with {@link NoAnswerError}.
+ * nothing keeps the process alive) and rejects with {@link NoAnswerError}. When `signal` (the caller's
+ * connect signal) fires first, it abandons at once and rejects with `AbortedError`.
  */
-export function withinConnectTimeout<T>(settings: RedisSettings, connecting: Promise<T>, abandon: () => void): Promise<T> {
+export function withinConnectTimeout<T>(settings: RedisSettings, connecting: Promise<T>, abandon: () => void, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
   const silence = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       abandon()
       reject(new NoAnswerError(settings))
     }, settings.connectTimeoutMs)
+    onAbort = () => {
+      abandon()
+      reject(new AbortedError('connect', { adapter: 'redis' }))
+    }
+    if (signal?.aborted) onAbort()
+    else signal?.addEventListener('abort', onAbort, { once: true })
   })
   // Abandoned, the attempt still rejects later (its client destroyed): that rejection is not the caller's.
   connecting.catch(() => {})
-  return Promise.race([connecting, silence]).finally(() => clearTimeout(timer))
+  return Promise.race([connecting, silence]).finally(() => {
+    clearTimeout(timer)
+    if (onAbort) signal?.removeEventListener('abort', onAbort)
+  })
 }

@@ -65,9 +65,10 @@ export interface RedisDriver {
    * with a `ConnectionError` that carries the reason Redis gave, redacted, or, when Redis did not answer
    * within `connectTimeoutMs`, a retryable one that says so; a failed open leaves no socket behind.
    * Afterwards every error of the connection is reported through `report` (default: a warning on the
-   * logger), each different error once per outage.
+   * logger), each different error once per outage. `signal` (the caller's connect signal) drops the
+   * socket at once and rejects with `AbortedError` while opening; it is not heeded afterwards.
    */
-  open(settings: RedisSettings, role: ConnectionRole, logger: Logger, report?: (error: Error) => void): Promise<RedisConnection>
+  open(settings: RedisSettings, role: ConnectionRole, logger: Logger, report?: (error: Error) => void, signal?: AbortSignal): Promise<RedisConnection>
 }
 
 export type RedisDriverName = 'node-redis' | 'ioredis'

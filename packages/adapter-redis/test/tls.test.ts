@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { brokerUrl, describeConformance, describeConnectionRefusals, everythingIn, useBadCertificateFronts } from '@anymq/conformance'
 import { connect } from '@anymq/core'
-import { AnymqError, type ConnectionError } from '@anymq/core/spi'
+import { AbortedError, AnymqError, type ConnectionError } from '@anymq/core/spi'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adapter, capabilities } from '../src/index.js'
 import { drivers, withDriver } from './drivers.js'
@@ -135,4 +135,32 @@ describe.skipIf(!redisServerAvailable).each(drivers)('redis connect proves the s
     },
     10_000,
   )
+
+  it('when the connect signal fires before the server answers, connect rejects with AbortedError and drops the socket at once', async () => {
+    const accepted = silent.accepted()
+    const error = await connect(withDriver(`redis://:${password}@127.0.0.1:${silent.port}?connectTimeoutMs=60000`, driver), {
+      adapter,
+      signal: AbortSignal.timeout(300),
+    }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(AbortedError)
+    // Before, the socket stayed open (and held the process) until connectTimeoutMs.
+    await expect.poll(() => silent.openSockets(), { timeout: 3000 }).toBe(0)
+    expect(silent.accepted() - accepted).toBe(1)
+  })
+
+  it('a connect signal that fires after connect resolved leaves the connection be', async () => {
+    const controller = new AbortController()
+    const mq = await connect(withDriver(`redis://:${password}@127.0.0.1:${redis.port}`, driver), { adapter, signal: controller.signal })
+    const states: string[] = []
+    mq.onConnectionState((event) => states.push(event.state))
+    try {
+      controller.abort()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await mq.queue<string>('after-abort').send('still connected')
+      expect(states).toEqual([])
+      expect(mq.health().ready).toBe(true)
+    } finally {
+      await mq.close()
+    }
+  })
 })

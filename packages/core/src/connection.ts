@@ -288,6 +288,7 @@ export async function connect(url: string | URL = 'memory://', options: ConnectO
     options: options.broker ?? {},
     capabilities: factory.capabilities,
     reportConnectionState: health.report,
+    signal,
   })
   let transport: Transport
   try {

@@ -63,6 +63,13 @@ export interface AdapterContext {
    * Absent when the adapter is driven without core (adapter tests).
    */
   reportConnectionState?: (change: ConnectionStateChange) => void
+  /**
+   * The caller's `connect(url, { signal })`. Core rejects with `AbortedError` as soon as it fires and
+   * closes the transport should it open later; an adapter that listens can also drop its half-open
+   * sockets at once rather than at its connect timeout. It concerns only the opening: a connection
+   * that has opened must not close when it fires later.
+   */
+  signal?: AbortSignal
 }
 
 /** How a queue should look when the adapter provisions it. */
