@@ -50,6 +50,11 @@ export function ioredisOptions(settings: RedisSettings, role: ConnectionRole): R
     enableOfflineQueue: !blocking,
     autoResendUnfulfilledCommands: !blocking,
     enableAutoPipelining: false,
+    // How long ioredis' disconnect() waits for the socket to close after ending it. It is called only on
+    // a client that is not ready or did not answer QUIT, where nothing is left to flush; and when the
+    // socket had already closed (a refused password while ioredis was about to reconnect) nothing clears
+    // its timer, which held the process for the default 2 s after connect() had rejected.
+    disconnectTimeout: 200,
   }
 }
 
@@ -283,11 +288,12 @@ export const ioredisDriver: RedisDriver = {
     let lastError: unknown
     // While reconnecting, ioredis emits an error per attempt; each different one is reported once.
     const reported = new Set<string>()
-    // Set when the first connect failed: the errors of the socket being dropped are not an outage to report.
-    let givenUp = false
+    // Unset until the first connect succeeded: its errors are connect()'s rejection, not an outage to
+    // report (a refused password was first logged as "reconnecting"); set again once it failed.
+    let quiet = true
     const reportOnce = (what: string, error: unknown) => {
       const text = `${what}: ${describeError(error)}`
-      if (givenUp || client.status === 'end' || reported.has(text)) return
+      if (quiet || client.status === 'end' || reported.has(text)) return
       reported.add(text)
       const wrapped = connectionError(`${what}, reconnecting`, error)
       if (report) report(wrapped)
@@ -318,7 +324,7 @@ export const ioredisDriver: RedisDriver = {
     })
     const connection = new IoredisConnection(client)
     const giveUp = () => {
-      givenUp = true
+      quiet = true
       connection.terminate()
     }
     try {
@@ -331,6 +337,7 @@ export const ioredisDriver: RedisDriver = {
       if (error instanceof AbortedError) throw error
       throw connectionError(`cannot connect to ${describeServer(settings)}`, error instanceof NoAnswerError ? error : (lastError ?? error))
     }
+    quiet = false
     reviveWhenEnded(client, connection, (waitMs) => {
       const error = connectionError(
         `${describeServer(settings)} (${role} connection)`,

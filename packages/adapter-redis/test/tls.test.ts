@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { brokerUrl, describeConformance, describeConnectionRefusals, everythingIn, useBadCertificateFronts } from '@anymq/conformance'
 import { connect } from '@anymq/core'
 import { AbortedError, AnymqError, type ConnectionError } from '@anymq/core/spi'
@@ -109,6 +112,26 @@ describe.skipIf(!redisServerAvailable).each(drivers)('redis connect proves the s
     expect(error.reason).toBe('authentication')
     expect(everythingIn(error)).not.toContain(wrong)
   })
+
+  it('after a refused password, connect() rejects without logging a reconnect, and nothing holds the process', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@anymq/source', '--import', 'tsx', fileURLToPath(new URL('./refused-connect-child.ts', import.meta.url)), withDriver(`redis://:Wr0ng-t3st-pass@127.0.0.1:${redis.port}`, driver)],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    const [code] = (await once(child, 'exit')) as [number | null]
+    expect(code).toBe(0)
+    const report = JSON.parse(output.trim().split('\n').at(-1) as string) as { reason: string; aliveAfterRejectMs: number; logged: string[] }
+    expect(report.reason).toBe('authentication')
+    // ioredis logged "reconnecting" for the refusal connect() was about to report.
+    expect(report.logged).toEqual([])
+    // ioredis' disconnect timer (2 s) kept the process alive after the rejection.
+    expect(report.aliveAfterRejectMs).toBeLessThan(1_500)
+  }, 20_000)
 
   // With a password the client sends AUTH first and waits; without one node-redis sent nothing and connected at once.
   it.each([
