@@ -171,7 +171,7 @@ function checkPriority(context: OutgoingContext): void {
     throw new UnsupportedFeatureError(
       adapter,
       `message priority on ${context.where}, which was not made with maxPriority`,
-      'make the queue with maxPriority (mq.queue(name, { maxPriority: 9 })); the broker fixes priorities when it creates a queue, so a queue that already exists without them must be deleted first',
+      'make the queue with maxPriority (mq.queue(name, { maxPriority: 9 })); whether a queue that already exists without priorities can gain them depends on the broker (its adapter README, "priority")',
     )
   }
 }
