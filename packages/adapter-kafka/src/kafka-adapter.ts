@@ -1,4 +1,4 @@
-import { type AdapterFactory, type Capabilities, ConfigError, ConnectionError, ConnectionStateTracker, type Logger } from '@anymq/core/spi'
+import { AbortedError, type AdapterFactory, abortable, type Capabilities, ConfigError, ConnectionError, ConnectionStateTracker, type Logger } from '@anymq/core/spi'
 import { kafkaAsyncApi } from './kafka-asyncapi.js'
 import { type KafkaSettings, queueBrokerOptions, resolveSettings } from './kafka-config.js'
 import type { KafkaDriver } from './kafka-driver.js'
@@ -46,11 +46,12 @@ export const adapter: AdapterFactory = {
     const connectionState = new ConnectionStateTracker(context.reportConnectionState)
     driver.watchConnections?.(connectionState)
     try {
-      await answeredWithin(driver.connect(), settings.connectionTimeoutMs + settings.requestTimeoutMs, settings.brokers)
+      // The caller's signal drops the half-open sockets at once rather than at the deadline.
+      await abortable(answeredWithin(driver.connect(), settings.connectionTimeoutMs + settings.requestTimeoutMs, settings.brokers), context.signal, 'connect', 'kafka')
     } catch (error) {
       // terminate, not close: a close waits on requests that a silent peer never answers.
       await driver.terminate().catch(() => {})
-      if (error instanceof ConnectionError) throw error
+      if (error instanceof ConnectionError || error instanceof AbortedError) throw error
       throw wrapError(error, `connecting to ${settings.brokers.join(',')}`)
     }
     return new KafkaTransport(driver, settings, context.logger, { ...capabilities, maxMessageBytes: settings.maxMessageBytes }, connectionState)
