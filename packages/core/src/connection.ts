@@ -81,6 +81,7 @@ export class Anymq {
     }
     this.connectionHealth = observability.health ?? new ConnectionHealth()
     this.runtime = new Runtime(transport, factory.name, capabilities, logger, factory.queueBrokerOptions, observability.telemetry)
+    this.runtime.replies.inOutage = () => this.connectionHealth.health().state === 'reconnecting'
     if (factory.cloudEvents !== undefined) this.runtime.cloudEventsHeaders = factory.cloudEvents
     this.asyncApiBindings = factory.asyncApi
     transports.set(this, transport)

@@ -6,10 +6,13 @@ import type { Delivery, Inbox, Transport } from './spi/transport.js'
 const inboxPrefetch = 1000
 
 /**
- * How long `close()` waits for an inbox still opening: enough for a reachable broker to finish, so the
- * inbox is removed before the transport closes, but not an outage's retries (RabbitMQ's took 20 s).
+ * How long `close()` waits, in an outage, for an inbox still opening: its retries can last long
+ * (RabbitMQ's 20 s). Outside an outage it waits for the opening to end (a Kafka inbox, a topic and a
+ * group join, can take seconds), so that the inbox is removed before the transport closes.
  */
-const openingWaitOnCloseMs = 2_000
+const openingWaitInOutageMs = 2_000
+/** How often `close()` looks at the connection's state while it waits for an opening. */
+const outageCheckMs = 100
 
 /**
  * The one reply inbox of a connection, shared by all its requesters: opened on the first request
@@ -23,6 +26,8 @@ export class ReplyInbox {
   private opening: Promise<Inbox> | undefined
   private readonly waiting = new Map<string, (delivery: Delivery) => void>()
   private closed = false
+  /** Whether the connection is in an outage (reconnecting); set by the connection. */
+  inOutage: () => boolean = () => false
 
   constructor(
     private readonly transport: Transport,
@@ -64,8 +69,8 @@ export class ReplyInbox {
   }
 
   /**
-   * Removes the inbox from the broker. One still opening is waited for a short while; if it opens later
-   * it is removed then, without holding up the caller. Idempotent.
+   * Removes the inbox from the broker, also one still opening. In an outage an opening is waited for
+   * 2 s at most; if it opens later it is removed then, without holding up the caller. Idempotent.
    */
   async close(): Promise<void> {
     if (this.closed) return
@@ -74,7 +79,13 @@ export class ReplyInbox {
     if (!opening) return
     let timer: NodeJS.Timeout | undefined
     const gaveUp = new Promise<'gave up'>((resolve) => {
-      timer = setTimeout(() => resolve('gave up'), openingWaitOnCloseMs)
+      let outageMs = 0
+      const check = () => {
+        outageMs = this.inOutage() ? outageMs + outageCheckMs : 0
+        if (outageMs >= openingWaitInOutageMs) resolve('gave up')
+        else timer = setTimeout(check, outageCheckMs)
+      }
+      timer = setTimeout(check, outageCheckMs)
     })
     const inbox = await Promise.race([opening.catch(() => undefined), gaveUp])
     clearTimeout(timer)

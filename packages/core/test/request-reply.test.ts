@@ -72,30 +72,53 @@ describe('request/reply', () => {
     await mq.close()
   })
 
-  it('does not make close() wait for a reply inbox still opening (a broker outage), and closes that inbox once it opens', async () => {
+  /** The memory adapter with a reply inbox that opens only when `letOpen()` is called; `outage()` reports the connection lost. */
+  function slowInboxes() {
     const base = countingInboxes()
     let letOpen: () => void = () => {}
-    const outage = new Promise<void>((resolve) => (letOpen = resolve))
+    const opened = new Promise<void>((resolve) => (letOpen = resolve))
+    let report: ((change: { state: 'reconnecting'; cause: Error }) => void) | undefined
     const factory: AdapterFactory = {
       ...base.factory,
       connect: async (url, context) => {
         const transport = await base.factory.connect(url, context)
+        report = context.reportConnectionState
         const openInbox = transport.openInbox.bind(transport)
         // As an adapter retrying its declaration until the broker is back.
         transport.openInbox = async (options, deliver) => {
-          await outage
+          await opened
           return openInbox(options, deliver)
         }
         return transport
       },
     }
-    const mq = await connect('memory://inbox-opening-close', { adapter: factory })
+    return { ...base, factory, letOpen: () => letOpen(), outage: () => report?.({ state: 'reconnecting', cause: new Error('broker gone') }) }
+  }
+
+  it('does not make close() wait in an outage for a reply inbox still opening, and closes that inbox once it opens', async () => {
+    const inboxes = slowInboxes()
+    const mq = await connect('memory://inbox-opening-outage', { adapter: inboxes.factory })
     await expect(mq.requester('pricing').request({}, { timeoutMs: 100 })).rejects.toBeInstanceOf(RequestTimeoutError)
+    inboxes.outage()
     const started = Date.now()
     await mq.close()
     expect(Date.now() - started).toBeLessThan(10_000)
-    letOpen()
-    await vi.waitFor(() => expect([base.opened(), base.open()]).toEqual([1, 0]))
+    inboxes.letOpen()
+    await vi.waitFor(() => expect([inboxes.opened(), inboxes.open()]).toEqual([1, 0]))
+  }, 15_000)
+
+  it('outside an outage, close() waits for a reply inbox still opening and removes it before the transport closes', async () => {
+    const inboxes = slowInboxes()
+    const mq = await connect('memory://inbox-opening-slow', { adapter: inboxes.factory })
+    await expect(mq.requester('pricing').request({}, { timeoutMs: 100 })).rejects.toBeInstanceOf(RequestTimeoutError)
+    let closed = false
+    const closing = mq.close().then(() => (closed = true))
+    // Longer than close() would wait in an outage: a slow opening (a Kafka topic and group join) is not given up.
+    await new Promise((resolve) => setTimeout(resolve, 2_500))
+    expect(closed).toBe(false)
+    inboxes.letOpen()
+    await closing
+    expect([inboxes.opened(), inboxes.open()]).toEqual([1, 0])
   }, 15_000)
 
   it('rejects waiting requests with ClosedError at once when the requester closes', async () => {
