@@ -1,4 +1,13 @@
-import { AbortedError, type AdapterFactory, abortable, type Capabilities, ConfigError, ConnectionError, ConnectionStateTracker, type Logger } from '@anymq/core/spi'
+import {
+  AbortedError,
+  type AdapterFactory,
+  abortable,
+  type Capabilities,
+  ConfigError,
+  ConnectionError,
+  ConnectionStateTracker,
+  type Logger,
+} from '@anymq/core/spi'
 import { kafkaAsyncApi } from './kafka-asyncapi.js'
 import { type KafkaSettings, queueBrokerOptions, resolveSettings } from './kafka-config.js'
 import type { KafkaDriver } from './kafka-driver.js'
@@ -47,7 +56,12 @@ export const adapter: AdapterFactory = {
     driver.watchConnections?.(connectionState)
     try {
       // The caller's signal drops the half-open sockets at once rather than at the deadline.
-      await abortable(answeredWithin(driver.connect(), settings.connectionTimeoutMs + settings.requestTimeoutMs, settings.brokers), context.signal, 'connect', 'kafka')
+      await abortable(
+        answeredWithin(driver.connect(), settings.connectionTimeoutMs + settings.requestTimeoutMs, settings.brokers),
+        context.signal,
+        'connect',
+        'kafka',
+      )
     } catch (error) {
       // terminate, not close: a close waits on requests that a silent peer never answers.
       await driver.terminate().catch(() => {})

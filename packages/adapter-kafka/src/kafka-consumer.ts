@@ -75,8 +75,12 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
   private resumeHeld: Array<() => void> = []
   private capacityWaiters: Array<() => void> = []
   private inflight = 0
+  /** Resolved when nothing handed out is unfinished (`inflight` back to 0). */
+  private idleWaiters: Array<() => void> = []
   private held = 0
   private stopping = false
+  /** From a rebalance's revoke step to the next assignment: nothing more is handed out (see `revoke`). */
+  private revoking = false
   private closed = false
   private closing: Promise<void> | undefined
   private commitTimer: NodeJS.Timeout | undefined
@@ -95,6 +99,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       topics: plan.retryTopic ? [plan.mainTopic, plan.retryTopic] : [plan.mainTopic],
       fromBeginning: plan.fromBeginning,
       onBatch: (batch) => this.onBatch(batch),
+      onRevoking: () => this.revoke(),
       onAssigned: (assignment) => {
         context.connectionState.working()
         this.onAssigned(assignment)
@@ -151,6 +156,9 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
     this.closed = true
     void this.stop()
     clearTimeout(this.commitTimer)
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const wake of waiters) wake()
   }
 
   private onBatch(batch: DriverBatch): Promise<void> {
@@ -219,7 +227,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       // Handed out at once while a handler is free and nothing waits before it: queued until the whole
       // batch (up to 500) was, every record also went through core's sequencer queue, and the batch's
       // deliveries were all alive at once (c16, 1 KB: ~9.4 -> ~6.5 µs of CPU per record).
-      if (this.readyItems.length === 0 && this.inflight < this.options.prefetch) this.handOut(delivery)
+      if (this.readyItems.length === 0 && this.inflight < this.options.prefetch && !this.revoking) this.handOut(delivery)
       else this.readyItems.push(delivery)
     }
     if (taken >= 0) batch.resolve(taken)
@@ -306,7 +314,8 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
   }
 
   private drain(): void {
-    while (!this.stopping && this.readyItems.length > 0 && this.inflight < this.options.prefetch) this.handOut(this.readyItems.shift() as KafkaDelivery)
+    while (!this.stopping && !this.revoking && this.readyItems.length > 0 && this.inflight < this.options.prefetch)
+      this.handOut(this.readyItems.shift() as KafkaDelivery)
     // Woken at half, not at the first free slot: else the batch waits again after every record, a
     // promise and a timer per message.
     if (this.capacityWaiters.length > 0 && this.readAheadHalfFree) this.wakeCapacity()
@@ -324,7 +333,30 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       item.tracker.settle(item.offset)
       this.scheduleCommit()
     }
+    if (this.inflight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters
+      this.idleWaiters = []
+      for (const wake of waiters) wake()
+    }
     this.drain()
+  }
+
+  /**
+   * The member is about to rejoin its group and so to lose its partitions (some may come back): hand
+   * out nothing more, let what runs finish, and commit it, so that a partition's next owner starts right
+   * after the last record handled here rather than at the last timed commit (the Java client and
+   * kafkajs's autocommit do the same on revoke). What was read ahead and not handed out stays
+   * uncommitted: its partition's owner reads it.
+   */
+  private async revoke(): Promise<void> {
+    if (!this.plan.commits || this.closed) return
+    this.revoking = true
+    if (this.inflight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+    // Dropped as in a crash meanwhile: commit nothing.
+    if (this.closed) return
+    clearTimeout(this.commitTimer)
+    this.commitTimer = undefined
+    await this.commitNow()
   }
 
   /** @internal */
@@ -356,6 +388,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
     const assigned = new Set<string>()
     for (const [topic, partitions] of assignment) for (const partition of partitions) assigned.add(partitionKey(topic, partition))
     this.assigned = assigned
+    this.revoking = false
     // Read ahead from a partition that moved: its new owner reads it from the committed offset.
     this.readyItems.retain((item) => !item.tracker || assigned.has(partitionKey(item.tracker.topic, item.tracker.partition)))
     for (const [key, tracker] of this.trackers) {
@@ -364,6 +397,7 @@ export class KafkaConsumer implements TransportConsumer, DeliveryHost {
       else tracker.committed = undefined
     }
     this.scheduleCommit()
+    this.drain()
   }
 
   private onCommitted(offsets: readonly TopicPartitionOffset[]): void {

@@ -89,6 +89,16 @@ export interface DriverConsumerOptions {
    * over one at a time and see at once whether it must wait.
    */
   onBatch(batch: DriverBatch): Promise<void>
+  /**
+   * Before the member rejoins its group in a rebalance, while it still owns its partitions (the
+   * Java client's onPartitionsRevoked; both drivers use an eager assignor, so a rejoin revokes every
+   * partition): the consumer lets its running handlers finish, commits what they handled and hands
+   * out nothing more until `onAssigned`. The driver sends its JoinGroup once this resolves, or after
+   * half the rebalance timeout (`revokeBeforeRejoin`). Commits made meanwhile must go through: the
+   * group is preparing the rebalance and still accepts this generation's commits. Absent: nothing to
+   * do before a rejoin (a member that commits as it reads).
+   */
+  onRevoking?(): Promise<void>
   /** After every (re)join: the partitions this member now owns, by topic. */
   onAssigned(assignment: ReadonlyMap<string, readonly number[]>): void
   /** After the broker accepted a commit. */

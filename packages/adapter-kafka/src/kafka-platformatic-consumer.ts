@@ -6,6 +6,7 @@ import type { DriverBatch, DriverConsumer, DriverConsumerOptions, DriverRecord, 
 import { headerText } from './kafka-header-text.js'
 import { PartitionKeys, partitionKey } from './kafka-partition-key.js'
 import { clientOptions } from './kafka-platformatic-client-options.js'
+import { revokeBeforeRejoin } from './kafka-revoke.js'
 import { receivedRecord, receiveHeader } from './kafka-wire.js'
 
 /** Most records handed to one `onBatch` call; a batch is one partition's run of the stream's buffer. */
@@ -19,6 +20,9 @@ const maxBatchRecords = 500
  */
 const fetchMaxBytesPerPartition = 1_048_576
 const fetchMaxBytes = 4 * 1_048_576
+
+/** The subscription's user data the library sends with each JoinGroup: none (the round-robin assignor reads none). */
+const noUserData = Buffer.alloc(0)
 
 /** The library consumer's `joinGroup`, in both its forms (a promise without a callback). */
 type LibraryJoin = (options: { topics?: unknown }, callback?: (error: Error | null, memberId?: string) => void) => Promise<string> | undefined
@@ -73,6 +77,9 @@ export class PlatformaticConsumer implements DriverConsumer {
   private rejoinTimer: NodeJS.Timeout | undefined
   /** The library's own `joinGroup`, before the wrapper that keeps refused commits from calling it. */
   private readonly libraryJoin: LibraryJoin
+  /** Set while the consumer commits before a rejoin: the library's member is inactive then, and the commit must go out all the same. */
+  private revoking = false
+  private readonly rebalanceTimeoutMs: number
 
   constructor(
     settings: KafkaSettings,
@@ -91,7 +98,10 @@ export class PlatformaticConsumer implements DriverConsumer {
       autocreateTopics: false,
       maxBytes: fetchMaxBytes,
       maxBytesPerPartition: fetchMaxBytesPerPartition,
+      // The library's one hook before each JoinGroup it sends (a rejoin after a failed heartbeat included).
+      protocolsMetadata: () => this.beforeJoin(),
     })
+    this.rebalanceTimeoutMs = settings.rebalanceTimeoutMs
     this.libraryJoin = this.consumer.joinGroup.bind(this.consumer) as LibraryJoin
     this.keepCommitsFromJoining()
     // What the library does with the group on its own (rejoins, failed heartbeats), for a debug logger:
@@ -132,6 +142,25 @@ export class PlatformaticConsumer implements DriverConsumer {
       if (gained && this.started) this.replaceStream()
       this.joined?.()
     })
+  }
+
+  /**
+   * Before a JoinGroup, a member that owns partitions revokes them (`onRevoking`): its handlers finish
+   * and it commits what they handled while the group, preparing the rebalance, still accepts this
+   * generation's commits. Once the JoinGroup is sent the group may complete the join at once and refuse
+   * them; the next owner of a partition then read again what was handled here since the last commit.
+   */
+  private async beforeJoin(): Promise<Buffer> {
+    const onRevoking = this.options.onRevoking
+    if (onRevoking && this.assigned.size > 0 && !this.stopping) {
+      this.revoking = true
+      try {
+        await revokeBeforeRejoin(onRevoking, this.rebalanceTimeoutMs, this.logger, this.options.groupId)
+      } finally {
+        this.revoking = false
+      }
+    }
+    return noUserData
   }
 
   /**
@@ -444,7 +473,8 @@ export class PlatformaticConsumer implements DriverConsumer {
     // Not while the group is being joined (the library's member is inactive from JoinGroup to the end
     // of SyncGroup): such a commit waits behind the parked JoinGroup and is refused with
     // REBALANCE_IN_PROGRESS (see keepCommitsFromJoining). The consumer commits again after the join.
-    if (!this.consumer.isActive()) return
+    // Except the revoke step's commit (`beforeJoin`): the member is inactive then, but its JoinGroup is not sent yet.
+    if (!this.consumer.isActive() && !this.revoking) return
     await this.consumer.commit({ offsets: offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: BigInt(offset), leaderEpoch: -1 })) })
     this.options.onCommitted(offsets)
   }

@@ -13,6 +13,7 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './kafka-driver.js'
+import { revokeBeforeRejoin } from './kafka-revoke.js'
 import { receivedRecord, receiveHeader, valueBuffer } from './kafka-wire.js'
 import { type LeaderMetadata, splitByLeader } from './kafkajs-leader-batches.js'
 import { stablePartitioner } from './kafkajs-partitioner.js'
@@ -377,7 +378,15 @@ export class KafkajsDriver implements KafkaDriver {
   }
 
   consumer(options: DriverConsumerOptions): DriverConsumer {
-    const consumer = new KafkajsConsumer(this.kafka, this.settings, options, () => this.consumers.delete(consumer))
+    let cluster: InternalCluster | undefined
+    const consumer = this.withClusterCapture(
+      (made) => {
+        cluster = made
+      },
+      () => new KafkajsConsumer(this.kafka, this.settings, this.logger, options, () => this.consumers.delete(consumer)),
+    )
+    // Without the cluster (another kafkajs), a rebalance commits on the consumer's timer only.
+    if (cluster) consumer.revokeBeforeRejoins(cluster)
     this.consumers.add(consumer)
     return consumer
   }
@@ -414,10 +423,13 @@ class KafkajsConsumer implements DriverConsumer {
   private stopping: Promise<void> | undefined
   private joined: (() => void) | undefined
   private failedToStart: ((error: Error) => void) | undefined
+  /** Set by REBALANCING: the next coordinator lookup is the rejoin's, which revokes first. */
+  private rejoinPending = false
 
   constructor(
     kafka: InstanceType<typeof Kafka>,
-    settings: KafkaSettings,
+    private readonly settings: KafkaSettings,
+    private readonly logger: Logger,
     private readonly options: DriverConsumerOptions,
     private readonly forget: () => void,
   ) {
@@ -456,6 +468,29 @@ class KafkajsConsumer implements DriverConsumer {
       this.failedToStart?.(error)
       options.onCrash(error, event.payload.restart)
       if (!event.payload.restart) setTimeout(() => void this.run().catch(() => {}), 1_000).unref()
+    })
+  }
+
+  /**
+   * kafkajs has no hook before a rejoin (its own autocommit commits there, inside its runner): the
+   * runner emits REBALANCING and then joins, and a join starts by looking up the group's coordinator on
+   * the consumer's own cluster. That lookup is wrapped: the first one after REBALANCING runs the revoke
+   * step (`onRevoking`) before the JoinGroup is sent. The consumer's commits look up no coordinator
+   * (they use the one of the last join), so they pass meanwhile.
+   */
+  revokeBeforeRejoins(cluster: InternalCluster): void {
+    const onRevoking = this.options.onRevoking
+    if (!onRevoking) return
+    const find = cluster.findGroupCoordinator.bind(cluster)
+    cluster.findGroupCoordinator = async (request) => {
+      if (this.rejoinPending) {
+        this.rejoinPending = false
+        if (!this.stopping) await revokeBeforeRejoin(onRevoking, this.settings.rebalanceTimeoutMs, this.logger, this.options.groupId)
+      }
+      return find(request)
+    }
+    this.consumer.on(this.consumer.events.REBALANCING, () => {
+      this.rejoinPending = true
     })
   }
 

@@ -1,16 +1,25 @@
 import type { ConnectionStateTracker, Delivery, Logger } from '@anymq/core/spi'
 import { describe, expect, it } from 'vitest'
 import { KafkaConsumer } from '../src/kafka-consumer.js'
-import type { DriverBatch, DriverConsumer, DriverConsumerOptions, DriverRecord, KafkaDriver } from '../src/kafka-driver.js'
+import type { DriverBatch, DriverConsumer, DriverConsumerOptions, DriverRecord, KafkaDriver, TopicPartitionOffset } from '../src/kafka-driver.js'
 import { receivedRecord } from '../src/kafka-wire.js'
 
 const topic = 'orders'
 const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } as unknown as Logger
 
 /** A consumer on a driver whose only member is driven by hand: `member()` gives the options it was made with. */
-function consumerOnFakeDriver(prefetch: number, deliver: (delivery: Delivery) => void) {
+/** `commits`: the group commits (a durable one), each commit the member is asked for logged there. */
+function consumerOnFakeDriver(prefetch: number, deliver: (delivery: Delivery) => void, commits?: TopicPartitionOffset[][]) {
   let options: DriverConsumerOptions | undefined
-  const member: DriverConsumer = { start: async () => {}, commit: async () => {}, pauseAll: () => {}, stop: async () => {} }
+  const member: DriverConsumer = {
+    start: async () => {},
+    commit: async (offsets) => {
+      commits?.push([...offsets])
+      options?.onCommitted(offsets)
+    },
+    pauseAll: () => {},
+    stop: async () => {},
+  }
   const driver = {
     consumer: (given: DriverConsumerOptions) => {
       options = given
@@ -24,7 +33,7 @@ function consumerOnFakeDriver(prefetch: number, deliver: (delivery: Delivery) =>
       connectionState: { working: () => {}, failed: () => {} } as unknown as ConnectionStateTracker,
       republish: async () => {},
     },
-    { groupId: 'g', mainTopic: topic, retryTopic: undefined, fromBeginning: true, filter: undefined, commits: false },
+    { groupId: 'g', mainTopic: topic, retryTopic: undefined, fromBeginning: true, filter: undefined, commits: commits !== undefined },
     { prefetch, leaseMs: undefined, onError: () => {} },
     deliver,
   )
@@ -119,6 +128,36 @@ describe('kafka consumer', () => {
     for (let index = 0; index < 1_100; index++) busy.shift()?.ackNow?.()
     await waiting
     expect(large.resolved).toBe(2_005)
+    await consumer.close()
+  })
+
+  it('before a rejoin, lets running handlers finish and commits what they handled, handing out nothing more until the next assignment', async () => {
+    const busy: Delivery[] = []
+    const commits: TopicPartitionOffset[][] = []
+    const { consumer, member } = consumerOnFakeDriver(2, (delivery) => busy.push(delivery), commits)
+    await consumer.start()
+    member().onAssigned(new Map([[topic, [0]]]))
+    await member().onBatch(loggedBatch(4, []))
+    expect(busy.map((delivery) => delivery.message.id)).toEqual(['id-0', 'id-1'])
+    busy.shift()?.ackNow?.()
+    // Offset 0 handled, 1 still running (2 was handed out as 0 finished): the member is told it will rejoin.
+    let revoked = false
+    const revoking = (member().onRevoking?.() ?? Promise.resolve()).then(() => {
+      revoked = true
+    })
+    busy.shift()?.ackNow?.()
+    await new Promise((resolve) => setImmediate(resolve))
+    // Offset 2 runs: the revoke step waits for it, and hands out nothing in 1's place (3 stays queued).
+    expect(revoked).toBe(false)
+    expect(busy.map((delivery) => delivery.message.id)).toEqual(['id-2'])
+    busy.shift()?.ackNow?.()
+    await revoking
+    // Committed before the rejoin: the next owner of the partition starts at 3, after the last record handled.
+    expect(commits.at(-1)).toEqual([{ topic, partition: 0, offset: 3 }])
+    expect(busy).toEqual([])
+    member().onAssigned(new Map([[topic, [0]]]))
+    expect(busy.map((delivery) => delivery.message.id)).toEqual(['id-3'])
+    busy.shift()?.ackNow?.()
     await consumer.close()
   })
 })

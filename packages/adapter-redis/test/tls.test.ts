@@ -116,7 +116,13 @@ describe.skipIf(!redisServerAvailable).each(drivers)('redis connect proves the s
   it('after a refused password, connect() rejects without logging a reconnect, and nothing holds the process', async () => {
     const child = spawn(
       process.execPath,
-      ['--conditions=@anymq/source', '--import', 'tsx', fileURLToPath(new URL('./refused-connect-child.ts', import.meta.url)), withDriver(`redis://:Wr0ng-t3st-pass@127.0.0.1:${redis.port}`, driver)],
+      [
+        '--conditions=@anymq/source',
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./refused-connect-child.ts', import.meta.url)),
+        withDriver(`redis://:Wr0ng-t3st-pass@127.0.0.1:${redis.port}`, driver),
+      ],
       { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
     )
     let output = ''
