@@ -54,9 +54,11 @@ export class NatsAdmin implements TransportAdmin {
         const { messages, first_ts } = streamInfo.state
         return { ready: messages, inFlight: 0, consumers: 0, oldestAgeMs: messages === 0 ? undefined : age(Date.parse(first_ts)) }
       }
+      // An ordered queue's delayed messages and retries wait in a stream of their own: counted as waiting after a NAK, as elsewhere.
+      const delayed = source.kind === 'queue' ? ((await this.streamInfo(this.context.names.delayStream(source.queue.name)))?.state.messages ?? 0) : 0
       return {
         ready: info.num_pending,
-        inFlight: info.num_ack_pending,
+        inFlight: info.num_ack_pending + delayed,
         consumers: info.num_waiting,
         oldestAgeMs: info.num_pending === 0 ? undefined : await this.nextAge(stream, Math.max(info.delivered.stream_seq + 1, streamInfo.state.first_seq)),
       }
@@ -71,6 +73,8 @@ export class NatsAdmin implements TransportAdmin {
       if (ownSubject === undefined) {
         // A queue's stream is the queue: purging it removes the waiting messages (and unsettled ones, whose settlement then does nothing).
         await this.context.manager.streams.purge(stream)
+        // An ordered queue's delayed messages and retries wait in a stream of their own.
+        if (source.kind === 'queue') await this.purgeDelays(source.queue.name)
         return
       }
       // The topic stream is shared: this subscription's consumer starts again after the last message, and its own retries go.
@@ -95,10 +99,13 @@ export class NatsAdmin implements TransportAdmin {
         return
       }
       const stream = target.kind === 'queue' ? names.queueStream(target.queue.name) : names.topicStream(target.topic)
-      await manager.streams.delete(stream).catch((error: unknown) => {
-        if (!isNotFound(error)) throw error
-      })
-      topology.forget(stream)
+      const streams = target.kind === 'queue' ? [stream, names.delayStream(target.queue.name)] : [stream]
+      for (const each of streams) {
+        await manager.streams.delete(each).catch((error: unknown) => {
+          if (!isNotFound(error)) throw error
+        })
+        topology.forget(each)
+      }
     })
   }
 
@@ -178,6 +185,11 @@ export class NatsAdmin implements TransportAdmin {
   private async nextAge(stream: string, seq: number): Promise<number | undefined> {
     const stored = await this.context.manager.streams.getMessage(stream, { seq }).catch(nullWhenNotFound)
     return stored ? age(stored.time.getTime()) : undefined
+  }
+
+  private async purgeDelays(queue: string): Promise<void> {
+    const stream = this.context.names.delayStream(queue)
+    if (await this.streamInfo(stream)) await this.context.manager.streams.purge(stream)
   }
 
   private async streamInfo(stream: string): Promise<StreamInfo | undefined> {

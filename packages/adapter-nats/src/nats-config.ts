@@ -106,11 +106,13 @@ export function readSettings(url: URL, hosts: readonly string[] | undefined, bro
     problems.push({ field: 'url ?tls', message: 'false, but TLS settings (ca, cert, key…) were given; leave ?tls out or set it to true' })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'nats' })
 
-  // nats://token@host carries a token; nats://user:pass@host a user and password.
+  // nats://token@host carries a token; nats://user:pass@host a user and password. nats://user@host
+  // with the password as `broker.pass` (and no `broker.user`) names the user, as the README shows.
   const userPart = url.username === '' ? undefined : decodeUrlPart(url.username)
   const passPart = url.password === '' ? undefined : decodeUrlPart(url.password)
-  const token = (broker.token as string | undefined) ?? (passPart === undefined ? userPart : undefined)
-  const user = (broker.user as string | undefined) ?? (passPart === undefined ? undefined : userPart)
+  const urlNamesUser = passPart !== undefined || (broker.pass !== undefined && broker.user === undefined)
+  const token = (broker.token as string | undefined) ?? (urlNamesUser ? undefined : userPart)
+  const user = (broker.user as string | undefined) ?? (urlNamesUser ? userPart : undefined)
   const pass = (broker.pass as string | undefined) ?? passPart
   registerSecret(pass)
   registerSecret(token)

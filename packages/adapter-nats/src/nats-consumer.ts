@@ -2,7 +2,8 @@ import { type Delivery, filterMatches, type Logger, retryCopy, type TopicFilter,
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { NatsAcker } from './nats-acker.js'
-import { connectionError } from './nats-errors.js'
+import { NatsDelayMover } from './nats-delay-mover.js'
+import { connectionError, PullStatusError, PullUnansweredError } from './nats-errors.js'
 import type { NatsPublisher } from './nats-publisher.js'
 import { NatsPuller } from './nats-puller.js'
 import type { ConsumerTarget, NatsTopology } from './nats-topology.js'
@@ -18,6 +19,8 @@ export interface NatsConsumerContext {
   publisher: NatsPublisher
   logger: Logger
   fetchExpiresMs: number
+  /** Creates this consumer (and its stream) again when the server no longer has it; whether it had to. */
+  recreateConsumer: () => Promise<boolean>
 }
 
 /**
@@ -33,7 +36,10 @@ export class NatsConsumer implements TransportConsumer {
   private loop: Promise<void> | undefined
   private slotFreed: (() => void) | undefined
   private puller: NatsPuller | undefined
+  /** On an `ordered` queue: moves its waiting messages in once due. */
+  private mover: NatsDelayMover | undefined
   private readonly acker = new NatsAcker()
+  private shortenedRetryLogged = false
 
   constructor(
     private readonly context: NatsConsumerContext,
@@ -63,6 +69,10 @@ export class NatsConsumer implements TransportConsumer {
     // A given-up pull the server then ended frees its slots at once, not at the end of its owed time.
     this.puller.onOwedEnded = () => this.slotFreed?.()
     this.loop = this.run()
+    if (this.target.delays !== undefined) {
+      this.mover = new NatsDelayMover({ connection, client, fetchExpiresMs, onError: this.options.onError }, this.target.delays, this.target.retrySubject)
+      this.mover.start()
+    }
   }
 
   async stop(): Promise<void> {
@@ -71,7 +81,7 @@ export class NatsConsumer implements TransportConsumer {
     // The pull under way is left to expire (fetchExpiresMs at most) rather than closed: closing it
     // dropped what the server had already sent for it, and those waited out AckWait (30 s) before
     // anyone else could have them. Meanwhile whatever arrives is handed back at once (see start).
-    await this.loop
+    await Promise.all([this.loop, this.mover?.stop()])
     this.puller?.close()
   }
 
@@ -104,7 +114,38 @@ export class NatsConsumer implements TransportConsumer {
         failures++
         if (failures === 1 || failures % 20 === 0) this.options.onError(connectionError(`fetching from '${this.target.stream}'`, error))
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(failures, 5), 2000)))
+        if (isConsumerMissing(error) && !this.stopped) await this.recreate()
       }
+    }
+  }
+
+  /**
+   * A topic stream drops a message once it is `topicMaxAgeMs` old: a retry copy waiting longer would
+   * be gone before it is due, neither retried nor dead-lettered. It waits as long as the stream keeps it.
+   */
+  private fitRetryDelay<T extends { delayMs: number }>(options: T): T {
+    const longest = this.target.longestRetryDelayMs
+    if (longest === undefined || options.delayMs <= longest) return options
+    if (!this.shortenedRetryLogged) {
+      this.shortenedRetryLogged = true
+      this.context.logger.warn(
+        `[anymq] [nats] a retry on '${this.target.stream}' waits ${longest} ms instead of ${options.delayMs} ms: the topic stream keeps messages for ?topicMaxAgeMs only`,
+      )
+    }
+    return { ...options, delayMs: longest }
+  }
+
+  /**
+   * The consumer went away under a running instance (its stream deleted by another process, or a
+   * `?storage=memory` stream lost in a server restart): without it every pull would fail for good.
+   * A failure here is left to the next pull, which fails the same way and comes back.
+   */
+  private async recreate(): Promise<void> {
+    try {
+      // What was asked of the consumer that went away will never come: it holds no slot of the new one.
+      if (await this.context.recreateConsumer()) this.puller?.forgetGivenUp()
+    } catch {
+      // Reported by the loop as the next pull's failure.
     }
   }
 
@@ -166,7 +207,9 @@ export class NatsConsumer implements TransportConsumer {
       retry: async (options) => {
         // The copy is stored before the original is acknowledged: a crash in between duplicates, never loses.
         // When the copy is refused core releases the original, so it is not settled here.
-        await this.context.publisher.publishToSubject(this.target.retrySubject, [retryCopy(message, options)])
+        const copy = retryCopy(message, this.fitRetryDelay(options))
+        const { retrySubject, delays } = this.target
+        await this.context.publisher.publishToSubject(copy.delayMs > 0 && delays !== undefined ? delays.subject : retrySubject, [copy])
         await acknowledge('acknowledging the retried original')
       },
       release: async () => {
@@ -197,4 +240,14 @@ export class NatsConsumer implements TransportConsumer {
       },
     })
   }
+}
+
+/**
+ * A pull that no consumer served: nobody answered it (`503`, or silence through several expiries,
+ * which is what a request to a consumer the server no longer has gets). Re-creating leaves a consumer
+ * that exists as it is. Not a `409 Consumer Deleted`, which also ends the pull under way when
+ * `purge()` re-creates a subscription's consumer.
+ */
+function isConsumerMissing(error: unknown): boolean {
+  return (error instanceof PullStatusError && error.code === 503) || error instanceof PullUnansweredError
 }

@@ -20,6 +20,17 @@ export class PullStatusError extends Error {
   }
 }
 
+/**
+ * A pull request the server left unanswered through several expiries on a live connection: a server
+ * short of CPU, or no consumer of that name any more (a request to a missing one gets no answer).
+ */
+export class PullUnansweredError extends Error {
+  constructor(request: string, expiries: number) {
+    super(`no answer to pull request '${request}' after ${expiries} expiries`)
+    this.name = 'PullUnansweredError'
+  }
+}
+
 /** A copy of a client error safe to keep as `cause`: name, code, redacted message and stack only. */
 export function sanitizedError(error: unknown): Error {
   if (!(error instanceof Error)) return new Error(redactText(String(error)))

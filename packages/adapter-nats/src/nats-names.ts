@@ -8,6 +8,7 @@
  * | --- | --- | --- | --- |
  * | queue `q` | `<PREFIX>_Q_<q>` (work queue) | `<prefix>.q.<q>` | `anymq` (one durable, shared) |
  * | topic `t` | `<PREFIX>_T_<t>` (limits, max age) | `<prefix>.t.<t>.all`, `<prefix>.t.<t>.to.<subscription>` | the subscription name |
+ * | delays of an ordered queue `q` | `<PREFIX>_D_<q>` (work queue) | `<prefix>.d.<q>` | `anymq` |
  */
 export class NatsNames {
   constructor(private readonly prefix: string) {}
@@ -26,6 +27,18 @@ export class NatsNames {
 
   topicSubjects(topic: string): string {
     return `${this.prefix}.t.${escapeName(topic)}.>`
+  }
+
+  /**
+   * Where an `ordered` queue's delayed messages and retries wait until due: not in the queue's own
+   * stream, whose consumer lets one message be unsettled at a time (a wait there would hold up all).
+   */
+  delayStream(queue: string): string {
+    return `${this.prefix.toUpperCase()}_D_${escapeName(queue)}`
+  }
+
+  delaySubject(queue: string): string {
+    return `${this.prefix}.d.${escapeName(queue)}`
   }
 
   /** Where a publish to the topic goes: every subscription reads it. */

@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream'
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node'
-import { PullStatusError } from './nats-errors.js'
+import { PullStatusError, PullUnansweredError } from './nats-errors.js'
 import { NatsPulledMessage } from './nats-pulled-message.js'
 
 /** Past a pull request's expiry, how long its end (the server's 408) is waited for before the server is asked. */
@@ -176,6 +176,11 @@ export class NatsPuller {
     return until
   }
 
+  /** Owes nothing any more for requests given up on: the consumer they went to no longer exists. */
+  forgetGivenUp(): void {
+    this.givenUp = []
+  }
+
   /** Ends the inbox subscription; call once no request is open, or what the server still sends is lost. */
   close(): void {
     this.open?.end()
@@ -230,8 +235,7 @@ export class NatsPuller {
     }
     if (this.open !== request) return
     if (this.connectionId() !== request.sentOn) this.giveUp(request, new Error(`pull request '${request.id}' was lost with its connection`))
-    else if (++request.expiries >= expiriesBeforeGivingUp)
-      this.giveUp(request, new Error(`no answer to pull request '${request.id}' after ${request.expiries} expiries`), true)
+    else if (++request.expiries >= expiriesBeforeGivingUp) this.giveUp(request, new PullUnansweredError(request.id, request.expiries), true)
     else request.watchdog = setTimeout(() => void this.confirmEnded(request), this.expiresMs + expiryGraceMs)
   }
 

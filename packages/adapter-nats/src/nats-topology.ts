@@ -23,7 +23,23 @@ export interface ConsumerTarget {
   /** On a topic stream: messages addressed `.to.<other>` are for another subscription. */
   ownSubject: string | undefined
   ephemeral: boolean
+  /** Whether the consumer had to be created (the server did not have it). */
+  created: boolean
+  /** On an `ordered` queue: where its messages that must wait go, retries included (see {@link NatsNames.delayStream}). */
+  delays: DelayTarget | undefined
+  /** On a topic stream: the longest a retry may wait, since the stream drops messages older than `topicMaxAgeMs`. */
+  longestRetryDelayMs: number | undefined
 }
+
+/** The stream, consumer and subject where an `ordered` queue's messages wait until due. */
+export interface DelayTarget {
+  stream: string
+  consumer: string
+  subject: string
+}
+
+/** Room left between a topic retry's due time and the stream's max age, for the consumer to take it in time. */
+const maxAgeMarginMs = 60_000
 
 /** An ephemeral subscription's consumer left behind by a crashed process disappears after this. */
 const ephemeralInactiveMs = 60_000
@@ -64,6 +80,29 @@ export class NatsTopology {
     }).then(() => stream)
   }
 
+  /** The stream where an `ordered` queue's messages wait until due (a work queue, like the queue's own). */
+  ensureDelayStream(queue: string): Promise<string> {
+    const stream = this.names.delayStream(queue)
+    return this.ensureStream(stream, { subjects: [this.names.delaySubject(queue)], retention: RetentionPolicy.Workqueue }).then(() => stream)
+  }
+
+  /**
+   * That stream and its one durable consumer, with no limit of one unsettled message. Its AckWait is
+   * the connection's (not a consumer's `leaseMs`): a waiting message is put back or moved at once.
+   */
+  async ensureDelays(queue: string): Promise<DelayTarget> {
+    const stream = await this.ensureDelayStream(queue)
+    await this.ensureConsumer(stream, {
+      durable_name: queueConsumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(this.settings.ackWaitMs),
+      max_deliver: -1,
+      max_ack_pending: maxAckPending,
+    })
+    return { stream, consumer: queueConsumer, subject: this.names.delaySubject(queue) }
+  }
+
   /** Whether the stream of a queue exists (peek and move on a queue never used return nothing). */
   async hasQueue(queue: string): Promise<boolean> {
     try {
@@ -77,7 +116,7 @@ export class NatsTopology {
 
   async queueConsumer(spec: QueueSpec, ackWaitMs: number): Promise<ConsumerTarget> {
     const stream = await this.ensureQueue(spec.name)
-    await this.ensureConsumer(stream, {
+    const created = await this.ensureConsumer(stream, {
       durable_name: queueConsumer,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
@@ -86,7 +125,17 @@ export class NatsTopology {
       // One unsettled message across every instance keeps the queue, and so each key, in order.
       max_ack_pending: spec.ordered ? 1 : maxAckPending,
     })
-    return { stream, consumer: queueConsumer, retrySubject: this.names.queueSubject(spec.name), ownSubject: undefined, ephemeral: false }
+    const delays = spec.ordered ? await this.ensureDelays(spec.name) : undefined
+    return {
+      stream,
+      consumer: queueConsumer,
+      retrySubject: this.names.queueSubject(spec.name),
+      delays,
+      ownSubject: undefined,
+      ephemeral: false,
+      created,
+      longestRetryDelayMs: undefined,
+    }
   }
 
   async subscriptionConsumer(spec: SubscriptionSpec, ackWaitMs: number, ephemeralName: string): Promise<ConsumerTarget> {
@@ -102,9 +151,11 @@ export class NatsTopology {
     }
     if (ephemeral) Object.assign(config, { name: consumer, inactive_threshold: nanos(ephemeralInactiveMs) })
     else config.durable_name = consumer
-    await this.ensureConsumer(stream, config)
+    const created = await this.ensureConsumer(stream, config)
     const ownSubject = this.names.subscriptionSubject(spec.topic, consumer)
-    return { stream, consumer, retrySubject: ownSubject, ownSubject, ephemeral }
+    const maxAgeMs = this.settings.topicMaxAgeMs
+    const longestRetryDelayMs = maxAgeMs - Math.min(maxAgeMs / 2, maxAgeMarginMs)
+    return { stream, consumer, retrySubject: ownSubject, delays: undefined, ownSubject, ephemeral, created, longestRetryDelayMs }
   }
 
   /** The subject that reaches one named subscription only (retries, redrive). */
@@ -158,7 +209,8 @@ export class NatsTopology {
     }
   }
 
-  private async ensureConsumer(stream: string, config: Partial<ConsumerConfig>): Promise<void> {
+  /** Creates the consumer, or updates its lease and ordering; whether it had to be created. */
+  private async ensureConsumer(stream: string, config: Partial<ConsumerConfig>): Promise<boolean> {
     const name = (config.durable_name ?? config.name) as string
     try {
       const info = await this.manager.consumers.info(stream, name)
@@ -166,12 +218,13 @@ export class NatsTopology {
       if (info.config.ack_wait !== config.ack_wait || info.config.max_ack_pending !== config.max_ack_pending) {
         await this.manager.consumers.update(stream, name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending })
       }
-      return
+      return false
     } catch (error) {
       if (!isNotFound(error)) throw connectionError(`reading consumer '${name}' of stream '${stream}'`, error)
     }
     try {
       await this.manager.consumers.add(stream, config)
+      return true
     } catch (error) {
       throw connectionError(`creating consumer '${name}' of stream '${stream}'`, error)
     }

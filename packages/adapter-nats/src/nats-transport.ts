@@ -64,10 +64,12 @@ export class NatsTransport implements Transport {
   async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {
     this.assertOpen()
     const ackWaitMs = options.leaseMs ?? this.settings.ackWaitMs
-    const target =
+    const ephemeralName = `ephemeral-${randomUUID()}`
+    const ensureTarget = () =>
       source.kind === 'queue'
-        ? await this.topology.queueConsumer(source.queue, ackWaitMs)
-        : await this.topology.subscriptionConsumer(source.subscription, ackWaitMs, `ephemeral-${randomUUID()}`)
+        ? this.topology.queueConsumer(source.queue, ackWaitMs)
+        : this.topology.subscriptionConsumer(source.subscription, ackWaitMs, ephemeralName)
+    const target = await ensureTarget()
     const filter = source.kind === 'subscription' ? source.subscription.filter : undefined
     const consumer = new NatsConsumer(
       {
@@ -77,6 +79,10 @@ export class NatsTransport implements Transport {
         publisher: this.publisher,
         logger: this.logger,
         fetchExpiresMs: this.settings.fetchExpiresMs,
+        recreateConsumer: async () => {
+          this.topology.forget(target.stream)
+          return (await ensureTarget()).created
+        },
       },
       target,
       filter,

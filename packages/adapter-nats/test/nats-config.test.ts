@@ -28,3 +28,20 @@ describe('nats TLS settings', () => {
     expect(problemsOf('nats://127.0.0.1:4222?tls=false', { tls: { ca: pem } })).toEqual(['url ?tls'])
   })
 })
+
+describe('nats credentials', () => {
+  const credentialsOf = (url: string, broker: Record<string, unknown> = {}) => {
+    const { user, pass, token } = readSettings(new URL(url), undefined, broker)
+    return { user, pass, token }
+  }
+
+  it('reads nats://user@host with the password as broker.pass as that user, not as a token', () => {
+    expect(credentialsOf('nats://orders-svc@nats.internal:4222', { pass: 'secret' })).toEqual({ user: 'orders-svc', pass: 'secret', token: undefined })
+  })
+
+  it('reads nats://token@host alone as a token and nats://user:password@host as a user', () => {
+    expect(credentialsOf('nats://the-token@127.0.0.1:4222')).toEqual({ user: undefined, pass: undefined, token: 'the-token' })
+    expect(credentialsOf('nats://app:pw@127.0.0.1:4222')).toEqual({ user: 'app', pass: 'pw', token: undefined })
+    expect(credentialsOf('nats://127.0.0.1:4222', { user: 'app', pass: 'pw' })).toEqual({ user: 'app', pass: 'pw', token: undefined })
+  })
+})

@@ -48,6 +48,14 @@ describe.skipIf(!url || !plainUrl)(`nats over TLS${!url || !plainUrl ? ' (ANYMQ_
     groups: ['round-trip'],
   })
 
+  // The README's form: the user in the URL, the password as an option.
+  describeConformance({
+    name: 'nats (TLS, user in the URL and password as an option)',
+    capabilities,
+    connect: () => withUrl((copy) => (copy.password = ''), { pass: decodeURIComponent(tlsUrl.password) }),
+    groups: ['round-trip'],
+  })
+
   // A nats-server cannot be made to present an expired certificate beside its good one: a front
   // that greets as one does.
   const expiredFront = useNatsTlsFront(certificates, 'expired')
