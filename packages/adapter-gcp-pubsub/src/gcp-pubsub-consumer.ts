@@ -43,6 +43,8 @@ export interface PubSubConsumerContext {
   ackDeadlineSeconds: number
   /** Hears of pulls failing (the service or emulator unreachable) and of the next that works. */
   connectionState: ConnectionStateTracker
+  /** Creates this consumer's subscription (and its topic) again, once Pub/Sub says it is not found. */
+  recreateSubscription: () => Promise<void>
 }
 
 /**
@@ -150,7 +152,19 @@ export class PubSubConsumer implements TransportConsumer {
         this.context.connectionState.failed(error, true)
         if (failures === 1 || failures % 20 === 0) this.options.onError(connectionError(`pulling from '${this.target.subscription}'`, error))
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(failures, 5), 2000)))
+        // Deleted under a running consumer (by another process, or an operator): every pull would fail for good.
+        if (codeOf(error) === grpcCode.notFound && !this.stopped) await this.recreate()
       }
+    }
+  }
+
+  /** A failure here is left to the next pull, which fails the same way and comes back. */
+  private async recreate(): Promise<void> {
+    try {
+      await this.context.recreateSubscription()
+      this.stream.open()
+    } catch {
+      // Reported by the loop as the next pull's failure.
     }
   }
 

@@ -1,4 +1,4 @@
-import type { QueueSpec, SubscriptionSpec } from '@anymq/core/spi'
+import type { Destination, QueueSpec, SubscriptionSpec } from '@anymq/core/spi'
 import type { v1 } from '@google-cloud/pubsub'
 import { codeOf, connectionError, grpcCode } from './gcp-pubsub-errors.js'
 import { escapeName, type PubSubNames } from './gcp-pubsub-names.js'
@@ -84,6 +84,22 @@ export class PubSubTopology {
   /** Forget a deleted topic or subscription, so the next use creates it again. */
   forget(path: string): void {
     this.created.delete(path)
+  }
+
+  /** Forgets what a publish to `destination` creates (a queue's topic and subscription, a topic), found deleted. */
+  forgetDestination(destination: Destination): void {
+    if (destination.kind === 'queue') {
+      const id = this.names.queueId(destination.queue.name)
+      this.created.delete(this.names.topic(id))
+      this.created.delete(this.names.subscription(id))
+    } else if (destination.kind === 'topic') this.created.delete(this.names.topic(this.names.topicId(destination.topic)))
+    else if (destination.kind === 'subscription') this.created.delete(this.names.topic(this.names.topicId(destination.subscription.topic)))
+  }
+
+  /** Forgets a consumer's subscription and topic, found deleted, so that ensuring it again creates them. */
+  forgetTarget(target: ConsumerTarget): void {
+    this.created.delete(target.subscription)
+    this.created.delete(target.retryTopic)
   }
 
   async remove(target: ConsumerTarget): Promise<void> {

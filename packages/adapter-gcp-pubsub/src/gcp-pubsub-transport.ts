@@ -75,15 +75,18 @@ export class PubSubTransport implements Transport {
     if (source.kind === 'subscription' && source.subscription.startFrom === 'earliest') {
       throw new UnsupportedFeatureError('gcp-pubsub', "startFrom: 'earliest'", 'a named subscription created before the messages are published')
     }
-    const target =
-      source.kind === 'queue' ? await this.topology.queueConsumer(source.queue) : await this.topology.subscriptionConsumer(source.subscription, randomUUID())
-    return this.start(target, source.kind === 'subscription' ? source.subscription.filter : undefined, options, deliver)
+    const unique = randomUUID()
+    const ensureTarget = () =>
+      source.kind === 'queue' ? this.topology.queueConsumer(source.queue) : this.topology.subscriptionConsumer(source.subscription, unique)
+    return this.start(await ensureTarget(), ensureTarget, source.kind === 'subscription' ? source.subscription.filter : undefined, options, deliver)
   }
 
   async openInbox(options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<Inbox> {
     this.assertOpen()
-    const target = await this.topology.replyConsumer(randomUUID())
-    const consumer = this.start(target, undefined, options, deliver)
+    const unique = randomUUID()
+    const ensureTarget = () => this.topology.replyConsumer(unique)
+    const target = await ensureTarget()
+    const consumer = this.start(target, ensureTarget, undefined, options, deliver)
     return { address: target.retryTopic, close: () => consumer.close() }
   }
 
@@ -167,6 +170,7 @@ export class PubSubTransport implements Transport {
 
   private start(
     target: ConsumerTarget,
+    ensureTarget: () => Promise<ConsumerTarget>,
     filter: TopicFilter | undefined,
     options: TransportConsumeOptions,
     deliver: (delivery: Delivery) => void,
@@ -179,6 +183,10 @@ export class PubSubTransport implements Transport {
         maxPull: this.settings.maxPull,
         ackDeadlineSeconds: this.settings.ackDeadlineSeconds,
         connectionState: this.connectionState,
+        recreateSubscription: async () => {
+          this.topology.forgetTarget(target)
+          await ensureTarget()
+        },
       },
       target,
       filter,

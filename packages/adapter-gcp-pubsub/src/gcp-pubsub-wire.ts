@@ -77,7 +77,11 @@ export function encodeMessage(
       attributes[`${fields.packedPrefix}${index}`] = text.slice(index * maxAttributeBytes, (index + 1) * maxAttributeBytes)
     }
   }
-  return { data: message.body, attributes, orderingKey: options.ordered === false ? '' : (message.key ?? '') }
+  // A message that must wait (a delay, a retry's backoff) is held unacknowledged until due, and Pub/Sub
+  // hands out nothing of an ordering key behind an unacknowledged message: with its key as ordering key
+  // it held up every later message of that key. Its key still travels as `x-anymq-key`.
+  const waits = options.deliverAt !== undefined
+  return { data: message.body, attributes, orderingKey: options.ordered === false || waits ? '' : (message.key ?? '') }
 }
 
 export interface WireEnvelope {

@@ -64,6 +64,7 @@ function contextOf(fake: ReturnType<typeof fakeSubscriber>): PubSubConsumerConte
     maxPull: 100,
     ackDeadlineSeconds: 30,
     connectionState: new ConnectionStateTracker(undefined),
+    recreateSubscription: async () => {},
   }
 }
 
