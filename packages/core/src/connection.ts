@@ -8,7 +8,7 @@ import { ConfigError } from './errors.js'
 import { consoleLogger, type Logger, redactingLogger } from './logger.js'
 import { abortSignal, integer, type OptionShape, ofType, required, validateOptions } from './options-validation.js'
 import { Queue, type QueueOptions } from './queue.js'
-import { redactUrl, redactUserInfo, registerSecret } from './redact.js'
+import { isRegisteredSecret, redactUrl, redactUserInfo, registerSecret } from './redact.js'
 import { Requester, type RequestReplyOptions } from './requester.js'
 import { Responder } from './responder.js'
 import { Runtime } from './runtime.js'
@@ -73,10 +73,13 @@ export class Anymq {
     this.adapter = factory.name
     this.capabilities = capabilities
     this.url = url
-    // Kept without its password: asyncapi() needs only the host and path, and `console.log(mq)` shows it.
-    if (location?.parsed.password) {
+    // Kept without its password (or a user name that is a token): asyncapi() needs only the host and
+    // path, and `console.log(mq)` shows it.
+    const tokenAsUser = location !== undefined && location.parsed.username !== '' && isRegisteredSecret(location.parsed.username)
+    if (location?.parsed.password || tokenAsUser) {
       const parsed = new URL(location.parsed)
       parsed.password = ''
+      if (tokenAsUser) parsed.username = ''
       this.location = { parsed, hosts: location.hosts }
     }
     this.connectionHealth = observability.health ?? new ConnectionHealth()

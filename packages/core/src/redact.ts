@@ -10,6 +10,8 @@ export function redactUrl(url: string | URL): string {
     return redactUserInfo(String(url))
   }
   if (parsed.password) parsed.password = '***'
+  // A user name that is a token (nats://<token>@host), once the adapter registered it as a secret.
+  if (parsed.username && isRegisteredSecret(parsed.username)) parsed.username = '***'
   for (const name of [...parsed.searchParams.keys()]) {
     if (secretParameter.test(name)) parsed.searchParams.set(name, '***')
   }
@@ -17,6 +19,11 @@ export function redactUrl(url: string | URL): string {
 }
 
 const registeredSecrets = new Set<string>()
+
+/** Whether `text` (as it stands in a URL, or decoded) was registered with {@link registerSecret}. */
+export function isRegisteredSecret(text: string): boolean {
+  return registeredSecrets.has(text) || registeredSecrets.has(safeDecode(text))
+}
 
 /**
  * Registers a secret (a password from a URL, a token from config) so that every anymq error and

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { adapter as memory } from '../../adapter-memory/src/index.js'
 import { orderSchema } from '../../conformance/src/index.js'
 import { type AnymqError, ConfigError, ConnectionError, connect, type Logger, RequestTimeoutError, ValidationError } from '../src/index.js'
+import { registerSecret } from '../src/spi/index.js'
 
 describe('connect', () => {
   it('rejects an unknown scheme with a ConfigError listing the known ones', async () => {
@@ -122,6 +123,25 @@ describe('connect', () => {
       // Still there for what needs it: the URL the user reads, redacted.
       expect(inspect(mq)).toContain('keeping://user:***@broker:5672/vhost')
       await consumer.close()
+    } finally {
+      await mq.close()
+    }
+  })
+
+  it('prints no token carried as the URL user name (nats://<token>@host) once the adapter registered it as a secret', async () => {
+    const token = 't0ken-in-user-name'
+    const tokenAsUser = {
+      ...memory,
+      schemes: ['tokenish'],
+      connect: async (url: URL, context: Parameters<typeof memory.connect>[1]) => {
+        registerSecret(decodeURIComponent(url.username))
+        return memory.connect(new URL('memory://token-test'), context)
+      },
+    }
+    const mq = await connect(`tokenish://${token}@broker:4222`, { adapter: tokenAsUser })
+    try {
+      expect(mq.url).toBe('tokenish://***@broker:4222')
+      expect(inspect(mq, { depth: Number.POSITIVE_INFINITY, showHidden: true })).not.toContain(token)
     } finally {
       await mq.close()
     }
