@@ -47,8 +47,17 @@ export class MemoryBroker {
     return queue
   }
 
+  /**
+   * Deletes a queue with its waiting and delayed messages. One with a consumer attached is made again
+   * at once, empty, for that consumer, as a RabbitMQ consumer declares its queue again when it is
+   * deleted: forgetting it would leave the consumer on a queue nothing reaches any more, and its
+   * delayed messages delivered after the delete.
+   */
   deleteQueue(name: string): void {
-    this.queues.delete(name)
+    const queue = this.queues.get(name)
+    if (!queue) return
+    queue.clear()
+    if (!queue.hasConsumers) this.queues.delete(name)
   }
 
   /** The queue of this name, or of this topic's subscription, without creating it. */
@@ -57,12 +66,22 @@ export class MemoryBroker {
     return this.topics.get(target.topic)?.subscriptions.get(target.subscription)?.queue
   }
 
+  /** Deletes a subscription with its messages; one a subscriber is attached to is made again, empty, as {@link deleteQueue} does. */
   deleteSubscription(topic: string, name: string): void {
-    this.topics.get(topic)?.subscriptions.delete(name)
+    const subscriptions = this.topics.get(topic)?.subscriptions
+    const subscription = subscriptions?.get(name)
+    if (!subscription) return
+    subscription.queue.clear()
+    if (!subscription.queue.hasConsumers) subscriptions!.delete(name)
   }
 
+  /** Deletes a topic with its retained messages and subscriptions; those with a subscriber attached are made again, empty. */
   deleteTopic(name: string): void {
-    this.topics.delete(name)
+    const topic = this.topics.get(name)
+    if (!topic) return
+    for (const subscription of [...topic.subscriptions.keys()]) this.deleteSubscription(name, subscription)
+    if (topic.subscriptions.size === 0) this.topics.delete(name)
+    else while (topic.log.length > 0) topic.log.shift()
   }
 
   /** Every queue, topic and named subscription, without reply inboxes and ephemeral subscriptions. */

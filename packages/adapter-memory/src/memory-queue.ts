@@ -156,6 +156,17 @@ export class MemoryQueue implements LeaseOwner {
     this.delayedTimers.clear()
   }
 
+  /** Whether a consumer is attached: a deleted queue with one is made again at once, as a broker's consumer declares its queue again. */
+  get hasConsumers(): boolean {
+    return this.consumers.length > 0
+  }
+
+  /** What `delete()` drops: every waiting message, delayed ones included, and the dedupe window; leased messages stay with their consumers. */
+  clear(): void {
+    this.purge()
+    this.dedupe.clear()
+  }
+
   /** Takes the waiting message with this id out (to be put back with {@link putBack} if it cannot go), or `undefined`. */
   takeById(id: string): StoredMessage | undefined {
     for (const level of this.levels) {
