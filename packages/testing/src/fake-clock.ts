@@ -1,4 +1,20 @@
+import type { ConfigProblem, OptionCheck } from '@anymq/core/spi'
+import { describeValue, validateOptions } from '@anymq/core/spi'
 import FakeTimers from '@sinonjs/fake-timers'
+
+/** A start time: epoch milliseconds or a valid `Date`. An invalid one would make every fake `Date.now()` NaN, and every delay with it. */
+const startTime: OptionCheck = Object.assign(
+  (value: unknown, field: string, problems: ConfigProblem[]) => {
+    if (value === undefined) return
+    const ms = value instanceof Date ? value.getTime() : value
+    if (typeof ms !== 'number' || !Number.isFinite(ms))
+      problems.push({
+        field,
+        message: `expected epoch milliseconds or a valid Date, got ${value instanceof Date ? 'an invalid Date' : describeValue(value, field)}`,
+      })
+  },
+  { expected: 'epoch milliseconds or a valid Date' },
+)
 
 /** A fake clock installed with {@link installFakeClock}. */
 export interface FakeClock extends Disposable {
@@ -31,6 +47,7 @@ const settleTurns = 20
  * broker's own clock cannot be faked. Uninstall it in `afterEach` (or `using`).
  */
 export function installFakeClock(options: { now?: number | Date } = {}): FakeClock {
+  validateOptions(options, { now: startTime }, 'installFakeClock options', 'testing')
   const clock = FakeTimers.install({
     now: options.now ?? Date.now(),
     toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],

@@ -1,7 +1,8 @@
 import { type Anymq, connect } from '@anymq/core'
 import type { AdapterFactory, Delivery, Destination, OutgoingMessage, Source, Transport } from '@anymq/core/spi'
-import { PublishError } from '@anymq/core/spi'
+import { PublishError, validateOptions } from '@anymq/core/spi'
 import { adapter as memory } from '@anymq/memory'
+import { testBrokerOptionChecks } from './chaos-options.js'
 import { decodeBody } from './decode-body.js'
 import { seededRandom } from './seeded-random.js'
 import { HandledLog, type Until, untilOf } from './until.js'
@@ -53,6 +54,7 @@ let brokers = 0
 
 /** Creates a {@link TestBroker}; pass `chaos` for the seeded chaos mode. */
 export function createTestBroker(options: { chaos?: ChaosOptions } = {}): TestBroker {
+  validateOptions(options, testBrokerOptionChecks, 'createTestBroker options', 'testing')
   const chaos = options.chaos
   const random = seededRandom(chaos?.seed ?? 1)
   const sent = new Map<string, SentMessage[]>()
@@ -109,6 +111,9 @@ export function createTestBroker(options: { chaos?: ChaosOptions } = {}): TestBr
     openInbox: (inboxOptions, deliver) => transport.openInbox(inboxOptions, deliver),
     peek: (queue, limit) => transport.peek(queue, limit),
     move: (from, to, limit, prepare) => transport.move(from, to, limit, prepare),
+    // memory:// declares every admin call (stats, purge, delete, list, dead letters by id): without
+    // its admin, core would refuse each of them although the capabilities say they are there.
+    ...(transport.admin ? { admin: transport.admin } : {}),
     close: () => transport.close(),
     terminate: () => transport.terminate(),
   })

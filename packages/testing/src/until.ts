@@ -1,3 +1,5 @@
+import { integer, type OptionShape, ofType, required, validateOptions } from '@anymq/core/spi'
+
 /** `until(...)` gave up: names what it waited for and what it saw. Code `ERR_UNTIL_TIMEOUT`. */
 export class UntilTimeoutError extends Error {
   readonly code = 'ERR_UNTIL_TIMEOUT'
@@ -50,10 +52,24 @@ export class HandledLog {
   }
 }
 
+const untilOptionChecks: OptionShape = { timeoutMs: integer(1) }
+const receivedChecks: OptionShape = { count: required(integer(0)) }
+const matchingChecks: OptionShape = { predicate: required(ofType('function')) }
+
+// A wrong count or timeout would otherwise wait out the default timeout and blame the handler.
+function checkArguments(where: string, checks: OptionShape, values: Record<string, unknown>, options: UntilOptions | undefined): void {
+  validateOptions(values, checks, where, 'testing')
+  validateOptions(options ?? {}, untilOptionChecks, `${where} options`, 'testing')
+}
+
 export function untilOf(name: string, log: HandledLog): Until {
   return {
-    received: (count, options) => log.wait(`'${name}' to have handled ${count} messages`, () => log.bodies.length >= count, options),
+    async received(count, options) {
+      checkArguments(`until('${name}').received`, receivedChecks, { count }, options)
+      await log.wait(`'${name}' to have handled ${count} messages`, () => log.bodies.length >= count, options)
+    },
     async matching<T>(predicate: (body: T) => boolean, options?: UntilOptions): Promise<T> {
+      checkArguments(`until('${name}').matching`, matchingChecks, { predicate }, options)
       const find = () => log.bodies.find((body) => predicate(body as T)) as T | undefined
       await log.wait(`a message matching the predicate on '${name}'`, () => find() !== undefined, options)
       return find() as T
