@@ -12,14 +12,20 @@ export const bridgeUsage = `anymq bridge <from-url> <to-url> --queue <name[=targ
   traffic until interrupted (Ctrl-C: in-flight messages finish). Prints count in and count out per
   route; exits 1 if any message it took was not forwarded.`
 
+/** `name=target` split at the first '=': whatever follows is the target, checked as a name (`split('=', 2)` would drop a second '=' and what follows it). */
+function splitRoute(value: string): [string, string | undefined] {
+  const equals = value.indexOf('=')
+  return equals < 0 ? [value, undefined] : [value.slice(0, equals), value.slice(equals + 1)]
+}
+
 function parseQueue(value: string): BridgeQueueRoute {
-  const [from, to] = value.split('=', 2)
+  const [from, to] = splitRoute(value)
   if (!from) throw new UsageError(`--queue takes name or name=target, got ${JSON.stringify(value)}`)
   return to ? { from, to } : { from }
 }
 
 function parseSubscription(value: string): BridgeSubscriptionRoute {
-  const [source, to] = value.split('=', 2)
+  const [source, to] = splitRoute(value)
   const slash = source?.indexOf('/') ?? -1
   if (!source || slash <= 0 || slash === source.length - 1)
     throw new UsageError(`--subscription takes topic/subscription or topic/subscription=target-topic, got ${JSON.stringify(value)}`)

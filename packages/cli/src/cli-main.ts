@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { AnymqError } from '@anymq/core'
+import { redactText } from '@anymq/core/spi'
 import { asyncapiCommand, asyncapiUsage } from './asyncapi-command.js'
 import { benchCommand, benchUsage } from './bench-command.js'
 import { bridgeCommand, bridgeUsage } from './bridge-command.js'
 import { type CliIo, line, UsageError } from './cli-io.js'
+import { CommandFailure } from './command-failure.js'
 import { conformanceCommand, conformanceUsage } from './conformance-command.js'
 import { dashboardCommand, dashboardUsage } from './dashboard-command.js'
 import { consumeCommand, consumeUsage, deadLetterCommand, deadLetterUsage, doctorCommand, doctorUsage, sendCommand, sendUsage } from './message-commands.js'
@@ -69,6 +71,10 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       line(io.stderr, `anymq ${name}: ${(error as Error).message}\n\n${usage}`)
       return 2
+    }
+    if (error instanceof CommandFailure) {
+      line(io.stderr, `anymq ${name}: ${redactText(error.message)}`)
+      return 1
     }
     line(io.stderr, `anymq ${name}: ${AnymqError.isInstance(error) ? error.message : String((error as Error)?.stack ?? error)}`)
     return 1

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import type { Anymq, DestinationStats } from '@anymq/core'
 import { type CliIo, line, UsageError } from './cli-io.js'
 import { connectUrl } from './connect-url.js'
+import { parseTarget } from './dashboard-state.js'
 import { count } from './message-commands.js'
 
 export const statsUsage = `anymq stats <url> [queue | topic/subscription …] [--prefix p] [--watch] [--interval ms]
@@ -33,8 +34,9 @@ async function targets(mq: Anymq, names: string[], prefix: string | undefined): 
     names = listed.filter((item) => item.kind !== 'topic').map((item) => (item.kind === 'subscription' ? `${item.topic}/${item.name}` : item.name))
   }
   return names.map((name) => {
-    const [topic, subscription] = name.split('/')
-    if (subscription !== undefined && topic !== undefined) return () => mq.topic(topic).stats(subscription)
+    // Everything after the first '/' is the subscription's name: `a/b/c` must be refused as such, not read as `a/b`.
+    const target = parseTarget(name)
+    if (target.kind === 'subscription') return () => mq.topic(target.topic).stats(target.name)
     // A dead-letter queue has no dead-letter queue of its own.
     return () => mq.queue(name, name.endsWith('.dlq') ? { deadLetter: false } : {}).stats()
   })
