@@ -59,7 +59,8 @@ export interface PublishedRow {
 
 const doublingBackoff = objectOf({ initialMs: integer(1), maxMs: integer(1) }, '{ initialMs, maxMs }')
 
-const relayChecks: Record<keyof OutboxRelayOptions, OptionCheck> = {
+/** The checks of each relay option; `anymq-outbox-relay` runs them on its flags before it opens anything. */
+export const relayChecks: Record<keyof OutboxRelayOptions, OptionCheck> = {
   mq: ofType('object', 'an anymq connection'),
   batchSize: integer(1, 10_000),
   concurrency: integer(1, 64),

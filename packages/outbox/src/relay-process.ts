@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util'
 import { type Anymq, ConfigError, connect, redactUrl } from '@anymq/core'
-import { registerSecret } from '@anymq/core/spi'
+import { type ConfigProblem, integer, type OptionCheck, registerSecret } from '@anymq/core/spi'
 import type { PostgresPool, SqliteDatabase } from './database-types.js'
 import type { Outbox } from './outbox.js'
 import { postgresOutbox, sqliteOutbox } from './outbox.js'
-import type { OutboxRelayOptions } from './outbox-relay.js'
+import { type OutboxRelayOptions, relayChecks } from './outbox-relay.js'
 
 const usage = `anymq-outbox-relay — publishes committed outbox rows through anymq
 
@@ -28,6 +28,36 @@ Usage: anymq-outbox-relay --database <url> --broker <url> [options]
 Stops gracefully on SIGTERM or SIGINT (finishes the round in progress).`
 
 const integerOptions = ['batch-size', 'concurrency', 'poll-interval-ms', 'max-attempts', 'publish-timeout-ms', 'retention-ms', 'lease-ms'] as const
+
+/**
+ * The range each numeric flag takes: the relay's own checks (and the SQLite store's lease minimum),
+ * run on the flags up front so every bad one is reported at once, before a database or broker is opened.
+ */
+const flagRanges: Record<(typeof integerOptions)[number], OptionCheck> = {
+  'batch-size': relayChecks.batchSize,
+  concurrency: relayChecks.concurrency,
+  'poll-interval-ms': relayChecks.pollIntervalMs,
+  'max-attempts': relayChecks.maxAttempts,
+  'publish-timeout-ms': relayChecks.publishTimeoutMs,
+  'retention-ms': relayChecks.retentionMs,
+  'lease-ms': integer(100),
+}
+
+const postgresScheme = /^postgres(ql)?:\/\//
+const sqliteScheme = /^sqlite:/
+
+/** A database that is neither `postgres://` nor `sqlite:` would be opened as a SQLite file of that name (a typo makes an empty database). */
+function databaseProblem(database: string): ConfigProblem | undefined {
+  if (sqliteScheme.test(database)) return undefined
+  if (postgresScheme.test(database)) {
+    if (URL.canParse(database)) return undefined
+    // pg would only say "Invalid URL"; the value is not shown, it holds the password.
+    return { field: '--database', message: 'not a valid postgres:// URL (postgres://user:password@host:port/database, the password URL-encoded)' }
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(database)?.[1]
+  const got = scheme ? `a URL with scheme '${scheme}:'` : 'a path without the sqlite: prefix'
+  return { field: '--database', message: `expected postgres://…, postgresql://… or sqlite:<file>, got ${got}` }
+}
 
 export interface RelayProcess {
   stop(): Promise<void>
@@ -57,6 +87,10 @@ export async function startRelayProcess(argv: readonly string[], environment: No
   const database = (values.database as string | undefined) ?? environment.ANYMQ_OUTBOX_DATABASE
   const broker = (values.broker as string | undefined) ?? environment.ANYMQ_URL
   if (!database) problems.push({ field: '--database', message: 'required (or ANYMQ_OUTBOX_DATABASE): postgres://… or sqlite:<file>' })
+  else {
+    const problem = databaseProblem(database)
+    if (problem) problems.push(problem)
+  }
   if (!broker) problems.push({ field: '--broker', message: 'required (or ANYMQ_URL): the anymq broker URL' })
   const numbers: Record<string, number> = {}
   for (const name of integerOptions) {
@@ -64,7 +98,11 @@ export async function startRelayProcess(argv: readonly string[], environment: No
     if (text === undefined) continue
     const value = Number(text)
     if (!Number.isInteger(value) || value < 0) problems.push({ field: `--${name}`, message: `expected a whole number, got ${JSON.stringify(text)}` })
-    else numbers[name] = value
+    else {
+      const before = problems.length
+      flagRanges[name](value, `--${name}`, problems)
+      if (problems.length === before) numbers[name] = value
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems, { adapter: 'outbox' })
   try {
@@ -78,7 +116,7 @@ export async function startRelayProcess(argv: readonly string[], environment: No
   }
   let closeDatabase: () => Promise<void>
   let outbox: Outbox<unknown>
-  if (/^postgres(ql)?:\/\//.test(database!)) {
+  if (postgresScheme.test(database!)) {
     const pg = (await import('pg')) as unknown as { default: { Pool: new (options: object) => PostgresPool & { end(): Promise<void> } } }
     const pool = new pg.default.Pool({ connectionString: database, max: (numbers.concurrency ?? 1) + 2 })
     outbox = postgresOutbox({ pool, tables }) as Outbox<unknown>
@@ -91,7 +129,7 @@ export async function startRelayProcess(argv: readonly string[], environment: No
     const db = new sqlite.default(file)
     db.pragma('journal_mode = WAL')
     db.pragma('busy_timeout = 5000')
-    outbox = sqliteOutbox({ database: db, tables, ...(numbers['lease-ms'] ? { leaseMs: numbers['lease-ms'] } : {}) }) as Outbox<unknown>
+    outbox = sqliteOutbox({ database: db, tables, ...(numbers['lease-ms'] !== undefined ? { leaseMs: numbers['lease-ms'] } : {}) }) as Outbox<unknown>
     closeDatabase = async () => db.close()
   }
   let mq: Anymq | undefined
