@@ -344,26 +344,40 @@ export class AwsTransport implements Transport {
       .map(decodeMessage)
   }
 
-  /** Receive → send to `to` → delete, 10 at a time; a batch the destination refused goes back at once. */
+  /**
+   * Receive → send to `to` → delete, 10 at a time; a batch the destination refused goes back at once.
+   * A message whose id this move already sent was dead-lettered again meanwhile (a consumer of `to`
+   * still fails it): it is put back and the move ends, or a redrive with a live consumer would never end.
+   */
   async move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number> {
     this.assertOpen()
     const ref = this.topology.queueRef(from)
     const url = await this.topology.queueUrl(ref)
+    const movedIds = new Set<string>()
     let moved = 0
     while (moved < limit) {
-      const messages = (await this.receiveOnce(url, Math.min(10, limit - moved), 60, 1, ref.name)).filter((message) => message.ReceiptHandle)
-      if (messages.length === 0) break
+      const received = (await this.receiveOnce(url, Math.min(10, limit - moved), 60, 1, ref.name)).flatMap((message) =>
+        message.ReceiptHandle ? [{ receiptHandle: message.ReceiptHandle, message: decodeMessage(message) }] : [],
+      )
+      const fresh = received.filter((entry) => !movedIds.has(entry.message.id))
+      const again = received.filter((entry) => movedIds.has(entry.message.id))
+      const putBack = (entries: typeof received) =>
+        Promise.allSettled(entries.map((entry) => this.visibility.add(ref.name, { receiptHandle: entry.receiptHandle, seconds: 0 })))
+      if (again.length > 0) await putBack(again)
+      if (fresh.length === 0) break
       try {
         await this.publish(
           to,
-          messages.map((message) => prepare(decodeMessage(message))),
+          fresh.map((entry) => prepare(entry.message)),
         )
       } catch (error) {
-        await Promise.allSettled(messages.map((message) => this.visibility.add(ref.name, { receiptHandle: message.ReceiptHandle as string, seconds: 0 })))
+        await putBack(fresh)
         throw error
       }
-      await Promise.all(messages.map((message) => this.deletes.add(ref.name, message.ReceiptHandle as string)))
-      moved += messages.length
+      await Promise.all(fresh.map((entry) => this.deletes.add(ref.name, entry.receiptHandle)))
+      for (const entry of fresh) movedIds.add(entry.message.id)
+      moved += fresh.length
+      if (again.length > 0) break
     }
     return moved
   }
