@@ -10,7 +10,7 @@ import {
 } from '@anymq/core/spi'
 import type { _Record, KinesisClient, Shard } from '@aws-sdk/client-kinesis'
 import type { KinesisStartAt } from './kinesis-config.js'
-import { wrapError } from './kinesis-errors.js'
+import { isResourceMissing, wrapError } from './kinesis-errors.js'
 import type { Checkpoint, Lease, LeaseStore } from './kinesis-lease.js'
 import { decodeRecord, type RecordRouting } from './kinesis-record-format.js'
 import { ShardProgress } from './kinesis-shard-progress.js'
@@ -48,6 +48,10 @@ interface OwnedShard {
   /** Lease writes of one shard run one after another: each is conditional on the counter the last one left. */
   writes: Promise<unknown>
   lost: boolean
+  /** Deliveries of this shard handed to core and not settled yet. */
+  inFlight: number
+  /** Another worker asked for the lease: no more reading; released once `inFlight` is 0. */
+  handingOff: boolean
 }
 
 /**
@@ -74,6 +78,8 @@ export class GroupConsumer implements TransportConsumer {
   private ticking: Promise<void> = Promise.resolve()
   private shardList: Shard[] = []
   private shardsListedAt = 0
+  /** Set when the stream or lease table was found missing: the next round provisions them again. */
+  private vanished = false
   private readonly createdAt = Date.now()
 
   constructor(
@@ -137,15 +143,36 @@ export class GroupConsumer implements TransportConsumer {
     this.ticker = setTimeout(
       () => {
         this.ticking = this.tick()
-          .catch((error) => this.options.onError(wrapError(error, `coordinating the leases of group '${this.settings.group}'`)))
+          .catch((error) => {
+            if (isResourceMissing(error)) this.vanish()
+            this.options.onError(wrapError(error, `coordinating the leases of group '${this.settings.group}'`))
+          })
           .finally(() => this.schedule())
       },
       Math.max(50, Math.floor(this.settings.leaseMs / 3)),
     )
   }
 
+  /**
+   * The stream or the lease table is gone (deleted by another process, an emulator restarted empty):
+   * the shards held are dropped and the next round provisions both again, as a queue that vanished
+   * is provisioned again on SQS. Records done and not yet checkpointed may come again (at-least-once).
+   */
+  private vanish(): void {
+    for (const shard of [...this.owned.values()]) this.lose(shard)
+    this.observed.clear()
+    this.shardList = []
+    this.settings.streams.forget(this.settings.stream)
+    this.vanished = true
+  }
+
   /** One round of the lease protocol: discover shards, renew what we hold, take what is ours to take. */
   private async tick(): Promise<void> {
+    if (this.vanished) {
+      await this.settings.streams.ensure(this.settings.stream, this.settings.role)
+      await this.settings.leases.open()
+      this.vanished = false
+    }
     const now = Date.now()
     if (now - this.shardsListedAt >= this.settings.leaseMs || this.shardList.length === 0) {
       this.shardList = await this.settings.streams.shards(this.settings.stream)
@@ -169,6 +196,10 @@ export class GroupConsumer implements TransportConsumer {
     }
     if (created) leases = await this.settings.leases.list()
     if (!this.running) return
+    for (const lease of leases) {
+      const shard = this.owned.get(lease.shardId)
+      if (shard && lease.owner === this.workerId && lease.handoffTo !== undefined && lease.handoffTo !== this.workerId) this.handOver(shard)
+    }
     await this.renewAll()
     await this.take(leases, Date.now())
   }
@@ -213,6 +244,28 @@ export class GroupConsumer implements TransportConsumer {
     return true
   }
 
+  /**
+   * Another worker asked for this shard: stop reading it and drop what was read and not handed out
+   * (the checkpoint stays before it), let the records in handlers finish, then release the lease with
+   * the checkpoint past them, so the next owner starts where this one ended.
+   */
+  private handOver(shard: OwnedShard): void {
+    if (shard.handingOff || shard.lost) return
+    shard.handingOff = true
+    shard.reader.stop()
+    for (let index = this.waiting.length - 1; index >= 0; index--) if (this.waiting[index]?.shard === shard) this.waiting.splice(index, 1)
+    this.finishHandOver(shard)
+  }
+
+  private finishHandOver(shard: OwnedShard): void {
+    if (!shard.handingOff || shard.lost || shard.inFlight > 0 || !this.running) return
+    shard.lost = true
+    if (this.owned.get(shard.lease.shardId) === shard) this.owned.delete(shard.lease.shardId)
+    void this.write(shard, () => this.settings.leases.release(shard.lease, shard.progress.current())).catch((error) =>
+      this.options.onError(wrapError(error, `handing over the lease of shard ${shard.lease.shardId}`)),
+    )
+  }
+
   private lose(shard: OwnedShard): void {
     shard.lost = true
     shard.reader.stop()
@@ -252,9 +305,15 @@ export class GroupConsumer implements TransportConsumer {
     const claims: Lease[] = free.slice(0, Math.max(0, wanted))
     wanted -= claims.length
     if (wanted > 0) {
-      // Nothing free: steal one lease from the busiest worker when it holds more than its share.
+      // Nothing free: ask the busiest worker, when it holds more than its share, to hand one lease over.
+      // Taken outright, its records still in that worker's handlers would run here too, one key twice at once.
       const busiest = [...load.values()].sort((a, b) => b.length - a.length)[0]
-      if (busiest && busiest.length > target) claims.push(busiest[0] as Lease)
+      const wantedLease = busiest && busiest.length > target ? (busiest[0] as Lease) : undefined
+      if (wantedLease && wantedLease.handoffTo !== this.workerId) {
+        await this.settings.leases
+          .requestHandoff(wantedLease, this.workerId)
+          .catch((error) => this.options.onError(wrapError(error, `asking for the lease of shard ${wantedLease.shardId}`)))
+      }
     }
     await Promise.all(claims.map((lease) => this.claim(lease)))
   }
@@ -278,7 +337,15 @@ export class GroupConsumer implements TransportConsumer {
 
   private own(lease: Lease): void {
     const progress = new ShardProgress(lease.checkpoint)
-    const shard: OwnedShard = { lease, progress, writes: Promise.resolve(), lost: false, reader: undefined as unknown as ShardReader }
+    const shard: OwnedShard = {
+      lease,
+      progress,
+      writes: Promise.resolve(),
+      lost: false,
+      inFlight: 0,
+      handingOff: false,
+      reader: undefined as unknown as ShardReader,
+    }
     shard.reader = new ShardReader(this.settings.client, this.settings.stream, lease.shardId, lease.checkpoint, {
       pollMs: this.settings.pollMs,
       // Reads ahead of the handlers by up to `readAhead` records per shard, so a batch pays for its
@@ -325,7 +392,7 @@ export class GroupConsumer implements TransportConsumer {
   }
 
   private enqueue(shard: OwnedShard, record: _Record): void {
-    if (!this.running || shard.lost) return
+    if (!this.running || shard.lost || shard.handingOff) return
     this.waiting.push({ shard, record })
     this.drain()
   }
@@ -333,8 +400,9 @@ export class GroupConsumer implements TransportConsumer {
   private drain(): void {
     while (this.running && this.inFlight < this.options.prefetch && this.waiting.length > 0) {
       const { shard, record } = this.waiting.shift() as { shard: OwnedShard; record: _Record }
-      if (shard.lost) continue
+      if (shard.lost || shard.handingOff) continue
       this.inFlight++
+      shard.inFlight++
       this.deliver(this.delivery(shard, record))
     }
     if (this.inFlight < this.options.prefetch) for (const shard of this.owned.values()) shard.reader.poke()
@@ -348,6 +416,7 @@ export class GroupConsumer implements TransportConsumer {
       if (settled) return false
       settled = true
       this.inFlight--
+      shard.inFlight--
       return true
     }
     return {
@@ -356,6 +425,7 @@ export class GroupConsumer implements TransportConsumer {
       ack: async () => {
         if (!settle()) return
         shard.progress.done(sequenceNumber)
+        this.finishHandOver(shard)
         this.drain()
       },
       retry: async ({ delayMs, headers }) => {
@@ -363,17 +433,19 @@ export class GroupConsumer implements TransportConsumer {
         await this.settings.republish(retryCopy(message, { delayMs, headers }), { group: this.settings.group, notBefore: Date.now() + delayMs })
         if (!settle()) return
         shard.progress.done(sequenceNumber)
+        this.finishHandOver(shard)
         this.drain()
       },
       release: async () => {
         if (!settle()) return
+        this.finishHandOver(shard)
         // A record cannot go back onto a shard: it is offered again here, or, once this worker
         // stopped, stays unchecked-pointed so the next owner of the shard reads it.
-        if (this.running && !shard.lost) {
+        if (this.running && !shard.lost && !shard.handingOff) {
           const timer = setTimeout(
             () => {
               this.held.delete(timer)
-              if (this.running && !shard.lost) {
+              if (this.running && !shard.lost && !shard.handingOff) {
                 this.waiting.unshift({ shard, record })
                 this.drain()
               }

@@ -87,8 +87,8 @@ export class DynamoLeaseTable implements LeaseStore {
   }
 
   async take(lease: Lease, owner: string): Promise<Lease | undefined> {
-    const ok = await this.conditional(lease, 'SET leaseOwner = :owner, leaseCounter = :next', { ':owner': { S: owner } })
-    return ok ? { ...lease, owner, counter: lease.counter + 1 } : undefined
+    const ok = await this.conditional(lease, 'SET leaseOwner = :owner, leaseCounter = :next REMOVE handoffTo', { ':owner': { S: owner } })
+    return ok ? { ...lease, owner, counter: lease.counter + 1, handoffTo: undefined } : undefined
   }
 
   async renew(lease: Lease, checkpoint: Checkpoint): Promise<Lease | undefined> {
@@ -97,9 +97,27 @@ export class DynamoLeaseTable implements LeaseStore {
   }
 
   async release(lease: Lease, checkpoint: Checkpoint): Promise<void> {
-    await this.conditional(lease, 'SET leaseCounter = :next, checkpoint = :checkpoint REMOVE leaseOwner', {
+    await this.conditional(lease, 'SET leaseCounter = :next, checkpoint = :checkpoint REMOVE leaseOwner, handoffTo', {
       ':checkpoint': { S: checkpointText(checkpoint) },
     })
+  }
+
+  async requestHandoff(lease: Lease, to: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { leaseKey: { S: lease.shardId } },
+          UpdateExpression: 'SET handoffTo = :to',
+          ConditionExpression: 'leaseCounter = :counter',
+          ExpressionAttributeValues: { ':to': { S: to }, ':counter': { N: String(lease.counter) } },
+        }),
+      )
+      return true
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || isConditionFailed(error)) return false
+      throw error
+    }
   }
 
   async advance(lease: Lease, checkpoint: Checkpoint): Promise<boolean> {
@@ -147,5 +165,6 @@ function leaseOf(item: Record<string, AttributeValue>): Lease {
     counter: Number(item.leaseCounter?.N ?? 0),
     checkpoint: parseCheckpoint(item.checkpoint?.S ?? 'TRIM_HORIZON'),
     parentShardIds: parents,
+    handoffTo: item.handoffTo?.S,
   }
 }

@@ -11,6 +11,12 @@ export interface Lease {
   checkpoint: Checkpoint
   /** Shards this one was split or merged from: it is read only once they reached their end. */
   parentShardIds: string[]
+  /**
+   * A worker below its fair share asked the owner for this lease: the owner stops reading the shard,
+   * lets the records it handed out finish, and releases it (a graceful steal, so two workers never
+   * run one key's records at once). Cleared by every take and release.
+   */
+  handoffTo?: string
 }
 
 /**
@@ -64,6 +70,11 @@ export interface LeaseStore {
   take(lease: Lease, owner: string): Promise<Lease | undefined>
   /** Renews a held lease, writing the checkpoint too; `undefined` when it was lost. */
   renew(lease: Lease, checkpoint: Checkpoint): Promise<Lease | undefined>
+  /**
+   * Asks the owner of a lease to hand it over to `to` (sets `handoffTo`, conditional on the counter,
+   * which it leaves as it is: the owner's renewals go on); `false` when the lease changed meanwhile.
+   */
+  requestHandoff(lease: Lease, to: string): Promise<boolean>
   /** Gives a held lease up with its last checkpoint, so another worker takes it at once. */
   release(lease: Lease, checkpoint: Checkpoint): Promise<void>
   /** Moves a checkpoint forward from `expected` (redrive of a queue nobody reads); `false` when it changed. */

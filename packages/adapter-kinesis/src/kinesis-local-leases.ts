@@ -24,7 +24,7 @@ export class LocalLeases implements LeaseStore {
   }
 
   async take(lease: Lease, owner: string): Promise<Lease | undefined> {
-    return this.update(lease, { owner })
+    return this.update(lease, { owner, handoffTo: undefined })
   }
 
   async renew(lease: Lease, checkpoint: Checkpoint): Promise<Lease | undefined> {
@@ -32,7 +32,14 @@ export class LocalLeases implements LeaseStore {
   }
 
   async release(lease: Lease, checkpoint: Checkpoint): Promise<void> {
-    this.update(lease, { checkpoint, owner: undefined })
+    this.update(lease, { checkpoint, owner: undefined, handoffTo: undefined })
+  }
+
+  async requestHandoff(lease: Lease, to: string): Promise<boolean> {
+    const current = this.leases.get(lease.shardId)
+    if (!current || current.counter !== lease.counter) return false
+    this.leases.set(lease.shardId, { ...current, handoffTo: to })
+    return true
   }
 
   async advance(lease: Lease, checkpoint: Checkpoint): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { PublishError } from '@anymq/core/spi'
+import { MessageTooLargeError, PublishError } from '@anymq/core/spi'
 import type { KinesisClient, PutRecordsCommandOutput, PutRecordsRequestEntry } from '@aws-sdk/client-kinesis'
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis'
 import { recordLimitBytes } from './kinesis-config.js'
@@ -18,20 +18,22 @@ export interface RecordToPut {
 }
 
 /**
+ * Refuses a record over Kinesis' 1 MiB (data plus partition key) with `MessageTooLargeError`. Core
+ * counts body plus headers against `maxMessageBytes`; the envelope's JSON can still outgrow the 4 KiB
+ * kept for it (escaped quotes or control characters in headers), which only the encoded record shows.
+ */
+export function assertRecordFits(record: RecordToPut): void {
+  const size = record.data.byteLength + Buffer.byteLength(record.partitionKey)
+  if (size > recordLimitBytes) throw new MessageTooLargeError(size, recordLimitBytes, { adapter: adapterName })
+}
+
+/**
  * Puts records with PutRecords: split into calls that respect the 500-record and 5 MiB limits, in
  * order, and the records a call refused (throttling, internal failures: `FailedRecordCount`) put
  * again with backoff until every one is in. Resolves only when Kinesis has every record.
  */
 export async function putRecords(client: KinesisClient, stream: string, records: readonly RecordToPut[], signal?: AbortSignal): Promise<void> {
-  for (const record of records) {
-    const size = record.data.byteLength + Buffer.byteLength(record.partitionKey)
-    if (size > recordLimitBytes) {
-      throw new PublishError(`a record of ${size} bytes is over Kinesis' limit of ${recordLimitBytes} bytes (data plus partition key)`, {
-        adapter: adapterName,
-        retryable: false,
-      })
-    }
-  }
+  for (const record of records) assertRecordFits(record)
   for (const chunk of chunks(records)) await putChunk(client, stream, chunk, signal)
 }
 

@@ -25,6 +25,8 @@ export const roleTag = (role: StreamRole): string => `anymq.${role}`
 export class KinesisStreams {
   private readonly ready = new Map<string, Promise<void>>()
   private readonly tagged = new Map<string, Promise<void>>()
+  /** Streams of others (reply inboxes) seen ACTIVE by {@link existing}. */
+  private readonly found = new Set<string>()
 
   constructor(
     private readonly client: KinesisClient,
@@ -44,6 +46,39 @@ export class KinesisStreams {
     }
     await ready
     if (role) await this.tag(stream, role.kind, role.name)
+  }
+
+  /**
+   * Resolves `true` once a stream someone else created takes records, `false` when it does not exist
+   * (or is being deleted); never creates it. For reply inboxes: an inbox is gone once its requester's
+   * connection closed, and a late reply must not bring it back as a stream nobody reads or deletes.
+   * A stream found is remembered (DescribeStreamSummary allows 20 calls a second per account).
+   */
+  async existing(stream: string): Promise<boolean> {
+    if (this.found.has(stream)) return true
+    for (;;) {
+      let status: string | undefined
+      try {
+        status = (await this.client.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary?.StreamStatus
+      } catch (error) {
+        if (isResourceMissing(error)) return false
+        throw error
+      }
+      if (status === 'DELETING') return false
+      if (status === 'ACTIVE' || status === 'UPDATING') {
+        this.found.add(stream)
+        return true
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  }
+
+  /** Forgets what this connection knew of a stream (deleted, or found missing): the next use looks again. */
+  forget(stream: string): void {
+    this.ready.delete(stream)
+    this.found.delete(stream)
+    // A stream created again carries none of the old one's tags.
+    for (const key of [...this.tagged.keys()]) if (key.startsWith(`${stream}\u0000`)) this.tagged.delete(key)
   }
 
   private tag(stream: string, kind: StreamRole, name: string): Promise<void> {
@@ -84,8 +119,7 @@ export class KinesisStreams {
   }
 
   async delete(stream: string): Promise<void> {
-    this.ready.delete(stream)
-    for (const key of [...this.tagged.keys()]) if (key.startsWith(`${stream}\u0000`)) this.tagged.delete(key)
+    this.forget(stream)
     try {
       await this.client.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true }))
     } catch (error) {

@@ -8,6 +8,7 @@ import {
   type IncomingMessage,
   type Logger,
   type OutgoingMessage,
+  PublishError,
   type QueueSpec,
   type Source,
   type TopicFilter,
@@ -21,17 +22,22 @@ import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { KinesisAdmin } from './kinesis-admin.js'
 import { type KinesisConfig, startAtOf } from './kinesis-config.js'
 import { GroupConsumer } from './kinesis-consumer.js'
-import { adapterName, wrapError } from './kinesis-errors.js'
+import { adapterName, isResourceMissing, wrapError } from './kinesis-errors.js'
 import type { Checkpoint, Lease, LeaseStore } from './kinesis-lease.js'
 import { DynamoLeaseTable } from './kinesis-lease-table.js'
 import { LocalLeases } from './kinesis-local-leases.js'
 import { ephemeralGroup, inboxStreamName, leaseTableName, queueGroup, streamName } from './kinesis-names.js'
-import { partitionKeyOf } from './kinesis-publisher.js'
+import { assertRecordFits, partitionKeyOf } from './kinesis-publisher.js'
 import { StreamPutQueue } from './kinesis-put-queue.js'
 import { decodeRecord, encodeRecord, type RecordRouting } from './kinesis-record-format.js'
 import { KinesisStreams, type StreamRole } from './kinesis-streams.js'
 
 const inboxGroup = 'inbox'
+
+/** PutRecords found no such stream (the publisher wraps the SDK's error: it is the cause). */
+function isStreamMissing(error: unknown): boolean {
+  return isResourceMissing(error) || isResourceMissing((error as Error | undefined)?.cause)
+}
 
 /**
  * A connection to Kinesis Data Streams (and DynamoDB for the lease tables). Queues and topics are
@@ -82,7 +88,8 @@ export class KinesisTransport implements Transport {
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
     this.assertOpen()
     const { stream, routing, role } = this.target(destination)
-    await this.put(stream, messages, routing, signal, role)
+    // A reply inbox is its requester's: looked up, never created (see KinesisStreams.existing).
+    await this.put(stream, messages, routing, signal, role, destination.kind === 'inbox')
   }
 
   async consume(source: Source, options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<TransportConsumer> {
@@ -209,16 +216,39 @@ export class KinesisTransport implements Transport {
     routing: RecordRouting,
     signal?: AbortSignal,
     role?: { kind: StreamRole; name: string },
+    inbox = false,
   ): Promise<void> {
     try {
-      await this.streams.ensure(stream, role)
       const records = messages.map((message) => ({
         data: encodeRecord(message, message.delayMs > 0 ? { ...routing, notBefore: Date.now() + message.delayMs } : routing),
         partitionKey: partitionKeyOf(message.key, message.id),
       }))
+      // Checked here, before the put queue: a record refused there would fail every send of its round.
+      for (const record of records) assertRecordFits(record)
+      if (inbox) {
+        if (!(await this.streams.existing(stream))) {
+          throw new PublishError(`reply inbox '${stream}' no longer exists (its requester has gone)`, { adapter: adapterName, retryable: false })
+        }
+        signal?.throwIfAborted()
+        await this.puts.put(stream, records)
+        return
+      }
+      await this.streams.ensure(stream, role)
       signal?.throwIfAborted()
-      await this.puts.put(stream, records)
+      try {
+        await this.puts.put(stream, records)
+      } catch (error) {
+        if (!isStreamMissing(error)) throw error
+        // Deleted behind this connection's back (another process's delete(), an emulator restarted
+        // empty): created again and put once more, as the SQS adapter provisions a vanished queue.
+        this.streams.forget(stream)
+        await this.streams.ensure(stream, role)
+        signal?.throwIfAborted()
+        await this.puts.put(stream, records)
+      }
     } catch (error) {
+      // A stream found missing is looked up again next time (an inbox: found gone, never created).
+      if (isStreamMissing(error)) this.streams.forget(stream)
       throw wrapError(error, `publishing to stream '${stream}'`, 'publish')
     }
   }
