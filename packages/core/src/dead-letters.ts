@@ -7,6 +7,7 @@ import { ConfigError } from './errors.js'
 import type { DeadLetter } from './message.js'
 import { abortSignal, anything, integer, ofType, stringRecord, validateOptions } from './options-validation.js'
 import type { Runtime } from './runtime.js'
+import { type StandardSchemaV1, validateBody } from './schema.js'
 import { describeDestination, republishCopy } from './spi/republish-retry.js'
 import type { Destination, IncomingMessage } from './spi/transport.js'
 import { isReservedHeader, userHeaders, wireHeaders } from './spi/wire-headers.js'
@@ -19,6 +20,8 @@ export class DeadLetters<T> {
     private readonly home: Destination,
     private readonly codec: Codec<unknown>,
     private readonly claimCheck?: ClaimCheck,
+    /** The queue's or topic's schema: an edited body must pass it, as a sent one does. */
+    private readonly schema?: StandardSchemaV1<unknown, T>,
   ) {}
 
   /** The dead-letter queue's name. */
@@ -84,7 +87,10 @@ export class DeadLetters<T> {
    */
   async editAndRedrive(id: string, edit: { body?: T; headers?: Record<string, string> }): Promise<boolean> {
     validateOptions(edit, { body: anything, headers: stringRecord() }, 'editAndRedrive edit', this.runtime.adapter)
-    const body = 'body' in edit ? unsharedBytes(this.codec, this.codec.encode(edit.body)) : undefined
+    let value: unknown = edit.body
+    if ('body' in edit && this.schema)
+      value = await validateBody(this.schema, edit.body, `edited body for ${describeDestination(this.home)}`, this.runtime.adapter)
+    const body = 'body' in edit ? unsharedBytes(this.codec, this.codec.encode(value)) : undefined
     return this.takeOne(id, 'editAndRedrive()', async (message) => {
       // A new body travels inline, so a claim-check reference to the old one must not come along.
       const headers = edit.headers ? { ...edit.headers } : this.cleared(message.headers, body === undefined)

@@ -200,7 +200,7 @@ export class Queue<T = unknown> {
   /** Inspect and redrive the dead letters of this queue. */
   deadLetters(): DeadLetters<T> {
     const name = this.spec.deadLetter === false ? undefined : this.spec.deadLetter
-    return new DeadLetters<T>(this.runtime, name, { kind: 'queue', queue: this.spec }, this.outgoing.codec, this.outgoing.claimCheck)
+    return new DeadLetters<T>(this.runtime, name, { kind: 'queue', queue: this.spec }, this.outgoing.codec, this.outgoing.claimCheck, this.options.schema)
   }
 }
 

@@ -147,6 +147,8 @@ export class Topic<T = unknown> {
       spec.deadLetter === false ? undefined : spec.deadLetter,
       { kind: 'subscription', subscription: spec },
       this.outgoing.codec,
+      undefined,
+      this.options.schema,
     )
   }
 

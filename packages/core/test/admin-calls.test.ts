@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { adapter as memory } from '../../adapter-memory/src/index.js'
-import { ConfigError, connect, SerializationError, Unrecoverable, UnsupportedFeatureError } from '../src/index.js'
+import { orderSchema } from '../../conformance/src/index.js'
+import { ConfigError, connect, SerializationError, Unrecoverable, UnsupportedFeatureError, ValidationError } from '../src/index.js'
 
 describe('admin calls in core', () => {
   it('keeps a dead letter whose edited body the codec cannot encode, and says why', async () => {
@@ -15,6 +16,22 @@ describe('admin calls in core', () => {
     await expect(queue.deadLetters().editAndRedrive(id, { body: undefined })).rejects.toBeInstanceOf(SerializationError)
     await expect(queue.deadLetters().editAndRedrive(id, { headers: { n: 1 as unknown as string } })).rejects.toBeInstanceOf(ConfigError)
     expect((await queue.deadLetters().peek(5)).map((letter) => letter.id)).toEqual([id])
+    await mq.close()
+  })
+
+  it("checks an edited body against the queue's schema, as send() does, and keeps the dead letter when it fails", async () => {
+    const mq = await connect('memory://core-admin-edit-schema', { adapter: memory })
+    const queue = mq.queue('orders-edit', { retry: false, schema: orderSchema })
+    const { id } = await queue.send({ orderId: 'o-1', amount: 5 })
+    const failing = queue.consume(() => {
+      throw new Unrecoverable('refused')
+    })
+    while ((await queue.deadLetters().peek(1)).length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    await failing.close()
+    const edited = { orderId: 'o-1', amount: 'five' } as unknown as { orderId: string; amount: number }
+    await expect(queue.deadLetters().editAndRedrive(id, { body: edited })).rejects.toBeInstanceOf(ValidationError)
+    expect((await queue.deadLetters().peek(5)).map((letter) => letter.id)).toEqual([id])
+    await expect(queue.deadLetters().editAndRedrive(id, { body: { orderId: 'o-1', amount: 6 } })).resolves.toBe(true)
     await mq.close()
   })
 
