@@ -150,7 +150,8 @@ export function startSubscription<T>(
     : startWithRetries(runtime, engine, definition.where, closed.signal)
   ready.catch((error: Error) => {
     void subscription.close()
-    if (!(error instanceof ClosedError)) resolved.onError(error)
+    // Closed, or stopped by the caller's own signal: nothing went wrong.
+    if (!(error instanceof ClosedError) && !(error instanceof AbortedError && signal?.aborted)) resolved.onError(error)
   })
   ;(subscription as { ready: Promise<void> }).ready = ready
   ready.then(

@@ -55,6 +55,22 @@ describe('a consumer whose start fails', () => {
     await mq.close()
   })
 
+  it('given an already aborted signal, ends at once and reports nothing as an error (consume and for-await)', async () => {
+    const errored: string[] = []
+    const logger: Logger = { debug: () => {}, info: () => {}, warn: (message) => errored.push(message), error: (message) => errored.push(message) }
+    const mq = await connect('memory://pre-aborted', { adapter: memory, logger })
+    const queue = mq.queue<number>('pre-aborted')
+    await queue.send(1)
+    const sub = queue.consume(() => {}, { signal: AbortSignal.abort() })
+    await expect(sub.ready).rejects.toThrow()
+    const seen: number[] = []
+    for await (const message of queue.messages({ signal: AbortSignal.abort() })) seen.push(message.body)
+    expect(seen).toEqual([])
+    // The caller stopped it: an error line (with its stack) was logged for each.
+    expect(errored).toEqual([])
+    await mq.close()
+  })
+
   it('stops trying when it is closed, and its ready rejects with ClosedError', async () => {
     const { factory, attempts } = failingStarts(Number.POSITIVE_INFINITY, () => new ConnectionError('connection refused'))
     const { logger } = recordingLogger()
