@@ -46,6 +46,8 @@ function safeDecode(value: string): string {
 }
 
 const credentialsInUrl = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/\s]+)@/gi
+/** How core's option checks label a URL parameter (`url ?name`), see `parseUrlOptions`. */
+const urlParameterLabel = 'url ?'
 const secretAssignment = /\b(password|passwd|pwd|secret|token|secretAccessKey|sessionToken|apiKey|auth)(["']?\s*[:=]\s*["']?)([^\s"',;&}]+)/gi
 
 /**
@@ -61,7 +63,11 @@ export function redactUserInfo(text: string): string {
 
 /** Removes URL passwords, `password=…`-style assignments and registered secrets from free text. */
 export function redactText(text: string): string {
-  let result = text.replace(credentialsInUrl, '$1***@').replace(secretAssignment, '$1$2***')
+  const withoutUrlCredentials = text.replace(credentialsInUrl, '$1***@')
+  // Not core's own label of a URL parameter, `url ?password: <problem>`: the problem is no secret.
+  let result = withoutUrlCredentials.replace(secretAssignment, (match: string, name: string, separator: string, _value: string, at: number) =>
+    withoutUrlCredentials.endsWith(urlParameterLabel, at) ? match : `${name}${separator}***`,
+  )
   for (const secret of registeredSecrets) {
     if (result.includes(secret)) result = result.split(secret).join('***')
   }

@@ -15,6 +15,11 @@ describe('redaction', () => {
     expect(redactText('connect redis://default:p%40ss@host failed')).toBe('connect redis://default:***@host failed')
     expect(redactText('ERR AUTH topsecret-value rejected')).toBe('ERR AUTH *** rejected')
     expect(redactText('{"password":"abc"}')).toBe('{"password":"***"}')
+    expect(redactText('a query ?password=abc')).toBe('a query ?password=***')
+  })
+
+  it("leaves core's own label of a URL parameter readable (url ?password: unknown parameter)", () => {
+    expect(redactText('[anymq] [core] url ?password: unknown parameter; allowed: a, b')).toBe('[anymq] [core] url ?password: unknown parameter; allowed: a, b')
   })
 
   it('redacts error messages and their causes on construction', () => {
