@@ -22,6 +22,21 @@ export function isNotFound(error: unknown): boolean {
   return replyCode(error) === replyCodes.notFound
 }
 
+/** Why a mandatory message came back unrouted (basic.return): no queue of its routing key. */
+export class NotRoutedError extends Error {
+  override readonly name = 'NotRoutedError'
+}
+
+/**
+ * A publish that failed because its queue or exchange is not there (deleted behind this connection's
+ * back): a mandatory message returned unrouted, or the channel closed with 404 NOT_FOUND. The broker
+ * stored none of those messages.
+ */
+export function isVanishedDestination(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | undefined)?.cause
+  return cause instanceof NotRoutedError || isNotFound(error) || isNotFound(cause)
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }

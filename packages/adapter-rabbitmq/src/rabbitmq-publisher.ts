@@ -1,7 +1,7 @@
 import type { Logger } from '@anymq/core/spi'
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib'
 import type { RabbitConnection } from './rabbitmq-connection.js'
-import { connectionError, publishError, wrapPublishError } from './rabbitmq-errors.js'
+import { connectionError, NotRoutedError, publishError, wrapPublishError } from './rabbitmq-errors.js'
 import { type FrameWriter, frameWriter } from './rabbitmq-frame-writer.js'
 import { MandatoryPublishes } from './rabbitmq-mandatory-publishes.js'
 import type { PublishProperties } from './rabbitmq-publish-frame.js'
@@ -201,7 +201,8 @@ function writeOne(target: PublishChannel, message: Outbound, outcome: (failure: 
 function confirmFailure(target: PublishChannel, pending: Pending, error: unknown): Error | undefined {
   const where = pending.message.where
   if (error) return isNack(error) ? publishError(`${where}: the broker refused the message (nack)`, error) : wrapPublishError(where, target.closeError ?? error)
-  if (pending.returned !== undefined) return publishError(`${where}: the broker could not route the message (${pending.returned})`)
+  if (pending.returned !== undefined)
+    return publishError(`${where}: the broker could not route the message (${pending.returned})`, new NotRoutedError(pending.returned))
   return undefined
 }
 

@@ -23,7 +23,7 @@ import { RabbitAdmin } from './rabbitmq-admin.js'
 import type { RabbitmqConfig } from './rabbitmq-config.js'
 import { RabbitConnection, retryWhileReconnecting } from './rabbitmq-connection.js'
 import { type ConsumerSource, RabbitConsumer } from './rabbitmq-consumer.js'
-import { adapterName, connectionError } from './rabbitmq-errors.js'
+import { adapterName, connectionError, isVanishedDestination } from './rabbitmq-errors.js'
 import { type PublishMode, publishOptions, toIncoming } from './rabbitmq-message.js'
 import { type Outbound, RabbitPublisher } from './rabbitmq-publisher.js'
 import { names, RabbitTopology } from './rabbitmq-topology.js'
@@ -76,6 +76,17 @@ export class RabbitTransport implements Transport {
     if (signal?.aborted) throw new AbortedError('the publish', { adapter: adapterName })
     if (messages.length === 0) return
     const where = describeDestination(destination)
+    try {
+      await this.publishOnce(destination, messages, where, signal)
+    } catch (error) {
+      // A queue or topic deleted behind this connection's back (another process's delete()): declared
+      // again and published once more. The broker stored none of the messages it refused so.
+      if (!isVanishedDestination(error) || signal?.aborted || (destination.kind !== 'queue' && destination.kind !== 'topic')) throw error
+      await this.publishOnce(destination, messages, where, signal)
+    }
+  }
+
+  private async publishOnce(destination: Destination, messages: readonly OutgoingMessage[], where: string, signal: AbortSignal | undefined): Promise<void> {
     let outbound: Outbound[]
     switch (destination.kind) {
       case 'queue': {
