@@ -1,7 +1,7 @@
 import { brokerUrl, uniqueName } from '@anymq/conformance'
-import { type Anymq, connect, type Subscription } from '@anymq/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import { adapter } from '../src/index.js'
+import type { Anymq, Subscription } from '@anymq/core'
+import { describe, expect, it } from 'vitest'
+import { connectTest } from './test-connections.js'
 
 const url = brokerUrl('ANYMQ_KAFKA_URL')
 
@@ -46,18 +46,12 @@ async function waitForAll(seen: () => Set<number>, timeoutMs: number): Promise<v
 // after the last record handled, never replays one whose handler returned. A crash may still replay.
 for (const driver of ['platformatic', 'kafkajs'] as const) {
   describe.skipIf(!url)(`kafka hand-over commits (${driver} driver)${!url ? ' (ANYMQ_KAFKA_URL unset)' : ''}`, () => {
-    const open: Anymq[] = []
-    afterEach(async () => {
-      await Promise.allSettled(open.splice(0).map((mq) => mq.close()))
-    })
-    const connected = async () => {
-      const mq = await connect(withDriver(url as string, driver), { adapter })
-      open.push(mq)
-      return mq
-    }
-
     it('a member that closes mid-stream commits what it handled: the member taking over replays none of it', async () => {
-      const [producer, leaving, staying] = [await connected(), await connected(), await connected()]
+      const [producer, leaving, staying] = [
+        await connectTest(withDriver(url as string, driver)),
+        await connectTest(withDriver(url as string, driver)),
+        await connectTest(withDriver(url as string, driver)),
+      ]
       const name = uniqueName('close-handover')
       const handledByLeaving = new Set<number>()
       const seenByStaying: number[] = []
@@ -93,7 +87,11 @@ for (const driver of ['platformatic', 'kafkajs'] as const) {
     })
 
     it('a member that loses partitions in a rebalance commits what it handled first: their new owner replays none of it', async () => {
-      const [producer, first, joining] = [await connected(), await connected(), await connected()]
+      const [producer, first, joining] = [
+        await connectTest(withDriver(url as string, driver)),
+        await connectTest(withDriver(url as string, driver)),
+        await connectTest(withDriver(url as string, driver)),
+      ]
       const name = uniqueName('rebalance-handover')
       const handledByFirst = new Map<number, number>()
       const seenByJoining = new Map<number, number>()

@@ -1,13 +1,13 @@
 import { brokerUrl, outgoingMessage, uniqueName } from '@anymq/conformance'
-import { type Anymq, ConfigError, connect } from '@anymq/core'
+import { ConfigError } from '@anymq/core'
 import type { Destination, QueueSpec, Source, SubscriptionSpec } from '@anymq/core/spi'
-import { afterEach, describe, expect, it } from 'vitest'
-import { adapter } from '../src/index.js'
+import { describe, expect, it } from 'vitest'
 import { capabilities } from '../src/kafka-adapter.js'
 import { resolveSettings } from '../src/kafka-config.js'
 import type { KafkaDriver } from '../src/kafka-driver.js'
 import { assertTopicName } from '../src/kafka-names.js'
 import { KafkaTransport } from '../src/kafka-transport.js'
+import { connectTest } from './test-connections.js'
 
 const url = brokerUrl('ANYMQ_KAFKA_URL')
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent }
@@ -112,18 +112,8 @@ describe("kafka names: '.retry' is reserved for redelivery topics", () => {
 })
 
 describe.skipIf(!url)(`kafka names on a broker${!url ? ' (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)' : ''}`, () => {
-  const open: Anymq[] = []
-  afterEach(async () => {
-    await Promise.allSettled(open.splice(0).map((mq) => mq.close()))
-  })
-  const connected = async () => {
-    const mq = await connect(url as string, { adapter })
-    open.push(mq)
-    return mq
-  }
-
   it("a send to queue 'X.retry' is refused and never reaches queue X's redelivery topic", async () => {
-    const mq = await connected()
+    const mq = await connectTest(url as string)
     const name = uniqueName('reserved')
     await mq.queue(name).send({ n: 1 })
     const refused = await mq
@@ -142,7 +132,7 @@ describe.skipIf(!url)(`kafka names on a broker${!url ? ' (ANYMQ_KAFKA_URL unset:
   })
 
   it("a topic name Kafka refuses ('a_b' next to 'a.b') is a ConfigError, not a connection failure", async () => {
-    const mq = await connected()
+    const mq = await connectTest(url as string)
     const name = uniqueName('collide')
     await mq.queue(`${name}.a`).send({ n: 1 })
     const refused = await mq

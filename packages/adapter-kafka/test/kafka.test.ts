@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { brokerUrl, Collector, uniqueName } from '@anymq/conformance'
-import { type Anymq, connect, silentLogger, transportOf } from '@anymq/core'
+import { connect, silentLogger, transportOf } from '@anymq/core'
 import { Kafka, logLevel } from 'kafkajs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { adapter, capabilities } from '../src/index.js'
 import { platformaticRunsOn } from '../src/kafka-adapter.js'
 import { resolveSettings } from '../src/kafka-config.js'
 import { KafkaTransport } from '../src/kafka-transport.js'
 import { KafkajsDriver } from '../src/kafkajs-driver.js'
+import { closeAfterTest, connectTest } from './test-connections.js'
 
 const url = brokerUrl('ANYMQ_KAFKA_URL')
 const run = promisify(execFile)
@@ -45,16 +46,6 @@ async function bytesOnBroker(topic: string): Promise<number> {
 const driver = url ? resolveSettings(new URL(url), undefined, {}).driver : 'kafkajs'
 
 describe.skipIf(!url)(`kafka adapter specifics${!url ? ' (ANYMQ_KAFKA_URL unset: run scripts/brokers.sh up kafka)' : ''}`, () => {
-  const open: Anymq[] = []
-  afterEach(async () => {
-    await Promise.allSettled(open.splice(0).map((mq) => mq.close()))
-  })
-  const connected = async () => {
-    const mq = await connect(url as string, { adapter })
-    open.push(mq)
-    return mq
-  }
-
   it('never commits past a message still in flight: a consumer killed mid-batch loses nothing', async () => {
     const name = uniqueName('mid-batch')
     const doomed = await connect(url as string, { adapter })
@@ -76,7 +67,7 @@ describe.skipIf(!url)(`kafka adapter specifics${!url ? ' (ANYMQ_KAFKA_URL unset:
     // Give the acks time to be committed: what is committed must stop before every hanging message.
     await new Promise((resolve) => setTimeout(resolve, 500))
     await transportOf(doomed).terminate()
-    const rescuer = await connected()
+    const rescuer = await connectTest(url as string)
     const rescued = new Collector<number>()
     await rescuer.queue<number>(name).consume(rescued.handler, { concurrency: 8 }).ready
     const odd = bodies.filter((body) => body % 2 === 1)
@@ -89,7 +80,7 @@ describe.skipIf(!url)(`kafka adapter specifics${!url ? ' (ANYMQ_KAFKA_URL unset:
   })
 
   it('a responder keeps answering after a requester closed and its reply topic was deleted (kafkajs #1622)', async () => {
-    const [server, client] = [await connected(), await connected()]
+    const [server, client] = [await connectTest(url as string), await connectTest(url as string)]
     const name = uniqueName('inbox')
     await server.responder<number, number>(name).serve((n) => n + 1).ready
     const requester = client.requester<number, number>(name)
@@ -126,7 +117,7 @@ describe.skipIf(!url)(`kafka adapter specifics${!url ? ' (ANYMQ_KAFKA_URL unset:
   })
 
   it("creates a queue's topics with the partitions its broker options ask for, and passes the replication factor on", async () => {
-    const mq = await connected()
+    const mq = await connectTest(url as string)
     const name = uniqueName('partitions')
     await mq.queue<number>(name, { broker: { partitions: 5 } }).send(1)
     expect(await partitionsOf(name)).toBe(5)
@@ -155,7 +146,7 @@ describe.skipIf(!url)(`kafka adapter specifics${!url ? ' (ANYMQ_KAFKA_URL unset:
   })
 
   it('spreads unkeyed messages over every partition, so that the consumers of a group share them', async () => {
-    const mq = await connected()
+    const mq = await connectTest(url as string)
     const name = uniqueName('unkeyed')
     await mq.queue<number>(name, { broker: { partitions: 3 } }).sendBatch(Array.from({ length: 60 }, (_, index) => index))
     const admin = new Kafka({ brokers: [new URL(url as string).host], logLevel: logLevel.NOTHING }).admin()
@@ -177,7 +168,7 @@ describe.skipIf(!url)(`kafka adapter specifics${!url ? ' (ANYMQ_KAFKA_URL unset:
     it(`compresses record batches with ${compression}: same messages back, fewer bytes on the broker`, async () => {
       const plain = await connect(url as string, { adapter })
       const packed = await connect(withParameters(url as string, { compression }), { adapter })
-      open.push(plain, packed)
+      closeAfterTest(plain, packed)
       const body = 'order line '.repeat(5_000)
       const [plainName, packedName] = [uniqueName(`plain-${compression}`), uniqueName(`packed-${compression}`)]
       const bodies = Array.from({ length: 20 }, (_, index) => `${index}:${body}`)
