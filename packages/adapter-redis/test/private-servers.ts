@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, type Server, type Socket } from 'node:net'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -52,39 +52,6 @@ export async function startPrivateRedis(password: string): Promise<PrivateRedis>
       child.kill('SIGTERM')
       await exited
       await rm(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-export interface SilentServer {
-  port: number
-  /** Connections accepted so far. */
-  accepted(): number
-  /** Connections the client has not closed yet. */
-  openSockets(): number
-  close(): Promise<void>
-}
-
-/** Accepts TCP connections and never sends a byte: a hung server, or a plain port spoken TLS to. */
-export async function startSilentServer(): Promise<SilentServer> {
-  const sockets = new Set<Socket>()
-  let accepted = 0
-  const server: Server = createServer((socket) => {
-    accepted++
-    sockets.add(socket)
-    socket.on('error', () => {})
-    // Reads (and drops) what the client sends: a socket never read would not see the client's close.
-    socket.resume()
-    socket.once('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as { port: number }).port,
-    accepted: () => accepted,
-    openSockets: () => sockets.size,
-    async close() {
-      for (const socket of sockets) socket.destroy()
-      await new Promise((resolve) => server.close(resolve))
     },
   }
 }

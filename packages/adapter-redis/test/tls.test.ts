@@ -2,13 +2,21 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { brokerUrl, describeConformance, describeConnectionRefusals, everythingIn, useBadCertificateFronts } from '@anymq/conformance'
+import {
+  brokerUrl,
+  describeConformance,
+  describeConnectionRefusals,
+  everythingIn,
+  type SilentServer,
+  startSilentServer,
+  useBadCertificateFronts,
+} from '@anymq/conformance'
 import { connect } from '@anymq/core'
 import { AbortedError, AnymqError, type ConnectionError } from '@anymq/core/spi'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adapter, capabilities } from '../src/index.js'
 import { drivers, withDriver } from './drivers.js'
-import { type PrivateRedis, redisServerAvailable, type SilentServer, startPrivateRedis, startSilentServer } from './private-servers.js'
+import { type PrivateRedis, redisServerAvailable, startPrivateRedis } from './private-servers.js'
 
 // rediss:// as an ACL user with a password, from scripts/brokers.sh (the CA is in the URL's ?ca=).
 const url = brokerUrl('ANYMQ_REDIS_TLS_URL')

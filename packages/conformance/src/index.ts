@@ -17,5 +17,6 @@ export {
   withTimeout,
 } from './harness.js'
 export { outgoingMessage } from './outgoing-message.js'
+export { type SilentServer, startSilentServer } from './silent-server.js'
 export { startTcpRelay, type TcpRelay } from './tcp-relay.js'
 export { TelemetryCapture, telemetryCapture } from './telemetry-capture.js'
