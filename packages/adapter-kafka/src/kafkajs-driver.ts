@@ -15,6 +15,7 @@ import type {
 } from './kafka-driver.js'
 import { revokeBeforeRejoin } from './kafka-revoke.js'
 import { receivedRecord, receiveHeader, valueBuffer } from './kafka-wire.js'
+import { quietIdleRequestQueues } from './kafkajs-idle-request-queue.js'
 import { type LeaderMetadata, splitByLeader } from './kafkajs-leader-batches.js'
 import { stablePartitioner } from './kafkajs-partitioner.js'
 
@@ -61,6 +62,7 @@ export class KafkajsDriver implements KafkaDriver {
     private readonly settings: KafkaSettings,
     private readonly logger: Logger,
   ) {
+    quietIdleRequestQueues()
     const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
       if (this.dead) {
         const socket = new net.Socket()
