@@ -73,7 +73,7 @@ export const adapter: AdapterFactory = {
       context.logger,
       new ConnectionStateTracker(context.reportConnectionState),
     )
-    await transport.open()
+    await transport.open(context.signal)
     return transport
   },
 }

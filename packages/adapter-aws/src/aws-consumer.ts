@@ -194,10 +194,7 @@ export class SqsConsumer implements TransportConsumer {
         if (watchdog.aborted && !this.abort.signal.aborted) {
           throw new ConnectionError(
             `ReceiveMessage on queue '${this.ref.name}' got no answer within ${limitSeconds} s (wait ${this.context.waitTimeSeconds} s); polling again`,
-            {
-              adapter: adapterName,
-              cause: error,
-            },
+            { adapter: adapterName, cause: error, retryable: true },
           )
         }
         throw error

@@ -39,6 +39,8 @@ export function isAbort(error: unknown): boolean {
 
 /** Whether repeating the request may succeed: network trouble, throttling, server faults. */
 export function isRetryable(error: unknown): boolean {
+  // Already wrapped (a batch request that failed as a whole): its verdict was made on the SDK's error.
+  if (AnymqError.isInstance(error)) return error.isRetryable
   const shape = (error ?? {}) as AwsErrorShape
   if (shape.$retryable) return true
   if (shape.$fault === 'server') return true

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import {
+  AbortedError,
   AnymqError,
   type Capabilities,
   ClosedError,
@@ -167,21 +168,36 @@ export class AwsTransport implements Transport {
     })
   }
 
-  /** Resolves once SQS answered an authenticated request; registers the secret key for redaction. */
-  async open(): Promise<void> {
+  /**
+   * Resolves once SQS answered an authenticated request; registers the secret key for redaction.
+   * `signal` (the caller's connect signal) cuts the check and drops every client's sockets at once,
+   * rather than after the request timeout and retries.
+   */
+  async open(signal?: AbortSignal): Promise<void> {
+    const onAbort = () => void this.destroy()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await this.check(signal)
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private async check(signal: AbortSignal | undefined): Promise<void> {
     try {
       const credentials = await this.sqs.config.credentials()
       registerSecret(credentials.secretAccessKey)
       registerSecret(credentials.sessionToken)
+      if (signal?.aborted) throw new AbortedError('connect', { adapter: adapterName })
     } catch (error) {
       await this.destroy()
       throw wrapError(error, 'resolving AWS credentials')
     }
     try {
       // Any authenticated answer proves the endpoint, region and credentials: "no such queue" included.
-      await this.sqs.send(new GetQueueUrlCommand({ QueueName: 'anymq-connection-check' }))
+      await this.sqs.send(new GetQueueUrlCommand({ QueueName: 'anymq-connection-check' }), { abortSignal: signal })
     } catch (error) {
-      if (isQueueMissing(error) || (/AccessDenied/i.test(errorCode(error)) && !isCredentialProblemOtherThanDenied(error))) return
+      if (!signal?.aborted && (isQueueMissing(error) || (/AccessDenied/i.test(errorCode(error)) && !isCredentialProblemOtherThanDenied(error)))) return
       await this.destroy()
       throw wrapError(error, `connecting to SQS${this.config.endpoint ? ` at ${this.config.endpoint}` : ''} in ${this.config.region ?? 'the default region'}`)
     }

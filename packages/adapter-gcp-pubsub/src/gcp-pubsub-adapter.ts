@@ -1,8 +1,9 @@
-import { type AdapterFactory, type Capabilities, ConnectionStateTracker } from '@anymq/core/spi'
+import { AbortedError, type AdapterFactory, type Capabilities, ConnectionStateTracker } from '@anymq/core/spi'
 import { PubSub, v1 } from '@google-cloud/pubsub'
 import { readSettings } from './gcp-pubsub-config.js'
 import { maxDeadlineSeconds } from './gcp-pubsub-consumer.js'
 import { connectionError } from './gcp-pubsub-errors.js'
+import { checkReachable } from './gcp-pubsub-reachability.js'
 import { PubSubTransport } from './gcp-pubsub-transport.js'
 
 /**
@@ -69,10 +70,10 @@ export const adapter: AdapterFactory = {
     const publisher = new v1.PublisherClient(config)
     const subscriber = new v1.SubscriberClient(config)
     try {
-      // One cheap call proves the endpoint answers and the credentials work.
-      await publisher.listTopics({ project: `projects/${settings.projectId}`, pageSize: 1 }, { timeout: settings.connectTimeoutMs, autoPaginate: false })
+      await checkReachable(publisher, settings.projectId, settings.connectTimeoutMs, context.signal)
     } catch (error) {
       await Promise.allSettled([publisher.close(), subscriber.close(), pubsub.close()])
+      if (context.signal?.aborted) throw new AbortedError('connect', { adapter: 'gcp-pubsub', cause: error })
       throw connectionError(`cannot reach Pub/Sub for project '${settings.projectId}'${settings.endpoint ? ` at ${settings.endpoint}` : ''}`, error)
     }
     await pubsub.close()

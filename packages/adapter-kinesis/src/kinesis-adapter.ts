@@ -44,7 +44,7 @@ export const adapter: AdapterFactory = {
   async connect(url, context) {
     const config = parseConfig(url, context.options)
     const transport = new KinesisTransport(config, { ...capabilities, maxMessageBytes: config.maxMessageBytes }, context.logger)
-    await transport.open()
+    await transport.open(context.signal)
     return transport
   },
 }

@@ -30,6 +30,7 @@ import { ephemeralGroup, inboxStreamName, leaseTableName, queueGroup, streamName
 import { assertRecordFits, partitionKeyOf } from './kinesis-publisher.js'
 import { StreamPutQueue } from './kinesis-put-queue.js'
 import { decodeRecord, encodeRecord, type RecordRouting } from './kinesis-record-format.js'
+import { readsOn } from './kinesis-shard-pages.js'
 import { KinesisStreams, type StreamRole } from './kinesis-streams.js'
 
 const inboxGroup = 'inbox'
@@ -74,14 +75,23 @@ export class KinesisTransport implements Transport {
     this.admin = new KinesisAdmin({ kinesis: this.kinesis, dynamodb: this.dynamodb, streams: this.streams, assertOpen: () => this.assertOpen() })
   }
 
-  /** Resolves once Kinesis answered (so a wrong endpoint or missing credentials fail `connect`). */
-  async open(): Promise<void> {
-    try {
-      await this.kinesis.send(new ListStreamsCommand({ Limit: 1 }))
-    } catch (error) {
+  /**
+   * Resolves once Kinesis answered (so a wrong endpoint or missing credentials fail `connect`).
+   * `signal` (the caller's connect signal) cuts the check and drops the clients' sockets at once.
+   */
+  async open(signal?: AbortSignal): Promise<void> {
+    const destroy = () => {
       this.kinesis.destroy()
       this.dynamodb.destroy()
+    }
+    signal?.addEventListener('abort', destroy, { once: true })
+    try {
+      await this.kinesis.send(new ListStreamsCommand({ Limit: 1 }), { abortSignal: signal })
+    } catch (error) {
+      destroy()
       throw wrapError(error, 'connecting to Kinesis')
+    } finally {
+      signal?.removeEventListener('abort', destroy)
     }
   }
 
@@ -343,15 +353,18 @@ export class KinesisTransport implements Transport {
             : { ShardIteratorType: 'TRIM_HORIZON' as const }
     let iterator = (await this.kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ...start }))).ShardIterator
     const found: { message: IncomingMessage; sequenceNumber: string }[] = []
+    const requested = 1000
+    let emptyPagesInARow = 0
     while (iterator && found.length < limit) {
-      const page = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }))
+      const page = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: requested }))
       const records = page.Records ?? []
       for (const record of records) {
         const { message, routing } = decodeRecord(record)
         if (routing.group !== undefined && routing.group !== queueGroup) continue
         if (found.length < limit) found.push({ message, sequenceNumber: record.SequenceNumber as string })
       }
-      if (records.length === 0 || (page.MillisBehindLatest ?? 0) === 0) break
+      emptyPagesInARow = records.length === 0 ? emptyPagesInARow + 1 : 0
+      if (!readsOn(page, requested, emptyPagesInARow)) break
       iterator = page.NextShardIterator
     }
     return found

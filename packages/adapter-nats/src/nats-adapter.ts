@@ -45,7 +45,7 @@ export const adapter: AdapterFactory = {
   capabilities,
   async connect(url, context) {
     const settings = readSettings(url, context.hosts, context.options)
-    const { connection, client, manager } = await openConnection(settings, context.logger, context.reportConnectionState)
+    const { connection, client, manager } = await openConnection(settings, context.logger, context.reportConnectionState, context.signal)
     const maxPayload = connection.info?.max_payload ?? defaultMaxPayload
     const maxMessageBytes = Math.min(context.capabilities.maxMessageBytes, maxPayload - headerAllowance)
     return new NatsTransport(connection, client, manager, settings, { ...context.capabilities, maxMessageBytes }, context.logger)
