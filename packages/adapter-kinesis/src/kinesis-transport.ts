@@ -2,6 +2,7 @@ import { Agent as HttpsAgent } from 'node:https'
 import {
   type Capabilities,
   ClosedError,
+  ConnectionError,
   type Delivery,
   type Destination,
   type Inbox,
@@ -34,6 +35,8 @@ import { readsOn } from './kinesis-shard-pages.js'
 import { KinesisStreams, type StreamRole } from './kinesis-streams.js'
 
 const inboxGroup = 'inbox'
+/** How long `connect` waits for Kinesis' first answer (the request's own timeout and the SDK's retries would take 90 s and more). */
+const connectCheckMs = 10_000
 
 /** PutRecords found no such stream (the publisher wraps the SDK's error: it is the cause). */
 function isStreamMissing(error: unknown): boolean {
@@ -68,30 +71,45 @@ export class KinesisTransport implements Transport {
     // not used); HTTP/1.1 also reaches emulators on plain http:// (moto), where HTTP/2 fails.
     // A private CA or client certificate (an https:// emulator or proxy) goes to both clients' agents.
     const httpsAgent = config.tls === undefined ? undefined : new HttpsAgent({ ...config.tls, keepAlive: true })
-    this.kinesis = new KinesisClient({ ...common, requestHandler: new NodeHttpHandler(httpsAgent ? { httpsAgent } : {}) })
-    this.dynamodb = new DynamoDBClient(httpsAgent ? { ...common, requestHandler: new NodeHttpHandler({ httpsAgent }) } : common)
+    // Bounds, as the SQS adapter sets them: with none, a request to an endpoint that accepts and never
+    // answers waited for good. No call here waits long by design (GetRecords answers at once).
+    // throwOnRequestTimeout: the handler otherwise only logs a warning when requestTimeout passes.
+    const handler = () =>
+      new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true, ...(httpsAgent ? { httpsAgent } : {}) })
+    this.kinesis = new KinesisClient({ ...common, requestHandler: handler() })
+    this.dynamodb = new DynamoDBClient({ ...common, requestHandler: handler() })
     this.streams = new KinesisStreams(this.kinesis, config.shards)
     this.puts = new StreamPutQueue(this.kinesis)
     this.admin = new KinesisAdmin({ kinesis: this.kinesis, dynamodb: this.dynamodb, streams: this.streams, assertOpen: () => this.assertOpen() })
   }
 
   /**
-   * Resolves once Kinesis answered (so a wrong endpoint or missing credentials fail `connect`).
-   * `signal` (the caller's connect signal) cuts the check and drops the clients' sockets at once.
+   * Resolves once Kinesis answered (so a wrong endpoint or missing credentials fail `connect`), within
+   * {@link connectCheckMs}. `signal` (the caller's connect signal) cuts the check and drops the clients'
+   * sockets at once.
    */
   async open(signal?: AbortSignal): Promise<void> {
+    const deadline = AbortSignal.timeout(connectCheckMs)
+    const check = signal ? AbortSignal.any([signal, deadline]) : deadline
     const destroy = () => {
       this.kinesis.destroy()
       this.dynamodb.destroy()
     }
-    signal?.addEventListener('abort', destroy, { once: true })
+    check.addEventListener('abort', destroy, { once: true })
     try {
-      await this.kinesis.send(new ListStreamsCommand({ Limit: 1 }), { abortSignal: signal })
+      await this.kinesis.send(new ListStreamsCommand({ Limit: 1 }), { abortSignal: check })
     } catch (error) {
       destroy()
+      if (deadline.aborted && !signal?.aborted) {
+        throw new ConnectionError(`connecting to Kinesis failed: no answer within ${connectCheckMs} ms`, {
+          adapter: adapterName,
+          cause: error,
+          retryable: true,
+        })
+      }
       throw wrapError(error, 'connecting to Kinesis')
     } finally {
-      signal?.removeEventListener('abort', destroy)
+      check.removeEventListener('abort', destroy)
     }
   }
 

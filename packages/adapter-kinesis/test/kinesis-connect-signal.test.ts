@@ -1,5 +1,5 @@
 import { brokerUrl, type SilentServer, startSilentServer, uniqueName } from '@anymq/conformance'
-import { AbortedError, connect } from '@anymq/core'
+import { AbortedError, ConnectionError, connect } from '@anymq/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 
@@ -22,6 +22,18 @@ describe('kinesis connect signal', () => {
     // Before, the request stayed open: no request timeout is set for Kinesis, so for good.
     await expect.poll(() => silent.openSockets(), { timeout: 3000 }).toBe(0)
     expect(silent.accepted()).toBe(1)
+  })
+
+  it('against an endpoint that never answers, connect without a signal fails with a retryable ConnectionError and drops the socket', async () => {
+    // Before, with no request timeout on the Kinesis client, this connect never settled.
+    const error = await connect(`kinesis://us-east-1?endpoint=http://127.0.0.1:${silent.port}`, {
+      adapter,
+      broker: { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+    }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConnectionError)
+    expect((error as ConnectionError).isRetryable).toBe(true)
+    expect((error as Error).message).toMatch(/no answer within 10000 ms/)
+    await expect.poll(() => silent.openSockets(), { timeout: 3000 }).toBe(0)
   })
 })
 
