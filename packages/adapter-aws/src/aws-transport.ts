@@ -59,6 +59,9 @@ interface PublishEntry {
   wire: WireMessage
 }
 
+/** How long `connect` waits for SQS' first answer (a request's own 30 s timeout and the SDK's retries took 90 s and more). */
+const connectCheckMs = 10_000
+
 /** One connection to SQS and SNS (or an emulator that speaks their APIs). */
 export class AwsTransport implements Transport {
   private readonly sqs: SQSClient
@@ -169,17 +172,27 @@ export class AwsTransport implements Transport {
   }
 
   /**
-   * Resolves once SQS answered an authenticated request; registers the secret key for redaction.
-   * `signal` (the caller's connect signal) cuts the check and drops every client's sockets at once,
-   * rather than after the request timeout and retries.
+   * Resolves once SQS answered an authenticated request, within {@link connectCheckMs}; registers the
+   * secret key for redaction. `signal` (the caller's connect signal) cuts the check and drops every
+   * client's sockets at once, rather than after the request timeout and retries.
    */
   async open(signal?: AbortSignal): Promise<void> {
+    const deadline = AbortSignal.timeout(connectCheckMs)
+    const check = signal ? AbortSignal.any([signal, deadline]) : deadline
     const onAbort = () => void this.destroy()
-    signal?.addEventListener('abort', onAbort, { once: true })
+    check.addEventListener('abort', onAbort, { once: true })
     try {
-      await this.check(signal)
+      await this.check(check)
+    } catch (error) {
+      if (deadline.aborted && !signal?.aborted) {
+        throw new ConnectionError(
+          `connecting to SQS${this.config.endpoint ? ` at ${this.config.endpoint}` : ''} failed: no answer within ${connectCheckMs} ms`,
+          { adapter: adapterName, cause: error, retryable: true },
+        )
+      }
+      throw error
     } finally {
-      signal?.removeEventListener('abort', onAbort)
+      check.removeEventListener('abort', onAbort)
     }
   }
 

@@ -1,5 +1,5 @@
 import { brokerUrl, type SilentServer, startSilentServer, uniqueName } from '@anymq/conformance'
-import { AbortedError, connect } from '@anymq/core'
+import { AbortedError, ConnectionError, connect } from '@anymq/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 
@@ -22,6 +22,18 @@ describe('aws connect signal', () => {
     // Before, the request stayed open until its 30 s timeout, then was retried twice.
     await expect.poll(() => silent.openSockets(), { timeout: 3000 }).toBe(0)
     expect(silent.accepted()).toBe(1)
+  })
+
+  it('against an endpoint that never answers, connect without a signal fails after 10 s with a retryable ConnectionError', async () => {
+    // Before, the check waited out its 30 s request timeout three times (~92 s).
+    const error = await connect(`sqs://us-east-1?endpoint=http://127.0.0.1:${silent.port}`, {
+      adapter,
+      broker: { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+    }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConnectionError)
+    expect((error as ConnectionError).isRetryable).toBe(true)
+    expect((error as Error).message).toMatch(/no answer within 10000 ms/)
+    await expect.poll(() => silent.openSockets(), { timeout: 3000 }).toBe(0)
   })
 })
 
