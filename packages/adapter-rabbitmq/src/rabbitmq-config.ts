@@ -48,6 +48,13 @@ export interface RabbitmqBrokerOptions {
    * down to the second. Messages of either setting are read by both.
    */
   timestampPrecision?: TimestampPrecision
+  /**
+   * How often, in ms, running subscriptions bind their queue to the topic's exchange again (a no-op on the
+   * broker when the binding is there). A topic exchange deleted and declared again by another process (or
+   * an operator) has lost its bindings; until this check runs, what is published to it goes nowhere.
+   * Default 5 000; 0 turns the check off.
+   */
+  bindingCheckMs?: number
 }
 
 export type TimestampPrecision = 'milliseconds' | 'seconds'
@@ -70,6 +77,7 @@ export interface RabbitmqConfig {
   reconnectInitialDelayMs: number
   reconnectMaxDelayMs: number
   timestampPrecision: TimestampPrecision
+  bindingCheckMs: number
   capabilities: Capabilities
 }
 
@@ -103,6 +111,7 @@ const brokerOptionChecks: Record<keyof RabbitmqBrokerOptions, OptionCheck> = {
   reconnectInitialDelayMs: integer(1, longestTimer),
   reconnectMaxDelayMs: integer(1, longestTimer),
   timestampPrecision: oneOf('milliseconds', 'seconds'),
+  bindingCheckMs: integer(0, longestTimer),
 }
 
 /** Checks of `queue(name, { broker })` and `subscribe(…, { broker })`, run by core when the handle is made. */
@@ -125,6 +134,7 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
   const reconnectInitialDelayMs = (options.reconnectInitialDelayMs as number | undefined) ?? 100
   const reconnectMaxDelayMs = (options.reconnectMaxDelayMs as number | undefined) ?? 5_000
   const timestampPrecision = (options.timestampPrecision ?? fromUrl.timestampPrecision ?? 'milliseconds') as TimestampPrecision
+  const bindingCheckMs = (options.bindingCheckMs as number | undefined) ?? 5_000
   if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') problems.push({ field: 'url', message: 'expected amqp:// or amqps://' })
   if (problems.length > 0) throw new ConfigError(problems, { adapter: adapterName })
 
@@ -167,6 +177,7 @@ export function resolveConfig(url: URL, options: Readonly<Record<string, unknown
     reconnectInitialDelayMs,
     reconnectMaxDelayMs,
     timestampPrecision,
+    bindingCheckMs,
     capabilities: { ...capabilities, maxMessageBytes: fromUrl.maxMessageBytes ?? capabilities.maxMessageBytes },
   }
 }

@@ -20,6 +20,8 @@ export interface ConsumerSource {
   republish(message: OutgoingMessage): Promise<void>
   /** For errors and logs. */
   describe: string
+  /** Forgets what `prepare` declared, so that the next one declares it again (the broker cancelled the consumer: its queue may be deleted). */
+  forget?: () => void
   /** Runs once after the consumer closed (e.g. deletes a reply inbox). */
   cleanup?: () => Promise<void>
   /**
@@ -178,6 +180,7 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
     if (raw === null) {
       // The broker cancelled the consumer (its queue was deleted, or a quorum leader moved).
       this.options.onError(connectionError(`the broker cancelled the consumer of ${this.source.describe}; attaching again`))
+      this.source.forget?.()
       void attached.channel.close().catch(() => {})
       return
     }

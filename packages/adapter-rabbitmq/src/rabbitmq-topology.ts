@@ -5,6 +5,7 @@ import { type QueueType, queueTypeOf, type RabbitmqConfig } from './rabbitmq-con
 import type { RabbitConnection } from './rabbitmq-connection.js'
 import { connectionError, isNotFound, topologyError } from './rabbitmq-errors.js'
 import { priorityArguments } from './rabbitmq-priority.js'
+import type { TopicBinding } from './rabbitmq-topic-bindings.js'
 
 /**
  * Names never chosen by users: anymq names allow only letters, digits, '.', '_' and '-', so a '~'
@@ -56,6 +57,8 @@ export class RabbitTopology {
     private readonly connection: RabbitConnection,
     private readonly config: RabbitmqConfig,
     private readonly logger: Logger,
+    /** This connection's running subscriptions of a topic, bound again whenever its exchange is declared. */
+    private readonly bindingsOf: (topic: string) => readonly TopicBinding[] = () => [],
   ) {}
 
   /** Forgets a queue's declaration, so the next publish makes it again (after the broker answered "no route"). */
@@ -65,6 +68,15 @@ export class RabbitTopology {
 
   forgetTopic(topic: string): void {
     this.declared.delete(`topic:${topic}`)
+  }
+
+  forgetSubscription(spec: SubscriptionSpec & { name: string }): void {
+    this.declared.delete(this.subscriptionKey(spec))
+  }
+
+  private subscriptionKey(spec: SubscriptionSpec & { name: string }): string {
+    const type = queueTypeOf(spec.broker, this.config.queueType)
+    return `subscription:${names.subscriptionQueue(spec.topic, spec.name)}:${type}:${JSON.stringify(spec.filter ?? {})}`
   }
 
   /** The declaration's arguments are part of its key: two handles that disagree both reach the broker, which refuses the second. */
@@ -101,13 +113,57 @@ export class RabbitTopology {
     return spec.name
   }
 
-  /** The topic exchange behind a topic. */
+  /**
+   * The topic exchange behind a topic. Declared again (after a publish found it deleted, a delete() or a
+   * reconnection), it gets this connection's running subscriptions bound again before any publish goes
+   * out: a deleted exchange took their bindings with it.
+   */
   async topic(topic: string): Promise<string> {
     await this.once(`topic:${topic}`, `topic exchange '${topic}'`, async (channel) => {
       if (this.config.provision) await channel.assertExchange(topic, 'topic', { durable: true })
       else await this.check(`topic exchange '${topic}'`, (isolated) => isolated.checkExchange(topic))
+      await this.rebind(topic, this.bindingsOf(topic))
     })
     return topic
+  }
+
+  /**
+   * Binds subscription queues to their topic exchange again; a no-op on the broker for a binding that is
+   * there. Each on a channel of its own when the one before failed (a 404 closes the channel). A missing
+   * exchange is declared (with `provision`); a missing queue (an ephemeral one of a lost connection) is its
+   * consumer's to declare. Failures are logged, not thrown: the next check binds again.
+   */
+  async rebind(topic: string, bindings: readonly TopicBinding[]): Promise<void> {
+    const model = this.connection.current
+    if (!model || bindings.length === 0) return
+    let channel: Channel | undefined
+    let exchangeDeclared = false
+    try {
+      for (const binding of bindings) {
+        for (;;) {
+          channel ??= await isolatedChannel(model)
+          try {
+            await this.bind(channel, binding.spec, binding.queue, binding.durable)
+            break
+          } catch (error) {
+            await closeQuietly(channel)
+            channel = undefined
+            if (isNotFound(error) && this.config.provision && !exchangeDeclared) {
+              exchangeDeclared = true
+              channel = await isolatedChannel(model)
+              await channel.assertExchange(topic, 'topic', { durable: true })
+              continue
+            }
+            this.logger.debug(`rabbitmq: binding queue '${binding.queue}' to topic exchange '${topic}' again: ${(error as Error).message}`)
+            break
+          }
+        }
+      }
+    } catch (error) {
+      this.logger.debug(`rabbitmq: binding the subscriptions of topic exchange '${topic}' again: ${(error as Error).message}`)
+    } finally {
+      if (channel) await closeQuietly(channel)
+    }
   }
 
   /**
@@ -118,7 +174,7 @@ export class RabbitTopology {
     const queue = names.subscriptionQueue(spec.topic, spec.name)
     const type = queueTypeOf(spec.broker, this.config.queueType)
     await this.topic(spec.topic)
-    await this.once(`subscription:${queue}:${type}:${JSON.stringify(spec.filter ?? {})}`, `subscription queue '${queue}'`, async (channel) => {
+    await this.once(this.subscriptionKey(spec), `subscription queue '${queue}'`, async (channel) => {
       if (!this.config.provision) {
         await this.check(`subscription queue '${queue}'`, (isolated) => isolated.checkQueue(queue))
         return
@@ -295,6 +351,17 @@ export class RabbitTopology {
     })
     return opening
   }
+}
+
+/** A channel for calls whose refusal closes it; its 'error' event is the rejected call's. */
+async function isolatedChannel(model: ChannelModel): Promise<Channel> {
+  const channel = await model.createChannel()
+  channel.on('error', () => {})
+  return channel
+}
+
+async function closeQuietly(channel: Channel): Promise<void> {
+  await channel.close().catch(() => {})
 }
 
 /** What a delay queue is declared with; see {@link RabbitTopology.delay}. */

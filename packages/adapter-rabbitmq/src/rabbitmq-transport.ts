@@ -26,6 +26,7 @@ import { type ConsumerSource, RabbitConsumer } from './rabbitmq-consumer.js'
 import { adapterName, connectionError, isVanishedDestination } from './rabbitmq-errors.js'
 import { type PublishMode, publishOptions, toIncoming } from './rabbitmq-message.js'
 import { type Outbound, RabbitPublisher } from './rabbitmq-publisher.js'
+import { type TopicBinding, TopicBindings } from './rabbitmq-topic-bindings.js'
 import { names, RabbitTopology } from './rabbitmq-topology.js'
 
 /** Messages fetched per round trip when moving dead letters. */
@@ -35,6 +36,7 @@ const moveBatch = 100
 export class RabbitTransport implements Transport {
   private readonly publisher: RabbitPublisher
   private readonly topology: RabbitTopology
+  private readonly topicBindings: TopicBindings
   private readonly consumers = new Set<RabbitConsumer>()
   /**
    * A second connection, opened on first use, for basic.get (peek, move). RabbitMQ 3.10 answers a
@@ -59,7 +61,8 @@ export class RabbitTransport implements Transport {
     this.toQueueMode = { persistent: true, mandatory: true, millisecondTimestamps }
     this.toTopicMode = { persistent: true, mandatory: false, millisecondTimestamps }
     this.toInboxMode = { persistent: false, mandatory: false, millisecondTimestamps }
-    this.topology = new RabbitTopology(connection, config, logger)
+    this.topicBindings = new TopicBindings((topic, bindings) => this.topology.rebind(topic, bindings), config.bindingCheckMs)
+    this.topology = new RabbitTopology(connection, config, logger, (topic) => this.topicBindings.of(topic))
     this.admin = new RabbitAdmin({
       topology: this.topology,
       assertOpen: () => this.assertOpen(),
@@ -146,6 +149,7 @@ export class RabbitTransport implements Transport {
       consumerSource = {
         describe: `queue '${spec.name}'`,
         prepare: () => this.topology.queue(spec),
+        forget: () => this.topology.forgetQueue(spec),
         republish: (message) => this.publish({ kind: 'queue', queue: spec }, [message]),
         singleActive: spec.ordered,
       }
@@ -153,25 +157,49 @@ export class RabbitTransport implements Transport {
       const spec = source.subscription
       const name = spec.name
       if (name !== undefined) {
-        consumerSource = {
+        // With `provision: false` the bindings are managed elsewhere, as the queue is.
+        const binding = this.config.provision ? { spec, queue: names.subscriptionQueue(spec.topic, name), durable: true } : undefined
+        consumerSource = this.keepingBound(binding, {
           describe: `subscription '${name}' of topic '${spec.topic}'`,
           prepare: () => this.topology.subscription({ ...spec, name }),
+          forget: () => this.topology.forgetSubscription({ ...spec, name }),
           republish: (message) => this.publish({ kind: 'subscription', subscription: spec }, [message]),
-        }
+        })
       } else {
         // The same name on every reconnection, so retries published to it still arrive.
         const queue = names.ephemeralQueue(spec.topic)
-        consumerSource = {
-          describe: `ephemeral subscription of topic '${spec.topic}'`,
-          prepare: async () => {
-            await this.topology.ephemeral(spec, queue)
-            return queue
+        consumerSource = this.keepingBound(
+          { spec, queue, durable: false },
+          {
+            describe: `ephemeral subscription of topic '${spec.topic}'`,
+            prepare: async () => {
+              await this.topology.ephemeral(spec, queue)
+              return queue
+            },
+            republish: async (message) => this.publisher.publish(await this.toQueue(queue, [message], `ephemeral queue '${queue}'`)),
           },
-          republish: async (message) => this.publisher.publish(await this.toQueue(queue, [message], `ephemeral queue '${queue}'`)),
-        }
+        )
       }
     }
     return this.startConsumer(consumerSource, options, deliver)
+  }
+
+  /** A subscription's binding, kept from its first successful prepare until its consumer closes (see {@link TopicBindings}). */
+  private keepingBound(binding: TopicBinding | undefined, source: ConsumerSource): ConsumerSource {
+    if (!binding) return source
+    let release: (() => void) | undefined
+    return {
+      ...source,
+      prepare: async () => {
+        const queue = await source.prepare()
+        release ??= this.topicBindings.add(binding)
+        return queue
+      },
+      cleanup: async () => {
+        release?.()
+        await source.cleanup?.()
+      },
+    }
   }
 
   async openInbox(options: TransportConsumeOptions, deliver: (delivery: Delivery) => void): Promise<Inbox> {
@@ -266,6 +294,7 @@ export class RabbitTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.topicBindings.close()
     await this.publisher.flush()
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
     await this.closeBrowsing('close')
@@ -274,6 +303,7 @@ export class RabbitTransport implements Transport {
 
   async terminate(): Promise<void> {
     this.closed = true
+    this.topicBindings.close()
     void this.closeBrowsing('terminate')
     this.connection.terminate()
   }

@@ -33,7 +33,7 @@ describe('rabbitmq options', () => {
       "broker.queueType: expected one of 'classic', 'quorum', got 'stream'",
       'broker.connectTimeoutMs: expected an integer from 1 to 2147483647, got 0',
       'broker.tls: expected an object of Node TLS options, got a string',
-      'broker.typo: unknown option; allowed: queueType, provision, tls, connectionName, connectTimeoutMs, reconnectWaitMs, reconnectInitialDelayMs, reconnectMaxDelayMs, timestampPrecision',
+      'broker.typo: unknown option; allowed: queueType, provision, tls, connectionName, connectTimeoutMs, reconnectWaitMs, reconnectInitialDelayMs, reconnectMaxDelayMs, timestampPrecision, bindingCheckMs',
     ])
   })
 
