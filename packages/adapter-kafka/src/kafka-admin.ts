@@ -12,6 +12,7 @@ import {
 import type { KafkaDriver, PartitionRange } from './kafka-driver.js'
 import { retryTransient, wrapError } from './kafka-errors.js'
 import { assertTargetName } from './kafka-names.js'
+import type { RedeliveryOwner, RedeliveryOwners } from './kafka-redelivery-owners.js'
 import { naming } from './kafka-wire.js'
 
 const adapter = 'kafka'
@@ -25,6 +26,8 @@ export const deadLetterByIdRefusal =
 /** What the admin calls borrow from the transport. */
 export interface KafkaAdminContext {
   driver: KafkaDriver
+  /** The connection's redelivery-topic owners: a purge must not cut another destination's retries. */
+  owners: RedeliveryOwners
   assertOpen(): void
   /** Forgets topics the transport created on this connection, so the next use creates them again. */
   forgetTopics(topics: readonly string[]): void
@@ -40,6 +43,8 @@ interface Located {
   /** Where a partition the group has no committed offset for starts counting. */
   uncommitted: 'low' | 'high'
   shared: boolean
+  /** The queue or subscription whose redelivery topic `retry` is. */
+  owner: RedeliveryOwner
 }
 
 /**
@@ -77,6 +82,8 @@ export class KafkaAdmin implements TransportAdmin {
     this.context.assertOpen()
     assertTargetName(source)
     const located = locate(source)
+    // Refused while another destination shares the redelivery topic: its records would go too.
+    await this.context.owners.claim(located.owner)
     await this.call(`purging ${describeDestination(source)}`, async () => {
       const existing = await this.existing([located.main, located.retry])
       for (const topic of existing) {
@@ -123,6 +130,8 @@ export class KafkaAdmin implements TransportAdmin {
       if (topics.length > 0) await this.driver.deleteTopics(topics)
       if (deadGroups.length > 0) await this.driver.deleteGroups(deadGroups)
       this.context.forgetTopics(deadTopics)
+      if (target.kind === 'topic') this.context.owners.forgetSubscriptionsOf(target.topic)
+      else this.context.owners.forget(locate(target).owner)
       await this.waitUntilGone(topics)
     })
   }
@@ -200,7 +209,14 @@ async function cutToEnd(kafka: KafkaDriver, topic: string, ranges: readonly Part
 function locate(source: Source): Located {
   if (source.kind === 'queue') {
     const name = source.queue.name
-    return { group: naming.queueGroup(name), main: name, retry: naming.queueRetryTopic(name), uncommitted: 'low', shared: false }
+    return {
+      group: naming.queueGroup(name),
+      main: name,
+      retry: naming.queueRetryTopic(name),
+      uncommitted: 'low',
+      shared: false,
+      owner: { kind: 'queue', queue: name },
+    }
   }
   const { topic, name, startFrom } = source.subscription
   if (name === undefined) throw new UnsupportedFeatureError(adapter, 'admin calls on an ephemeral subscription', 'name the subscription')
@@ -210,6 +226,7 @@ function locate(source: Source): Located {
     retry: naming.subscriptionRetryTopic(topic, name),
     uncommitted: startFrom === 'earliest' ? 'low' : 'high',
     shared: true,
+    owner: { kind: 'subscription', topic, subscription: name },
   }
 }
 

@@ -25,11 +25,18 @@ import type { DriverOutgoingRecord, DriverRecord, KafkaDriver, PartitionRange } 
 import { retryTransient, wrapError } from './kafka-errors.js'
 import { assertTopicName } from './kafka-names.js'
 import { KafkaPublisher, type TopicRecords } from './kafka-publisher.js'
+import { type RedeliveryOwner, RedeliveryOwners } from './kafka-redelivery-owners.js'
 import { fromRecord, naming, toRecord } from './kafka-wire.js'
 
 const adapter = 'kafka'
 /** How long peek and move wait for the partitions of a dead-letter topic before answering with what they read. */
 const backlogReadTimeoutMs = 15_000
+
+/** A queue's main and redelivery topic names, and the queue as the owner of that redelivery topic. */
+interface QueueTopics {
+  topics: readonly [string, string]
+  owner: RedeliveryOwner
+}
 
 interface BacklogRange {
   partition: number
@@ -44,7 +51,9 @@ export class KafkaTransport implements Transport {
   /** Topics whose creation (or check that they exist) succeeded: a send to them awaits nothing first. */
   private readonly readyTopics = new Set<string>()
   /** A queue's main and redelivery topic names, made once per queue rather than on every send. */
-  private readonly queueTopicNames = new Map<string, readonly [string, string]>()
+  private readonly queueTopicNames = new Map<string, QueueTopics>()
+  /** Which queue or subscription each redelivery topic of this connection belongs to: two never share one. */
+  private readonly owners: RedeliveryOwners
   /** A queue's resolved `broker` topic options, per options object: checked once, not on every send. */
   private readonly resolvedTopicOptions = new WeakMap<object, KafkaTopicOptions>()
   private readonly consumers = new Set<KafkaConsumer>()
@@ -60,8 +69,10 @@ export class KafkaTransport implements Transport {
     private readonly connectionState = new ConnectionStateTracker(undefined),
   ) {
     this.publisher = new KafkaPublisher(driver)
+    this.owners = new RedeliveryOwners(driver, logger)
     this.admin = new KafkaAdmin({
       driver,
+      owners: this.owners,
       assertOpen: () => this.assertOpen(),
       forgetTopics: (topics) => {
         for (const topic of topics) {
@@ -90,13 +101,17 @@ export class KafkaTransport implements Transport {
     let topicOptions: KafkaTopicOptions | undefined
     // The topics the records go to, made first unless known (an inbox is made by its requester).
     let topics: readonly string[] | undefined
+    // The queue or subscription whose redelivery topic is written, until it is known to be its alone.
+    let claiming: Promise<void> | undefined
     const contentTypeHeader = this.settings.contentTypeHeader
     switch (destination.kind) {
       case 'queue': {
         const queue = destination.queue
         topicOptions = this.queueTopicOptions(queue)
-        topics = this.queueTopics(queue.name)
-        const [main, retry] = topics as readonly [string, string]
+        const queueTopics = this.queueTopics(queue.name)
+        claiming = this.owners.claim(queueTopics.owner)
+        topics = queueTopics.topics
+        const [main, retry] = queueTopics.topics
         const records: DriverOutgoingRecord[] = []
         let delayed: DriverOutgoingRecord[] | undefined
         let now = 0
@@ -123,6 +138,7 @@ export class KafkaTransport implements Transport {
         const { topic, name } = destination.subscription
         if (name === undefined) throw new ConfigError('an ephemeral subscription cannot be published to directly', { adapter })
         assertTopicName(topic, 'topic')
+        claiming = this.owners.claim({ kind: 'subscription', topic, subscription: name })
         // Straight into one subscription: its group's redelivery topic, due now; the other groups never read it.
         const retryTopic = naming.subscriptionRetryTopic(topic, name)
         topics = [retryTopic]
@@ -134,7 +150,8 @@ export class KafkaTransport implements Transport {
         batches = [{ topic: destination.address, records: messages.map((message) => toRecord(message, contentTypeHeader)) }]
         break
     }
-    // Known topics: no promise to await, so a lone send's produce request is written in this same call.
+    // Known owner and topics: no promise to await, so a lone send's produce request is written in this same call.
+    if (claiming !== undefined) await claiming
     const creating = topics === undefined ? undefined : this.ensureTopics(topics, topicOptions)
     if (creating !== undefined) await creating
     try {
@@ -183,9 +200,10 @@ export class KafkaTransport implements Transport {
   private async planFor(source: Source): Promise<ConsumerPlan> {
     if (source.kind === 'queue') {
       const name = source.queue.name
-      assertTopicName(name, 'queue')
-      const retryTopic = naming.queueRetryTopic(name)
-      await this.ensureTopics([name, retryTopic], this.topicOptions(source.queue.broker, `queue('${name}')`))
+      const { topics, owner } = this.queueTopics(name)
+      await this.owners.claim(owner)
+      const retryTopic = topics[1]
+      await this.ensureTopics(topics, this.topicOptions(source.queue.broker, `queue('${name}')`))
       // A new queue group starts at the earliest offset: nothing sent before the first consumer is missed.
       return { groupId: naming.queueGroup(name), mainTopic: name, retryTopic, fromBeginning: true, filter: undefined, commits: true }
     }
@@ -212,6 +230,7 @@ export class KafkaTransport implements Transport {
         cleanup: () => this.driver.deleteGroups([groupId]),
       }
     }
+    await this.owners.claim({ kind: 'subscription', topic, subscription: name })
     const groupId = naming.subscriptionGroup(topic, name)
     const retryTopic = naming.subscriptionRetryTopic(topic, name)
     await this.ensureTopics([topic, retryTopic], topicOptions)
@@ -282,7 +301,7 @@ export class KafkaTransport implements Transport {
   async peek(queue: QueueSpec, limit: number): Promise<IncomingMessage[]> {
     this.assertOpen()
     const topic = queue.name
-    assertTopicName(topic, 'queue')
+    await this.owners.claim(this.queueTopics(topic).owner)
     const backlog = await this.backlog(topic, naming.queueGroup(topic))
     if (backlog.length === 0 || limit <= 0) return []
     // Read without committing: a throwaway group positioned where the queue's group stands.
@@ -314,7 +333,7 @@ export class KafkaTransport implements Transport {
   async move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number> {
     this.assertOpen()
     const topic = from.name
-    assertTopicName(topic, 'queue')
+    await this.owners.claim(this.queueTopics(topic).owner)
     const groupId = naming.queueGroup(topic)
     const backlog = await this.backlog(topic, groupId)
     if (backlog.length === 0 || limit <= 0) return 0
@@ -418,13 +437,16 @@ export class KafkaTransport implements Transport {
     return options
   }
 
-  /** Main topic, then redelivery topic. Made together, also by a delayed send: it is how list() tells a queue from a topic. */
-  private queueTopics(name: string): readonly [string, string] {
+  /**
+   * Main topic, then redelivery topic. Made together, also by a delayed send: it is how list() tells
+   * a queue from a topic (and how another connection tells a queue not consumed yet, see kafka-redelivery-owners.ts).
+   */
+  private queueTopics(name: string): QueueTopics {
     let topics = this.queueTopicNames.get(name)
     if (topics === undefined) {
       // Checked once per queue name, here where its topics are first named: not on every send.
       assertTopicName(name, 'queue')
-      topics = [name, naming.queueRetryTopic(name)]
+      topics = { topics: [name, naming.queueRetryTopic(name)], owner: { kind: 'queue', queue: name } }
       this.queueTopicNames.set(name, topics)
     }
     return topics

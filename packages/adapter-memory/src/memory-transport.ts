@@ -100,21 +100,17 @@ export class MemoryTransport implements Transport {
   async move(from: QueueSpec, to: Destination, limit: number, prepare: (message: IncomingMessage) => OutgoingMessage): Promise<number> {
     this.assertOpen()
     const source = this.broker.queue(from.name)
-    let moved = 0
-    while (moved < limit) {
-      const batch = source.take(Math.min(100, limit - moved))
-      if (batch.length === 0) break
-      for (let index = 0; index < batch.length; index++) {
-        try {
-          await this.publish(to, [prepare((batch[index] as StoredMessage).message)])
-        } catch (error) {
-          source.putBack(batch.slice(index))
-          throw error
-        }
-        moved++
+    // Only what waits now, taken in one go: a moved message that fails and comes back is not moved twice.
+    const waiting = source.take(limit)
+    for (let index = 0; index < waiting.length; index++) {
+      try {
+        await this.publish(to, [prepare((waiting[index] as StoredMessage).message)])
+      } catch (error) {
+        source.putBack(waiting.slice(index))
+        throw error
       }
     }
-    return moved
+    return waiting.length
   }
 
   async close(): Promise<void> {
