@@ -1,22 +1,14 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http2'
 import type { Socket } from 'node:net'
+import type { SilentServer } from '@anymq/conformance'
 
 /**
  * An HTTP/2 server that completes the handshake and never answers a request, as a Pub/Sub endpoint
  * that hangs. (A server that never completes the handshake is not one a client can let go of: grpc-js
  * waits for its SETTINGS with no timeout and no way to stop, grpc/grpc-node#2785.)
  */
-export interface SilentServer {
-  readonly port: number
-  /** Connections accepted so far. */
-  accepted(): number
-  /** Connections accepted and not yet closed by the client. */
-  openSockets(): number
-  close(): Promise<void>
-}
-
-export async function startSilentServer(): Promise<SilentServer> {
+export async function startSilentHttp2Server(): Promise<SilentServer> {
   const sockets = new Set<Socket>()
   let accepted = 0
   const server = createServer()

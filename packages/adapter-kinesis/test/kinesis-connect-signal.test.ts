@@ -1,58 +1,34 @@
-import { brokerUrl, type SilentServer, startSilentServer, uniqueName } from '@anymq/conformance'
-import { AbortedError, ConnectionError, connect } from '@anymq/core'
+import { brokerUrl, describeConnectSignal, type SilentServer, startSilentServer } from '@anymq/conformance'
+import { ConnectionError, connect } from '@anymq/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 
 const url = brokerUrl('ANYMQ_KINESIS_URL')
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' }
 
-describe('kinesis connect signal', () => {
+describeConnectSignal({
+  name: 'kinesis',
+  // Before, the request stayed open for good: no request timeout was set for Kinesis.
+  connectSilent: (port, signal) => connect(`kinesis://us-east-1?endpoint=http://127.0.0.1:${port}`, { adapter, broker: { credentials }, signal }),
+  connect: url ? (signal) => connect(url, { adapter, signal }) : undefined,
+})
+
+describe('kinesis connect deadline', () => {
   let silent: SilentServer
   beforeEach(async () => {
     silent = await startSilentServer()
   })
   afterEach(() => silent.close())
 
-  it('against an endpoint that never answers, the connect signal drops the socket at once and sends no retry', async () => {
-    const error = await connect(`kinesis://us-east-1?endpoint=http://127.0.0.1:${silent.port}`, {
-      adapter,
-      broker: { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
-      signal: AbortSignal.timeout(300),
-    }).catch((caught: unknown) => caught)
-    expect(error).toBeInstanceOf(AbortedError)
-    // Before, the request stayed open: no request timeout is set for Kinesis, so for good.
-    await expect.poll(() => silent.openSockets(), { timeout: 3000 }).toBe(0)
-    expect(silent.accepted()).toBe(1)
-  })
-
   it('against an endpoint that never answers, connect without a signal fails with a retryable ConnectionError and drops the socket', async () => {
     // Before, with no request timeout on the Kinesis client, this connect never settled.
     const error = await connect(`kinesis://us-east-1?endpoint=http://127.0.0.1:${silent.port}`, {
       adapter,
-      broker: { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+      broker: { credentials },
     }).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(ConnectionError)
     expect((error as ConnectionError).isRetryable).toBe(true)
     expect((error as Error).message).toMatch(/no answer within 10000 ms/)
     await expect.poll(() => silent.openSockets(), { timeout: 3000 }).toBe(0)
-  })
-})
-
-describe.skipIf(!url)(`kinesis connect signal once connected${!url ? ' (ANYMQ_KINESIS_URL unset)' : ''}`, () => {
-  it('a connect signal that fires after connect resolved leaves the connection be', async () => {
-    const controller = new AbortController()
-    const mq = await connect(url as string, { adapter, signal: controller.signal })
-    const states: string[] = []
-    mq.onConnectionState((event) => states.push(event.state))
-    try {
-      controller.abort()
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      const queue = mq.queue<string>(uniqueName('after-abort'))
-      await queue.send('still connected')
-      expect(states).toEqual([])
-      expect(mq.health().ready).toBe(true)
-      await queue.delete()
-    } finally {
-      await mq.close()
-    }
   })
 })

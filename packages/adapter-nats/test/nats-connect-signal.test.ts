@@ -1,26 +1,23 @@
-import { brokerUrl, type SilentServer, startSilentServer, uniqueName } from '@anymq/conformance'
-import { AbortedError, ConnectionError, connect } from '@anymq/core'
+import { brokerUrl, describeConnectSignal, type SilentServer, startSilentServer } from '@anymq/conformance'
+import { ConnectionError, connect } from '@anymq/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { adapter } from '../src/index.js'
 
 const url = brokerUrl('ANYMQ_NATS_URL')
 
-describe('nats connect signal', () => {
+describeConnectSignal({
+  name: 'nats',
+  // A server that never sends INFO; before, the socket stayed open until connectTimeoutMs and after it.
+  connectSilent: (port, signal) => connect(`nats://127.0.0.1:${port}?connectTimeoutMs=60000`, { adapter, signal }),
+  connect: url ? (signal) => connect(url, { adapter, signal }) : undefined,
+})
+
+describe('nats connect timeout', () => {
   let silent: SilentServer
   beforeEach(async () => {
     silent = await startSilentServer()
   })
   afterEach(() => silent.close())
-
-  it('against a server that never sends INFO, the connect signal drops the socket at once and dials no other', async () => {
-    const error = await connect(`nats://127.0.0.1:${silent.port}?connectTimeoutMs=60000`, { adapter, signal: AbortSignal.timeout(300) }).catch(
-      (caught: unknown) => caught,
-    )
-    expect(error).toBeInstanceOf(AbortedError)
-    // Before, the socket stayed open until connectTimeoutMs (and after it: see below).
-    await expect.poll(() => silent.openSockets(), { timeout: 3000 }).toBe(0)
-    expect(silent.accepted()).toBe(1)
-  })
 
   it('against a server that never sends INFO, a connect that times out lets go of its socket', async () => {
     const error = await connect(`nats://127.0.0.1:${silent.port}?connectTimeoutMs=500`, { adapter }).catch((caught: unknown) => caught)
@@ -28,25 +25,5 @@ describe('nats connect signal', () => {
     // Before, the client gave up on the socket but left it open until the server hung up.
     await expect.poll(() => silent.openSockets(), { timeout: 3000 }).toBe(0)
     expect(silent.accepted()).toBe(1)
-  })
-})
-
-describe.skipIf(!url)(`nats connect signal once connected${!url ? ' (ANYMQ_NATS_URL unset)' : ''}`, () => {
-  it('a connect signal that fires after connect resolved leaves the connection be', async () => {
-    const controller = new AbortController()
-    const mq = await connect(url as string, { adapter, signal: controller.signal })
-    const states: string[] = []
-    mq.onConnectionState((event) => states.push(event.state))
-    try {
-      controller.abort()
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      const queue = mq.queue<string>(uniqueName('after-abort'))
-      await queue.send('still connected')
-      expect(states).toEqual([])
-      expect(mq.health().ready).toBe(true)
-      await queue.delete()
-    } finally {
-      await mq.close()
-    }
   })
 })

@@ -1,6 +1,7 @@
 export { waitUntil } from './cases/retry.js'
 export { orderSchema } from './cases/round-trip.js'
 export { conformanceGroups } from './conformance-groups.js'
+export { type ConnectSignalTarget, describeConnectSignal } from './connect-signal.js'
 export { describeConnectionRefusals, everythingIn, type RefusalTarget, secretForms, startTlsFront, useBadCertificateFronts } from './connection-refusals.js'
 export { type DeletedUnderConnectionTarget, describeDeletedUnderConnection } from './deleted-under-connection.js'
 export { describeConformance } from './describe-conformance.js'
