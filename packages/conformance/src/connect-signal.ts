@@ -1,4 +1,4 @@
-import { AbortedError, type Anymq } from '@anymq/core'
+import { AbortedError, type Anymq, ConnectionError } from '@anymq/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { uniqueName } from './harness.js'
 import { type SilentServer, startSilentServer } from './silent-server.js'
@@ -8,11 +8,16 @@ export interface ConnectSignalTarget {
   /** Shown in the suite's title. */
   name: string
   /** Connects to the server listening on `port` on 127.0.0.1, which accepts and never answers. */
-  connectSilent(port: number, signal: AbortSignal): Promise<Anymq>
+  connectSilent(port: number, signal?: AbortSignal): Promise<Anymq>
   /** Connects to the broker under test; `undefined` when its URL is unset (that case is skipped). */
   connect: ((signal: AbortSignal) => Promise<Anymq>) | undefined
   /** The never-answering server, when plain TCP is not what the client waits on (default: {@link startSilentServer}). */
   silentServer?: () => Promise<SilentServer>
+  /**
+   * Also check that `connectSilent` without a signal gives up by itself, with a retryable `ConnectionError`
+   * whose message matches this, and leaves no socket open (for a connect deadline short enough to wait for).
+   */
+  deadlineMessage?: RegExp
 }
 
 /**
@@ -35,7 +40,16 @@ export function describeConnectSignal(target: ConnectSignalTarget): void {
       expect(silent.accepted()).toBe(1)
     })
 
-    it.skipIf(!target.connect)('fired after connect resolved, leaves the connection be', async () => {
+    if (target.deadlineMessage)
+      it('without a signal, gives up by itself with a retryable ConnectionError and drops the socket', async () => {
+        const error = await target.connectSilent(silent.port).catch((caught: unknown) => caught)
+        expect(error).toBeInstanceOf(ConnectionError)
+        expect((error as ConnectionError).isRetryable).toBe(true)
+        expect((error as Error).message).toMatch(target.deadlineMessage as RegExp)
+        await expect.poll(() => silent.openSockets(), { timeout: 3000 }).toBe(0)
+      })
+
+    it.skipIf(!target.connect)(`fired after connect resolved, leaves the connection be${target.connect ? '' : ' (the broker URL is unset)'}`, async () => {
       const controller = new AbortController()
       const mq = await (target.connect as (signal: AbortSignal) => Promise<Anymq>)(controller.signal)
       const states: string[] = []
