@@ -16,8 +16,12 @@ export const names = {
   ephemeralQueue: (topic: string) => `${topic}~${randomUUID()}`,
   filterExchange: (queue: string) => `${queue}~filter`,
   inbox: () => `anymq~inbox.${randomUUID()}`,
-  /** Quorum delay queues; the classic `anymq~delay.<ms>` ones of earlier versions expire by themselves once unused. */
-  delay: (bucketMs: number) => `anymq~delay-quorum.${bucketMs}`,
+  /**
+   * Quorum delay queues. A new name whenever their arguments change, as RabbitMQ refuses to declare a
+   * queue again with other ones: the classic `anymq~delay.<ms>` and the quorum `anymq~delay-quorum.<ms>`
+   * (2-minute lease) of earlier versions keep working until empty and expire by themselves once unused.
+   */
+  delay: (bucketMs: number) => `anymq~delay-quorum-v2.${bucketMs}`,
 }
 
 /** Longest delay accepted; delay queues use RabbitMQ's per-queue TTL, which must fit with its x-expires in 32 bits. */
@@ -34,13 +38,22 @@ export function delayBucket(delayMs: number): number {
   return Math.ceil(ms / step) * step
 }
 
-/** A delay queue is deleted after being unused this long; kept well above its TTL so no message is inside when it goes. */
+/**
+ * How long a delay queue outlives its last declaration. RabbitMQ deletes an expired queue with what it
+ * still holds, and the lease keeps running while the broker is down. After a restart, the quorum queue's
+ * dead-letter worker can find no route at first and tries again only after its
+ * `dead_letter_worker_publisher_confirm_timeout` (3 minutes by default) while nothing declares the queue
+ * again: a lease of minutes lost those messages. A week covers both, and an outage of days.
+ */
+export const delayQueueLeaseMs = 7 * 24 * 3_600_000
+
+/** A delay queue is deleted after being unused this long: twice its TTL and a week (at most 21 days, within 32 bits). */
 export function delayQueueExpiresMs(bucketMs: number): number {
-  return bucketMs * 2 + 120_000
+  return bucketMs * 2 + delayQueueLeaseMs
 }
 
-/** How often a delay queue in use is declared again, renewing its x-expires lease (publishing does not). */
-const delayRefreshMs = 60_000
+/** How often a delay queue in use is declared again, renewing its x-expires lease (publishing does not); far inside the lease. */
+const delayRefreshMs = 3_600_000
 
 /**
  * Declares queues, exchanges and bindings, once per connection, on a channel of its own (a failed

@@ -9,7 +9,7 @@ import { adapter } from '../src/index.js'
 import { queueBrokerOptions, resolveConfig } from '../src/rabbitmq-config.js'
 import type { RabbitConnection } from '../src/rabbitmq-connection.js'
 import { RabbitConsumer } from '../src/rabbitmq-consumer.js'
-import { delayBucket } from '../src/rabbitmq-topology.js'
+import { delayBucket, delayQueueArguments } from '../src/rabbitmq-topology.js'
 import { connectTest, uniqueName, url } from './test-connections.js'
 
 /** Drops the socket under a live connection, as a network failure would (no AMQP close handshake). */
@@ -67,6 +67,15 @@ describe('delay buckets', () => {
     const buckets = new Set<number>()
     for (let ms = 1; ms <= 604_800_000; ms = Math.ceil(ms * 1.01)) buckets.add(delayBucket(ms))
     expect(buckets.size).toBeLessThan(260)
+  })
+
+  it("keeps a delay queue for a week after its last use, within RabbitMQ's 32-bit x-expires", () => {
+    for (const ms of [1, 1000, 4097, 3_600_001, 604_800_000]) {
+      const expires = delayQueueArguments(delayBucket(ms))['x-expires'] as number
+      // A lease of minutes lost every message a delay queue held across a restart of a busy broker (see the README).
+      expect(expires).toBeGreaterThanOrEqual(7 * 24 * 3_600_000 + 2 * delayBucket(ms))
+      expect(expires).toBeLessThanOrEqual(2 ** 31 - 1)
+    }
   })
 })
 
