@@ -44,6 +44,11 @@ export interface DeadLetter<T> {
   readonly rawBody: Uint8Array
   readonly headers: Readonly<Record<string, string>>
   readonly key: string | undefined
+  /**
+   * The last failure: `name` is the `code` of anymq's own errors (`'ERR_VALIDATION'` for a body that
+   * failed its schema, `'ERR_SERIALIZATION'` for one that could not be decoded), otherwise the thrown
+   * error's `name` (`'Error'`, `'TypeError'`, a custom class's name); `message` is cut at 1,024 characters.
+   */
   readonly error: { name: string; message: string }
   readonly attempts: number
   readonly firstFailureAt: Date | undefined
