@@ -8,11 +8,18 @@ export interface TopicBinding {
   durable: boolean
 }
 
+/** The running subscriptions of one topic, to bind again. */
+export interface TopicBindingGroup {
+  topic: string
+  bindings: readonly TopicBinding[]
+}
+
 /**
  * The bindings of this connection's running subscriptions, bound again every `checkMs`. Deleting a topic's
  * exchange drops every binding to it, and whoever declares it again (another process's publish) cannot know
  * them; AMQP tells nobody, and binding again is idempotent on the broker, so the subscriptions do it
- * themselves. One timer per connection, unref'd, running only while a subscription does.
+ * themselves. One timer per connection, unref'd, running only while a subscription does; each check hands
+ * every topic over at once, so that it can run on one channel.
  */
 export class TopicBindings {
   private readonly byTopic = new Map<string, Set<TopicBinding>>()
@@ -20,7 +27,7 @@ export class TopicBindings {
   private checking = false
 
   constructor(
-    private readonly rebind: (topic: string, bindings: readonly TopicBinding[]) => Promise<void>,
+    private readonly rebind: (groups: readonly TopicBindingGroup[]) => Promise<void>,
     private readonly checkMs: number,
   ) {}
 
@@ -71,7 +78,7 @@ export class TopicBindings {
     this.checking = true
     try {
       // rebind() logs its own failures; the next check tries again.
-      for (const topic of [...this.byTopic.keys()]) await this.rebind(topic, this.of(topic)).catch(() => {})
+      await this.rebind([...this.byTopic.keys()].map((topic) => ({ topic, bindings: this.of(topic) }))).catch(() => {})
     } finally {
       this.checking = false
     }

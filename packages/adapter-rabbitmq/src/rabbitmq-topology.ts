@@ -5,7 +5,7 @@ import { type QueueType, queueTypeOf, type RabbitmqConfig } from './rabbitmq-con
 import type { RabbitConnection } from './rabbitmq-connection.js'
 import { connectionError, isNotFound, topologyError } from './rabbitmq-errors.js'
 import { priorityArguments } from './rabbitmq-priority.js'
-import type { TopicBinding } from './rabbitmq-topic-bindings.js'
+import type { TopicBinding, TopicBindingGroup } from './rabbitmq-topic-bindings.js'
 
 /**
  * Names never chosen by users: anymq names allow only letters, digits, '.', '_' and '-', so a '~'
@@ -135,45 +135,48 @@ export class RabbitTopology {
     await this.once(`topic:${topic}`, `topic exchange '${topic}'`, async (channel) => {
       if (this.config.provision) await channel.assertExchange(topic, 'topic', { durable: true })
       else await this.check(`topic exchange '${topic}'`, (isolated) => isolated.checkExchange(topic))
-      await this.rebind(topic, this.bindingsOf(topic))
+      await this.rebind([{ topic, bindings: this.bindingsOf(topic) }])
     })
     return topic
   }
 
   /**
-   * Binds subscription queues to their topic exchange again; a no-op on the broker for a binding that is
-   * there. Each on a channel of its own when the one before failed (a 404 closes the channel). A missing
-   * exchange is declared (with `provision`); a missing queue (an ephemeral one of a lost connection) is its
-   * consumer's to declare. Failures are logged, not thrown: the next check binds again.
+   * Binds subscription queues to their topic exchanges again; a no-op on the broker for a binding that is
+   * there. All on one channel, and on a new one after a failure (a 404 closes the channel): a check of a
+   * hundred topics opened a hundred channels, which cost the client and the broker more than the binds. A
+   * missing exchange is declared (with `provision`); a missing queue (an ephemeral one of a lost
+   * connection) is its consumer's to declare. Failures are logged, not thrown: the next check binds again.
    */
-  async rebind(topic: string, bindings: readonly TopicBinding[]): Promise<void> {
+  async rebind(groups: readonly TopicBindingGroup[]): Promise<void> {
     const model = this.connection.current
-    if (!model || bindings.length === 0) return
+    if (!model) return
     let channel: Channel | undefined
-    let exchangeDeclared = false
     try {
-      for (const binding of bindings) {
-        for (;;) {
-          channel ??= await isolatedChannel(model)
-          try {
-            await this.bind(channel, binding.spec, binding.queue, binding.durable)
-            break
-          } catch (error) {
-            await closeQuietly(channel)
-            channel = undefined
-            if (isNotFound(error) && this.config.provision && !exchangeDeclared) {
-              exchangeDeclared = true
-              channel = await isolatedChannel(model)
-              await channel.assertExchange(topic, 'topic', { durable: true })
-              continue
+      for (const { topic, bindings } of groups) {
+        let exchangeDeclared = false
+        for (const binding of bindings) {
+          for (;;) {
+            channel ??= await isolatedChannel(model)
+            try {
+              await this.bind(channel, binding.spec, binding.queue, binding.durable)
+              break
+            } catch (error) {
+              await closeQuietly(channel)
+              channel = undefined
+              if (isNotFound(error) && this.config.provision && !exchangeDeclared) {
+                exchangeDeclared = true
+                channel = await isolatedChannel(model)
+                await channel.assertExchange(topic, 'topic', { durable: true })
+                continue
+              }
+              this.logger.debug(`rabbitmq: binding queue '${binding.queue}' to topic exchange '${topic}' again: ${(error as Error).message}`)
+              break
             }
-            this.logger.debug(`rabbitmq: binding queue '${binding.queue}' to topic exchange '${topic}' again: ${(error as Error).message}`)
-            break
           }
         }
       }
     } catch (error) {
-      this.logger.debug(`rabbitmq: binding the subscriptions of topic exchange '${topic}' again: ${(error as Error).message}`)
+      this.logger.debug(`rabbitmq: binding the subscriptions of ${groups.length} topic exchange(s) again: ${(error as Error).message}`)
     } finally {
       if (channel) await closeQuietly(channel)
     }

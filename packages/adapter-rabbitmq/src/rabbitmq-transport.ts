@@ -61,7 +61,7 @@ export class RabbitTransport implements Transport {
     this.toQueueMode = { persistent: true, mandatory: true, millisecondTimestamps }
     this.toTopicMode = { persistent: true, mandatory: false, millisecondTimestamps }
     this.toInboxMode = { persistent: false, mandatory: false, millisecondTimestamps }
-    this.topicBindings = new TopicBindings((topic, bindings) => this.topology.rebind(topic, bindings), config.bindingCheckMs)
+    this.topicBindings = new TopicBindings((groups) => this.topology.rebind(groups), config.bindingCheckMs)
     this.topology = new RabbitTopology(connection, config, logger, (topic) => this.topicBindings.of(topic))
     this.admin = new RabbitAdmin({
       topology: this.topology,

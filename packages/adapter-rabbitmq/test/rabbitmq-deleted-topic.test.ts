@@ -1,7 +1,8 @@
 import { waitUntil } from '@anymq/conformance'
-import type { Anymq } from '@anymq/core'
+import { type Anymq, transportOf } from '@anymq/core'
 import amqplib from 'amqplib'
 import { describe, expect, it } from 'vitest'
+import type { RabbitConnection } from '../src/rabbitmq-connection.js'
 import { connectTest, uniqueName, url } from './test-connections.js'
 
 /** Deletes an exchange from a connection anymq does not know of, as `rabbitmqctl` or another client would. */
@@ -74,6 +75,44 @@ describe.skipIf(!url)('rabbitmq: a topic exchange deleted under running subscrip
       },
       20_000,
       'a message published after the delete, on every subscription',
+    )
+  }, 40_000)
+
+  it('the binding check of many topics runs on one channel, and still binds again after a 404 closed it', async () => {
+    const [subscriber, publisher] = [await connectTest({ bindingCheckMs: 200 }), await connectTest()]
+    const names = Array.from({ length: 6 }, (_, i) => uniqueName(`check-${i}`))
+    const seen = new Map(names.map((name) => [name, [] as number[]]))
+    for (const name of names) {
+      await subscriber.topic<{ n: number }>(name).subscribe('svc', async (message) => {
+        seen.get(name)!.push(message.body.n)
+      }).ready
+    }
+    const model = (transportOf(subscriber) as unknown as { connection: RabbitConnection }).connection.current!
+    const createChannel = model.createChannel.bind(model)
+    let opened = 0
+    model.createChannel = async (...args: Parameters<typeof createChannel>) => {
+      opened++
+      return createChannel(...args)
+    }
+    const started = Date.now()
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    const checks = Math.floor((Date.now() - started) / 200)
+    // One channel per check, not one per topic (30 in this second before, 6 per check). A loaded machine runs fewer checks.
+    expect(opened).toBeGreaterThanOrEqual(1)
+    expect(opened).toBeLessThanOrEqual(checks + 1)
+
+    // Two exchanges deleted and declared again by the publisher: the check's 404 closes its channel, and it goes on.
+    await deleteExchangeElsewhere(names[1]!)
+    await deleteExchangeElsewhere(names[4]!)
+    let n = 0
+    await waitUntil(
+      async () => {
+        n++
+        for (const name of names) await publisher.topic<{ n: number }>(name).publish({ n })
+        return names.every((name) => seen.get(name)!.some((value) => value > 1))
+      },
+      20_000,
+      'a message published after the deletes, on every topic',
     )
   }, 40_000)
 
