@@ -200,8 +200,9 @@ describe.skipIf(!RabbitmqNode.available())(`rabbitmq: retries and delays across 
   // dead_letter_worker_publisher_confirm_timeout (3 minutes). Delay queues with a lease of minutes were
   // deleted, with every message, before that. Minutes long, so only with ANYMQ_RABBITMQ_CRASH_FULL=1
   // (`pnpm test:rabbitmq-crash`).
-  it.runIf(process.env.ANYMQ_RABBITMQ_CRASH_FULL === '1')(
-    'SIGKILL of a busy broker: every message still arrives, after its dead-letter workers retry',
+  const busyCase = process.env.ANYMQ_RABBITMQ_CRASH_FULL === '1'
+  it.runIf(busyCase)(
+    `SIGKILL of a busy broker: every message still arrives, after its dead-letter workers retry${busyCase ? '' : ' (minutes long: pnpm test:rabbitmq-crash runs it)'}`,
     async () => {
       const model = await amqp.connect(node.url)
       try {
