@@ -53,22 +53,29 @@ end
 
 export const scripts = {
   /**
-   * Moves due members of a delay set into their stream, oldest first; into a priority queue's waiting
-   * set (with a turn in the stream) when `priority` is '1'. Returns the number moved and the due time of
-   * the next member (-1 when none is left).
-   * KEYS: delay set, stream. ARGV: limit, priority ('1'/'0').
+   * Moves due members of every delay set of a connection into their streams, oldest first per set, at most
+   * `budget` messages in all, so that one poll is one command however many queues and subscriptions run;
+   * into a priority queue's waiting set (with a turn in the stream) when its flag is '1'. Returns the
+   * number moved; a full budget means more may be due.
+   * KEYS: delay set and stream, per set. ARGV: budget, then per set its priority ('1'/'0').
    */
-  anymqMoveDue: {
-    numberOfKeys: 2,
+  anymqMoveDueMany: {
+    numberOfKeys: -1,
     lua: `${parseMember}${serverNow}${priorityLua}
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now(), 'LIMIT', 0, tonumber(ARGV[1]))
-for _, member in ipairs(due) do
-  if ARGV[2] == '1' then enqueueByPriority(KEYS[2], member) else redis.call('XADD', KEYS[2], '*', unpack(parts(member))) end
-  redis.call('ZREM', KEYS[1], member)
+local budget = tonumber(ARGV[1])
+local at = now()
+local moved = 0
+for set = 1, #KEYS / 2 do
+  if moved >= budget then break end
+  local delayed, stream = KEYS[set * 2 - 1], KEYS[set * 2]
+  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', at, 'LIMIT', 0, budget - moved)
+  for _, member in ipairs(due) do
+    if ARGV[set + 1] == '1' then enqueueByPriority(stream, member) else redis.call('XADD', stream, '*', unpack(parts(member))) end
+    redis.call('ZREM', delayed, member)
+  end
+  moved = moved + #due
 end
-local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if next[2] then return {#due, next[2]} end
-return {#due, '-1'}
+return moved
 `,
   },
 
@@ -400,8 +407,15 @@ export function scriptCommand(name: ScriptName, args: readonly RedisArgument[]):
  * Runs a script with EVALSHA (the hash only, not the text, per call) and falls back to EVAL after a
  * Redis restart or a SCRIPT FLUSH emptied the script cache. `args` are the keys, then the arguments.
  */
-export async function runScript(connection: RedisConnection, name: ScriptName, args: readonly RedisArgument[], options?: CallOptions): Promise<unknown> {
-  const numberOfKeys = scripts[name].numberOfKeys
+export async function runScript(
+  connection: RedisConnection,
+  name: ScriptName,
+  args: readonly RedisArgument[],
+  options?: CallOptions,
+  /** For a script of a variable number of keys (`numberOfKeys: -1`). */
+  keyCount?: number,
+): Promise<unknown> {
+  const numberOfKeys = keyCount ?? scripts[name].numberOfKeys
   try {
     return await connection.call(['EVALSHA', digestOf(name), numberOfKeys, ...args], options)
   } catch (error) {
@@ -414,9 +428,15 @@ export async function runScript(connection: RedisConnection, name: ScriptName, a
 export class RedisScripts {
   constructor(private readonly connection: RedisConnection) {}
 
-  async moveDue(delayed: string, stream: string, limit: number, priority: boolean): Promise<number> {
-    const reply = (await runScript(this.connection, 'anymqMoveDue', [delayed, stream, limit, priority ? '1' : '0'])) as [number, string]
-    return Number(reply[0])
+  /** Moves due messages of every given delay set, `budget` at most in all; resolves with the number moved. */
+  async moveDueMany(sets: ReadonlyArray<{ delayed: string; stream: string; priority: boolean }>, budget: number): Promise<number> {
+    const keys: string[] = []
+    const args: RedisArgument[] = [budget]
+    for (const set of sets) {
+      keys.push(set.delayed, set.stream)
+      args.push(set.priority ? '1' : '0')
+    }
+    return Number(await runScript(this.connection, 'anymqMoveDueMany', [...keys, ...args], undefined, keys.length))
   }
 
   schedule(delayed: string, delayMs: number, member: Buffer): Promise<unknown> {

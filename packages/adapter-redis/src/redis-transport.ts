@@ -19,6 +19,7 @@ import {
 import { RedisAdmin } from './redis-admin.js'
 import type { RedisSettings } from './redis-config.js'
 import { type ConsumerSource, RedisConsumer } from './redis-consumer.js'
+import { DelayMovers } from './redis-delay-movers.js'
 import type { RedisConnection, RedisDriver } from './redis-driver.js'
 import { connectionError } from './redis-errors.js'
 import { RedisInbox } from './redis-inbox.js'
@@ -33,25 +34,13 @@ import { memberFields, type RawEntry, readEntry } from './redis-wire.js'
 const trimIntervalMs = 5000
 /** An ephemeral group whose consumers have all been silent this long belongs to a crashed process. */
 const ephemeralIdleLimitMs = 10 * 60_000
-/** Due messages moved per script call; the mover calls again at once while it moves full batches. */
-const moveBatch = 200
-
-interface Mover {
-  stream: string
-  /** Due messages go into a priority queue's waiting set. */
-  priority: boolean
-  references: number
-  timer: NodeJS.Timeout | undefined
-  running: boolean
-}
-
 /** One connection to Redis: a command connection shared by publishing and settling, plus one per consumer. */
 export class RedisTransport implements Transport {
   private readonly keys: RedisKeys
   private readonly publisher: RedisPublisher
   private readonly consumers = new Set<RedisConsumer>()
   private readonly inboxes = new Set<RedisInbox>()
-  private readonly movers = new Map<string, Mover>()
+  private readonly delayMovers: DelayMovers
   private readonly topics = new Set<string>()
   private readonly scripts: RedisScripts
   private trimTimer: NodeJS.Timeout | undefined
@@ -69,6 +58,7 @@ export class RedisTransport implements Transport {
   ) {
     this.keys = new RedisKeys(settings.prefix)
     this.scripts = new RedisScripts(commands)
+    this.delayMovers = new DelayMovers(this.scripts, settings.delayPollMs, logger)
     this.publisher = new RedisPublisher(
       commands,
       this.keys,
@@ -105,7 +95,7 @@ export class RedisTransport implements Transport {
         commands: this.commands,
         scripts: this.scripts,
         logger: this.logger,
-        retainMover: (delayed, stream, priority) => this.retainMover(delayed, stream, priority),
+        retainMover: (delayed, stream, priority) => this.delayMovers.retain(delayed, stream, priority),
       },
       this.consumerSource(source),
       options,
@@ -223,8 +213,7 @@ export class RedisTransport implements Transport {
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
     await Promise.allSettled([...this.inboxes].map((inbox) => inbox.close()))
     this.consumers.clear()
-    for (const mover of this.movers.values()) clearTimeout(mover.timer)
-    this.movers.clear()
+    this.delayMovers.close()
     await this.commands.close()
   }
 
@@ -234,8 +223,7 @@ export class RedisTransport implements Transport {
     clearTimeout(this.trimTimer)
     for (const consumer of this.consumers) consumer.kill()
     for (const inbox of this.inboxes) inbox.kill()
-    for (const mover of this.movers.values()) clearTimeout(mover.timer)
-    this.movers.clear()
+    this.delayMovers.close()
     this.commands.terminate()
   }
 
@@ -271,42 +259,6 @@ export class RedisTransport implements Transport {
       priority: false,
       label: `subscription '${name ?? '(ephemeral)'}' of topic '${topic}'`,
     }
-  }
-
-  /** One delay mover per delay set per connection, however many consumers of it run here. */
-  private retainMover(delayed: string, stream: string, priority: boolean): () => void {
-    let mover = this.movers.get(delayed)
-    if (!mover) {
-      mover = { stream, priority, references: 0, timer: undefined, running: false }
-      this.movers.set(delayed, mover)
-      this.scheduleMove(delayed, mover, 0)
-    }
-    mover.references++
-    const held = mover
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      held.references--
-      if (held.references === 0) {
-        clearTimeout(held.timer)
-        this.movers.delete(delayed)
-      }
-    }
-  }
-
-  private scheduleMove(delayed: string, mover: Mover, inMs: number): void {
-    mover.timer = setTimeout(() => {
-      void this.scripts
-        .moveDue(delayed, mover.stream, moveBatch, mover.priority)
-        .catch((error: unknown) => {
-          this.logger.debug(connectionError('moving due delayed messages', error).message)
-          return 0
-        })
-        .then((moved: number) => {
-          if (this.movers.get(delayed) === mover) this.scheduleMove(delayed, mover, moved >= moveBatch ? 0 : this.settings.delayPollMs)
-        })
-    }, inMs)
   }
 
   private noteTopic(stream: string): void {
