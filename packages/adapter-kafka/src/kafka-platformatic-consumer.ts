@@ -79,6 +79,8 @@ export class PlatformaticConsumer implements DriverConsumer {
   private readonly libraryJoin: LibraryJoin
   /** Set while the consumer commits before a rejoin: the library's member is inactive then, and the commit must go out all the same. */
   private revoking = false
+  /** The join whose assignment the last revoke gave up (`joins` then). */
+  private revokedAtJoin = -1
   private readonly rebalanceTimeoutMs: number
 
   constructor(
@@ -149,10 +151,17 @@ export class PlatformaticConsumer implements DriverConsumer {
    * and it commits what they handled while the group, preparing the rebalance, still accepts this
    * generation's commits. Once the JoinGroup is sent the group may complete the join at once and refuse
    * them; the next owner of a partition then read again what was handled here since the last commit.
+   *
+   * Once per assignment, not before every JoinGroup attempt. A member the group dropped (a handler
+   * that held the event loop past the session timeout) has its commit refused with UNKNOWN_MEMBER_ID,
+   * on which the library forgets its member id; its JoinGroup then gets MEMBER_ID_REQUIRED and a new
+   * id, which the library answers with another attempt at once, and so another revoke and commit, which
+   * forgot that id too: the member spun there (~700 joins a second) and never read again.
    */
   private async beforeJoin(): Promise<Buffer> {
     const onRevoking = this.options.onRevoking
-    if (onRevoking && this.assigned.size > 0 && !this.stopping) {
+    if (onRevoking && this.assigned.size > 0 && !this.stopping && this.revokedAtJoin !== this.joins) {
+      this.revokedAtJoin = this.joins
       this.revoking = true
       try {
         await revokeBeforeRejoin(onRevoking, this.rebalanceTimeoutMs, this.logger, this.options.groupId)

@@ -145,6 +145,47 @@ describe.skipIf(!url)(`kafka adapter specifics${!url ? ' (ANYMQ_KAFKA_URL unset:
     expect(String((invalid as Error).message)).toMatch(/partitions[\s\S]*replicationFactor/)
   })
 
+  it('goes on consuming after a handler blocked the event loop past the session timeout and the group dropped the member', { timeout: 90_000 }, async () => {
+    const name = uniqueName('blocked-loop')
+    // Both drivers in one process: the one blocking handler keeps every member here from heartbeating.
+    const members = await Promise.all(
+      (['platformatic', 'kafkajs'] as const).map(async (driverName) => {
+        const mq = await connectTest(withParameters(url as string, { driver: driverName, sessionTimeoutMs: '6000' }))
+        const queue = mq.queue<number>(`${name}-${driverName}`)
+        const handled = new Collector<number>()
+        await queue.consume(
+          async (message) => {
+            // A synchronous handler (a CPU-bound step, a long GC pause) past the 6 s session timeout.
+            if (driverName === 'platformatic' && message.body === 10 && message.attempt === 1) {
+              const until = Date.now() + 9_000
+              while (Date.now() < until) {}
+            }
+            handled.add(message)
+          },
+          { concurrency: 4 },
+        ).ready
+        return { driverName, queue, handled }
+      }),
+    )
+    const first = Array.from({ length: 20 }, (_, index) => index)
+    for (const { queue } of members) for (const body of first) await queue.send(body)
+    for (const { handled } of members) await handled.waitForCount(20, 30_000)
+    // Sent after the block: the member must have joined the group again to read them.
+    const second = Array.from({ length: 20 }, (_, index) => 20 + index)
+    for (const { queue } of members) await queue.sendBatch(second)
+    const expected = [...first, ...second]
+    await Promise.all(
+      members.map(({ driverName, handled }) =>
+        handled.waitFor(
+          () => expected.every((body) => handled.bodies.includes(body)),
+          45_000,
+          () => `${driverName}: handled ${[...new Set(handled.bodies)].length} of 40`,
+        ),
+      ),
+    )
+    for (const { handled } of members) expect(expected.filter((body) => !handled.bodies.includes(body))).toEqual([])
+  })
+
   it('spreads unkeyed messages over every partition, so that the consumers of a group share them', async () => {
     const mq = await connectTest(url as string)
     const name = uniqueName('unkeyed')
