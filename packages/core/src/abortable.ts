@@ -5,14 +5,14 @@ import { AbortedError } from './errors.js'
  * first. The abort listener is removed on every path, so a long-lived signal collects none. The work
  * itself is not cancelled: callers that must undo it do so when it settles (see `connect`).
  */
-export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string, adapter: string): Promise<T> {
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string, adapter: string, options: { detail?: string } = {}): Promise<T> {
   if (!signal) return work
   if (signal.aborted) {
     work.catch(() => {})
-    return Promise.reject(new AbortedError(what, { adapter }))
+    return Promise.reject(new AbortedError(what, { adapter, detail: options.detail }))
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortedError(what, { adapter }))
+    const onAbort = () => reject(new AbortedError(what, { adapter, detail: options.detail }))
     signal.addEventListener('abort', onAbort, { once: true })
     work.then(
       (value) => {

@@ -204,9 +204,11 @@ export class ClosedError extends AnymqError {
 
 /** The caller's AbortSignal fired. */
 export class AbortedError extends AnymqError {
-  constructor(what: string, options: AnymqErrorOptions = {}) {
-    super('ERR_ABORTED', `${what} was aborted`, {
-      ...options,
+  /** `detail`: what the abort left behind (nothing sent; or handed over and maybe stored). */
+  constructor(what: string, options: AnymqErrorOptions & { detail?: string } = {}) {
+    const { detail, ...rest } = options
+    super('ERR_ABORTED', `${what} was aborted${detail === undefined ? '' : `: ${detail}`}`, {
+      ...rest,
       retryable: false,
     })
   }

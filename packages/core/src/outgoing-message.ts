@@ -30,6 +30,11 @@ export interface SendOptions {
   ttlMs?: number
   /** Drops a repeat of this id within the broker's window; adapter's `dedupe` capability. */
   dedupeId?: string
+  /**
+   * Bounds the send: aborted before, nothing is sent; aborted before the broker confirmed, the send
+   * rejects at once with `AbortedError` (`ERR_ABORTED`), and what the broker was given may still be
+   * stored. `AbortSignal.timeout(ms)` caps how long a send waits on a broker that stopped answering.
+   */
   signal?: AbortSignal
 }
 
@@ -41,6 +46,11 @@ export interface PublishOptions {
   subject?: string
   id?: string
   correlationId?: string
+  /**
+   * Bounds the send: aborted before, nothing is sent; aborted before the broker confirmed, the send
+   * rejects at once with `AbortedError` (`ERR_ABORTED`), and what the broker was given may still be
+   * stored. `AbortSignal.timeout(ms)` caps how long a send waits on a broker that stopped answering.
+   */
   signal?: AbortSignal
 }
 

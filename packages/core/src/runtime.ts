@@ -1,11 +1,13 @@
+import { abortable } from './abortable.js'
 import { DeclaredChannels } from './asyncapi/declared-channels.js'
 import type { Capabilities } from './capabilities.js'
-import { ClosedError } from './errors.js'
+import { AbortedError, ClosedError } from './errors.js'
 import type { Logger } from './logger.js'
 import { type OptionCheck, type OptionShape, objectOf } from './options-validation.js'
 import { inspectSymbol } from './redact.js'
 import { ReplyInbox } from './reply-inbox.js'
 import { type CloudEventsHeaders, defaultCloudEventsHeaders } from './spi/cloud-events-headers.js'
+import { describeDestination } from './spi/republish-retry.js'
 import type { Destination, OutgoingMessage, Transport } from './spi/transport.js'
 import { noTelemetry, type Telemetry } from './telemetry/telemetry.js'
 
@@ -55,7 +57,35 @@ export class Runtime {
   /** The transport stores a message before `publishNow` returns, and no telemetry wraps a publish. */
   readonly storesAtOnce: boolean
 
+  /**
+   * Hands `messages` to the transport. With a `signal`: one that has aborted sends nothing, and one
+   * that aborts before the broker confirmed rejects at once with `AbortedError`. A transport heeds the
+   * signal only until it hands the messages over (a declare, a wait for a reconnect); a broker that
+   * took them and went quiet (frozen, partitioned) would otherwise hold the call for as long as it
+   * stays so. What it was given may still be stored: the abort recalls nothing.
+   */
   publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {
+    if (signal === undefined) return this.publishToTransport(destination, messages, undefined)
+    if (signal.aborted) {
+      return Promise.reject(
+        new AbortedError(`publishing ${messages.length} message(s) to ${describeDestination(destination)}`, {
+          adapter: this.adapter,
+          detail: 'nothing was sent',
+        }),
+      )
+    }
+    return abortable(
+      this.publishToTransport(destination, messages, signal),
+      signal,
+      `publishing ${messages.length} message(s) to ${describeDestination(destination)}`,
+      this.adapter,
+      {
+        detail: 'the broker had not confirmed them and may still store them (sending again may make a duplicate)',
+      },
+    )
+  }
+
+  private publishToTransport(destination: Destination, messages: readonly OutgoingMessage[], signal: AbortSignal | undefined): Promise<void> {
     if (this.telemetry === noTelemetry) return this.transport.publish(destination, messages, signal)
     return this.telemetry.publish(destination, messages, () => this.transport.publish(destination, messages, signal))
   }
