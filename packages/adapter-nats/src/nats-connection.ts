@@ -3,7 +3,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node'
 import type { NatsSettings } from './nats-config.js'
 import { dialNats } from './nats-dial.js'
-import { connectionError, describeError, refusalOf } from './nats-errors.js'
+import { connectionError, describeError, publishAckTimeoutMs, refusalOf } from './nats-errors.js'
 
 /** Servers for messages; never a user, password or token. */
 export function describeServers(settings: NatsSettings): string {
@@ -72,7 +72,7 @@ async function checkJetStream(
   try {
     if (signal.aborted) throw new AbortedError('connect', { adapter: 'nats' })
     const manager = await jetstreamManager(connection)
-    const client = jetstream(connection)
+    const client = jetstream(connection, { timeout: publishAckTimeoutMs })
     void watchStatus(connection, settings, logger, reportState)
     return { connection, client, manager }
   } catch (error) {

@@ -1,4 +1,13 @@
-import { type Delivery, filterMatches, type Logger, retryCopy, type TopicFilter, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
+import {
+  type Delivery,
+  filterMatches,
+  type Logger,
+  retryCopy,
+  settlesWithin,
+  type TopicFilter,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+} from '@anymq/core/spi'
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { NatsAcker } from './nats-acker.js'
@@ -81,7 +90,16 @@ export class NatsConsumer implements TransportConsumer {
     // The pull under way is left to expire (fetchExpiresMs at most) rather than closed: closing it
     // dropped what the server had already sent for it, and those waited out AckWait (30 s) before
     // anyone else could have them. Meanwhile whatever arrives is handed back at once (see start).
-    await Promise.all([this.loop, this.mover?.stop()])
+    // A pull waits on a flush, which a server that took the connection and stopped answering never
+    // completes: past its expiry and a grace the loop is left, and ends when the connection closes.
+    const waitMs = this.context.fetchExpiresMs + stopGraceMs
+    const stopping = Promise.all([this.loop, this.mover?.stop()])
+    if (await settlesWithin(stopping, waitMs)) await stopping
+    else {
+      this.context.logger.warn(
+        `stopping the consumer of '${this.target.stream}': the NATS server did not answer within ${waitMs} ms; its pull is left to the closing connection`,
+      )
+    }
     this.puller?.close()
   }
 
@@ -251,3 +269,6 @@ export class NatsConsumer implements TransportConsumer {
 function isConsumerMissing(error: unknown): boolean {
   return (error instanceof PullStatusError && error.code === 503) || error instanceof PullUnansweredError
 }
+
+/** How long past a pull's expiry a stop waits for the pull loop. */
+const stopGraceMs = 4_000

@@ -78,9 +78,19 @@ export function connectionError(what: string, error: unknown): AnymqError {
   })
 }
 
+/** How long the JetStream client waits for a PubAck (@nats-io/jetstream's default `timeout`, not changed here). */
+export const publishAckTimeoutMs = 5_000
+
 /** Wraps an error of a JetStream publish as a {@link PublishError}: the message was not (or may not have been) stored. */
 export function publishError(what: string, error: unknown): AnymqError {
   if (AnymqError.isInstance(error)) return error
+  // The client's own text is a bare "timeout".
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return new ConnectionError(
+      `${what}: the server did not acknowledge within ${publishAckTimeoutMs} ms (a server frozen, overloaded or cut off); it may still store the message, so sending again may make a duplicate`,
+      { adapter: 'nats', cause: sanitizedError(error) },
+    )
+  }
   if (isConnectionProblem(error) || refusalOf(error) !== undefined) return connectionError(what, error)
   return new PublishError(`${what}: ${describeError(error)}`, {
     adapter: 'nats',

@@ -12,6 +12,7 @@ import {
   type OutgoingMessage,
   type QueueSpec,
   type Source,
+  settlesWithin,
   type Transport,
   type TransportConsumeOptions,
   type TransportConsumer,
@@ -30,6 +31,8 @@ import { decodeMessage } from './nats-wire.js'
 
 /** Messages one pull request of `move` asks for. */
 const moveBatch = 100
+/** The longest `close()` waits for the server to answer its drain. */
+const drainWaitMs = 5_000
 
 /** One connection to NATS, shared by publishing, every consumer and every reply inbox. */
 export class NatsTransport implements Transport {
@@ -184,11 +187,15 @@ export class NatsTransport implements Transport {
     await Promise.allSettled([...this.inboxes].map((inbox) => inbox.close()))
     this.consumers.clear()
     this.inboxes.clear()
-    try {
-      await this.connection.drain()
-    } catch {
-      await this.connection.close().catch(() => {})
+    // A server that took the connection and stopped answering never completes a drain (its flush waits
+    // for a PONG): past drainWaitMs the connection is closed instead, as after a failed drain.
+    const draining = this.connection.drain()
+    if (await settlesWithin(draining, drainWaitMs)) {
+      await draining.catch(() => this.connection.close().catch(() => {}))
+      return
     }
+    this.logger.warn(`closing: the NATS server did not answer the drain within ${drainWaitMs} ms, so the connection was closed without it`)
+    await this.connection.close().catch(() => {})
   }
 
   async terminate(): Promise<void> {

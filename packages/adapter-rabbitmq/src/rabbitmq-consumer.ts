@@ -3,6 +3,7 @@ import {
   type Logger,
   type OutgoingMessage,
   retryCopy,
+  settlesWithin,
   type TransportConsumeOptions,
   type TransportConsumer,
   UnsupportedFeatureError,
@@ -39,6 +40,9 @@ interface Attached {
   acks: RabbitAckBatch
 }
 
+/** The longest stop and close wait for the broker to answer a cancel, or the acks and close of the channel. */
+const answerWaitMs = 5_000
+
 /**
  * One consumer on a channel of its own, with `prefetch` unacked deliveries at most. When its channel
  * or connection is lost, the broker requeues what it held (settling those deliveries later does
@@ -47,6 +51,8 @@ interface Attached {
  */
 export class RabbitConsumer implements TransportConsumer, Recoverable {
   private state: 'running' | 'stopped' | 'closed' = 'running'
+  /** The broker left a cancel unanswered past `answerWaitMs` (see `stop`). */
+  private unanswered = false
   private attached: Attached | undefined
   private attaching: Promise<void> | undefined
   private restartTimer: NodeJS.Timeout | undefined
@@ -101,7 +107,17 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
     clearTimeout(this.restartTimer)
     await this.attaching?.catch(() => {})
     const attached = this.attached
-    if (attached && !attached.closed && !this.source.singleActive) await attached.channel.cancel(attached.consumerTag).catch(() => {})
+    if (attached && !attached.closed && !this.source.singleActive) {
+      // A broker that keeps the connection and stops answering holds a cancel until the heartbeat
+      // gives up (~25 s): past answerWaitMs the channel counts as lost, and close() waits on it no more.
+      if (
+        !(await settlesWithin(
+          attached.channel.cancel(attached.consumerTag).catch(() => {}),
+          answerWaitMs,
+        ))
+      )
+        this.unanswered = true
+    }
   }
 
   async close(): Promise<void> {
@@ -113,10 +129,17 @@ export class RabbitConsumer implements TransportConsumer, Recoverable {
     const attached = this.attached
     this.attached = undefined
     if (attached && !attached.closed) {
-      // Acks asked for in this turn go out first, not back to the queue as redeliveries.
-      await attached.acks.drained()
-      // Closing the channel hands everything still unacked back to the broker.
-      await attached.channel.close().catch(() => {})
+      const closing = (async () => {
+        // Acks asked for in this turn go out first, not back to the queue as redeliveries.
+        await attached.acks.drained()
+        // Closing the channel hands everything still unacked back to the broker.
+        await attached.channel.close().catch(() => {})
+      })()
+      if (this.unanswered || !(await settlesWithin(closing, answerWaitMs))) {
+        this.logger.warn(
+          `rabbitmq: closing the consumer of ${this.source.describe}: the broker did not answer within ${answerWaitMs} ms; what it holds unacked goes back to the queue when the connection drops`,
+        )
+      }
     }
     await this.source.cleanup?.().catch((error: Error) => this.logger.debug(`rabbitmq: cleaning up ${this.source.describe}: ${error.message}`))
   }

@@ -6,6 +6,7 @@ import {
   type IncomingMessage,
   retryCopy,
   SharedTurnBatch,
+  settlesWithin,
   type TopicFilter,
   type TransportConsumeOptions,
   type TransportConsumer,
@@ -204,8 +205,13 @@ export class RedisConsumer implements TransportConsumer {
       clearTimeout(this.leaseTimer)
       this.leaseTimer = undefined
       // Wakes the blocking read at once instead of waiting out BLOCK (needs the CLIENT permission).
+      // Not waited for past unblockWaitMs: a server that stopped answering would hold it for good, and
+      // the read ends anyway (BLOCK, or the blocking watchdog).
       if (this.blockingId !== undefined && this.blocking?.ready) {
-        await this.context.commands.call(['CLIENT', 'UNBLOCK', this.blockingId]).catch(() => {})
+        await settlesWithin(
+          this.context.commands.call(['CLIENT', 'UNBLOCK', this.blockingId]).catch(() => {}),
+          unblockWaitMs,
+        )
       }
     }
     await this.loop
@@ -215,6 +221,21 @@ export class RedisConsumer implements TransportConsumer {
     if (this.closed) return
     await this.stop()
     this.closed = true
+    const detaching = this.detach()
+    if (await settlesWithin(detaching, closeAnswerWaitMs)) return detaching
+    // Redis took the connection and stopped answering (frozen, or cut off without a reset): the settles
+    // and the detach calls would wait for good, and mq.close() with them.
+    this.context.logger.warn(
+      `closing ${this.source.label}: Redis did not answer within ${closeAnswerWaitMs} ms, so the consumer's connection was dropped; what it had not settled is delivered again once its lease lapses`,
+    )
+    const releaseMover = this.releaseMover
+    this.releaseMover = undefined
+    releaseMover?.()
+    this.blocking?.terminate()
+  }
+
+  /** Waits for the settles under way, gives back what was never settled and leaves the group. */
+  private async detach(): Promise<void> {
     do {
       while (this.pendingWork > 0) {
         await new Promise<void>((resolve) => {
@@ -656,3 +677,8 @@ export class RedisConsumer implements TransportConsumer {
     return pause(ms, this.stopping.signal)
   }
 }
+
+/** The longest a stop waits for CLIENT UNBLOCK. */
+const unblockWaitMs = 1_000
+/** The longest a close waits for Redis to answer its settles and detach calls. */
+export const closeAnswerWaitMs = 5_000

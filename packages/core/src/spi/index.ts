@@ -42,6 +42,7 @@ export {
   republishCopy,
   retryCopy,
 } from './republish-retry.js'
+export { settlesWithin } from './settles-within.js'
 export { SharedTurnBatch } from './shared-turn-batch.js'
 export { errorsIn, explainConnectionFailure, tlsFailureOf } from './tls-failure.js'
 export { readTlsOptions, type TlsUrlValues, tlsUrlOptions } from './tls-options.js'

@@ -1,0 +1,53 @@
+import type { Anymq, Logger } from '@anymq/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Collector, uniqueName } from './harness.js'
+import { startTcpRelay, type TcpRelay } from './tcp-relay.js'
+
+/** An adapter whose broker can be reached through a TCP relay (a client that dials only the URL it is given). */
+export interface FrozenCloseTarget {
+  /** Shown in the suite's title. */
+  name: string
+  /** The broker's URL; `undefined` when unset (the suite is skipped). */
+  url: string | undefined
+  /** Connects to `url` (the relay's) with `logger`. */
+  connect(url: string, logger: Logger): Promise<Anymq>
+  /** Longest `mq.close()` may take once the relay froze. */
+  closeWithinMs: number
+}
+
+/**
+ * `mq.close()` with a consumer attached, while the broker keeps the connection and answers nothing
+ * (frozen, or a network that drops packets, where no error ever comes): it returns within
+ * `closeWithinMs` rather than waiting on the broker for good, and logs a warning that says so.
+ */
+export function describeFrozenClose(target: FrozenCloseTarget): void {
+  describe.skipIf(!target.url)(`anymq: close while the broker does not answer (${target.name})`, () => {
+    let relay: TcpRelay | undefined
+    afterEach(async () => {
+      await relay?.close()
+      relay = undefined
+    })
+
+    it('closes, a consumer attached, within its bound, and logs why', { timeout: target.closeWithinMs + 30_000 }, async () => {
+      relay = await startTcpRelay(new URL(target.url as string))
+      const warnings: string[] = []
+      const logger: Logger = { debug() {}, info() {}, warn: (message) => warnings.push(message), error() {} }
+      const mq = await target.connect(relay.url.toString(), logger)
+      const queue = mq.queue<string>(uniqueName('frozen-close'))
+      const handled = new Collector<string>()
+      await queue.consume(handled.handler).ready
+      await queue.send('before')
+      await handled.waitForCount(1, 10_000)
+      relay.freeze()
+      const began = Date.now()
+      const waitMs = target.closeWithinMs + 15_000
+      const closed = await Promise.race([
+        mq.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(() => resolve(`still closing after ${waitMs} ms`), waitMs)),
+      ])
+      expect(closed).toBe('closed')
+      expect(Date.now() - began).toBeLessThan(target.closeWithinMs)
+      expect(warnings.join('\n')).toMatch(/did not answer/)
+    })
+  })
+}
