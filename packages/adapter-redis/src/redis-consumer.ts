@@ -681,4 +681,4 @@ export class RedisConsumer implements TransportConsumer {
 /** The longest a stop waits for CLIENT UNBLOCK. */
 const unblockWaitMs = 1_000
 /** The longest a close waits for Redis to answer its settles and detach calls. */
-export const closeAnswerWaitMs = 5_000
+const closeAnswerWaitMs = 5_000

@@ -3,7 +3,7 @@ import { connectionError } from './redis-errors.js'
 import type { RedisScripts } from './redis-scripts.js'
 
 /** Due messages moved per script call; the movers call again at once while they move full batches. */
-export const moveBatch = 200
+const moveBatch = 200
 
 interface DelaySet {
   stream: string
