@@ -1,4 +1,12 @@
-import { ConnectionError, type ConnectionStateTracker, type Delivery, type TransportConsumeOptions, type TransportConsumer } from '@anymq/core/spi'
+import {
+  CloseDeadline,
+  ConnectionError,
+  type ConnectionStateTracker,
+  type Delivery,
+  type Logger,
+  type TransportConsumeOptions,
+  type TransportConsumer,
+} from '@anymq/core/spi'
 import { ReceiveMessageCommand, type SQSClient, type Message as SqsMessage } from '@aws-sdk/client-sqs'
 import type { Batcher } from './aws-batcher.js'
 import { adapterName, isQueueMissing, isRetryable, wrapError } from './aws-errors.js'
@@ -30,7 +38,19 @@ export interface ConsumerContext {
   pollers: number
   /** Hears of receives failing with an error the SDK recovers from, and of the next that works. */
   connectionState: ConnectionStateTracker
+  /** Where a close that stopped waiting for SQS says so. */
+  logger: Logger
 }
+
+/**
+ * Longest a stopped consumer waits for SQS to answer a settle (a DeleteMessageBatch or
+ * ChangeMessageVisibility): an endpoint that stops answering would hold each for the SDK's request
+ * timeout and retries, and `mq.close()` with it. A settle given up on is delivered again once its
+ * visibility timeout ends (at-least-once).
+ */
+const settleWaitAfterStopMs = 5_000
+/** How long past its wait a long poll may still be answered once the consumer stopped; later, nothing it brings can be handed back. */
+const pollAnswerGraceMs = 2_000
 
 /** Longest SQS visibility timeout: 12 hours. */
 export const maxVisibilitySeconds = 43_200
@@ -65,10 +85,13 @@ export class SqsConsumer implements TransportConsumer {
   private readonly visibilitySeconds: number
   private readonly heartbeat: NodeJS.Timeout | undefined
   private reserved = 0
+  private receiving = 0
   private stopped = false
   private closing: Promise<void> | undefined
   private readonly waiters = new Set<() => void>()
   private url: string | undefined
+  private readonly closeDeadline = new CloseDeadline(settleWaitAfterStopMs)
+  private warnedLate = false
 
   constructor(
     readonly ref: QueueRef,
@@ -98,6 +121,11 @@ export class SqsConsumer implements TransportConsumer {
    * finish (at most `waitTimeSeconds`, see `polled()`) and whatever it brings is handed straight back.
    */
   async stop(): Promise<void> {
+    if (!this.stopped) {
+      this.closeDeadline.start()
+      // Every poll in flight began before now, so SQS has answered it by then if it answers at all.
+      setTimeout(() => this.giveUpPolls(), this.context.waitTimeSeconds * 1000 + pollAnswerGraceMs).unref()
+    }
     this.stopped = true
     this.stopping.abort()
     this.wakeAll()
@@ -127,8 +155,10 @@ export class SqsConsumer implements TransportConsumer {
       const giveBack = [...this.held].filter((held) => !held.settled)
       await Promise.allSettled(giveBack.map((held) => this.settle(held, () => this.change(held, 0))))
       // Only this consumer's own settles: the batchers are shared with other consumers that may never pause.
-      await Promise.allSettled([...this.settling])
-      await this.context.onClose()
+      await this.closeDeadline.settles(Promise.allSettled([...this.settling]))
+      const removing = this.context.onClose()
+      if (await this.closeDeadline.settles(removing)) await removing
+      else this.warnLate('removing its temporary queue')
     })()
     return this.closing
   }
@@ -178,6 +208,7 @@ export class SqsConsumer implements TransportConsumer {
     // The watchdog: a receive that hangs past its wait is abandoned and retried, never waited on forever.
     const limitSeconds = this.context.waitTimeSeconds + 15
     const watchdog = AbortSignal.timeout(limitSeconds * 1000)
+    this.receiving++
     const result = await this.context.pollClient
       .send(
         new ReceiveMessageCommand({
@@ -199,6 +230,7 @@ export class SqsConsumer implements TransportConsumer {
         }
         throw error
       })
+      .finally(() => this.receiving--)
     return result.Messages ?? []
   }
 
@@ -252,7 +284,8 @@ export class SqsConsumer implements TransportConsumer {
     const work = action()
     this.settling.add(work)
     try {
-      await work
+      if (await this.closeDeadline.settles(work)) await work
+      else this.warnLate('settling a message')
     } catch (error) {
       if (options.unsettledOnFailure) {
         held.settled = false
@@ -262,6 +295,22 @@ export class SqsConsumer implements TransportConsumer {
     } finally {
       this.settling.delete(work)
     }
+  }
+
+  private giveUpPolls(): void {
+    if (this.receiving === 0 || this.abort.signal.aborted) return
+    this.context.logger.warn(
+      `sqs consumer of queue '${this.ref.name}': SQS did not answer a long poll within ${this.context.waitTimeSeconds} s (waitTimeSeconds) + ${pollAnswerGraceMs} ms of the close; not waiting longer`,
+    )
+    this.abort.abort()
+  }
+
+  private warnLate(what: string): void {
+    if (this.warnedLate) return
+    this.warnedLate = true
+    this.context.logger.warn(
+      `sqs consumer of queue '${this.ref.name}': SQS did not answer ${what} within ${settleWaitAfterStopMs} ms of the close; not waiting longer (a message whose settle was not answered is delivered again after its visibility timeout)`,
+    )
   }
 
   private wakeAll(): void {

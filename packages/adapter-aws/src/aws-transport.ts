@@ -17,6 +17,7 @@ import {
   type QueueSpec,
   registerSecret,
   type Source,
+  settlesWithin,
   type Transport,
   type TransportConsumeOptions,
   type TransportConsumer,
@@ -61,6 +62,10 @@ interface PublishEntry {
 
 /** How long `connect` waits for SQS' first answer (a request's own 30 s timeout and the SDK's retries took 90 s and more). */
 const connectCheckMs = 10_000
+/** How long `close()` waits for the batched settles and sends still at SQS: a silent endpoint would hold them for the SDK's timeouts and retries. */
+const batchersWaitMs = 5_000
+/** What the batched settles still get after the long polls returned, however long those took. */
+const batchersLastWaitMs = 1_000
 
 /** One connection to SQS and SNS (or an emulator that speaks their APIs). */
 export class AwsTransport implements Transport {
@@ -417,8 +422,17 @@ export class AwsTransport implements Transport {
     if (!this.config.closeWaitsForPolls) for (const consumer of this.consumers) consumer.abandonPolls()
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.close()))
     // Receives still waiting at SQS end within waitTimeSeconds; destroying the client before would only cut our side.
+    const began = Date.now()
     if (this.config.closeWaitsForPolls) await Promise.allSettled([...this.polling])
-    await Promise.allSettled(this.batchers().map((batcher) => batcher.idle()))
+    const flushed = Promise.allSettled(this.batchers().map((batcher) => batcher.idle()))
+    // Counted from the close, not after the polls (which a silent endpoint holds for their whole wait); what a late poll hands back still gets a second.
+    const waitMs = Math.max(batchersLastWaitMs, batchersWaitMs - (Date.now() - began))
+    if (!(await settlesWithin(flushed, waitMs))) {
+      this.logger.warn(
+        `sqs connection: SQS did not answer the last batched settles and sends of the close in time; closing without them (unsettled messages are delivered again, unanswered sends are rejected)`,
+      )
+      for (const batcher of this.batchers()) batcher.abandon()
+    }
     await this.destroy()
   }
 
@@ -452,6 +466,7 @@ export class AwsTransport implements Transport {
         // any of its messages is in flight); elsewhere one poller keeps the best-effort order.
         pollers: pollers ?? (ref.fifo && ref.ordered ? 10 : this.config.pollers),
         connectionState: this.connectionState,
+        logger: this.logger,
         onClose: async () => {
           this.consumers.delete(consumer)
           await removeQueue?.().catch((error: Error) => options.onError(error))

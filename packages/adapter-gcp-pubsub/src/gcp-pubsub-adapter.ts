@@ -77,6 +77,6 @@ export const adapter: AdapterFactory = {
       throw connectionError(`cannot reach Pub/Sub for project '${settings.projectId}'${settings.endpoint ? ` at ${settings.endpoint}` : ''}`, error)
     }
     await pubsub.close()
-    return new PubSubTransport(publisher, subscriber, settings, context.capabilities, new ConnectionStateTracker(context.reportConnectionState))
+    return new PubSubTransport(publisher, subscriber, settings, context.capabilities, new ConnectionStateTracker(context.reportConnectionState), context.logger)
   },
 }

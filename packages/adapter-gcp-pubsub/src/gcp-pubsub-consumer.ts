@@ -1,7 +1,9 @@
 import {
+  CloseDeadline,
   type ConnectionStateTracker,
   type Delivery,
   filterMatches,
+  type Logger,
   retryCopy,
   type TopicFilter,
   type TransportConsumeOptions,
@@ -25,6 +27,13 @@ const dueToleranceMs = 20
 const leaseToleranceMs = 1_000
 /** Ack ids per `modifyAckDeadline` call, as the acker sends acknowledgements (gcp-pubsub-acker.ts). */
 const maxAckIdsPerCall = 1_000
+/**
+ * Longest a stopped consumer waits for Pub/Sub to answer what its close needs (acks of handled
+ * messages, the pull and stream ending, handing back held ones): a service that stops answering would
+ * hold each for the client's 60 s call timeout and its retries, and `mq.close()` with it. A message
+ * given up on is delivered again once its ack deadline passes (at-least-once).
+ */
+const closeWaitMs = 5_000
 
 type DecodedMessage = ReturnType<typeof decodeMessage>['message']
 
@@ -43,6 +52,8 @@ export interface PubSubConsumerContext {
   ackDeadlineSeconds: number
   /** Hears of pulls failing (the service or emulator unreachable) and of the next that works. */
   connectionState: ConnectionStateTracker
+  /** Where a close that stopped waiting for Pub/Sub says so. */
+  logger: Logger
   /** Creates this consumer's subscription (and its topic) again, once Pub/Sub says it is not found. */
   recreateSubscription: () => Promise<void>
 }
@@ -70,6 +81,8 @@ export class PubSubConsumer implements TransportConsumer {
   private loop: Promise<void> | undefined
   private slotFreed: (() => void) | undefined
   private readonly acker: PubSubAcker
+  private readonly closeDeadline = new CloseDeadline(closeWaitMs)
+  private warnedLate = false
 
   constructor(
     private readonly context: PubSubConsumerContext,
@@ -96,10 +109,11 @@ export class PubSubConsumer implements TransportConsumer {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.closeDeadline.start()
     this.slotFreed?.()
-    await Promise.all([this.loop, this.stream.stop()])
+    await this.closeWait('ending its pull and stream', Promise.all([this.loop, this.stream.stop()]))
     const waiting = this.waiting.clear()
-    if (waiting.length > 0) await this.modify(waiting, 0).catch(() => {})
+    if (waiting.length > 0) await this.closeWait('handing back waiting messages', this.modify(waiting, 0)).catch(() => {})
   }
 
   async close(): Promise<void> {
@@ -108,8 +122,21 @@ export class PubSubConsumer implements TransportConsumer {
     await this.stop()
     const ackIds = [...this.unsettled.keys()]
     this.unsettled.clear()
-    if (ackIds.length > 0) await this.modify(ackIds, 0).catch(() => {})
-    if (this.target.temporary) await this.context.topology.remove(this.target)
+    if (ackIds.length > 0) await this.closeWait('handing back held messages', this.modify(ackIds, 0)).catch(() => {})
+    if (this.target.temporary) await this.closeWait('removing its temporary subscription', this.context.topology.remove(this.target))
+  }
+
+  /** `work`, or nothing once the close deadline passed (logged once): the work goes on unawaited. */
+  private async closeWait(what: string, work: Promise<unknown>): Promise<void> {
+    if (await this.closeDeadline.settles(work)) {
+      await work
+      return
+    }
+    if (this.warnedLate) return
+    this.warnedLate = true
+    this.context.logger.warn(
+      `pubsub consumer of ${this.target.subscription}: Pub/Sub did not answer ${what} within ${closeWaitMs} ms of the close; not waiting longer (a message left unsettled is delivered again after its ack deadline)`,
+    )
   }
 
   /** Stops without settling anything, as a crashed process would. */
@@ -288,7 +315,7 @@ export class PubSubConsumer implements TransportConsumer {
     }
     const acknowledge = async (what: string) => {
       try {
-        await this.acker.ack(ackId)
+        await this.closeWait('an acknowledgement', this.acker.ack(ackId))
       } catch (error) {
         throw connectionError(`${what} of message '${message.id}'`, error)
       } finally {

@@ -3,12 +3,13 @@ import {
   AbortedError,
   type Capabilities,
   ClosedError,
-  ConnectionStateTracker,
+  type ConnectionStateTracker,
   type Delivery,
   type Destination,
   describeDestination,
   type Inbox,
   type IncomingMessage,
+  type Logger,
   type OutgoingMessage,
   type QueueSpec,
   type Source,
@@ -49,7 +50,8 @@ export class PubSubTransport implements Transport {
     private readonly subscriber: v1.SubscriberClient,
     private readonly settings: PubSubSettings,
     readonly capabilities: Capabilities,
-    private readonly connectionState = new ConnectionStateTracker(undefined),
+    private readonly connectionState: ConnectionStateTracker,
+    private readonly logger: Logger,
   ) {
     this.names = new PubSubNames(settings.projectId, settings.prefix)
     this.topology = new PubSubTopology(publisherClient, subscriber, this.names, settings.ackDeadlineSeconds)
@@ -183,6 +185,7 @@ export class PubSubTransport implements Transport {
         maxPull: this.settings.maxPull,
         ackDeadlineSeconds: this.settings.ackDeadlineSeconds,
         connectionState: this.connectionState,
+        logger: this.logger,
         recreateSubscription: async () => {
           this.topology.forgetTarget(target)
           await ensureTarget()

@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream'
 import { outgoingMessage } from '@anymq/conformance'
+import { silentLogger } from '@anymq/core'
 import { ConnectionStateTracker, type Delivery } from '@anymq/core/spi'
 import type { v1 } from '@google-cloud/pubsub'
 import { describe, expect, it, vi } from 'vitest'
@@ -64,6 +65,7 @@ function contextOf(fake: ReturnType<typeof fakeSubscriber>): PubSubConsumerConte
     maxPull: 100,
     ackDeadlineSeconds: 30,
     connectionState: new ConnectionStateTracker(undefined),
+    logger: silentLogger,
     recreateSubscription: async () => {},
   }
 }

@@ -13,6 +13,13 @@ export interface FrozenCloseTarget {
   connect(url: string, logger: Logger): Promise<Anymq>
   /** Longest `mq.close()` may take once the relay froze. */
   closeWithinMs: number
+  /**
+   * Where the relay points and how the URL goes through it, for a client that takes its endpoint from
+   * elsewhere than the URL's host (`?endpoint=`). Default: the URL's host and port.
+   */
+  relay?: { target(url: string): URL; through(url: string, relay: URL): string }
+  /** Also freeze while a handler runs, so that its ack is the call the broker leaves unanswered. */
+  freezeInHandler?: boolean
 }
 
 /**
@@ -28,17 +35,34 @@ export function describeFrozenClose(target: FrozenCloseTarget): void {
       relay = undefined
     })
 
-    it('closes, a consumer attached, within its bound, and logs why', { timeout: target.closeWithinMs + 30_000 }, async () => {
-      relay = await startTcpRelay(new URL(target.url as string))
+    const cases = target.freezeInHandler ? (['idle', 'in a handler'] as const) : (['idle'] as const)
+    it.each(cases)('closes, a consumer attached, within its bound, and logs why (frozen %s)', { timeout: target.closeWithinMs + 30_000 }, async (when) => {
+      const url = target.url as string
+      relay = await startTcpRelay(target.relay ? target.relay.target(url) : new URL(url))
+      const frozen = relay
       const warnings: string[] = []
       const logger: Logger = { debug() {}, info() {}, warn: (message) => warnings.push(message), error() {} }
-      const mq = await target.connect(relay.url.toString(), logger)
+      const mq = await target.connect(target.relay ? target.relay.through(url, frozen.url) : frozen.url.toString(), logger)
       const queue = mq.queue<string>(uniqueName('frozen-close'))
       const handled = new Collector<string>()
-      await queue.consume(handled.handler).ready
+      let sent: Promise<unknown> = Promise.resolve()
+      await queue.consume(async (message) => {
+        // Frozen before the handler returns: its ack goes to a broker that no longer answers. Not before
+        // the send's own answer came back through the relay, which the consumer may beat.
+        if (message.body === 'freeze') {
+          await sent
+          frozen.freeze()
+        }
+        handled.handler(message)
+      }).ready
       await queue.send('before')
       await handled.waitForCount(1, 10_000)
-      relay.freeze()
+      if (when === 'idle') frozen.freeze()
+      else {
+        sent = queue.send('freeze')
+        await sent
+        await handled.waitForCount(2, 10_000)
+      }
       const began = Date.now()
       const waitMs = target.closeWithinMs + 15_000
       const closed = await Promise.race([
