@@ -90,8 +90,7 @@ export class SqsConsumer implements TransportConsumer {
   private closing: Promise<void> | undefined
   private readonly waiters = new Set<() => void>()
   private url: string | undefined
-  private readonly closeDeadline = new CloseDeadline(settleWaitAfterStopMs)
-  private warnedLate = false
+  private readonly closeDeadline: CloseDeadline
 
   constructor(
     readonly ref: QueueRef,
@@ -99,6 +98,11 @@ export class SqsConsumer implements TransportConsumer {
     private readonly options: TransportConsumeOptions,
     private readonly deliver: (delivery: Delivery) => void,
   ) {
+    this.closeDeadline = new CloseDeadline(settleWaitAfterStopMs, (what, ms) =>
+      context.logger.warn(
+        `sqs consumer of queue '${ref.name}': SQS did not answer ${what} within ${ms} ms of the close; not waiting longer (a message whose settle was not answered is delivered again after its visibility timeout)`,
+      ),
+    )
     this.visibilitySeconds =
       options.leaseMs === undefined ? context.defaultVisibilitySeconds : Math.min(maxVisibilitySeconds, Math.max(1, Math.ceil(options.leaseMs / 1000)))
     if (options.leaseMs === undefined) {
@@ -155,10 +159,8 @@ export class SqsConsumer implements TransportConsumer {
       const giveBack = [...this.held].filter((held) => !held.settled)
       await Promise.allSettled(giveBack.map((held) => this.settle(held, () => this.change(held, 0))))
       // Only this consumer's own settles: the batchers are shared with other consumers that may never pause.
-      await this.closeDeadline.settles(Promise.allSettled([...this.settling]))
-      const removing = this.context.onClose()
-      if (await this.closeDeadline.settles(removing)) await removing
-      else this.warnLate('removing its temporary queue')
+      await this.closeDeadline.wait('settling messages', Promise.allSettled([...this.settling]))
+      await this.closeDeadline.wait('removing its temporary queue', this.context.onClose())
     })()
     return this.closing
   }
@@ -284,8 +286,7 @@ export class SqsConsumer implements TransportConsumer {
     const work = action()
     this.settling.add(work)
     try {
-      if (await this.closeDeadline.settles(work)) await work
-      else this.warnLate('settling a message')
+      await this.closeDeadline.wait('settling a message', work)
     } catch (error) {
       if (options.unsettledOnFailure) {
         held.settled = false
@@ -303,14 +304,6 @@ export class SqsConsumer implements TransportConsumer {
       `sqs consumer of queue '${this.ref.name}': SQS did not answer a long poll within ${this.context.waitTimeSeconds} s (waitTimeSeconds) + ${pollAnswerGraceMs} ms of the close; not waiting longer`,
     )
     this.abort.abort()
-  }
-
-  private warnLate(what: string): void {
-    if (this.warnedLate) return
-    this.warnedLate = true
-    this.context.logger.warn(
-      `sqs consumer of queue '${this.ref.name}': SQS did not answer ${what} within ${settleWaitAfterStopMs} ms of the close; not waiting longer (a message whose settle was not answered is delivered again after its visibility timeout)`,
-    )
   }
 
   private wakeAll(): void {

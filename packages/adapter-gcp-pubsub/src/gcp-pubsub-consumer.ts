@@ -81,8 +81,7 @@ export class PubSubConsumer implements TransportConsumer {
   private loop: Promise<void> | undefined
   private slotFreed: (() => void) | undefined
   private readonly acker: PubSubAcker
-  private readonly closeDeadline = new CloseDeadline(closeWaitMs)
-  private warnedLate = false
+  private readonly closeDeadline: CloseDeadline
 
   constructor(
     private readonly context: PubSubConsumerContext,
@@ -92,6 +91,11 @@ export class PubSubConsumer implements TransportConsumer {
     private readonly deliver: (delivery: Delivery) => void,
   ) {
     this.acker = new PubSubAcker(context.subscriber, target.subscription)
+    this.closeDeadline = new CloseDeadline(closeWaitMs, (what, ms) =>
+      context.logger.warn(
+        `pubsub consumer of ${target.subscription}: Pub/Sub did not answer ${what} within ${ms} ms of the close; not waiting longer (a message left unsettled is delivered again after its ack deadline)`,
+      ),
+    )
     this.waiting = new PubSubWaitingMessages({
       extensionSeconds: Math.max(this.leaseSeconds(), streamAckDeadlineSeconds),
       modifyAckDeadline: (ackIds, seconds) => this.modify(ackIds, seconds),
@@ -111,9 +115,9 @@ export class PubSubConsumer implements TransportConsumer {
     this.stopped = true
     this.closeDeadline.start()
     this.slotFreed?.()
-    await this.closeWait('ending its pull and stream', Promise.all([this.loop, this.stream.stop()]))
+    await this.closeDeadline.wait('ending its pull and stream', Promise.all([this.loop, this.stream.stop()]))
     const waiting = this.waiting.clear()
-    if (waiting.length > 0) await this.closeWait('handing back waiting messages', this.modify(waiting, 0)).catch(() => {})
+    if (waiting.length > 0) await this.closeDeadline.wait('handing back waiting messages', this.modify(waiting, 0)).catch(() => {})
   }
 
   async close(): Promise<void> {
@@ -122,21 +126,8 @@ export class PubSubConsumer implements TransportConsumer {
     await this.stop()
     const ackIds = [...this.unsettled.keys()]
     this.unsettled.clear()
-    if (ackIds.length > 0) await this.closeWait('handing back held messages', this.modify(ackIds, 0)).catch(() => {})
-    if (this.target.temporary) await this.closeWait('removing its temporary subscription', this.context.topology.remove(this.target))
-  }
-
-  /** `work`, or nothing once the close deadline passed (logged once): the work goes on unawaited. */
-  private async closeWait(what: string, work: Promise<unknown>): Promise<void> {
-    if (await this.closeDeadline.settles(work)) {
-      await work
-      return
-    }
-    if (this.warnedLate) return
-    this.warnedLate = true
-    this.context.logger.warn(
-      `pubsub consumer of ${this.target.subscription}: Pub/Sub did not answer ${what} within ${closeWaitMs} ms of the close; not waiting longer (a message left unsettled is delivered again after its ack deadline)`,
-    )
+    if (ackIds.length > 0) await this.closeDeadline.wait('handing back held messages', this.modify(ackIds, 0)).catch(() => {})
+    if (this.target.temporary) await this.closeDeadline.wait('removing its temporary subscription', this.context.topology.remove(this.target))
   }
 
   /** Stops without settling anything, as a crashed process would. */
@@ -315,7 +306,7 @@ export class PubSubConsumer implements TransportConsumer {
     }
     const acknowledge = async (what: string) => {
       try {
-        await this.closeWait('an acknowledgement', this.acker.ack(ackId))
+        await this.closeDeadline.wait('an acknowledgement', this.acker.ack(ackId))
       } catch (error) {
         throw connectionError(`${what} of message '${message.id}'`, error)
       } finally {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import {
+  CloseDeadline,
   type Delivery,
   filterMatches,
+  type Logger,
   type OutgoingMessage,
   retryCopy,
   type TopicFilter,
@@ -19,6 +21,13 @@ import type { KinesisStreams, StreamRole } from './kinesis-streams.js'
 
 /** Records read per GetRecords call when the handlers have room (they wait in memory for it). */
 const readAhead = 100
+/**
+ * Longest a stopped consumer waits for Kinesis or DynamoDB to answer what its close needs (the
+ * GetRecords calls in flight, its lease round, releasing its leases): an endpoint that stops answering
+ * would hold each for the client's 30 s request timeout and its retries, and `mq.close()` with it. A
+ * lease not released expires after `leaseMs`; records not checkpointed come again (at-least-once).
+ */
+const closeWaitMs = 5_000
 
 export interface GroupConsumerSettings {
   client: KinesisClient
@@ -39,6 +48,8 @@ export interface GroupConsumerSettings {
   republish(message: OutgoingMessage, routing: RecordRouting): Promise<void>
   /** Drops what belongs to this consumer alone (an ephemeral group's leases, an inbox's stream). */
   cleanup?: () => Promise<void>
+  /** Where a close that stopped waiting for the endpoint says so. */
+  logger: Logger
 }
 
 interface OwnedShard {
@@ -81,12 +92,19 @@ export class GroupConsumer implements TransportConsumer {
   /** Set when the stream or lease table was found missing: the next round provisions them again. */
   private vanished = false
   private readonly createdAt = Date.now()
+  private readonly closeDeadline: CloseDeadline
 
   constructor(
     private readonly settings: GroupConsumerSettings,
     private readonly options: TransportConsumeOptions,
     private readonly deliver: (delivery: Delivery) => void,
-  ) {}
+  ) {
+    this.closeDeadline = new CloseDeadline(closeWaitMs, (what, ms) =>
+      settings.logger.warn(
+        `kinesis consumer of stream '${settings.stream}' (group '${settings.group}'): the endpoint did not answer ${what} within ${ms} ms of the close; not waiting longer (a lease not released expires after leaseMs, and records not checkpointed come again)`,
+      ),
+    )
+  }
 
   /** Resolves once the lease rows exist (so the group's start position is fixed) and the first leases are taken. */
   async start(): Promise<void> {
@@ -103,12 +121,13 @@ export class GroupConsumer implements TransportConsumer {
 
   async stop(): Promise<void> {
     this.running = false
+    this.closeDeadline.start()
     if (this.ticker) clearTimeout(this.ticker)
     for (const timer of this.held) clearTimeout(timer)
     this.held.clear()
     this.waiting.length = 0
     for (const shard of this.owned.values()) shard.reader.stop()
-    await Promise.all([...this.owned.values()].map((shard) => shard.reader.finished))
+    await this.closeDeadline.wait('its reads', Promise.all([...this.owned.values()].map((shard) => shard.reader.finished)))
   }
 
   close(): Promise<void> {
@@ -124,18 +143,29 @@ export class GroupConsumer implements TransportConsumer {
 
   private async shutDown(graceful: boolean): Promise<void> {
     await this.stop()
-    await this.ticking.catch(() => {})
+    await this.closeDeadline.wait(
+      'its lease round',
+      this.ticking.catch(() => {}),
+    )
     if (graceful) {
-      await Promise.all(
-        [...this.owned.values()].map((shard) =>
-          this.write(shard, () => this.settings.leases.release(shard.lease, shard.progress.current())).catch((error) =>
-            this.options.onError(wrapError(error, `releasing the lease of shard ${shard.lease.shardId}`)),
+      await this.closeDeadline.wait(
+        'releasing its leases',
+        Promise.all(
+          [...this.owned.values()].map((shard) =>
+            this.write(shard, () => this.settings.leases.release(shard.lease, shard.progress.current())).catch((error) =>
+              this.options.onError(wrapError(error, `releasing the lease of shard ${shard.lease.shardId}`)),
+            ),
           ),
         ),
       )
     }
     this.owned.clear()
-    if (graceful && this.settings.cleanup) await this.settings.cleanup().catch((error) => this.options.onError(wrapError(error, 'cleaning up')))
+    if (graceful && this.settings.cleanup) {
+      await this.closeDeadline.wait(
+        'cleaning up',
+        this.settings.cleanup().catch((error) => this.options.onError(wrapError(error, 'cleaning up'))),
+      )
+    }
   }
 
   private schedule(): void {

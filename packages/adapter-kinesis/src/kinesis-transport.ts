@@ -306,6 +306,7 @@ export class KinesisTransport implements Transport {
         streams: this.streams,
         leaseMs: this.config.leaseMs,
         pollMs: this.config.pollMs,
+        logger: this.logger,
         republish: (message, routing) => this.put(settings.stream, [message], { ...routing, notBefore: undefined }).then(() => {}),
       },
       options,

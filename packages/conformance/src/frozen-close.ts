@@ -23,6 +23,28 @@ export interface FrozenCloseTarget {
 }
 
 /**
+ * The relay of a client that dials the URL's `?endpoint=` (`http://host:port` or `host:port`) rather
+ * than its host: the relay stands in for that endpoint, and `params` are set on the relayed URL.
+ */
+export function endpointParamRelay(params: Record<string, string> = {}): NonNullable<FrozenCloseTarget['relay']> {
+  const endpointOf = (url: string) => {
+    const endpoint = new URL(url).searchParams.get('endpoint')
+    if (!endpoint) throw new Error(`the frozen-close case needs a URL with ?endpoint=, got ${url}`)
+    return { endpoint, target: new URL(endpoint.includes('://') ? endpoint : `tcp://${endpoint}`) }
+  }
+  return {
+    target: (url) => endpointOf(url).target,
+    through: (url, relay) => {
+      const { endpoint, target } = endpointOf(url)
+      const relayed = new URL(url)
+      relayed.searchParams.set('endpoint', endpoint.includes('://') ? `${target.protocol}//127.0.0.1:${relay.port}` : `127.0.0.1:${relay.port}`)
+      for (const [name, value] of Object.entries(params)) relayed.searchParams.set(name, value)
+      return relayed.toString()
+    },
+  }
+}
+
+/**
  * `mq.close()` with a consumer attached, while the broker keeps the connection and answers nothing
  * (frozen, or a network that drops packets, where no error ever comes): it returns within
  * `closeWithinMs` rather than waiting on the broker for good, and logs a warning that says so.

@@ -6,7 +6,7 @@ export { describeConnectionRefusals, everythingIn, type RefusalTarget, secretFor
 export { type DeletedUnderConnectionTarget, describeDeletedUnderConnection } from './deleted-under-connection.js'
 export { describeConformance } from './describe-conformance.js'
 export { describeForeignMessages, type ForeignMessageTarget } from './foreign-messages.js'
-export { describeFrozenClose, type FrozenCloseTarget } from './frozen-close.js'
+export { describeFrozenClose, endpointParamRelay, type FrozenCloseTarget } from './frozen-close.js'
 export {
   brokerUrl,
   Collector,
