@@ -13,6 +13,18 @@ import type { ConnectionStateTracker } from '@anymq/core/spi'
  * Its fields are named as core's `IncomingMessage`: `fromRecord` completes the record into the
  * message core is handed, rather than copying it into a second object per record.
  */
+/**
+ * Longest a stopping consumer waits for the broker to answer its leaving (streams closed, LeaveGroup):
+ * a broker that keeps the connection and stops answering held it for the request timeout and, on
+ * kafkajs, its retries (30 s and 60 s closes, past the README's 25 s SIGTERM budget).
+ */
+export const leaveWaitMs = 5_000
+
+/** The warning of a consumer that stopped waiting for its leaving to be answered. */
+export function leftUnanswered(groupId: string): string {
+  return `kafka consumer of group '${groupId}': the broker did not answer leaving the group within ${leaveWaitMs} ms; not waiting longer (the group gives this member's partitions to the others once its session times out, and what it had not committed is read again)`
+}
+
 export interface DriverRecord {
   topic: string
   partition: number

@@ -1,17 +1,19 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import { ConnectionError, type Logger } from '@anymq/core/spi'
+import { ConnectionError, type Logger, settlesWithin } from '@anymq/core/spi'
 import kafkajs, { type Admin, type Consumer, type ISocketFactory, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs'
 import type { KafkaSettings } from './kafka-config.js'
-import type {
-  DriverConsumer,
-  DriverConsumerOptions,
-  DriverOutgoingRecord,
-  DriverRecord,
-  KafkaDriver,
-  PartitionRange,
-  TopicPartitionOffset,
-  TopicSpec,
+import {
+  type DriverConsumer,
+  type DriverConsumerOptions,
+  type DriverOutgoingRecord,
+  type DriverRecord,
+  type KafkaDriver,
+  leaveWaitMs,
+  leftUnanswered,
+  type PartitionRange,
+  type TopicPartitionOffset,
+  type TopicSpec,
 } from './kafka-driver.js'
 import { revokeBeforeRejoin } from './kafka-revoke.js'
 import { receivedRecord, receiveHeader, valueBuffer } from './kafka-wire.js'
@@ -549,7 +551,11 @@ class KafkajsConsumer implements DriverConsumer {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.consumer.disconnect().finally(this.forget)
+    this.stopping ??= (async () => {
+      const leaving = this.consumer.disconnect()
+      if (await settlesWithin(leaving, leaveWaitMs)) await leaving
+      else this.logger.warn(leftUnanswered(this.options.groupId))
+    })().finally(this.forget)
     return this.stopping
   }
 }
