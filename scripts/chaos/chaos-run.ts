@@ -1,7 +1,9 @@
 /**
- * `pnpm chaos [kafka|rabbitmq|redis...] [--ci] [--messages N] [--deadline-seconds S] [--driver NAME] [--json file]`: queue and topic traffic
- * through the clusters of scripts/cluster.sh while nodes are SIGKILLed, a consumer process is
+ * `pnpm chaos [kafka|rabbitmq|redis...] [--ci] [--freeze] [--messages N] [--deadline-seconds S] [--driver NAME] [--json file]`: queue and topic traffic
+ * through the clusters of scripts/cluster.sh while nodes are SIGKILLed, a leader is frozen (SIGSTOP,
+ * then SIGCONT: a node that keeps its connections and answers nothing), a consumer process is
  * SIGKILLed and client connections are cut; then checks that every confirmed message arrived.
+ * `--freeze` adds the freeze to the CI-sized plan, which leaves it out to keep CI short.
  * Bounded in count and time; stops its processes and proxies whatever happens. Exit code 1 when a
  * confirmed message is lost or a planned fault could not be made.
  */
@@ -12,6 +14,11 @@ import type { ChaosBody, ChaosWorkerSettings, DeliveryReport } from './chaos-pro
 import { ChaosProxy } from './chaos-proxy.js'
 import { type ChaosBroker, type ChaosTarget, chaosBrokers, chaosTarget, cluster } from './chaos-targets.js'
 
+/** `leader`: SIGKILL, started again 3 s later; `freeze`: SIGSTOP, SIGCONT after `freezeSeconds`. */
+type FaultKind = 'leader' | 'freeze' | 'consumer' | 'cut'
+/** Longer than Kafka's session timeout and RabbitMQ's and Redis' failover waits: the cluster acts on it. */
+const freezeSeconds = 20
+
 interface Plan {
   messages: number
   publishers: number
@@ -20,7 +27,7 @@ interface Plan {
   /** Publishing is paced to last about this long, so the faults land while traffic flows. */
   trafficSeconds: number
   /** Faults, each at a fraction of the planned traffic (after the previous one has recovered). */
-  faults: Array<{ at: number; kind: 'leader' | 'consumer' | 'cut' }>
+  faults: Array<{ at: number; kind: FaultKind }>
   drainSeconds: number
   deadlineSeconds: number
 }
@@ -36,6 +43,7 @@ const fullPlan: Plan = {
     { at: 0.3, kind: 'consumer' },
     { at: 0.4, kind: 'cut' },
     { at: 0.5, kind: 'leader' },
+    { at: 0.65, kind: 'freeze' },
     { at: 0.8, kind: 'leader' },
   ],
   drainSeconds: 180,
@@ -56,7 +64,7 @@ const ciPlan: Plan = {
 }
 
 interface FaultRecord {
-  kind: 'leader' | 'consumer' | 'cut'
+  kind: FaultKind
   node?: string
   at: number
   /** When the fault had surely taken effect (the kill returned, the sockets were reset). */
@@ -158,6 +166,8 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
   }
 
   const workers = new Set<ChildProcess>()
+  /** Nodes SIGSTOPped and not yet continued. */
+  const frozen = new Set<number>()
   const startWorker = () =>
     new Promise<ChildProcess>((resolve, reject) => {
       const child = fork(new URL('./chaos-consumer.ts', import.meta.url).pathname, [], {
@@ -242,9 +252,9 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
           if (Date.now() > deadline) return
           await sleep(100)
         }
-        if (fault.kind === 'leader') await restarting
+        if (fault.kind === 'leader' || fault.kind === 'freeze') await restarting
         const record: FaultRecord = { kind: fault.kind, at: Date.now() }
-        if (fault.kind === 'leader') {
+        if (fault.kind === 'leader' || fault.kind === 'freeze') {
           let node: string | undefined
           for (let tries = 0; tries < 50 && !node; tries++) {
             node = await target.leader(settings.queue)
@@ -253,15 +263,31 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
           if (!node) throw new Error(`no leader found for ${settings.queue}`)
           record.node = node
           record.at = Date.now()
-          await cluster('kill', node)
-          record.effectiveAt = Date.now()
-          faults.push(record)
-          console.log(`chaos ${broker}: SIGKILLed leader ${node} at ${((record.at - trafficStart) / 1000).toFixed(1)} s`)
-          restarting = (async () => {
-            await sleep(3_000)
-            await cluster('start', node)
-            record.restoredMs = Date.now() - record.at
-          })()
+          if (fault.kind === 'leader') {
+            await cluster('kill', node)
+            record.effectiveAt = Date.now()
+            faults.push(record)
+            console.log(`chaos ${broker}: SIGKILLed leader ${node} at ${((record.at - trafficStart) / 1000).toFixed(1)} s`)
+            restarting = (async () => {
+              await sleep(3_000)
+              await cluster('start', node)
+              record.restoredMs = Date.now() - record.at
+            })()
+          } else {
+            const pid = Number((await cluster('pid', node)).trim())
+            process.kill(pid, 'SIGSTOP')
+            frozen.add(pid)
+            record.effectiveAt = Date.now()
+            faults.push(record)
+            console.log(`chaos ${broker}: froze leader ${node} (SIGSTOP) at ${((record.at - trafficStart) / 1000).toFixed(1)} s`)
+            restarting = (async () => {
+              await sleep(freezeSeconds * 1_000)
+              process.kill(pid, 'SIGCONT')
+              frozen.delete(pid)
+              record.restoredMs = Date.now() - record.at
+              console.log(`chaos ${broker}: thawed ${node} (SIGCONT) after ${freezeSeconds} s`)
+            })()
+          }
         } else if (fault.kind === 'consumer') {
           const victim = [...workers][0]
           if (!victim) throw new Error('no consumer process to kill')
@@ -364,6 +390,8 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
       clearInterval(progress)
     }
   } finally {
+    // A run that failed mid-freeze leaves no node stopped behind it.
+    for (const pid of frozen) process.kill(pid, 'SIGCONT')
     for (const worker of workers) worker.send?.({ type: 'stop' })
     await sleep(500)
     for (const worker of workers) worker.kill('SIGKILL')
@@ -375,6 +403,7 @@ async function runBroker(broker: ChaosBroker, plan: Plan, driver: string | undef
 const args = process.argv.slice(2)
 const ci = args.includes('--ci')
 const plan: Plan = { ...(ci ? ciPlan : fullPlan) }
+if (ci && args.includes('--freeze')) plan.faults = [...plan.faults, { at: 0.8, kind: 'freeze' }]
 const messagesIndex = args.indexOf('--messages')
 if (messagesIndex >= 0) plan.messages = Number(args[messagesIndex + 1])
 // A slow cluster (Kafka's acks=all across three JVMs on two shared cores) needs more than 900 s for 100,000.
@@ -396,8 +425,8 @@ for (const broker of brokers) {
     const result = await runBroker(broker, plan, driver)
     results.push(result)
     console.log(JSON.stringify(result, null, 2))
-    const leaderKills = result.faults.filter((fault) => fault.kind === 'leader').length
-    const planned = plan.faults.filter((fault) => fault.kind === 'leader').length
+    const leaderKills = result.faults.filter((fault) => fault.kind === 'leader' || fault.kind === 'freeze').length
+    const planned = plan.faults.filter((fault) => fault.kind === 'leader' || fault.kind === 'freeze').length
     if (result.lost > 0 || leaderKills < planned || result.faults.length < plan.faults.length) {
       failed = true
       // One line with what a CI digest needs to tell a stuck consumer from a lost message.

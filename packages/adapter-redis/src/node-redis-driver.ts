@@ -1,6 +1,7 @@
 import { AbortedError, type Logger } from '@anymq/core/spi'
 import { MultiErrorReply, RESP_TYPES, RedisClient, type RedisClientOptions } from '@redis/client'
 import { argumentsOf } from './node-redis-arguments.js'
+import { FailoverWatch } from './node-redis-failover-watch.js'
 import { BlockingReadWatchdog } from './redis-blocking-watchdog.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
 import { NoAnswerError, withinConnectTimeout } from './redis-connect-deadline.js'
@@ -86,6 +87,10 @@ class NodeRedisConnection implements RedisConnection {
   private readonly watchdog = new BlockingReadWatchdog<Client>((read, why) => this.lose(read.subject, why))
   /** Channels this connection listens to (`replies` role): subscribed again on each new client. */
   private readonly subscriptions: Array<{ channel: string; sharded: boolean; listener: (payload: Buffer) => void }> = []
+  /** `host:port` of the primary the current client was connected to (Sentinel mode). */
+  private primary: string | undefined
+  /** Ends this connection's part in its settings' {@link FailoverWatch} (Sentinel mode). */
+  private readonly unwatch: (() => void) | undefined
 
   constructor(
     private readonly settings: RedisSettings,
@@ -94,6 +99,17 @@ class NodeRedisConnection implements RedisConnection {
     private readonly report: (error: Error) => void,
   ) {
     this.blocking = role !== 'commands'
+    if (settings.sentinels) this.unwatch = FailoverWatch.listen(settings, logger, (primary) => this.failedOver(primary))
+  }
+
+  /**
+   * Sentinel named a new primary: a client still on the old one is dropped, so that what waits on a
+   * primary that stopped answering fails over too (the command connection sends it again there).
+   */
+  private failedOver(primary: string): void {
+    const client = this.client
+    if (client === undefined || this.primary === primary) return
+    this.lose(client, new Error(`Connection is closed: Sentinel failed '${this.settings.masterName}' over from ${this.primary} to ${primary}`))
   }
 
   get ready(): boolean {
@@ -157,6 +173,7 @@ class NodeRedisConnection implements RedisConnection {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.unwatch?.()
     this.watchdog.stop()
     this.wakeWaiters()
     const client = this.client
@@ -181,6 +198,7 @@ class NodeRedisConnection implements RedisConnection {
 
   terminate(): void {
     this.closed = true
+    this.unwatch?.()
     this.watchdog.stop()
     this.wakeWaiters()
     this.client?.destroy()
@@ -296,6 +314,7 @@ class NodeRedisConnection implements RedisConnection {
       client.destroy()
       throw error instanceof NoAnswerError ? error : (failure ?? error)
     }
+    this.primary = `${host}:${port}`
     return client
   }
 

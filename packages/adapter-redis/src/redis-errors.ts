@@ -27,7 +27,8 @@ export function isConnectionProblem(error: unknown): boolean {
   const code = (error as { code?: unknown }).code
   if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/.test(code)) return true
   // NOREPLICAS, READONLY, MASTERDOWN: a primary failing over (Sentinel), over in seconds like a reconnect.
-  return /Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|enableOfflineQueue|LOADING|connect ETIMEDOUT|Command timed out|Socket closed|NOREPLICAS|READONLY|MASTERDOWN/i.test(
+  // "Disconnects client": node-redis, a command of a client the adapter dropped (a failover, a stalled socket).
+  return /Connection is closed|Disconnects client|Stream isn't writeable|MaxRetriesPerRequest|enableOfflineQueue|LOADING|connect ETIMEDOUT|Command timed out|Socket closed|NOREPLICAS|READONLY|MASTERDOWN/i.test(
     error.message,
   )
 }

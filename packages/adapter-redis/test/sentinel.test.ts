@@ -68,6 +68,34 @@ describe.skipIf(!url).each(drivers)('redis through Sentinel, %s driver (ANYMQ_CL
     }
     for (let index = 0; index < 10; index++) expect(seen.bodies).toContain(index)
   })
+
+  it('moves sends and the consumer off a primary that stopped answering (SIGSTOP) once Sentinel failed over, without waiting for it', async () => {
+    const mq = await connect(withDriver(url as string, driver), { adapter })
+    open.push(mq)
+    const queue = mq.queue<number>(uniqueName('sentinel-frozen'))
+    const seen = new Collector<number>()
+    await queue.consume(seen.handler).ready
+    await queue.send(0)
+    await seen.waitForCount(1, 15_000)
+    const primary = await cluster('leader', 'redis')
+    const pid = Number(await cluster('pid', primary))
+    // Frozen, not killed: its connections stay open and nothing on them ever errors.
+    process.kill(pid, 'SIGSTOP')
+    try {
+      const began = Date.now()
+      const sending = (async () => {
+        for (let index = 1; index <= 3; index++) await sendUntilStored(() => queue.send(index), began + 30_000)
+        return 'sent'
+      })()
+      // Before (node-redis): the sends waited on the frozen primary for as long as it stayed so.
+      const outcome = await Promise.race([sending, new Promise((resolve) => setTimeout(() => resolve('still waiting after 20 s'), 20_000))])
+      expect(outcome).toBe('sent')
+      await seen.waitForCount(4, 20_000)
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    for (let index = 0; index <= 3; index++) expect(seen.bodies).toContain(index)
+  })
 })
 
 describe.skipIf(!url)('redis through Sentinel, ioredis driver: its failover detector (ANYMQ_CLUSTER_REDIS_URL unset: run pnpm test:cluster redis)', () => {
