@@ -10,8 +10,8 @@ interface DetectorSentinel {
  * to every Sentinel and gives it no `error` listener (ioredis #1346): a reset of one is printed as
  * "[ioredis] Unhandled error event" on console.error, past the logger, once per connection and
  * Sentinel. This gives each of them `onError`, with the Sentinel's address. ioredis makes a new set
- * after every reconnection, so it runs on each `failoverSubscribed` (and `ready`, in case that event
- * goes). The connections are reached through ioredis internals, checked at each step: should a later
+ * after every reconnection, so it runs on each `connect`, `failoverSubscribed` (and `ready`, in case
+ * that event goes). The connections are reached through ioredis internals, checked at each step: should a later
  * ioredis move them, this does nothing and the console lines come back.
  */
 export function reportFailoverDetectorErrors(client: Redis, onError: (sentinel: string, error: unknown) => void): void {
@@ -26,6 +26,9 @@ export function reportFailoverDetectorErrors(client: Redis, onError: (sentinel: 
       connection.on('error', (error) => onError(where, error))
     }
   }
+  // 'connect' comes right after ioredis made a new set (synchronously, on the same socket event) and
+  // before they connect: a Sentinel refusing that first connection errors before 'failoverSubscribed'.
+  client.on('connect', attach)
   client.on('failoverSubscribed', attach)
   client.on('ready', attach)
 }
