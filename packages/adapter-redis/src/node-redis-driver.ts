@@ -1,6 +1,7 @@
 import { AbortedError, type Logger } from '@anymq/core/spi'
-import { MultiErrorReply, RESP_TYPES, RedisClient, type RedisClientOptions } from '@redis/client'
+import { MultiErrorReply, RESP_TYPES } from '@redis/client'
 import { argumentsOf } from './node-redis-arguments.js'
+import { type NodeRedisClient as Client, resp2Client } from './node-redis-client.js'
 import { FailoverWatch } from './node-redis-failover-watch.js'
 import { BlockingReadWatchdog } from './redis-blocking-watchdog.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
@@ -8,24 +9,6 @@ import { NoAnswerError, withinConnectTimeout } from './redis-connect-deadline.js
 import { describeServer, pause } from './redis-connection.js'
 import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'
 import { connectionError, describeError, isConnectionProblem } from './redis-errors.js'
-
-const resp2 = { RESP: 2 } as const
-/**
- * Builds clients of one class: `createClient` builds a new class with every command on each call
- * (about 75 ms of CPU on this machine), which a requester or consumer opening its connection paid.
- */
-const clientOfOneClass = RedisClient.factory(resp2)
-
-/**
- * A RESP2 client (the same reply shapes as ioredis', which the adapter reads) with no per-command
- * timeout: node-redis 6 arms a 5 s `AbortSignal.timeout` timer for every command by default, a cost
- * per message, and a timed-out XADD would be a send that may or may not be stored. Blocking reads set
- * their own bound ({@link CallOptions.blockMs}).
- */
-function resp2Client(options: Omit<RedisClientOptions, 'RESP' | 'commandOptions'>) {
-  return clientOfOneClass({ ...options, RESP: 2, commandOptions: { timeout: 0 } } as Parameters<typeof clientOfOneClass>[0])
-}
-type Client = ReturnType<typeof resp2Client>
 
 /** Bulk strings as Buffers: message bodies are bytes. */
 const binaryReplies = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const

@@ -1,5 +1,5 @@
 import type { Logger } from '@anymq/core/spi'
-import { RedisClient } from '@redis/client'
+import { type NodeRedisClient, resp2Client } from './node-redis-client.js'
 import type { RedisSettings } from './redis-config.js'
 import { describeError } from './redis-errors.js'
 
@@ -10,8 +10,6 @@ export type FailoverListener = (primary: string) => void
 const resubscribeMs = 1000
 
 const watches = new WeakMap<RedisSettings, FailoverWatch>()
-/** One client class for every watch: `RedisClient.create` builds a new class with every command each time. */
-const sentinelClient = RedisClient.factory({ RESP: 2 })
 
 /**
  * Listens on a Sentinel for `+switch-master` of the primary the connections use. A connection to a
@@ -23,7 +21,7 @@ const sentinelClient = RedisClient.factory({ RESP: 2 })
  */
 export class FailoverWatch {
   private readonly listeners = new Set<FailoverListener>()
-  private client: ReturnType<typeof sentinelClient> | undefined
+  private client: NodeRedisClient | undefined
   private timer: NodeJS.Timeout | undefined
   private next = 0
   private reported = false
@@ -53,7 +51,7 @@ export class FailoverWatch {
     const sentinels = this.settings.sentinels ?? []
     const sentinel = sentinels[this.next++ % Math.max(1, sentinels.length)]
     if (sentinel === undefined || this.listeners.size === 0) return
-    const client = sentinelClient({
+    const client = resp2Client({
       socket: { host: sentinel.host, port: sentinel.port, connectTimeout: this.settings.connectTimeoutMs, reconnectStrategy: false },
       disableClientInfo: true,
       maintNotifications: 'disabled',
