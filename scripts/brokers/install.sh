@@ -44,7 +44,13 @@ debian_packages_for() { # broker...
       fi
       ;;
     postgres) pkgs+=(postgresql) ;;
-    nats) command -v nats-server >/dev/null || pkgs+=(nats-server) ;;
+    nats)
+      if [ "$NATS_VERSION" = debian ]; then
+        command -v nats-server >/dev/null || pkgs+=(nats-server)
+      elif [ ! -x "$(nats_bin_dir)/nats-server" ]; then
+        command -v go >/dev/null || pkgs+=(golang-go)
+      fi
+      ;;
     pubsub) command -v curl >/dev/null || pkgs+=(curl) ;;
     elasticmq)
       command -v curl >/dev/null || pkgs+=(curl)

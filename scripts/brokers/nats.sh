@@ -19,6 +19,33 @@ NATS_TOKEN="anymq-nats-T0ken-value"
 NATS_TLS_MARKER="nats-server -c $NATS_DIR/tls.conf"
 NATS_TOKEN_MARKER="nats-server -c $NATS_DIR/token.conf"
 
+nats_bin_dir() { echo "$CACHE_DIR/nats-server-$NATS_VERSION/bin"; }
+nats_server_command() { if [ "$NATS_VERSION" = debian ]; then echo nats-server; else echo "$(nats_bin_dir)/nats-server"; fi; }
+# One store per version: a store written by a newer server is not promised to read in an older one.
+nats_store() { # suffix (-tls, -token or nothing)
+  local suffix="${1:-}"
+  if [ "$NATS_VERSION" = debian ]; then echo "$NATS_DIR/store$suffix"; else echo "$NATS_DIR/store$suffix-$NATS_VERSION"; fi
+}
+
+# Builds nats-server $NATS_VERSION from its module on the Go module proxy into the cache.
+nats_install() {
+  local bin tmp
+  bin="$(nats_bin_dir)"
+  [ -x "$bin/nats-server" ] && return 0
+  command -v go >/dev/null || { fail "building nats-server $NATS_VERSION needs Go (or ANYMQ_NATS_VERSION=debian for Debian's package)"; return 1; }
+  say "nats: building nats-server $NATS_VERSION (github.com/nats-io/nats-server/v2, Go module proxy) into $bin"
+  tmp="$(mktemp -d "$CACHE_DIR/.nats-server-$NATS_VERSION.XXXXXX")"
+  # Outside any module, so no go.mod of the caller's is read or written.
+  (cd "$tmp" && GOBIN="$tmp/bin" GOFLAGS=-mod=mod go install "github.com/nats-io/nats-server/v2@v$NATS_VERSION") >>"$INSTALL_LOG" 2>&1 ||
+    { rm -rf "$tmp"; fail "go install nats-server@v$NATS_VERSION failed (see $INSTALL_LOG)"; return 1; }
+  "$tmp/bin/nats-server" --version 2>/dev/null | grep -q "v$NATS_VERSION" ||
+    { rm -rf "$tmp"; fail "the nats-server built is not $NATS_VERSION"; return 1; }
+  rm -rf "$CACHE_DIR/nats-server-$NATS_VERSION"
+  mkdir -p "$CACHE_DIR/nats-server-$NATS_VERSION"
+  mv "$tmp/bin" "$bin"
+  rm -rf "$tmp"
+}
+
 nats_logfiles() { echo "$NATS_DIR/nats.log" "$NATS_DIR/nats-tls.log" "$NATS_DIR/nats-token.log"; }
 nats_ours() { pid_alive "$NATS_DIR/nats.pid" "$NATS_MARKER"; }
 nats_pids() {
@@ -43,7 +70,7 @@ nats_write_auth_configs() {
   cat >"$NATS_DIR/tls.conf" <<CONF
 listen: 127.0.0.1:$NATS_TLS_PORT
 server_name: anymq-test-tls
-jetstream { store_dir: "$NATS_DIR/store-tls" }
+jetstream { store_dir: "$(nats_store -tls)" }
 tls {
   cert_file: "$TLS_DIR/server.pem"
   key_file: "$TLS_DIR/server.key"
@@ -59,19 +86,21 @@ CONF
   cat >"$NATS_DIR/token.conf" <<CONF
 listen: 127.0.0.1:$NATS_TOKEN_PORT
 server_name: anymq-test-token
-jetstream { store_dir: "$NATS_DIR/store-token" }
+jetstream { store_dir: "$(nats_store -token)" }
 authorization { token: "$NATS_TOKEN" }
 CONF
   chmod 600 "$NATS_DIR/tls.conf" "$NATS_DIR/token.conf"
 }
 
 nats_start() {
-  command -v nats-server >/dev/null || fail "nats-server is not installed" || return 1
-  mkdir -p "$NATS_DIR/store"
+  local server
+  server="$(nats_server_command)"
+  command -v "$server" >/dev/null || fail "nats-server is not installed ($server)" || return 1
+  mkdir -p "$(nats_store)"
   rm -f "$NATS_DIR/nats.pid"
   echo "==== $(date -Is) starting nats-server ====" >>"$NATS_DIR/nats.log"
   spawn "$NATS_DIR/nats.pid" "$NATS_DIR/nats.log" \
-    nats-server -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -js -sd "$NATS_DIR/store" -n anymq-test || return 1
+    "$server" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -js -sd "$(nats_store)" -n anymq-test || return 1
   if tls_enabled; then
     nats_write_auth_configs
     local name
@@ -79,10 +108,10 @@ nats_start() {
       # The main server alone may have died (kill -9 in a test): a side server still running keeps its port.
       if [[ "$name" == tls ]] && pid_alive "$NATS_DIR/nats-tls.pid" "$NATS_TLS_MARKER"; then continue; fi
       if [[ "$name" == token ]] && pid_alive "$NATS_DIR/nats-token.pid" "$NATS_TOKEN_MARKER"; then continue; fi
-      mkdir -p "$NATS_DIR/store-$name"
+      mkdir -p "$(nats_store "-$name")"
       rm -f "$NATS_DIR/nats-$name.pid"
       echo "==== $(date -Is) starting nats-server ($name) ====" >>"$NATS_DIR/nats-$name.log"
-      spawn "$NATS_DIR/nats-$name.pid" "$NATS_DIR/nats-$name.log" nats-server -c "$NATS_DIR/$name.conf" || return 1
+      spawn "$NATS_DIR/nats-$name.pid" "$NATS_DIR/nats-$name.log" "$server" -c "$NATS_DIR/$name.conf" || return 1
     done
   fi
   wait_ready nats_ours "NATS /healthz on http://127.0.0.1:$NATS_MONITOR_PORT (and the TLS and token servers on $NATS_TLS_PORT, $NATS_TOKEN_PORT)" nats_ready

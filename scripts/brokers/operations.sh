@@ -31,6 +31,7 @@ broker_install() {
   case "$1" in
   kafka | sqs | pubsub | elasticmq) ;;
   redis) [ -n "$REDIS_VERSION" ] || return 0 ;;
+  nats) [ "$NATS_VERSION" != debian ] || return 0 ;;
   *) return 0 ;;
   esac
   local rc=0
@@ -43,6 +44,7 @@ broker_install() {
   pubsub) pubsub_install || rc=1 ;;
   elasticmq) elasticmq_install || rc=1 ;;
   redis) redis_install || rc=1 ;;
+  nats) nats_install || rc=1 ;;
   esac
   exec 8>&-
   return $rc
