@@ -3,12 +3,13 @@ import type { Socket } from 'node:net'
 import { AbortedError, type Logger } from '@anymq/core/spi'
 import { Command, Redis, type RedisOptions } from 'ioredis'
 import { reportFailoverDetectorErrors } from './ioredis-failover-detector.js'
+import { AnswerWatchdog, answerTimeoutFor } from './redis-answer-watchdog.js'
 import { BlockingReadWatchdog } from './redis-blocking-watchdog.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
 import { NoAnswerError, withinConnectTimeout } from './redis-connect-deadline.js'
 import { describeServer } from './redis-connection.js'
 import { routeIoredisWarnings } from './redis-console-warnings.js'
-import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'
+import { type CallOptions, offlineWaitMs, type RedisArgument, type RedisConnection, type RedisDriver } from './redis-driver.js'
 import { connectionError, describeError } from './redis-errors.js'
 
 /**
@@ -91,6 +92,23 @@ function batchedCommand(args: readonly RedisArgument[]): [string, ...RedisArgume
   return command
 }
 
+/** What of ioredis' internals {@link failWaitingCommands} reaches (ioredis 6; each looked up before use). */
+interface IoredisQueues {
+  flushQueue?: (error: Error) => void
+  prevCommandQueue?: { shift(): { command: { reject(error: Error): void } } | undefined } | null
+}
+
+/**
+ * Rejects every command the client holds: those waiting for a connection, those of the handshake under
+ * way, and those a lost socket owed, which ioredis would send again once connected.
+ */
+function failWaitingCommands(client: Redis, why: Error): void {
+  const queues = client as unknown as IoredisQueues
+  const owed = queues.prevCommandQueue
+  for (let item = owed?.shift(); item !== undefined; item = owed?.shift()) item.command.reject(why)
+  queues.flushQueue?.(why)
+}
+
 /** Commands a corked socket holds before they are written, not waiting for the end of the tick. */
 const commandsPerCorkedWrite = 8
 
@@ -116,7 +134,38 @@ class IoredisConnection implements RedisConnection {
   /** Set by `close()` and `terminate()`: from then on an ended client stays ended ({@link reviveWhenEnded}). */
   closing = false
 
-  constructor(private readonly client: Redis) {}
+  /**
+   * Bounds how long the command connection owes answers without getting any: the oldest command ioredis
+   * waits an answer for (its ready check too, on a socket that connected to a silent server) stays the
+   * same. Dropping the socket makes ioredis connect again and send those commands once more.
+   */
+  private readonly answerWatchdog: AnswerWatchdog
+  /** When the watchdog first found the server silent, since the connection was last ready. */
+  private silentSince: number | undefined
+
+  constructor(
+    private readonly client: Redis,
+    answerTimeoutMs: number,
+    report: (error: Error) => void,
+  ) {
+    this.answerWatchdog = new AnswerWatchdog(
+      answerTimeoutMs,
+      () => client.commandQueue.peekFront(),
+      (why) => {
+        report(why)
+        const now = Date.now()
+        this.silentSince ??= now
+        // New sockets' handshakes got no answer either, for as long as a command may wait for a connection:
+        // what waits fails now (a retryable ConnectionError), not after ioredis' 10 reconnects, each this long.
+        if (client.status !== 'ready' && now - this.silentSince >= offlineWaitMs)
+          failWaitingCommands(client, new Error(`Connection is closed: Redis answered nothing for ${now - this.silentSince} ms, on new sockets either`))
+        client.disconnect(true)
+      },
+    )
+    client.on('ready', () => {
+      this.silentSince = undefined
+    })
+  }
 
   get ready(): boolean {
     return this.client.status === 'ready'
@@ -222,6 +271,7 @@ class IoredisConnection implements RedisConnection {
   async close(): Promise<void> {
     this.closing = true
     this.watchdog.stop()
+    this.answerWatchdog.stop()
     const client = this.client
     if (client.status === 'end') return
     if (client.status !== 'ready') {
@@ -244,6 +294,7 @@ class IoredisConnection implements RedisConnection {
   terminate(): void {
     this.closing = true
     this.watchdog.stop()
+    this.answerWatchdog.stop()
     this.client.disconnect()
   }
 }
@@ -322,7 +373,9 @@ export const ioredisDriver: RedisDriver = {
       handshakeOver()
       reported.clear()
     })
-    const connection = new IoredisConnection(client)
+    const connection = new IoredisConnection(client, answerTimeoutFor(settings, role), (why) =>
+      reportOnce(`${describeServer(settings)} (${role} connection)`, why),
+    )
     const giveUp = () => {
       quiet = true
       connection.terminate()

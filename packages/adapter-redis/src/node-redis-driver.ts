@@ -3,17 +3,16 @@ import { MultiErrorReply, RESP_TYPES } from '@redis/client'
 import { argumentsOf } from './node-redis-arguments.js'
 import { type NodeRedisClient as Client, resp2Client } from './node-redis-client.js'
 import { FailoverWatch } from './node-redis-failover-watch.js'
+import { AnswerWatchdog, answerTimeoutFor } from './redis-answer-watchdog.js'
 import { BlockingReadWatchdog } from './redis-blocking-watchdog.js'
 import type { ConnectionRole, RedisSettings } from './redis-config.js'
 import { NoAnswerError, withinConnectTimeout } from './redis-connect-deadline.js'
 import { describeServer, pause } from './redis-connection.js'
-import type { CallOptions, RedisArgument, RedisConnection, RedisDriver } from './redis-driver.js'
+import { type CallOptions, offlineWaitMs, type RedisArgument, type RedisConnection, type RedisDriver } from './redis-driver.js'
 import { connectionError, describeError, isConnectionProblem } from './redis-errors.js'
 
 /** Bulk strings as Buffers: message bodies are bytes. */
 const binaryReplies = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const
-/** A command sent while reconnecting waits at most this long for the connection to come back. */
-const offlineWaitMs = 20_000
 
 /** Subscribes `client` to one channel, its messages as Buffers. */
 function subscribeOn(
@@ -68,6 +67,11 @@ class NodeRedisConnection implements RedisConnection {
   private withoutPassword = false
   /** Bounds the blocking reads (one at a time on a blocking connection); see {@link sendBlocking}. */
   private readonly watchdog = new BlockingReadWatchdog<Client>((read, why) => this.lose(read.subject, why))
+  /** Commands sent and not yet answered, and answers so far: the {@link answerWatchdog}'s view. */
+  private owed = 0
+  private answers = 0
+  /** Bounds how long the command connection owes answers without getting any. */
+  private readonly answerWatchdog: AnswerWatchdog
   /** Channels this connection listens to (`replies` role): subscribed again on each new client. */
   private readonly subscriptions: Array<{ channel: string; sharded: boolean; listener: (payload: Buffer) => void }> = []
   /** `host:port` of the primary the current client was connected to (Sentinel mode). */
@@ -82,6 +86,13 @@ class NodeRedisConnection implements RedisConnection {
     private readonly report: (error: Error) => void,
   ) {
     this.blocking = role !== 'commands'
+    this.answerWatchdog = new AnswerWatchdog(
+      answerTimeoutFor(settings, role),
+      () => (this.owed > 0 ? this.answers : undefined),
+      (why) => {
+        if (this.client !== undefined) this.lose(this.client, why)
+      },
+    )
     if (settings.sentinels) this.unwatch = FailoverWatch.listen(settings, logger, (primary) => this.failedOver(primary))
   }
 
@@ -123,9 +134,13 @@ class NodeRedisConnection implements RedisConnection {
     }
     const multi = client.multi()
     for (const command of commands) multi.addCommand(argumentsOf(command))
+    this.owed++
     try {
-      return (await multi.exec()) as unknown[]
+      const replies = (await multi.exec()) as unknown[]
+      this.answered()
+      return replies
     } catch (error) {
+      this.answered()
       // The first failed command's own error, as a single command would have raised it.
       if (error instanceof MultiErrorReply) throw error.replies[error.errorIndexes[0] as number] ?? error
       this.noteFailure(client, error)
@@ -158,6 +173,7 @@ class NodeRedisConnection implements RedisConnection {
     this.closed = true
     this.unwatch?.()
     this.watchdog.stop()
+    this.answerWatchdog.stop()
     this.wakeWaiters()
     const client = this.client
     this.client = undefined
@@ -183,6 +199,7 @@ class NodeRedisConnection implements RedisConnection {
     this.closed = true
     this.unwatch?.()
     this.watchdog.stop()
+    this.answerWatchdog.stop()
     this.wakeWaiters()
     this.client?.destroy()
     this.client = undefined
@@ -190,9 +207,13 @@ class NodeRedisConnection implements RedisConnection {
 
   private async send(client: Client, args: readonly RedisArgument[], options: CallOptions | undefined, resend: boolean): Promise<unknown> {
     if (options?.blockMs !== undefined) return this.sendBlocking(client, args, options.binary === true, options.blockMs)
+    this.owed++
     try {
-      return await client.sendCommand(argumentsOf(args), options?.binary ? binaryReplies : undefined)
+      const reply = await client.sendCommand(argumentsOf(args), options?.binary ? binaryReplies : undefined)
+      this.answered()
+      return reply
     } catch (error) {
+      this.answered()
       this.noteFailure(client, error)
       // The command connection resends a command interrupted by a lost connection once, as ioredis'
       // autoResendUnfulfilledCommands does; blocking reads are never resent.
@@ -203,6 +224,12 @@ class NodeRedisConnection implements RedisConnection {
       }
       throw error
     }
+  }
+
+  /** Called before a resend waits for a new connection: a command waiting for one is owed by no socket. */
+  private answered(): void {
+    this.owed--
+    this.answers++
   }
 
   /**

@@ -36,7 +36,8 @@ export const capabilities: Capabilities = {
  * `redis+sentinel://[user:password@]sentinel1:26379,sentinel2:26379/<master name>[/db]` (the credentials
  * are the data nodes'). URL options: `?prefix=anymq`,
  * `?blockMs=1000`, `?leaseMs=30000`, `?topicRetentionMs=3600000`, `?delayPollMs=200`,
- * `?maxMessageBytes=1048576`, `?connectTimeoutMs=10000`, `?waitReplicas=0` (with replicas: a publish
+ * `?maxMessageBytes=1048576`, `?connectTimeoutMs=10000`, `?answerTimeoutMs=10000` (a command connection owing
+ * answers and getting none this long drops its socket), `?waitReplicas=0` (with replicas: a publish
  * resolves only once that many replicas have it, Redis `WAIT`), `?waitTimeoutMs=5000`. Broker options: `{ tls, connectionName,
  * username, password }`.
  */

@@ -45,6 +45,8 @@ export interface RedisSettings {
   delayPollMs: number
   maxMessageBytes: number
   connectTimeoutMs: number
+  /** How long the command connection may owe answers without getting any before its socket is dropped; 0 = never. */
+  answerTimeoutMs: number
   connectionName: string | undefined
   /** The stream entry layout producers write (readers take both): `packed` (default) or `fields`. */
   wireLayout: WireLayout
@@ -89,6 +91,13 @@ export const urlOptions = {
     max: 600_000,
     description: 'time allowed to connect, authenticate and get a first answer from Redis (default 10000)',
   },
+  answerTimeoutMs: {
+    type: 'integer',
+    min: 0,
+    max: 600_000,
+    description:
+      'longest the command connection may wait with commands unanswered before its socket is dropped and they are sent again on a new one (default 10000; 0 = never)',
+  },
   waitReplicas: {
     type: 'integer',
     min: 0,
@@ -119,6 +128,7 @@ export const defaults = {
   delayPollMs: 200,
   maxMessageBytes: 1_048_576,
   connectTimeoutMs: 10_000,
+  answerTimeoutMs: 10_000,
   waitTimeoutMs: 5_000,
   wireLayout: 'packed' as WireLayout,
 } as const
@@ -214,6 +224,7 @@ export function readSettings(url: URL, broker: Readonly<Record<string, unknown>>
     delayPollMs: options.delayPollMs ?? defaults.delayPollMs,
     maxMessageBytes: options.maxMessageBytes ?? defaults.maxMessageBytes,
     connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
+    answerTimeoutMs: options.answerTimeoutMs ?? defaults.answerTimeoutMs,
     connectionName: broker.connectionName as string | undefined,
     wireLayout: (options.wireLayout ?? defaults.wireLayout) as WireLayout,
   }

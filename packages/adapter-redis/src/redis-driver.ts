@@ -9,6 +9,12 @@ import type { ConnectionRole, RedisSettings } from './redis-config.js'
  * Buffers when asked for `binary`.
  */
 
+/**
+ * How long a command sent while the command connection reconnects (or sent on a socket that went silent)
+ * waits for a connection that answers, before it fails with a retryable `ConnectionError`.
+ */
+export const offlineWaitMs = 20_000
+
 /** One argument of a command: Buffers go to Redis as they are (binary-safe), numbers as their decimal text. */
 export type RedisArgument = string | Buffer | number
 
