@@ -115,6 +115,8 @@ class NodeRedisConnection implements RedisConnection {
     try {
       this.client = await this.attach(signal)
     } catch (error) {
+      // Nobody will close a connection that never opened: its watches end here.
+      this.terminate()
       if (error instanceof AbortedError) throw error
       throw connectionError(`cannot connect to ${describeServer(this.settings)}`, error)
     }

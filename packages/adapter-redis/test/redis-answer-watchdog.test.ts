@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ioredisDriver } from '../src/ioredis-driver.js'
+import { nodeRedisDriver } from '../src/node-redis-driver.js'
 import { AnswerWatchdog } from '../src/redis-answer-watchdog.js'
+import { readSettings } from '../src/redis-config.js'
 
 describe('AnswerWatchdog', () => {
   afterEach(() => {
@@ -52,5 +55,31 @@ describe('AnswerWatchdog', () => {
     vi.advanceTimersByTime(60_000)
     expect(sample).not.toHaveBeenCalled()
     watchdog.stop()
+  })
+
+  it.each([
+    ['node-redis', nodeRedisDriver],
+    ['ioredis', ioredisDriver],
+  ] as const)('%s: a connection that never opened leaves no watchdog running', async (_name, driver) => {
+    const running = new Set<unknown>()
+    const realSet = globalThis.setInterval
+    const realClear = globalThis.clearInterval
+    vi.spyOn(globalThis, 'setInterval').mockImplementation(((handler: () => void, ms?: number) => {
+      const timer = realSet(handler, ms)
+      running.add(timer)
+      return timer
+    }) as typeof setInterval)
+    vi.spyOn(globalThis, 'clearInterval').mockImplementation(((timer?: NodeJS.Timeout) => {
+      running.delete(timer)
+      realClear(timer)
+    }) as typeof clearInterval)
+    try {
+      // Port 1 on loopback refuses at once.
+      const settings = readSettings(new URL('redis://127.0.0.1:1?connectTimeoutMs=1000'), {})
+      await expect(driver.open(settings, 'commands', { debug() {}, info() {}, warn() {}, error() {} })).rejects.toThrow()
+      expect(running.size).toBe(0)
+    } finally {
+      vi.restoreAllMocks()
+    }
   })
 })
