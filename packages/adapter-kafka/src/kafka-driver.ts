@@ -1,4 +1,4 @@
-import type { ConnectionStateTracker } from '@anymq/core/spi'
+import { type ConnectionStateTracker, type Logger, settlesWithin } from '@anymq/core/spi'
 
 /**
  * The seam between the adapter's semantics and a Kafka client library. Everything kafkajs-specific
@@ -7,24 +7,32 @@ import type { ConnectionStateTracker } from '@anymq/core/spi'
  */
 
 /**
+ * Longest a stopping consumer waits for the broker to answer its leaving (streams closed, LeaveGroup):
+ * a broker that keeps the connection and stops answering held it for the request timeout and, on
+ * kafkajs, its retries (30 s and 60 s closes, past the README's 25 s SIGTERM budget).
+ */
+const leaveWaitMs = 5_000
+
+/**
+ * Waits for a stopping consumer's `leaving` for {@link leaveWaitMs} at most, then warns and goes on: the
+ * group gives the member's partitions to the others once its session times out, and what it had not
+ * committed is read again.
+ */
+export async function leaveWithin(leaving: Promise<void>, groupId: string, logger: Logger): Promise<void> {
+  if (await settlesWithin(leaving, leaveWaitMs)) await leaving
+  else
+    logger.warn(
+      `kafka consumer of group '${groupId}': the broker did not answer leaving the group within ${leaveWaitMs} ms; not waiting longer (the group gives this member's partitions to the others once its session times out, and what it had not committed is read again)`,
+    )
+}
+
+/**
  * A record as read from a partition, headers decoded as UTF-8. A driver makes it with
  * `receivedRecord` and puts each header in with `receiveHeader` (kafka-wire.ts): anymq's own headers
  * land in their fields, the others in `headers`, so no second headers object is made per record.
  * Its fields are named as core's `IncomingMessage`: `fromRecord` completes the record into the
  * message core is handed, rather than copying it into a second object per record.
  */
-/**
- * Longest a stopping consumer waits for the broker to answer its leaving (streams closed, LeaveGroup):
- * a broker that keeps the connection and stops answering held it for the request timeout and, on
- * kafkajs, its retries (30 s and 60 s closes, past the README's 25 s SIGTERM budget).
- */
-export const leaveWaitMs = 5_000
-
-/** The warning of a consumer that stopped waiting for its leaving to be answered. */
-export function leftUnanswered(groupId: string): string {
-  return `kafka consumer of group '${groupId}': the broker did not answer leaving the group within ${leaveWaitMs} ms; not waiting longer (the group gives this member's partitions to the others once its session times out, and what it had not committed is read again)`
-}
-
 export interface DriverRecord {
   topic: string
   partition: number

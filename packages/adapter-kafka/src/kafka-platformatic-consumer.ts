@@ -1,16 +1,8 @@
 import { Readable } from 'node:stream'
-import { type Logger, settlesWithin } from '@anymq/core/spi'
+import type { Logger } from '@anymq/core/spi'
 import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka'
 import type { KafkaSettings } from './kafka-config.js'
-import {
-  type DriverBatch,
-  type DriverConsumer,
-  type DriverConsumerOptions,
-  type DriverRecord,
-  leaveWaitMs,
-  leftUnanswered,
-  type TopicPartitionOffset,
-} from './kafka-driver.js'
+import { type DriverBatch, type DriverConsumer, type DriverConsumerOptions, type DriverRecord, leaveWithin, type TopicPartitionOffset } from './kafka-driver.js'
 import { headerText } from './kafka-header-text.js'
 import { PartitionKeys, partitionKey } from './kafka-partition-key.js'
 import { clientOptions } from './kafka-platformatic-client-options.js'
@@ -511,11 +503,11 @@ export class PlatformaticConsumer implements DriverConsumer {
       // once every stream is closed); one that opens later closes itself (openStream).
       if (this.opening) await Promise.race([this.opening, new Promise((resolve) => setTimeout(resolve, 5_000).unref())])
       this.detach()
-      const leaving = this.closeDetached().then(() => this.consumer.close(force))
-      if (await settlesWithin(leaving, leaveWaitMs)) await leaving
-      else {
-        this.logger.warn(leftUnanswered(this.options.groupId))
-      }
+      await leaveWithin(
+        this.closeDetached().then(() => this.consumer.close(force)),
+        this.options.groupId,
+        this.logger,
+      )
       await this.pumping
     })().finally(this.forget)
     return this.stopping

@@ -1,6 +1,6 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import { ConnectionError, type Logger, settlesWithin } from '@anymq/core/spi'
+import { ConnectionError, type Logger } from '@anymq/core/spi'
 import kafkajs, { type Admin, type Consumer, type ISocketFactory, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs'
 import type { KafkaSettings } from './kafka-config.js'
 import {
@@ -9,8 +9,7 @@ import {
   type DriverOutgoingRecord,
   type DriverRecord,
   type KafkaDriver,
-  leaveWaitMs,
-  leftUnanswered,
+  leaveWithin,
   type PartitionRange,
   type TopicPartitionOffset,
   type TopicSpec,
@@ -551,11 +550,7 @@ class KafkajsConsumer implements DriverConsumer {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      const leaving = this.consumer.disconnect()
-      if (await settlesWithin(leaving, leaveWaitMs)) await leaving
-      else this.logger.warn(leftUnanswered(this.options.groupId))
-    })().finally(this.forget)
+    this.stopping ??= leaveWithin(this.consumer.disconnect(), this.options.groupId, this.logger).finally(this.forget)
     return this.stopping
   }
 }
