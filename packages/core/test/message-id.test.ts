@@ -31,10 +31,12 @@ describe('message ids', () => {
       [18, '-'],
       [23, '-'],
     ])
+    // 200 draws of a full hex digit miss one of its 16 values with odds ~1e-3 over 27 positions (it happened
+    // in CI); more than 8 values proves 4 random bits (3 give at most 8), and misses with odds below 1e-50.
     for (let at = 0; at < 33; at++) {
       if (fixed.has(at)) expect([...(seen[at] ?? [])]).toEqual([fixed.get(at)])
       else if (at === 19) expect(seen[at]?.size).toBe(4)
-      else expect(seen[at]?.size).toBe(16)
+      else expect(seen[at]?.size, `distinct digits at ${at}`).toBeGreaterThan(8)
     }
   })
 
