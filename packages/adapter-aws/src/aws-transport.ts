@@ -7,6 +7,7 @@ import {
   ClosedError,
   ConnectionError,
   ConnectionStateTracker,
+  checkWithin,
   type Delivery,
   type Destination,
   type Inbox,
@@ -182,23 +183,8 @@ export class AwsTransport implements Transport {
    * client's sockets at once, rather than after the request timeout and retries.
    */
   async open(signal?: AbortSignal): Promise<void> {
-    const deadline = AbortSignal.timeout(connectCheckMs)
-    const check = signal ? AbortSignal.any([signal, deadline]) : deadline
-    const onAbort = () => void this.destroy()
-    check.addEventListener('abort', onAbort, { once: true })
-    try {
-      await this.check(check)
-    } catch (error) {
-      if (deadline.aborted && !signal?.aborted) {
-        throw new ConnectionError(
-          `connecting to SQS${this.config.endpoint ? ` at ${this.config.endpoint}` : ''} failed: no answer within ${connectCheckMs} ms`,
-          { adapter: adapterName, cause: error, retryable: true },
-        )
-      }
-      throw error
-    } finally {
-      check.removeEventListener('abort', onAbort)
-    }
+    const target = `SQS${this.config.endpoint ? ` at ${this.config.endpoint}` : ''}`
+    await checkWithin({ adapter: adapterName, target, ms: connectCheckMs, signal, onAbort: () => void this.destroy() }, (either) => this.check(either))
   }
 
   private async check(signal: AbortSignal | undefined): Promise<void> {

@@ -2,7 +2,7 @@ import { Agent as HttpsAgent } from 'node:https'
 import {
   type Capabilities,
   ClosedError,
-  ConnectionError,
+  checkWithin,
   type Delivery,
   type Destination,
   type Inbox,
@@ -89,28 +89,18 @@ export class KinesisTransport implements Transport {
    * sockets at once.
    */
   async open(signal?: AbortSignal): Promise<void> {
-    const deadline = AbortSignal.timeout(connectCheckMs)
-    const check = signal ? AbortSignal.any([signal, deadline]) : deadline
     const destroy = () => {
       this.kinesis.destroy()
       this.dynamodb.destroy()
     }
-    check.addEventListener('abort', destroy, { once: true })
-    try {
-      await this.kinesis.send(new ListStreamsCommand({ Limit: 1 }), { abortSignal: check })
-    } catch (error) {
-      destroy()
-      if (deadline.aborted && !signal?.aborted) {
-        throw new ConnectionError(`connecting to Kinesis failed: no answer within ${connectCheckMs} ms`, {
-          adapter: adapterName,
-          cause: error,
-          retryable: true,
-        })
+    await checkWithin({ adapter: adapterName, target: 'Kinesis', ms: connectCheckMs, signal, onAbort: destroy }, async (either) => {
+      try {
+        await this.kinesis.send(new ListStreamsCommand({ Limit: 1 }), { abortSignal: either })
+      } catch (error) {
+        destroy()
+        throw either.aborted && !signal?.aborted ? error : wrapError(error, 'connecting to Kinesis')
       }
-      throw wrapError(error, 'connecting to Kinesis')
-    } finally {
-      check.removeEventListener('abort', destroy)
-    }
+    })
   }
 
   async publish(destination: Destination, messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<void> {

@@ -34,6 +34,7 @@ export type { AdminTarget, BrokerStats, ListedDestination, TransportAdmin } from
 export type { AsyncApiBindings, AsyncApiChannelInfo } from './asyncapi-bindings.js'
 export { CloseDeadline } from './close-deadline.js'
 export { type CloudEventsHeaders, defaultCloudEventsHeaders } from './cloud-events-headers.js'
+export { type ConnectCheckOptions, checkWithin } from './connect-check.js'
 export type { ConnectionState, ConnectionStateChange } from './connection-state.js'
 export { ConnectionStateTracker } from './connection-state-tracker.js'
 export { messageSize } from './message-size.js'
