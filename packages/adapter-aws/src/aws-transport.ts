@@ -187,12 +187,12 @@ export class AwsTransport implements Transport {
     await checkWithin({ adapter: adapterName, target, ms: connectCheckMs, signal, onAbort: () => void this.destroy() }, (either) => this.check(either))
   }
 
-  private async check(signal: AbortSignal | undefined): Promise<void> {
+  private async check(signal: AbortSignal): Promise<void> {
     try {
       const credentials = await this.sqs.config.credentials()
       registerSecret(credentials.secretAccessKey)
       registerSecret(credentials.sessionToken)
-      if (signal?.aborted) throw new AbortedError('connect', { adapter: adapterName })
+      if (signal.aborted) throw new AbortedError('connect', { adapter: adapterName })
     } catch (error) {
       await this.destroy()
       throw wrapError(error, 'resolving AWS credentials')
@@ -201,7 +201,7 @@ export class AwsTransport implements Transport {
       // Any authenticated answer proves the endpoint, region and credentials: "no such queue" included.
       await this.sqs.send(new GetQueueUrlCommand({ QueueName: 'anymq-connection-check' }), { abortSignal: signal })
     } catch (error) {
-      if (!signal?.aborted && (isQueueMissing(error) || (/AccessDenied/i.test(errorCode(error)) && !isCredentialProblemOtherThanDenied(error)))) return
+      if (!signal.aborted && (isQueueMissing(error) || (/AccessDenied/i.test(errorCode(error)) && !isCredentialProblemOtherThanDenied(error)))) return
       await this.destroy()
       throw wrapError(error, `connecting to SQS${this.config.endpoint ? ` at ${this.config.endpoint}` : ''} in ${this.config.region ?? 'the default region'}`)
     }

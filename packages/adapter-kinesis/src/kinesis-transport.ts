@@ -98,7 +98,7 @@ export class KinesisTransport implements Transport {
         await this.kinesis.send(new ListStreamsCommand({ Limit: 1 }), { abortSignal: either })
       } catch (error) {
         destroy()
-        throw either.aborted && !signal?.aborted ? error : wrapError(error, 'connecting to Kinesis')
+        throw wrapError(error, 'connecting to Kinesis')
       }
     })
   }
