@@ -74,7 +74,7 @@ export function brokersOf(files) {
   const restarts = new Set()
   for (const source of new Set(files.flatMap((file) => [...withLocalImports(file)]))) {
     const text = readFileSync(source, 'utf8')
-    for (const match of text.matchAll(/ANYMQ_([A-Z0-9]+?)_(?:TLS_)?URL\b/g)) brokers.add(brokerAliases[match[1]] ?? match[1])
+    for (const match of text.matchAll(/ANYMQ_([A-Z0-9]+?)_(?:TLS_|AUTH_)?URL\b/g)) brokers.add(brokerAliases[match[1]] ?? match[1])
     for (const match of text.matchAll(brokerCommand)) {
       const names = [...(match[1] ?? '').matchAll(/['"]([a-z0-9][a-z0-9-]*)['"]/g)].map((name) => name[1])
       if (names.length === 0 || names.includes('all')) restarts.add(EVERY_BROKER)

@@ -165,6 +165,10 @@ cmd_env() {
   echo "${prefix}ANYMQ_AWS_CLI=$q$VENV_DIR/bin/aws$q"
   # Kinesis and DynamoDB (its lease tables) are served by the same moto server as SQS.
   echo "${prefix}ANYMQ_KINESIS_URL=${q}kinesis://us-east-1?endpoint=http://127.0.0.1:$MOTO_PORT$q"
+  # The moto that checks signatures and policies; its users' keys are in ANYMQ_AWS_AUTH_USERS.
+  echo "${prefix}ANYMQ_SQS_AUTH_URL=${q}sqs://us-east-1?endpoint=http://127.0.0.1:$SQS_AUTH_PORT$q"
+  echo "${prefix}ANYMQ_KINESIS_AUTH_URL=${q}kinesis://us-east-1?endpoint=http://127.0.0.1:$SQS_AUTH_PORT$q"
+  echo "${prefix}ANYMQ_AWS_AUTH_USERS=$q$MOTO_AUTH_USERS$q"
   echo "${prefix}AWS_ACCESS_KEY_ID=${q}test$q"
   echo "${prefix}AWS_SECRET_ACCESS_KEY=${q}test$q"
   echo "${prefix}AWS_REGION=${q}us-east-1$q"

@@ -39,7 +39,7 @@ import { AwsAdmin } from './aws-admin.js'
 import { Batcher, type EntryOutcome } from './aws-batcher.js'
 import type { AwsConfig } from './aws-config.js'
 import { SqsConsumer, type VisibilityChange } from './aws-consumer.js'
-import { adapterName, errorCode, isCredentialProblem, isQueueMissing, isRetryable, wrapError } from './aws-errors.js'
+import { adapterName, errorCode, isQueueMissing, isRetryable, refusalOf, wrapError } from './aws-errors.js'
 import { EventBridgePublisher } from './aws-eventbridge-publisher.js'
 import { EventBridgeTopology } from './aws-eventbridge-topology.js'
 import { AwsTopology, deadLetterRef, type QueueRef } from './aws-topology.js'
@@ -201,7 +201,8 @@ export class AwsTransport implements Transport {
       // Any authenticated answer proves the endpoint, region and credentials: "no such queue" included.
       await this.sqs.send(new GetQueueUrlCommand({ QueueName: 'anymq-connection-check' }), { abortSignal: signal })
     } catch (error) {
-      if (!signal.aborted && (isQueueMissing(error) || (/AccessDenied/i.test(errorCode(error)) && !isCredentialProblemOtherThanDenied(error)))) return
+      // Valid credentials without the right to look this name up: refused at the first call that needs it.
+      if (!signal.aborted && (isQueueMissing(error) || refusalOf(error) === 'permission-denied')) return
       await this.destroy()
       throw wrapError(error, `connecting to SQS${this.config.endpoint ? ` at ${this.config.endpoint}` : ''} in ${this.config.region ?? 'the default region'}`)
     }
@@ -652,10 +653,6 @@ function batchOutcomes(
     if (Number.isInteger(index) && index >= 0 && index < count) outcomes[index] = { ok: false, error: toError(entry), retryable: entry.SenderFault !== true }
   }
   return outcomes
-}
-
-function isCredentialProblemOtherThanDenied(error: unknown): boolean {
-  return isCredentialProblem(error) && !/AccessDenied/i.test(errorCode(error))
 }
 
 /** Whether a failed send never reached the service (refused, reset, timed out, 5xx): a connection problem, not a refusal of the message. */

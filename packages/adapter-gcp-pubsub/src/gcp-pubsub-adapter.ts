@@ -74,7 +74,7 @@ export const adapter: AdapterFactory = {
     } catch (error) {
       await Promise.allSettled([publisher.close(), subscriber.close(), pubsub.close()])
       if (context.signal?.aborted) throw new AbortedError('connect', { adapter: 'gcp-pubsub', cause: error })
-      throw connectionError(`cannot reach Pub/Sub for project '${settings.projectId}'${settings.endpoint ? ` at ${settings.endpoint}` : ''}`, error)
+      throw connectionError(`connecting to Pub/Sub for project '${settings.projectId}'${settings.endpoint ? ` at ${settings.endpoint}` : ''}`, error)
     }
     await pubsub.close()
     return new PubSubTransport(publisher, subscriber, settings, context.capabilities, new ConnectionStateTracker(context.reportConnectionState), context.logger)

@@ -40,6 +40,35 @@ export function isAbort(error: unknown): boolean {
   return name === 'AbortError' || (AnymqError.isInstance(error) && error.code === 'ERR_ABORTED')
 }
 
+/** AWS' codes for a request whose key, signature or session token it refused. */
+const authenticationCodes =
+  /^(InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClient(Exception)?|InvalidSignature(Exception)?|IncompleteSignature(Exception)?|InvalidAccessKeyId|ExpiredToken(Exception)?|MissingAuthenticationToken(Exception)?|RequestExpired|AuthFailure|InvalidToken)$/
+/** AWS' codes for valid credentials whose IAM policy does not allow the call. */
+const permissionCodes = /AccessDenied|^AuthorizationError$/
+
+const refusalTexts = {
+  authentication:
+    'authentication failed: AWS refused the access key, its secret or session token (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the profile, or the credentials given to connect())',
+  'permission-denied': 'permission denied: the credentials are valid, but their IAM policy does not allow this call',
+} as const
+
+/** Which refusal of the caller's credentials an SDK error is, if it is one. */
+export function refusalOf(error: unknown): keyof typeof refusalTexts | undefined {
+  if (AnymqError.isInstance(error)) return undefined
+  const code = errorCode(error)
+  if (authenticationCodes.test(code)) return 'authentication'
+  if (permissionCodes.test(code)) return 'permission-denied'
+  // A 401/403 whose body the SDK could not read (moto answers the JSON-protocol services' refusals in
+  // XML; a proxy may answer with a page): the status alone says the credentials were refused.
+  if (unreadableRefusal(error)) return 'authentication'
+  return undefined
+}
+
+function unreadableRefusal(error: unknown): boolean {
+  const status = ((error ?? {}) as AwsErrorShape).$metadata?.httpStatusCode
+  return (status === 401 || status === 403) && (error as Error)?.name === 'SyntaxError'
+}
+
 /** Whether repeating the request may succeed: network trouble, throttling, server faults. */
 export function isRetryable(error: unknown): boolean {
   const shape = (error ?? {}) as AwsErrorShape
@@ -49,7 +78,7 @@ export function isRetryable(error: unknown): boolean {
   if (status !== undefined && (status >= 500 || status === 429)) return true
   if (status !== undefined && status >= 400) return /Throttl|ProvisionedThroughputExceeded|LimitExceeded|KMSThrottling/i.test(errorCode(error))
   // No HTTP status: the request never got an answer (refused, reset, timed out).
-  return !/CredentialsProviderError|UnrecognizedClient|InvalidSignature|AccessDenied|ExpiredToken/i.test(errorCode(error))
+  return errorCode(error) !== 'CredentialsProviderError' && refusalOf(error) === undefined
 }
 
 /**
@@ -69,6 +98,13 @@ export function wrapError(error: unknown, what: string, kind: 'connection' | 'pu
   }
   if (/Region is missing/i.test(detail)) {
     return new ConfigError(`${what} failed: no AWS region: put it in the URL (kinesis://eu-west-1) or set AWS_REGION`, { adapter: adapterName, cause: error })
+  }
+  const refusal = refusalOf(error)
+  if (refusal) {
+    const text = unreadableRefusal(error)
+      ? `authentication failed: AWS refused the request (HTTP ${(error as AwsErrorShape).$metadata?.httpStatusCode}) in an answer the AWS SDK could not read: check the access key, its secret or session token, and the IAM policy`
+      : `${refusalTexts[refusal]}; ${detail}`
+    return new ConnectionError(`${what} failed: ${text}`, { adapter: adapterName, cause: error, reason: refusal })
   }
   // A TLS verdict is a refusal whatever was being done: retrying cannot change the certificate.
   const tls = tlsFailureOf(error)
