@@ -63,7 +63,7 @@ describe.skipIf(!url || !usersFile)(`aws: credentials AWS refuses${!url ? ' (ANY
       )
     expect(failure).toMatchObject({ code: 'ERR_CONNECTION', reason: 'permission-denied', isRetryable: false })
     expect((failure as Error).message).toMatch(
-      /permission denied: the credentials are valid, but their IAM policy does not allow this call; AuthorizationError|AccessDenied/,
+      /permission denied: the credentials are valid, but their IAM policy does not allow this call; (AuthorizationError|AccessDenied)/,
     )
     expect(everythingIn(failure)).not.toContain(users.sqsOnly.secretAccessKey)
   })
