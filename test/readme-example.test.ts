@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { brokerUrl, uniqueName } from '@anymq/conformance'
+import { brokerUrl } from '@anymq/conformance'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runProgram, withUniqueNames } from './example-program.js'
 
 // The root README's "## Example", run as a user copies it: a program of its own (Node runs it from the
 // workspace's sources, as tsx would) that must print `30 []`, nothing on stderr, and exit by itself
@@ -12,16 +12,6 @@ import { afterAll, describe, expect, it } from 'vitest'
 const root = join(import.meta.dirname, '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const example = readme.split('\n## Example\n')[1]?.match(/```ts\n([\s\S]*?)```/)?.[1]
-
-/** The example with each queue and request name made unique, so a rerun on the same broker starts clean. */
-function withUniqueNames(source: string): string {
-  const renamed = new Map<string, string>()
-  const unique = (name: string) => renamed.get(name) ?? renamed.set(name, uniqueName(name)).get(name) ?? name
-  return source.replace(
-    /(\.queue(?:<[^>]*>)?\(|\.responder(?:<[^>]*>)?\(|\.requester(?:<[^>]*>)?\(|deadLetter: )'([^']+)'/g,
-    (_, call: string, name: string) => `${call}'${unique(name)}'`,
-  )
-}
 
 const brokers: [string, string | undefined][] = [
   ['memory', 'memory://'],
@@ -39,29 +29,18 @@ const brokers: [string, string | undefined][] = [
 const directory = join(root, '.cache', `readme-example-${process.pid}`)
 afterAll(() => rmSync(directory, { recursive: true, force: true }))
 
-function run(file: string, url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      ['--conditions=@anymq/source', '--import', 'tsx', file],
-      { cwd: root, env: { ...process.env, ANYMQ_URL: url }, timeout: 60_000 },
-      (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
-    )
-  })
-}
-
 describe.concurrent('the root README example', () => {
   it('is found under "## Example"', () => {
     expect(example).toContain("from '@anymq/core'")
-    expect(withUniqueNames(example ?? '')).not.toContain("'orders'")
+    expect(withUniqueNames(example ?? '').program).not.toContain("'orders'")
   })
 
   for (const [name, url] of brokers) {
     it.skipIf(!url)(`prints "30 []" and exits by itself on ${name}${url ? '' : ' (its URL is unset: run scripts/brokers.sh up)'}`, async () => {
       mkdirSync(directory, { recursive: true })
       const file = join(directory, `${name.replace(/\W+/g, '-')}.ts`)
-      writeFileSync(file, withUniqueNames(example ?? ''))
-      const result = await run(file, url as string)
+      writeFileSync(file, withUniqueNames(example ?? '').program)
+      const result = await runProgram(file, { cwd: root, env: { ANYMQ_URL: url }, timeoutMs: 60_000 })
       expect(result).toEqual({ code: 0, stdout: '30 []\n', stderr: '' })
     })
   }
